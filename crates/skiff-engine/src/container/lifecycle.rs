@@ -1,0 +1,651 @@
+//! Container actions, one method per user command. Each takes the engine (one process's view of
+//! the store) and leaves the database consistent if the process dies at any point.
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use nix::sys::signal::Signal;
+use skiff_runtime::exit_file;
+use skiff_runtime::monitor::log_writer::{Stream, parse_record};
+use skiff_runtime::monitor::sync::SyncMessage;
+use skiff_runtime::process;
+use skiff_spec::{ContainerSpec, MountSpec};
+use skiff_storage::lock::FileLock;
+
+use super::report::{ContainerReport, ReportPaths};
+use super::store::{ContainerRecord, State};
+use crate::engine::Engine;
+use crate::error::{EngineError, IoContext};
+use crate::names;
+
+/// How `start` and `run` wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMode {
+    /// Return as soon as the container runs (`-d`, `start`).
+    Detached,
+    /// Stream output to this process's stdout and stderr and return the exit code.
+    Attached { stdin: bool },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    pub tail: Option<usize>,
+    pub timestamps: bool,
+}
+
+/// Grace period after SIGKILL for the monitor to record the exit.
+const KILL_GRACE: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(5);
+
+impl Engine {
+    /// `create`: registers a container (one transaction). The root filesystem and the OCI
+    /// bundle are made when it starts.
+    pub fn create_container(
+        &mut self,
+        mut spec: ContainerSpec,
+        name: Option<&str>,
+    ) -> Result<String, EngineError> {
+        let name = match name {
+            Some(n) if !names::valid_name(n) => {
+                return Err(EngineError::InvalidName(n.to_string()));
+            }
+            Some(n) => n.to_string(),
+            None => names::random_name(),
+        };
+        for mount in &spec.mounts {
+            if let MountSpec::Bind { source, .. } = mount
+                && fs::metadata(source).is_err()
+            {
+                return Err(EngineError::InvalidArgument(format!(
+                    "statfs {source}: no such file or directory"
+                )));
+            }
+        }
+        if spec.init && find_init_binary().is_none() {
+            return Err(EngineError::InvalidArgument(
+                "--init: no init binary found (install catatonit or tini)".into(),
+            ));
+        }
+        if let Some(signal) = &spec.stop_signal
+            && process::parse_signal(signal).is_none()
+        {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid stop signal {signal:?}"
+            )));
+        }
+        // Hold the image store shared, so `rmi` cannot remove the image under this create.
+        let _lock = FileLock::shared(&self.options.root.join("images.lock"))?;
+        let image = self.images.resolve(&spec.image)?;
+        let config = image.config()?;
+        if spec.process_args(&config).is_empty() {
+            return Err(EngineError::InvalidArgument(
+                "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
+            ));
+        }
+        if spec.stop_signal.is_none() {
+            spec.stop_signal = config
+                .config()
+                .as_ref()
+                .and_then(|c| c.stop_signal().clone());
+        }
+        let record = ContainerRecord {
+            id: names::random_id(),
+            name,
+            image_id: image.id.clone(),
+            image_name: image
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| spec.image.clone()),
+            created: Utc::now(),
+            spec,
+            driver: self.driver.name().to_string(),
+            runtime: self.options.runtime.clone(),
+            state: State::Created,
+            pid: 0,
+            pid_start: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            exit_code: 0,
+            started_at: None,
+            finished_at: None,
+        };
+        self.containers.insert(&record)?;
+        Ok(record.id)
+    }
+
+    /// `start`: runs the container under a new monitor process. Detached, returns the
+    /// container's PID; attached, its exit code.
+    pub fn start_container(
+        &mut self,
+        name_or_id: &str,
+        mode: StartMode,
+    ) -> Result<i32, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        if record.state == State::Running {
+            return match mode {
+                StartMode::Detached => Ok(record.pid),
+                StartMode::Attached { .. } => Err(EngineError::InvalidArgument(format!(
+                    "container {} is already running",
+                    record.name
+                ))),
+            };
+        }
+        let run_dir = self.run_dir(&record.id);
+        fs::create_dir_all(&run_dir).io("create", &run_dir)?;
+        let _ = fs::remove_file(self.exit_path(&record.id));
+        fs::create_dir_all(self.userdata_dir(&record.id))
+            .io("create", self.userdata_dir(&record.id))?;
+
+        let (sync_read, sync_write) = std::io::pipe().map_err(|e| EngineError::Io {
+            action: "pipe",
+            path: "sync".into(),
+            source: e,
+        })?;
+        let attached = matches!(mode, StartMode::Attached { .. });
+        let mut command = self.monitor_command(
+            &record.id,
+            attached,
+            matches!(mode, StartMode::Attached { stdin: true }),
+        );
+        if !attached {
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+        }
+        let sync_fd: OwnedFd = sync_write.into();
+        let raw = sync_fd.as_raw_fd();
+        // SAFETY: between fork and exec only async-signal-safe calls are made (setsid, dup2).
+        #[allow(unsafe_code)]
+        unsafe {
+            command.pre_exec(move || {
+                nix::unistd::setsid().map_err(std::io::Error::from)?;
+                if libc::dup2(raw, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
+            .io("spawn monitor", std::env::current_exe().unwrap_or_default())?;
+        drop(sync_fd);
+        drop(command);
+        let mut sync = SyncReader {
+            pipe: sync_read,
+            buffer: Vec::new(),
+        };
+        let pid = match sync.next(None) {
+            Some(SyncMessage::Started(pid)) => pid,
+            Some(SyncMessage::Error(code, message)) => {
+                let _ = child.wait();
+                return Err(EngineError::StartFailed(code, message));
+            }
+            _ => {
+                let _ = child.wait();
+                return Err(EngineError::StartFailed(
+                    125,
+                    format!(
+                        "container {}: the monitor exited before the container started",
+                        record.name
+                    ),
+                ));
+            }
+        };
+        if !attached {
+            return Ok(pid);
+        }
+        let proxy = SignalProxy::install();
+        let mut result = None;
+        while let Some(message) = sync.next(proxy.as_ref().map(|p| (p, pid))) {
+            if let SyncMessage::Exited(code) = message {
+                result = Some(code);
+            }
+        }
+        let _ = child.wait();
+        match result {
+            Some(code) => Ok(code),
+            None => {
+                // The monitor died: report what is known.
+                let record = self.refresh(self.containers.lookup(&record.id)?)?;
+                Ok(record.exit_code)
+            }
+        }
+    }
+
+    fn monitor_command(&self, id: &str, attached: bool, stdin: bool) -> Command {
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+        let mut command = Command::new(exe);
+        command
+            .arg0("skiff-monitor")
+            .arg(crate::monitor::MONITOR_COMMAND)
+            .arg("--root")
+            .arg(&self.options.root)
+            .arg("--runroot")
+            .arg(&self.options.runroot)
+            .arg("--storage-driver")
+            .arg(self.driver.name())
+            .arg("--runtime")
+            .arg(if self.options.runtime.is_empty() {
+                "skiff"
+            } else {
+                &self.options.runtime
+            });
+        if self.options.rootless {
+            command.arg("--rootless");
+        }
+        if attached {
+            command.arg("--attach");
+        }
+        if stdin {
+            command.arg("--stdin");
+        }
+        command.arg(id);
+        command
+    }
+
+    /// Brings a record up to date with the truth on the host: an exit file written by the
+    /// monitor, or a container process that is gone while its monitor died too.
+    pub(crate) fn refresh(&self, record: ContainerRecord) -> Result<ContainerRecord, EngineError> {
+        if record.state != State::Running {
+            return Ok(record);
+        }
+        if let Some(exit) = exit_file::read(&self.exit_path(&record.id)) {
+            let finished = DateTime::<Utc>::from_timestamp_nanos(exit.finished_unix_nanos);
+            self.containers
+                .set_exited(&record.id, record.pid, exit.code, finished)?;
+        } else if !process::is_alive(record.pid, record.pid_start)
+            && !process::is_alive(record.monitor_pid, record.monitor_start)
+        {
+            // Both the container and its monitor are gone and nobody recorded an exit code.
+            self.containers
+                .set_exited(&record.id, record.pid, 255, Utc::now())?;
+        } else {
+            return Ok(record);
+        }
+        Ok(self.containers.get(&record.id)?.unwrap_or(record))
+    }
+
+    fn report(&self, record: ContainerRecord) -> Result<ContainerReport, EngineError> {
+        let command = match self
+            .images
+            .resolve(&record.image_id)
+            .and_then(|i| i.config())
+        {
+            Ok(config) => record.spec.process_args(&config),
+            Err(_) => record.spec.command.clone(),
+        };
+        let paths = ReportPaths {
+            rootfs: self
+                .layout(&record.id, &record.driver)
+                .rootfs()
+                .display()
+                .to_string(),
+            userdata: self.userdata_dir(&record.id).display().to_string(),
+            log: self.log_path(&record.id).display().to_string(),
+        };
+        Ok(ContainerReport::new(record, command, paths))
+    }
+
+    pub fn list_containers(&self, all: bool) -> Result<Vec<ContainerReport>, EngineError> {
+        let mut out = Vec::new();
+        for record in self.containers.list()? {
+            let record = self.refresh(record)?;
+            if all || record.state == State::Running {
+                out.push(self.report(record)?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn container(&self, name_or_id: &str) -> Result<ContainerReport, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        self.report(record)
+    }
+
+    pub fn container_exists(&self, name_or_id: &str) -> Result<bool, EngineError> {
+        match self.containers.lookup(name_or_id) {
+            Ok(_) => Ok(true),
+            Err(EngineError::NoSuchContainer(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `kill`: sends a signal to the container's init process.
+    pub fn kill_container(&mut self, name_or_id: &str, signal: &str) -> Result<(), EngineError> {
+        let signal = process::parse_signal(signal)
+            .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal {signal:?}")))?;
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        if record.state != State::Running {
+            return Err(EngineError::InvalidArgument(format!(
+                "can only kill running containers. {} is in state {}: container state improper",
+                record.id,
+                record.state.as_str()
+            )));
+        }
+        process::signal(record.pid, record.pid_start, signal)
+            .map_err(|e| EngineError::InvalidArgument(format!("kill {}: {e}", record.name)))?;
+        Ok(())
+    }
+
+    /// `stop`: the stop signal, then SIGKILL after the timeout; returns once the exit is recorded.
+    pub fn stop_container(
+        &mut self,
+        name_or_id: &str,
+        timeout: Option<u64>,
+    ) -> Result<(), EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        if record.state != State::Running {
+            return Ok(());
+        }
+        let signal = record
+            .spec
+            .stop_signal
+            .as_deref()
+            .and_then(process::parse_signal)
+            .unwrap_or(Signal::SIGTERM);
+        let timeout = Duration::from_secs(timeout.or(record.spec.stop_timeout).unwrap_or(10));
+        if timeout > Duration::ZERO {
+            let _ = process::signal(record.pid, record.pid_start, signal);
+            if self.wait_stopped(&record, timeout)? {
+                return Ok(());
+            }
+        }
+        let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL);
+        self.wait_stopped(&record, KILL_GRACE)?;
+        Ok(())
+    }
+
+    /// Waits until the container's exit is recorded and its monitor has finished cleaning up.
+    fn wait_stopped(
+        &self,
+        record: &ContainerRecord,
+        timeout: Duration,
+    ) -> Result<bool, EngineError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let container_gone = !process::is_alive(record.pid, record.pid_start);
+            let monitor_gone = !process::is_alive(record.monitor_pid, record.monitor_start);
+            if container_gone && monitor_gone {
+                self.refresh(record.clone())?;
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// `wait`: blocks until the container is not running; returns its exit code.
+    pub fn wait_container(&self, name_or_id: &str) -> Result<i32, EngineError> {
+        let id = self.containers.lookup(name_or_id)?.id;
+        loop {
+            let Some(record) = self.containers.get(&id)? else {
+                return Err(EngineError::NoSuchContainer(name_or_id.to_string()));
+            };
+            let record = self.refresh(record)?;
+            if record.state == State::Exited {
+                return Ok(record.exit_code);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn restart_container(
+        &mut self,
+        name_or_id: &str,
+        timeout: Option<u64>,
+    ) -> Result<(), EngineError> {
+        self.stop_container(name_or_id, timeout)?;
+        self.start_container(name_or_id, StartMode::Detached)?;
+        Ok(())
+    }
+
+    /// `rm`: deletes a container that is not running (`force` kills it first).
+    pub fn remove_container(
+        &mut self,
+        name_or_id: &str,
+        force: bool,
+    ) -> Result<String, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        if record.state == State::Running {
+            if !force {
+                return Err(EngineError::ContainerRunning(record.id.clone(), "running"));
+            }
+            let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL);
+            self.wait_stopped(&record, KILL_GRACE)?;
+        }
+        self.delete_container_files(&record)?;
+        Ok(record.id)
+    }
+
+    /// Removes the record first (so the container is gone for everyone at once), then its files.
+    pub(crate) fn delete_container_files(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<(), EngineError> {
+        self.containers.delete(&record.id)?;
+        let layout = self.layout(&record.id, &record.driver);
+        let mut errors = Vec::new();
+        if let Err(e) = layout.remove() {
+            errors.push(e.to_string());
+        }
+        for dir in [self.container_dir(&record.id), self.run_dir(&record.id)] {
+            if let Err(e) = fs::remove_dir_all(&dir)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                errors.push(format!("remove {}: {e}", dir.display()));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::InvalidArgument(errors.join("; ")))
+        }
+    }
+
+    /// `container prune`: removes every container that is not running.
+    pub fn prune_containers(&mut self) -> Result<Vec<String>, EngineError> {
+        let mut removed = Vec::new();
+        for record in self.containers.list()? {
+            let record = self.refresh(record)?;
+            if record.state != State::Running {
+                self.delete_container_files(&record)?;
+                removed.push(record.id);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// `logs`: copies the container's log records to `stdout`/`stderr`.
+    pub fn container_logs(
+        &self,
+        name_or_id: &str,
+        options: &LogOptions,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<(), EngineError> {
+        let record = self.containers.lookup(name_or_id)?;
+        let path = self.log_path(&record.id);
+        let mut file = match File::open(&path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).io("open", &path),
+        };
+        let mut offset = 0u64;
+        let mut pending = Vec::new();
+        let mut first = true;
+        loop {
+            if file.is_none() {
+                file = File::open(&path).ok();
+            }
+            if let Some(f) = file.as_mut() {
+                f.seek(SeekFrom::Start(offset)).io("read", &path)?;
+                let mut chunk = Vec::new();
+                f.read_to_end(&mut chunk).io("read", &path)?;
+                offset += chunk.len() as u64;
+                pending.extend_from_slice(&chunk);
+                let complete = pending
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                let lines: Vec<&[u8]> = pending[..complete]
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let skip = match (first, options.tail) {
+                    (true, Some(tail)) => lines.len().saturating_sub(tail),
+                    _ => 0,
+                };
+                for line in lines.into_iter().skip(skip) {
+                    let Some(record) = parse_record(line) else {
+                        continue;
+                    };
+                    let out: &mut dyn Write = match record.stream {
+                        Stream::Stdout => stdout,
+                        Stream::Stderr => stderr,
+                    };
+                    if options.timestamps {
+                        let _ = write!(out, "{} ", record.time);
+                    }
+                    let _ = out.write_all(&record.message);
+                    if !record.partial {
+                        let _ = out.write_all(b"\n");
+                    }
+                    let _ = out.flush();
+                }
+                pending.drain(..complete);
+            }
+            first = false;
+            if !options.follow {
+                return Ok(());
+            }
+            let Some(current) = self.containers.get(&record.id)? else {
+                return Ok(());
+            };
+            if self.refresh(current)?.state != State::Running {
+                // One more pass picks up what the monitor wrote before it recorded the exit.
+                if let Some(f) = file.as_mut() {
+                    let mut rest = Vec::new();
+                    let _ = f
+                        .seek(SeekFrom::Start(offset))
+                        .and_then(|_| f.read_to_end(&mut rest));
+                    if rest.is_empty() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Host paths where an init binary for `--init` may be (Podman's catatonit, or tini).
+pub(crate) fn find_init_binary() -> Option<PathBuf> {
+    [
+        "/usr/libexec/podman/catatonit",
+        "/usr/libexec/catatonit/catatonit",
+        "/usr/bin/catatonit",
+        "/usr/bin/tini-static",
+        "/usr/bin/tini",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+}
+
+/// Reads the monitor's messages (see `skiff_runtime::monitor::sync`), forwarding signals to
+/// the container while it waits.
+struct SyncReader {
+    pipe: std::io::PipeReader,
+    buffer: Vec<u8>,
+}
+
+impl SyncReader {
+    fn next(&mut self, proxy: Option<(&SignalProxy, i32)>) -> Option<SyncMessage> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        loop {
+            if let Some(newline) = self.buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=newline).collect();
+                if let Some(message) = SyncMessage::decode(&String::from_utf8_lossy(&line)) {
+                    return Some(message);
+                }
+                continue;
+            }
+            let mut fds = vec![PollFd::new(self.pipe.as_fd(), PollFlags::POLLIN)];
+            if let Some((proxy, _)) = proxy {
+                fds.push(PollFd::new(proxy.signal_fd.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(nix::Error::EINTR) => continue,
+                Err(_) => return None,
+                Ok(_) => {}
+            }
+            let ready =
+                |f: Option<&PollFd>| f.and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+            let (readable, signalled) = (ready(fds.first()), ready(fds.get(1)));
+            drop(fds);
+            if let (true, Some((proxy, pid))) = (signalled, proxy) {
+                proxy.forward(pid);
+            }
+            if !readable {
+                continue;
+            }
+            let mut chunk = [0u8; 256];
+            match nix::unistd::read(self.pipe.as_raw_fd(), &mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(nix::Error::EAGAIN) | Err(nix::Error::EINTR) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// Forwards the signals a user sends to an attached `skiff run` to the container (sig-proxy).
+struct SignalProxy {
+    signal_fd: nix::sys::signalfd::SignalFd,
+}
+
+impl SignalProxy {
+    fn install() -> Option<Self> {
+        let mut set = nix::sys::signal::SigSet::empty();
+        for signal in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGQUIT,
+            Signal::SIGUSR1,
+            Signal::SIGUSR2,
+        ] {
+            set.add(signal);
+        }
+        set.thread_block().ok()?;
+        let signal_fd = nix::sys::signalfd::SignalFd::with_flags(
+            &set,
+            nix::sys::signalfd::SfdFlags::SFD_NONBLOCK,
+        )
+        .ok()?;
+        Some(Self { signal_fd })
+    }
+
+    fn forward(&self, pid: i32) {
+        while let Ok(Some(info)) = self.signal_fd.read_signal() {
+            if let Ok(signal) = Signal::try_from(info.ssi_signo as i32) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+            }
+        }
+    }
+}

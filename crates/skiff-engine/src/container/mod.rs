@@ -1,0 +1,4 @@
+//! Containers: their records in `containers.db`, their lifecycle, and the reports about them.
+pub mod lifecycle;
+pub mod report;
+pub mod store;

@@ -1,0 +1,264 @@
+//! What `ps` and `inspect` show about a container, with Podman's field names.
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::store::{ContainerRecord, State};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Exited,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Exited => "exited",
+        }
+    }
+}
+
+/// One container as the engine reports it.
+#[derive(Debug, Clone)]
+pub struct ContainerReport {
+    pub record: ContainerRecord,
+    pub state: ContainerState,
+    pub command: Vec<String>,
+    pub paths: ReportPaths,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReportPaths {
+    pub rootfs: String,
+    pub userdata: String,
+    pub log: String,
+}
+
+impl ContainerReport {
+    pub(crate) fn new(record: ContainerRecord, command: Vec<String>, paths: ReportPaths) -> Self {
+        let state = match record.state {
+            State::Created => ContainerState::Created,
+            State::Running => ContainerState::Running,
+            State::Exited => ContainerState::Exited,
+        };
+        Self {
+            record,
+            state,
+            command,
+            paths,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+    pub fn exit_code(&self) -> i32 {
+        self.record.exit_code
+    }
+    pub fn is_running(&self) -> bool {
+        self.state == ContainerState::Running
+    }
+
+    /// `Up 5 seconds`, `Exited (0) 3 seconds ago`, `Created`.
+    pub fn status(&self, now: DateTime<Utc>) -> String {
+        match self.state {
+            ContainerState::Created => "Created".into(),
+            ContainerState::Running => format!(
+                "Up {}",
+                human_duration(now, self.record.started_at.unwrap_or(now))
+            ),
+            ContainerState::Exited => format!(
+                "Exited ({}) {} ago",
+                self.record.exit_code,
+                human_duration(now, self.record.finished_at.unwrap_or(now))
+            ),
+        }
+    }
+
+    /// The object `ps --format json` prints, as Podman's ListContainer.
+    pub fn ps_json(&self, now: DateTime<Utc>) -> Value {
+        let r = &self.record;
+        json!({
+            "AutoRemove": r.spec.remove,
+            "Command": self.command,
+            "Created": r.created.timestamp(),
+            "CreatedAt": format!("{} ago", human_duration(now, r.created)),
+            "Exited": self.state == ContainerState::Exited,
+            "ExitedAt": r.finished_at.map(|t| t.timestamp()).unwrap_or(-62135596800),
+            "ExitCode": r.exit_code,
+            "Id": r.id,
+            "Image": r.image_name,
+            "ImageID": r.image_id,
+            "IsInfra": false,
+            "Labels": r.spec.labels,
+            "Mounts": r.spec.mounts.iter().map(|m| m.destination().to_string()).collect::<Vec<_>>(),
+            "Names": [r.name],
+            "Namespaces": {},
+            "Networks": [],
+            "Pid": if self.is_running() { r.pid } else { 0 },
+            "Pod": "",
+            "PodName": "",
+            "Ports": null,
+            "StartedAt": r.started_at.map(|t| t.timestamp()).unwrap_or(-62135596800),
+            "State": self.state.as_str(),
+            "Status": self.status(now),
+        })
+    }
+
+    /// The values `ps --format '{{...}}'` templates see, with Podman's names.
+    pub fn ps_template(&self, now: DateTime<Utc>) -> Value {
+        let r = &self.record;
+        let mut value = self.ps_json(now);
+        let extra = json!({
+            "ID": r.id.chars().take(12).collect::<String>(),
+            "Names": r.name,
+            "Command": self.command.join(" "),
+            "CreatedHuman": format!("{} ago", human_duration(now, r.created)),
+            "RunningFor": human_duration(now, r.created),
+            "Ports": "",
+            "Size": "",
+            "Networks": "",
+        });
+        if let (Value::Object(base), Value::Object(extra)) = (&mut value, extra) {
+            base.extend(extra);
+        }
+        value
+    }
+
+    /// The object `inspect` prints, following Podman's InspectContainerData.
+    pub fn inspect_json(&self) -> Value {
+        let r = &self.record;
+        let zero = "0001-01-01T00:00:00Z".to_string();
+        let fmt = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+                .unwrap_or_else(|| zero.clone())
+        };
+        let running = self.is_running();
+        json!({
+            "Id": r.id,
+            "Created": r.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            "Path": self.command.first().cloned().unwrap_or_default(),
+            "Args": self.command.iter().skip(1).collect::<Vec<_>>(),
+            "State": {
+                "OciVersion": "1.0.2",
+                "Status": self.state.as_str(),
+                "Running": running,
+                "Paused": false,
+                "Restarting": false,
+                "OOMKilled": false,
+                "Dead": false,
+                "Pid": if running { r.pid } else { 0 },
+                "ConmonPid": if running { r.monitor_pid } else { 0 },
+                "ExitCode": r.exit_code,
+                "Error": "",
+                "StartedAt": fmt(r.started_at),
+                "FinishedAt": fmt(r.finished_at),
+            },
+            "Image": r.image_id,
+            "ImageName": r.image_name,
+            "Rootfs": "",
+            "Pod": "",
+            "ResolvConfPath": format!("{}/resolv.conf", self.paths.userdata),
+            "HostnamePath": format!("{}/hostname", self.paths.userdata),
+            "HostsPath": format!("{}/hosts", self.paths.userdata),
+            "StaticDir": self.paths.userdata,
+            "OCIRuntime": if r.runtime.is_empty() { "skiff" } else { r.runtime.as_str() },
+            "LogPath": self.paths.log,
+            "Name": r.name,
+            "RestartCount": 0,
+            "Driver": r.driver,
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "Mounts": r.spec.mounts,
+            "Config": {
+                "Hostname": r.spec.effective_hostname(&r.id),
+                "Env": r.spec.env,
+                "Cmd": r.spec.command,
+                "Entrypoint": r.spec.entrypoint,
+                "Image": r.image_name,
+                "WorkingDir": r.spec.workdir.clone().unwrap_or_else(|| "/".into()),
+                "User": r.spec.user.clone().unwrap_or_default(),
+                "Labels": r.spec.labels,
+                "StopSignal": r.spec.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into()),
+                "StopTimeout": r.spec.stop_timeout.unwrap_or(10),
+                "OpenStdin": r.spec.interactive,
+                "Tty": r.spec.tty,
+            },
+            "HostConfig": {
+                "AutoRemove": r.spec.remove,
+                "Binds": r.spec.mounts,
+                "CapAdd": r.spec.cap_add,
+                "CapDrop": r.spec.cap_drop,
+                "Privileged": r.spec.privileged,
+                "ReadonlyRootfs": r.spec.read_only,
+                "NetworkMode": r.spec.network.name(),
+                "Init": r.spec.init,
+                "PidsLimit": r.spec.pids_limit.unwrap_or(2048),
+                "Memory": r.spec.memory.unwrap_or(0),
+                "NanoCpus": r.spec.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+                "SecurityOpt": security_options(&r.spec),
+            },
+            "NetworkSettings": {},
+        })
+    }
+}
+
+fn security_options(spec: &skiff_spec::ContainerSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    match spec.seccomp {
+        skiff_spec::SeccompChoice::Unconfined => out.push("seccomp=unconfined".to_string()),
+        skiff_spec::SeccompChoice::Profile(_) => out.push("seccomp=custom".to_string()),
+        skiff_spec::SeccompChoice::Default => {}
+    }
+    if spec.no_new_privileges {
+        out.push("no-new-privileges".into());
+    }
+    out
+}
+
+/// Docker's human durations: "Less than a second", "5 seconds", "About a minute", "3 hours".
+pub fn human_duration(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    let seconds = (now - then).num_seconds().max(0);
+    match seconds {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s < 120 => "About a minute".into(),
+        s if s < 3600 => format!("{} minutes", s / 60),
+        s if s < 7200 => "About an hour".into(),
+        s if s < 48 * 3600 => format!("{} hours", s / 3600),
+        s if s < 14 * 86400 => format!("{} days", s / 86400),
+        s if s < 60 * 86400 => format!("{} weeks", s / (7 * 86400)),
+        s if s < 730 * 86400 => format!("{} months", s / (30 * 86400)),
+        s => format!("{} years", s / (365 * 86400)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_docker() {
+        let now = Utc::now();
+        assert_eq!(human_duration(now, now), "Less than a second");
+        assert_eq!(
+            human_duration(now, now - chrono::Duration::seconds(5)),
+            "5 seconds"
+        );
+        assert_eq!(
+            human_duration(now, now - chrono::Duration::seconds(90)),
+            "About a minute"
+        );
+        assert_eq!(
+            human_duration(now, now - chrono::Duration::hours(3)),
+            "3 hours"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! The `Engine`: one open session on a storage root. Opening is cheap (two SQLite files and a
+//! few directories) because every `skiff` command opens it anew.
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use skiff_image::ImageStore;
+use skiff_storage::{Driver, OpaqueXattr, RootfsLayout};
+
+use crate::container::store::ContainerStore;
+use crate::error::{EngineError, IoContext};
+use crate::options::{CgroupMode, StoreOptions};
+
+pub struct Engine {
+    pub(crate) options: StoreOptions,
+    pub(crate) images: ImageStore,
+    pub(crate) containers: ContainerStore,
+    pub(crate) opaque: OpaqueXattr,
+    pub(crate) driver: Driver,
+    pub(crate) cgroup: CgroupMode,
+}
+
+/// Facts for `skiff info`.
+#[derive(Debug, Clone)]
+pub struct HostInfo(pub Value);
+
+impl Engine {
+    pub fn open(options: StoreOptions) -> Result<Self, EngineError> {
+        for dir in [&options.root, &options.runroot] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .io("create", dir)?;
+        }
+        // Inside a user namespace overlay keeps its metadata in user.* xattrs (mounted with
+        // userxattr); real root uses trusted.*.
+        let opaque = if options.rootless {
+            OpaqueXattr::User
+        } else {
+            OpaqueXattr::Trusted
+        };
+        let driver = Self::choose_driver(&options, opaque)?;
+        let images = ImageStore::open(&options.root, opaque)?;
+        let containers = ContainerStore::open(&options.root)?;
+        Ok(Self {
+            options,
+            images,
+            containers,
+            opaque,
+            driver,
+            cgroup: CgroupMode::detect(),
+        })
+    }
+
+    /// `--storage-driver` wins; else the driver this root was first used with; else overlay
+    /// where it mounts, vfs where it does not.
+    fn choose_driver(options: &StoreOptions, opaque: OpaqueXattr) -> Result<Driver, EngineError> {
+        if let Some(name) = &options.driver {
+            return Ok(Driver::parse(name)?);
+        }
+        let recorded = options.root.join("storage.driver");
+        if let Ok(name) = fs::read_to_string(&recorded) {
+            return Ok(Driver::parse(name.trim())?);
+        }
+        let driver = Driver::detect(
+            &options
+                .runroot
+                .join(format!("overlay-probe-{}", std::process::id())),
+            opaque,
+        );
+        let temporary = recorded.with_extension("tmp");
+        fs::write(&temporary, driver.name()).io("write", &temporary)?;
+        fs::rename(&temporary, &recorded).io("write", &recorded)?;
+        Ok(driver)
+    }
+
+    pub fn options(&self) -> &StoreOptions {
+        &self.options
+    }
+
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
+        self.options.root.join("containers").join(id)
+    }
+    pub(crate) fn userdata_dir(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("userdata")
+    }
+    pub(crate) fn log_path(&self, id: &str) -> PathBuf {
+        self.userdata_dir(id).join("ctr.log")
+    }
+    pub(crate) fn layout(&self, id: &str, driver: &str) -> RootfsLayout {
+        RootfsLayout::new(
+            &self.container_dir(id).join("fs"),
+            Driver::parse(driver).unwrap_or(self.driver),
+        )
+    }
+    /// Volatile per-container state: bundle, exit file.
+    pub(crate) fn run_dir(&self, id: &str) -> PathBuf {
+        self.options.runroot.join("containers").join(id)
+    }
+    pub(crate) fn exit_path(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("exit")
+    }
+    pub(crate) fn runtime_state_root(&self) -> PathBuf {
+        self.options.runroot.join("runtime")
+    }
+
+    /// Whether cgroup limits can be set: always for root; for a rootless user only on a pure
+    /// cgroup v2 host where our cgroup was delegated to us.
+    pub(crate) fn cgroups_usable(&self) -> bool {
+        if !self.options.rootless {
+            return true;
+        }
+        self.cgroup == CgroupMode::Unified && delegated_cgroup().is_some()
+    }
+
+    pub fn info(&self) -> Result<HostInfo, EngineError> {
+        let containers = self.containers.list()?;
+        let reports: Vec<_> = containers
+            .into_iter()
+            .map(|r| self.refresh(r))
+            .collect::<Result<_, _>>()?;
+        let running = reports
+            .iter()
+            .filter(|r| r.state == crate::container::store::State::Running)
+            .count();
+        let kernel = nix::sys::utsname::uname()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let hostname = fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        Ok(HostInfo(json!({
+            "host": {
+                "arch": skiff_image_arch(),
+                "cgroupManager": "cgroupfs",
+                "cgroupVersion": self.cgroup.version(),
+                "hostname": hostname,
+                "kernel": kernel,
+                "os": "linux",
+                "ociRuntime": {"name": if self.options.runtime.is_empty() { "skiff (libcontainer)" } else { self.options.runtime.as_str() }},
+                "security": {"rootless": self.options.rootless, "seccompEnabled": true, "seccompProfilePath": "built-in"},
+            },
+            "store": {
+                "graphRoot": self.options.root,
+                "runRoot": self.options.runroot,
+                "graphDriverName": self.driver.name(),
+                "containerStore": {"number": reports.len(), "running": running, "stopped": reports.len() - running, "paused": 0},
+                "imageStore": {"number": self.images.list()?.len()},
+            },
+            "version": {"Version": env!("CARGO_PKG_VERSION"), "APIVersion": env!("CARGO_PKG_VERSION"), "OsArch": format!("linux/{}", skiff_image_arch())},
+        })))
+    }
+}
+
+fn skiff_image_arch() -> &'static str {
+    skiff_image::oci_architecture()
+}
+
+/// Our own cgroup v2 directory if we may write it (a systemd user session delegates one).
+fn delegated_cgroup() -> Option<PathBuf> {
+    let text = fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let dir = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+    nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK)
+        .ok()
+        .map(|()| dir)
+}

@@ -1,0 +1,23 @@
+//! Every environment variable skiff reads, in one place.
+
+/// Base directory for a rootless user's storage (default `~/.local/share`).
+pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+/// Base directory for a rootless user's runtime state.
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+pub const HOME: &str = "HOME";
+/// Overrides the graph root, like `--root`.
+pub const SKIFF_ROOT: &str = "SKIFF_ROOT";
+/// Overrides the runtime state directory, like `--runroot`.
+pub const SKIFF_RUNROOT: &str = "SKIFF_RUNROOT";
+/// Overrides the storage driver, like `--storage-driver`.
+pub const SKIFF_STORAGE_DRIVER: &str = "SKIFF_STORAGE_DRIVER";
+/// Overrides the OCI runtime, like `--runtime`.
+pub const SKIFF_RUNTIME: &str = "SKIFF_RUNTIME";
+/// Set by skiff itself once it runs inside its rootless user namespace.
+pub const SKIFF_USERNS: &str = "_SKIFF_USERNS";
+/// The invoking user's name, for /etc/subuid lookups when inside the user namespace.
+pub const USER: &str = "USER";
+
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}

@@ -1,0 +1,252 @@
+//! Image actions: import, list, tag, untag, remove, inspect.
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use skiff_image::{Image, ImportOptions, Reference};
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+/// One image as `images` and `image inspect` show it.
+#[derive(Debug, Clone)]
+pub struct ImageReport {
+    pub image: Image,
+    pub containers: usize,
+}
+
+impl ImageReport {
+    pub fn id(&self) -> &str {
+        &self.image.id
+    }
+
+    /// Podman's `images --format json` object.
+    pub fn list_json(&self) -> Value {
+        let i = &self.image;
+        json!({
+            "Id": i.id,
+            "ParentId": "",
+            "RepoTags": i.names,
+            "RepoDigests": i.names.iter().map(|n| format!("{}@{}", skiff_image_repository(n), i.digest)).collect::<Vec<_>>(),
+            "Size": i.size,
+            "SharedSize": 0,
+            "VirtualSize": i.size,
+            "Labels": self.labels(),
+            "Containers": self.containers,
+            "Names": i.names,
+            "Digest": i.digest,
+            "History": i.names,
+            "Created": i.created.timestamp(),
+            "CreatedAt": i.created.to_rfc3339(),
+            "Dangling": i.names.is_empty(),
+        })
+    }
+
+    /// The values `images --format '{{...}}'` templates see (one row per name).
+    pub fn template_rows(&self, now: DateTime<Utc>) -> Vec<Value> {
+        self.image
+            .repository_tags()
+            .into_iter()
+            .map(|(repository, tag)| {
+                let mut row = self.list_json();
+                if let Value::Object(map) = &mut row {
+                    map.insert(
+                        "ID".into(),
+                        json!(self.image.id.chars().take(12).collect::<String>()),
+                    );
+                    map.insert("Repository".into(), json!(repository));
+                    map.insert("Tag".into(), json!(tag));
+                    map.insert(
+                        "CreatedSince".into(),
+                        json!(format!(
+                            "{} ago",
+                            crate::container::report::human_duration(now, self.image.created)
+                        )),
+                    );
+                    map.insert("CreatedAt".into(), json!(self.image.created.to_rfc3339()));
+                    map.insert("Size".into(), json!(human_size(self.image.size)));
+                }
+                row
+            })
+            .collect()
+    }
+
+    fn labels(&self) -> Value {
+        self.image
+            .config()
+            .ok()
+            .and_then(|c| c.config().as_ref().and_then(|c| c.labels().clone()))
+            .map(|l| json!(l))
+            .unwrap_or(Value::Null)
+    }
+
+    /// Podman's `image inspect` object.
+    pub fn inspect_json(&self) -> Value {
+        let i = &self.image;
+        let config: Value = serde_json::from_str(i.config_json()).unwrap_or(Value::Null);
+        json!({
+            "Id": i.id,
+            "Digest": i.digest,
+            "RepoTags": i.names,
+            "RepoDigests": i.names.iter().map(|n| format!("{}@{}", skiff_image_repository(n), i.digest)).collect::<Vec<_>>(),
+            "Parent": "",
+            "Comment": config.pointer("/history/0/comment").cloned().unwrap_or(json!("")),
+            "Created": i.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            "Config": config.get("config").cloned().unwrap_or(json!({})),
+            "Version": "",
+            "Author": config.get("author").cloned().unwrap_or(json!("")),
+            "Architecture": config.get("architecture").cloned().unwrap_or(json!("")),
+            "Os": config.get("os").cloned().unwrap_or(json!("")),
+            "Size": i.size,
+            "VirtualSize": i.size,
+            "GraphDriver": {"Name": "overlay", "Data": {}},
+            "RootFS": {"Type": "layers", "Layers": i.layers},
+            "Labels": self.labels(),
+            "Annotations": {},
+            "ManifestType": "application/vnd.oci.image.manifest.v1+json",
+            "User": config.pointer("/config/User").cloned().unwrap_or(json!("")),
+            "History": config.get("history").cloned().unwrap_or(json!([])),
+            "NamesHistory": i.names,
+        })
+    }
+}
+
+fn skiff_image_repository(name: &str) -> String {
+    let last_slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match name[last_slash..].rfind(':') {
+        Some(i) => name[..last_slash + i].to_string(),
+        None => name.to_string(),
+    }
+}
+
+/// Sizes as Podman prints them: "4.86 MB" (decimal units, 3 significant digits).
+pub fn human_size(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let digits = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let text = format!("{value:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text} {}", units[unit])
+}
+
+impl Engine {
+    pub fn import_image(
+        &mut self,
+        tarball: impl Read,
+        name: Option<&str>,
+        options: &ImportOptions,
+    ) -> Result<ImageReport, EngineError> {
+        let reference = name
+            .map(Reference::parse)
+            .transpose()
+            .map_err(skiff_image::ImageError::from)?;
+        let image = self.images.import(tarball, reference.as_ref(), options)?;
+        Ok(ImageReport {
+            image,
+            containers: 0,
+        })
+    }
+
+    pub fn list_images(&self, all: bool) -> Result<Vec<ImageReport>, EngineError> {
+        let _ = all;
+        self.images
+            .list()?
+            .into_iter()
+            .map(|image| {
+                let containers = self.containers.users_of_image(&image.id)?.len();
+                Ok(ImageReport { image, containers })
+            })
+            .collect()
+    }
+
+    pub fn image(&self, name_or_id: &str) -> Result<ImageReport, EngineError> {
+        let image = self.images.resolve(name_or_id)?;
+        let containers = self.containers.users_of_image(&image.id)?.len();
+        Ok(ImageReport { image, containers })
+    }
+
+    pub fn tag_image(&mut self, source: &str, target: &str) -> Result<(), EngineError> {
+        let image = self.images.resolve(source)?;
+        let reference = Reference::parse(target).map_err(skiff_image::ImageError::from)?;
+        Ok(self.images.tag(&image, &reference)?)
+    }
+
+    pub fn untag_image(&mut self, source: &str, target: &str) -> Result<(), EngineError> {
+        let image = self.images.resolve(source)?;
+        let reference = Reference::parse(target).map_err(skiff_image::ImageError::from)?;
+        if !self.images.untag(&image, &reference)? {
+            return Err(EngineError::InvalidArgument(format!(
+                "{target}: tag not known"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `rmi`: removes a name; when it was the image's last name (or an ID was given), the image
+    /// and its unshared layers. With `force`, containers using the image are removed first.
+    /// Returns the lines Podman prints: "Untagged: NAME" and "Deleted: ID".
+    pub fn remove_image(
+        &mut self,
+        name_or_id: &str,
+        force: bool,
+    ) -> Result<Vec<String>, EngineError> {
+        let lock = self.images.write_lock()?;
+        let image = self.images.resolve(name_or_id)?;
+        let mut lines = Vec::new();
+        let by_name = Reference::parse(name_or_id)
+            .ok()
+            .map(|r| r.normalized())
+            .filter(|n| image.names.contains(n));
+        if let Some(name) = &by_name
+            && image.names.len() > 1
+            && !force
+        {
+            let reference = Reference::parse(name).map_err(skiff_image::ImageError::from)?;
+            self.images.untag(&image, &reference)?;
+            return Ok(vec![format!("Untagged: {name}")]);
+        }
+        let users = self.containers.users_of_image(&image.id)?;
+        if !users.is_empty() {
+            if !force {
+                return Err(EngineError::ImageInUse(image.id.clone(), users.join(", ")));
+            }
+            drop(lock);
+            for user in users {
+                self.remove_container(&user, true)?;
+            }
+            return self.remove_image(&image.id, false);
+        }
+        lines.extend(image.names.iter().map(|n| format!("Untagged: {n}")));
+        self.images.remove(&image, &lock)?;
+        lines.push(format!("Deleted: {}", image.id));
+        Ok(lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_like_podman() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1_234_567), "1.23 MB");
+        assert_eq!(human_size(2_000_000), "2 MB");
+        assert_eq!(human_size(123_456_789), "123 MB");
+    }
+}

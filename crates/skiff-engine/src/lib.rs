@@ -1,0 +1,34 @@
+//! skiff-engine is what skiff does, one method per user action, called alike by the CLI, the
+//! REST API, kube play and compose. It owns the container database, ties the image store,
+//! layer storage, spec generation and runtime together, and runs the per-container monitor.
+#![deny(unsafe_code)]
+
+mod container;
+mod engine;
+pub mod environment;
+mod error;
+mod hostfiles;
+mod image;
+pub mod monitor;
+mod names;
+mod options;
+pub mod rootless;
+
+pub use container::lifecycle::{LogOptions, StartMode};
+pub use container::report::{ContainerReport, ContainerState};
+pub use engine::{Engine, HostInfo};
+pub use error::EngineError;
+pub use image::ImageReport;
+pub use options::{CgroupMode, StoreOptions};
+pub use skiff_image::{Change, ImportOptions};
+pub use skiff_spec::normalize_capability;
+pub use skiff_spec::{
+    ContainerSpec, MountSpec, NetworkMode, SeccompChoice, parse_tmpfs, parse_volume,
+};
+
+/// Checks that a seccomp profile (Docker or OCI format) can be used.
+pub fn check_seccomp_profile(profile: &str) -> Result<(), EngineError> {
+    skiff_spec::profile_to_oci(profile, &[])
+        .map(|_| ())
+        .map_err(Into::into)
+}

@@ -1,0 +1,73 @@
+//! Where skiff keeps things and how it runs them: Podman's defaults for root and rootless.
+use std::path::PathBuf;
+
+use crate::environment::{self, var};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupMode {
+    /// cgroup v2 alone at /sys/fs/cgroup.
+    Unified,
+    /// v1 controllers (with or without an empty v2 at /sys/fs/cgroup/unified).
+    Legacy,
+}
+
+impl CgroupMode {
+    pub fn detect() -> Self {
+        match nix::sys::statfs::statfs("/sys/fs/cgroup") {
+            Ok(fs) if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => {
+                CgroupMode::Unified
+            }
+            _ => CgroupMode::Legacy,
+        }
+    }
+    pub fn version(self) -> &'static str {
+        match self {
+            CgroupMode::Unified => "v2",
+            CgroupMode::Legacy => "v1",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub root: PathBuf,
+    pub runroot: PathBuf,
+    /// `overlay` or `vfs`; None picks overlay where it mounts.
+    pub driver: Option<String>,
+    /// Empty for the embedded runtime, else a runtime name or path.
+    pub runtime: String,
+    pub rootless: bool,
+}
+
+impl StoreOptions {
+    /// Defaults: /var/lib/skiff and /run/skiff for root; XDG directories for a user.
+    /// `rootless` is decided by the caller before entering the user namespace.
+    pub fn defaults(rootless: bool) -> Self {
+        let (root, runroot) = if rootless {
+            let uid = nix::unistd::getuid().as_raw();
+            let data = var(environment::XDG_DATA_HOME)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(var(environment::HOME).unwrap_or_else(|| "/".into()))
+                        .join(".local/share")
+                });
+            let run = var(environment::XDG_RUNTIME_DIR)
+                .map(|d| PathBuf::from(d).join("skiff"))
+                .unwrap_or_else(|| PathBuf::from(format!("/tmp/skiff-run-{uid}")));
+            (data.join("skiff"), run)
+        } else {
+            (PathBuf::from("/var/lib/skiff"), PathBuf::from("/run/skiff"))
+        };
+        Self {
+            root: var(environment::SKIFF_ROOT)
+                .map(PathBuf::from)
+                .unwrap_or(root),
+            runroot: var(environment::SKIFF_RUNROOT)
+                .map(PathBuf::from)
+                .unwrap_or(runroot),
+            driver: var(environment::SKIFF_STORAGE_DRIVER),
+            runtime: var(environment::SKIFF_RUNTIME).unwrap_or_default(),
+            rootless,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Rootless sessions: an unprivileged `skiff` makes itself root of a new user namespace whose
+//! IDs map to the user's /etc/subuid and /etc/subgid ranges (newuidmap/newgidmap), with its own
+//! mount namespace, before it touches storage. Everything after that (layers, overlay mounts,
+//! the monitor, the runtime) runs there as Podman's rootless mode does.
+use std::fs;
+use std::io::{Read, Write};
+use std::process::Command;
+
+use nix::sched::{CloneFlags, unshare};
+use nix::unistd::{ForkResult, Gid, Uid, getgid, getuid};
+
+use crate::environment::{self, var};
+use crate::error::EngineError;
+
+/// A subordinate ID range from /etc/subuid or /etc/subgid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRange {
+    pub start: u32,
+    pub count: u32,
+}
+
+/// Finds the user's ranges in a subid file (`name:start:count` or `uid:start:count`).
+pub fn subordinate_ranges(text: &str, name: Option<&str>, id: u32) -> Vec<IdRange> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().split(':');
+            let owner = fields.next()?;
+            let start = fields.next()?.parse().ok()?;
+            let count = fields.next()?.parse().ok()?;
+            (Some(owner) == name || owner == id.to_string()).then_some(IdRange { start, count })
+        })
+        .collect()
+}
+
+/// Whether this process already runs as root of a skiff user namespace.
+pub fn in_user_namespace() -> bool {
+    var(environment::SKIFF_USERNS).is_some() && getuid().is_root()
+}
+
+/// Enters the user and mount namespaces. Call at start-up, before any thread exists.
+/// Returns a warning to print when only the user's own ID could be mapped.
+pub fn enter() -> Result<Option<String>, EngineError> {
+    let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
+    let name = var(environment::USER).or_else(|| {
+        nix::unistd::User::from_uid(getuid())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+    });
+    let uids = subordinate_ranges(
+        &fs::read_to_string("/etc/subuid").unwrap_or_default(),
+        name.as_deref(),
+        uid,
+    );
+    let gids = subordinate_ranges(
+        &fs::read_to_string("/etc/subgid").unwrap_or_default(),
+        name.as_deref(),
+        gid,
+    );
+    let warning = (uids.is_empty() || gids.is_empty()).then(|| {
+        format!(
+            "no subuid/subgid ranges for user {} in /etc/subuid and /etc/subgid: only your own user ID is mapped, images with other owners will fail",
+            name.as_deref().unwrap_or("?")
+        )
+    });
+
+    let (mut ready_read, mut ready_write) =
+        std::io::pipe().map_err(|e| EngineError::Rootless(format!("pipe: {e}")))?;
+    let (mut done_read, mut done_write) =
+        std::io::pipe().map_err(|e| EngineError::Rootless(format!("pipe: {e}")))?;
+    let parent = nix::unistd::getpid().as_raw();
+    // SAFETY: called at start-up before any thread exists, so the child may run any code.
+    #[allow(unsafe_code)]
+    match unsafe { nix::unistd::fork() }.map_err(|e| EngineError::Rootless(format!("fork: {e}")))? {
+        ForkResult::Child => {
+            drop(ready_write);
+            drop(done_read);
+            let mut byte = [0u8; 1];
+            let status = if ready_read.read_exact(&mut byte).is_ok() {
+                write_maps(parent, uid, gid, &uids, &gids)
+            } else {
+                Err("parent went away".to_string())
+            };
+            let reply = match status {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e,
+            };
+            let _ = done_write.write_all(reply.as_bytes());
+            // SAFETY: _exit ends the helper without running the parent's destructors twice.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::_exit(0)
+            }
+        }
+        ForkResult::Parent { child } => {
+            drop(ready_read);
+            drop(done_write);
+            let unshared = unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS);
+            let _ = ready_write.write_all(if unshared.is_ok() { b"1" } else { b"0" });
+            drop(ready_write);
+            let mut reply = String::new();
+            let _ = done_read.read_to_string(&mut reply);
+            let _ = nix::sys::wait::waitpid(child, None);
+            unshared.map_err(|e| {
+                EngineError::Rootless(format!("cannot create a user namespace: {e}"))
+            })?;
+            if reply != "ok" {
+                return Err(EngineError::Rootless(reply));
+            }
+        }
+    }
+    nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .and_then(|()| nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)))
+        .map_err(|e| EngineError::Rootless(format!("becoming root in the user namespace: {e}")))?;
+    let _ = nix::unistd::setgroups(&[]);
+    // Mounts made here must not propagate back to the host's namespace.
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| EngineError::Rootless(format!("making mounts private: {e}")))?;
+    // SAFETY: still single-threaded at start-up; nothing else reads the environment concurrently.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var(environment::SKIFF_USERNS, "1");
+    }
+    Ok(warning)
+}
+
+fn write_maps(
+    pid: i32,
+    uid: u32,
+    gid: u32,
+    uids: &[IdRange],
+    gids: &[IdRange],
+) -> Result<(), String> {
+    if uids.is_empty() || gids.is_empty() {
+        // Without subordinate ranges only our own IDs can be mapped, and that needs no helper.
+        fs::write(format!("/proc/{pid}/uid_map"), format!("0 {uid} 1\n"))
+            .map_err(|e| format!("uid_map: {e}"))?;
+        fs::write(format!("/proc/{pid}/setgroups"), "deny")
+            .map_err(|e| format!("setgroups: {e}"))?;
+        fs::write(format!("/proc/{pid}/gid_map"), format!("0 {gid} 1\n"))
+            .map_err(|e| format!("gid_map: {e}"))?;
+        return Ok(());
+    }
+    for (tool, own, ranges) in [("newuidmap", uid, uids), ("newgidmap", gid, gids)] {
+        let mut args = vec![pid.to_string(), "0".into(), own.to_string(), "1".into()];
+        let mut inside = 1u32;
+        for range in ranges {
+            args.extend([
+                inside.to_string(),
+                range.start.to_string(),
+                range.count.to_string(),
+            ]);
+            inside += range.count;
+        }
+        let output = Command::new(tool)
+            .args(&args)
+            .output()
+            .map_err(|e| format!("{tool}: {e} (install the uidmap package)"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "{tool} {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_match_by_name_or_uid() {
+        let text = "alice:100000:65536\n1001:200000:1000\nbob:300000:10\n";
+        assert_eq!(
+            subordinate_ranges(text, Some("alice"), 1000),
+            vec![IdRange {
+                start: 100000,
+                count: 65536
+            }]
+        );
+        assert_eq!(
+            subordinate_ranges(text, Some("carol"), 1001),
+            vec![IdRange {
+                start: 200000,
+                count: 1000
+            }]
+        );
+        assert!(subordinate_ranges(text, Some("dave"), 5).is_empty());
+    }
+}

@@ -1,0 +1,11 @@
+//! skiff-image owns local images: their names (`registry/repo:tag`), OCI configs and ordered layer
+//! lists, kept in an SQLite database beside the layer store that holds their content.
+#![deny(unsafe_code)]
+
+mod error;
+mod reference;
+mod store;
+
+pub use error::ImageError;
+pub use reference::{Reference, ReferenceError};
+pub use store::{Change, Image, ImageStore, ImportOptions, oci_architecture};

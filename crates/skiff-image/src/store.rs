@@ -1,0 +1,473 @@
+//! The image store: image records in `images.db` (SQLite, WAL), content in the layer store.
+//! An image's ID is the sha256 of its config, as in Podman and Docker.
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use oci_spec::image::ImageConfiguration;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::{Value, json};
+use skiff_storage::database::open_database;
+use skiff_storage::lock::FileLock;
+use skiff_storage::{LayerStore, OpaqueXattr, hex_digest};
+
+use crate::error::ImageError;
+use crate::reference::{Reference, repository_and_tag};
+
+/// A local image as listed and inspected.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// 64 hex digits (no `sha256:`).
+    pub id: String,
+    /// Full stored names, e.g. `localhost/busybox:latest`; empty for a dangling image.
+    pub names: Vec<String>,
+    /// `sha256:<hex>` of the image's manifest.
+    pub digest: String,
+    pub created: DateTime<Utc>,
+    /// Uncompressed bytes of all layers.
+    pub size: u64,
+    /// Diff IDs, base layer first.
+    pub layers: Vec<String>,
+    config: String,
+    manifest: String,
+}
+
+impl Image {
+    pub fn config(&self) -> Result<ImageConfiguration, ImageError> {
+        Ok(serde_json::from_str(&self.config)?)
+    }
+    pub fn config_json(&self) -> &str {
+        &self.config
+    }
+    pub fn manifest_json(&self) -> &str {
+        &self.manifest
+    }
+    /// (REPOSITORY, TAG) pairs for `images`; `<none>` for a dangling image.
+    pub fn repository_tags(&self) -> Vec<(String, String)> {
+        if self.names.is_empty() {
+            return vec![("<none>".into(), "<none>".into())];
+        }
+        self.names.iter().map(|n| repository_and_tag(n)).collect()
+    }
+}
+
+/// A Dockerfile-style instruction applied to an imported image's config (`import --change`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Cmd(Vec<String>),
+    Entrypoint(Vec<String>),
+    Env(String, String),
+    Label(String, String),
+    WorkingDir(String),
+    User(String),
+    Expose(String),
+    StopSignal(String),
+}
+
+impl Change {
+    /// Parses `CMD ["sh"]`, `CMD sh -c x`, `ENV A=1`, `LABEL k=v`, `WORKDIR /x`, `USER u`,
+    /// `EXPOSE 80/tcp`, `STOPSIGNAL SIGTERM`, `ENTRYPOINT ...` (also with `=` after the keyword).
+    pub fn parse(input: &str) -> Result<Self, ImageError> {
+        let bad = |why| ImageError::InvalidChange(input.to_string(), why);
+        let (keyword, rest) = input
+            .trim()
+            .split_once([' ', '='])
+            .ok_or_else(|| bad("expected INSTRUCTION VALUE"))?;
+        let rest = rest.trim();
+        let command = |rest: &str| -> Result<Vec<String>, ImageError> {
+            if rest.starts_with('[') {
+                serde_json::from_str(rest).map_err(|_| bad("bad JSON array"))
+            } else {
+                Ok(vec!["/bin/sh".into(), "-c".into(), rest.to_string()])
+            }
+        };
+        let pair = |rest: &str| -> Result<(String, String), ImageError> {
+            let (k, v) = rest
+                .split_once('=')
+                .or_else(|| rest.split_once(' '))
+                .ok_or_else(|| bad("expected KEY=VALUE"))?;
+            Ok((k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        };
+        Ok(match keyword.to_ascii_uppercase().as_str() {
+            "CMD" => Change::Cmd(command(rest)?),
+            "ENTRYPOINT" => Change::Entrypoint(command(rest)?),
+            "ENV" => {
+                let (k, v) = pair(rest)?;
+                Change::Env(k, v)
+            }
+            "LABEL" => {
+                let (k, v) = pair(rest)?;
+                Change::Label(k, v)
+            }
+            "WORKDIR" => Change::WorkingDir(rest.to_string()),
+            "USER" => Change::User(rest.to_string()),
+            "EXPOSE" => Change::Expose(if rest.contains('/') {
+                rest.to_string()
+            } else {
+                format!("{rest}/tcp")
+            }),
+            "STOPSIGNAL" => Change::StopSignal(rest.to_string()),
+            _ => {
+                return Err(bad(
+                    "supported: CMD ENTRYPOINT ENV EXPOSE LABEL STOPSIGNAL USER WORKDIR",
+                ));
+            }
+        })
+    }
+
+    fn apply(&self, config: &mut serde_json::Map<String, Value>) {
+        let set = |config: &mut serde_json::Map<String, Value>, key: &str, value: Value| {
+            config.insert(key.to_string(), value);
+        };
+        match self {
+            Change::Cmd(c) => set(config, "Cmd", json!(c)),
+            Change::Entrypoint(c) => set(config, "Entrypoint", json!(c)),
+            Change::WorkingDir(w) => set(config, "WorkingDir", json!(w)),
+            Change::User(u) => set(config, "User", json!(u)),
+            Change::StopSignal(s) => set(config, "StopSignal", json!(s)),
+            Change::Env(k, v) => {
+                let env = config.entry("Env").or_insert_with(|| json!([]));
+                if let Value::Array(list) = env {
+                    list.retain(|e| {
+                        e.as_str()
+                            .and_then(|e| e.split_once('='))
+                            .map(|(key, _)| key)
+                            != Some(k)
+                    });
+                    list.push(json!(format!("{k}={v}")));
+                }
+            }
+            Change::Label(k, v) => {
+                let labels = config.entry("Labels").or_insert_with(|| json!({}));
+                if let Value::Object(map) = labels {
+                    map.insert(k.clone(), json!(v));
+                }
+            }
+            Change::Expose(port) => {
+                let ports = config.entry("ExposedPorts").or_insert_with(|| json!({}));
+                if let Value::Object(map) = ports {
+                    map.insert(port.clone(), json!({}));
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ImportOptions {
+    pub changes: Vec<Change>,
+    pub message: Option<String>,
+}
+
+pub struct ImageStore {
+    db: Connection,
+    layers: LayerStore,
+    lock_path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS images (
+    id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    created TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    layers TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS names (
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS names_by_image ON names(image_id);
+";
+
+impl ImageStore {
+    /// Opens the store under the graph root: `images.db` and `storage/layers`.
+    pub fn open(root: &Path, opaque: OpaqueXattr) -> Result<Self, ImageError> {
+        let layers = LayerStore::open(&root.join("storage"), opaque)?;
+        let db = open_database(&root.join("images.db"), SCHEMA)?;
+        Ok(Self {
+            db,
+            layers,
+            lock_path: root.join("images.lock"),
+        })
+    }
+
+    pub fn layer_store(&self) -> &LayerStore {
+        &self.layers
+    }
+
+    /// Paths of an image's unpacked layers, base first.
+    pub fn layer_paths(&self, image: &Image) -> Result<Vec<PathBuf>, ImageError> {
+        image
+            .layers
+            .iter()
+            .map(|diff_id| {
+                let path = self.layers.path(diff_id);
+                if path.is_dir() {
+                    Ok(path)
+                } else {
+                    Err(skiff_storage::StorageError::LayerUnknown(diff_id.clone()).into())
+                }
+            })
+            .collect()
+    }
+
+    /// Serialises writers of images and layers; held while an image is created or removed so
+    /// that a layer is never deleted under an image being registered.
+    pub fn write_lock(&self) -> Result<FileLock, ImageError> {
+        Ok(FileLock::exclusive(&self.lock_path)?)
+    }
+
+    /// `skiff import`: one layer from a rootfs tarball, a fresh config, an optional name.
+    pub fn import(
+        &mut self,
+        tarball: impl Read,
+        name: Option<&Reference>,
+        options: &ImportOptions,
+    ) -> Result<Image, ImageError> {
+        let _lock = self.write_lock()?;
+        let layer = self.layers.apply(tarball)?;
+        let created = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
+        let mut container_config = serde_json::Map::new();
+        for change in &options.changes {
+            change.apply(&mut container_config);
+        }
+        let config = json!({
+            "created": created,
+            "architecture": oci_architecture(),
+            "os": "linux",
+            "config": container_config,
+            "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+            "history": [{
+                "created": created,
+                "created_by": "/bin/sh -c #(nop) ADD file in /",
+                "comment": options.message.clone().unwrap_or_else(|| "imported from tarball".into()),
+            }],
+        });
+        let config = serde_json::to_string(&config)?;
+        let config_digest = hex_digest(config.as_bytes());
+        let manifest = serde_json::to_string(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest,
+                "size": config.len(),
+            },
+            "layers": [{
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": layer.diff_id,
+                "size": layer.size,
+            }],
+        }))?;
+        let id = config_digest.trim_start_matches("sha256:").to_string();
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO images (id, digest, created, size, config, manifest, layers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id,
+                hex_digest(manifest.as_bytes()),
+                created,
+                layer.size as i64,
+                config,
+                manifest,
+                serde_json::to_string(&[&layer.diff_id])?
+            ],
+        )?;
+        if let Some(name) = name {
+            tx.execute(
+                "INSERT OR REPLACE INTO names (name, image_id) VALUES (?1, ?2)",
+                params![name.normalized(), id],
+            )?;
+        }
+        tx.commit()?;
+        self.get(&id)
+    }
+
+    /// Every image, newest first.
+    pub fn list(&self) -> Result<Vec<Image>, ImageError> {
+        let mut statement = self.db.prepare(
+            "SELECT id, digest, created, size, config, manifest, layers FROM images ORDER BY created DESC, id",
+        )?;
+        let rows = statement.query_map([], read_image_row)?;
+        let mut images = rows.collect::<Result<Vec<_>, _>>()?;
+        let mut names = self
+            .db
+            .prepare("SELECT name, image_id FROM names ORDER BY name")?;
+        for row in names.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (name, image_id) = row?;
+            if let Some(image) = images.iter_mut().find(|i| i.id == image_id) {
+                image.names.push(name);
+            }
+        }
+        Ok(images)
+    }
+
+    fn get(&self, id: &str) -> Result<Image, ImageError> {
+        let mut image = self
+            .db
+            .query_row(
+                "SELECT id, digest, created, size, config, manifest, layers FROM images WHERE id = ?1",
+                [id],
+                read_image_row,
+            )
+            .optional()?
+            .ok_or_else(|| ImageError::NotKnown(id.to_string()))?;
+        let mut names = self
+            .db
+            .prepare("SELECT name FROM names WHERE image_id = ?1 ORDER BY name")?;
+        image.names = names
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(image)
+    }
+
+    /// Finds an image by full or short name, full ID, or unique ID prefix (`sha256:` optional).
+    pub fn resolve(&self, name_or_id: &str) -> Result<Image, ImageError> {
+        let hex = name_or_id.strip_prefix("sha256:").unwrap_or(name_or_id);
+        if !hex.is_empty()
+            && hex.len() <= 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            let mut statement = self
+                .db
+                .prepare("SELECT id FROM images WHERE id >= ?1 AND id < ?2 LIMIT 2")?;
+            let upper = format!("{hex}\u{7f}");
+            let ids: Vec<String> = statement
+                .query_map([hex, upper.as_str()], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            match ids.as_slice() {
+                [one] => return self.get(one),
+                [_, _, ..] if name_or_id.len() >= 3 => {
+                    return Err(ImageError::Ambiguous(name_or_id.to_string()));
+                }
+                _ => {}
+            }
+        }
+        let reference = Reference::parse(name_or_id)
+            .map_err(|_| ImageError::NotKnown(name_or_id.to_string()))?;
+        if let Some(id) = self
+            .db
+            .query_row(
+                "SELECT image_id FROM names WHERE name = ?1",
+                [reference.normalized()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            return self.get(&id);
+        }
+        let mut statement = self
+            .db
+            .prepare("SELECT name, image_id FROM names ORDER BY name")?;
+        let mut matches: Vec<String> = statement
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .filter_map(Result::ok)
+            .filter(|(name, _)| reference.matches(name))
+            .map(|(_, id)| id)
+            .collect();
+        matches.dedup();
+        match matches.as_slice() {
+            [one] => self.get(one),
+            [] => Err(ImageError::NotKnown(name_or_id.to_string())),
+            _ => Err(ImageError::Ambiguous(name_or_id.to_string())),
+        }
+    }
+
+    /// Adds a name to an image, taking it from any image that had it.
+    pub fn tag(&mut self, image: &Image, name: &Reference) -> Result<(), ImageError> {
+        self.db.execute(
+            "INSERT OR REPLACE INTO names (name, image_id) VALUES (?1, ?2)",
+            params![name.normalized(), image.id],
+        )?;
+        Ok(())
+    }
+
+    /// Removes one name. Returns false if the image did not have it.
+    pub fn untag(&mut self, image: &Image, name: &Reference) -> Result<bool, ImageError> {
+        let changed = self.db.execute(
+            "DELETE FROM names WHERE name = ?1 AND image_id = ?2",
+            params![name.normalized(), image.id],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// Deletes an image record and every layer no other image uses. The caller holds
+    /// `write_lock` and has checked that no container uses the image.
+    pub fn remove(&mut self, image: &Image, _lock: &FileLock) -> Result<(), ImageError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM names WHERE image_id = ?1", [&image.id])?;
+        tx.execute("DELETE FROM images WHERE id = ?1", [&image.id])?;
+        tx.commit()?;
+        let still_used: Vec<String> = self.list()?.into_iter().flat_map(|i| i.layers).collect();
+        for diff_id in &image.layers {
+            if !still_used.contains(diff_id) {
+                self.layers.remove(diff_id)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_image_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Image> {
+    Ok(Image {
+        id: row.get(0)?,
+        digest: row.get(1)?,
+        created: row
+            .get::<_, String>(2)?
+            .parse()
+            .unwrap_or_else(|_| DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default()),
+        size: row.get::<_, i64>(3)? as u64,
+        config: row.get(4)?,
+        manifest: row.get(5)?,
+        layers: Vec::new(),
+        names: Vec::new(),
+    })
+    .and_then(|mut image| {
+        let layers: String = row.get(6)?;
+        image.layers = serde_json::from_str(&layers).unwrap_or_default();
+        Ok(image)
+    })
+}
+
+/// GOARCH-style name of this machine, as image configs record it.
+pub fn oci_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_parse_like_dockerfile_instructions() {
+        assert_eq!(
+            Change::parse("CMD [\"sh\"]").unwrap(),
+            Change::Cmd(vec!["sh".into()])
+        );
+        assert_eq!(
+            Change::parse("CMD=echo hi").unwrap(),
+            Change::Cmd(vec!["/bin/sh".into(), "-c".into(), "echo hi".into()])
+        );
+        assert_eq!(
+            Change::parse("ENV A=1").unwrap(),
+            Change::Env("A".into(), "1".into())
+        );
+        assert!(Change::parse("FROM x").is_err());
+        assert!(Change::parse("CMD [oops").is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! OCI runtime backends behind one small trait: create a container from a bundle, start it,
+//! delete what the runtime keeps for it. Signals go straight to the container's init process
+//! (see `process`), so any later `skiff` can stop a container without the runtime.
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use libcontainer::container::Container;
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::syscall::syscall::SyscallType;
+
+use crate::error::RuntimeError;
+
+/// The container's standard streams.
+pub struct ContainerStdio {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+pub trait OciRuntime {
+    /// The runtime's name for `info` and `inspect`.
+    fn name(&self) -> String;
+    /// Creates the container; returns the PID of its init process (not yet running the user
+    /// program). The caller must be single-threaded: runtimes fork.
+    fn create(&self, id: &str, bundle: &Path, stdio: ContainerStdio) -> Result<i32, RuntimeError>;
+    /// Lets the created container run its program.
+    fn start(&self, id: &str) -> Result<(), RuntimeError>;
+    /// Forgets a stopped container (runtime state, cgroup). Missing state is not an error.
+    fn delete(&self, id: &str) -> Result<(), RuntimeError>;
+}
+
+/// `--runtime`: empty or `skiff`/`youki` embedded means libcontainer; anything else is a binary.
+pub fn runtime_for(name: &str, state_root: &Path) -> Result<Box<dyn OciRuntime>, RuntimeError> {
+    match name {
+        "" | "skiff" | "embedded" => {
+            Ok(Box::new(EmbeddedRuntime::new(state_root.join("embedded"))))
+        }
+        other => {
+            let binary =
+                find_binary(other).ok_or_else(|| RuntimeError::NotFound(other.to_string()))?;
+            let state = state_root.join(
+                binary
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            Ok(Box::new(ExternalRuntime::new(binary, state)))
+        }
+    }
+}
+
+fn find_binary(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return path.is_file().then_some(path);
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// youki's libcontainer, in process.
+pub struct EmbeddedRuntime {
+    state_root: PathBuf,
+}
+
+impl EmbeddedRuntime {
+    pub fn new(state_root: PathBuf) -> Self {
+        Self { state_root }
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Container>, RuntimeError> {
+        let dir = self.state_root.join(id);
+        if !dir.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Container::load(dir)?))
+    }
+}
+
+impl OciRuntime for EmbeddedRuntime {
+    fn name(&self) -> String {
+        "skiff (libcontainer)".into()
+    }
+
+    fn create(&self, id: &str, bundle: &Path, stdio: ContainerStdio) -> Result<i32, RuntimeError> {
+        std::fs::create_dir_all(&self.state_root)
+            .map_err(|e| RuntimeError::io(format!("create {}", self.state_root.display()), e))?;
+        // A monitor killed earlier may have left state behind for this ID.
+        let _ = std::fs::remove_dir_all(self.state_root.join(id));
+        let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_root_path(&self.state_root)?
+            .with_stdin(stdio.stdin)
+            .with_stdout(stdio.stdout)
+            .with_stderr(stdio.stderr)
+            .validate_id()?
+            .as_init(bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build()?;
+        container
+            .pid()
+            .map(|p| p.as_raw())
+            .ok_or_else(|| RuntimeError::External {
+                runtime: self.name(),
+                message: "created container has no PID".into(),
+            })
+    }
+
+    fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        match self.load(id)? {
+            Some(mut container) => Ok(container.start()?),
+            None => Err(RuntimeError::External {
+                runtime: self.name(),
+                message: format!("container {id} was not created"),
+            }),
+        }
+    }
+
+    fn delete(&self, id: &str) -> Result<(), RuntimeError> {
+        match self.load(id) {
+            Ok(Some(mut container)) => container.delete(true).map_err(Into::into),
+            Ok(None) => Ok(()),
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(self.state_root.join(id));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A runc-compatible binary driven through the OCI runtime command line.
+pub struct ExternalRuntime {
+    binary: PathBuf,
+    state_root: PathBuf,
+}
+
+impl ExternalRuntime {
+    pub fn new(binary: PathBuf, state_root: PathBuf) -> Self {
+        Self { binary, state_root }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command.arg("--root").arg(&self.state_root);
+        command
+    }
+
+    fn run(&self, mut command: Command, what: &str) -> Result<(), RuntimeError> {
+        let output = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| RuntimeError::io(format!("run {}", self.binary.display()), e))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(RuntimeError::External {
+                runtime: self.name(),
+                message: format!("{what}: {}", String::from_utf8_lossy(&output.stderr).trim()),
+            })
+        }
+    }
+}
+
+impl OciRuntime for ExternalRuntime {
+    fn name(&self) -> String {
+        self.binary.display().to_string()
+    }
+
+    fn create(&self, id: &str, bundle: &Path, stdio: ContainerStdio) -> Result<i32, RuntimeError> {
+        std::fs::create_dir_all(&self.state_root)
+            .map_err(|e| RuntimeError::io(format!("create {}", self.state_root.display()), e))?;
+        let _ = self.delete(id);
+        let pid_file = bundle.join("runtime.pid");
+        let mut command = self.command();
+        command
+            .arg("create")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .arg(id);
+        // The runtime hands its own stdio to the container ("pass-through" mode).
+        let output = command
+            .stdin(Stdio::from(stdio.stdin))
+            .stdout(Stdio::from(stdio.stdout))
+            .stderr(Stdio::from(
+                stdio
+                    .stderr
+                    .try_clone()
+                    .map_err(|e| RuntimeError::io("dup stderr", e))?,
+            ))
+            .output()
+            .map_err(|e| RuntimeError::io(format!("run {}", self.binary.display()), e))?;
+        if !output.status.success() {
+            return Err(RuntimeError::External {
+                runtime: self.name(),
+                message: format!("create failed ({})", output.status),
+            });
+        }
+        let pid = std::fs::read_to_string(&pid_file)
+            .map_err(|e| RuntimeError::io(format!("read {}", pid_file.display()), e))?;
+        pid.trim().parse().map_err(|_| RuntimeError::External {
+            runtime: self.name(),
+            message: format!("bad pid file {pid:?}"),
+        })
+    }
+
+    fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut command = self.command();
+        command.arg("start").arg(id);
+        self.run(command, "start")
+    }
+
+    fn delete(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut command = self.command();
+        command.arg("delete").arg("--force").arg(id);
+        let _ = self.run(command, "delete");
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! Facts about host processes that survive the death of whoever started them: is PID n still the
+//! process we started (its start time must match), and signals to it.
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), which
+/// tells a live process from a later one that reused its PID.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
+
+/// Whether `pid` is the very process that started at `started` (and is not a zombie).
+pub fn is_alive(pid: i32, started: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some(close) = stat.rfind(')') else {
+        return false;
+    };
+    let mut fields = stat[close + 2..].split(' ');
+    let state = fields.next().unwrap_or("Z");
+    state != "Z" && state != "X" && start_time(pid) == Some(started)
+}
+
+/// Sends `signal` to `pid` if it is still the process that started at `started`.
+pub fn signal(pid: i32, started: u64, signal: Signal) -> Result<bool, nix::Error> {
+    if !is_alive(pid, started) {
+        return Ok(false);
+    }
+    kill(Pid::from_raw(pid), signal).map(|()| true)
+}
+
+/// Parses `KILL`, `SIGKILL`, `sigterm`, `9` into a signal.
+pub fn parse_signal(name: &str) -> Option<Signal> {
+    if let Ok(number) = name.parse::<i32>() {
+        return Signal::try_from(number).ok();
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_signals_parse() {
+        let me = std::process::id() as i32;
+        let started = start_time(me).unwrap();
+        assert!(is_alive(me, started));
+        assert!(!is_alive(me, started + 1));
+        assert_eq!(parse_signal("kill"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("SIGTERM"), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("bogus"), None);
+    }
+}

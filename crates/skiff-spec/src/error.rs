@@ -1,0 +1,20 @@
+//! Errors in what the user asked for, named so the user can fix the flag.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("invalid volume {0:?}: {1}")]
+    Volume(String, &'static str),
+    #[error("invalid tmpfs {0:?}: {1}")]
+    Tmpfs(String, &'static str),
+    #[error("unknown capability {0:?}")]
+    Capability(String),
+    #[error("unable to find user {0}: no matching entries in passwd file")]
+    UnknownUser(String),
+    #[error("unable to find group {0}: no matching entries in group file")]
+    UnknownGroup(String),
+    #[error("seccomp profile: {0}")]
+    Seccomp(String),
+    #[error("invalid env {0:?}: {1}")]
+    Env(String, &'static str),
+    #[error("invalid OCI config: {0}")]
+    Oci(#[from] serde_json::Error),
+}

@@ -1,0 +1,20 @@
+//! skiff-spec holds `ContainerSpec`, the intermediate form every front end (CLI flags, the REST
+//! API, kube YAML, compose files) produces, and turns it into an OCI runtime `config.json` with
+//! defaults as strict as Podman's: its capabilities, masked and read-only paths, seccomp profile.
+#![deny(unsafe_code)]
+
+mod capabilities;
+mod container;
+mod error;
+mod mounts;
+mod oci;
+mod seccomp;
+mod user;
+
+pub use capabilities::{DEFAULT_CAPABILITIES, normalize_capability};
+pub use container::{ContainerSpec, MountSpec, NetworkMode, SeccompChoice};
+pub use error::SpecError;
+pub use mounts::{parse_tmpfs, parse_volume};
+pub use oci::{HostFiles, RuntimeContext, generate};
+pub use seccomp::{DEFAULT_PROFILE, profile_to_oci};
+pub use user::{ResolvedUser, resolve_user};

@@ -1,0 +1,365 @@
+//! `ContainerSpec` + image config + host facts → OCI runtime `config.json`.
+use std::path::PathBuf;
+
+use oci_spec::image::ImageConfiguration;
+use serde_json::{Value, json};
+
+use crate::SpecError;
+use crate::capabilities::capability_set;
+use crate::container::{ContainerSpec, MountSpec, NetworkMode, SeccompChoice};
+use crate::mounts::{MASKED_PATHS, READONLY_PATHS};
+use crate::seccomp::{DEFAULT_PROFILE, profile_to_oci};
+use crate::user::ResolvedUser;
+
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// Where `--init` puts the init binary, as Podman does.
+pub const INIT_PATH: &str = "/run/podman-init";
+/// Podman's default `pids_limit`.
+pub const DEFAULT_PIDS_LIMIT: i64 = 2048;
+
+/// Files generated on the host and bind-mounted into the container.
+#[derive(Debug, Clone)]
+pub struct HostFiles {
+    pub hostname: PathBuf,
+    pub hosts: PathBuf,
+    pub resolv_conf: PathBuf,
+}
+
+/// What the host and the engine know that the spec does not.
+#[derive(Debug, Clone)]
+pub struct RuntimeContext {
+    pub id: String,
+    pub rootfs: PathBuf,
+    /// Running inside a user namespace as an unprivileged host user.
+    pub rootless: bool,
+    /// The host's cgroups can take limits for this user (root, or delegated cgroup v2).
+    pub cgroups_usable: bool,
+    /// The host is on cgroup v2 alone (gives the container a private cgroup namespace).
+    pub cgroup_v2: bool,
+    pub cgroups_path: String,
+    pub host_files: HostFiles,
+    pub user: ResolvedUser,
+    /// Host path of an init binary for `--init`.
+    pub init_binary: Option<PathBuf>,
+}
+
+impl ContainerSpec {
+    /// Entrypoint + command as the container will run them, before `--init` is put in front.
+    pub fn process_args(&self, image: &ImageConfiguration) -> Vec<String> {
+        let config = image.config().as_ref();
+        let entrypoint = match &self.entrypoint {
+            Some(e) => e.clone(),
+            None => config
+                .and_then(|c| c.entrypoint().clone())
+                .unwrap_or_default(),
+        };
+        let command = if !self.command.is_empty() {
+            self.command.clone()
+        } else if self.entrypoint.is_some() {
+            Vec::new() // a new entrypoint resets the image's CMD, as in Docker
+        } else {
+            config.and_then(|c| c.cmd().clone()).unwrap_or_default()
+        };
+        entrypoint.into_iter().chain(command).collect()
+    }
+
+    /// The environment: PATH, image ENV, then `-e`/`--env-file`, later keys replacing earlier.
+    pub fn process_env(
+        &self,
+        image: &ImageConfiguration,
+        hostname: &str,
+        home: &str,
+    ) -> Vec<String> {
+        let mut env: Vec<String> = vec![DEFAULT_PATH.to_string(), "container=skiff".to_string()];
+        if self.tty {
+            env.push("TERM=xterm".to_string());
+        }
+        let image_env = image
+            .config()
+            .as_ref()
+            .and_then(|c| c.env().clone())
+            .unwrap_or_default();
+        for entry in image_env.into_iter().chain(self.env.iter().cloned()) {
+            set_env(&mut env, entry);
+        }
+        if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+            env.push(format!("HOSTNAME={hostname}"));
+        }
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push(format!("HOME={home}"));
+        }
+        env
+    }
+
+    /// Hostname: `--hostname`, else the first 12 characters of the ID.
+    pub fn effective_hostname(&self, id: &str) -> String {
+        match (&self.hostname, &self.network) {
+            (Some(h), _) => h.clone(),
+            (None, NetworkMode::Host) => nix_hostname(),
+            (None, _) => id.chars().take(12).collect(),
+        }
+    }
+}
+
+fn nix_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+fn set_env(env: &mut Vec<String>, entry: String) {
+    let key = entry.split('=').next().unwrap_or_default().to_string();
+    env.retain(|e| e.split('=').next() != Some(key.as_str()));
+    env.push(entry);
+}
+
+/// Builds the OCI runtime config for one start of a container.
+pub fn generate(
+    spec: &ContainerSpec,
+    image: &ImageConfiguration,
+    context: &RuntimeContext,
+) -> Result<Value, SpecError> {
+    let hostname = spec.effective_hostname(&context.id);
+    let mut args = spec.process_args(image);
+    if spec.init {
+        args.splice(0..0, [INIT_PATH.to_string(), "--".to_string()]);
+    }
+    let workdir = spec
+        .workdir
+        .clone()
+        .or_else(|| {
+            image
+                .config()
+                .as_ref()
+                .and_then(|c| c.working_dir().clone())
+        })
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".into());
+    let capabilities = capability_set(spec.privileged, &spec.cap_add, &spec.cap_drop)?;
+    // A non-root process keeps the set only as its bounding set, as in Podman.
+    let effective = if context.user.uid == 0 {
+        capabilities.clone()
+    } else {
+        Vec::new()
+    };
+    let process = json!({
+        "terminal": spec.tty,
+        "user": {
+            "uid": context.user.uid,
+            "gid": context.user.gid,
+            "additionalGids": context.user.additional_gids,
+        },
+        "args": args,
+        "env": spec.process_env(image, &hostname, &context.user.home),
+        "cwd": workdir,
+        "capabilities": {
+            "bounding": capabilities,
+            "effective": effective,
+            "permitted": effective,
+        },
+    });
+    // Only when set: libcontainer treats a present `false` like `true` and loads the seccomp
+    // filter after dropping CAP_SYS_ADMIN, which the kernel refuses without no_new_privs.
+    let mut process = process;
+    if spec.no_new_privileges {
+        process["noNewPrivileges"] = json!(true);
+    }
+
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+    ];
+    if spec.network != NetworkMode::Host {
+        namespaces.push(json!({"type": "network"}));
+    }
+    if context.cgroup_v2 {
+        namespaces.push(json!({"type": "cgroup"}));
+    }
+
+    let mut linux = json!({
+        "namespaces": namespaces,
+        "cgroupsPath": context.cgroups_path,
+    });
+    if !spec.privileged {
+        linux["maskedPaths"] = json!(MASKED_PATHS);
+        linux["readonlyPaths"] = json!(READONLY_PATHS);
+    }
+    let seccomp = match &spec.seccomp {
+        SeccompChoice::Unconfined => None,
+        _ if spec.privileged => None,
+        SeccompChoice::Default => Some(profile_to_oci(DEFAULT_PROFILE, &capabilities)?),
+        SeccompChoice::Profile(profile) => Some(profile_to_oci(profile, &capabilities)?),
+    };
+    if let Some(seccomp) = seccomp {
+        linux["seccomp"] = seccomp;
+    }
+    if context.cgroups_usable {
+        let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
+        let pids = spec.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT);
+        if pids > 0 {
+            resources["pids"] = json!({"limit": pids});
+        }
+        if let Some(memory) = spec.memory {
+            resources["memory"] = json!({"limit": memory});
+        }
+        if let Some(cpus) = spec.cpus {
+            let period: u64 = 100_000;
+            resources["cpu"] = json!({"quota": (cpus * period as f64) as i64, "period": period});
+        }
+        if spec.privileged {
+            resources["devices"] = json!([{"allow": true, "access": "rwm"}]);
+        }
+        linux["resources"] = resources;
+    }
+
+    Ok(json!({
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": {"path": context.rootfs, "readonly": spec.read_only},
+        "hostname": hostname,
+        "mounts": mounts(spec, context),
+        "linux": linux,
+        "annotations": {"io.container.manager": "skiff"},
+    }))
+}
+
+fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+    ];
+    // A rootless container in the host's network namespace may not mount a new sysfs.
+    if context.rootless && spec.network == NetworkMode::Host {
+        mounts.push(json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
+    } else {
+        mounts.push(json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}));
+    }
+    if context.rootless && !context.cgroup_v2 {
+        mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "bind", "source": "/sys/fs/cgroup", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
+    } else {
+        mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}));
+    }
+    let files = &context.host_files;
+    for (destination, source) in [
+        ("/etc/hostname", &files.hostname),
+        ("/etc/hosts", &files.hosts),
+        ("/etc/resolv.conf", &files.resolv_conf),
+    ] {
+        if !spec.mounts.iter().any(|m| m.destination() == destination) {
+            mounts.push(json!({"destination": destination, "type": "bind", "source": source, "options": ["bind", "rprivate"]}));
+        }
+    }
+    if let (true, Some(init)) = (spec.init, &context.init_binary) {
+        mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro", "nosuid", "nodev"]}));
+    }
+    for mount in &spec.mounts {
+        mounts.push(match mount {
+            MountSpec::Bind { source, destination, options } => {
+                json!({"destination": destination, "type": "bind", "source": source, "options": options})
+            }
+            MountSpec::Tmpfs { destination, options } => {
+                json!({"destination": destination, "type": "tmpfs", "source": "tmpfs", "options": options})
+            }
+        });
+    }
+    mounts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> RuntimeContext {
+        RuntimeContext {
+            id: "0123456789abcdef".into(),
+            rootfs: "/r".into(),
+            rootless: false,
+            cgroups_usable: true,
+            cgroup_v2: false,
+            cgroups_path: "/skiff/0123".into(),
+            host_files: HostFiles {
+                hostname: "/h".into(),
+                hosts: "/hs".into(),
+                resolv_conf: "/rc".into(),
+            },
+            user: ResolvedUser {
+                uid: 0,
+                gid: 0,
+                additional_gids: vec![],
+                home: "/root".into(),
+            },
+            init_binary: None,
+        }
+    }
+
+    fn image(config: Value) -> ImageConfiguration {
+        serde_json::from_value(json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": config})).unwrap()
+    }
+
+    #[test]
+    fn podman_defaults_are_applied() {
+        let spec = ContainerSpec {
+            command: vec!["true".into()],
+            ..Default::default()
+        };
+        let config = generate(&spec, &image(json!({})), &context()).unwrap();
+        assert_eq!(
+            config["process"]["capabilities"]["bounding"]
+                .as_array()
+                .unwrap()
+                .len(),
+            11
+        );
+        assert_eq!(config["linux"]["resources"]["pids"]["limit"], 2048);
+        assert!(
+            config["linux"]["maskedPaths"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("/proc/kcore"))
+        );
+        assert!(
+            config["linux"]["seccomp"]["syscalls"]
+                .as_array()
+                .unwrap()
+                .len()
+                > 10
+        );
+        assert_eq!(config["hostname"], "0123456789ab");
+        let oci: oci_spec::runtime::Spec = serde_json::from_value(config).unwrap();
+        assert!(oci.process().is_some());
+    }
+
+    #[test]
+    fn entrypoint_replaces_image_cmd_and_env_overrides() {
+        let img =
+            image(json!({"Entrypoint": ["/bin/sh"], "Cmd": ["-c", "x"], "Env": ["A=1", "B=2"]}));
+        let spec = ContainerSpec {
+            entrypoint: Some(vec!["/bin/echo".into()]),
+            env: vec!["A=3".into()],
+            ..Default::default()
+        };
+        assert_eq!(spec.process_args(&img), vec!["/bin/echo"]);
+        let env = spec.process_env(&img, "h", "/root");
+        assert!(env.contains(&"A=3".to_string()) && !env.contains(&"A=1".to_string()));
+        let plain = ContainerSpec::default();
+        assert_eq!(plain.process_args(&img), vec!["/bin/sh", "-c", "x"]);
+    }
+
+    #[test]
+    fn rootless_without_cgroups_gets_no_resources() {
+        let mut ctx = context();
+        ctx.rootless = true;
+        ctx.cgroups_usable = false;
+        let spec = ContainerSpec {
+            memory: Some(1 << 20),
+            ..Default::default()
+        };
+        let config = generate(&spec, &image(json!({})), &ctx).unwrap();
+        assert!(config["linux"].get("resources").is_none());
+    }
+}

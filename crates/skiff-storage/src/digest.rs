@@ -1,0 +1,88 @@
+//! sha256 digests of streams, written as `sha256:<hex>` the way OCI names content.
+use std::io::{self, Read, Write};
+
+use sha2::{Digest, Sha256};
+
+/// Passes bytes through (as a reader or a writer) while hashing them and counting them.
+pub struct Digester<T> {
+    inner: T,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<T> Digester<T> {
+    pub fn new(inner: T) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The digest (`sha256:<hex>`) and byte count of everything that passed through.
+    pub fn finish(self) -> (String, u64) {
+        (
+            format!("sha256:{}", hex(&self.hasher.finalize())),
+            self.count,
+        )
+    }
+
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<R: Read> Read for Digester<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Digester<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `sha256:<hex>` of a byte slice.
+pub fn hex_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_input_has_the_well_known_digest() {
+        assert_eq!(
+            hex_digest(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let mut d = Digester::new(io::sink());
+        d.write_all(b"abc").unwrap();
+        let (digest, n) = d.finish();
+        assert_eq!(n, 3);
+        assert_eq!(
+            digest,
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! Container root filesystems: an overlay mount of the image's layers under a private upper
+//! directory, or a vfs copy where overlay cannot be mounted (Podman's driver names).
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+
+use crate::error::{IoContext, StorageError};
+use crate::unpack::{OpaqueXattr, get_xattr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    Overlay,
+    Vfs,
+}
+
+impl Driver {
+    pub fn parse(name: &str) -> Result<Self, StorageError> {
+        match name {
+            "overlay" | "overlay2" => Ok(Driver::Overlay),
+            "vfs" => Ok(Driver::Vfs),
+            other => Err(StorageError::UnknownDriver(other.to_string())),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Overlay => "overlay",
+            Driver::Vfs => "vfs",
+        }
+    }
+
+    /// Overlay if this process can mount it over `scratch` (a directory it may use freely),
+    /// else vfs. Needs to run in the mount namespace where containers will be mounted.
+    pub fn detect(scratch: &Path, opaque: OpaqueXattr) -> Driver {
+        let probe = RootfsLayout::new(scratch, Driver::Overlay);
+        let lower = scratch.join("lower");
+        let works = fs::create_dir_all(&lower).is_ok()
+            && probe.mount(&[lower.clone()], opaque).is_ok()
+            && probe.unmount().is_ok();
+        let _ = fs::remove_dir_all(scratch);
+        if works { Driver::Overlay } else { Driver::Vfs }
+    }
+}
+
+/// The directories of one container's root filesystem, below its storage directory.
+#[derive(Debug, Clone)]
+pub struct RootfsLayout {
+    dir: PathBuf,
+    driver: Driver,
+}
+
+impl RootfsLayout {
+    pub fn new(dir: &Path, driver: Driver) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            driver,
+        }
+    }
+
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    /// The directory that holds the container's root filesystem once mounted (or copied).
+    pub fn rootfs(&self) -> PathBuf {
+        match self.driver {
+            Driver::Overlay => self.dir.join("merged"),
+            Driver::Vfs => self.dir.join("rootfs"),
+        }
+    }
+
+    /// The container's own changes (overlay upper directory; the whole tree for vfs).
+    pub fn upper(&self) -> PathBuf {
+        match self.driver {
+            Driver::Overlay => self.dir.join("diff"),
+            Driver::Vfs => self.dir.join("rootfs"),
+        }
+    }
+
+    /// Makes the root filesystem ready: mounts overlay, or copies the layers for vfs the first
+    /// time. `layers` are ordered base first.
+    pub fn mount(&self, layers: &[PathBuf], opaque: OpaqueXattr) -> Result<PathBuf, StorageError> {
+        let rootfs = self.rootfs();
+        match self.driver {
+            Driver::Overlay => {
+                let upper = self.dir.join("diff");
+                let work = self.dir.join("work");
+                for dir in [&upper, &work, &rootfs] {
+                    fs::create_dir_all(dir).io("create", dir)?;
+                }
+                let lower = if layers.is_empty() {
+                    // overlay needs a lower directory; an image without layers gets an empty one
+                    let empty = self.dir.join("empty");
+                    fs::create_dir_all(&empty).io("create", &empty)?;
+                    empty.display().to_string()
+                } else {
+                    layers
+                        .iter()
+                        .rev()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(":")
+                };
+                let mut data = format!(
+                    "lowerdir={lower},upperdir={},workdir={}",
+                    upper.display(),
+                    work.display()
+                );
+                if opaque == OpaqueXattr::User {
+                    data.push_str(",userxattr");
+                }
+                mount(
+                    Some("overlay"),
+                    &rootfs,
+                    Some("overlay"),
+                    MsFlags::empty(),
+                    Some(data.as_str()),
+                )
+                .map_err(|source| StorageError::Mount {
+                    target: rootfs.clone(),
+                    source,
+                })?;
+            }
+            Driver::Vfs => {
+                let done = self.dir.join("rootfs.complete");
+                if !done.exists() {
+                    let building = self.dir.join("rootfs.partial");
+                    let _ = fs::remove_dir_all(&building);
+                    fs::create_dir_all(&building).io("create", &building)?;
+                    for layer in layers {
+                        merge_layer(layer, &building, opaque)?;
+                    }
+                    let _ = fs::remove_dir_all(&rootfs);
+                    fs::rename(&building, &rootfs).io("rename", &rootfs)?;
+                    fs::write(&done, b"").io("write", &done)?;
+                }
+            }
+        }
+        Ok(rootfs)
+    }
+
+    /// Undoes `mount` (nothing to do for vfs). Not mounted is not an error.
+    pub fn unmount(&self) -> Result<(), StorageError> {
+        if self.driver == Driver::Overlay {
+            let rootfs = self.rootfs();
+            match umount2(&rootfs, MntFlags::MNT_DETACH) {
+                Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
+                Err(source) => {
+                    return Err(StorageError::Mount {
+                        target: rootfs,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every directory of this container's root filesystem.
+    pub fn remove(&self) -> Result<(), StorageError> {
+        self.unmount()?;
+        match fs::remove_dir_all(&self.dir) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                Err(err).io("remove", &self.dir)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Copies one layer on top of `dest`, applying its whiteouts (vfs driver).
+fn merge_layer(layer: &Path, dest: &Path, opaque: OpaqueXattr) -> Result<(), StorageError> {
+    for entry in fs::read_dir(layer).io("read", layer)? {
+        let entry = entry.io("read", layer)?;
+        let source = entry.path();
+        let target = dest.join(entry.file_name());
+        let meta = fs::symlink_metadata(&source).io("stat", &source)?;
+        let kind = meta.file_type();
+        if kind.is_char_device() && meta.rdev() == 0 {
+            remove_any(&target)?; // whiteout
+            continue;
+        }
+        if kind.is_dir() {
+            let is_opaque = get_xattr(&source, opaque.name()).as_deref() == Some(b"y");
+            match fs::symlink_metadata(&target) {
+                Ok(existing) if existing.is_dir() && !is_opaque => {}
+                Ok(_) => {
+                    remove_any(&target)?;
+                    fs::create_dir(&target).io("create", &target)?;
+                }
+                Err(_) => fs::create_dir(&target).io("create", &target)?,
+            }
+            merge_layer(&source, &target, opaque)?;
+            copy_metadata(&meta, &target)?;
+            continue;
+        }
+        remove_any(&target)?;
+        if kind.is_symlink() {
+            let link = fs::read_link(&source).io("read link", &source)?;
+            std::os::unix::fs::symlink(&link, &target).io("create symlink", &target)?;
+        } else if kind.is_file() {
+            fs::copy(&source, &target).io("copy", &target)?;
+        } else {
+            let kind_flag = if kind.is_char_device() {
+                nix::sys::stat::SFlag::S_IFCHR
+            } else if kind.is_block_device() {
+                nix::sys::stat::SFlag::S_IFBLK
+            } else if kind.is_fifo() {
+                nix::sys::stat::SFlag::S_IFIFO
+            } else {
+                continue; // sockets are not content
+            };
+            let mode = nix::sys::stat::Mode::from_bits_truncate(meta.mode());
+            nix::sys::stat::mknod(&target, kind_flag, mode, meta.rdev())
+                .map_err(|e| std::io::Error::from(e))
+                .io("create node", &target)?;
+        }
+        copy_metadata(&meta, &target)?;
+    }
+    Ok(())
+}
+
+fn copy_metadata(meta: &fs::Metadata, target: &Path) -> Result<(), StorageError> {
+    let uid = Some(nix::unistd::Uid::from_raw(meta.uid()));
+    let gid = Some(nix::unistd::Gid::from_raw(meta.gid()));
+    nix::unistd::fchownat(
+        None,
+        target,
+        uid,
+        gid,
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(std::io::Error::from)
+    .io("chown", target)?;
+    if !meta.file_type().is_symlink() {
+        fs::set_permissions(target, fs::Permissions::from_mode(meta.mode() & 0o7777))
+            .io("chmod", target)?;
+    }
+    Ok(())
+}
+
+fn remove_any(path: &Path) -> Result<(), StorageError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(path).io("remove", path),
+        Ok(_) => fs::remove_file(path).io("remove", path),
+        Err(_) => Ok(()),
+    }
+}

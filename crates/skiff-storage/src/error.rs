@@ -1,0 +1,36 @@
+//! Errors of the layer store and of container root filesystems.
+use std::path::PathBuf;
+
+use crate::unpack::UnpackError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(transparent)]
+    Unpack(#[from] UnpackError),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("mount {target}: {source}")]
+    Mount { target: PathBuf, source: nix::Error },
+    #[error("unknown storage driver {0:?} (expected overlay or vfs)")]
+    UnknownDriver(String),
+    #[error("layer {0} is not in the store")]
+    LayerUnknown(String),
+}
+
+pub(crate) trait IoContext<T> {
+    fn io(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T, StorageError>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn io(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T, StorageError> {
+        self.map_err(|source| StorageError::Io {
+            action,
+            path: path.into(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,18 @@
+//! skiff-storage owns bytes on disk below an image: layers unpacked once and shared by every image
+//! that names them, and the writable root filesystem of each container (overlayfs, or a vfs copy
+//! where overlay cannot be mounted).
+#![deny(unsafe_code)]
+
+pub mod database;
+mod digest;
+mod driver;
+mod error;
+mod layer;
+pub mod lock;
+mod unpack;
+
+pub use digest::{Digester, hex_digest};
+pub use driver::{Driver, RootfsLayout};
+pub use error::StorageError;
+pub use layer::{LayerInfo, LayerStore};
+pub use unpack::{OpaqueXattr, UnpackError};

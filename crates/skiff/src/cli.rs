@@ -1,0 +1,389 @@
+//! Command-line definitions: Podman's commands and flags. Parsing only; `commands` does the work.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "skiff",
+    version,
+    about = "Manage pods, containers and images, daemonless and rootless"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Path to the graph root directory where images and containers are stored
+    #[arg(long, global = true, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// Path to the runtime state directory
+    #[arg(long, global = true, value_name = "PATH")]
+    pub runroot: Option<PathBuf>,
+    /// Storage driver: overlay or vfs
+    #[arg(long = "storage-driver", global = true, value_name = "NAME")]
+    pub storage_driver: Option<String>,
+    /// OCI runtime: a name on $PATH (runc, crun, youki) or a path; default is skiff's embedded runtime
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub runtime: Option<String>,
+    /// Log level (accepted for compatibility)
+    #[arg(long = "log-level", global = true, hide = true)]
+    pub log_level: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a command in a new container
+    Run(RunArgs),
+    /// Create but do not start a container
+    Create(RunArgs),
+    /// Start one or more containers
+    Start(StartArgs),
+    /// Stop one or more containers
+    Stop(StopArgs),
+    /// Kill one or more running containers with a signal
+    Kill(KillArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Block on one or more containers and print their exit codes
+    Wait(NamesArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Display the configuration of containers or images
+    Inspect(InspectArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// List images in local storage
+    Images(ImagesArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Import a tarball to create a filesystem image
+    Import(ImportArgs),
+    /// Add an additional name to a local image
+    Tag(TagArgs),
+    /// Remove a name from a local image
+    Untag(UntagArgs),
+    /// Remove one or more images from local storage
+    Rmi(RmiArgs),
+    /// Display system information
+    Info(FormatArgs),
+    /// Display the skiff version information
+    Version(FormatArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContainerCommand {
+    Run(RunArgs),
+    Create(RunArgs),
+    Start(StartArgs),
+    Stop(StopArgs),
+    Kill(KillArgs),
+    Restart(StopArgs),
+    Wait(NamesArgs),
+    Rm(RmArgs),
+    #[command(alias = "ls", alias = "ps")]
+    List(PsArgs),
+    Logs(LogsArgs),
+    Inspect(InspectArgs),
+    /// Remove all stopped containers
+    Prune(PruneArgs),
+    /// Check if a container exists in local storage (exit code 0 or 1)
+    Exists(NameArg),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    #[command(alias = "ls", alias = "list")]
+    Images(ImagesArgs),
+    Inspect(InspectArgs),
+    Import(ImportArgs),
+    Tag(TagArgs),
+    Untag(UntagArgs),
+    #[command(alias = "remove")]
+    Rm(RmiArgs),
+    /// Check if an image exists in local storage (exit code 0 or 1)
+    Exists(NameArg),
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(trailing_var_arg = true)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Remove container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables in container
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Set container hostname
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Bind mount a volume into the container
+    #[arg(short, long = "volume", value_name = "SRC:DST[:OPTS]")]
+    pub volume: Vec<String>,
+    /// Mount a temporary filesystem
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Make the container's root filesystem read-only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Add capabilities to the container
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities from the container
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to the container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security options: seccomp=unconfined|PATH, no-new-privileges
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// Network mode: none or host
+    #[arg(long, visible_alias = "net")]
+    pub network: Option<String>,
+    /// Pull image policy: never or missing (registries come with image pulls)
+    #[arg(long)]
+    pub pull: Option<String>,
+    /// Set metadata on the container
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Signal to stop a container
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout")]
+    pub stop_timeout: Option<u64>,
+    /// Tune container pids limit (-1 for unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Memory limit (format: <number>[<unit>], where unit = b, k, m or g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Number of CPUs
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Image to run
+    pub image: String,
+    /// Command and its arguments
+    #[arg(allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Attach container's STDOUT and STDERR
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Keep STDIN open
+    #[arg(short, long)]
+    pub interactive: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short = 't', long = "time", visible_alias = "timeout")]
+    pub time: Option<u64>,
+    /// Act on all running containers
+    #[arg(short, long)]
+    pub all: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    /// Act on all running containers
+    #[arg(short, long)]
+    pub all: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NamesArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NameArg {
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Force removal of a running container
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove all containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Ignore errors when a specified container is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Seconds to wait before forcibly stopping (accepted for compatibility)
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show all the containers, default is only running containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print the numeric IDs of the containers only
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display the extended information
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Pretty-print containers to JSON or using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Print only the last created container
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Output the specified number of LINES at the end of the logs
+    #[arg(long)]
+    pub tail: Option<i64>,
+    /// Output the timestamps in the log
+    #[arg(short, long)]
+    pub timestamps: bool,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Format the output using the given Go template or json
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Specify inspect-object type: container, image or all
+    #[arg(short = 't', long = "type", default_value = "all")]
+    pub kind: String,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImagesArgs {
+    /// Show all images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Display only image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Change the output format to JSON or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Optional image name to list
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Apply the following possible instructions to the created image: CMD | ENTRYPOINT | ENV | EXPOSE | LABEL | STOPSIGNAL | USER | WORKDIR
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Suppress output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Tarball path, or - for standard input
+    pub path: String,
+    pub reference: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    pub image: String,
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UntagArgs {
+    pub image: String,
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmiArgs {
+    /// Remove all images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force removal of the image and any containers using it
+    #[arg(short, long)]
+    pub force: bool,
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FormatArgs {
+    /// Change the output format to JSON or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}

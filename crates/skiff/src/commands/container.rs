@@ -1,0 +1,259 @@
+//! Container commands.
+use std::io::Write;
+
+use anyhow::{Result, bail};
+use chrono::Utc;
+use skiff_engine::{Engine, EngineError, LogOptions, StartMode};
+
+use super::{Exit, for_each, run_options::container_spec};
+use crate::cli::{
+    KillArgs, LogsArgs, NameArg, NamesArgs, PruneArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs,
+};
+use crate::format;
+
+pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
+    let spec = container_spec(&args)?;
+    let id = engine.create_container(spec, args.name.as_deref())?;
+    println!("{id}");
+    Ok(0)
+}
+
+pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
+    let spec = container_spec(&args)?;
+    let remove = spec.remove;
+    let id = engine.create_container(spec, args.name.as_deref())?;
+    let mode = if args.detach {
+        StartMode::Detached
+    } else {
+        StartMode::Attached {
+            stdin: args.interactive,
+        }
+    };
+    match engine.start_container(&id, mode) {
+        Ok(_) if args.detach => {
+            println!("{id}");
+            Ok(0)
+        }
+        Ok(code) => Ok(code),
+        Err(err) => {
+            if remove && engine.container_exists(&id).unwrap_or(false) {
+                let _ = engine.remove_container(&id, true);
+            }
+            Err(err.into())
+        }
+    }
+}
+
+pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
+    if args.attach {
+        let [name] = args.containers.as_slice() else {
+            bail!("you cannot start and attach multiple containers at once");
+        };
+        return Ok(engine.start_container(
+            name,
+            StartMode::Attached {
+                stdin: args.interactive,
+            },
+        )?);
+    }
+    Ok(for_each(
+        &args.containers,
+        |name| {
+            engine.start_container(name, StartMode::Detached)?;
+            Ok(Some(name.to_string()))
+        },
+        code_for,
+    ))
+}
+
+fn targets(engine: &Engine, all: bool, names: &[String]) -> Result<Vec<String>> {
+    if all {
+        return Ok(engine
+            .list_containers(false)?
+            .into_iter()
+            .map(|c| c.id().to_string())
+            .collect());
+    }
+    if names.is_empty() {
+        bail!("you must provide at least one container name or ID");
+    }
+    Ok(names.to_vec())
+}
+
+pub fn stop(engine: &mut Engine, args: &StopArgs) -> Result<i32> {
+    let names = targets(engine, args.all, &args.containers)?;
+    Ok(for_each(
+        &names,
+        |name| {
+            engine.stop_container(name, args.time)?;
+            Ok(Some(name.to_string()))
+        },
+        code_for,
+    ))
+}
+
+pub fn restart(engine: &mut Engine, args: &StopArgs) -> Result<i32> {
+    let names = targets(engine, args.all, &args.containers)?;
+    Ok(for_each(
+        &names,
+        |name| {
+            engine.restart_container(name, args.time)?;
+            Ok(Some(engine.container(name)?.id().to_string()))
+        },
+        code_for,
+    ))
+}
+
+pub fn kill(engine: &mut Engine, args: &KillArgs) -> Result<i32> {
+    let names = targets(engine, args.all, &args.containers)?;
+    Ok(for_each(
+        &names,
+        |name| {
+            engine.kill_container(name, &args.signal)?;
+            Ok(Some(name.to_string()))
+        },
+        code_for,
+    ))
+}
+
+pub fn wait(engine: &Engine, args: &NamesArgs) -> Result<i32> {
+    Ok(for_each(
+        &args.containers,
+        |name| Ok(Some(engine.wait_container(name)?.to_string())),
+        code_for,
+    ))
+}
+
+pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
+    let names = if args.all {
+        engine
+            .list_containers(true)?
+            .into_iter()
+            .map(|c| c.id().to_string())
+            .collect()
+    } else if args.containers.is_empty() {
+        bail!("you must provide at least one name or id");
+    } else {
+        args.containers.clone()
+    };
+    Ok(for_each(
+        &names,
+        |name| match engine.remove_container(name, args.force) {
+            Ok(id) => Ok(Some(id)),
+            Err(EngineError::NoSuchContainer(_)) if args.ignore => Ok(None),
+            Err(err) => Err(err.into()),
+        },
+        |err| match err.downcast_ref::<EngineError>() {
+            // Podman's rm: 1 no such container, 2 container running, 125 otherwise.
+            Some(EngineError::NoSuchContainer(_)) => 1,
+            Some(EngineError::ContainerRunning(..)) => 2,
+            _ => 125,
+        },
+    ))
+}
+
+/// Exit codes of commands over many containers: 125 for any failure (Podman's).
+fn code_for(err: &anyhow::Error) -> i32 {
+    match err.downcast_ref::<EngineError>() {
+        Some(EngineError::StartFailed(code, _)) => *code,
+        _ => 125,
+    }
+}
+
+pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
+    let mut containers = engine.list_containers(args.all || args.latest)?;
+    if args.latest {
+        containers.truncate(1);
+    }
+    let now = Utc::now();
+    if args.quiet {
+        for c in &containers {
+            println!(
+                "{}",
+                if args.no_trunc {
+                    c.id().to_string()
+                } else {
+                    c.id().chars().take(12).collect()
+                }
+            );
+        }
+        return Ok(0);
+    }
+    if let Some(format) = &args.format {
+        let values: Vec<_> = if format::is_json(format) {
+            containers.iter().map(|c| c.ps_json(now)).collect()
+        } else {
+            containers.iter().map(|c| c.ps_template(now)).collect()
+        };
+        print!(
+            "{}",
+            format::formatted(Some(format), &values)?.unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    let mut rows = vec!["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_string()];
+    for c in &containers {
+        let view = c.ps_template(now);
+        let id = if args.no_trunc {
+            c.id().to_string()
+        } else {
+            c.id().chars().take(12).collect()
+        };
+        let mut command = view["Command"].as_str().unwrap_or_default().to_string();
+        if !args.no_trunc && command.chars().count() > 17 {
+            command = format!("{}...", command.chars().take(17).collect::<String>());
+        }
+        rows.push(format!(
+            "{id}\t{}\t{command}\t{}\t{}\t\t{}",
+            view["Image"].as_str().unwrap_or_default(),
+            view["CreatedHuman"].as_str().unwrap_or_default(),
+            view["Status"].as_str().unwrap_or_default(),
+            c.name()
+        ));
+    }
+    println!("{}", format::align(&rows));
+    Ok(0)
+}
+
+pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
+    let options = LogOptions {
+        follow: args.follow,
+        tail: args.tail.filter(|t| *t >= 0).map(|t| t as usize),
+        timestamps: args.timestamps,
+    };
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    engine.container_logs(
+        &args.container,
+        &options,
+        &mut stdout.lock(),
+        &mut stderr.lock(),
+    )?;
+    Ok(0)
+}
+
+pub fn prune(engine: &mut Engine, args: &PruneArgs) -> Result<i32> {
+    if !args.force {
+        print!(
+            "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    for id in engine.prune_containers()? {
+        println!("{id}");
+    }
+    Ok(0)
+}
+
+pub fn exists(engine: &Engine, args: &NameArg) -> Result<i32> {
+    if engine.container_exists(&args.name)? {
+        Ok(0)
+    } else {
+        Err(Exit(1).into())
+    }
+}

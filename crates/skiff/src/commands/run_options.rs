@@ -1,0 +1,182 @@
+//! `run`/`create` flags → the engine's `ContainerSpec`.
+use anyhow::{Context, Result, bail};
+use skiff_engine::{ContainerSpec, NetworkMode, SeccompChoice, parse_tmpfs, parse_volume};
+
+use crate::cli::RunArgs;
+
+pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
+    if args.tty {
+        bail!("-t/--tty: terminals are not supported yet; use -i for standard input");
+    }
+    if let Some(pull) = &args.pull
+        && !matches!(pull.as_str(), "never" | "missing")
+    {
+        bail!(
+            "--pull {pull:?}: only \"never\" and \"missing\" are supported until registry pulls land (images must be local)"
+        );
+    }
+    let mut env = Vec::new();
+    for file in &args.env_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--env-file {}", file.display()))?;
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            env.push(env_entry(line)?);
+        }
+    }
+    for entry in &args.env {
+        env.push(env_entry(entry)?);
+    }
+    let mut spec = ContainerSpec {
+        image: args.image.clone(),
+        command: args.command.clone(),
+        entrypoint: args.entrypoint.as_ref().map(|e| entrypoint(e)),
+        env: env.into_iter().flatten().collect(),
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        hostname: args.hostname.clone(),
+        read_only: args.read_only,
+        cap_add: args
+            .cap_add
+            .iter()
+            .flat_map(|c| c.split(','))
+            .map(str::to_string)
+            .collect(),
+        cap_drop: args
+            .cap_drop
+            .iter()
+            .flat_map(|c| c.split(','))
+            .map(str::to_string)
+            .collect(),
+        privileged: args.privileged,
+        init: args.init,
+        stop_signal: args.stop_signal.clone(),
+        stop_timeout: args.stop_timeout,
+        remove: args.rm,
+        interactive: args.interactive,
+        tty: args.tty,
+        pids_limit: args.pids_limit,
+        memory: args.memory.as_deref().map(parse_memory).transpose()?,
+        cpus: args.cpus,
+        ..Default::default()
+    };
+    if let Some(workdir) = &spec.workdir
+        && !workdir.starts_with('/')
+    {
+        bail!("--workdir {workdir:?}: must be an absolute path");
+    }
+    if let Some(cpus) = spec.cpus
+        && !(cpus > 0.0)
+    {
+        bail!("--cpus {cpus}: must be greater than 0");
+    }
+    for cap in spec.cap_add.iter().chain(&spec.cap_drop) {
+        skiff_engine::normalize_capability(cap)?;
+    }
+    for volume in &args.volume {
+        spec.mounts.push(parse_volume(volume)?);
+    }
+    for tmpfs in &args.tmpfs {
+        spec.mounts.push(parse_tmpfs(tmpfs)?);
+    }
+    if let Some(network) = &args.network {
+        spec.network = NetworkMode::parse(network)
+            .with_context(|| format!("--network {network:?}: supported modes are none and host (bridge networks are not available yet)"))?;
+    }
+    for label in &args.label {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        spec.labels.insert(key.to_string(), value.to_string());
+    }
+    for option in &args.security_opt {
+        match option.split_once(['=', ':']) {
+            Some(("seccomp", "unconfined")) => spec.seccomp = SeccompChoice::Unconfined,
+            Some(("seccomp", path)) => {
+                let profile = std::fs::read_to_string(path)
+                    .with_context(|| format!("--security-opt seccomp={path}"))?;
+                skiff_engine::check_seccomp_profile(&profile)
+                    .with_context(|| format!("--security-opt seccomp={path}"))?;
+                spec.seccomp = SeccompChoice::Profile(profile);
+            }
+            None if option == "no-new-privileges" => spec.no_new_privileges = true,
+            Some(("no-new-privileges", value)) => spec.no_new_privileges = value != "false",
+            // No SELinux or AppArmor here: accepted so scripts written for Podman keep working.
+            Some(("label", _)) | Some(("apparmor", _)) => {}
+            _ => bail!(
+                "--security-opt {option:?}: supported options are seccomp=unconfined|PATH, no-new-privileges, label=..., apparmor=..."
+            ),
+        }
+    }
+    Ok(spec)
+}
+
+/// `KEY=value` as given; a bare `KEY` takes the host's value (and is skipped when unset).
+fn env_entry(entry: &str) -> Result<Option<String>> {
+    if entry.starts_with('=') || entry.is_empty() {
+        bail!("invalid environment variable {entry:?}: the name is empty");
+    }
+    Ok(match entry.split_once('=') {
+        Some(_) => Some(entry.to_string()),
+        None => std::env::var(entry).ok().map(|v| format!("{entry}={v}")),
+    })
+}
+
+/// `--entrypoint '["a","b"]'` (JSON) or `--entrypoint a` (one program).
+fn entrypoint(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    serde_json::from_str::<Vec<String>>(value).unwrap_or_else(|_| vec![value.to_string()])
+}
+
+/// `64m`, `1g`, `512k`, `1024` (bytes) with 1024-based units, as Podman.
+pub fn parse_memory(value: &str) -> Result<i64> {
+    let lower = value.trim().to_ascii_lowercase();
+    let (number, unit) = lower.trim_end_matches('b').split_at(
+        lower
+            .trim_end_matches('b')
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(lower.trim_end_matches('b').len()),
+    );
+    let multiplier: i64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => {
+            bail!("invalid memory size {value:?}: use a number with an optional unit b, k, m or g")
+        }
+    };
+    let number: f64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid memory size {value:?}"))?;
+    let bytes = (number * multiplier as f64) as i64;
+    if bytes < 6 * 1024 * 1024 {
+        bail!("invalid memory size {value:?}: minimum memory limit allowed is 6MB");
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_are_binary() {
+        assert_eq!(parse_memory("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("1GB").unwrap(), 1 << 30);
+        assert!(parse_memory("12x").is_err());
+        assert!(parse_memory("1k").is_err());
+    }
+
+    #[test]
+    fn entrypoints_accept_json_or_a_word() {
+        assert_eq!(entrypoint("[\"/bin/sh\",\"-c\"]"), vec!["/bin/sh", "-c"]);
+        assert_eq!(entrypoint("/bin/echo"), vec!["/bin/echo"]);
+        assert!(entrypoint("").is_empty());
+    }
+}

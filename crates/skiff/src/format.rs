@@ -1,0 +1,290 @@
+//! Output formats as Podman prints them: aligned tables, `--format json`, and Go templates
+//! (`{{.ID}}`, `table {{.ID}}\t{{.Names}}`, `{{json .}}`), all from serde_json values.
+use std::collections::HashMap;
+
+use anyhow::{Context, Result, bail};
+use gtmpl_value::{FuncError, Number, Value as TemplateValue};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Pretty JSON with Podman's four-space indent.
+pub fn json<T: Serialize>(value: &T) -> Result<String> {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut serializer)?;
+    Ok(String::from_utf8(out)?)
+}
+
+/// Whether `--format` asks for JSON rather than a template.
+pub fn is_json(format: &str) -> bool {
+    matches!(format.trim(), "json" | "{{json .}}")
+}
+
+/// Renders `template` once per value; `table ` in front adds a header row and aligns columns.
+pub fn render(template: &str, values: &[Value]) -> Result<String> {
+    let (table, body) = match template.strip_prefix("table") {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, template),
+    };
+    let body = body.replace("\\t", "\t").replace("\\n", "\n");
+    let mut engine = gtmpl::Template::default();
+    engine.add_func("json", template_json);
+    engine.add_func("upper", template_upper);
+    engine.add_func("lower", template_lower);
+    engine.add_func("join", template_join);
+    engine.add_func("truncate", template_truncate);
+    engine
+        .parse(body.as_str())
+        .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
+    let mut rows = Vec::new();
+    if table {
+        rows.push(header_of(&body));
+    }
+    for value in values {
+        let context = gtmpl::Context::from(to_template_value(value));
+        let line = engine
+            .render(&context)
+            .map_err(|e| anyhow::anyhow!("template: {e}"))
+            .context("--format")?;
+        rows.push(line);
+    }
+    let text = if table || body.contains('\t') {
+        align(&rows)
+    } else {
+        rows.join("\n")
+    };
+    Ok(if text.is_empty() {
+        text
+    } else {
+        format!("{text}\n")
+    })
+}
+
+/// `{{.ID}}\t{{.Names}}` → `ID\tNAMES`, using Podman's column names where they differ.
+fn header_of(body: &str) -> String {
+    body.split('\t')
+        .map(|cell| {
+            let field = cell
+                .split("{{")
+                .nth(1)
+                .and_then(|c| c.split("}}").next())
+                .unwrap_or("")
+                .trim();
+            let name = field
+                .trim_start_matches('.')
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .trim_start_matches('.');
+            match name {
+                "ID" => "CONTAINER ID".to_string(),
+                "CreatedHuman" | "CreatedSince" | "RunningFor" => "CREATED".to_string(),
+                other => other.to_ascii_uppercase(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\t")
+}
+
+/// Aligns tab-separated rows into columns two spaces apart (Go's tabwriter as Podman uses it).
+pub fn align(rows: &[String]) -> String {
+    let cells: Vec<Vec<&str>> = rows.iter().map(|r| r.split('\t').collect()).collect();
+    let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            cells
+                .iter()
+                .filter(|r| r.len() > c + 1)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    cells
+        .iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if i + 1 < row.len() {
+                    let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                    line.push_str(&" ".repeat(pad));
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn to_template_value(value: &Value) -> TemplateValue {
+    match value {
+        Value::Null => TemplateValue::Nil,
+        Value::Bool(b) => TemplateValue::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => TemplateValue::Number(Number::from(i)),
+            (_, Some(u), _) => TemplateValue::Number(Number::from(u)),
+            (_, _, Some(f)) => TemplateValue::Number(Number::from(f)),
+            _ => TemplateValue::Nil,
+        },
+        Value::String(s) => TemplateValue::String(s.clone()),
+        Value::Array(items) => TemplateValue::Array(items.iter().map(to_template_value).collect()),
+        Value::Object(map) => TemplateValue::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_template_value(v)))
+                .collect::<HashMap<_, _>>(),
+        ),
+    }
+}
+
+fn from_template_value(value: &TemplateValue) -> Value {
+    match value {
+        TemplateValue::NoValue | TemplateValue::Nil | TemplateValue::Function(_) => Value::Null,
+        TemplateValue::Bool(b) => Value::Bool(*b),
+        TemplateValue::String(s) => Value::String(s.clone()),
+        TemplateValue::Number(n) => n
+            .as_i64()
+            .map(Value::from)
+            .or_else(|| n.as_u64().map(Value::from))
+            .or_else(|| n.as_f64().map(Value::from))
+            .unwrap_or(Value::Null),
+        TemplateValue::Array(items) => {
+            Value::Array(items.iter().map(from_template_value).collect())
+        }
+        TemplateValue::Object(map) | TemplateValue::Map(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), from_template_value(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn first(args: &[TemplateValue]) -> Result<&TemplateValue, FuncError> {
+    args.first()
+        .ok_or(FuncError::AtLeastXArgs("function".into(), 1))
+}
+
+fn as_text(value: &TemplateValue) -> String {
+    match value {
+        TemplateValue::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn template_json(args: &[TemplateValue]) -> Result<TemplateValue, FuncError> {
+    let value = from_template_value(first(args)?);
+    Ok(TemplateValue::String(
+        serde_json::to_string(&value).unwrap_or_default(),
+    ))
+}
+
+fn template_upper(args: &[TemplateValue]) -> Result<TemplateValue, FuncError> {
+    Ok(TemplateValue::String(as_text(first(args)?).to_uppercase()))
+}
+
+fn template_lower(args: &[TemplateValue]) -> Result<TemplateValue, FuncError> {
+    Ok(TemplateValue::String(as_text(first(args)?).to_lowercase()))
+}
+
+fn template_join(args: &[TemplateValue]) -> Result<TemplateValue, FuncError> {
+    let separator = args.get(1).map(as_text).unwrap_or_default();
+    match first(args)? {
+        TemplateValue::Array(items) => Ok(TemplateValue::String(
+            items
+                .iter()
+                .map(as_text)
+                .collect::<Vec<_>>()
+                .join(&separator),
+        )),
+        other => Ok(TemplateValue::String(as_text(other))),
+    }
+}
+
+fn template_truncate(args: &[TemplateValue]) -> Result<TemplateValue, FuncError> {
+    let text = as_text(first(args)?);
+    let length = match args.get(1) {
+        Some(TemplateValue::Number(n)) => n.as_u64().unwrap_or(0) as usize,
+        _ => return Err(FuncError::ExactlyXArgs("truncate".into(), 2)),
+    };
+    Ok(TemplateValue::String(text.chars().take(length).collect()))
+}
+
+/// Podman's YAML-ish output for `info`: nested keys indented by two spaces.
+pub fn yaml(value: &Value) -> String {
+    fn write(value: &Value, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent);
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<_> = map.keys().collect();
+                keys.sort();
+                for key in keys {
+                    match &map[key] {
+                        nested @ Value::Object(m) if !m.is_empty() => {
+                            out.push_str(&format!("{pad}{key}:\n"));
+                            write(nested, indent + 2, out);
+                        }
+                        Value::Array(items) if !items.is_empty() => {
+                            out.push_str(&format!("{pad}{key}:\n"));
+                            for item in items {
+                                out.push_str(&format!("{pad}- {}\n", scalar(item)));
+                            }
+                        }
+                        other => out.push_str(&format!("{pad}{key}: {}\n", scalar(other))),
+                    }
+                }
+            }
+            other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+        }
+    }
+    fn scalar(value: &Value) -> String {
+        match value {
+            Value::String(s) => s.clone(),
+            Value::Object(m) if m.is_empty() => "{}".into(),
+            Value::Array(a) if a.is_empty() => "[]".into(),
+            other => other.to_string(),
+        }
+    }
+    let mut out = String::new();
+    write(value, 0, &mut out);
+    out
+}
+
+/// Renders values for `--format`: JSON for `json`, else a template. None means default output.
+pub fn formatted(format: Option<&str>, values: &[Value]) -> Result<Option<String>> {
+    match format {
+        None => Ok(None),
+        Some(f) if f.trim().is_empty() => bail!("--format: empty format"),
+        Some(f) if is_json(f) => Ok(Some(format!("{}\n", json(&values)?))),
+        Some(f) => render(f, values).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn templates_render_fields_and_tables() {
+        let rows = vec![
+            json!({"ID": "abc", "Names": "web", "State": {"Pid": 42}}),
+            json!({"ID": "defghi", "Names": "db", "State": {"Pid": 7}}),
+        ];
+        assert_eq!(
+            render("{{.ID}} {{.Names}}", &rows).unwrap(),
+            "abc web\ndefghi db\n"
+        );
+        assert_eq!(render("{{.State.Pid}}", &rows[..1]).unwrap(), "42\n");
+        assert_eq!(
+            render("table {{.ID}}\t{{.Names}}", &rows).unwrap(),
+            "CONTAINER ID  NAMES\nabc           web\ndefghi        db\n"
+        );
+        assert_eq!(
+            render("{{json .State}}", &rows[..1]).unwrap(),
+            "{\"Pid\":42}\n"
+        );
+        assert_eq!(render("{{upper .Names}}", &rows[..1]).unwrap(), "WEB\n");
+        assert!(render("{{.ID", &rows).is_err());
+    }
+}

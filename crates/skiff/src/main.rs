@@ -1,0 +1,61 @@
+//! skiff: a daemonless, rootless container engine with Podman's command line.
+//! `main` alone decides exit codes: 125 for skiff's own errors, 126/127 when the container's
+//! program cannot run, otherwise the container's own code.
+#![deny(unsafe_code)]
+
+mod cli;
+mod commands;
+mod format;
+
+use clap::Parser;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // The per-container monitor is this same binary in a mode the CLI never shows.
+    if args.get(1).map(String::as_str) == Some(skiff_engine::monitor::MONITOR_COMMAND) {
+        std::process::exit(skiff_engine::monitor::main(&args[2..]));
+    }
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 125,
+            };
+            let _ = err.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {}", one_line(&err));
+            exit_code(&err)
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The error and its causes on one line, as Podman prints them.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
+fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(skiff_engine::EngineError::StartFailed(code, _)) = cause.downcast_ref() {
+            return *code;
+        }
+        if let Some(commands::Exit(code)) = cause.downcast_ref() {
+            return *code;
+        }
+    }
+    125
+}
