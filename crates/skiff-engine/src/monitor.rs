@@ -158,6 +158,7 @@ impl Engine {
                 host_files,
                 user,
                 init_binary: find_init_binary(),
+                bounding_capabilities: skiff_spec::current_bounding_set(),
             },
         )
         .map_err(|e| (125, e.to_string()))?;

@@ -15,7 +15,8 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
     "CAP_SYS_CHROOT",
 ];
 
-/// Every capability the kernel knows (up to CAP_CHECKPOINT_RESTORE), for `--privileged` and ALL.
+/// Every capability the kernel knows (up to CAP_CHECKPOINT_RESTORE), for `--privileged` and ALL,
+/// in the kernel's numbering (index = capability number).
 pub const ALL_CAPABILITIES: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
@@ -109,6 +110,31 @@ pub fn capability_set(
     Ok(set)
 }
 
+/// The capabilities this process may hand on: its bounding set (/proc/self/status CapBnd).
+/// A container cannot get more; `--privileged` means "all of these", as in Podman.
+pub fn current_bounding_set() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string()))
+        })
+        .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
+        .unwrap_or(u64::MAX)
+}
+
+/// Keeps the capabilities whose bit is set in `mask`.
+pub fn clamp_to(set: Vec<String>, mask: u64) -> Vec<String> {
+    set.into_iter()
+        .filter(|cap| {
+            ALL_CAPABILITIES
+                .iter()
+                .position(|c| c == cap)
+                .is_none_or(|bit| bit >= 64 || mask & (1 << bit) != 0)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +151,14 @@ mod tests {
                 .is_empty()
         );
         assert!(capability_set(false, &["bogus".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn privileged_is_clamped_to_what_we_hold() {
+        let all = capability_set(true, &[], &[]).unwrap();
+        let without_sys_resource = !(1u64 << 24);
+        let clamped = clamp_to(all.clone(), without_sys_resource);
+        assert_eq!(clamped.len(), all.len() - 1);
+        assert!(!clamped.contains(&"CAP_SYS_RESOURCE".to_string()));
     }
 }

@@ -11,7 +11,7 @@ mod oci;
 mod seccomp;
 mod user;
 
-pub use capabilities::{DEFAULT_CAPABILITIES, normalize_capability};
+pub use capabilities::{DEFAULT_CAPABILITIES, current_bounding_set, normalize_capability};
 pub use container::{ContainerSpec, MountSpec, NetworkMode, SeccompChoice};
 pub use error::SpecError;
 pub use mounts::{parse_tmpfs, parse_volume};

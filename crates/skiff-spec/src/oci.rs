@@ -5,7 +5,7 @@ use oci_spec::image::ImageConfiguration;
 use serde_json::{Value, json};
 
 use crate::SpecError;
-use crate::capabilities::capability_set;
+use crate::capabilities::{capability_set, clamp_to};
 use crate::container::{ContainerSpec, MountSpec, NetworkMode, SeccompChoice};
 use crate::mounts::{MASKED_PATHS, READONLY_PATHS};
 use crate::seccomp::{DEFAULT_PROFILE, profile_to_oci};
@@ -41,6 +41,8 @@ pub struct RuntimeContext {
     pub user: ResolvedUser,
     /// Host path of an init binary for `--init`.
     pub init_binary: Option<PathBuf>,
+    /// Capabilities the runtime may grant (bit n = capability n), see `current_bounding_set`.
+    pub bounding_capabilities: u64,
 }
 
 impl ContainerSpec {
@@ -135,7 +137,10 @@ pub fn generate(
         })
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| "/".into());
-    let capabilities = capability_set(spec.privileged, &spec.cap_add, &spec.cap_drop)?;
+    let capabilities = clamp_to(
+        capability_set(spec.privileged, &spec.cap_add, &spec.cap_drop)?,
+        context.bounding_capabilities,
+    );
     // A non-root process keeps the set only as its bounding set, as in Podman.
     let effective = if context.user.uid == 0 {
         capabilities.clone()
@@ -294,6 +299,7 @@ mod tests {
                 home: "/root".into(),
             },
             init_binary: None,
+            bounding_capabilities: u64::MAX,
         }
     }
 

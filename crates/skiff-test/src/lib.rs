@@ -1,1 +1,290 @@
-//! placeholder
+//! Test tooling for skiff's integration tests: each `TestContext` is an isolated storage root
+//! (`--root`/`--runroot` in a fresh directory), usable as root or as the unprivileged user
+//! `skiff-test` (made by `tests/setup.sh`), with the busybox test image imported on demand.
+//! Tests drive the real `skiff` binary and compare exit code, stdout and stderr.
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The unprivileged user rootless tests run as.
+pub const TEST_USER: &str = "skiff-test";
+
+/// Who runs skiff in a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Root,
+    Rootless,
+}
+
+impl Mode {
+    pub const BOTH: [Mode; 2] = [Mode::Root, Mode::Rootless];
+}
+
+pub struct TestContext {
+    pub mode: Mode,
+    pub dir: PathBuf,
+    binary: PathBuf,
+    owner: (u32, u32),
+}
+
+/// What a skiff command did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    fn from(output: Output) -> Self {
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout trimmed.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self.stdout.trim()
+    }
+
+    /// Asserts this exit code and a one-line error naming `needle`; returns stderr.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) -> &str {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr should mention {needle:?}: {}",
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
+        assert!(
+            !self.stderr.contains("RUST_BACKTRACE"),
+            "panic: {}",
+            self.stderr
+        );
+        self.stderr.trim()
+    }
+}
+
+impl TestContext {
+    /// A fresh storage root. `binary` is the skiff under test (`env!("CARGO_BIN_EXE_skiff")`).
+    pub fn new(binary: &str, mode: Mode) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let base = std::env::var_os("SKIFF_TEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp/skiff-tests"));
+        let dir = base.join(format!(
+            "{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create test dir");
+        set_mode(&base, 0o755);
+        set_mode(&dir, 0o755);
+        let owner = match mode {
+            Mode::Root => (0, 0),
+            Mode::Rootless => {
+                let owner = user_ids(TEST_USER).unwrap_or_else(|| {
+                    panic!("user {TEST_USER} does not exist: run tests/setup.sh (as root) before the tests")
+                });
+                chown(&dir, owner);
+                owner
+            }
+        };
+        TestContext {
+            mode,
+            dir,
+            binary: shared_binary(binary),
+            owner,
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+    pub fn runroot(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    /// A command for `skiff --root … --runroot … ARGS` as this context's user.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = match self.mode {
+            Mode::Root => Command::new(&self.binary),
+            Mode::Rootless => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", TEST_USER, "--"]).arg(&self.binary);
+                c.env("HOME", &self.dir)
+                    .env("USER", TEST_USER)
+                    .env("XDG_RUNTIME_DIR", self.dir.join("xdg"));
+                c
+            }
+        };
+        command
+            .arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot())
+            .args(args);
+        command.stdin(Stdio::null());
+        command
+    }
+
+    pub fn skiff<I, S>(&self, args: I) -> Outcome
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Outcome::from(self.command(args).output().expect("run skiff"))
+    }
+
+    /// Runs skiff with `input` on its standard input.
+    pub fn skiff_with_input(&self, args: &[&str], input: &[u8]) -> Outcome {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run skiff");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        Outcome::from(child.wait_with_output().expect("wait skiff"))
+    }
+
+    /// Imports the busybox test image as `localhost/busybox`.
+    pub fn with_busybox(self) -> Self {
+        let tarball = busybox_tarball();
+        let copy = self.dir.join("busybox.tar");
+        std::fs::copy(tarball, &copy).expect("copy test image");
+        chown(&copy, self.owner);
+        self.skiff([
+            "import".as_ref(),
+            copy.as_os_str(),
+            "localhost/busybox".as_ref(),
+        ])
+        .ok();
+        self
+    }
+
+    /// A directory the context's user may write, for bind mounts and files.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::create_dir_all(&path).expect("create scratch dir");
+        chown(&path, self.owner);
+        path
+    }
+
+    pub fn chown(&self, path: &Path) {
+        chown(path, self.owner);
+    }
+}
+
+impl Drop for TestContext {
+    fn drop(&mut self) {
+        if std::thread::panicking() && std::env::var_os("SKIFF_TEST_KEEP").is_some() {
+            return;
+        }
+        // Stop whatever a failed test left running, then remove the storage root.
+        let _ = self
+            .command(["rm", "-a", "-f"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if self.mode == Mode::Rootless {
+            // Rootless storage holds files owned by subordinate IDs; remove them from inside.
+            let _ = Command::new("runuser")
+                .args(["-u", TEST_USER, "--"])
+                .arg(&self.binary)
+                .args(["--root"])
+                .arg(self.root())
+                .arg("--runroot")
+                .arg(self.runroot())
+                .args(["rmi", "-a", "-f"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The test image's root filesystem, made once per test process by the repository's script.
+pub fn busybox_tarball() -> &'static Path {
+    static TARBALL: OnceLock<PathBuf> = OnceLock::new();
+    TARBALL.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("skiff-busybox-{}.tar", std::process::id()));
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/image/make-busybox-rootfs.sh");
+        let status = Command::new("sh")
+            .arg(&script)
+            .arg(&out)
+            .status()
+            .expect("run make-busybox-rootfs.sh");
+        assert!(
+            status.success(),
+            "making the busybox test image failed (is busybox-static installed?)"
+        );
+        set_mode(&out, 0o644);
+        out
+    })
+}
+
+/// The binary copied where every user can run it (the build tree may not be readable).
+fn shared_binary(binary: &str) -> PathBuf {
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("skiff-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create bin dir");
+        set_mode(&dir, 0o755);
+        let target = dir.join("skiff");
+        std::fs::copy(binary, &target).expect("copy skiff binary");
+        set_mode(&target, 0o755);
+        target
+    })
+    .clone()
+}
+
+/// (uid, gid) of a user from /etc/passwd.
+fn user_ids(name: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.first() != Some(&name) {
+            return None;
+        }
+        Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))
+    })
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+fn chown(path: &Path, (uid, gid): (u32, u32)) {
+    let _ = std::os::unix::fs::chown(path, Some(uid), Some(gid));
+}

@@ -1,0 +1,605 @@
+//! Container lifecycle against the real binary, as root and as an unprivileged user.
+use std::time::{Duration, Instant};
+
+use skiff_test::{Mode, TestContext};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+fn both(test: impl Fn(&TestContext)) {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        test(&ctx);
+    }
+}
+
+#[test]
+fn run_prints_output_and_returns_the_exit_code() {
+    both(|ctx| {
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "localhost/busybox", "echo", "hello"])
+                .ok(),
+            "hello"
+        );
+        let failed = ctx.skiff([
+            "run",
+            "--rm",
+            "localhost/busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ]);
+        assert_eq!(
+            (failed.code, failed.stdout.as_str(), failed.stderr.as_str()),
+            (3, "out\n", "err\n")
+        );
+        // --rm left nothing behind
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+    });
+}
+
+#[test]
+fn programs_that_cannot_run_get_podman_exit_codes() {
+    both(|ctx| {
+        ctx.skiff(["run", "--rm", "busybox", "nosuchcommand"])
+            .fails(127, "nosuchcommand");
+        ctx.skiff(["run", "--rm", "busybox", "/etc/passwd"])
+            .fails(126, "permission denied");
+        assert_eq!(
+            ctx.skiff(["ps", "-aq"]).ok(),
+            "",
+            "--rm removes a container that could not start"
+        );
+    });
+}
+
+#[test]
+fn detached_lifecycle_ps_logs_stop_start_kill_wait_rm() {
+    both(|ctx| {
+        let started = Instant::now();
+        let id = ctx
+            .skiff([
+                "run",
+                "-d",
+                "--name",
+                "web",
+                "busybox",
+                "sh",
+                "-c",
+                "for i in 1 2 3 4 5 6; do echo line $i; done; exec sleep 1000",
+            ])
+            .ok()
+            .to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "-d must return at once"
+        );
+        assert_eq!(id.len(), 64);
+        let listed = ctx.skiff(["ps", "--format", "{{.ID}} {{.Names}} {{.Status}}"]);
+        assert!(
+            listed.ok().starts_with(&format!("{} web Up", &id[..12])),
+            "{}",
+            listed.stdout
+        );
+        assert_eq!(ctx.skiff(["ps", "-q"]).ok(), &id[..12]);
+        let json: serde_json::Value =
+            serde_json::from_str(ctx.skiff(["ps", "--format", "json"]).ok()).unwrap();
+        assert_eq!(json[0]["Id"], id.as_str());
+        assert_eq!(json[0]["State"], "running");
+        assert_eq!(json[0]["Names"][0], "web");
+
+        wait_for(|| ctx.skiff(["logs", "web"]).stdout.contains("line 6"));
+        assert_eq!(
+            ctx.skiff(["logs", "--tail", "2", "web"]).ok(),
+            "line 5\nline 6"
+        );
+        let pid: i32 = ctx
+            .skiff(["inspect", "--format", "{{.State.Pid}}", "web"])
+            .ok()
+            .parse()
+            .unwrap();
+        assert!(pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists());
+
+        assert_eq!(ctx.skiff(["stop", "-t", "1", "web"]).ok(), "web");
+        assert!(
+            std::fs::metadata(format!("/proc/{pid}")).is_err(),
+            "container process is gone"
+        );
+        let status = ctx.skiff(["ps", "-a", "--format", "{{.Status}}"]);
+        assert!(status.ok().starts_with("Exited (137)"), "{}", status.stdout);
+        assert_eq!(ctx.skiff(["ps", "-q"]).ok(), "");
+
+        assert_eq!(ctx.skiff(["start", "web"]).ok(), "web");
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.State.Status}}", "web"])
+                .ok(),
+            "running"
+        );
+        assert_eq!(ctx.skiff(["restart", "-t", "0", "web"]).ok(), id);
+        assert_eq!(ctx.skiff(["kill", "-s", "KILL", "web"]).ok(), "web");
+        assert_eq!(ctx.skiff(["wait", "web"]).ok(), "137");
+        ctx.skiff(["rm", "web"]).ok();
+        ctx.skiff(["inspect", "web"]).fails(125, "no such object");
+    });
+}
+
+#[test]
+fn logs_follow_streams_until_the_container_exits() {
+    both(|ctx| {
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "talker",
+            "busybox",
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5 6 7 8; do echo $i; sleep 0.1; done",
+        ])
+        .ok();
+        let followed = ctx.skiff(["logs", "-f", "--tail", "5", "talker"]);
+        let lines: Vec<&str> = followed.ok().lines().collect();
+        assert_eq!(lines.last(), Some(&"8"), "{lines:?}");
+        assert!(lines.len() >= 5);
+        assert_eq!(ctx.skiff(["wait", "talker"]).ok(), "0");
+    });
+}
+
+#[test]
+fn rm_refuses_running_containers_and_force_removes_them() {
+    both(|ctx| {
+        ctx.skiff(["run", "-d", "--name", "busy", "busybox", "sleep", "1000"])
+            .ok();
+        ctx.skiff(["rm", "busy"])
+            .fails(2, "container state improper");
+        ctx.skiff(["rm", "nosuch"]).fails(1, "no such container");
+        ctx.skiff(["run", "-d", "busybox", "sleep", "1000"]).ok();
+        ctx.skiff(["create", "busybox", "true"]).ok();
+        let ids = ctx
+            .skiff(["ps", "-aq"])
+            .ok()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        assert_eq!(ids.len(), 3);
+        let mut args = vec!["rm".to_string(), "-f".to_string()];
+        args.extend(ids);
+        ctx.skiff(&args).ok();
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        let left = std::fs::read_dir(ctx.root().join("containers"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(left, 0, "container directories were removed");
+    });
+}
+
+#[test]
+fn names_are_unique_and_errors_change_nothing() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["create", "--name", "one", "busybox", "true"])
+        .ok();
+    ctx.skiff(["create", "--name", "one", "busybox", "true"])
+        .fails(125, "already in use");
+    ctx.skiff(["create", "--name", "bad name", "busybox", "true"])
+        .fails(125, "invalid container name");
+    ctx.skiff(["run", "--bogus-flag", "busybox"])
+        .fails(125, "--bogus-flag");
+    ctx.skiff(["run", "-v", "relative:/x", "busybox", "true"])
+        .fails(125, "invalid volume");
+    ctx.skiff(["run", "--cap-add", "NOPE", "busybox", "true"])
+        .fails(125, "unknown capability");
+    ctx.skiff(["run", "--network", "bridge0", "busybox", "true"])
+        .fails(125, "--network");
+    ctx.skiff(["stop", "ghost"]).fails(125, "no such container");
+    ctx.skiff(["logs", "ghost"]).fails(125, "no such container");
+    assert_eq!(
+        ctx.skiff(["ps", "-a", "--format", "{{.Names}}"]).ok(),
+        "one"
+    );
+    ctx.skiff(["container", "exists", "one"]).ok();
+    assert_eq!(ctx.skiff(["container", "exists", "two"]).code, 1);
+}
+
+#[test]
+fn create_then_start_and_prune() {
+    both(|ctx| {
+        let id = ctx
+            .skiff(["create", "--name", "later", "busybox", "echo", "created"])
+            .ok()
+            .to_string();
+        assert_eq!(
+            ctx.skiff(["ps", "-a", "--format", "{{.Status}}"]).ok(),
+            "Created"
+        );
+        ctx.skiff(["start", "later"]).ok();
+        assert_eq!(ctx.skiff(["wait", "later"]).ok(), "0");
+        assert_eq!(ctx.skiff(["logs", "later"]).ok(), "created");
+        assert_eq!(ctx.skiff(["container", "prune", "-f"]).ok(), id);
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+    });
+}
+
+#[test]
+fn run_flags_shape_the_container() {
+    both(|ctx| {
+        let out = ctx.skiff([
+            "run",
+            "--rm",
+            "-e",
+            "A=1",
+            "--env",
+            "B=two words",
+            "-w",
+            "/tmp",
+            "--hostname",
+            "box",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $A $B $(pwd) $(hostname)",
+        ]);
+        assert_eq!(out.ok(), "1 two words /tmp box");
+        let env_file = ctx.dir.join("env");
+        std::fs::write(&env_file, "# comment\nFROM_FILE=yes\n").unwrap();
+        ctx.chown(&env_file);
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--env-file",
+                env_file.to_str().unwrap(),
+                "busybox",
+                "sh",
+                "-c",
+                "echo $FROM_FILE"
+            ])
+            .ok(),
+            "yes"
+        );
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "-u", "tester", "busybox", "id", "-u"])
+                .ok(),
+            "1000"
+        );
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "-u", "1234:10", "busybox", "id"])
+                .ok(),
+            "uid=1234 gid=10(wheel)"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--entrypoint",
+                "/bin/echo",
+                "busybox",
+                "via",
+                "entrypoint"
+            ])
+            .ok(),
+            "via entrypoint"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "-l",
+                "team=core",
+                "--name",
+                "labelled",
+                "busybox",
+                "true"
+            ])
+            .code,
+            0
+        );
+
+        let data = ctx.scratch("data");
+        std::fs::write(data.join("in.txt"), "from host").unwrap();
+        ctx.chown(&data.join("in.txt"));
+        let volume = format!("{}:/data", data.display());
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "-v",
+                &volume,
+                "busybox",
+                "sh",
+                "-c",
+                "cat /data/in.txt; echo back > /data/out.txt"
+            ])
+            .ok(),
+            "from host"
+        );
+        assert_eq!(
+            std::fs::read_to_string(data.join("out.txt")).unwrap(),
+            "back\n"
+        );
+        let read_only = format!("{}:/data:ro", data.display());
+        ctx.skiff([
+            "run", "--rm", "-v", &read_only, "busybox", "touch", "/data/x",
+        ])
+        .fails(1, "Read-only file system");
+
+        ctx.skiff(["run", "--rm", "--read-only", "busybox", "touch", "/x"])
+            .fails(1, "Read-only file system");
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--read-only",
+                "--tmpfs",
+                "/scratch",
+                "busybox",
+                "sh",
+                "-c",
+                "touch /scratch/x && echo ok"
+            ])
+            .ok(),
+            "ok"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "busybox",
+                "sh",
+                "-c",
+                "ls /sys/class/net"
+            ])
+            .ok(),
+            "lo"
+        );
+    });
+}
+
+#[test]
+fn defaults_are_as_strict_as_podman() {
+    both(|ctx| {
+        // 11 capabilities: CapBnd has exactly Podman's default set.
+        let caps = ctx.skiff([
+            "run",
+            "--rm",
+            "busybox",
+            "grep",
+            "CapBnd",
+            "/proc/self/status",
+        ]);
+        assert_eq!(caps.ok(), "CapBnd:\t00000000800405fb");
+        let dropped = ctx.skiff([
+            "run",
+            "--rm",
+            "--cap-drop",
+            "all",
+            "busybox",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ]);
+        assert_eq!(dropped.ok(), "CapEff:\t0000000000000000");
+        let added = ctx.skiff([
+            "run",
+            "--rm",
+            "--cap-add",
+            "NET_ADMIN",
+            "busybox",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ]);
+        assert_eq!(added.ok(), "CapEff:\t00000000800415fb");
+        // masked paths read empty (those this kernel has), read-only paths refuse writes
+        for masked in [
+            "/proc/keys",
+            "/proc/timer_list",
+            "/proc/kcore",
+            "/proc/sched_debug",
+        ] {
+            if std::path::Path::new(masked).exists() {
+                let script = format!("wc -c < {masked}");
+                assert_eq!(
+                    ctx.skiff(["run", "--rm", "busybox", "sh", "-c", &script])
+                        .ok(),
+                    "0",
+                    "{masked}"
+                );
+            }
+        }
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "busybox", "ls", "/proc/acpi"])
+                .ok(),
+            "",
+            "/proc/acpi is masked"
+        );
+        assert_ne!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--privileged",
+                "busybox",
+                "sh",
+                "-c",
+                "wc -c < /proc/keys"
+            ])
+            .ok(),
+            "0"
+        );
+        ctx.skiff([
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/kernel/domainname",
+        ])
+        .fails(1, "Read-only file system");
+        // a fresh /dev with the standard nodes, generated /etc files
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "busybox",
+                "sh",
+                "-c",
+                "ls /dev/null /dev/zero /dev/random /dev/urandom /dev/tty /dev/full | wc -l"
+            ])
+            .ok(),
+            "6"
+        );
+        let hosts = ctx.skiff([
+            "run",
+            "--rm",
+            "--name",
+            "named",
+            "busybox",
+            "cat",
+            "/etc/hosts",
+        ]);
+        assert!(hosts.ok().contains("named"), "{}", hosts.stdout);
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--hostname",
+                "h1",
+                "busybox",
+                "cat",
+                "/etc/hostname"
+            ])
+            .ok(),
+            "h1"
+        );
+        // not running as the host's init: a private PID namespace
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "busybox", "sh", "-c", "echo $$"])
+                .ok(),
+            "1"
+        );
+    });
+}
+
+#[test]
+fn seccomp_is_enforced() {
+    both(|ctx| {
+        // The default profile denies unshare without CAP_SYS_ADMIN, even though creating a
+        // user namespace needs no capability: only seccomp can refuse it.
+        ctx.skiff(["run", "--rm", "busybox", "unshare", "-U", "true"])
+            .fails(1, "Operation not permitted");
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=unconfined",
+            "busybox",
+            "unshare",
+            "-U",
+            "true",
+        ])
+        .ok();
+        // A custom profile denying mkdir: the call fails only when the profile is loaded.
+        let profile = ctx.dir.join("deny-mkdir.json");
+        std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#).unwrap();
+        ctx.chown(&profile);
+        let opt = format!("seccomp={}", profile.display());
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--security-opt",
+            &opt,
+            "busybox",
+            "mkdir",
+            "/tmp/d",
+        ])
+        .fails(1, "Operation not permitted");
+        ctx.skiff(["run", "--rm", "busybox", "mkdir", "/tmp/d"])
+            .ok();
+        let no_new_privileges = ctx.skiff([
+            "run",
+            "--rm",
+            "--security-opt",
+            "no-new-privileges",
+            "busybox",
+            "grep",
+            "NoNewPrivs",
+            "/proc/self/status",
+        ]);
+        assert_eq!(no_new_privileges.ok(), "NoNewPrivs:\t1");
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=/nonexistent.json",
+            "busybox",
+            "true",
+        ])
+        .fails(125, "/nonexistent.json");
+    });
+}
+
+#[test]
+fn stdin_is_passed_with_interactive() {
+    both(|ctx| {
+        let out =
+            ctx.skiff_with_input(&["run", "-i", "--rm", "busybox", "cat"], b"hi from stdin\n");
+        assert_eq!(out.ok(), "hi from stdin");
+        let closed = ctx.skiff_with_input(&["run", "--rm", "busybox", "cat"], b"ignored\n");
+        assert_eq!(
+            closed.ok(),
+            "",
+            "without -i the container's stdin is /dev/null"
+        );
+    });
+}
+
+#[test]
+fn stop_signal_and_timeout_are_honoured() {
+    both(|ctx| {
+        // The shell traps TERM and exits 7: stop must use the given signal and return fast.
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "trap",
+            "--stop-signal",
+            "USR1",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 7' USR1; while true; do sleep 0.1; done",
+        ])
+        .ok();
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        ctx.skiff(["stop", "-t", "10", "trap"]).ok();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.State.ExitCode}}", "trap"])
+                .ok(),
+            "7"
+        );
+    });
+}
+
+#[test]
+fn info_and_version() {
+    let ctx = TestContext::new(SKIFF, Mode::Root);
+    let info: serde_json::Value =
+        serde_json::from_str(ctx.skiff(["info", "--format", "json"]).ok()).unwrap();
+    assert_eq!(info["store"]["graphRoot"], ctx.root().to_str().unwrap());
+    assert!(ctx.skiff(["info"]).ok().contains("graphDriverName"));
+    assert!(ctx.skiff(["version"]).ok().contains("Version:"));
+    assert_eq!(
+        ctx.skiff(["version", "--format", "{{.Client.Os}}"]).ok(),
+        "linux"
+    );
+}
+
+fn wait_for(mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "condition not met in 10s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,154 @@
+//! Image commands against the real binary, as root and as an unprivileged user.
+use skiff_test::{Mode, TestContext};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+#[test]
+fn import_list_tag_inspect_and_remove() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let listed = ctx.skiff(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+        let line = listed.ok();
+        assert!(
+            line.starts_with("localhost/busybox:latest "),
+            "{mode:?}: {line}"
+        );
+        let id = line.split(' ').nth(1).unwrap().to_string();
+        assert_eq!(id.len(), 12);
+
+        // The table has Podman's columns.
+        let table = ctx.skiff(["images"]);
+        assert!(table.ok().starts_with("REPOSITORY"), "{}", table.stdout);
+        assert!(table.stdout.contains("IMAGE ID") && table.stdout.contains("SIZE"));
+
+        ctx.skiff([
+            "tag",
+            "busybox",
+            "localhost/box:1",
+            "127.0.0.1:5000/busybox:2",
+        ])
+        .ok();
+        let names = ctx.skiff([
+            "image",
+            "inspect",
+            "--format",
+            "{{len .RepoTags}} {{.Architecture}} {{.Os}}",
+            "box:1",
+        ]);
+        assert_eq!(names.ok(), "3 amd64 linux");
+        let json: serde_json::Value =
+            serde_json::from_str(ctx.skiff(["image", "inspect", &id]).ok()).unwrap();
+        assert_eq!(json[0]["RootFS"]["Layers"].as_array().unwrap().len(), 1);
+        assert!(json[0]["Id"].as_str().unwrap().starts_with(&id));
+
+        // Removing one of several names only untags.
+        assert_eq!(
+            ctx.skiff(["rmi", "localhost/box:1"]).ok(),
+            "Untagged: localhost/box:1"
+        );
+        ctx.skiff(["untag", "busybox", "127.0.0.1:5000/busybox:2"])
+            .ok();
+        assert_eq!(ctx.skiff(["images", "-q"]).ok(), id);
+        ctx.skiff(["image", "exists", "busybox"]).ok();
+
+        let removed = ctx.skiff(["rmi", "busybox"]);
+        assert!(removed.ok().contains("Deleted: "), "{}", removed.stdout);
+        assert_eq!(ctx.skiff(["images", "-q"]).ok(), "");
+        assert_eq!(ctx.skiff(["image", "exists", "busybox"]).code, 1);
+        // The layer went with its last image.
+        let layers = std::fs::read_dir(ctx.root().join("storage/layers"))
+            .unwrap()
+            .count();
+        assert_eq!(layers, 0, "{mode:?}");
+    }
+}
+
+#[test]
+fn unknown_images_and_bad_names_fail_with_one_line() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["rmi", "nosuchimage"])
+        .fails(1, "nosuchimage: image not known");
+    ctx.skiff(["run", "--rm", "nosuchimage", "true"])
+        .fails(125, "image not known");
+    ctx.skiff(["tag", "busybox", "UPPER"])
+        .fails(125, "invalid reference format");
+    ctx.skiff(["image", "inspect", "nosuch"])
+        .fails(125, "no such object");
+    ctx.skiff(["import", "/nonexistent.tar", "x"])
+        .fails(125, "/nonexistent.tar");
+    ctx.skiff([
+        "import",
+        "-c",
+        "FROM x",
+        ctx.dir.join("busybox.tar").to_str().unwrap(),
+        "x",
+    ])
+    .fails(125, "invalid --change");
+    assert_eq!(ctx.skiff(["images", "-q"]).ok().lines().count(), 1);
+}
+
+#[test]
+fn import_with_changes_sets_the_config() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let tarball = ctx.dir.join("busybox.tar");
+    ctx.skiff([
+        "import",
+        "-c",
+        "CMD [\"echo\", \"from-cmd\"]",
+        "-c",
+        "ENV GREETING=hi",
+        "-c",
+        "WORKDIR /tmp",
+        tarball.to_str().unwrap(),
+        "localhost/configured",
+    ])
+    .ok();
+    assert_eq!(ctx.skiff(["run", "--rm", "configured"]).ok(), "from-cmd");
+    assert_eq!(
+        ctx.skiff([
+            "run",
+            "--rm",
+            "configured",
+            "sh",
+            "-c",
+            "echo $GREETING $(pwd)"
+        ])
+        .ok(),
+        "hi /tmp"
+    );
+}
+
+#[test]
+fn a_layer_that_escapes_is_refused_and_leaves_nothing() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode);
+        // A hostile tarball: a symlink to the outside, then a file written through it.
+        let staging = ctx.scratch("hostile");
+        std::os::unix::fs::symlink("/tmp", staging.join("escape")).unwrap();
+        let tarball = ctx.dir.join("hostile.tar");
+        let mut builder = tar_builder(&tarball);
+        builder
+            .append_path_with_name(staging.join("escape"), "escape")
+            .unwrap();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_mode(0o644);
+        header.set_path("escape/skiff-owned").unwrap();
+        header.set_cksum();
+        builder.append(&header, &b"bad"[..]).unwrap();
+        builder.finish().unwrap();
+        ctx.chown(&tarball);
+        ctx.skiff(["import", tarball.to_str().unwrap(), "hostile"])
+            .fails(125, "escape/skiff-owned");
+        assert!(!std::path::Path::new("/tmp/skiff-owned").exists());
+        assert_eq!(ctx.skiff(["images", "-q"]).ok(), "");
+        let leftovers = std::fs::read_dir(ctx.root().join("storage/layers"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(leftovers, 0, "{mode:?}: a refused layer left files behind");
+    }
+}
+
+fn tar_builder(path: &std::path::Path) -> tar::Builder<std::fs::File> {
+    tar::Builder::new(std::fs::File::create(path).unwrap())
+}
