@@ -79,10 +79,7 @@ pub fn main(args: &[String]) -> i32 {
         keep_stdin: stdin,
         sync: Some(sync),
     };
-    match monitor::run(monitor_options, &mut hooks) {
-        Some(code) => code,
-        None => 125,
-    }
+    monitor::run(monitor_options, &mut hooks).unwrap_or(125)
 }
 
 struct EngineHooks {

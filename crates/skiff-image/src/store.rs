@@ -398,7 +398,7 @@ impl ImageStore {
         Ok(changed > 0)
     }
 
-    /// Deletes an image record and every layer no other image uses. The caller holds
+    /// Deletes an image record and every layer no image uses. The caller holds
     /// `write_lock` and has checked that no container uses the image.
     pub fn remove(&mut self, image: &Image, _lock: &FileLock) -> Result<(), ImageError> {
         let tx = self
@@ -407,10 +407,11 @@ impl ImageStore {
         tx.execute("DELETE FROM names WHERE image_id = ?1", [&image.id])?;
         tx.execute("DELETE FROM images WHERE id = ?1", [&image.id])?;
         tx.commit()?;
+        // Every stored layer no image lists goes, including those of a removal killed earlier.
         let still_used: Vec<String> = self.list()?.into_iter().flat_map(|i| i.layers).collect();
-        for diff_id in &image.layers {
-            if !still_used.contains(diff_id) {
-                self.layers.remove(diff_id)?;
+        for diff_id in self.layers.list()? {
+            if !still_used.contains(&diff_id) {
+                self.layers.remove(&diff_id)?;
             }
         }
         Ok(())

@@ -37,7 +37,7 @@ impl Driver {
         let probe = RootfsLayout::new(scratch, Driver::Overlay);
         let lower = scratch.join("lower");
         let works = fs::create_dir_all(&lower).is_ok()
-            && probe.mount(&[lower.clone()], opaque).is_ok()
+            && probe.mount(std::slice::from_ref(&lower), opaque).is_ok()
             && probe.unmount().is_ok();
         let _ = fs::remove_dir_all(scratch);
         if works { Driver::Overlay } else { Driver::Vfs }
@@ -214,7 +214,7 @@ fn merge_layer(layer: &Path, dest: &Path, opaque: OpaqueXattr) -> Result<(), Sto
             };
             let mode = nix::sys::stat::Mode::from_bits_truncate(meta.mode());
             nix::sys::stat::mknod(&target, kind_flag, mode, meta.rdev())
-                .map_err(|e| std::io::Error::from(e))
+                .map_err(std::io::Error::from)
                 .io("create node", &target)?;
         }
         copy_metadata(&meta, &target)?;

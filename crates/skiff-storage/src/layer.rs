@@ -160,6 +160,9 @@ mod tests {
         let store = LayerStore::open(&dir, OpaqueXattr::Trusted).unwrap();
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
         header.set_size(2);
         header.set_mode(0o644);
         header.set_path("hello").unwrap();

@@ -309,6 +309,9 @@ mod tests {
 
     fn file(builder: &mut tar::Builder<Vec<u8>>, name: &str, body: &[u8]) {
         let mut header = tar::Header::new_gnu();
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
         header.set_size(body.len() as u64);
         header.set_mode(0o644);
         header.set_entry_type(tar::EntryType::Regular);
@@ -321,6 +324,9 @@ mod tests {
 
     fn link(builder: &mut tar::Builder<Vec<u8>>, kind: tar::EntryType, name: &str, target: &str) {
         let mut header = tar::Header::new_gnu();
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
         header.set_size(0);
         header.set_mode(0o777);
         header.set_entry_type(kind);

@@ -603,3 +603,147 @@ fn wait_for(mut condition: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn init_runs_as_pid_one_and_reaps() {
+    both(|ctx| {
+        let out = ctx.skiff([
+            "run",
+            "--rm",
+            "--init",
+            "busybox",
+            "sh",
+            "-c",
+            "cat /proc/1/comm; echo $$",
+        ]);
+        let lines: Vec<&str> = out.ok().lines().collect();
+        assert_eq!(lines, vec!["podman-init", "2"]);
+    });
+}
+
+#[test]
+fn an_external_oci_runtime_can_run_containers() {
+    // runc is installed by tests/setup.sh; rootless runc on cgroup v1 is covered by Podman's own
+    // use of it, so root is what is checked here.
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let out = ctx.skiff([
+        "--runtime",
+        "runc",
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo via runc; exit 4",
+    ]);
+    assert_eq!((out.code, out.stdout.as_str()), (4, "via runc\n"));
+    ctx.skiff([
+        "--runtime",
+        "runc",
+        "run",
+        "-d",
+        "--name",
+        "r",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    assert_eq!(
+        ctx.skiff(["ps", "--format", "{{.Names}} {{.State}}"]).ok(),
+        "r running"
+    );
+    ctx.skiff(["rm", "-f", "r"]).ok();
+    ctx.skiff([
+        "--runtime",
+        "/nonexistent/runtime",
+        "run",
+        "busybox",
+        "true",
+    ])
+    .fails(125, "/nonexistent/runtime");
+    assert_eq!(
+        ctx.skiff(["ps", "-aq"]).ok(),
+        "",
+        "a bad runtime is refused before anything is created"
+    );
+}
+
+#[test]
+fn resource_limits_apply_as_root_and_warn_rootless_without_cgroups() {
+    both(|ctx| {
+        let out = ctx.skiff([
+            "run",
+            "--rm",
+            "--pids-limit",
+            "64",
+            "--memory",
+            "64m",
+            "busybox",
+            "true",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let expect_warning = ctx.mode == Mode::Rootless
+            && !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+        assert_eq!(
+            out.stderr.contains("Resource limits are not supported"),
+            expect_warning,
+            "{}",
+            out.stderr
+        );
+        if ctx.mode == Mode::Root {
+            // The limit is applied in the container's cgroup (v1 pids controller here, or v2).
+            let limit = ctx.skiff([
+                "run",
+                "--rm",
+                "--pids-limit",
+                "64",
+                "busybox",
+                "sh",
+                "-c",
+                "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+            ]);
+            assert_eq!(limit.ok(), "64");
+        }
+    });
+}
+
+#[test]
+fn a_killed_monitor_does_not_make_ps_lie() {
+    both(|ctx| {
+        ctx.skiff(["run", "-d", "--name", "orphan", "busybox", "sleep", "1000"])
+            .ok();
+        let inspect = ctx.skiff([
+            "inspect",
+            "--format",
+            "{{.State.Pid}} {{.State.ConmonPid}}",
+            "orphan",
+        ]);
+        let pids: Vec<i32> = inspect
+            .ok()
+            .split(' ')
+            .map(|p| p.parse().unwrap())
+            .collect();
+        kill(pids[1], 9);
+        std::thread::sleep(Duration::from_millis(100));
+        // The container still runs: ps says so.
+        assert_eq!(ctx.skiff(["ps", "--format", "{{.State}}"]).ok(), "running");
+        kill(pids[0], 9);
+        wait_for(|| {
+            ctx.skiff(["ps", "-a", "--format", "{{.State}}"])
+                .stdout
+                .trim()
+                == "exited"
+        });
+        ctx.skiff(["rm", "orphan"]).ok();
+    });
+}
+
+fn kill(pid: i32, signal: i32) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

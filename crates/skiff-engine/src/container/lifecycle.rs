@@ -39,6 +39,13 @@ pub struct LogOptions {
     pub timestamps: bool,
 }
 
+/// A new container, and what the user should know about it.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: String,
+    pub warnings: Vec<String>,
+}
+
 /// Grace period after SIGKILL for the monitor to record the exit.
 const KILL_GRACE: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(5);
@@ -50,7 +57,7 @@ impl Engine {
         &mut self,
         mut spec: ContainerSpec,
         name: Option<&str>,
-    ) -> Result<String, EngineError> {
+    ) -> Result<Created, EngineError> {
         let name = match name {
             Some(n) if !names::valid_name(n) => {
                 return Err(EngineError::InvalidName(n.to_string()));
@@ -94,6 +101,17 @@ impl Engine {
                 .as_ref()
                 .and_then(|c| c.stop_signal().clone());
         }
+        skiff_runtime::runtime_for(&self.options.runtime, &self.runtime_state_root())?;
+        let mut warnings = Vec::new();
+        if (spec.memory.is_some() || spec.cpus.is_some() || spec.pids_limit.is_some())
+            && !self.cgroups_usable()
+        {
+            // Podman's wording: such hosts cannot delegate cgroups to a user.
+            warnings.push(
+                "Resource limits are not supported and ignored on cgroups V1 rootless systems"
+                    .to_string(),
+            );
+        }
         let record = ContainerRecord {
             id: names::random_id(),
             name,
@@ -117,7 +135,10 @@ impl Engine {
             finished_at: None,
         };
         self.containers.insert(&record)?;
-        Ok(record.id)
+        Ok(Created {
+            id: record.id,
+            warnings,
+        })
     }
 
     /// `start`: runs the container under a new monitor process. Detached, returns the
@@ -427,12 +448,12 @@ impl Engine {
         Ok(record.id)
     }
 
-    /// Removes the record first (so the container is gone for everyone at once), then its files.
+    /// Removes the files first and the record last: a process killed half-way leaves a listed
+    /// container that the next `rm` finishes, never files that nothing refers to.
     pub(crate) fn delete_container_files(
         &self,
         record: &ContainerRecord,
     ) -> Result<(), EngineError> {
-        self.containers.delete(&record.id)?;
         let layout = self.layout(&record.id, &record.driver);
         let mut errors = Vec::new();
         if let Err(e) = layout.remove() {
@@ -445,11 +466,11 @@ impl Engine {
                 errors.push(format!("remove {}: {e}", dir.display()));
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(EngineError::InvalidArgument(errors.join("; ")))
+        if !errors.is_empty() {
+            return Err(EngineError::InvalidArgument(errors.join("; ")));
         }
+        self.containers.delete(&record.id)?;
+        Ok(())
     }
 
     /// `container prune`: removes every container that is not running.

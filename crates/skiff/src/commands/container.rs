@@ -12,16 +12,23 @@ use crate::cli::{
 use crate::format;
 
 pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
-    let spec = container_spec(&args)?;
-    let id = engine.create_container(spec, args.name.as_deref())?;
+    let id = create_with_warnings(engine, &args)?;
     println!("{id}");
     Ok(0)
 }
 
+fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
+    let spec = container_spec(args)?;
+    let created = engine.create_container(spec, args.name.as_deref())?;
+    for warning in &created.warnings {
+        eprintln!("WARN[0000] {warning}");
+    }
+    Ok(created.id)
+}
+
 pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
-    let spec = container_spec(&args)?;
-    let remove = spec.remove;
-    let id = engine.create_container(spec, args.name.as_deref())?;
+    let remove = args.rm;
+    let id = create_with_warnings(engine, &args)?;
     let mode = if args.detach {
         StartMode::Detached
     } else {

@@ -69,7 +69,7 @@ pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
         bail!("--workdir {workdir:?}: must be an absolute path");
     }
     if let Some(cpus) = spec.cpus
-        && !(cpus > 0.0)
+        && (cpus.is_nan() || cpus <= 0.0)
     {
         bail!("--cpus {cpus}: must be greater than 0");
     }

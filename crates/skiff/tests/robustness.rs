@@ -1,0 +1,151 @@
+//! Many `skiff` processes at once, and `skiff` killed at any point: storage stays consistent.
+use std::process::Stdio;
+use std::time::Duration;
+
+use skiff_test::{Mode, TestContext};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+/// Storage agrees with itself: every container directory has a record, the database is sound.
+fn assert_consistent(ctx: &TestContext) {
+    let listed: Vec<String> = ctx
+        .skiff(["ps", "-a", "--no-trunc", "-q"])
+        .ok()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let dirs: Vec<String> = std::fs::read_dir(ctx.root().join("containers"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    for dir in &dirs {
+        assert!(
+            listed.contains(dir),
+            "container directory {dir} has no record"
+        );
+    }
+    for database in ["containers.db", "images.db"] {
+        let db = rusqlite::Connection::open(ctx.root().join(database)).unwrap();
+        let check: String = db
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{database}");
+    }
+}
+
+#[test]
+fn twenty_parallel_runs_and_removals() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let runs: Vec<_> = (0..20)
+            .map(|i| {
+                ctx.command([
+                    "run",
+                    "-d",
+                    "--name",
+                    &format!("c{i}"),
+                    "busybox",
+                    "sleep",
+                    "1000",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for run in runs {
+            let out = run.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{mode:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(ctx.skiff(["ps", "-q"]).ok().lines().count(), 20, "{mode:?}");
+        let removals: Vec<_> = (0..20)
+            .map(|i| {
+                ctx.command(["rm", "-f", &format!("c{i}")])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for removal in removals {
+            let out = removal.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{mode:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "", "{mode:?}");
+        assert_consistent(&ctx);
+    }
+}
+
+#[test]
+fn sigkill_at_random_points_leaves_storage_usable() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let tarball = ctx.dir.join("busybox.tar");
+    let mut seed = std::process::id() as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..50 {
+        let args: Vec<String> = match round % 3 {
+            0 => vec![
+                "run".into(),
+                "-d".into(),
+                "busybox".into(),
+                "sleep".into(),
+                "1000".into(),
+            ],
+            1 => vec!["rm".into(), "-a".into(), "-f".into()],
+            _ => vec![
+                "import".into(),
+                tarball.display().to_string(),
+                format!("localhost/crash{}", round % 4),
+            ],
+        };
+        let mut child = ctx
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(next() % 60_000));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Every command still works, and what is listed is what is stored.
+    assert_consistent(&ctx);
+    assert_eq!(
+        ctx.skiff(["run", "--rm", "busybox", "echo", "alive"]).ok(),
+        "alive"
+    );
+    ctx.skiff(["rm", "-a", "-f"]).ok();
+    assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+    ctx.skiff(["import", tarball.to_str().unwrap(), "localhost/after"])
+        .ok();
+    let images = ctx.skiff(["images", "--format", "{{.Repository}}"]);
+    assert!(images.ok().contains("localhost/after"));
+    // Temporary layer directories of killed imports were cleaned up by the next import.
+    let temporaries = std::fs::read_dir(ctx.root().join("storage/layers"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .count();
+    assert_eq!(temporaries, 0);
+    for image in ctx.skiff(["images", "-q"]).ok().lines() {
+        ctx.skiff(["rmi", "-f", image]).ok();
+    }
+    assert_consistent(&ctx);
+}

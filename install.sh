@@ -1,0 +1,30 @@
+#!/bin/sh
+# Builds and installs skiff on a fresh Debian/Ubuntu machine, then makes the busybox image
+# (from Debian's busybox-static) so `skiff run --rm busybox echo hi` works at once.
+# Run as root. PREFIX (default /usr/local) chooses where the binary goes.
+set -eu
+cd "$(dirname "$0")"
+PREFIX="${PREFIX:-/usr/local}"
+[ "$(id -u)" = 0 ] || { echo "install.sh must run as root (it installs packages)" >&2; exit 1; }
+
+packages="build-essential pkg-config libseccomp-dev uidmap busybox-static catatonit file"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $missing >/dev/null
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup or Debian's cargo)" >&2; exit 1; }
+
+CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --locked -p skiff
+install -D -m 0755 target/release/skiff "$PREFIX/bin/skiff"
+
+rootfs=$(mktemp --suffix=.tar)
+trap 'rm -f "$rootfs"' EXIT
+sh tests/image/make-busybox-rootfs.sh "$rootfs"
+"$PREFIX/bin/skiff" import "$rootfs" localhost/busybox >/dev/null
+echo "skiff installed to $PREFIX/bin/skiff; image localhost/busybox imported for root"
+echo "(as another user: skiff import $rootfs-like tarball, see tests/image/make-busybox-rootfs.sh)"

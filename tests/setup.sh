@@ -1,0 +1,31 @@
+#!/bin/sh
+# Prepares a fresh Debian/Ubuntu machine for skiff's tests (run as root): packages, the
+# unprivileged test user with subordinate ID ranges. Safe to run again.
+set -eu
+[ "$(id -u)" = 0 ] || { echo "tests/setup.sh must run as root" >&2; exit 1; }
+
+packages="busybox-static uidmap libseccomp-dev pkg-config file catatonit runc"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq $missing >/dev/null
+fi
+
+# The unprivileged user rootless tests run as, with its own subordinate ID ranges.
+user=skiff-test
+id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"
+grep -q "^$user:" /etc/subuid || echo "$user:300000:65536" >> /etc/subuid
+grep -q "^$user:" /etc/subgid || echo "$user:300000:65536" >> /etc/subgid
+
+# Unprivileged user namespaces must be allowed (Ubuntu may restrict them with AppArmor).
+if [ -e /proc/sys/kernel/apparmor_restrict_unprivileged_userns ]; then
+  echo 0 > /proc/sys/kernel/apparmor_restrict_unprivileged_userns || true
+fi
+if [ -e /proc/sys/kernel/unprivileged_userns_clone ]; then
+  echo 1 > /proc/sys/kernel/unprivileged_userns_clone || true
+fi
+echo "test setup done: user $user, packages:$packages"
