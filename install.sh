@@ -19,8 +19,10 @@ if [ -n "$missing" ]; then
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup or Debian's cargo)" >&2; exit 1; }
 
-CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" cargo build --release --locked -p skiff
+sh build.sh
 install -D -m 0755 target/release/skiff "$PREFIX/bin/skiff"
+# The per-container monitor, found by skiff in ../libexec/skiff (as Podman keeps conmon).
+install -D -m 0755 target/release/skiff-monitor "$PREFIX/libexec/skiff/skiff-monitor"
 
 rootfs=$(mktemp --suffix=.tar)
 trap 'rm -f "$rootfs"' EXIT

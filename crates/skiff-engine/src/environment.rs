@@ -15,6 +15,8 @@ pub const SKIFF_STORAGE_DRIVER: &str = "SKIFF_STORAGE_DRIVER";
 pub const SKIFF_RUNTIME: &str = "SKIFF_RUNTIME";
 /// Set by skiff itself once it runs inside its rootless user namespace.
 pub const SKIFF_USERNS: &str = "_SKIFF_USERNS";
+/// Path of the `skiff-monitor` program (default: beside `skiff`, or ../libexec/skiff).
+pub const SKIFF_MONITOR: &str = "SKIFF_MONITOR";
 /// The invoking user's name, for /etc/subuid lookups when inside the user namespace.
 pub const USER: &str = "USER";
 

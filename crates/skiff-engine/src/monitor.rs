@@ -1,30 +1,238 @@
-//! The engine's side of the per-container monitor: the hidden `skiff` mode it runs in, and the
-//! hooks that prepare the container (in the monitor's short-lived helper) and clean up after it.
+//! Starting a container under its monitor, and the cleanup after it.
 //!
-//! The monitor gets a private mount namespace, so the container's root filesystem is mounted
-//! only there: when the monitor and its container are gone, so is the mount, even after SIGKILL.
+//! `skiff` forks; the child (already holding everything it needs) gets a private mount
+//! namespace, mounts the root filesystem, has the runtime create and start the container as its
+//! own child, records it as running, tells the starting `skiff`, and execs the small
+//! `skiff-monitor`, which stays the container's parent. When the container exits, the monitor
+//! execs `skiff __cleanup`, which records the exit, unmounts, removes a `--rm` container, and
+//! reports the exit code. The mount lives only in that namespace: when the monitor and its
+//! container are gone, so is the mount, even after SIGKILL.
 use std::fs::File;
-use std::os::fd::FromRawFd;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
-use skiff_runtime::monitor::{self, MonitorHooks, MonitorOptions};
+use skiff_monitor::MonitorArgs;
+use skiff_monitor::sync::SyncMessage;
 use skiff_runtime::{ContainerStdio, process, runtime_for};
 use skiff_spec::{RuntimeContext, generate, resolve_user};
 
 use crate::container::lifecycle::find_init_binary;
+use crate::container::store::ContainerRecord;
 use crate::engine::Engine;
+use crate::environment::{self, var};
 use crate::error::{EngineError, IoContext};
 use crate::hostfiles;
 use crate::options::StoreOptions;
 
-/// argv[1] that selects monitor mode (not a user command; parsed before the CLI).
-pub const MONITOR_COMMAND: &str = "__monitor";
+/// argv[1] of the hidden command the monitor execs after the container exits.
+pub const CLEANUP_COMMAND: &str = "__cleanup";
 
-/// Entry point of monitor mode: `skiff __monitor --root R --runroot RR --storage-driver D
-/// --runtime X [--rootless] [--attach] [--stdin] ID`, with the sync pipe on fd 3.
-pub fn main(args: &[String]) -> i32 {
+/// Where the monitor program is: $SKIFF_MONITOR, beside `skiff`, or in ../libexec/skiff.
+pub fn monitor_binary() -> Result<PathBuf, EngineError> {
+    if let Some(path) = var(environment::SKIFF_MONITOR) {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().io("find", "/proc/self/exe")?;
+    let dir = exe.parent().unwrap_or(Path::new("/"));
+    [
+        dir.join("skiff-monitor"),
+        dir.join("../libexec/skiff/skiff-monitor"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .ok_or_else(|| {
+        EngineError::InvalidArgument(format!(
+            "skiff-monitor not found beside {} or in ../libexec/skiff (install it with install.sh)",
+            exe.display()
+        ))
+    })
+}
+
+impl Engine {
+    /// Forks the container's monitor. Returns the pipe on which it reports (see
+    /// `skiff_monitor::sync`). The caller must be single-threaded.
+    pub(crate) fn launch(
+        &self,
+        record: &ContainerRecord,
+        attached: bool,
+        stdin: bool,
+    ) -> Result<File, EngineError> {
+        let monitor = monitor_binary()?;
+        let exe = std::env::current_exe().io("find", "/proc/self/exe")?;
+        let (sync_read, sync_write) = std::io::pipe().io("create", "sync pipe")?;
+        // SAFETY: `skiff` is single-threaded here (no thread was spawned), so the child may run
+        // arbitrary code; it ends in exec or _exit and never returns.
+        #[allow(unsafe_code)]
+        match unsafe { nix::unistd::fork() }
+            .map_err(|e| EngineError::InvalidArgument(format!("fork: {e}")))?
+        {
+            nix::unistd::ForkResult::Child => {
+                drop(sync_read);
+                let sync: OwnedFd = sync_write.into();
+                let code = self.become_monitor(record, attached, stdin, sync, &monitor, &exe);
+                // SAFETY: leaving the forked child without running the parent's destructors.
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::_exit(code)
+                }
+            }
+            nix::unistd::ForkResult::Parent { .. } => {
+                drop(sync_write);
+                Ok(File::from(OwnedFd::from(sync_read)))
+            }
+        }
+    }
+
+    /// In the forked child: set up and start the container, then exec the monitor.
+    fn become_monitor(
+        &self,
+        record: &ContainerRecord,
+        attached: bool,
+        stdin: bool,
+        sync: OwnedFd,
+        monitor: &Path,
+        exe: &Path,
+    ) -> i32 {
+        let report = |message: SyncMessage| {
+            let _ = nix::unistd::write(&sync, message.encode().as_bytes());
+        };
+        let _ = nix::unistd::setsid();
+        // Before the runtime runs: an external runtime's init is orphaned when `runc create`
+        // exits, and must come to us, not to the host's init.
+        // SAFETY: prctl with an integer flag and no pointers.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
+        if !attached && let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+            for fd in 0..3 {
+                let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+            }
+        }
+        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).and_then(|()| {
+            nix::mount::mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )
+        }) {
+            report(SyncMessage::Error(
+                125,
+                format!("private mount namespace: {e}"),
+            ));
+            return 125;
+        }
+        // A fresh connection: SQLite connections must not cross fork().
+        let mut engine = match Engine::open(self.options.clone()) {
+            Ok(engine) => engine,
+            Err(e) => {
+                report(SyncMessage::Error(125, e.to_string()));
+                return 125;
+            }
+        };
+        let pipes = (
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC),
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC),
+        );
+        let ((stdout_read, stdout_write), (stderr_read, stderr_write)) = match pipes {
+            (Ok(out), Ok(err)) => (out, err),
+            _ => {
+                report(SyncMessage::Error(125, "creating output pipes".into()));
+                return 125;
+            }
+        };
+        let container_stdin: OwnedFd = match (attached && stdin).then(|| nix::unistd::dup(0)) {
+            // SAFETY: dup returned a new descriptor that nothing else owns.
+            #[allow(unsafe_code)]
+            Some(Ok(fd)) => unsafe { OwnedFd::from_raw_fd(fd) },
+            _ => match File::open("/dev/null") {
+                Ok(null) => null.into(),
+                Err(_) => return 125,
+            },
+        };
+        let stdio = ContainerStdio {
+            stdin: container_stdin,
+            stdout: stdout_write,
+            stderr: stderr_write,
+        };
+        let pid = match engine.create_and_start(&record.id, stdio) {
+            Ok(pid) => pid,
+            Err((code, message)) => {
+                let _ = engine.layout(&record.id, &record.driver).unmount();
+                if record.spec.remove {
+                    let _ = engine.delete_container_files(record);
+                }
+                report(SyncMessage::Error(code, message));
+                return code;
+            }
+        };
+        drop(engine);
+        report(SyncMessage::Started(pid));
+        let args = MonitorArgs {
+            pid,
+            log: self.log_path(&record.id),
+            exit: self.exit_path(&record.id),
+            stdout_fd: inheritable(&stdout_read),
+            stderr_fd: inheritable(&stderr_read),
+            sync_fd: Some(inheritable(&sync)),
+            attach: attached,
+            cleanup: self.cleanup_command(exe, inheritable(&sync), &record.id),
+        };
+        // Only returns if the monitor program could not start: then watch the container from here.
+        let _ = std::process::Command::new(monitor)
+            .arg0("skiff-monitor")
+            .args(args.to_args())
+            .exec();
+        skiff_monitor::run(args)
+    }
+
+    fn cleanup_command(&self, exe: &Path, sync_fd: i32, id: &str) -> Vec<String> {
+        let mut command = vec![
+            exe.display().to_string(),
+            CLEANUP_COMMAND.to_string(),
+            "--root".into(),
+            self.options.root.display().to_string(),
+            "--runroot".into(),
+            self.options.runroot.display().to_string(),
+            "--storage-driver".into(),
+            self.driver.name().into(),
+            "--runtime".into(),
+            if self.options.runtime.is_empty() {
+                "skiff".into()
+            } else {
+                self.options.runtime.clone()
+            },
+            "--sync-fd".into(),
+            sync_fd.to_string(),
+        ];
+        if self.options.rootless {
+            command.push("--rootless".into());
+        }
+        command.push(id.to_string());
+        command
+    }
+}
+
+/// Clears close-on-exec so the monitor inherits the descriptor; returns its number.
+fn inheritable(fd: &OwnedFd) -> i32 {
+    let raw = fd.as_raw_fd();
+    let _ = nix::fcntl::fcntl(
+        raw,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    );
+    raw
+}
+
+/// Entry point of `skiff __cleanup --root R --runroot RR --storage-driver D --runtime X
+/// [--rootless] --sync-fd N ID CODE`: what happens after the container exited.
+pub fn cleanup_main(args: &[String]) -> i32 {
     let mut options = StoreOptions::defaults(false);
-    let (mut attach, mut stdin, mut id) = (false, false, None);
+    let mut sync_fd = None;
+    let mut positional = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -39,78 +247,28 @@ pub fn main(args: &[String]) -> i32 {
                     .unwrap_or_default()
             }
             "--rootless" => options.rootless = true,
-            "--attach" => attach = true,
-            "--stdin" => stdin = true,
-            other => id = Some(other.to_string()),
+            "--sync-fd" => sync_fd = iter.next().and_then(|f| f.parse::<i32>().ok()),
+            other => positional.push(other.to_string()),
         }
     }
-    let Some(id) = id else { return 125 };
-    // SAFETY: fd 3 is the sync pipe the starting `skiff` put there (dup2 before exec); nothing
-    // else in this process owns it.
-    #[allow(unsafe_code)]
-    let sync = unsafe { File::from_raw_fd(3) };
-    if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).and_then(|()| {
-        nix::mount::mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-            None::<&str>,
-        )
-    }) {
-        use std::io::Write;
-        let _ = (&sync).write_all(
-            skiff_runtime::monitor::sync::SyncMessage::Error(
-                125,
-                format!("monitor: private mount namespace: {e}"),
-            )
-            .encode()
-            .as_bytes(),
-        );
+    let [id, code] = positional.as_slice() else {
         return 125;
-    }
-    let userdata = options.root.join("containers").join(&id).join("userdata");
-    let exit_path = options.runroot.join("containers").join(&id).join("exit");
-    let mut hooks = EngineHooks { options, id };
-    let monitor_options = MonitorOptions {
-        log_path: userdata.join("ctr.log"),
-        exit_path,
-        forward_output: attach,
-        keep_stdin: stdin,
-        sync: Some(sync),
     };
-    monitor::run(monitor_options, &mut hooks).unwrap_or(125)
-}
-
-struct EngineHooks {
-    options: StoreOptions,
-    id: String,
-}
-
-impl MonitorHooks for EngineHooks {
-    fn setup(&mut self, stdio: ContainerStdio) -> Result<i32, (i32, String)> {
-        let mut engine = Engine::open(self.options.clone()).map_err(|e| (125, e.to_string()))?;
-        let result = engine.create_and_start(&self.id, stdio);
-        if let Err((_, _)) = &result
-            && let Ok(record) = engine.containers.lookup(&self.id)
-        {
-            let _ = engine.layout(&record.id, &record.driver).unmount();
-            if record.spec.remove {
-                let _ = engine.delete_container_files(&record);
-            }
-        }
-        result
+    let code: i32 = code.parse().unwrap_or(255);
+    if let Ok(engine) = Engine::open(options) {
+        let _ = engine.finish(id, code);
     }
-
-    fn cleanup(&mut self, exit_code: i32) {
-        if let Ok(engine) = Engine::open(self.options.clone()) {
-            let _ = engine.finish(&self.id, exit_code);
-        }
+    if let Some(fd) = sync_fd {
+        // SAFETY: the monitor handed this descriptor to us for the final report.
+        #[allow(unsafe_code)]
+        let mut sync = unsafe { File::from_raw_fd(fd) };
+        let _ = sync.write_all(SyncMessage::Exited(code).encode().as_bytes());
     }
+    code
 }
 
 impl Engine {
-    /// In the monitor's helper: root filesystem, host files, OCI bundle, runtime create and
+    /// In the forked child: root filesystem, host files, OCI bundle, runtime create and
     /// start, then the record says running. Errors carry Podman's exit codes (125/126/127).
     fn create_and_start(&mut self, id: &str, stdio: ContainerStdio) -> Result<i32, (i32, String)> {
         let engine_error = |e: EngineError| (125, e.to_string());
@@ -184,7 +342,8 @@ impl Engine {
             let _ = runtime.delete(&record.id);
             return Err((125, format!("{}: {e}", runtime.name())));
         }
-        let monitor = nix::unistd::getppid().as_raw();
+        // This process becomes the monitor (same PID across the exec).
+        let monitor = nix::unistd::getpid().as_raw();
         self.containers
             .set_running(
                 &record.id,
@@ -197,7 +356,7 @@ impl Engine {
         Ok(pid)
     }
 
-    /// In the monitor once the container exited: runtime state, mount, record; `--rm` removes.
+    /// After the container exited: runtime state, mount, record; `--rm` removes.
     fn finish(&self, id: &str, exit_code: i32) -> Result<(), EngineError> {
         let Some(record) = self.containers.get(id)? else {
             return Ok(());
@@ -214,7 +373,6 @@ impl Engine {
         Ok(())
     }
 }
-
 /// Fails like Podman when the program cannot run: 127 not found, 126 not executable.
 fn check_executable(
     rootfs: &Path,

@@ -253,17 +253,22 @@ pub fn busybox_tarball() -> &'static Path {
     })
 }
 
-/// The binary copied where every user can run it (the build tree may not be readable).
+/// The binaries (skiff and skiff-monitor beside it) copied where every user can run them:
+/// the build tree may not be readable by the test user.
 fn shared_binary(binary: &str) -> PathBuf {
     static COPY: OnceLock<PathBuf> = OnceLock::new();
     COPY.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("skiff-bin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create bin dir");
         set_mode(&dir, 0o755);
-        let target = dir.join("skiff");
-        std::fs::copy(binary, &target).expect("copy skiff binary");
-        set_mode(&target, 0o755);
-        target
+        let source = Path::new(binary);
+        for name in ["skiff", "skiff-monitor"] {
+            let from = source.with_file_name(name);
+            let to = dir.join(name);
+            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+            set_mode(&to, 0o755);
+        }
+        dir.join("skiff")
     })
     .clone()
 }

@@ -11,9 +11,9 @@ use clap::Parser;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // The per-container monitor is this same binary in a mode the CLI never shows.
-    if args.get(1).map(String::as_str) == Some(skiff_engine::monitor::MONITOR_COMMAND) {
-        std::process::exit(skiff_engine::monitor::main(&args[2..]));
+    // What the monitor runs after the container exited: not a user command.
+    if args.get(1).map(String::as_str) == Some(skiff_engine::monitor::CLEANUP_COMMAND) {
+        std::process::exit(skiff_engine::monitor::cleanup_main(&args[2..]));
     }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

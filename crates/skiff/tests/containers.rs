@@ -747,3 +747,14 @@ fn kill(pid: i32, signal: i32) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn output_without_a_final_newline_is_not_lost() {
+    both(|ctx| {
+        let out = ctx.skiff(["run", "--rm", "busybox", "printf", "no newline"]);
+        assert_eq!(out.stdout, "no newline");
+        ctx.skiff(["run", "--name", "partial", "busybox", "printf", "partial"])
+            .ok();
+        assert_eq!(ctx.skiff(["logs", "partial"]).stdout, "partial");
+    });
+}

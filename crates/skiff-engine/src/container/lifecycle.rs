@@ -2,17 +2,15 @@
 //! the store) and leaves the database consistent if the process dies at any point.
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
-use skiff_runtime::exit_file;
-use skiff_runtime::monitor::log_writer::{Stream, parse_record};
-use skiff_runtime::monitor::sync::SyncMessage;
+use skiff_monitor::exit_file;
+use skiff_monitor::log::{Stream, parse_record};
+use skiff_monitor::sync::SyncMessage;
 use skiff_runtime::process;
 use skiff_spec::{ContainerSpec, MountSpec};
 use skiff_storage::lock::FileLock;
@@ -164,53 +162,20 @@ impl Engine {
         fs::create_dir_all(self.userdata_dir(&record.id))
             .io("create", self.userdata_dir(&record.id))?;
 
-        let (sync_read, sync_write) = std::io::pipe().map_err(|e| EngineError::Io {
-            action: "pipe",
-            path: "sync".into(),
-            source: e,
-        })?;
         let attached = matches!(mode, StartMode::Attached { .. });
-        let mut command = self.monitor_command(
-            &record.id,
-            attached,
-            matches!(mode, StartMode::Attached { stdin: true }),
-        );
-        if !attached {
-            command
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-        }
-        let sync_fd: OwnedFd = sync_write.into();
-        let raw = sync_fd.as_raw_fd();
-        // SAFETY: between fork and exec only async-signal-safe calls are made (setsid, dup2).
-        #[allow(unsafe_code)]
-        unsafe {
-            command.pre_exec(move || {
-                nix::unistd::setsid().map_err(std::io::Error::from)?;
-                if libc::dup2(raw, 3) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = command
-            .spawn()
-            .io("spawn monitor", std::env::current_exe().unwrap_or_default())?;
-        drop(sync_fd);
-        drop(command);
+        let stdin = matches!(mode, StartMode::Attached { stdin: true });
         let mut sync = SyncReader {
-            pipe: sync_read,
+            pipe: self.launch(&record, attached, stdin)?,
             buffer: Vec::new(),
         };
         let pid = match sync.next(None) {
             Some(SyncMessage::Started(pid)) => pid,
             Some(SyncMessage::Error(code, message)) => {
-                let _ = child.wait();
+                reap_children();
                 return Err(EngineError::StartFailed(code, message));
             }
             _ => {
-                let _ = child.wait();
+                reap_children();
                 return Err(EngineError::StartFailed(
                     125,
                     format!(
@@ -230,7 +195,7 @@ impl Engine {
                 result = Some(code);
             }
         }
-        let _ = child.wait();
+        reap_children();
         match result {
             Some(code) => Ok(code),
             None => {
@@ -239,37 +204,6 @@ impl Engine {
                 Ok(record.exit_code)
             }
         }
-    }
-
-    fn monitor_command(&self, id: &str, attached: bool, stdin: bool) -> Command {
-        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
-        let mut command = Command::new(exe);
-        command
-            .arg0("skiff-monitor")
-            .arg(crate::monitor::MONITOR_COMMAND)
-            .arg("--root")
-            .arg(&self.options.root)
-            .arg("--runroot")
-            .arg(&self.options.runroot)
-            .arg("--storage-driver")
-            .arg(self.driver.name())
-            .arg("--runtime")
-            .arg(if self.options.runtime.is_empty() {
-                "skiff"
-            } else {
-                &self.options.runtime
-            });
-        if self.options.rootless {
-            command.arg("--rootless");
-        }
-        if attached {
-            command.arg("--attach");
-        }
-        if stdin {
-            command.arg("--stdin");
-        }
-        command.arg(id);
-        command
     }
 
     /// Brings a record up to date with the truth on the host: an exit file written by the
@@ -586,10 +520,21 @@ pub(crate) fn find_init_binary() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// Collects the forked monitor if it already exited (a detached one outlives us and is
+/// adopted by init or the nearest subreaper).
+fn reap_children() {
+    while let Ok(status) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+    {
+        if status == nix::sys::wait::WaitStatus::StillAlive {
+            break;
+        }
+    }
+}
+
 /// Reads the monitor's messages (see `skiff_runtime::monitor::sync`), forwarding signals to
 /// the container while it waits.
 struct SyncReader {
-    pipe: std::io::PipeReader,
+    pipe: File,
     buffer: Vec<u8>,
 }
 

@@ -61,12 +61,42 @@ impl LogWriter {
     }
 
     fn record(&mut self, stream: Stream, tag: char, line: &[u8]) {
-        let time = chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.9f%:z");
+        let time = local_timestamp();
         let mut record = format!("{time} {} {tag} ", stream.name()).into_bytes();
         record.extend_from_slice(line);
         record.push(b'\n');
         let _ = self.file.write_all(&record);
     }
+}
+
+/// Now as RFC 3339 with nanoseconds and the local offset, as conmon writes it.
+pub fn local_timestamp() -> String {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime and localtime_r only write into the locals passed to them.
+    #[allow(unsafe_code)]
+    let tm = unsafe {
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut now);
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now.tv_sec, &mut tm);
+        tm
+    };
+    let offset = tm.tm_gmtoff / 60;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}{}{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        now.tv_nsec,
+        if offset < 0 { '-' } else { '+' },
+        offset.abs() / 60,
+        offset.abs() % 60
+    )
 }
 
 /// One parsed log record.
@@ -100,6 +130,17 @@ pub fn parse_record(line: &[u8]) -> Option<LogRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_look_like_rfc3339_nanos() {
+        let time = local_timestamp();
+        assert_eq!(
+            time.len(),
+            "2026-11-24T02:18:57.123456789+00:00".len(),
+            "{time}"
+        );
+        assert_eq!(&time[10..11], "T");
+    }
 
     #[test]
     fn lines_are_split_and_partials_marked() {

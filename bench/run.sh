@@ -1,0 +1,103 @@
+#!/bin/sh
+# skiff beside Podman (Debian's podman package, with runc), measured in the same run:
+#   run --rm --network none IMG true   (root and rootless)     median, ms
+#   create IMG true                    (root)                  median, ms
+#   ps -a over 100 containers          (root)                  median, ms
+#   monitor RSS (skiff's monitor vs conmon) for a running container, KiB
+# Prints each figure beside Podman's with the ratio skiff/podman. Run as root.
+# Speed is checked here, never by timed tests.
+set -eu
+cd "$(dirname "$0")/.."
+RUNS="${RUNS:-30}"
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root" >&2; exit 1; }
+sh tests/setup.sh >/dev/null
+
+need=""
+for p in podman hyperfine iptables conmon; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+done
+if [ -n "$need" ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
+# Podman 4.3 on these machines: crun refuses hybrid cgroups, and rlimits may not exceed the
+# hard limit (no CAP_SYS_RESOURCE).
+mkdir -p /etc/containers
+nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
+[ "$nproc" = unlimited ] && nproc=4096
+cat > /etc/containers/containers.conf <<CONF
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[engine]
+runtime = "runc"
+CONF
+
+sh build.sh >/dev/null 2>&1 || sh build.sh
+work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
+chmod 755 "$work"
+install -m 0755 target/release/skiff target/release/skiff-monitor "$work/"
+S="$work/skiff --root $work/root --runroot $work/run"
+P="podman --root $work/podman-root --runroot $work/podman-run --runtime runc --cgroup-manager cgroupfs --events-backend none"
+user=skiff-test
+uhome="$work/home"
+mkdir -p "$uhome" && chown "$user" "$uhome"
+RS="runuser -u $user -- env HOME=$uhome XDG_RUNTIME_DIR=$uhome/xdg $work/skiff"
+RP="runuser -u $user -- env HOME=$uhome XDG_RUNTIME_DIR=$uhome/xdg podman --runtime runc --cgroup-manager cgroupfs --events-backend none"
+cleanup() {
+  $S rm -a -f >/dev/null 2>&1 || true
+  $P rm -a -f >/dev/null 2>&1 || true
+  $RS rm -a -f >/dev/null 2>&1 || true
+  $RP rm -a -f >/dev/null 2>&1 || true
+  $RP system reset -f >/dev/null 2>&1 || true
+  $RS rmi -a -f >/dev/null 2>&1 || true
+  rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+sh tests/image/make-busybox-rootfs.sh "$work/busybox.tar"
+chmod 644 "$work/busybox.tar"
+$S import "$work/busybox.tar" localhost/busybox >/dev/null
+$P import "$work/busybox.tar" localhost/busybox >/dev/null
+$RS import "$work/busybox.tar" localhost/busybox >/dev/null
+$RP import "$work/busybox.tar" localhost/busybox >/dev/null
+
+median() { # hyperfine JSON → median in ms
+  python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$1"
+}
+measure() { # NAME COMMAND → median ms
+  hyperfine --style none --warmup 3 --runs "$RUNS" -N --export-json "$work/$1.json" "$2" >/dev/null 2>&1 \
+    || hyperfine --style none --warmup 3 --runs "$RUNS" --export-json "$work/$1.json" "$2" >/dev/null
+  median "$work/$1.json"
+}
+row() { # LABEL SKIFF PODMAN UNIT
+  python3 -c 'import sys; l,s,p,u=sys.argv[1:]; print("%-40s %10s %10s %-4s %8.3f" % (l,s,p,u,float(s)/float(p)))' "$1" "$2" "$3" "$4"
+}
+
+run_root_skiff=$(measure run-root-skiff "$S run --rm --network none localhost/busybox true")
+run_root_podman=$(measure run-root-podman "$P run --rm --network none localhost/busybox true")
+run_user_skiff=$(measure run-user-skiff "$RS run --rm --network none localhost/busybox true")
+run_user_podman=$(measure run-user-podman "$RP run --rm --network none localhost/busybox true")
+
+create_skiff=$(measure create-skiff "$S create localhost/busybox true")
+create_podman=$(measure create-podman "$P create localhost/busybox true")
+$S rm -a -f >/dev/null; $P rm -a -f >/dev/null
+for i in $(seq 100); do $S create localhost/busybox true >/dev/null; $P create localhost/busybox true >/dev/null; done
+ps_skiff=$(measure ps-skiff "$S ps -a")
+ps_podman=$(measure ps-podman "$P ps -a")
+$S rm -a -f >/dev/null; $P rm -a -f >/dev/null
+
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+$S run -d --name rss localhost/busybox sleep 1000 >/dev/null
+$P run -d --name rss localhost/busybox sleep 1000 >/dev/null
+sleep 1
+monitor_skiff=$(rss "$($S inspect --format '{{.State.ConmonPid}}' rss)")
+monitor_podman=$(rss "$($P inspect --format '{{.State.ConmonPid}}' rss)")
+
+echo
+echo "skiff $($S version --format '{{.Client.Version}}') beside $(podman --version), same machine, same run (median of $RUNS)"
+printf '%-40s %10s %10s %-4s %8s\n' "measure" "skiff" "podman" "unit" "ratio"
+row "run --rm --network none true (root)" "$run_root_skiff" "$run_root_podman" ms
+row "run --rm --network none true (rootless)" "$run_user_skiff" "$run_user_podman" ms
+row "create (root)" "$create_skiff" "$create_podman" ms
+row "ps -a, 100 containers (root)" "$ps_skiff" "$ps_podman" ms
+row "monitor RSS (conmon for podman)" "$monitor_skiff" "$monitor_podman" KiB
