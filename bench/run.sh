@@ -23,11 +23,9 @@ fi
 # Podman 4.3 on these machines: crun refuses hybrid cgroups, and rlimits may not exceed the
 # hard limit (no CAP_SYS_RESOURCE).
 mkdir -p /etc/containers
-nofile=$(ulimit -Hn); nproc=$(ulimit -Hu)
-[ "$nproc" = unlimited ] && nproc=4096
 cat > /etc/containers/containers.conf <<CONF
 [containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 [engine]
 runtime = "runc"
 CONF
@@ -65,6 +63,10 @@ median() { # hyperfine JSON → median in ms
   python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$1"
 }
 measure() { # NAME COMMAND → median ms
+  if ! out=$(sh -c "$2" 2>&1); then
+    echo "bench: '$2' failed: $out" >&2
+    exit 1
+  fi
   hyperfine --style none --warmup 3 --runs "$RUNS" -N --export-json "$work/$1.json" "$2" >/dev/null 2>&1 \
     || hyperfine --style none --warmup 3 --runs "$RUNS" --export-json "$work/$1.json" "$2" >/dev/null
   median "$work/$1.json"

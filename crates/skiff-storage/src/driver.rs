@@ -248,3 +248,48 @@ fn remove_any(path: &Path) -> Result<(), StorageError> {
         Err(_) => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vfs_merges_layers_with_whiteouts_and_opaque_directories() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // whiteouts are character devices
+        }
+        let base = std::env::temp_dir().join(format!("skiff-vfs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let (lower, upper) = (base.join("lower"), base.join("upper"));
+        fs::create_dir_all(lower.join("etc/keep")).unwrap();
+        fs::create_dir_all(lower.join("opaque")).unwrap();
+        fs::write(lower.join("etc/gone"), "x").unwrap();
+        fs::write(lower.join("etc/keep/file"), "kept").unwrap();
+        fs::write(lower.join("opaque/old"), "old").unwrap();
+        fs::create_dir_all(upper.join("etc")).unwrap();
+        fs::create_dir_all(upper.join("opaque")).unwrap();
+        nix::sys::stat::mknod(
+            &upper.join("etc/gone"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::empty(),
+            0,
+        )
+        .unwrap();
+        crate::unpack::set_xattr(&upper.join("opaque"), OpaqueXattr::Trusted.name(), b"y").unwrap();
+        fs::write(upper.join("opaque/new"), "new").unwrap();
+        let layout = RootfsLayout::new(&base.join("container"), Driver::Vfs);
+        let rootfs = layout.mount(&[lower, upper], OpaqueXattr::Trusted).unwrap();
+        assert!(!rootfs.join("etc/gone").exists());
+        assert_eq!(
+            fs::read_to_string(rootfs.join("etc/keep/file")).unwrap(),
+            "kept"
+        );
+        assert!(!rootfs.join("opaque/old").exists());
+        assert_eq!(
+            fs::read_to_string(rootfs.join("opaque/new")).unwrap(),
+            "new"
+        );
+        layout.remove().unwrap();
+        let _ = fs::remove_dir_all(&base);
+    }
+}

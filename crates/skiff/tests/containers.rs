@@ -758,3 +758,118 @@ fn output_without_a_final_newline_is_not_lost() {
         assert_eq!(ctx.skiff(["logs", "partial"]).stdout, "partial");
     });
 }
+
+#[test]
+fn the_vfs_driver_runs_containers_too() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode);
+        let with_vfs = |args: &[&str]| {
+            let mut all = vec!["--storage-driver", "vfs"];
+            all.extend_from_slice(args);
+            ctx.skiff(&all)
+        };
+        let tarball = skiff_test::busybox_tarball();
+        let copy = ctx.dir.join("image.tar");
+        std::fs::copy(tarball, &copy).unwrap();
+        ctx.chown(&copy);
+        with_vfs(&["import", copy.to_str().unwrap(), "busybox"]).ok();
+        assert_eq!(
+            with_vfs(&["info", "--format", "{{.store.graphDriverName}}"]).ok(),
+            "vfs"
+        );
+        with_vfs(&[
+            "run",
+            "--name",
+            "v",
+            "busybox",
+            "sh",
+            "-c",
+            "echo changed > /etc/motd; rm /bin/vi",
+        ])
+        .ok();
+        // The container's changes live in its own copy, not in the image.
+        assert!(ctx.root().join("containers").read_dir().unwrap().count() == 1);
+        with_vfs(&["start", "v"]).ok();
+        with_vfs(&["wait", "v"]).ok();
+        assert_eq!(
+            with_vfs(&[
+                "run",
+                "--rm",
+                "busybox",
+                "sh",
+                "-c",
+                "test -e /bin/vi && test ! -e /etc/motd && echo pristine"
+            ])
+            .ok(),
+            "pristine"
+        );
+        with_vfs(&["rm", "v"]).ok();
+    }
+}
+
+#[test]
+fn host_network_pull_never_and_stop_timeout() {
+    both(|ctx| {
+        let host_interfaces = std::fs::read_dir("/sys/class/net").unwrap().count();
+        let seen = ctx.skiff([
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "busybox",
+            "sh",
+            "-c",
+            "ls /sys/class/net | wc -l",
+        ]);
+        assert_eq!(seen.ok(), host_interfaces.to_string());
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "--pull", "never", "busybox", "true"])
+                .code,
+            0
+        );
+        ctx.skiff(["run", "--rm", "--pull", "never", "localhost/absent", "true"])
+            .fails(125, "image not known");
+        ctx.skiff(["run", "--rm", "--pull", "always", "busybox", "true"])
+            .fails(125, "--pull");
+        // --stop-timeout is the default for stop: the shell ignores TERM as PID 1, so stop must
+        // fall back to KILL after about a second, not ten.
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "slow",
+            "--stop-timeout",
+            "1",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .ok();
+        let started = Instant::now();
+        ctx.skiff(["stop", "slow"]).ok();
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(6),
+            "{took:?}"
+        );
+    });
+}
+
+#[test]
+fn a_user_without_subordinate_ids_is_warned_and_foreign_owners_fail_clearly() {
+    let ctx = TestContext::new(SKIFF, Mode::Rootless);
+    let copy = ctx.dir.join("image.tar");
+    std::fs::copy(skiff_test::busybox_tarball(), &copy).unwrap();
+    ctx.chown(&copy);
+    // USER names nobody in /etc/subuid and the uid is not listed numerically either.
+    let mut command = ctx.command(["import", copy.to_str().unwrap(), "busybox"]);
+    command.env("USER", "no-such-subuid-user");
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("no subuid/subgid ranges"), "{stderr}");
+    assert!(
+        stderr.contains("home/tester") && stderr.contains("not mapped"),
+        "{stderr}"
+    );
+}

@@ -149,3 +149,19 @@ fn sigkill_at_random_points_leaves_storage_usable() {
     }
     assert_consistent(&ctx);
 }
+
+/// Regression: generated names collided after a few dozen containers and `create` failed with
+/// "name already in use"; a taken generated name is now replaced, as in Podman.
+#[test]
+fn generated_names_never_make_create_fail() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    for _ in 0..120 {
+        ctx.skiff(["create", "busybox", "true"]).ok();
+    }
+    let names = ctx.skiff(["ps", "-a", "--format", "{{.Names}}"]);
+    let mut names: Vec<&str> = names.ok().lines().collect();
+    assert_eq!(names.len(), 120);
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 120, "names are unique");
+}

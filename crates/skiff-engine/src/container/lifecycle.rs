@@ -56,6 +56,7 @@ impl Engine {
         mut spec: ContainerSpec,
         name: Option<&str>,
     ) -> Result<Created, EngineError> {
+        let generated = name.is_none();
         let name = match name {
             Some(n) if !names::valid_name(n) => {
                 return Err(EngineError::InvalidName(n.to_string()));
@@ -132,7 +133,18 @@ impl Engine {
             started_at: None,
             finished_at: None,
         };
-        self.containers.insert(&record)?;
+        let mut record = record;
+        let mut attempts = 0;
+        loop {
+            match self.containers.insert(&record) {
+                // A generated name that happens to be taken: pick another, as Podman does.
+                Err(EngineError::NameInUse(..)) if generated && attempts < 20 => {
+                    attempts += 1;
+                    record.name = names::random_name();
+                }
+                result => break result?,
+            }
+        }
         Ok(Created {
             id: record.id,
             warnings,
