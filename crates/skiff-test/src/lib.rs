@@ -127,14 +127,33 @@ impl TestContext {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.command_with_env(&[], args)
+    }
+
+    /// Like `command`, with extra environment variables for skiff. (runuser resets USER and
+    /// HOME for the target user, so they are passed through `env` after it.)
+    pub fn command_with_env<I, S>(&self, env: &[(&str, &str)], args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut command = match self.mode {
-            Mode::Root => Command::new(&self.binary),
+            Mode::Root => {
+                let mut c = Command::new(&self.binary);
+                c.envs(env.iter().copied());
+                c
+            }
             Mode::Rootless => {
                 let mut c = Command::new("runuser");
-                c.args(["-u", TEST_USER, "--"]).arg(&self.binary);
-                c.env("HOME", &self.dir)
-                    .env("USER", TEST_USER)
-                    .env("XDG_RUNTIME_DIR", self.dir.join("xdg"));
+                c.args(["-u", TEST_USER, "--", "env"]);
+                c.arg(format!("HOME={}", self.dir.display()));
+                c.arg(format!("USER={TEST_USER}"));
+                c.arg(format!(
+                    "XDG_RUNTIME_DIR={}",
+                    self.dir.join("xdg").display()
+                ));
+                c.args(env.iter().map(|(k, v)| format!("{k}={v}")));
+                c.arg(&self.binary);
                 c
             }
         };
@@ -216,14 +235,8 @@ impl Drop for TestContext {
             .status();
         if self.mode == Mode::Rootless {
             // Rootless storage holds files owned by subordinate IDs; remove them from inside.
-            let _ = Command::new("runuser")
-                .args(["-u", TEST_USER, "--"])
-                .arg(&self.binary)
-                .args(["--root"])
-                .arg(self.root())
-                .arg("--runroot")
-                .arg(self.runroot())
-                .args(["rmi", "-a", "-f"])
+            let _ = self
+                .command(["rmi", "-a", "-f"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();

@@ -735,7 +735,20 @@ fn a_killed_monitor_does_not_make_ps_lie() {
                 .trim()
                 == "exited"
         });
+        let id = ctx
+            .skiff(["inspect", "--format", "{{.Id}}", "orphan"])
+            .ok()
+            .to_string();
         ctx.skiff(["rm", "orphan"]).ok();
+        // With nobody left to clean up after the exit, rm removes the runtime's state too.
+        assert!(!ctx.runroot().join("runtime/embedded").join(&id).exists());
+        if ctx.mode == Mode::Root && std::path::Path::new("/sys/fs/cgroup/pids").is_dir() {
+            assert!(
+                !std::path::Path::new("/sys/fs/cgroup/pids/skiff")
+                    .join(&id)
+                    .exists()
+            );
+        }
     });
 }
 
@@ -862,8 +875,10 @@ fn a_user_without_subordinate_ids_is_warned_and_foreign_owners_fail_clearly() {
     std::fs::copy(skiff_test::busybox_tarball(), &copy).unwrap();
     ctx.chown(&copy);
     // USER names nobody in /etc/subuid and the uid is not listed numerically either.
-    let mut command = ctx.command(["import", copy.to_str().unwrap(), "busybox"]);
-    command.env("USER", "no-such-subuid-user");
+    let mut command = ctx.command_with_env(
+        &[("USER", "no-such-subuid-user")],
+        ["import", copy.to_str().unwrap(), "busybox"],
+    );
     let out = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{stderr}");

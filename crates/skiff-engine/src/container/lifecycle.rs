@@ -1,5 +1,6 @@
 //! Container actions, one method per user command. Each takes the engine (one process's view of
 //! the store) and leaves the database consistent if the process dies at any point.
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
+use oci_spec::image::ImageConfiguration;
 use skiff_monitor::exit_file;
 use skiff_monitor::log::{Stream, parse_record};
 use skiff_monitor::sync::SyncMessage;
@@ -240,14 +242,21 @@ impl Engine {
         Ok(self.containers.get(&record.id)?.unwrap_or(record))
     }
 
-    fn report(&self, record: ContainerRecord) -> Result<ContainerReport, EngineError> {
-        let command = match self
-            .images
-            .resolve(&record.image_id)
-            .and_then(|i| i.config())
-        {
-            Ok(config) => record.spec.process_args(&config),
-            Err(_) => record.spec.command.clone(),
+    /// A report; `configs` keeps image configs already parsed (many containers share one image).
+    fn report(
+        &self,
+        record: ContainerRecord,
+        configs: &mut HashMap<String, Option<ImageConfiguration>>,
+    ) -> Result<ContainerReport, EngineError> {
+        let config = configs.entry(record.image_id.clone()).or_insert_with(|| {
+            self.images
+                .resolve(&record.image_id)
+                .and_then(|i| i.config())
+                .ok()
+        });
+        let command = match config {
+            Some(config) => record.spec.process_args(config),
+            None => record.spec.command.clone(),
         };
         let paths = ReportPaths {
             rootfs: self
@@ -263,10 +272,11 @@ impl Engine {
 
     pub fn list_containers(&self, all: bool) -> Result<Vec<ContainerReport>, EngineError> {
         let mut out = Vec::new();
+        let mut configs = HashMap::new();
         for record in self.containers.list()? {
             let record = self.refresh(record)?;
             if all || record.state == State::Running {
-                out.push(self.report(record)?);
+                out.push(self.report(record, &mut configs)?);
             }
         }
         Ok(out)
@@ -274,7 +284,7 @@ impl Engine {
 
     pub fn container(&self, name_or_id: &str) -> Result<ContainerReport, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
-        self.report(record)
+        self.report(record, &mut HashMap::new())
     }
 
     pub fn container_exists(&self, name_or_id: &str) -> Result<bool, EngineError> {
@@ -402,6 +412,12 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let layout = self.layout(&record.id, &record.driver);
         let mut errors = Vec::new();
+        // Normally the cleanup after exit did this; not if the monitor was killed.
+        if let Ok(runtime) = skiff_runtime::runtime_for(&record.runtime, &self.runtime_state_root())
+            && let Err(e) = runtime.delete(&record.id)
+        {
+            errors.push(e.to_string());
+        }
         if let Err(e) = layout.remove() {
             errors.push(e.to_string());
         }
