@@ -358,6 +358,7 @@ impl Engine {
 
     /// After the container exited: runtime state, mount, record; `--rm` removes.
     fn finish(&self, id: &str, exit_code: i32) -> Result<(), EngineError> {
+        let _lock = self.container_lock(id)?;
         let Some(record) = self.containers.get(id)? else {
             return Ok(());
         };

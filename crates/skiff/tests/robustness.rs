@@ -165,3 +165,46 @@ fn generated_names_never_make_create_fail() {
     names.dedup();
     assert_eq!(names.len(), 120, "names are unique");
 }
+
+/// Concurrent `start`s of one container start it once; the others find it running.
+#[test]
+fn concurrent_starts_of_one_container_start_it_once() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff(["create", "--name", "once", "busybox", "sleep", "4321"])
+            .ok();
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                ctx.command(["start", "once"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for start in starts {
+            let out = start.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{mode:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // A duration no other test uses: every such process on the machine is this container's.
+        let sleepers = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_to_string(e.path().join("cmdline"))
+                    .is_ok_and(|c| c == "sleep\u{0}4321\u{0}")
+            })
+            .count();
+        assert_eq!(sleepers, 1, "{mode:?}: one container process");
+        ctx.skiff(["stop", "-t", "0", "once"]).ok();
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.State.Status}}", "once"])
+                .ok(),
+            "exited"
+        );
+    }
+}

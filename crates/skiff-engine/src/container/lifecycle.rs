@@ -160,7 +160,10 @@ impl Engine {
         name_or_id: &str,
         mode: StartMode,
     ) -> Result<i32, EngineError> {
-        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        let id = self.containers.lookup(name_or_id)?.id;
+        // One start at a time, and not while a previous run's cleanup is still going.
+        let lock = self.container_lock(&id)?;
+        let record = self.refresh(self.containers.lookup(&id)?)?;
         if record.state == State::Running {
             return match mode {
                 StartMode::Detached => Ok(record.pid),
@@ -199,6 +202,8 @@ impl Engine {
                 ));
             }
         };
+        // The cleanup after the container's exit takes this lock: let go of it now.
+        drop(lock);
         if !attached {
             return Ok(pid);
         }
@@ -400,6 +405,7 @@ impl Engine {
             let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL);
             self.wait_stopped(&record, KILL_GRACE)?;
         }
+        let _lock = self.container_lock(&record.id)?;
         self.delete_container_files(&record)?;
         Ok(record.id)
     }
@@ -432,7 +438,22 @@ impl Engine {
             return Err(EngineError::InvalidArgument(errors.join("; ")));
         }
         self.containers.delete(&record.id)?;
+        // The caller holds this lock; a waiter that gets it next finds the container gone.
+        let _ = fs::remove_file(self.lock_path(&record.id));
         Ok(())
+    }
+
+    fn lock_path(&self, id: &str) -> PathBuf {
+        self.options.runroot.join("locks").join(id)
+    }
+
+    /// Serialises start, cleanup and removal of one container across `skiff` processes.
+    pub(crate) fn container_lock(&self, id: &str) -> Result<FileLock, EngineError> {
+        let path = self.lock_path(id);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).io("create", dir)?;
+        }
+        Ok(FileLock::exclusive(&path)?)
     }
 
     /// `container prune`: removes every container that is not running.
@@ -441,6 +462,7 @@ impl Engine {
         for record in self.containers.list()? {
             let record = self.refresh(record)?;
             if record.state != State::Running {
+                let _lock = self.container_lock(&record.id)?;
                 self.delete_container_files(&record)?;
                 removed.push(record.id);
             }
