@@ -111,15 +111,9 @@ impl Engine {
                 let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
             }
         }
-        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).and_then(|()| {
-            nix::mount::mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-                None::<&str>,
-            )
-        }) {
+        if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+            .and_then(|()| crate::rootless::make_mounts_private())
+        {
             report(SyncMessage::Error(
                 125,
                 format!("private mount namespace: {e}"),

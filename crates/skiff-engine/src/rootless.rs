@@ -114,14 +114,8 @@ pub fn enter() -> Result<Option<String>, EngineError> {
         .map_err(|e| EngineError::Rootless(format!("becoming root in the user namespace: {e}")))?;
     let _ = nix::unistd::setgroups(&[]);
     // Mounts made here must not propagate back to the host's namespace.
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| EngineError::Rootless(format!("making mounts private: {e}")))?;
+    make_mounts_private()
+        .map_err(|e| EngineError::Rootless(format!("making mounts private: {e}")))?;
     // SAFETY: still single-threaded at start-up; nothing else reads the environment concurrently.
     #[allow(unsafe_code)]
     unsafe {
@@ -182,6 +176,19 @@ fn write_maps(
         }
     }
     Ok(())
+}
+
+/// Makes every mount of this (new) mount namespace private, so nothing mounted here propagates
+/// to the namespace it was copied from.
+pub(crate) fn make_mounts_private() -> nix::Result<()> {
+    use nix::mount::{MsFlags, mount};
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
 }
 
 /// The setuid helper from the system's directories, not from whatever the caller's PATH offers.

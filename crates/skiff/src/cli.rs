@@ -37,31 +37,14 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a command in a new container
-    Run(RunArgs),
-    /// Create but do not start a container
-    Create(RunArgs),
-    /// Start one or more containers
-    Start(StartArgs),
-    /// Stop one or more containers
-    Stop(StopArgs),
-    /// Kill one or more running containers with a signal
-    Kill(KillArgs),
-    /// Restart one or more containers
-    Restart(StopArgs),
-    /// Block on one or more containers and print their exit codes
-    Wait(NamesArgs),
-    /// Remove one or more containers
-    Rm(RmArgs),
-    /// List containers
-    Ps(PsArgs),
-    /// Fetch the logs of a container
-    Logs(LogsArgs),
+    /// Container commands, also under `skiff container`
+    #[command(flatten)]
+    Container(Box<ContainerCommand>),
     /// Display the configuration of containers or images
     Inspect(InspectArgs),
     /// Manage containers
-    #[command(subcommand)]
-    Container(ContainerCommand),
+    #[command(subcommand, name = "container")]
+    ContainerGroup(ContainerGroupCommand),
     /// List images in local storage
     Images(ImagesArgs),
     /// Manage images
@@ -81,19 +64,38 @@ pub enum Command {
     Version(FormatArgs),
 }
 
+/// Commands that work both as `skiff VERB` and `skiff container VERB`.
 #[derive(Subcommand, Debug)]
 pub enum ContainerCommand {
+    /// Run a command in a new container
     Run(RunArgs),
+    /// Create but do not start a container
     Create(RunArgs),
+    /// Start one or more containers
     Start(StartArgs),
+    /// Stop one or more containers
     Stop(StopArgs),
+    /// Kill one or more running containers with a signal
     Kill(KillArgs),
+    /// Restart one or more containers
     Restart(StopArgs),
+    /// Block on one or more containers and print their exit codes
     Wait(NamesArgs),
+    /// Remove one or more containers
     Rm(RmArgs),
-    #[command(alias = "ls", alias = "ps")]
-    List(PsArgs),
+    /// List containers
+    #[command(alias = "list", alias = "ls")]
+    Ps(PsArgs),
+    /// Fetch the logs of a container
     Logs(LogsArgs),
+}
+
+/// `skiff container ...`
+#[derive(Subcommand, Debug)]
+pub enum ContainerGroupCommand {
+    #[command(flatten)]
+    Common(Box<ContainerCommand>),
+    /// Display the configuration of containers
     Inspect(InspectArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),

@@ -28,6 +28,8 @@ fn main() {
     };
     let code = match commands::dispatch(cli) {
         Ok(code) => code,
+        // A bare exit status (`container exists`) has nothing to say.
+        Err(err) if err.downcast_ref::<commands::Exit>().is_some() => exit_code(&err),
         Err(err) => {
             eprintln!("Error: {}", one_line(&err));
             exit_code(&err)

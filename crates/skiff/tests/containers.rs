@@ -196,7 +196,8 @@ fn names_are_unique_and_errors_change_nothing() {
         "one"
     );
     ctx.skiff(["container", "exists", "one"]).ok();
-    assert_eq!(ctx.skiff(["container", "exists", "two"]).code, 1);
+    let missing = ctx.skiff(["container", "exists", "two"]);
+    assert_eq!((missing.code, missing.stderr.as_str()), (1, ""));
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod system;
 use anyhow::{Context, Result};
 use skiff_engine::{Engine, StoreOptions, rootless};
 
-use crate::cli::{Cli, Command, ContainerCommand, GlobalArgs, ImageCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand};
 
 /// A command that ends with a specific exit code after printing its own errors.
 #[derive(Debug)]
@@ -26,34 +26,16 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Version(args) => system::version(&args),
         Command::Info(args) => system::info(&open(&global)?, &args),
-        Command::Run(args) => container::run(&mut open(&global)?, args),
-        Command::Create(args) => container::create(&mut open(&global)?, args),
-        Command::Start(args) => container::start(&mut open(&global)?, &args),
-        Command::Stop(args) => container::stop(&mut open(&global)?, &args),
-        Command::Kill(args) => container::kill(&mut open(&global)?, &args),
-        Command::Restart(args) => container::restart(&mut open(&global)?, &args),
-        Command::Wait(args) => container::wait(&open(&global)?, &args),
-        Command::Rm(args) => container::rm(&mut open(&global)?, &args),
-        Command::Ps(args) => container::ps(&open(&global)?, &args),
-        Command::Logs(args) => container::logs(&open(&global)?, &args),
+        Command::Container(command) => container_command(&global, *command),
         Command::Inspect(args) => system::inspect(&open(&global)?, &args),
-        Command::Container(command) => match command {
-            ContainerCommand::Run(args) => container::run(&mut open(&global)?, args),
-            ContainerCommand::Create(args) => container::create(&mut open(&global)?, args),
-            ContainerCommand::Start(args) => container::start(&mut open(&global)?, &args),
-            ContainerCommand::Stop(args) => container::stop(&mut open(&global)?, &args),
-            ContainerCommand::Kill(args) => container::kill(&mut open(&global)?, &args),
-            ContainerCommand::Restart(args) => container::restart(&mut open(&global)?, &args),
-            ContainerCommand::Wait(args) => container::wait(&open(&global)?, &args),
-            ContainerCommand::Rm(args) => container::rm(&mut open(&global)?, &args),
-            ContainerCommand::List(args) => container::ps(&open(&global)?, &args),
-            ContainerCommand::Logs(args) => container::logs(&open(&global)?, &args),
-            ContainerCommand::Inspect(mut args) => {
+        Command::ContainerGroup(command) => match command {
+            ContainerGroupCommand::Common(command) => container_command(&global, *command),
+            ContainerGroupCommand::Inspect(mut args) => {
                 args.kind = "container".into();
                 system::inspect(&open(&global)?, &args)
             }
-            ContainerCommand::Prune(args) => container::prune(&mut open(&global)?, &args),
-            ContainerCommand::Exists(args) => container::exists(&open(&global)?, &args),
+            ContainerGroupCommand::Prune(args) => container::prune(&mut open(&global)?, &args),
+            ContainerGroupCommand::Exists(args) => container::exists(&open(&global)?, &args),
         },
         Command::Images(args) => image::list(&open(&global)?, &args),
         Command::Import(args) => image::import(&mut open(&global)?, &args),
@@ -72,6 +54,22 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ImageCommand::Rm(args) => image::remove(&mut open(&global)?, &args),
             ImageCommand::Exists(args) => image::exists(&open(&global)?, &args),
         },
+    }
+}
+
+fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i32> {
+    let mut engine = open(global)?;
+    match command {
+        ContainerCommand::Run(args) => container::run(&mut engine, args),
+        ContainerCommand::Create(args) => container::create(&mut engine, args),
+        ContainerCommand::Start(args) => container::start(&mut engine, &args),
+        ContainerCommand::Stop(args) => container::stop(&mut engine, &args),
+        ContainerCommand::Kill(args) => container::kill(&mut engine, &args),
+        ContainerCommand::Restart(args) => container::restart(&mut engine, &args),
+        ContainerCommand::Wait(args) => container::wait(&engine, &args),
+        ContainerCommand::Rm(args) => container::rm(&mut engine, &args),
+        ContainerCommand::Ps(args) => container::ps(&engine, &args),
+        ContainerCommand::Logs(args) => container::logs(&engine, &args),
     }
 }
 
