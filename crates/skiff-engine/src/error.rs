@@ -47,6 +47,18 @@ pub enum EngineError {
     Rootless(String),
     #[error("{0}")]
     InvalidArgument(String),
+    /// The container is not in a state that allows the action (Podman: "container state improper").
+    #[error("{0}: container state improper")]
+    InvalidState(String),
+    #[error("{action}: {source}")]
+    System { action: String, source: nix::Error },
+    #[error(
+        "skiff-monitor not found beside {0} or in ../libexec/skiff (install it with install.sh)"
+    )]
+    MonitorNotFound(std::path::PathBuf),
+    /// Cleanup goes on after an error and reports every one it met.
+    #[error("{}", .0.join("; "))]
+    Cleanup(Vec<String>),
 }
 
 impl EngineError {

@@ -42,12 +42,7 @@ pub fn monitor_binary() -> Result<PathBuf, EngineError> {
     ]
     .into_iter()
     .find(|p| p.is_file())
-    .ok_or_else(|| {
-        EngineError::InvalidArgument(format!(
-            "skiff-monitor not found beside {} or in ../libexec/skiff (install it with install.sh)",
-            exe.display()
-        ))
-    })
+    .ok_or_else(|| EngineError::MonitorNotFound(exe.clone()))
 }
 
 impl Engine {
@@ -65,9 +60,10 @@ impl Engine {
         // SAFETY: `skiff` is single-threaded here (no thread was spawned), so the child may run
         // arbitrary code; it ends in exec or _exit and never returns.
         #[allow(unsafe_code)]
-        match unsafe { nix::unistd::fork() }
-            .map_err(|e| EngineError::InvalidArgument(format!("fork: {e}")))?
-        {
+        match unsafe { nix::unistd::fork() }.map_err(|source| EngineError::System {
+            action: "fork".into(),
+            source,
+        })? {
             nix::unistd::ForkResult::Child => {
                 drop(sync_read);
                 let sync: OwnedFd = sync_write.into();

@@ -196,6 +196,8 @@ fn names_are_unique_and_errors_change_nothing() {
         "one"
     );
     ctx.skiff(["container", "exists", "one"]).ok();
+    ctx.skiff(["kill", "one"])
+        .fails(125, "container state improper");
     let missing = ctx.skiff(["container", "exists", "two"]);
     assert_eq!((missing.code, missing.stderr.as_str()), (1, ""));
 }

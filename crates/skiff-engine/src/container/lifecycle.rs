@@ -167,7 +167,7 @@ impl Engine {
         if record.state == State::Running {
             return match mode {
                 StartMode::Detached => Ok(record.pid),
-                StartMode::Attached { .. } => Err(EngineError::InvalidArgument(format!(
+                StartMode::Attached { .. } => Err(EngineError::InvalidState(format!(
                     "container {} is already running",
                     record.name
                 ))),
@@ -306,14 +306,18 @@ impl Engine {
             .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal {signal:?}")))?;
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         if record.state != State::Running {
-            return Err(EngineError::InvalidArgument(format!(
-                "can only kill running containers. {} is in state {}: container state improper",
+            return Err(EngineError::InvalidState(format!(
+                "can only kill running containers. {} is in state {}",
                 record.id,
                 record.state.as_str()
             )));
         }
-        process::signal(record.pid, record.pid_start, signal)
-            .map_err(|e| EngineError::InvalidArgument(format!("kill {}: {e}", record.name)))?;
+        process::signal(record.pid, record.pid_start, signal).map_err(|source| {
+            EngineError::System {
+                action: format!("kill {}", record.name),
+                source,
+            }
+        })?;
         Ok(())
     }
 
@@ -435,7 +439,7 @@ impl Engine {
             }
         }
         if !errors.is_empty() {
-            return Err(EngineError::InvalidArgument(errors.join("; ")));
+            return Err(EngineError::Cleanup(errors));
         }
         self.containers.delete(&record.id)?;
         // The caller holds this lock; a waiter that gets it next finds the container gone.
