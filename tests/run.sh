@@ -1,12 +1,15 @@
 #!/bin/sh
-# skiff's test command: set-up, formatting and lint gates, unit and integration tests
-# (as root and as the unprivileged user skiff-test). Run as root from the repository.
+# skiff's test command: set-up, formatting and lint gates, a smoke test of the release build,
+# unit and integration tests (as root and as the unprivileged user skiff-test). Run as root from
+# the repository.
 set -eu
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 sh tests/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The release build users install (static, no_std monitor), as root and rootless.
+sh tests/smoke-release.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -164,11 +164,12 @@ impl Engine {
         report(SyncMessage::Started(pid));
         let args = MonitorArgs {
             pid,
-            log: self.log_path(&record.id),
-            exit: self.exit_path(&record.id),
+            log: self.log_path(&record.id).display().to_string(),
+            exit: self.exit_path(&record.id).display().to_string(),
             stdout_fd: inheritable(&stdout_read),
             stderr_fd: inheritable(&stderr_read),
             sync_fd: Some(inheritable(&sync)),
+            utc_offset_seconds: chrono::Local::now().offset().local_minus_utc().into(),
             attach: attached,
             cleanup: self.cleanup_command(exe, inheritable(&sync), &record.id),
         };

@@ -39,8 +39,7 @@ impl ChildReaper {
                 if let Some(code) = code_from_wait_status(status) {
                     return code;
                 }
-            } else if pid < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR)
-            {
+            } else if pid < 0 && crate::sys::errno() != libc::EINTR {
                 return 255;
             }
         }

@@ -1,8 +1,9 @@
 //! Container logs in Podman's k8s-file format, one record a line:
 //! `2026-11-24T02:18:57.123456789+00:00 stdout F hello` (F: full line, P: partial).
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::Path;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::sys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -23,15 +24,19 @@ impl Stream {
 const PARTIAL_LIMIT: usize = 16 * 1024;
 
 pub struct LogWriter {
-    file: File,
+    fd: i32,
+    utc_offset_seconds: i64,
     pending: [Vec<u8>; 2],
 }
 
 impl LogWriter {
-    pub fn open(path: &Path) -> std::io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self {
-            file,
+    /// Opens (or creates) the log for appending. Times are written with this offset from UTC
+    /// (the host's local offset, given by `skiff` when it starts the monitor).
+    pub fn open(path: &str, utc_offset_seconds: i64) -> Option<Self> {
+        let fd = sys::open_append(path);
+        (fd >= 0).then(|| Self {
+            fd,
+            utc_offset_seconds,
             pending: [Vec::new(), Vec::new()],
         })
     }
@@ -40,62 +45,72 @@ impl LogWriter {
         let index = stream as usize;
         let mut rest = bytes;
         while let Some(newline) = rest.iter().position(|b| *b == b'\n') {
-            let mut line = std::mem::take(&mut self.pending[index]);
+            let mut line = core::mem::take(&mut self.pending[index]);
             line.extend_from_slice(&rest[..newline]);
             self.record(stream, 'F', &line);
             rest = &rest[newline + 1..];
         }
         self.pending[index].extend_from_slice(rest);
         if self.pending[index].len() >= PARTIAL_LIMIT {
-            let line = std::mem::take(&mut self.pending[index]);
+            let line = core::mem::take(&mut self.pending[index]);
             self.record(stream, 'P', &line);
         }
     }
 
     /// The stream ended: what is left had no newline.
     pub fn finish(&mut self, stream: Stream) {
-        let line = std::mem::take(&mut self.pending[stream as usize]);
+        let line = core::mem::take(&mut self.pending[stream as usize]);
         if !line.is_empty() {
             self.record(stream, 'P', &line);
         }
     }
 
     fn record(&mut self, stream: Stream, tag: char, line: &[u8]) {
-        let time = local_timestamp();
-        let mut record = format!("{time} {} {tag} ", stream.name()).into_bytes();
+        let time = timestamp(sys::unix_nanos(), self.utc_offset_seconds);
+        let mut record = alloc::format!("{time} {} {tag} ", stream.name()).into_bytes();
         record.extend_from_slice(line);
         record.push(b'\n');
-        let _ = self.file.write_all(&record);
+        sys::write_all(self.fd, &record);
     }
 }
 
-/// Now as RFC 3339 with nanoseconds and the local offset, as conmon writes it.
-pub fn local_timestamp() -> String {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        sys::close(self.fd);
+    }
+}
+
+/// RFC 3339 with nanoseconds and the given UTC offset, as conmon writes it:
+/// `2026-11-24T02:18:57.123456789+01:00`. (Computed here rather than with libc's
+/// localtime_r, whose time zone parsing drags scanf and locales into this small program.)
+pub fn timestamp(unix_nanos: i64, utc_offset_seconds: i64) -> String {
+    let local = unix_nanos.div_euclid(1_000_000_000) + utc_offset_seconds;
+    let nanos = unix_nanos.rem_euclid(1_000_000_000);
+    let (days, seconds) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
     };
-    // SAFETY: clock_gettime and localtime_r only write into the locals passed to them.
-    #[allow(unsafe_code)]
-    let tm = unsafe {
-        libc::clock_gettime(libc::CLOCK_REALTIME, &mut now);
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&now.tv_sec, &mut tm);
-        tm
-    };
-    let offset = tm.tm_gmtoff / 60;
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}{}{:02}:{:02}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        now.tv_nsec,
-        if offset < 0 { '-' } else { '+' },
-        offset.abs() / 60,
-        offset.abs() % 60
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let offset_minutes = utc_offset_seconds / 60;
+    alloc::format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}{}{:02}:{:02}",
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60,
+        if offset_minutes < 0 { '-' } else { '+' },
+        offset_minutes.abs() / 60,
+        offset_minutes.abs() % 60
     )
 }
 
@@ -132,25 +147,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timestamps_look_like_rfc3339_nanos() {
-        let time = local_timestamp();
+    fn timestamps_are_rfc3339_with_nanoseconds_and_offset() {
+        assert_eq!(timestamp(0, 0), "1970-01-01T00:00:00.000000000+00:00");
+        // 2026-11-24T02:18:57.5Z, shown one hour east and five and a half hours west
+        let nanos = 1_795_486_737_500_000_000;
         assert_eq!(
-            time.len(),
-            "2026-11-24T02:18:57.123456789+00:00".len(),
-            "{time}"
+            timestamp(nanos, 3600),
+            "2026-11-24T03:18:57.500000000+01:00"
         );
-        assert_eq!(&time[10..11], "T");
+        assert_eq!(
+            timestamp(nanos, -19_800),
+            "2026-11-23T20:48:57.500000000-05:30"
+        );
+        assert_eq!(
+            timestamp(951_782_400_000_000_000, 0),
+            "2000-02-29T00:00:00.000000000+00:00"
+        );
     }
 
     #[test]
     fn lines_are_split_and_partials_marked() {
-        let path = std::env::temp_dir().join(format!("skiff-log-{}", std::process::id()));
+        let path = std::format!(
+            "{}/skiff-log-{}",
+            std::env::temp_dir().display(),
+            std::process::id()
+        );
         let _ = std::fs::remove_file(&path);
-        let mut log = LogWriter::open(&path).unwrap();
+        let mut log = LogWriter::open(&path, 0).unwrap();
         log.write(Stream::Stdout, b"hel");
         log.write(Stream::Stdout, b"lo\nwor");
         log.write(Stream::Stderr, b"oops\n");
         log.finish(Stream::Stdout);
+        drop(log);
         let text = std::fs::read(&path).unwrap();
         let records: Vec<LogRecord> = text
             .split(|b| *b == b'\n')

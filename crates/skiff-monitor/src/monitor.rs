@@ -6,23 +6,26 @@
 //! it the parent of any orphan too. When the container has exited and its output is drained,
 //! the monitor writes the exit file and execs CLEANUP with the exit code appended (`skiff`'s
 //! hidden cleanup command, which records the exit and tells the starting `skiff`).
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::child_reaper::ChildReaper;
 use crate::exit_file::{self, ExitRecord};
 use crate::log::{LogWriter, Stream};
 use crate::sync::SyncMessage;
+use crate::sys;
 
 #[derive(Debug, Default, PartialEq)]
 pub struct MonitorArgs {
     pub pid: i32,
-    pub log: PathBuf,
-    pub exit: PathBuf,
+    pub log: String,
+    pub exit: String,
     pub stdout_fd: i32,
     pub stderr_fd: i32,
     pub sync_fd: Option<i32>,
+    /// The host's offset from UTC, for log timestamps.
+    pub utc_offset_seconds: i64,
     /// Copy the container's output to the monitor's own stdout and stderr.
     pub attach: bool,
     pub cleanup: Vec<String>,
@@ -36,29 +39,32 @@ impl MonitorArgs {
             let mut value = |name: &str| {
                 iter.next()
                     .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
+                    .ok_or_else(|| alloc::format!("{name} needs a value"))
             };
             let number = |text: String, name: &str| {
                 text.parse::<i32>()
-                    .map_err(|_| format!("{name}: not a number: {text}"))
+                    .map_err(|_| alloc::format!("{name}: not a number: {text}"))
             };
             match arg.as_str() {
                 "--pid" => out.pid = number(value("--pid")?, "--pid")?,
-                "--log" => out.log = value("--log")?.into(),
-                "--exit" => out.exit = value("--exit")?.into(),
+                "--log" => out.log = value("--log")?,
+                "--exit" => out.exit = value("--exit")?,
                 "--stdout-fd" => out.stdout_fd = number(value("--stdout-fd")?, "--stdout-fd")?,
                 "--stderr-fd" => out.stderr_fd = number(value("--stderr-fd")?, "--stderr-fd")?,
                 "--sync-fd" => out.sync_fd = Some(number(value("--sync-fd")?, "--sync-fd")?),
+                "--utc-offset" => {
+                    out.utc_offset_seconds = number(value("--utc-offset")?, "--utc-offset")?.into()
+                }
                 "--attach" => out.attach = true,
                 "--" => {
                     out.cleanup = iter.cloned().collect();
                     break;
                 }
-                other => return Err(format!("unknown argument {other:?}")),
+                other => return Err(alloc::format!("unknown argument {other:?}")),
             }
         }
-        if out.pid <= 0 || out.exit.as_os_str().is_empty() {
-            return Err("--pid and --exit are required".into());
+        if out.pid <= 0 || out.exit.is_empty() {
+            return Err("--pid and --exit are required".to_string());
         }
         Ok(out)
     }
@@ -69,9 +75,9 @@ impl MonitorArgs {
             "--pid".to_string(),
             self.pid.to_string(),
             "--log".into(),
-            self.log.display().to_string(),
+            self.log.clone(),
             "--exit".into(),
-            self.exit.display().to_string(),
+            self.exit.clone(),
             "--stdout-fd".into(),
             self.stdout_fd.to_string(),
             "--stderr-fd".into(),
@@ -80,6 +86,10 @@ impl MonitorArgs {
         if let Some(fd) = self.sync_fd {
             args.extend(["--sync-fd".to_string(), fd.to_string()]);
         }
+        args.extend([
+            "--utc-offset".to_string(),
+            self.utc_offset_seconds.to_string(),
+        ]);
         if self.attach {
             args.push("--attach".into());
         }
@@ -89,13 +99,22 @@ impl MonitorArgs {
     }
 }
 
-/// Entry point of the `skiff-monitor` binary.
-pub fn main() -> i32 {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+/// Entry point of the `skiff-monitor` program, from C's `main(argc, argv)`.
+///
+/// # Safety
+/// `argv` must point to `argc` valid NUL-terminated strings, as C's `main` receives them.
+#[allow(unsafe_code)]
+pub unsafe fn main(argc: i32, argv: *const *const libc::c_char) -> i32 {
+    let mut args = Vec::new();
+    for index in 1..argc.max(0) as usize {
+        // SAFETY: argv holds argc valid NUL-terminated strings (this function's contract).
+        let bytes = unsafe { core::ffi::CStr::from_ptr(*argv.add(index)) }.to_bytes();
+        args.push(String::from_utf8_lossy(bytes).into_owned());
+    }
     match MonitorArgs::parse(&args) {
         Ok(parsed) => run(parsed),
         Err(message) => {
-            eprintln!("skiff-monitor: {message}");
+            sys::write_all(2, alloc::format!("skiff-monitor: {message}\n").as_bytes());
             125
         }
     }
@@ -110,21 +129,21 @@ pub fn run(args: MonitorArgs) -> i32 {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         // The attached `skiff` may go away; writing to its terminal must not kill us.
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut set: libc::sigset_t = core::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGCHLD);
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::sigprocmask(libc::SIG_BLOCK, &set, core::ptr::null_mut());
         libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
     };
     let mut reaper = ChildReaper::new(args.pid);
-    let mut log = LogWriter::open(&args.log).ok();
+    let mut log = LogWriter::open(&args.log, args.utc_offset_seconds);
     let mut streams = [
         (args.stdout_fd, Stream::Stdout),
         (args.stderr_fd, Stream::Stderr),
     ];
     // The container may have exited before this program started.
     let mut exit_code = reaper.reap();
-    let mut buffer = [0u8; 16 * 1024];
+    let mut buffer = vec![0u8; 16 * 1024];
     while exit_code.is_none() || streams.iter().any(|(fd, _)| *fd >= 0) {
         let mut fds = [
             libc::pollfd {
@@ -150,7 +169,7 @@ pub fn run(args: MonitorArgs) -> i32 {
         #[allow(unsafe_code)]
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if ready < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            if sys::errno() == libc::EINTR {
                 continue;
             }
             break;
@@ -171,9 +190,7 @@ pub fn run(args: MonitorArgs) -> i32 {
                 }
                 continue;
             }
-            // SAFETY: reading into a valid local buffer from a descriptor we own.
-            #[allow(unsafe_code)]
-            let n = unsafe { libc::read(*fd, buffer.as_mut_ptr().cast(), buffer.len()) };
+            let n = sys::read(*fd, &mut buffer);
             if n <= 0 {
                 close_stream(fd, *stream, &mut log);
                 continue;
@@ -184,7 +201,7 @@ pub fn run(args: MonitorArgs) -> i32 {
             }
             if args.attach {
                 // Unbuffered: the exec into cleanup would discard anything left in a buffer.
-                write_all(if *stream == Stream::Stdout { 1 } else { 2 }, chunk);
+                sys::write_all(if *stream == Stream::Stdout { 1 } else { 2 }, chunk);
             }
         }
         if exit_code.is_none() && streams.iter().all(|(fd, _)| *fd < 0) {
@@ -192,88 +209,45 @@ pub fn run(args: MonitorArgs) -> i32 {
         }
     }
     let code = exit_code.unwrap_or(255);
-    let _ = exit_file::write(
+    exit_file::write(
         &args.exit,
         ExitRecord {
             code,
-            finished_unix_nanos: unix_nanos(),
+            finished_unix_nanos: sys::unix_nanos(),
         },
     );
     drop(log);
     if !args.cleanup.is_empty() {
         let mut command = args.cleanup.clone();
         command.push(code.to_string());
-        exec(&command);
+        // Let the cleanup see SIGCHLD normally again.
+        // SAFETY: an empty signal set local.
+        #[allow(unsafe_code)]
+        unsafe {
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut());
+        }
+        sys::exec(&command);
     }
     // No cleanup program (or it could not run): report the exit ourselves.
     if let Some(fd) = args.sync_fd {
-        write_all(fd, SyncMessage::Exited(code).encode().as_bytes());
+        sys::write_all(fd, SyncMessage::Exited(code).encode().as_bytes());
     }
     code
-}
-
-/// Writes all of `bytes` to `fd`, giving up on errors (the attached reader may be gone).
-fn write_all(fd: i32, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: writing from a valid slice.
-        #[allow(unsafe_code)]
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n <= 0 {
-            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return;
-        }
-        bytes = &bytes[n as usize..];
-    }
 }
 
 fn close_stream(fd: &mut i32, stream: Stream, log: &mut Option<LogWriter>) {
     if let Some(log) = log.as_mut() {
         log.finish(stream);
     }
-    // SAFETY: closing a descriptor we own exactly once (it is set to -1 right after).
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::close(*fd);
-    }
+    sys::close(*fd);
     *fd = -1;
 }
 
 fn drain_signals(signal_fd: i32) {
     let mut info = [0u8; 128];
-    // SAFETY: reads signalfd_siginfo records into a buffer of exactly their size.
-    #[allow(unsafe_code)]
-    while unsafe { libc::read(signal_fd, info.as_mut_ptr().cast(), info.len()) } > 0 {}
-}
-
-fn unix_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
-/// Replaces this process with `command`; returns only on failure.
-fn exec(command: &[String]) {
-    let Ok(strings) = command
-        .iter()
-        .map(|a| CString::new(std::ffi::OsStr::new(a).as_bytes()))
-        .collect::<Result<Vec<_>, _>>()
-    else {
-        return;
-    };
-    let mut pointers: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
-    pointers.push(std::ptr::null());
-    // SAFETY: a NULL-terminated array of valid C strings that outlive the call.
-    #[allow(unsafe_code)]
-    unsafe {
-        // Let the cleanup see SIGCHLD normally again.
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        libc::execv(pointers[0], pointers.as_ptr());
-    }
+    while sys::read(signal_fd, &mut info) > 0 {}
 }
 
 #[cfg(test)]
@@ -289,6 +263,7 @@ mod tests {
             stdout_fd: 5,
             stderr_fd: 6,
             sync_fd: Some(3),
+            utc_offset_seconds: -3600,
             attach: true,
             cleanup: vec!["/bin/skiff".into(), "__cleanup".into()],
         };

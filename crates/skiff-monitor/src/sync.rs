@@ -1,6 +1,8 @@
 //! The contract between a starting `skiff` and the monitor, over a pipe, one line a message:
 //! `started <pid>` or `error <exit code> <message>` once the container runs or failed, then
 //! `exited <code>` after the container exited and was cleaned up.
+use alloc::string::{String, ToString};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncMessage {
     Started(i32),
@@ -11,11 +13,11 @@ pub enum SyncMessage {
 impl SyncMessage {
     pub fn encode(&self) -> String {
         match self {
-            SyncMessage::Started(pid) => format!("started {pid}\n"),
+            SyncMessage::Started(pid) => alloc::format!("started {pid}\n"),
             SyncMessage::Error(code, message) => {
-                format!("error {code} {}\n", message.replace('\n', " "))
+                alloc::format!("error {code} {}\n", message.replace('\n', " "))
             }
-            SyncMessage::Exited(code) => format!("exited {code}\n"),
+            SyncMessage::Exited(code) => alloc::format!("exited {code}\n"),
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
 use oci_spec::image::ImageConfiguration;
-use skiff_monitor::exit_file;
+use skiff_monitor::exit_file::ExitRecord;
 use skiff_monitor::log::{Stream, parse_record};
 use skiff_monitor::sync::SyncMessage;
 use skiff_runtime::process;
@@ -231,7 +231,10 @@ impl Engine {
         if record.state != State::Running {
             return Ok(record);
         }
-        if let Some(exit) = exit_file::read(&self.exit_path(&record.id)) {
+        if let Some(exit) = fs::read_to_string(self.exit_path(&record.id))
+            .ok()
+            .and_then(|text| ExitRecord::decode(&text))
+        {
             let finished = DateTime::<Utc>::from_timestamp_nanos(exit.finished_unix_nanos);
             self.containers
                 .set_exited(&record.id, record.pid, exit.code, finished)?;

@@ -1,0 +1,124 @@
+//! The few system calls the monitor makes, as small safe wrappers over libc.
+use alloc::ffi::CString;
+use alloc::vec::Vec;
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    // SAFETY: __errno_location returns a valid pointer to this thread's errno.
+    #[allow(unsafe_code)]
+    unsafe {
+        *libc::__errno_location()
+    }
+}
+
+fn c_string(text: &str) -> Option<CString> {
+    CString::new(text.as_bytes()).ok()
+}
+
+/// Writes all of `bytes` to `fd`; gives up on errors (the reader may be gone).
+pub fn write_all(fd: i32, mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        // SAFETY: writing from a valid slice.
+        #[allow(unsafe_code)]
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n <= 0 {
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return false;
+        }
+        bytes = &bytes[n as usize..];
+    }
+    true
+}
+
+/// Reads into `buffer`; the count, 0 at end of file, or -1 with errno set.
+pub fn read(fd: i32, buffer: &mut [u8]) -> isize {
+    // SAFETY: reading into a valid, writable slice.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len())
+    }
+}
+
+pub fn close(fd: i32) {
+    // SAFETY: the caller owns `fd` and does not use it afterwards.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+/// Opens `path` for appending (created 0640 if missing); -1 on failure.
+pub fn open_append(path: &str) -> i32 {
+    let Some(path) = c_string(path) else {
+        return -1;
+    };
+    // SAFETY: a NUL-terminated path.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+            0o640,
+        )
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers see all or nothing.
+pub fn write_file_atomically(path: &str, bytes: &[u8]) -> bool {
+    let temporary = alloc::format!("{path}.tmp");
+    let (Some(c_temporary), Some(c_path)) = (c_string(&temporary), c_string(path)) else {
+        return false;
+    };
+    // SAFETY: NUL-terminated paths; the descriptor is closed before the rename.
+    #[allow(unsafe_code)]
+    unsafe {
+        let fd = libc::open(
+            c_temporary.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o644,
+        );
+        if fd < 0 {
+            return false;
+        }
+        let written = write_all(fd, bytes);
+        libc::close(fd);
+        written && libc::rename(c_temporary.as_ptr(), c_path.as_ptr()) == 0
+    }
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn unix_nanos() -> i64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the local.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut now);
+    }
+    now.tv_sec * 1_000_000_000 + now.tv_nsec
+}
+
+/// Replaces this process with `command` (argv[0] is the program path). Returns on failure.
+pub fn exec(command: &[alloc::string::String]) {
+    let Some(strings) = command
+        .iter()
+        .map(|a| c_string(a))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return;
+    };
+    if strings.is_empty() {
+        return;
+    }
+    let mut pointers: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+    pointers.push(core::ptr::null());
+    // SAFETY: a NULL-terminated array of valid C strings that outlive the call.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::execv(pointers[0], pointers.as_ptr());
+    }
+}
