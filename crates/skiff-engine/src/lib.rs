@@ -14,6 +14,7 @@ mod names;
 mod options;
 pub mod rootless;
 
+pub use container::filter::ContainerFilter;
 pub use container::lifecycle::{Created, LogOptions, StartMode};
 pub use container::report::{ContainerReport, ContainerState};
 pub use engine::{Engine, HostInfo};

@@ -287,6 +287,9 @@ pub struct PsArgs {
     /// Print only the last created container
     #[arg(short, long)]
     pub latest: bool,
+    /// Filter output: id, name, label, status, exited, ancestor (KEY=VALUE)
+    #[arg(short, long = "filter", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -891,3 +891,40 @@ fn a_user_without_subordinate_ids_is_warned_and_foreign_owners_fail_clearly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ps_filters_select_containers_like_podman() {
+    both(|ctx| {
+        ctx.skiff([
+            "run", "-d", "--name", "web1", "-l", "app=web", "busybox", "sleep", "1000",
+        ])
+        .ok();
+        ctx.skiff(["run", "--name", "failed", "busybox", "sh", "-c", "exit 2"]);
+        ctx.skiff(["create", "--name", "fresh", "-l", "app", "busybox", "true"])
+            .ok();
+        let names = |filters: &[&str]| {
+            let mut args = vec!["ps", "--format", "{{.Names}}"];
+            for filter in filters {
+                args.extend(["--filter", filter]);
+            }
+            let out = ctx.skiff(&args);
+            let mut names: Vec<String> = out.ok().lines().map(str::to_string).collect();
+            names.sort();
+            names.join(" ")
+        };
+        assert_eq!(
+            names(&["status=exited"]),
+            "failed",
+            "a status filter implies --all"
+        );
+        assert_eq!(names(&["status=exited", "status=created"]), "failed fresh");
+        assert_eq!(names(&["exited=2"]), "failed");
+        assert_eq!(names(&["label=app=web"]), "web1");
+        assert_eq!(names(&["label=app", "status=created"]), "fresh");
+        assert_eq!(names(&["name=web"]), "web1");
+        assert_eq!(names(&["ancestor=busybox", "status=running"]), "web1");
+        ctx.skiff(["ps", "--filter", "color=red"])
+            .fails(125, "color");
+        ctx.skiff(["rm", "-f", "web1"]).ok();
+    });
+}

@@ -17,6 +17,7 @@ use skiff_runtime::process;
 use skiff_spec::{ContainerSpec, MountSpec};
 use skiff_storage::lock::FileLock;
 
+use super::filter::ContainerFilter;
 use super::report::{ContainerReport, ReportPaths};
 use super::store::{ContainerRecord, State};
 use crate::engine::Engine;
@@ -279,12 +280,25 @@ impl Engine {
     }
 
     pub fn list_containers(&self, all: bool) -> Result<Vec<ContainerReport>, EngineError> {
+        self.list_containers_filtered(all, &ContainerFilter::default())
+    }
+
+    /// `ps --filter`: a filter about stopped containers implies `--all`, as in Docker.
+    pub fn list_containers_filtered(
+        &self,
+        all: bool,
+        filter: &ContainerFilter,
+    ) -> Result<Vec<ContainerReport>, EngineError> {
+        let all = all || filter.wants_stopped();
         let mut out = Vec::new();
         let mut configs = HashMap::new();
         for record in self.containers.list()? {
             let record = self.refresh(record)?;
             if all || record.state == State::Running {
-                out.push(self.report(record, &mut configs)?);
+                let report = self.report(record, &mut configs)?;
+                if filter.matches(&report) {
+                    out.push(report);
+                }
             }
         }
         Ok(out)

@@ -3,7 +3,7 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use chrono::Utc;
-use skiff_engine::{Engine, EngineError, LogOptions, StartMode};
+use skiff_engine::{ContainerFilter, Engine, EngineError, LogOptions, StartMode};
 
 use super::{Exit, for_each, run_options::container_spec};
 use crate::cli::{
@@ -168,7 +168,8 @@ fn code_for(err: &anyhow::Error) -> i32 {
 }
 
 pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
-    let mut containers = engine.list_containers(args.all || args.latest)?;
+    let filter = ContainerFilter::parse(&args.filter)?;
+    let mut containers = engine.list_containers_filtered(args.all || args.latest, &filter)?;
     if args.latest {
         containers.truncate(1);
     }

@@ -1,0 +1,131 @@
+//! `ps --filter KEY=VALUE`, as Podman: the same key given twice matches either value, different
+//! keys must all match. Names and IDs match as unanchored patterns (a plain name matches any
+//! name containing it, as Podman's regular expressions do for plain words).
+use std::collections::BTreeMap;
+
+use super::report::ContainerReport;
+use crate::error::EngineError;
+
+#[derive(Debug, Default, Clone)]
+pub struct ContainerFilter {
+    by_key: BTreeMap<String, Vec<String>>,
+}
+
+const KEYS: &[&str] = &["id", "name", "label", "status", "exited", "ancestor"];
+const STATUSES: &[&str] = &[
+    "created", "running", "exited", "paused", "stopped", "unknown",
+];
+
+impl ContainerFilter {
+    /// Parses `--filter` values such as `status=exited`, `label=app=web`, `name=db`.
+    pub fn parse(filters: &[String]) -> Result<Self, EngineError> {
+        let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for filter in filters {
+            let (key, value) = filter.split_once('=').ok_or_else(|| {
+                EngineError::InvalidArgument(format!(
+                    "invalid filter {filter:?}: expected KEY=VALUE"
+                ))
+            })?;
+            if !KEYS.contains(&key) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "invalid filter {key:?}: supported filters are {}",
+                    KEYS.join(", ")
+                )));
+            }
+            if key == "status" && !STATUSES.contains(&value) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "invalid status {value:?}: expected one of {}",
+                    STATUSES.join(", ")
+                )));
+            }
+            if key == "exited" && value.parse::<i32>().is_err() {
+                return Err(EngineError::InvalidArgument(format!(
+                    "invalid exited filter {value:?}: expected an exit code"
+                )));
+            }
+            by_key
+                .entry(key.to_string())
+                .or_default()
+                .push(value.to_string());
+        }
+        Ok(Self { by_key })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Whether the filter asks about containers that are not running (so `ps` looks at all).
+    pub fn wants_stopped(&self) -> bool {
+        self.by_key.contains_key("exited")
+            || self
+                .by_key
+                .get("status")
+                .is_some_and(|s| s.iter().any(|s| s != "running"))
+    }
+
+    pub fn matches(&self, container: &ContainerReport) -> bool {
+        self.by_key.iter().all(|(key, values)| {
+            values
+                .iter()
+                .any(|value| matches_one(container, key, value))
+        })
+    }
+}
+
+fn matches_one(container: &ContainerReport, key: &str, value: &str) -> bool {
+    let record = &container.record;
+    match key {
+        "id" => record.id.starts_with(value),
+        "name" => record.name.contains(value),
+        "label" => match value.split_once('=') {
+            Some((k, v)) => record.spec.labels.get(k).is_some_and(|l| l == v),
+            None => record.spec.labels.contains_key(value),
+        },
+        "status" => match value {
+            "stopped" => container.state.as_str() == "exited",
+            other => container.state.as_str() == other,
+        },
+        "exited" => container.state.as_str() == "exited" && value.parse() == Ok(record.exit_code),
+        "ancestor" => {
+            record
+                .image_id
+                .starts_with(value.trim_start_matches("sha256:"))
+                || record.image_name == value
+                || record
+                    .image_name
+                    .split('/')
+                    .next_back()
+                    .is_some_and(|short| short == value || short.split(':').next() == Some(value))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_filters_are_refused_with_the_key_named() {
+        assert!(ContainerFilter::parse(&["status".into()]).is_err());
+        let err = ContainerFilter::parse(&["color=red".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("color"), "{err}");
+        assert!(ContainerFilter::parse(&["status=sleeping".into()]).is_err());
+        assert!(ContainerFilter::parse(&["exited=x".into()]).is_err());
+        let ok = ContainerFilter::parse(&[
+            "status=exited".into(),
+            "status=created".into(),
+            "name=web".into(),
+        ])
+        .unwrap();
+        assert!(ok.wants_stopped());
+        assert!(
+            !ContainerFilter::parse(&["status=running".into()])
+                .unwrap()
+                .wants_stopped()
+        );
+    }
+}
