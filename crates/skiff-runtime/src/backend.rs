@@ -73,6 +73,19 @@ impl EmbeddedRuntime {
         Self { state_root }
     }
 
+    /// Compiles the bundle's seccomp profile here, once per profile (cached beside the state),
+    /// so the container's init installs it instead of compiling it (~9 ms) on every start.
+    /// Best effort: on any failure the init compiles it itself, as before.
+    fn precompile_seccomp(&self, bundle: &Path) {
+        let Ok(spec) = oci_spec::runtime::Spec::load(bundle.join("config.json")) else {
+            return;
+        };
+        if let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            let cache = self.state_root.with_file_name("seccomp-cache");
+            let _ = libcontainer::seccomp::precompile(seccomp, &cache);
+        }
+    }
+
     fn load(&self, id: &str) -> Result<Option<Container>, RuntimeError> {
         let dir = self.state_root.join(id);
         if !dir.exists() {
@@ -92,6 +105,7 @@ impl OciRuntime for EmbeddedRuntime {
             .map_err(|e| RuntimeError::io(format!("create {}", self.state_root.display()), e))?;
         // A monitor killed earlier may have left state behind for this ID.
         let _ = std::fs::remove_dir_all(self.state_root.join(id));
+        self.precompile_seccomp(bundle);
         let container = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_root_path(&self.state_root)?
             .with_stdin(stdio.stdin)

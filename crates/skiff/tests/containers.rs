@@ -518,6 +518,18 @@ fn seccomp_is_enforced() {
         .fails(1, "Operation not permitted");
         ctx.skiff(["run", "--rm", "busybox", "mkdir", "/tmp/d"])
             .ok();
+        // The default profile was compiled once and cached; the denial above came from the
+        // cached program (an earlier run in this context compiled it).
+        let cache = ctx.runroot().join("runtime/seccomp-cache");
+        let compiled = std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "bpf"))
+            .count();
+        assert_eq!(
+            compiled, 2,
+            "one program for the default profile, one for the custom one"
+        );
         let no_new_privileges = ctx.skiff([
             "run",
             "--rm",
