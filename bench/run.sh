@@ -13,13 +13,7 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh must run as root" >&2; exit 1; }
 sh tests/setup.sh >/dev/null
 
-need=""
-for p in podman hyperfine iptables conmon; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
-done
-if [ -n "$need" ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
-fi
+sh scripts/apt-install.sh podman hyperfine iptables conmon
 # Podman 4.3 on these machines: crun refuses hybrid cgroups, and rlimits may not exceed the
 # hard limit (no CAP_SYS_RESOURCE).
 mkdir -p /etc/containers

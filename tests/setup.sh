@@ -4,16 +4,7 @@
 set -eu
 [ "$(id -u)" = 0 ] || { echo "tests/setup.sh must run as root" >&2; exit 1; }
 
-packages="busybox-static uidmap libseccomp-dev pkg-config file catatonit runc"
-missing=""
-for p in $packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq $missing >/dev/null
-fi
+sh "$(dirname "$0")/../scripts/apt-install.sh" busybox-static uidmap libseccomp-dev pkg-config file catatonit runc
 
 # The unprivileged user rootless tests run as, with its own subordinate ID ranges.
 user=skiff-test
@@ -28,4 +19,4 @@ fi
 if [ -e /proc/sys/kernel/unprivileged_userns_clone ]; then
   echo 1 > /proc/sys/kernel/unprivileged_userns_clone || true
 fi
-echo "test setup done: user $user, packages:$packages"
+echo "test setup done: user $user"
