@@ -1,7 +1,7 @@
 #!/bin/sh
-# skiff's test command: set-up, formatting and lint gates, a smoke test of the release build,
-# unit and integration tests (as root and as the unprivileged user skiff-test). Run as root from
-# the repository.
+# skiff's test command (README, .ci/run): set-up, formatting and lint gates, a smoke test of
+# the release build, unit and integration tests (as root and as the unprivileged user
+# skiff-test). Run as root from the repository.
 set -eu
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
