@@ -33,6 +33,7 @@ impl Engine {
                 .mode(0o700)
                 .create(dir)
                 .io("create", dir)?;
+            check_owned(dir)?;
         }
         // Inside a user namespace overlay keeps its metadata in user.* xattrs (mounted with
         // userxattr); real root uses trusted.*.
@@ -157,6 +158,22 @@ impl Engine {
             "version": {"Version": env!("CARGO_PKG_VERSION"), "APIVersion": env!("CARGO_PKG_VERSION"), "OsArch": format!("linux/{}", skiff_image_arch())},
         })))
     }
+}
+
+/// The storage and state directories must be this user's alone: another user who could write
+/// there (a /tmp/skiff-run-UID made in advance, say) could change a container's bundle between
+/// skiff writing it and the runtime reading it. (Inside a rootless user namespace this user is
+/// root, and a directory of another host user shows the overflow ID.)
+fn check_owned(dir: &Path) -> Result<(), EngineError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(dir).io("stat", dir)?;
+    if meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o022 != 0 {
+        return Err(EngineError::InvalidArgument(format!(
+            "{} is not owned by the current user, or others may write it: refusing to use it for storage",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 fn skiff_image_arch() -> &'static str {

@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "skiff",
     version,
-    about = "Manage pods, containers and images, daemonless and rootless"
+    about = "Manage pods, containers and images, daemonless and rootless",
+    // As Podman's flags: given twice, the last value wins.
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -208,3 +208,19 @@ fn concurrent_starts_of_one_container_start_it_once() {
         );
     }
 }
+
+/// A run root someone else made (a /tmp/skiff-run-UID created in advance) is refused.
+#[test]
+fn storage_owned_by_someone_else_is_refused() {
+    let ctx = TestContext::new(SKIFF, Mode::Rootless);
+    // Made by root, before the user's first skiff: the user must not trust it.
+    let foreign = ctx.dir.join("foreign-run");
+    std::fs::create_dir_all(&foreign).unwrap();
+    let out = ctx.skiff(["--runroot", foreign.to_str().unwrap(), "ps"]);
+    out.fails(125, "not owned by the current user");
+    // A directory the user owns but others may write is refused too.
+    let shared = ctx.scratch("shared-run");
+    std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    ctx.skiff(["--runroot", shared.to_str().unwrap(), "ps"])
+        .fails(125, "others may write");
+}
