@@ -77,14 +77,6 @@ impl Engine {
         Ok(driver)
     }
 
-    pub fn options(&self) -> &StoreOptions {
-        &self.options
-    }
-
-    pub fn driver(&self) -> Driver {
-        self.driver
-    }
-
     pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
         self.options.root.join("containers").join(id)
     }

@@ -162,8 +162,8 @@ impl Engine {
         })
     }
 
-    pub fn list_images(&self, all: bool) -> Result<Vec<ImageReport>, EngineError> {
-        let _ = all;
+    /// Every image (no intermediate images exist yet, so `images -a` lists the same).
+    pub fn list_images(&self) -> Result<Vec<ImageReport>, EngineError> {
         self.images
             .list()?
             .into_iter()

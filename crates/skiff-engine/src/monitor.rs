@@ -353,14 +353,14 @@ impl Engine {
         let Some(record) = self.containers.get(id)? else {
             return Ok(());
         };
-        if let Ok(runtime) = runtime_for(&record.runtime, &self.runtime_state_root()) {
-            let _ = runtime.delete(id);
-        }
         let _ = self.layout(id, &record.driver).unmount();
         self.containers
             .set_exited(id, record.pid, exit_code, chrono::Utc::now())?;
         if record.spec.remove {
+            // Deletes the runtime's state too.
             self.delete_container_files(&record)?;
+        } else if let Ok(runtime) = runtime_for(&record.runtime, &self.runtime_state_root()) {
+            let _ = runtime.delete(id);
         }
         Ok(())
     }

@@ -194,10 +194,6 @@ impl ImageStore {
         })
     }
 
-    pub fn layer_store(&self) -> &LayerStore {
-        &self.layers
-    }
-
     /// Paths of an image's unpacked layers, base first.
     pub fn layer_paths(&self, image: &Image) -> Result<Vec<PathBuf>, ImageError> {
         image

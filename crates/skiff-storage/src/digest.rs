@@ -26,10 +26,6 @@ impl<T> Digester<T> {
             self.count,
         )
     }
-
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
 }
 
 impl<R: Read> Read for Digester<R> {

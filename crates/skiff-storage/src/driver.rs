@@ -71,14 +71,6 @@ impl RootfsLayout {
         }
     }
 
-    /// The container's own changes (overlay upper directory; the whole tree for vfs).
-    pub fn upper(&self) -> PathBuf {
-        match self.driver {
-            Driver::Overlay => self.dir.join("diff"),
-            Driver::Vfs => self.dir.join("rootfs"),
-        }
-    }
-
     /// Makes the root filesystem ready: mounts overlay, or copies the layers for vfs the first
     /// time. `layers` are ordered base first.
     pub fn mount(&self, layers: &[PathBuf], opaque: OpaqueXattr) -> Result<PathBuf, StorageError> {

@@ -38,10 +38,6 @@ impl LayerStore {
         self.dir.join(diff_id.trim_start_matches("sha256:"))
     }
 
-    pub fn exists(&self, diff_id: &str) -> bool {
-        self.path(diff_id).is_dir()
-    }
-
     /// Unpacks a layer tarball (plain or gzip, detected from its first bytes) and returns its
     /// diff ID. If the same layer is already stored, the new copy is discarded.
     pub fn apply(&self, reader: impl Read) -> Result<LayerInfo, StorageError> {

@@ -31,23 +31,11 @@ fn main() {
         // A bare exit status (`container exists`) has nothing to say.
         Err(err) if err.downcast_ref::<commands::Exit>().is_some() => exit_code(&err),
         Err(err) => {
-            eprintln!("Error: {}", one_line(&err));
+            eprintln!("Error: {}", commands::one_line(&err));
             exit_code(&err)
         }
     };
     std::process::exit(code);
-}
-
-/// The error and its causes on one line, as Podman prints them.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-    }
-    parts.join(": ").replace('\n', " ")
 }
 
 fn exit_code(err: &anyhow::Error) -> i32 {

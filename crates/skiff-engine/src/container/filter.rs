@@ -51,10 +51,6 @@ impl ContainerFilter {
         Ok(Self { by_key })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
-    }
-
     /// Whether the filter asks about containers that are not running (so `ps` looks at all).
     pub fn wants_stopped(&self) -> bool {
         self.by_key.contains_key("exited")

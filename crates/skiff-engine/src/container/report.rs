@@ -58,9 +58,6 @@ impl ContainerReport {
     pub fn name(&self) -> &str {
         &self.record.name
     }
-    pub fn exit_code(&self) -> i32 {
-        self.record.exit_code
-    }
     pub fn is_running(&self) -> bool {
         self.state == ContainerState::Running
     }

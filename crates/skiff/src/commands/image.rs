@@ -30,7 +30,7 @@ pub fn import(engine: &mut Engine, args: &ImportArgs) -> Result<i32> {
 }
 
 pub fn list(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
-    let mut images = engine.list_images(args.all)?;
+    let mut images = engine.list_images()?;
     if let Some(name) = &args.name {
         let wanted = engine.image(name)?;
         images.retain(|i| i.id() == wanted.id());
@@ -119,7 +119,7 @@ pub fn untag(engine: &mut Engine, args: &UntagArgs) -> Result<i32> {
 pub fn remove(engine: &mut Engine, args: &RmiArgs) -> Result<i32> {
     let names = if args.all {
         engine
-            .list_images(true)?
+            .list_images()?
             .into_iter()
             .map(|i| i.id().to_string())
             .collect()

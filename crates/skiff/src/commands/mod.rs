@@ -97,6 +97,18 @@ fn open(global: &GlobalArgs) -> Result<Engine> {
     Engine::open(options).context("opening storage")
 }
 
+/// The error and its causes on one line, as Podman prints them.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
 /// Runs `action` on each name, printing each failure, as Podman does for many targets.
 /// Returns the exit code: 0, or the code of the last failure.
 fn for_each(
@@ -110,13 +122,7 @@ fn for_each(
             Ok(Some(line)) => println!("{line}"),
             Ok(None) => {}
             Err(err) => {
-                eprintln!(
-                    "Error: {}",
-                    err.chain()
-                        .map(|c| c.to_string())
-                        .collect::<Vec<_>>()
-                        .join(": ")
-                );
+                eprintln!("Error: {}", one_line(&err));
                 code = failure_code(&err);
             }
         }
