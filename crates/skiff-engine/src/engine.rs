@@ -71,7 +71,8 @@ impl Engine {
                 .join(format!("overlay-probe-{}", std::process::id())),
             opaque,
         );
-        let temporary = recorded.with_extension("tmp");
+        // Several first commands may race here: each writes its own temporary.
+        let temporary = recorded.with_extension(format!("tmp-{}", std::process::id()));
         fs::write(&temporary, driver.name()).io("write", &temporary)?;
         fs::rename(&temporary, &recorded).io("write", &recorded)?;
         Ok(driver)

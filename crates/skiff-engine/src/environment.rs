@@ -23,3 +23,11 @@ pub const USER: &str = "USER";
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+/// Base directory for a user's configuration (default `~/.config`).
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// The credentials file, like `--authfile` (Podman's name).
+pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+/// Docker's configuration directory; its config.json is read for credentials.
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// Replaces registries.conf (Podman's name).
+pub const CONTAINERS_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";

@@ -103,7 +103,10 @@ impl ImageReport {
             "RootFS": {"Type": "layers", "Layers": i.layers},
             "Labels": self.labels(),
             "Annotations": {},
-            "ManifestType": "application/vnd.oci.image.manifest.v1+json",
+            "ManifestType": serde_json::from_str::<Value>(i.manifest_json())
+                .ok()
+                .and_then(|m| m.get("mediaType").cloned())
+                .unwrap_or(json!("application/vnd.oci.image.manifest.v1+json")),
             "User": config.pointer("/config/User").cloned().unwrap_or(json!("")),
             "History": config.get("history").cloned().unwrap_or(json!([])),
             "NamesHistory": i.names,

@@ -12,6 +12,7 @@ mod image;
 pub mod monitor;
 mod names;
 mod options;
+mod registry;
 pub mod rootless;
 
 pub use container::filter::ContainerFilter;
@@ -21,7 +22,11 @@ pub use engine::{Engine, HostInfo};
 pub use error::EngineError;
 pub use image::ImageReport;
 pub use options::{CgroupMode, StoreOptions};
+pub use registry::{PullOptions, PullPolicy, PushOptions, RegistryOptions};
+pub use skiff_image::TransferEvent;
+pub use skiff_image::oci_architecture as machine_architecture;
 pub use skiff_image::{Change, ImportOptions};
+pub use skiff_registry::Credentials;
 pub use skiff_spec::normalize_capability;
 pub use skiff_spec::{
     ContainerSpec, MountSpec, NetworkMode, SeccompChoice, parse_tmpfs, parse_volume,

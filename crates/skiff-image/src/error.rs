@@ -17,6 +17,12 @@ pub enum ImageError {
     Config(#[from] serde_json::Error),
     #[error("invalid --change {0:?}: {1}")]
     InvalidChange(String, &'static str),
+    #[error(transparent)]
+    Registry(#[from] skiff_registry::RegistryError),
+    #[error("{0}")]
+    Inconsistent(String),
+    #[error("unknown manifest format {0:?} (expected oci or v2s2)")]
+    InvalidFormat(String),
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,

@@ -5,7 +5,9 @@
 mod error;
 mod reference;
 mod store;
+mod transfer;
 
 pub use error::ImageError;
 pub use reference::{Reference, ReferenceError};
 pub use store::{Change, Image, ImageStore, ImportOptions, oci_architecture};
+pub use transfer::{ManifestFormat, TransferEvent};

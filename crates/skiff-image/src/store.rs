@@ -153,6 +153,19 @@ impl Change {
     }
 }
 
+/// An image about to be recorded: its exact config and manifest bytes and its layers.
+pub(crate) struct NewImage {
+    pub config: String,
+    pub manifest: String,
+    pub created: String,
+    pub layers: Vec<NewLayer>,
+}
+
+pub(crate) struct NewLayer {
+    pub diff_id: String,
+    pub size: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct ImportOptions {
     pub changes: Vec<Change>,
@@ -180,6 +193,16 @@ CREATE TABLE IF NOT EXISTS names (
     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
 );
 CREATE INDEX IF NOT EXISTS names_by_image ON names(image_id);
+CREATE TABLE IF NOT EXISTS blob_locations (
+    digest TEXT NOT NULL,
+    registry TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    PRIMARY KEY (digest, registry, repository)
+);
+CREATE TABLE IF NOT EXISTS layer_sizes (
+    diff_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL
+);
 ";
 
 impl ImageStore {
@@ -223,7 +246,6 @@ impl ImageStore {
         name: Option<&Reference>,
         options: &ImportOptions,
     ) -> Result<Image, ImageError> {
-        let _lock = self.write_lock()?;
         let layer = self.layers.apply(tarball)?;
         let created = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
         let mut container_config = serde_json::Map::new();
@@ -258,7 +280,42 @@ impl ImageStore {
                 "size": layer.size,
             }],
         }))?;
-        let id = config_digest.trim_start_matches("sha256:").to_string();
+        let layer = NewLayer {
+            diff_id: layer.diff_id,
+            size: layer.size,
+        };
+        self.register(
+            NewImage {
+                config,
+                manifest,
+                created,
+                layers: vec![layer],
+            },
+            name,
+        )
+    }
+
+    /// Records an image whose layers are all in the layer store, and names it. Holds the write
+    /// lock, and checks under it that every layer is still there: a concurrent `rmi` may have
+    /// collected a layer no image listed yet.
+    pub(crate) fn register(
+        &mut self,
+        image: NewImage,
+        name: Option<&Reference>,
+    ) -> Result<Image, ImageError> {
+        let _lock = self.write_lock()?;
+        for layer in &image.layers {
+            if !self.layers.contains(&layer.diff_id) {
+                return Err(
+                    skiff_storage::StorageError::LayerUnknown(layer.diff_id.clone()).into(),
+                );
+            }
+        }
+        let id = hex_digest(image.config.as_bytes())
+            .trim_start_matches("sha256:")
+            .to_string();
+        let size: u64 = image.layers.iter().map(|l| l.size).sum();
+        let diff_ids: Vec<&str> = image.layers.iter().map(|l| l.diff_id.as_str()).collect();
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -266,14 +323,20 @@ impl ImageStore {
             "INSERT OR IGNORE INTO images (id, digest, created, size, config, manifest, layers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 id,
-                hex_digest(manifest.as_bytes()),
-                created,
-                layer.size as i64,
-                config,
-                manifest,
-                serde_json::to_string(&[&layer.diff_id])?
+                hex_digest(image.manifest.as_bytes()),
+                image.created,
+                size as i64,
+                image.config,
+                image.manifest,
+                serde_json::to_string(&diff_ids)?
             ],
         )?;
+        for layer in &image.layers {
+            tx.execute(
+                "INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?1, ?2)",
+                params![layer.diff_id, layer.size as i64],
+            )?;
+        }
         if let Some(name) = name {
             tx.execute(
                 "INSERT OR REPLACE INTO names (name, image_id) VALUES (?1, ?2)",
@@ -282,6 +345,51 @@ impl ImageStore {
         }
         tx.commit()?;
         self.get(&id)
+    }
+
+    /// The uncompressed size of a stored layer, as recorded when it was stored.
+    pub(crate) fn layer_size(&self, diff_id: &str) -> Result<Option<u64>, ImageError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT size FROM layer_sizes WHERE diff_id = ?1",
+                [diff_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|s| s as u64))
+    }
+
+    /// Remembers that a registry repository holds a blob, so a later push to another
+    /// repository of that registry can mount it instead of uploading it.
+    pub(crate) fn record_blob_location(
+        &self,
+        digest: &str,
+        registry: &str,
+        repository: &str,
+    ) -> Result<(), ImageError> {
+        self.db.execute(
+            "INSERT OR IGNORE INTO blob_locations (digest, registry, repository) VALUES (?1, ?2, ?3)",
+            params![digest, registry, repository],
+        )?;
+        Ok(())
+    }
+
+    /// Repositories of `registry` known to hold a blob.
+    pub(crate) fn blob_locations(
+        &self,
+        digest: &str,
+        registry: &str,
+    ) -> Result<Vec<String>, ImageError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT repository FROM blob_locations WHERE digest = ?1 AND registry = ?2")?;
+        let rows = statement.query_map(params![digest, registry], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn layers(&self) -> &LayerStore {
+        &self.layers
     }
 
     /// Every image, newest first.
@@ -403,11 +511,18 @@ impl ImageStore {
         tx.execute("DELETE FROM names WHERE image_id = ?1", [&image.id])?;
         tx.execute("DELETE FROM images WHERE id = ?1", [&image.id])?;
         tx.commit()?;
+        self.collect_layers()
+    }
+
+    /// Deletes every stored layer no image lists. The caller holds `write_lock`.
+    fn collect_layers(&mut self) -> Result<(), ImageError> {
         // Every stored layer no image lists goes, including those of a removal killed earlier.
         let still_used: Vec<String> = self.list()?.into_iter().flat_map(|i| i.layers).collect();
         for diff_id in self.layers.list()? {
             if !still_used.contains(&diff_id) {
                 self.layers.remove(&diff_id)?;
+                self.db
+                    .execute("DELETE FROM layer_sizes WHERE diff_id = ?1", [&diff_id])?;
             }
         }
         Ok(())

@@ -19,6 +19,19 @@ impl<T> Digester<T> {
         }
     }
 
+    /// As `finish`, also handing back the inner value (e.g. to flush a writer).
+    pub fn finish_with<U>(
+        self,
+        close: impl FnOnce(T) -> io::Result<U>,
+    ) -> io::Result<(String, u64)> {
+        let result = (
+            format!("sha256:{}", hex(&self.hasher.finalize())),
+            self.count,
+        );
+        close(self.inner)?;
+        Ok(result)
+    }
+
     /// The digest (`sha256:<hex>`) and byte count of everything that passed through.
     pub fn finish(self) -> (String, u64) {
         (

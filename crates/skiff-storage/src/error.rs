@@ -17,6 +17,16 @@ pub enum StorageError {
     Mount { target: PathBuf, source: nix::Error },
     #[error("unknown storage driver {0:?} (expected overlay or vfs)")]
     UnknownDriver(String),
+    #[error("{what} digest mismatch: expected {expected}, got {actual}")]
+    DigestMismatch {
+        what: &'static str,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "layer {0} has no stored tar stream (it was stored before skiff kept them): pull or import it again"
+    )]
+    LayerStreamMissing(String),
     #[error("layer {0} is not in the store")]
     LayerUnknown(String),
 }

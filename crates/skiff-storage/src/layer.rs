@@ -1,8 +1,13 @@
 //! Content-addressed layers: each layer is unpacked once into `layers/<diff-id hex>` and shared by
 //! every image that lists it. A layer becomes visible only by an atomic rename of a fully unpacked
 //! temporary directory, so a process killed at any point leaves either nothing or a whole layer.
-use std::fs;
-use std::io::{self, BufRead, BufReader, Read};
+//!
+//! Beside each unpacked layer the store keeps the stream it came from, byte for byte, under
+//! `layer-blobs/<diff-id hex>/<blob digest hex>` (gzip or zstd as pulled, plain tar as imported):
+//! push, save and the resumption of a killed pull need exactly those bytes, and an unpacked
+//! directory cannot reproduce them.
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -12,46 +17,120 @@ use crate::unpack::{OpaqueXattr, unpack_layer};
 
 const TEMPORARY_PREFIX: &str = ".tmp-";
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// From the first bytes of a stream.
+    pub fn detect(head: &[u8]) -> Self {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    fn decoder<'a>(self, reader: impl BufRead + 'a) -> io::Result<Box<dyn Read + 'a>> {
+        Ok(match self {
+            Compression::None => Box::new(reader),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader)?),
+        })
+    }
+}
+
+/// One stored stream of a layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerBlob {
+    /// `sha256:<hex>` of the stream as stored (the manifest's layer digest).
+    pub digest: String,
+    pub size: u64,
+    pub compression: Compression,
+    pub path: PathBuf,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerInfo {
     /// `sha256:<hex>` of the uncompressed tar stream (the OCI diff ID).
     pub diff_id: String,
     /// Bytes of the uncompressed tar stream.
     pub size: u64,
+    /// The stream as it was read.
+    pub blob: LayerBlob,
+}
+
+/// What a layer stream must turn out to be; a mismatch refuses it and leaves nothing behind.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Expected<'a> {
+    /// Digest of the stream as read (the manifest's layer digest).
+    pub digest: Option<&'a str>,
+    /// Digest of the uncompressed tar (the config's diff ID).
+    pub diff_id: Option<&'a str>,
 }
 
 pub struct LayerStore {
     dir: PathBuf,
+    blobs: PathBuf,
     opaque: OpaqueXattr,
 }
 
 impl LayerStore {
-    /// Opens (creating if needed) the layer directory `<storage>/layers`.
+    /// Opens (creating if needed) `<storage>/layers` and `<storage>/layer-blobs`.
     pub fn open(storage: &Path, opaque: OpaqueXattr) -> Result<Self, StorageError> {
         let dir = storage.join("layers");
+        let blobs = storage.join("layer-blobs");
         fs::create_dir_all(&dir).io("create", &dir)?;
-        Ok(Self { dir, opaque })
+        fs::create_dir_all(&blobs).io("create", &blobs)?;
+        Ok(Self { dir, blobs, opaque })
     }
 
     /// Where the unpacked content of a layer lives.
     pub fn path(&self, diff_id: &str) -> PathBuf {
-        self.dir.join(diff_id.trim_start_matches("sha256:"))
+        self.dir.join(hex_of(diff_id))
     }
 
-    /// Unpacks a layer tarball (plain or gzip, detected from its first bytes) and returns its
-    /// diff ID. If the same layer is already stored, the new copy is discarded.
+    pub fn contains(&self, diff_id: &str) -> bool {
+        self.path(diff_id).is_dir()
+    }
+
+    /// Unpacks a layer tarball (plain, gzip or zstd, detected from its first bytes), keeps the
+    /// stream, and returns the layer's identity. If the same layer is already stored, the new
+    /// copy is discarded.
     pub fn apply(&self, reader: impl Read) -> Result<LayerInfo, StorageError> {
+        self.apply_verified(reader, Expected::default())
+    }
+
+    /// As `apply`, refusing the stream unless it has the expected digests. Nothing becomes visible
+    /// before both are checked.
+    pub fn apply_verified(
+        &self,
+        reader: impl Read,
+        expected: Expected<'_>,
+    ) -> Result<LayerInfo, StorageError> {
         self.remove_stale_temporaries();
-        let temporary = self.temporary_path();
-        fs::create_dir(&temporary).io("create", &temporary)?;
-        let result = self.unpack_into(reader, &temporary);
-        let info = match result {
+        let temporary = self.temporary_path(&self.dir);
+        let temporary_blob = self.temporary_path(&self.blobs);
+        let result = fs::create_dir(&temporary)
+            .io("create", &temporary)
+            .and_then(|()| self.unpack_into(reader, &temporary, &temporary_blob))
+            .and_then(|info| check(&info, expected).map(|()| info));
+        let mut info = match result {
             Ok(info) => info,
             Err(err) => {
                 let _ = fs::remove_dir_all(&temporary);
+                let _ = fs::remove_file(&temporary_blob);
                 return Err(err);
             }
         };
+        // The blob first: a crash between the two renames leaves a stored blob that the next
+        // pull unpacks instead of downloading, never a layer without its stream.
+        info.blob.path = self.keep_blob(&info.diff_id, &info.blob.digest, &temporary_blob)?;
         let target = self.path(&info.diff_id);
         if target.exists() {
             let _ = fs::remove_dir_all(&temporary);
@@ -64,33 +143,166 @@ impl LayerStore {
         Ok(info)
     }
 
-    fn unpack_into(&self, reader: impl Read, dest: &Path) -> Result<LayerInfo, StorageError> {
-        let mut buffered = BufReader::with_capacity(256 * 1024, reader);
-        let head = buffered.fill_buf().io("read", "layer")?;
-        let gzip = head.starts_with(&[0x1f, 0x8b]);
-        let plain: Box<dyn Read> = if gzip {
-            Box::new(flate2::read::GzDecoder::new(buffered))
-        } else {
-            Box::new(buffered)
+    fn unpack_into(
+        &self,
+        reader: impl Read,
+        dest: &Path,
+        blob_path: &Path,
+    ) -> Result<LayerInfo, StorageError> {
+        let blob_file = File::create(blob_path).io("create", blob_path)?;
+        let mut stream = Digester::new(Tee {
+            reader,
+            copy: io::BufWriter::with_capacity(1024 * 1024, blob_file),
+        });
+        let (diff_id, size, compression) = {
+            let mut buffered = BufReader::with_capacity(256 * 1024, &mut stream);
+            let head = buffered.fill_buf().io("read", "layer")?;
+            let compression = Compression::detect(head);
+            let decoder = compression.decoder(buffered).io("read", "layer")?;
+            let mut plain = Digester::new(decoder);
+            unpack_layer(&mut plain, dest, self.opaque)?;
+            // The digest covers the whole stream, including tar's trailing padding.
+            io::copy(&mut plain, &mut io::sink()).io("read", "layer")?;
+            let (diff_id, size) = plain.finish();
+            (diff_id, size, compression)
         };
-        let mut digester = Digester::new(plain);
-        unpack_layer(&mut digester, dest, self.opaque)?;
-        // The digest covers the whole stream, including tar's trailing padding.
-        io::copy(&mut digester, &mut io::sink()).io("read", "layer")?;
-        let (diff_id, size) = digester.finish();
-        Ok(LayerInfo { diff_id, size })
+        io::copy(&mut stream, &mut io::sink()).io("read", "layer")?;
+        let (digest, blob_size) = stream
+            .finish_with(|tee| tee.copy.into_inner().map_err(|e| e.into_error()))
+            .io("write", blob_path)?;
+        Ok(LayerInfo {
+            diff_id,
+            size,
+            blob: LayerBlob {
+                digest,
+                size: blob_size,
+                compression,
+                path: blob_path.to_path_buf(),
+            },
+        })
     }
 
-    /// Deletes a layer. It is first renamed aside so that a crash never leaves half a layer
-    /// under its real name.
+    fn keep_blob(
+        &self,
+        diff_id: &str,
+        digest: &str,
+        temporary: &Path,
+    ) -> Result<PathBuf, StorageError> {
+        let dir = self.blobs.join(hex_of(diff_id));
+        fs::create_dir_all(&dir).io("create", &dir)?;
+        let target = dir.join(hex_of(digest));
+        if target.exists() {
+            let _ = fs::remove_file(temporary);
+        } else {
+            fs::rename(temporary, &target).io("rename blob into", &target)?;
+        }
+        Ok(target)
+    }
+
+    /// Every stored stream of a layer.
+    pub fn blobs(&self, diff_id: &str) -> Result<Vec<LayerBlob>, StorageError> {
+        let dir = self.blobs.join(hex_of(diff_id));
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).io("read", dir),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.io("read", &dir)?;
+            let path = entry.path();
+            let mut head = [0u8; 4];
+            let mut file = File::open(&path).io("open", &path)?;
+            let n = file.read(&mut head).io("read", &path)?;
+            out.push(LayerBlob {
+                digest: format!("sha256:{}", entry.file_name().to_string_lossy()),
+                size: entry.metadata().io("stat", &path)?.len(),
+                compression: Compression::detect(&head[..n]),
+                path,
+            });
+        }
+        out.sort_by(|a, b| a.digest.cmp(&b.digest));
+        Ok(out)
+    }
+
+    /// The stored stream with this digest, if any.
+    pub fn blob(&self, diff_id: &str, digest: &str) -> Option<LayerBlob> {
+        self.blobs(diff_id)
+            .ok()?
+            .into_iter()
+            .find(|b| b.digest == digest)
+    }
+
+    /// A gzip stream of the layer for a registry, compressed once from the stored tar and kept.
+    pub fn gzip_blob(&self, diff_id: &str) -> Result<LayerBlob, StorageError> {
+        let blobs = self.blobs(diff_id)?;
+        if let Some(gzip) = blobs.iter().find(|b| b.compression == Compression::Gzip) {
+            return Ok(gzip.clone());
+        }
+        let temporary = self.temporary_path(&self.blobs);
+        let result = (|| {
+            let mut plain = self.tar_stream(diff_id)?;
+            let file = File::create(&temporary).io("create", &temporary)?;
+            let mut gzip = flate2::write::GzEncoder::new(
+                Digester::new(io::BufWriter::with_capacity(1024 * 1024, file)),
+                flate2::Compression::fast(),
+            );
+            io::copy(&mut plain, &mut gzip).io("compress", &temporary)?;
+            let compressed = gzip.finish().io("write", &temporary)?;
+            let (digest, _) = compressed
+                .finish_with(|file| file.into_inner().map_err(|e| e.into_error()))
+                .io("write", &temporary)?;
+            Ok::<_, StorageError>(digest)
+        })();
+        let digest = match result {
+            Ok(digest) => digest,
+            Err(err) => {
+                let _ = fs::remove_file(&temporary);
+                return Err(err);
+            }
+        };
+        let path = self.keep_blob(diff_id, &digest, &temporary)?;
+        let size = fs::metadata(&path).io("stat", &path)?.len();
+        Ok(LayerBlob {
+            digest,
+            size,
+            compression: Compression::Gzip,
+            path,
+        })
+    }
+
+    /// The layer's uncompressed tar stream, decoded from whichever blob is stored.
+    pub fn tar_stream(&self, diff_id: &str) -> Result<Box<dyn Read + Send>, StorageError> {
+        let blob = self
+            .blobs(diff_id)?
+            .into_iter()
+            .min_by_key(|b| b.compression != Compression::None)
+            .ok_or_else(|| StorageError::LayerStreamMissing(diff_id.to_string()))?;
+        let file =
+            BufReader::with_capacity(256 * 1024, File::open(&blob.path).io("open", &blob.path)?);
+        Ok(match blob.compression {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::with_buffer(file).io("read", &blob.path)?)
+            }
+        })
+    }
+
+    /// Deletes a layer and its streams. The layer is first renamed aside so that a crash never
+    /// leaves half a layer under its real name.
     pub fn remove(&self, diff_id: &str) -> Result<(), StorageError> {
         let path = self.path(diff_id);
-        if !path.exists() {
-            return Ok(());
+        if path.exists() {
+            let doomed = self.temporary_path(&self.dir);
+            fs::rename(&path, &doomed).io("rename", &path)?;
+            fs::remove_dir_all(&doomed).io("remove", doomed)?;
         }
-        let doomed = self.temporary_path();
-        fs::rename(&path, &doomed).io("rename", &path)?;
-        fs::remove_dir_all(&doomed).io("remove", doomed)
+        let blobs = self.blobs.join(hex_of(diff_id));
+        match fs::remove_dir_all(&blobs) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e).io("remove", blobs),
+            _ => Ok(()),
+        }
     }
 
     /// Every stored layer's diff ID.
@@ -106,13 +318,13 @@ impl LayerStore {
         Ok(out)
     }
 
-    fn temporary_path(&self) -> PathBuf {
+    fn temporary_path(&self, dir: &Path) -> PathBuf {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        self.dir.join(format!(
+        dir.join(format!(
             "{TEMPORARY_PREFIX}{}-{nanos}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -121,23 +333,66 @@ impl LayerStore {
 
     /// Removes what killed processes left behind: temporaries whose process is gone.
     fn remove_stale_temporaries(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(rest) = name.strip_prefix(TEMPORARY_PREFIX) else {
+        for dir in [&self.dir, &self.blobs] {
+            let Ok(entries) = fs::read_dir(dir) else {
                 continue;
             };
-            let pid: i32 = rest
-                .split('-')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0);
-            if pid > 0 && !process_alive(pid) {
-                let _ = fs::remove_dir_all(entry.path());
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Some(rest) = name.strip_prefix(TEMPORARY_PREFIX) else {
+                    continue;
+                };
+                let pid: i32 = rest
+                    .split('-')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                if pid > 0 && !process_alive(pid) {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        let _ = fs::remove_dir_all(path);
+                    } else {
+                        let _ = fs::remove_file(path);
+                    }
+                }
             }
         }
+    }
+}
+
+fn check(info: &LayerInfo, expected: Expected<'_>) -> Result<(), StorageError> {
+    for (what, expected, actual) in [
+        ("layer", expected.digest, &info.blob.digest),
+        ("layer content (diff ID)", expected.diff_id, &info.diff_id),
+    ] {
+        if let Some(expected) = expected
+            && expected != actual
+        {
+            return Err(StorageError::DigestMismatch {
+                what,
+                expected: expected.to_string(),
+                actual: actual.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn hex_of(digest: &str) -> &str {
+    digest.trim_start_matches("sha256:")
+}
+
+/// Copies every byte read into a second writer.
+struct Tee<R, W> {
+    reader: R,
+    copy: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
     }
 }
 
@@ -168,6 +423,43 @@ mod tests {
         let first = store.apply(&tar[..]).unwrap();
         let second = store.apply(&tar[..]).unwrap();
         assert_eq!(first, second);
+        assert_eq!(first.blob.digest, first.diff_id);
+        let mut copy = Vec::new();
+        store
+            .tar_stream(&first.diff_id)
+            .unwrap()
+            .read_to_end(&mut copy)
+            .unwrap();
+        assert_eq!(copy, tar);
+        let gzip = store.gzip_blob(&first.diff_id).unwrap();
+        assert_eq!(gzip.compression, Compression::Gzip);
+        assert_eq!(
+            gzip.digest,
+            crate::hex_digest(&fs::read(&gzip.path).unwrap())
+        );
+        // The gzip stream unpacks to the same layer and is accepted with its digests.
+        let again = store
+            .apply_verified(
+                File::open(&gzip.path).unwrap(),
+                Expected {
+                    digest: Some(&gzip.digest),
+                    diff_id: Some(&first.diff_id),
+                },
+            )
+            .unwrap();
+        assert_eq!(again.diff_id, first.diff_id);
+        let wrong = store.apply_verified(
+            &tar[..],
+            Expected {
+                digest: Some(&gzip.digest),
+                diff_id: None,
+            },
+        );
+        assert!(
+            matches!(wrong, Err(StorageError::DigestMismatch { .. })),
+            "{wrong:?}"
+        );
+        assert_eq!(store.blobs(&first.diff_id).unwrap().len(), 2);
         assert_eq!(first.diff_id, crate::hex_digest(&tar));
         assert_eq!(store.list().unwrap(), vec![first.diff_id.clone()]);
         assert_eq!(

@@ -14,5 +14,5 @@ mod unpack;
 pub use digest::{Digester, hex_digest};
 pub use driver::{Driver, RootfsLayout};
 pub use error::StorageError;
-pub use layer::{LayerInfo, LayerStore};
+pub use layer::{Compression, Expected, LayerBlob, LayerInfo, LayerStore};
 pub use unpack::{OpaqueXattr, UnpackError};

@@ -8,6 +8,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+mod registry;
+pub use registry::{Access, Registry};
+
 /// The unprivileged user rootless tests run as.
 pub const TEST_USER: &str = "skiff-test";
 
@@ -137,6 +140,19 @@ impl TestContext {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        // Registry settings stay inside the test's directory unless the test says otherwise.
+        let auth_file = self.dir.join("auth.json").display().to_string();
+        let registries_conf = self.dir.join("registries.conf").display().to_string();
+        let defaults = [
+            ("REGISTRY_AUTH_FILE", auth_file.as_str()),
+            ("CONTAINERS_REGISTRIES_CONF", registries_conf.as_str()),
+        ];
+        let env: Vec<(&str, &str)> = defaults
+            .iter()
+            .copied()
+            .filter(|(k, _)| !env.iter().any(|(key, _)| key == k))
+            .chain(env.iter().copied().filter(|(_, v)| !v.is_empty()))
+            .collect();
         let mut command = match self.mode {
             Mode::Root => {
                 let mut c = Command::new(&self.binary);

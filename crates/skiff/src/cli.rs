@@ -60,6 +60,19 @@ pub enum Command {
     Untag(UntagArgs),
     /// Remove one or more images from local storage
     Rmi(RmiArgs),
+    /// Pull an image from a registry
+    Pull(PullArgs),
+    /// Push an image to a registry
+    Push(PushArgs),
+    /// Log in to a container registry
+    Login(LoginArgs),
+    /// Log out of a container registry
+    Logout(LogoutArgs),
+    /// Search a registry for an image
+    Search(SearchArgs),
+    /// Inspect manifests and manifest lists
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Display system information
     Info(FormatArgs),
     /// Display the skiff version information
@@ -117,6 +130,131 @@ pub enum ImageCommand {
     Rm(RmiArgs),
     /// Check if an image exists in local storage (exit code 0 or 1)
     Exists(NameArg),
+    Pull(PullArgs),
+    Push(PushArgs),
+    Search(SearchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ManifestCommand {
+    /// Display the manifest or manifest list of an image in a registry
+    Inspect(ManifestInspectArgs),
+}
+
+/// Flags every command that talks to a registry shares.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RegistryArgs {
+    /// Require HTTPS and verify certificates when contacting registries
+    #[arg(long = "tls-verify", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
+    /// Path of the authentication file
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Use certificates at PATH (*.crt) to connect to the registry
+    #[arg(long = "cert-dir", value_name = "PATH")]
+    pub cert_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Use USERNAME[:PASSWORD] for accessing the registry
+    #[arg(long, value_name = "USERNAME[:PASSWORD]")]
+    pub creds: Option<String>,
+    /// Suppress output information when pulling images
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Specify the platform for selecting the image (os/arch[/variant])
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Use ARCH instead of the architecture of the machine
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Use OS instead of the running OS
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Use VARIANT instead of the running architecture variant
+    #[arg(long)]
+    pub variant: Option<String>,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Use USERNAME[:PASSWORD] for accessing the registry
+    #[arg(long, value_name = "USERNAME[:PASSWORD]")]
+    pub creds: Option<String>,
+    /// Manifest type (oci or v2s2) to use when pushing
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Write the digest of the pushed image to the specified file
+    #[arg(long = "digestfile", value_name = "PATH")]
+    pub digest_file: Option<PathBuf>,
+    /// Suppress output information when pushing images
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub image: String,
+    pub destination: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Username for registry
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password for registry
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Take the password from stdin
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    /// Return the current login user for the registry
+    #[arg(long = "get-login")]
+    pub get_login: bool,
+    pub server: String,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    /// Path of the authentication file
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Remove the cached credentials for all registries in the auth file
+    #[arg(short, long)]
+    pub all: bool,
+    pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Limit the number of results
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Change the output format to JSON or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// List the tags of the repository
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    pub term: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ManifestInspectArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    pub image: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -179,9 +317,14 @@ pub struct RunArgs {
     /// Network mode: none or host
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
-    /// Pull image policy: never or missing (registries come with image pulls)
+    /// Pull image policy: always, missing, never or newer
     #[arg(long)]
     pub pull: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Specify the platform for selecting the image (os/arch[/variant])
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Set metadata on the container
     #[arg(short, long = "label", value_name = "KEY=VALUE")]
     pub label: Vec<String>,

@@ -68,8 +68,9 @@ fn unknown_images_and_bad_names_fail_with_one_line() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     ctx.skiff(["rmi", "nosuchimage"])
         .fails(1, "nosuchimage: image not known");
+    // Not local, so `run` would pull it, but no search registry is configured.
     ctx.skiff(["run", "--rm", "nosuchimage", "true"])
-        .fails(125, "image not known");
+        .fails(125, "short-name \"nosuchimage\"");
     ctx.skiff(["tag", "busybox", "UPPER"])
         .fails(125, "invalid reference format");
     ctx.skiff(["image", "inspect", "nosuch"])

@@ -1,13 +1,17 @@
 //! One function per command: parse → engine call → print. No engine logic lives here.
 mod container;
 mod image;
+mod registry;
 mod run_options;
 mod system;
 
 use anyhow::{Context, Result};
 use skiff_engine::{Engine, StoreOptions, rootless};
 
-use crate::cli::{Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand,
+    ManifestCommand,
+};
 
 /// A command that ends with a specific exit code after printing its own errors.
 #[derive(Debug)]
@@ -25,6 +29,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let global = cli.global;
     match cli.command {
         Command::Version(args) => system::version(&args),
+        Command::Pull(args) => registry::pull(&mut open(&global)?, &args),
+        Command::Push(args) => registry::push(&open(&global)?, &args),
+        Command::Login(args) => registry::login(&open(&global)?, &args),
+        Command::Logout(args) => registry::logout(&open(&global)?, &args),
+        Command::Search(args) => registry::search(&open(&global)?, &args),
+        Command::Manifest(ManifestCommand::Inspect(args)) => {
+            registry::manifest_inspect(&open(&global)?, &args)
+        }
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::Container(command) => container_command(&global, *command),
         Command::Inspect(args) => system::inspect(&open(&global)?, &args),
@@ -53,6 +65,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ImageCommand::Untag(args) => image::untag(&mut open(&global)?, &args),
             ImageCommand::Rm(args) => image::remove(&mut open(&global)?, &args),
             ImageCommand::Exists(args) => image::exists(&open(&global)?, &args),
+            ImageCommand::Pull(args) => registry::pull(&mut open(&global)?, &args),
+            ImageCommand::Push(args) => registry::push(&open(&global)?, &args),
+            ImageCommand::Search(args) => registry::search(&open(&global)?, &args),
         },
     }
 }

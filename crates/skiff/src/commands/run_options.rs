@@ -8,13 +8,6 @@ pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
     if args.tty {
         bail!("-t/--tty: terminals are not supported yet; use -i for standard input");
     }
-    if let Some(pull) = &args.pull
-        && !matches!(pull.as_str(), "never" | "missing")
-    {
-        bail!(
-            "--pull {pull:?}: only \"never\" and \"missing\" are supported until registry pulls land (images must be local)"
-        );
-    }
     let mut env = Vec::new();
     for file in &args.env_file {
         let text = std::fs::read_to_string(file)

@@ -1,0 +1,204 @@
+//! Registry credentials in the file format Podman and Docker share:
+//! `{"auths": {"registry:port": {"auth": base64("user:password")}}}`. `login` writes the primary
+//! file (atomically, mode 0600); lookups also read the fallbacks users already have, such as
+//! `~/.docker/config.json`.
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+
+use crate::error::RegistryError;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, <redacted>)", self.username)
+    }
+}
+
+/// The primary credentials file and the read-only fallbacks consulted after it.
+#[derive(Debug, Clone)]
+pub struct AuthFile {
+    pub path: PathBuf,
+    pub fallbacks: Vec<PathBuf>,
+}
+
+impl AuthFile {
+    /// Credentials for `registry`, from the first file that has them.
+    pub fn get(&self, registry: &str) -> Result<Option<Credentials>, RegistryError> {
+        for path in std::iter::once(&self.path).chain(&self.fallbacks) {
+            let auths = read_auths(path)?;
+            for (key, entry) in &auths {
+                if registry_of_key(key) == registry
+                    && let Some(credentials) = decode_entry(path, entry)?
+                {
+                    return Ok(Some(credentials));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Stores credentials for `registry` in the primary file.
+    pub fn set(&self, registry: &str, credentials: &Credentials) -> Result<(), RegistryError> {
+        let encoded = STANDARD.encode(format!("{}:{}", credentials.username, credentials.password));
+        self.update(|auths| {
+            auths.insert(registry.to_string(), json!({ "auth": encoded }));
+        })
+    }
+
+    /// Removes the credentials for `registry` from the primary file; false if it had none.
+    pub fn remove(&self, registry: &str) -> Result<bool, RegistryError> {
+        let mut removed = false;
+        self.update(|auths| {
+            let before = auths.len();
+            auths.retain(|key, _| registry_of_key(key) != registry);
+            removed = auths.len() != before;
+        })?;
+        Ok(removed)
+    }
+
+    /// Removes every credential from the primary file.
+    pub fn clear(&self) -> Result<(), RegistryError> {
+        self.update(Map::clear)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Map<String, Value>)) -> Result<(), RegistryError> {
+        let error = |detail: String| RegistryError::AuthFile {
+            path: self.path.display().to_string(),
+            detail,
+        };
+        let mut document = match fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+                .map_err(|e| error(format!("invalid JSON: {e}")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({}),
+            Err(e) => return Err(error(e.to_string())),
+        };
+        let root = document
+            .as_object_mut()
+            .ok_or_else(|| error("not a JSON object".into()))?;
+        let auths = root.entry("auths").or_insert_with(|| json!({}));
+        let auths = auths
+            .as_object_mut()
+            .ok_or_else(|| error("\"auths\" is not an object".into()))?;
+        change(auths);
+        let bytes = serde_json::to_vec_pretty(&document).map_err(|e| error(e.to_string()))?;
+        write_private_atomically(&self.path, &bytes).map_err(|e| error(e.to_string()))
+    }
+}
+
+fn read_auths(path: &Path) -> Result<Map<String, Value>, RegistryError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+        Err(e) => {
+            return Err(RegistryError::AuthFile {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            });
+        }
+    };
+    let document: Value = serde_json::from_slice(&bytes).map_err(|e| RegistryError::AuthFile {
+        path: path.display().to_string(),
+        detail: format!("invalid JSON: {e}"),
+    })?;
+    Ok(document
+        .get("auths")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default())
+}
+
+fn decode_entry(path: &Path, entry: &Value) -> Result<Option<Credentials>, RegistryError> {
+    let Some(auth) = entry.get("auth").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let bad = || RegistryError::AuthFile {
+        path: path.display().to_string(),
+        detail: "an \"auth\" entry is not base64 of user:password".into(),
+    };
+    let decoded = STANDARD.decode(auth.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (username, password) = decoded.split_once(':').ok_or_else(bad)?;
+    Ok(Some(Credentials {
+        username: username.to_string(),
+        password: password.to_string(),
+    }))
+}
+
+/// Keys may be `host`, `host/repo`, or Docker's `https://index.docker.io/v1/`.
+fn registry_of_key(key: &str) -> &str {
+    let key = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    let host = key.split('/').next().unwrap_or(key);
+    if host == "index.docker.io" {
+        "docker.io"
+    } else {
+        host
+    }
+}
+
+/// Writes a 0600 file by rename, so a crash leaves the old or the new file, never half of one.
+fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let temporary = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&temporary, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_get_remove_round_trip_and_fallbacks_are_read() {
+        let dir = std::env::temp_dir().join(format!("skiff-auth-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let docker = dir.join("config.json");
+        fs::write(
+            &docker,
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"ZG9jazpwdw=="}}}"#,
+        )
+        .unwrap();
+        let file = AuthFile {
+            path: dir.join("auth.json"),
+            fallbacks: vec![docker],
+        };
+        let creds = Credentials {
+            username: "u".into(),
+            password: "p:w".into(),
+        };
+        file.set("127.0.0.1:5001", &creds).unwrap();
+        assert_eq!(file.get("127.0.0.1:5001").unwrap(), Some(creds));
+        assert_eq!(file.get("docker.io").unwrap().unwrap().username, "dock");
+        assert_eq!(file.get("quay.io").unwrap(), None);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&file.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(file.remove("127.0.0.1:5001").unwrap());
+        assert!(!file.remove("127.0.0.1:5001").unwrap());
+        assert_eq!(file.get("127.0.0.1:5001").unwrap(), None);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,134 @@
+//! A real registry for tests: Debian's `docker-registry` (distribution v2) on 127.0.0.1 with a
+//! port of its own, plain or behind htpasswd Basic auth, storing into a temporary directory.
+//! Stopped and removed when dropped.
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Registry {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+/// How the registry lets clients in.
+pub enum Access<'a> {
+    Open,
+    /// htpasswd Basic auth with one user.
+    Password {
+        user: &'a str,
+        password: &'a str,
+    },
+}
+
+impl Registry {
+    pub fn start(access: Access<'_>) -> Self {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "skiff-registry-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create registry dir");
+        let auth = match access {
+            Access::Open => String::new(),
+            Access::Password { user, password } => {
+                let output = Command::new("htpasswd")
+                    .args(["-Bbn", user, password])
+                    .output()
+                    .expect("run htpasswd (apache2-utils; tests/setup.sh installs it)");
+                assert!(output.status.success(), "htpasswd failed");
+                std::fs::write(dir.join("htpasswd"), output.stdout).expect("write htpasswd");
+                format!(
+                    "auth:\n  htpasswd:\n    realm: skiff-test\n    path: {}\n",
+                    dir.join("htpasswd").display()
+                )
+            }
+        };
+        // A port the kernel just handed out; retried if another process takes it first.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("pick a port")
+                .port();
+            let address = format!("127.0.0.1:{port}");
+            let config = dir.join("config.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{auth}",
+                    dir.join("data").display()
+                ),
+            )
+            .expect("write registry config");
+            let mut child = Command::new("docker-registry")
+                .arg("serve")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(
+                    std::fs::File::create(dir.join("registry.log")).expect("registry log"),
+                ))
+                .spawn()
+                .expect("run docker-registry (tests/setup.sh installs it)");
+            if wait_for_port(&address, &mut child) {
+                return Registry {
+                    address,
+                    dir,
+                    child,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!(
+            "docker-registry did not start: {}",
+            std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+        );
+    }
+
+    /// `127.0.0.1:PORT/NAME`.
+    pub fn name(&self, name: &str) -> String {
+        format!("{}/{name}", self.address)
+    }
+
+    /// Where the registry keeps a blob's bytes (to corrupt them in a test).
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn wait_for_port(address: &str, child: &mut Child) -> bool {
+    let socket: SocketAddr = address.parse().expect("address");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&socket, Duration::from_millis(100)).is_ok() {
+            return true;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
