@@ -3,6 +3,7 @@
 //! layer storage, spec generation and runtime together, and runs the per-container monitor.
 #![deny(unsafe_code)]
 
+mod archive;
 mod container;
 mod engine;
 pub mod environment;
@@ -15,12 +16,14 @@ mod options;
 mod registry;
 pub mod rootless;
 
+pub use archive::{HistoryEntry, SaveTarget};
 pub use container::filter::ContainerFilter;
 pub use container::lifecycle::{Created, LogOptions, StartMode};
+pub use container::report::human_duration;
 pub use container::report::{ContainerReport, ContainerState};
 pub use engine::{Engine, HostInfo};
 pub use error::EngineError;
-pub use image::ImageReport;
+pub use image::{ImageReport, human_size};
 pub use options::{CgroupMode, StoreOptions};
 pub use registry::{PullOptions, PullPolicy, PushOptions, RegistryOptions};
 pub use skiff_image::TransferEvent;

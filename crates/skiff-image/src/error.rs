@@ -21,6 +21,8 @@ pub enum ImageError {
     Registry(#[from] skiff_registry::RegistryError),
     #[error("{0}")]
     Inconsistent(String),
+    #[error("{0}")]
+    InvalidArchive(String),
     #[error("unknown manifest format {0:?} (expected oci or v2s2)")]
     InvalidFormat(String),
     #[error("{action} {path}: {source}")]

@@ -2,11 +2,13 @@
 //! lists, kept in an SQLite database beside the layer store that holds their content.
 #![deny(unsafe_code)]
 
+mod archive;
 mod error;
 mod reference;
 mod store;
 mod transfer;
 
+pub use archive::{ArchiveFormat, SaveItem};
 pub use error::ImageError;
 pub use reference::{Reference, ReferenceError};
 pub use store::{Change, Image, ImageStore, ImportOptions, oci_architecture};

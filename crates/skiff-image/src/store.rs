@@ -348,7 +348,7 @@ impl ImageStore {
     }
 
     /// The uncompressed size of a stored layer, as recorded when it was stored.
-    pub(crate) fn layer_size(&self, diff_id: &str) -> Result<Option<u64>, ImageError> {
+    pub fn layer_size(&self, diff_id: &str) -> Result<Option<u64>, ImageError> {
         Ok(self
             .db
             .query_row(

@@ -368,7 +368,7 @@ impl ImageStore {
     }
 }
 
-fn build_manifest(
+pub(crate) fn build_manifest(
     format: ManifestFormat,
     config_digest: &str,
     config_size: usize,

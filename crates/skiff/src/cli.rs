@@ -60,6 +60,12 @@ pub enum Command {
     Untag(UntagArgs),
     /// Remove one or more images from local storage
     Rmi(RmiArgs),
+    /// Save images to an archive
+    Save(SaveArgs),
+    /// Load images from an archive
+    Load(LoadArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
     /// Pull an image from a registry
     Pull(PullArgs),
     /// Push an image to a registry
@@ -133,6 +139,66 @@ pub enum ImageCommand {
     Pull(PullArgs),
     Push(PushArgs),
     Search(SearchArgs),
+    Save(SaveArgs),
+    Load(LoadArgs),
+    History(HistoryArgs),
+    /// Remove unused images
+    Prune(ImagePruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SaveArgs {
+    /// Write to a specified file (default: stdout, which must be redirected)
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Save image to docker-archive, oci-archive or oci-dir
+    #[arg(long, default_value = "docker-archive")]
+    pub format: String,
+    /// Interpret additional arguments as images not tags and create a multi-image-archive
+    #[arg(short, long = "multi-image-archive")]
+    pub multi_image_archive: bool,
+    /// Suppress the output
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoadArgs {
+    /// Read from specified archive file (default: stdin)
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    /// Suppress the output
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Display sizes and dates in human readable format
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub human: bool,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Display the numeric IDs only
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Change the output to JSON or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ImagePruneArgs {
+    /// Remove all images not in use by containers, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]

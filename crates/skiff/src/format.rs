@@ -28,27 +28,11 @@ pub fn render(template: &str, values: &[Value]) -> Result<String> {
         None => (false, template),
     };
     let body = body.replace("\\t", "\t").replace("\\n", "\n");
-    let mut engine = gtmpl::Template::default();
-    engine.add_func("json", template_json);
-    engine.add_func("upper", template_upper);
-    engine.add_func("lower", template_lower);
-    engine.add_func("join", template_join);
-    engine.add_func("truncate", template_truncate);
-    engine
-        .parse(body.as_str())
-        .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
     let mut rows = Vec::new();
     if table {
         rows.push(header_of(&body));
     }
-    for value in values {
-        let context = gtmpl::Context::from(to_template_value(value));
-        let line = engine
-            .render(&context)
-            .map_err(|e| anyhow::anyhow!("template: {e}"))
-            .context("--format")?;
-        rows.push(line);
-    }
+    rows.extend(render_lines(&body, values)?);
     let text = if table || body.contains('\t') {
         align(&rows)
     } else {
@@ -59,6 +43,36 @@ pub fn render(template: &str, values: &[Value]) -> Result<String> {
     } else {
         format!("{text}\n")
     })
+}
+
+/// One rendered line per value, unaligned.
+fn render_lines(body: &str, values: &[Value]) -> Result<Vec<String>> {
+    let mut engine = gtmpl::Template::default();
+    engine.add_func("json", template_json);
+    engine.add_func("upper", template_upper);
+    engine.add_func("lower", template_lower);
+    engine.add_func("join", template_join);
+    engine.add_func("truncate", template_truncate);
+    engine
+        .parse(body)
+        .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
+    values
+        .iter()
+        .map(|value| {
+            let context = gtmpl::Context::from(to_template_value(value));
+            engine
+                .render(&context)
+                .map_err(|e| anyhow::anyhow!("template: {e}"))
+                .context("--format")
+        })
+        .collect()
+}
+
+/// A table with the given header line (tab-separated) over rows rendered from `body`.
+pub fn table_with_header(header: &str, body: &str, values: &[Value]) -> Result<String> {
+    let mut rows = vec![header.to_string()];
+    rows.extend(render_lines(body, values)?);
+    Ok(format!("{}\n", align(&rows)))
 }
 
 /// `{{.ID}}\t{{.Names}}` → `ID\tNAMES`, using Podman's column names where they differ.

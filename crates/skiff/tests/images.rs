@@ -153,3 +153,168 @@ fn a_layer_that_escapes_is_refused_and_leaves_nothing() {
 fn tar_builder(path: &std::path::Path) -> tar::Builder<std::fs::File> {
     tar::Builder::new(std::fs::File::create(path).unwrap())
 }
+
+#[test]
+fn save_and_load_in_every_format() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let id = ctx
+            .skiff(["image", "inspect", "--format", "{{.Id}}", "busybox"])
+            .ok()
+            .to_string();
+        let out = ctx.scratch("out");
+        for format in ["docker-archive", "oci-archive", "oci-dir"] {
+            let path = out.join(format);
+            let path = path.to_str().unwrap();
+            ctx.skiff(["save", "--format", format, "-o", path, "busybox"])
+                .ok();
+            let fresh = TestContext::new(SKIFF, mode);
+            let loaded = fresh.skiff(["load", "-i", path]);
+            assert_eq!(
+                loaded.ok(),
+                "Loaded image: localhost/busybox:latest",
+                "{mode:?} {format}"
+            );
+            assert_eq!(
+                fresh
+                    .skiff(["image", "inspect", "--format", "{{.Id}}", "busybox"])
+                    .ok(),
+                id,
+                "{mode:?} {format}: the same image"
+            );
+            assert_eq!(
+                fresh.skiff(["run", "--rm", "busybox", "echo", format]).ok(),
+                format
+            );
+        }
+        // A docker-archive keeps layers as plain tar, named by diff ID.
+        let listing = std::process::Command::new("tar")
+            .arg("tf")
+            .arg(out.join("docker-archive"))
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        assert!(
+            listing.contains("manifest.json") && listing.contains(".tar"),
+            "{listing}"
+        );
+
+        // save to a pipe, gzip'd on the way, load from standard input.
+        let mut save = ctx.command(["save", "busybox"]);
+        let saved = save.output().unwrap();
+        assert!(saved.status.success());
+        let mut gzip = std::process::Command::new("gzip")
+            .arg("-c")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = gzip.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            input.write_all(&saved.stdout).unwrap();
+        });
+        let compressed = gzip.wait_with_output().unwrap().stdout;
+        writer.join().unwrap();
+        let fresh = TestContext::new(SKIFF, mode);
+        assert_eq!(
+            fresh.skiff_with_input(&["load"], &compressed).ok(),
+            "Loaded image: localhost/busybox:latest"
+        );
+    }
+}
+
+#[test]
+fn bad_archives_are_refused_and_leave_nothing() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let out = ctx.scratch("out");
+    let archive = out.join("busybox.tar");
+    ctx.skiff(["save", "-o", archive.to_str().unwrap(), "busybox"])
+        .ok();
+    // Flip bytes inside the layer: its diff ID no longer matches the config.
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let marker = b"tester:x:1000";
+    let at = bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .expect("the layer holds /etc/passwd");
+    bytes[at] = b'T';
+    let corrupt = out.join("corrupt.tar");
+    std::fs::write(&corrupt, bytes).unwrap();
+    let fresh = TestContext::new(SKIFF, Mode::Root);
+    fresh
+        .skiff(["load", "-i", corrupt.to_str().unwrap()])
+        .fails(125, "digest mismatch");
+    assert_eq!(fresh.skiff(["images", "-q"]).ok(), "");
+    let layers = std::fs::read_dir(fresh.root().join("storage/layers"))
+        .unwrap()
+        .count();
+    assert_eq!(layers, 0, "no layer from a refused archive");
+
+    fresh
+        .skiff(["load", "-i", "/etc/passwd"])
+        .fails(125, "not a docker-archive or oci-archive");
+    fresh
+        .skiff(["load", "-i", "/nonexistent.tar"])
+        .fails(125, "/nonexistent.tar");
+    ctx.skiff(["save", "-o", archive.to_str().unwrap(), "nosuchimage"])
+        .fails(125, "image not known");
+    ctx.skiff(["save", "--format", "zip", "-o", "/tmp/x.zip", "busybox"])
+        .fails(125, "unknown format \"zip\"");
+    let missing_dir = out.join("missing/dir/x.tar");
+    ctx.skiff(["save", "-o", missing_dir.to_str().unwrap(), "busybox"])
+        .fails(125, "missing/dir");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "no temporaries: {left:?}");
+}
+
+#[test]
+fn history_and_image_prune() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let history = ctx.skiff(["history", "busybox"]);
+        let text = history.ok();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        for column in ["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"] {
+            assert!(header.contains(column), "{header}");
+        }
+        let row = lines.next().unwrap();
+        assert!(
+            row.contains("imported from tarball") && row.contains("MB"),
+            "{row}"
+        );
+        let size = ctx.skiff(["history", "--format", "{{.Size}}", "-H=false", "busybox"]);
+        assert!(size.ok().parse::<u64>().unwrap() > 1_000_000);
+
+        // A dangling image (no name) and a second named one.
+        let tarball = ctx.dir.join("busybox.tar");
+        let dangling = ctx
+            .skiff(["import", "-c", "ENV X=1", tarball.to_str().unwrap()])
+            .ok()
+            .to_string();
+        ctx.skiff([
+            "import",
+            "-c",
+            "ENV X=2",
+            tarball.to_str().unwrap(),
+            "unused",
+        ])
+        .ok();
+        ctx.skiff(["create", "--name", "user", "busybox", "true"])
+            .ok();
+        assert_eq!(ctx.skiff(["image", "prune", "-f"]).ok(), dangling);
+        assert_eq!(ctx.skiff(["images", "-q"]).ok().lines().count(), 2);
+        let pruned = ctx.skiff(["image", "prune", "-a", "-f"]);
+        assert_eq!(pruned.ok().lines().count(), 1, "only the unused image");
+        assert_eq!(
+            ctx.skiff(["images", "--format", "{{.Repository}}"]).ok(),
+            "localhost/busybox"
+        );
+    }
+}

@@ -1,13 +1,16 @@
 //! Image commands.
 use std::fs::File;
-use std::io::Read;
+use std::io::{IsTerminal, Read, Write};
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
-use skiff_engine::{Change, Engine, EngineError, ImportOptions};
+use skiff_engine::{Change, Engine, EngineError, HistoryEntry, ImportOptions, SaveTarget};
 
 use super::{Exit, for_each};
-use crate::cli::{ImagesArgs, ImportArgs, NameArg, RmiArgs, TagArgs, UntagArgs};
+use crate::cli::{
+    HistoryArgs, ImagePruneArgs, ImagesArgs, ImportArgs, LoadArgs, NameArg, RmiArgs, SaveArgs,
+    TagArgs, UntagArgs,
+};
 use crate::format;
 
 pub fn import(engine: &mut Engine, args: &ImportArgs) -> Result<i32> {
@@ -149,4 +152,125 @@ pub fn exists(engine: &Engine, args: &NameArg) -> Result<i32> {
         Err(e) if e.is_no_such_image() => Err(Exit(1).into()),
         Err(err) => Err(err.into()),
     }
+}
+
+pub fn save(engine: &Engine, args: &SaveArgs) -> Result<i32> {
+    let target = match &args.output {
+        Some(path) => SaveTarget::Path(path),
+        None if std::io::stdout().is_terminal() => {
+            bail!("refusing to save to terminal. Use -o flag or redirect")
+        }
+        None => SaveTarget::Stdout,
+    };
+    engine.save_images(&args.images, &args.format, target)?;
+    Ok(0)
+}
+
+pub fn load(engine: &mut Engine, args: &LoadArgs) -> Result<i32> {
+    if args.input.is_none() && std::io::stdin().is_terminal() {
+        bail!("cannot read from terminal, use command-line redirection or the --input flag");
+    }
+    let loaded = engine.load_images(args.input.as_deref())?;
+    if !args.quiet {
+        for report in &loaded {
+            if report.image.names.is_empty() {
+                println!("Loaded image: sha256:{}", report.id());
+            }
+            for name in &report.image.names {
+                println!("Loaded image: {name}");
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
+    let entries = engine.image_history(&args.image)?;
+    let now = Utc::now();
+    let id = |entry: &HistoryEntry| match &entry.id {
+        Some(id) if args.no_trunc => format!("sha256:{id}"),
+        Some(id) => id.chars().take(12).collect(),
+        None => "<missing>".to_string(),
+    };
+    if args.quiet {
+        for entry in &entries {
+            println!("{}", id(entry));
+        }
+        return Ok(0);
+    }
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|entry| {
+            let mut value = entry.json();
+            let created = match (entry.created, args.human) {
+                (Some(created), true) => {
+                    format!("{} ago", skiff_engine::human_duration(now, created))
+                }
+                (Some(created), false) => created.to_rfc3339(),
+                (None, _) => String::new(),
+            };
+            let created_by = if args.no_trunc || entry.created_by.chars().count() <= 45 {
+                entry.created_by.clone()
+            } else {
+                format!(
+                    "{}...",
+                    entry.created_by.chars().take(42).collect::<String>()
+                )
+            };
+            if let serde_json::Value::Object(map) = &mut value {
+                map.insert("ID".into(), id(entry).into());
+                map.insert("Created".into(), created.into());
+                map.insert("CreatedBy".into(), created_by.into());
+                map.insert(
+                    "Size".into(),
+                    if args.human {
+                        skiff_engine::human_size(entry.size).into()
+                    } else {
+                        entry.size.to_string().into()
+                    },
+                );
+                map.insert("Comment".into(), entry.comment.clone().into());
+            }
+            value
+        })
+        .collect();
+    if let Some(format) = &args.format {
+        if format::is_json(format) {
+            let values: Vec<_> = entries.iter().map(HistoryEntry::json).collect();
+            println!("{}", format::json(&values)?);
+        } else {
+            print!("{}", format::render(format, &rows)?);
+        }
+        return Ok(0);
+    }
+    print!(
+        "{}",
+        format::table_with_header(
+            "ID\tCREATED\tCREATED BY\tSIZE\tCOMMENT",
+            "{{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+            &rows
+        )?
+    );
+    Ok(0)
+}
+
+pub fn prune(engine: &mut Engine, args: &ImagePruneArgs) -> Result<i32> {
+    if !args.force {
+        let what = if args.all {
+            "all images not used by any container"
+        } else {
+            "all dangling images"
+        };
+        print!("WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    for id in engine.prune_images(args.all)? {
+        println!("{id}");
+    }
+    Ok(0)
 }

@@ -29,6 +29,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let global = cli.global;
     match cli.command {
         Command::Version(args) => system::version(&args),
+        Command::Save(args) => image::save(&open(&global)?, &args),
+        Command::Load(args) => image::load(&mut open(&global)?, &args),
+        Command::History(args) => image::history(&open(&global)?, &args),
         Command::Pull(args) => registry::pull(&mut open(&global)?, &args),
         Command::Push(args) => registry::push(&open(&global)?, &args),
         Command::Login(args) => registry::login(&open(&global)?, &args),
@@ -68,6 +71,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ImageCommand::Pull(args) => registry::pull(&mut open(&global)?, &args),
             ImageCommand::Push(args) => registry::push(&open(&global)?, &args),
             ImageCommand::Search(args) => registry::search(&open(&global)?, &args),
+            ImageCommand::Save(args) => image::save(&open(&global)?, &args),
+            ImageCommand::Load(args) => image::load(&mut open(&global)?, &args),
+            ImageCommand::History(args) => image::history(&open(&global)?, &args),
+            ImageCommand::Prune(args) => image::prune(&mut open(&global)?, &args),
         },
     }
 }
