@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod registry;
+mod token;
 pub use registry::{Access, Registry};
 
 /// The unprivileged user rootless tests run as.

@@ -1,6 +1,7 @@
 //! A real registry for tests: Debian's `docker-registry` (distribution v2) on 127.0.0.1 with a
-//! port of its own, plain or behind htpasswd Basic auth, storing into a temporary directory.
-//! Stopped and removed when dropped.
+//! port of its own, plain, behind htpasswd Basic auth, or behind a bearer-token issuer (Docker's
+//! token protocol, see `token.rs`), storing into a temporary directory. Stopped and removed when
+//! dropped.
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +12,7 @@ pub struct Registry {
     pub address: String,
     pub dir: PathBuf,
     child: Child,
+    _issuer: Option<crate::token::TokenIssuer>,
 }
 
 /// How the registry lets clients in.
@@ -18,6 +20,11 @@ pub enum Access<'a> {
     Open,
     /// htpasswd Basic auth with one user.
     Password {
+        user: &'a str,
+        password: &'a str,
+    },
+    /// Bearer tokens from a token issuer that knows one user.
+    Token {
         user: &'a str,
         password: &'a str,
     },
@@ -33,8 +40,20 @@ impl Registry {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create registry dir");
+        let mut issuer = None;
         let auth = match access {
             Access::Open => String::new(),
+            Access::Token { user, password } => {
+                let started = crate::token::TokenIssuer::start(&dir, user, password);
+                let auth = format!(
+                    "auth:\n  token:\n    realm: http://{}/token\n    service: skiff-registry\n    issuer: {}\n    rootcertbundle: {}\n",
+                    started.address,
+                    crate::token::ISSUER,
+                    started.certificate.display()
+                );
+                issuer = Some(started);
+                auth
+            }
             Access::Password { user, password } => {
                 let output = Command::new("htpasswd")
                     .args(["-Bbn", user, password])
@@ -79,6 +98,7 @@ impl Registry {
                     address,
                     dir,
                     child,
+                    _issuer: issuer,
                 };
             }
             let _ = child.kill();

@@ -468,3 +468,57 @@ fn concurrent_pulls_of_one_image_both_succeed() {
     assert_eq!(ctx.skiff(["images", "-q"]).ok().lines().count(), 1);
     assert_eq!(ctx.skiff(["run", "--rm", &name, "echo", "ok"]).ok(), "ok");
 }
+
+#[test]
+fn bearer_token_registry() {
+    let registry = Registry::start(Access::Token {
+        user: "carol",
+        password: "t0ken",
+    });
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let name = registry.name(&format!("{mode:?}/tokened:1").to_lowercase());
+        ctx.skiff(["push", INSECURE, "busybox", &name])
+            .fails(125, "unauthorized");
+        ctx.skiff_with_input(
+            &[
+                "login",
+                INSECURE,
+                "-u",
+                "carol",
+                "--password-stdin",
+                &registry.address,
+            ],
+            b"nope\n",
+        )
+        .fails(125, "invalid username/password");
+        ctx.skiff([
+            "login",
+            INSECURE,
+            "-u",
+            "carol",
+            "-p",
+            "t0ken",
+            &registry.address,
+        ])
+        .ok();
+        ctx.skiff(["push", INSECURE, "busybox", &name]).ok();
+        // A second repository: the blob is mounted across repositories with a token for both.
+        let second = registry.name(&format!("{mode:?}/second:1").to_lowercase());
+        let pushed = ctx.skiff(["push", INSECURE, "busybox", &second]);
+        pushed.ok();
+        assert!(
+            pushed.stderr.contains("skipped: already exists"),
+            "{}",
+            pushed.stderr
+        );
+        let fresh = TestContext::new(SKIFF, mode);
+        fresh
+            .skiff(["pull", "-q", INSECURE, "--creds", "carol:t0ken", &second])
+            .ok();
+        assert_eq!(
+            fresh.skiff(["run", "--rm", &second, "echo", "token"]).ok(),
+            "token"
+        );
+    }
+}
