@@ -83,16 +83,28 @@ impl Engine {
         let conf = self.registries_conf()?;
         let mut last_error = None;
         for candidate in candidates(&conf, name)? {
-            let result = (|| {
-                let client = self.client(&conf, &candidate, &options.registry)?;
-                Ok::<_, EngineError>(self.images.pull(&client, &candidate, &platform, progress)?)
-            })();
-            match result {
-                Ok(image) => {
-                    let containers = self.containers.users_of_image(&image.id)?.len();
-                    return Ok(ImageReport { image, containers });
+            // Mirrors first (registries.conf), then the registry itself.
+            let mut sources = mirrors(&conf, &candidate);
+            sources.push((candidate.clone(), None));
+            for (source, mirror_insecure) in sources {
+                let result = (|| {
+                    let mut registry_options = options.registry.clone();
+                    if mirror_insecure == Some(true) && registry_options.tls_verify.is_none() {
+                        registry_options.tls_verify = Some(false);
+                    }
+                    let client = self.client(&conf, &source, &registry_options)?;
+                    Ok::<_, EngineError>(
+                        self.images
+                            .pull(&client, &source, &candidate, &platform, progress)?,
+                    )
+                })();
+                match result {
+                    Ok(image) => {
+                        let containers = self.containers.users_of_image(&image.id)?.len();
+                        return Ok(ImageReport { image, containers });
+                    }
+                    Err(err) => last_error = Some(err),
                 }
-                Err(err) => last_error = Some(err),
             }
         }
         Err(last_error.unwrap_or_else(|| {
@@ -402,6 +414,28 @@ fn candidates(conf: &RegistriesConf, name: &str) -> Result<Vec<Reference>, Engin
             Reference::parse(full)
                 .map_err(skiff_image::ImageError::from)
                 .map_err(EngineError::from)
+        })
+        .collect()
+}
+
+/// The `[[registry.mirror]]` locations for a reference, as references to pull from, each with
+/// its own `insecure` setting.
+fn mirrors(conf: &RegistriesConf, reference: &Reference) -> Vec<(Reference, Option<bool>)> {
+    let registry = reference.registry.clone().unwrap_or_default();
+    let Some(entry) = conf.entry(&registry, &reference.repository) else {
+        return Vec::new();
+    };
+    let location = entry.location.trim_end_matches('/');
+    let full = reference.normalized();
+    entry
+        .mirror
+        .iter()
+        .filter_map(|mirror| {
+            let rest = full.strip_prefix(location)?;
+            let mirrored = format!("{}{rest}", mirror.location.trim_end_matches('/'));
+            Reference::parse(&mirrored)
+                .ok()
+                .map(|r| (r, Some(mirror.insecure)))
         })
         .collect()
 }

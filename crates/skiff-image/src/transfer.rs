@@ -54,21 +54,23 @@ impl ManifestFormat {
 const PARALLEL_LAYERS: usize = 6;
 
 impl ImageStore {
-    /// Pulls `reference` (which names its registry) and names the image after it.
+    /// Pulls `source` (on the client's registry: the image itself or a mirror of it) and names
+    /// the image `reference`.
     pub fn pull(
         &mut self,
         client: &Client,
+        source: &Reference,
         reference: &Reference,
         platform: &Platform,
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<Image, ImageError> {
-        let repository = client.repository(&reference.repository);
-        let tag = reference
+        let repository = client.repository(&source.repository);
+        let tag = source
             .digest
             .clone()
-            .or_else(|| reference.tag.clone())
+            .or_else(|| source.tag.clone())
             .unwrap_or_else(|| "latest".into());
-        progress(TransferEvent::Trying(reference.normalized()));
+        progress(TransferEvent::Trying(source.normalized()));
         let mut fetched = client.manifest(&repository, &tag)?;
         if media_type::is_index(&fetched.media_type) {
             let index: Index = serde_json::from_slice(&fetched.bytes).map_err(|e| {

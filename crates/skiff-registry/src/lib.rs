@@ -16,4 +16,4 @@ pub use error::RegistryError;
 pub use manifest::{
     Descriptor, Index, Manifest, Platform, media_type, parse_platform, select_manifest,
 };
-pub use registries::{RegistriesConf, RegistryEntry, ShortName};
+pub use registries::{Mirror, RegistriesConf, RegistryEntry, ShortName};

@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 
 use crate::digest::Digester;
 use crate::error::{IoContext, StorageError};
@@ -143,32 +144,55 @@ impl LayerStore {
         Ok(info)
     }
 
+    /// Reads the stream in this thread (hashing it and keeping a copy as the blob) while a second
+    /// thread decompresses, hashes and unpacks it: on a pull, download and unpack overlap.
     fn unpack_into(
         &self,
-        reader: impl Read,
+        mut reader: impl Read,
         dest: &Path,
         blob_path: &Path,
     ) -> Result<LayerInfo, StorageError> {
         let blob_file = File::create(blob_path).io("create", blob_path)?;
-        let mut stream = Digester::new(Tee {
-            reader,
-            copy: io::BufWriter::with_capacity(1024 * 1024, blob_file),
+        let mut blob = Digester::new(io::BufWriter::with_capacity(1024 * 1024, blob_file));
+        let (sender, receiver) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
+        let opaque = self.opaque;
+        let (read, unpacked) = std::thread::scope(|scope| {
+            let unpacker =
+                scope.spawn(move || unpack_stream(ChannelReader::new(receiver), dest, opaque));
+            let read = loop {
+                let mut chunk = vec![0u8; PIPELINE_CHUNK];
+                let n = match reader.read(&mut chunk) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => break Err(e),
+                };
+                chunk.truncate(n);
+                if let Err(e) = blob.write_all(&chunk) {
+                    break Err(e);
+                }
+                // A closed channel means the unpacker failed; its error is the one to report.
+                if sender.send(Ok(chunk)).is_err() {
+                    break Ok(());
+                }
+            };
+            if let Err(e) = &read {
+                let _ = sender.send(Err(io::Error::new(e.kind(), e.to_string())));
+            }
+            drop(sender);
+            let unpacked = unpacker.join().unwrap_or_else(|_| {
+                Err(StorageError::Io {
+                    action: "unpack",
+                    path: dest.to_path_buf(),
+                    source: io::Error::other("the unpacking thread panicked"),
+                })
+            });
+            (read, unpacked)
         });
-        let (diff_id, size, compression) = {
-            let mut buffered = BufReader::with_capacity(256 * 1024, &mut stream);
-            let head = buffered.fill_buf().io("read", "layer")?;
-            let compression = Compression::detect(head);
-            let decoder = compression.decoder(buffered).io("read", "layer")?;
-            let mut plain = Digester::new(decoder);
-            unpack_layer(&mut plain, dest, self.opaque)?;
-            // The digest covers the whole stream, including tar's trailing padding.
-            io::copy(&mut plain, &mut io::sink()).io("read", "layer")?;
-            let (diff_id, size) = plain.finish();
-            (diff_id, size, compression)
-        };
-        io::copy(&mut stream, &mut io::sink()).io("read", "layer")?;
-        let (digest, blob_size) = stream
-            .finish_with(|tee| tee.copy.into_inner().map_err(|e| e.into_error()))
+        let (diff_id, size, compression) = unpacked?;
+        read.io("read", "layer")?;
+        let (digest, blob_size) = blob
+            .finish_with(|file| file.into_inner().map_err(|e| e.into_error()))
             .io("write", blob_path)?;
         Ok(LayerInfo {
             diff_id,
@@ -360,6 +384,66 @@ impl LayerStore {
     }
 }
 
+/// Decompresses (detected from the first bytes), hashes and unpacks a layer stream, then reads
+/// what follows the tar to the end so that the caller's digest covers the whole stream.
+fn unpack_stream(
+    input: impl Read,
+    dest: &Path,
+    opaque: OpaqueXattr,
+) -> Result<(String, u64, Compression), StorageError> {
+    let mut buffered = BufReader::with_capacity(256 * 1024, input);
+    let head = buffered.fill_buf().io("read", "layer")?;
+    let compression = Compression::detect(head);
+    let decoder = compression.decoder(&mut buffered).io("read", "layer")?;
+    let mut plain = Digester::new(decoder);
+    unpack_layer(&mut plain, dest, opaque)?;
+    // The diff ID covers the whole tar stream, including its trailing padding.
+    io::copy(&mut plain, &mut io::sink()).io("read", "layer")?;
+    let (diff_id, size) = plain.finish();
+    io::copy(&mut buffered, &mut io::sink()).io("read", "layer")?;
+    Ok((diff_id, size, compression))
+}
+
+/// Chunks in flight between the reading and the unpacking thread.
+const PIPELINE_DEPTH: usize = 32;
+const PIPELINE_CHUNK: usize = 128 * 1024;
+
+/// The receiving end of the pipeline as a `Read`.
+struct ChannelReader {
+    receiver: mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    offset: usize,
+}
+
+impl ChannelReader {
+    fn new(receiver: mpsc::Receiver<io::Result<Vec<u8>>>) -> Self {
+        Self {
+            receiver,
+            chunk: Vec::new(),
+            offset: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.offset == self.chunk.len() {
+            match self.receiver.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.offset = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(mpsc::RecvError) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.offset);
+        buf[..n].copy_from_slice(&self.chunk[self.offset..self.offset + n]);
+        self.offset += n;
+        Ok(n)
+    }
+}
+
 fn check(info: &LayerInfo, expected: Expected<'_>) -> Result<(), StorageError> {
     for (what, expected, actual) in [
         ("layer", expected.digest, &info.blob.digest),
@@ -380,20 +464,6 @@ fn check(info: &LayerInfo, expected: Expected<'_>) -> Result<(), StorageError> {
 
 fn hex_of(digest: &str) -> &str {
     digest.trim_start_matches("sha256:")
-}
-
-/// Copies every byte read into a second writer.
-struct Tee<R, W> {
-    reader: R,
-    copy: W,
-}
-
-impl<R: Read, W: Write> Read for Tee<R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.reader.read(buf)?;
-        self.copy.write_all(&buf[..n])?;
-        Ok(n)
-    }
 }
 
 fn process_alive(pid: i32) -> bool {

@@ -83,7 +83,10 @@ impl Registry {
                 ),
             )
             .expect("write registry config");
+            // The registry reads REGISTRY_* variables as configuration (REGISTRY_AUTH_FILE would
+            // select an unknown auth backend): keep skiff's out of its environment.
             let mut child = Command::new("docker-registry")
+                .env_remove("REGISTRY_AUTH_FILE")
                 .arg("serve")
                 .arg(&config)
                 .stdin(Stdio::null())

@@ -550,6 +550,9 @@ pub struct ImagesArgs {
     /// Show digests
     #[arg(long)]
     pub digests: bool,
+    /// Filter output based on conditions given (dangling, label, reference, before, since, id)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
     /// Change the output format to JSON or a Go template
     #[arg(long)]
     pub format: Option<String>,

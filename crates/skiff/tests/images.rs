@@ -318,3 +318,43 @@ fn history_and_image_prune() {
         );
     }
 }
+
+#[test]
+fn images_filter_like_podman() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let tarball = ctx.dir.join("busybox.tar");
+    let tarball = tarball.to_str().unwrap();
+    let dangling = ctx.skiff(["import", "-c", "ENV A=1", tarball]).ok()[..12].to_string();
+    ctx.skiff([
+        "import",
+        "-c",
+        "LABEL tier=web",
+        tarball,
+        "127.0.0.1:5000/team/web:2",
+    ])
+    .ok();
+    let names = |filter: &str| {
+        ctx.skiff([
+            "images",
+            "--filter",
+            filter,
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ])
+        .ok()
+        .to_string()
+    };
+    assert_eq!(names("dangling=true"), "<none>:<none>");
+    assert_eq!(names("reference=busybox"), "localhost/busybox:latest");
+    assert_eq!(names("reference=team/*"), "127.0.0.1:5000/team/web:2");
+    assert_eq!(names("label=tier=web"), "127.0.0.1:5000/team/web:2");
+    assert_eq!(names("label=tier"), "127.0.0.1:5000/team/web:2");
+    assert_eq!(names("since=busybox").lines().count(), 2);
+    assert_eq!(names("before=busybox"), "");
+    let quiet = ctx.skiff(["images", "-q", "--filter", "dangling=true"]);
+    assert_eq!(quiet.ok(), dangling);
+    ctx.skiff(["images", "--filter", "color=red"])
+        .fails(125, "invalid filter \"color\"");
+    ctx.skiff(["images", "--filter", "since=nosuch"])
+        .fails(125, "image not known");
+}

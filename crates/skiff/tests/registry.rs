@@ -522,3 +522,50 @@ fn bearer_token_registry() {
         );
     }
 }
+
+#[test]
+fn mirrors_in_registries_conf_serve_pulls() {
+    let mirror = Registry::start(Access::Open);
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["push", INSECURE, "busybox", &mirror.name("tools/busybox:1")])
+        .ok();
+    // The registry proper is down; its mirror has the image.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let primary = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    std::fs::write(
+        ctx.dir.join("registries.conf"),
+        format!(
+            "[[registry]]\nlocation = \"{primary}\"\n[[registry.mirror]]\nlocation = \"{}\"\ninsecure = true\n",
+            mirror.address
+        ),
+    )
+    .unwrap();
+    let name = format!("{primary}/tools/busybox:1");
+    let fresh = TestContext::new(SKIFF, Mode::Root);
+    std::fs::copy(
+        ctx.dir.join("registries.conf"),
+        fresh.dir.join("registries.conf"),
+    )
+    .unwrap();
+    fresh.skiff(["pull", "-q", &name]).ok();
+    assert_eq!(
+        fresh
+            .skiff(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .ok(),
+        name,
+        "named after the image asked for, not the mirror"
+    );
+    // A blocked registry is refused before any connection.
+    std::fs::write(
+        fresh.dir.join("registries.conf"),
+        format!(
+            "[[registry]]\nlocation = \"{}\"\nblocked = true\n",
+            mirror.address
+        ),
+    )
+    .unwrap();
+    fresh
+        .skiff(["pull", INSECURE, &mirror.name("tools/busybox:1")])
+        .fails(125, "blocked");
+}

@@ -4,7 +4,9 @@ use std::io::{IsTerminal, Read, Write};
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
-use skiff_engine::{Change, Engine, EngineError, HistoryEntry, ImportOptions, SaveTarget};
+use skiff_engine::{
+    Change, Engine, EngineError, HistoryEntry, ImageFilter, ImportOptions, SaveTarget,
+};
 
 use super::{Exit, for_each};
 use crate::cli::{
@@ -33,7 +35,8 @@ pub fn import(engine: &mut Engine, args: &ImportArgs) -> Result<i32> {
 }
 
 pub fn list(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
-    let mut images = engine.list_images()?;
+    let filter = ImageFilter::parse(&args.filter)?;
+    let mut images = filter.apply(engine.list_images()?)?;
     if let Some(name) = &args.name {
         let wanted = engine.image(name)?;
         images.retain(|i| i.id() == wanted.id());
