@@ -5,6 +5,7 @@
 
 mod archive;
 mod container;
+mod copy;
 mod engine;
 pub mod environment;
 mod error;
@@ -22,6 +23,7 @@ pub use container::filter::ContainerFilter;
 pub use container::lifecycle::{Created, LogOptions, StartMode};
 pub use container::report::human_duration;
 pub use container::report::{ContainerReport, ContainerState};
+pub use copy::CopyOptions;
 pub use engine::{Engine, HostInfo};
 pub use error::EngineError;
 pub use image::{ImageReport, human_size};

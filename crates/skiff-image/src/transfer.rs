@@ -71,6 +71,8 @@ impl ImageStore {
             .or_else(|| source.tag.clone())
             .unwrap_or_else(|| "latest".into());
         progress(TransferEvent::Trying(source.normalized()));
+        // What an earlier pull killed midway left behind goes first.
+        self.layers().remove_stale_temporaries();
         let mut fetched = client.manifest(&repository, &tag)?;
         if media_type::is_index(&fetched.media_type) {
             let index: Index = serde_json::from_slice(&fetched.bytes).map_err(|e| {

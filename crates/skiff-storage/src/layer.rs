@@ -356,7 +356,7 @@ impl LayerStore {
     }
 
     /// Removes what killed processes left behind: temporaries whose process is gone.
-    fn remove_stale_temporaries(&self) {
+    pub fn remove_stale_temporaries(&self) {
         for dir in [&self.dir, &self.blobs] {
             let Ok(entries) = fs::read_dir(dir) else {
                 continue;

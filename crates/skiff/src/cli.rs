@@ -144,6 +144,29 @@ pub enum ImageCommand {
     History(HistoryArgs),
     /// Remove unused images
     Prune(ImagePruneArgs),
+    /// Copy an image between transports: docker://, containers-storage:, oci:, oci-archive:, docker-archive:
+    Copy(CopyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CopyArgs {
+    /// Path of the authentication file
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Require HTTPS and verify certificates when reading from a registry
+    #[arg(long = "src-tls-verify", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub src_tls_verify: Option<bool>,
+    /// Require HTTPS and verify certificates when writing to a registry
+    #[arg(long = "dest-tls-verify", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub dest_tls_verify: Option<bool>,
+    /// Manifest type (oci or v2s2) when writing to a registry
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Suppress output information
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub source: String,
+    pub destination: String,
 }
 
 #[derive(Args, Debug)]

@@ -299,6 +299,12 @@ mod tests {
             "{\"Pid\":42}\n"
         );
         assert_eq!(render("{{upper .Names}}", &rows[..1]).unwrap(), "WEB\n");
+        // Lists and maps print as Go's %v does.
+        let lists = vec![json!({"Tags": ["a", "b"], "Labels": {"z": "1", "k": "v"}})];
+        assert_eq!(
+            render("{{.Tags}} {{.Labels}}", &lists).unwrap(),
+            "[a b] map[k:v z:1]\n"
+        );
         assert!(render("{{.ID", &rows).is_err());
     }
 }

@@ -569,3 +569,52 @@ fn mirrors_in_registries_conf_serve_pulls() {
         .skiff(["pull", INSECURE, &mirror.name("tools/busybox:1")])
         .fails(125, "blocked");
 }
+
+#[test]
+fn image_copy_between_transports() {
+    let registry = Registry::start(Access::Open);
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let id = image_id(&ctx, "busybox");
+        let out = ctx.scratch("copies");
+        let layout = format!("oci:{}:copied:1", out.join("layout").display());
+        let archive = format!("docker-archive:{}", out.join("d.tar").display());
+        let remote = format!(
+            "docker://{}",
+            registry.name(&format!("{mode:?}/copied:1").to_lowercase())
+        );
+        // local → OCI layout → docker-archive → registry → local under a new name.
+        ctx.skiff(["image", "copy", "containers-storage:busybox", &layout])
+            .ok();
+        assert!(out.join("layout/index.json").exists());
+        ctx.skiff(["image", "copy", &layout, &archive]).ok();
+        ctx.skiff([
+            "image",
+            "copy",
+            "--dest-tls-verify=false",
+            &archive,
+            &remote,
+        ])
+        .ok();
+        // Copies that only passed through leave the store as it was.
+        assert_eq!(ctx.skiff(["images", "-q"]).ok().lines().count(), 1);
+
+        let fresh = TestContext::new(SKIFF, mode);
+        fresh
+            .skiff([
+                "image",
+                "copy",
+                "--src-tls-verify=false",
+                &remote,
+                "containers-storage:localhost/here:2",
+            ])
+            .ok();
+        assert_eq!(image_id(&fresh, "localhost/here:2"), id);
+        fresh
+            .skiff(["image", "copy", "busybox", "oci:/tmp/x"])
+            .fails(125, "TRANSPORT:NAME");
+        fresh
+            .skiff(["image", "copy", "dir:/tmp/x", "oci:/tmp/y"])
+            .fails(125, "docker://");
+    }
+}

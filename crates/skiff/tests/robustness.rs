@@ -224,3 +224,70 @@ fn storage_owned_by_someone_else_is_refused() {
     ctx.skiff(["--runroot", shared.to_str().unwrap(), "ps"])
         .fails(125, "others may write");
 }
+
+/// A pull killed at any moment: the store holds the image whole or not at all, and the next pull
+/// finishes it, fetching only what is missing.
+#[test]
+fn pull_killed_at_any_point_leaves_a_consistent_store() {
+    use skiff_test::{Access, Registry};
+    let registry = Registry::start(Access::Open);
+    let source = TestContext::new(SKIFF, Mode::Root);
+    // Two incompressible layers' worth of data, so the pull takes long enough to be interrupted.
+    let tree = source.scratch("tree");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "head -c 24000000 /dev/urandom > {0}/big && tar -C {0} -cf {0}/../big.tar big",
+            tree.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tarball = source.dir.join("big.tar");
+    source
+        .skiff(["import", tarball.to_str().unwrap(), "localhost/big"])
+        .ok();
+    let name = registry.name("big:1");
+    source
+        .skiff(["push", "--tls-verify=false", "localhost/big", &name])
+        .ok();
+    let id = source
+        .skiff(["image", "inspect", "--format", "{{.Id}}", "localhost/big"])
+        .ok()
+        .to_string();
+
+    let ctx = TestContext::new(SKIFF, Mode::Root);
+    for delay in [5, 20, 40, 80, 160] {
+        let mut child = ctx
+            .command(["pull", "-q", "--tls-verify=false", &name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_consistent(&ctx);
+        let images = ctx.skiff(["images", "-q", "--no-trunc"]).ok().to_string();
+        assert!(
+            images.is_empty() || images == format!("sha256:{id}"),
+            "after a kill at {delay} ms: {images:?}"
+        );
+        if !images.is_empty() {
+            ctx.skiff(["rmi", "-a", "-f"]).ok();
+        }
+    }
+    ctx.skiff(["pull", "-q", "--tls-verify=false", &name]).ok();
+    let layers: Vec<String> = std::fs::read_dir(ctx.root().join("storage/layers"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(layers.len(), 1, "one whole layer, no leftovers: {layers:?}");
+    let big = ctx
+        .root()
+        .join("storage/layers")
+        .join(&layers[0])
+        .join("big");
+    assert_eq!(std::fs::metadata(big).unwrap().len(), 24_000_000);
+}

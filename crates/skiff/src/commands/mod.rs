@@ -75,6 +75,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ImageCommand::Load(args) => image::load(&mut open(&global)?, &args),
             ImageCommand::History(args) => image::history(&open(&global)?, &args),
             ImageCommand::Prune(args) => image::prune(&mut open(&global)?, &args),
+            ImageCommand::Copy(args) => registry::copy(&mut open(&global)?, &args),
         },
     }
 }

@@ -1,12 +1,14 @@
-//! Registry commands: pull, push, login, logout, search, manifest inspect.
+//! Registry commands: pull, push, login, logout, search, manifest inspect, image copy.
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result, bail};
-use skiff_engine::{Credentials, Engine, PullOptions, PushOptions, RegistryOptions, TransferEvent};
+use skiff_engine::{
+    CopyOptions, Credentials, Engine, PullOptions, PushOptions, RegistryOptions, TransferEvent,
+};
 
 use crate::cli::{
-    LoginArgs, LogoutArgs, ManifestInspectArgs, PullArgs, PushArgs, RegistryArgs, RunArgs,
-    SearchArgs,
+    CopyArgs, LoginArgs, LogoutArgs, ManifestInspectArgs, PullArgs, PushArgs, RegistryArgs,
+    RunArgs, SearchArgs,
 };
 use crate::format;
 
@@ -135,6 +137,31 @@ pub fn search(engine: &Engine, args: &SearchArgs) -> Result<i32> {
             }
         }
     }
+    Ok(0)
+}
+
+pub fn copy(engine: &mut Engine, args: &CopyArgs) -> Result<i32> {
+    let side = |tls_verify| RegistryOptions {
+        tls_verify,
+        authfile: args.authfile.clone(),
+        ..Default::default()
+    };
+    let options = CopyOptions {
+        source: PullOptions {
+            registry: side(args.src_tls_verify),
+            platform: None,
+        },
+        destination: PushOptions {
+            registry: side(args.dest_tls_verify),
+            format: args.format.clone(),
+        },
+    };
+    engine.copy_image(
+        &args.source,
+        &args.destination,
+        &options,
+        &progress_printer(args.quiet),
+    )?;
     Ok(0)
 }
 
