@@ -3,6 +3,7 @@
 //! name and against the name without its registry.
 use std::collections::BTreeMap;
 
+use crate::container::filter::parse_filters;
 use crate::error::EngineError;
 use crate::image::ImageReport;
 
@@ -15,28 +16,13 @@ const KEYS: &[&str] = &["id", "reference", "dangling", "label", "before", "since
 
 impl ImageFilter {
     pub fn parse(filters: &[String]) -> Result<Self, EngineError> {
-        let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for filter in filters {
-            let (key, value) = filter.split_once('=').ok_or_else(|| {
-                EngineError::InvalidArgument(format!(
-                    "invalid filter {filter:?}: expected KEY=VALUE"
-                ))
-            })?;
-            if !KEYS.contains(&key) {
-                return Err(EngineError::InvalidArgument(format!(
-                    "invalid filter {key:?}: supported filters are {}",
-                    KEYS.join(", ")
-                )));
-            }
-            if key == "dangling" && !matches!(value, "true" | "false") {
+        let by_key = parse_filters(filters, KEYS)?;
+        for value in by_key.get("dangling").into_iter().flatten() {
+            if !matches!(value.as_str(), "true" | "false") {
                 return Err(EngineError::InvalidArgument(format!(
                     "invalid dangling filter {value:?}: expected true or false"
                 )));
             }
-            by_key
-                .entry(key.to_string())
-                .or_default()
-                .push(value.to_string());
         }
         Ok(Self { by_key })
     }

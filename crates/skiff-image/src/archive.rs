@@ -352,15 +352,21 @@ fn text(small: &HashMap<String, Vec<u8>>, name: &str) -> Result<String, ImageErr
 
 fn diff_ids(config: &str) -> Result<Vec<String>, ImageError> {
     let value: Value = serde_json::from_str(config)?;
-    Ok(value
-        .pointer("/rootfs/diff_ids")
+    Ok(strings_at(&value, "/rootfs/diff_ids"))
+}
+
+/// The strings of a JSON array at `pointer` (none when absent).
+pub(crate) fn strings_at(value: &Value, pointer: &str) -> Vec<String> {
+    value
+        .pointer(pointer)
         .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|d| d.as_str().map(str::to_string))
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
                 .collect()
         })
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 fn plan_docker_archive(small: &HashMap<String, Vec<u8>>) -> Result<Vec<LoadPlan>, ImageError> {
@@ -376,15 +382,7 @@ fn plan_docker_archive(small: &HashMap<String, Vec<u8>>) -> Result<Vec<LoadPlan>
         })?;
         let config = text(small, &normalize(config_name)?)?;
         let ids = diff_ids(&config)?;
-        let layer_names: Vec<String> = entry
-            .get("Layers")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|n| n.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let layer_names = strings_at(entry, "/Layers");
         if layer_names.len() != ids.len() {
             return Err(ImageError::InvalidArchive(format!(
                 "{config_name}: {} layers listed but {} in the config",
@@ -403,15 +401,7 @@ fn plan_docker_archive(small: &HashMap<String, Vec<u8>>) -> Result<Vec<LoadPlan>
                 })
             })
             .collect::<Result<_, ImageError>>()?;
-        let names = entry
-            .get("RepoTags")
-            .and_then(Value::as_array)
-            .map(|t| {
-                t.iter()
-                    .filter_map(|n| n.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let names = strings_at(entry, "/RepoTags");
         plans.push(LoadPlan {
             config,
             manifest: None,

@@ -87,15 +87,7 @@ impl ImageStore {
         progress(TransferEvent::Started);
         let config = client.blob_bytes(&repository, &manifest.config.digest)?;
         let config_json: Value = serde_json::from_slice(&config)?;
-        let diff_ids: Vec<String> = config_json
-            .pointer("/rootfs/diff_ids")
-            .and_then(Value::as_array)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|d| d.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let diff_ids = crate::archive::strings_at(&config_json, "/rootfs/diff_ids");
         if diff_ids.len() != manifest.layers.len() {
             return Err(ImageError::Inconsistent(format!(
                 "{}: the manifest lists {} layers but the config {}",

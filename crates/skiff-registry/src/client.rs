@@ -153,11 +153,7 @@ impl Client {
         repository: &RepositoryRef,
         reference: &str,
     ) -> Result<FetchedManifest, RegistryError> {
-        let url = format!(
-            "{}/v2/{}/manifests/{reference}",
-            self.base()?,
-            repository.repository
-        );
+        let url = self.url(repository, &format!("manifests/{reference}"))?;
         let scopes = [pull_scope(repository)];
         let response = self.send(
             "GET",
@@ -214,11 +210,7 @@ impl Client {
         repository: &RepositoryRef,
         digest: &str,
     ) -> Result<Box<dyn Read + Send>, RegistryError> {
-        let url = format!(
-            "{}/v2/{}/blobs/{digest}",
-            self.base()?,
-            repository.repository
-        );
+        let url = self.url(repository, &format!("blobs/{digest}"))?;
         let response = self.send("GET", &url, &[], None, &[pull_scope(repository)])?;
         if response.status() == StatusCode::NOT_FOUND {
             return Err(RegistryError::BlobUnknown {
@@ -257,11 +249,7 @@ impl Client {
         repository: &RepositoryRef,
         digest: &str,
     ) -> Result<bool, RegistryError> {
-        let url = format!(
-            "{}/v2/{}/blobs/{digest}",
-            self.base()?,
-            repository.repository
-        );
+        let url = self.url(repository, &format!("blobs/{digest}"))?;
         let response = self.send("HEAD", &url, &[], None, &[push_scope(repository)])?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(false);
@@ -278,11 +266,10 @@ impl Client {
         digest: &str,
         from: &str,
     ) -> Result<bool, RegistryError> {
-        let url = format!(
-            "{}/v2/{}/blobs/uploads/?mount={digest}&from={from}",
-            self.base()?,
-            repository.repository
-        );
+        let url = self.url(
+            repository,
+            &format!("blobs/uploads/?mount={digest}&from={from}"),
+        )?;
         let scopes = [push_scope(repository), format!("repository:{from}:pull")];
         let response = self.send("POST", &url, &[], Some(Vec::new()), &scopes)?;
         Ok(response.status() == StatusCode::CREATED)
@@ -337,7 +324,7 @@ impl Client {
             offset += length as u64;
             progress(offset);
         }
-        let actual = format!("sha256:{}", hex(&hasher.finalize()));
+        let actual = format!("sha256:{:x}", hasher.finalize());
         if actual != digest {
             return Err(RegistryError::DigestMismatch {
                 what: format!("upload of {digest}"),
@@ -366,11 +353,7 @@ impl Client {
         bytes: Vec<u8>,
     ) -> Result<String, RegistryError> {
         let digest = sha256(&bytes);
-        let url = format!(
-            "{}/v2/{}/manifests/{reference}",
-            self.base()?,
-            repository.repository
-        );
+        let url = self.url(repository, &format!("manifests/{reference}"))?;
         let response = self.send(
             "PUT",
             &url,
@@ -434,6 +417,15 @@ impl Client {
             );
         }
         Ok(out)
+    }
+
+    /// `BASE/v2/REPOSITORY/TAIL`.
+    fn url(&self, repository: &RepositoryRef, tail: &str) -> Result<String, RegistryError> {
+        Ok(format!(
+            "{}/v2/{}/{tail}",
+            self.base()?,
+            repository.repository
+        ))
     }
 
     /// `https://host` or, for an insecure registry that does not speak TLS, `http://host`;
@@ -776,15 +768,7 @@ fn sniff_media_type(bytes: &[u8]) -> String {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
 #[cfg(test)]

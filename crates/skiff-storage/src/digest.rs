@@ -24,20 +24,14 @@ impl<T> Digester<T> {
         self,
         close: impl FnOnce(T) -> io::Result<U>,
     ) -> io::Result<(String, u64)> {
-        let result = (
-            format!("sha256:{}", hex(&self.hasher.finalize())),
-            self.count,
-        );
+        let result = (format!("sha256:{:x}", self.hasher.finalize()), self.count);
         close(self.inner)?;
         Ok(result)
     }
 
     /// The digest (`sha256:<hex>`) and byte count of everything that passed through.
     pub fn finish(self) -> (String, u64) {
-        (
-            format!("sha256:{}", hex(&self.hasher.finalize())),
-            self.count,
-        )
+        (format!("sha256:{:x}", self.hasher.finalize()), self.count)
     }
 }
 
@@ -64,15 +58,7 @@ impl<W: Write> Write for Digester<W> {
 
 /// `sha256:<hex>` of a byte slice.
 pub fn hex_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -6,6 +6,30 @@ use std::collections::BTreeMap;
 use super::report::ContainerReport;
 use crate::error::EngineError;
 
+/// `KEY=VALUE` filters grouped by key, refusing keys not in `keys`.
+pub(crate) fn parse_filters(
+    filters: &[String],
+    keys: &[&str],
+) -> Result<BTreeMap<String, Vec<String>>, EngineError> {
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for filter in filters {
+        let (key, value) = filter.split_once('=').ok_or_else(|| {
+            EngineError::InvalidArgument(format!("invalid filter {filter:?}: expected KEY=VALUE"))
+        })?;
+        if !keys.contains(&key) {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid filter {key:?}: supported filters are {}",
+                keys.join(", ")
+            )));
+        }
+        by_key
+            .entry(key.to_string())
+            .or_default()
+            .push(value.to_string());
+    }
+    Ok(by_key)
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ContainerFilter {
     by_key: BTreeMap<String, Vec<String>>,
@@ -19,34 +43,21 @@ const STATUSES: &[&str] = &[
 impl ContainerFilter {
     /// Parses `--filter` values such as `status=exited`, `label=app=web`, `name=db`.
     pub fn parse(filters: &[String]) -> Result<Self, EngineError> {
-        let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for filter in filters {
-            let (key, value) = filter.split_once('=').ok_or_else(|| {
-                EngineError::InvalidArgument(format!(
-                    "invalid filter {filter:?}: expected KEY=VALUE"
-                ))
-            })?;
-            if !KEYS.contains(&key) {
-                return Err(EngineError::InvalidArgument(format!(
-                    "invalid filter {key:?}: supported filters are {}",
-                    KEYS.join(", ")
-                )));
-            }
-            if key == "status" && !STATUSES.contains(&value) {
+        let by_key = parse_filters(filters, KEYS)?;
+        for value in by_key.get("status").into_iter().flatten() {
+            if !STATUSES.contains(&value.as_str()) {
                 return Err(EngineError::InvalidArgument(format!(
                     "invalid status {value:?}: expected one of {}",
                     STATUSES.join(", ")
                 )));
             }
-            if key == "exited" && value.parse::<i32>().is_err() {
+        }
+        for value in by_key.get("exited").into_iter().flatten() {
+            if value.parse::<i32>().is_err() {
                 return Err(EngineError::InvalidArgument(format!(
                     "invalid exited filter {value:?}: expected an exit code"
                 )));
             }
-            by_key
-                .entry(key.to_string())
-                .or_default()
-                .push(value.to_string());
         }
         Ok(Self { by_key })
     }
