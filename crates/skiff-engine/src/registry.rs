@@ -195,6 +195,42 @@ impl Engine {
         Ok(result.map_err(skiff_image::ImageError::from)?)
     }
 
+    /// `login --get-login REGISTRY`: the user name stored for a registry.
+    pub fn stored_login(
+        &self,
+        registry: &str,
+        options: &RegistryOptions,
+    ) -> Result<Option<String>, EngineError> {
+        let credentials = self
+            .auth_file(options)
+            .get(&registry_host(registry))
+            .map_err(skiff_image::ImageError::from)?;
+        Ok(credentials.map(|c| c.username))
+    }
+
+    /// `search --list-tags REGISTRY/REPOSITORY`: the repository's tags.
+    pub fn list_tags(
+        &self,
+        name: &str,
+        options: &RegistryOptions,
+    ) -> Result<Vec<String>, EngineError> {
+        let conf = self.registries_conf()?;
+        let reference = candidates(&conf, name)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| EngineError::InvalidArgument(format!("{name}: no registry")))?;
+        if reference.tag.is_some() || reference.digest.is_some() {
+            return Err(EngineError::InvalidArgument(format!(
+                "{name}: --list-tags takes a repository without a tag or digest"
+            )));
+        }
+        let client = self.client(&conf, &reference, options)?;
+        let repository = client.repository(&reference.repository);
+        Ok(client
+            .tags(&repository)
+            .map_err(skiff_image::ImageError::from)?)
+    }
+
     /// `search [REGISTRY/]TERM`: repositories whose name contains TERM, from each registry's
     /// catalog. Returns full names.
     pub fn search(

@@ -530,6 +530,19 @@ mod tests {
             "{wrong:?}"
         );
         assert_eq!(store.blobs(&first.diff_id).unwrap().len(), 2);
+        // zstd layers (OCI's tar+zstd) unpack to the same content, the stream kept as it came.
+        let zstd_stream = zstd::stream::encode_all(&tar[..], 3).unwrap();
+        let zstd_layer = store
+            .apply_verified(
+                &zstd_stream[..],
+                Expected {
+                    digest: Some(&crate::hex_digest(&zstd_stream)),
+                    diff_id: Some(&first.diff_id),
+                },
+            )
+            .unwrap();
+        assert_eq!(zstd_layer.blob.compression, Compression::Zstd);
+        assert_eq!(store.blobs(&first.diff_id).unwrap().len(), 3);
         assert_eq!(first.diff_id, crate::hex_digest(&tar));
         assert_eq!(store.list().unwrap(), vec![first.diff_id.clone()]);
         assert_eq!(

@@ -190,6 +190,10 @@ fn login_logout_and_credentials() {
             b"s3cret\n",
         );
         assert_eq!(login.ok(), "Login Succeeded!");
+        assert_eq!(
+            ctx.skiff(["login", "--get-login", &registry.address]).ok(),
+            "alice"
+        );
         let stored = std::fs::read_to_string(&auth_file).unwrap();
         assert!(stored.contains(&registry.address), "{stored}");
         use std::os::unix::fs::PermissionsExt;
@@ -224,6 +228,8 @@ fn login_logout_and_credentials() {
             format!("Removed login credentials for {}", registry.address)
         );
         ctx.skiff(["logout", &registry.address])
+            .fails(125, "not logged into");
+        ctx.skiff(["login", "--get-login", &registry.address])
             .fails(125, "not logged into");
         ctx.skiff(["push", INSECURE, "busybox", &name])
             .fails(125, "unauthorized");
@@ -309,6 +315,10 @@ fn run_pulls_a_missing_image_and_short_names_use_search_registries() {
         )));
         let search = ctx.skiff(["search", "--format", "{{.Name}}", "tools"]);
         assert_eq!(search.ok(), registry.name("tools/busybox"));
+        let tags = ctx.skiff(["search", "--list-tags", &registry.name("tools/busybox")]);
+        let text = tags.ok();
+        assert!(text.starts_with("NAME") && text.contains("TAG"), "{text}");
+        assert!(text.lines().nth(1).unwrap().ends_with("latest"), "{text}");
     }
 }
 

@@ -57,12 +57,21 @@ pub fn push(engine: &Engine, args: &PushArgs) -> Result<i32> {
 
 pub fn login(engine: &Engine, args: &LoginArgs) -> Result<i32> {
     let options = registry_options(&args.registry, None)?;
+    if args.get_login {
+        match engine.stored_login(&args.server, &options)? {
+            Some(username) => println!("{username}"),
+            None => bail!("not logged into {}", args.server),
+        }
+        return Ok(0);
+    }
     if args.password.is_some() && args.password_stdin {
         bail!("--password and --password-stdin are mutually exclusive");
     }
     let username = match &args.username {
         Some(username) => username.clone(),
-        None if !args.password_stdin && std::io::stdin().is_terminal() => prompt("Username: ")?,
+        None if !args.password_stdin && std::io::stdin().is_terminal() => {
+            prompt("Username: ", true)?
+        }
         None => bail!("username is required (-u/--username)"),
     };
     let password = if args.password_stdin {
@@ -75,7 +84,7 @@ pub fn login(engine: &Engine, args: &LoginArgs) -> Result<i32> {
     } else if let Some(password) = &args.password {
         password.clone()
     } else if std::io::stdin().is_terminal() {
-        prompt("Password: ")?
+        prompt("Password: ", false)?
     } else {
         bail!("password is required (-p/--password or --password-stdin)");
     };
@@ -110,6 +119,24 @@ pub fn logout(engine: &Engine, args: &LogoutArgs) -> Result<i32> {
 
 pub fn search(engine: &Engine, args: &SearchArgs) -> Result<i32> {
     let options = registry_options(&args.registry, None)?;
+    if args.list_tags {
+        let mut tags = engine.list_tags(&args.term, &options)?;
+        if let Some(limit) = args.limit {
+            tags.truncate(limit);
+        }
+        let rows: Vec<serde_json::Value> = tags
+            .iter()
+            .map(|tag| serde_json::json!({"Name": args.term, "Tag": tag}))
+            .collect();
+        match format::formatted(args.format.as_deref(), &rows)? {
+            Some(text) => print!("{text}"),
+            None => print!(
+                "{}",
+                format::table_with_header("NAME\tTAG", "{{.Name}}\t{{.Tag}}", &rows)?
+            ),
+        }
+        return Ok(0);
+    }
     let mut names = engine.search(&args.term, &options)?;
     if let Some(limit) = args.limit {
         names.truncate(limit);
@@ -179,7 +206,7 @@ fn registry_options(args: &RegistryArgs, creds: Option<&str>) -> Result<Registry
         .map(|creds| {
             let (username, password) = match creds.split_once(':') {
                 Some((u, p)) => (u.to_string(), p.to_string()),
-                None => (creds.to_string(), prompt("Password: ")?),
+                None => (creds.to_string(), prompt("Password: ", false)?),
             };
             if username.is_empty() {
                 bail!("--creds {creds:?}: the username is empty");
@@ -252,12 +279,23 @@ fn short(digest: &str, length: usize) -> String {
         .collect()
 }
 
-fn prompt(question: &str) -> Result<String> {
+/// Asks on the terminal; a password is read with echo off.
+fn prompt(question: &str, echo: bool) -> Result<String> {
+    use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
     eprint!("{question}");
+    let stdin = std::io::stdin();
+    let saved = if echo { None } else { tcgetattr(&stdin).ok() };
+    if let Some(saved) = &saved {
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
+    }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading from the terminal")?;
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(saved) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, saved);
+        eprintln!();
+    }
+    read.context("reading from the terminal")?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
