@@ -32,6 +32,20 @@ pub enum Access<'a> {
 
 impl Registry {
     pub fn start(access: Access<'_>) -> Self {
+        Self::start_with(access, false)
+    }
+
+    /// A registry serving HTTPS with a certificate from a test CA (`ca_certificate()`).
+    pub fn start_tls() -> Self {
+        Self::start_with(Access::Open, true)
+    }
+
+    /// The test CA that signed a TLS registry's certificate.
+    pub fn ca_certificate(&self) -> PathBuf {
+        self.dir.join("tls/ca.crt")
+    }
+
+    fn start_with(access: Access<'_>, tls: bool) -> Self {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "skiff-registry-{}-{}",
@@ -67,6 +81,17 @@ impl Registry {
                 )
             }
         };
+        let tls = if tls {
+            let dir = dir.join("tls");
+            make_certificates(&dir);
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                dir.join("server.crt").display(),
+                dir.join("server.key").display()
+            )
+        } else {
+            String::new()
+        };
         // A port the kernel just handed out; retried if another process takes it first.
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
@@ -78,7 +103,7 @@ impl Registry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{auth}",
+                    "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {address}\n{tls}{auth}",
                     dir.join("data").display()
                 ),
             )
@@ -130,6 +155,66 @@ impl Registry {
 
     pub fn data_dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, with the openssl command line.
+fn make_certificates(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("create tls dir");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write extensions");
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509", "-days", "1", "-subj", "/CN=skiff-test-ca"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.crt"],
+        ]
+        .concat(),
+        [
+            &["req", "-subj", "/CN=127.0.0.1"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr"],
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-days",
+            "1",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+    ];
+    for args in steps {
+        let output = Command::new("openssl")
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 

@@ -628,3 +628,51 @@ fn image_copy_between_transports() {
             .fails(125, "docker://");
     }
 }
+
+#[test]
+fn tls_registry_with_a_private_ca() {
+    let registry = Registry::start_tls();
+    let ca_dir = {
+        let ctx_dir = registry.dir.join("certs");
+        std::fs::create_dir_all(&ctx_dir).unwrap();
+        std::fs::copy(registry.ca_certificate(), ctx_dir.join("ca.crt")).unwrap();
+        ctx_dir
+    };
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let name = registry.name("secure:1");
+    // Unknown CA: refused, naming the way out.
+    ctx.skiff(["push", "busybox", &name])
+        .fails(125, "TLS verification failed");
+    // --cert-dir trusts the CA; --tls-verify=false trusts anything.
+    ctx.skiff([
+        "push",
+        "--cert-dir",
+        ca_dir.to_str().unwrap(),
+        "busybox",
+        &name,
+    ])
+    .ok();
+    let fresh = TestContext::new(SKIFF, Mode::Root);
+    fresh
+        .skiff(["pull", "-q", "--cert-dir", ca_dir.to_str().unwrap(), &name])
+        .ok();
+    fresh.skiff(["rmi", "-a", "-f"]).ok();
+    fresh.skiff(["pull", "-q", INSECURE, &name]).ok();
+
+    // A user's certs.d/<registry>/ is read without any flag, as Podman reads it.
+    let user = TestContext::new(SKIFF, Mode::Rootless);
+    user.skiff(["pull", &name]).fails(125, "--tls-verify=false");
+    let certs = user
+        .dir
+        .join(".config/containers/certs.d")
+        .join(&registry.address);
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(registry.ca_certificate(), certs.join("ca.crt")).unwrap();
+    let status = std::process::Command::new("chown")
+        .args(["-R", "skiff-test"])
+        .arg(user.dir.join(".config"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    user.skiff(["pull", "-q", &name]).ok();
+}
