@@ -122,9 +122,16 @@ impl Engine {
     ) -> Result<ImageReport, EngineError> {
         match policy {
             PullPolicy::Never => self.image(name),
-            PullPolicy::Missing | PullPolicy::Newer => match self.image(name) {
+            PullPolicy::Missing => match self.image(name) {
                 Err(err) if err.is_no_such_image() => self.pull_image(name, options, progress),
                 other => other,
+            },
+            // Whatever the registry has now (a pull of an unchanged image fetches no layer);
+            // the local image when the registry cannot be asked.
+            PullPolicy::Newer => match self.image(name) {
+                Ok(local) => Ok(self.pull_image(name, options, progress).unwrap_or(local)),
+                Err(err) if err.is_no_such_image() => self.pull_image(name, options, progress),
+                Err(err) => Err(err),
             },
             PullPolicy::Always => self.pull_image(name, options, progress),
         }
