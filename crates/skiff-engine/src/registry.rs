@@ -222,10 +222,7 @@ impl Engine {
         options: &RegistryOptions,
     ) -> Result<Vec<String>, EngineError> {
         let conf = self.registries_conf()?;
-        let reference = candidates(&conf, name)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| EngineError::InvalidArgument(format!("{name}: no registry")))?;
+        let reference = first_candidate(&conf, name)?;
         if reference.tag.is_some() || reference.digest.is_some() {
             return Err(EngineError::InvalidArgument(format!(
                 "{name}: --list-tags takes a repository without a tag or digest"
@@ -280,10 +277,7 @@ impl Engine {
         options: &RegistryOptions,
     ) -> Result<Vec<u8>, EngineError> {
         let conf = self.registries_conf()?;
-        let reference = candidates(&conf, name)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| EngineError::InvalidArgument(format!("{name}: no registry")))?;
+        let reference = first_candidate(&conf, name)?;
         let client = self.client(&conf, &reference, options)?;
         let repository = client.repository(&reference.repository);
         let tag = reference
@@ -481,6 +475,15 @@ fn mirrors(conf: &RegistriesConf, reference: &Reference) -> Vec<(Reference, Opti
                 .map(|r| (r, Some(mirror.insecure)))
         })
         .collect()
+}
+
+/// The one reference a command that reads a single image (`manifest inspect`, `--list-tags`)
+/// asks for: the name itself, or its first expansion.
+fn first_candidate(conf: &RegistriesConf, name: &str) -> Result<Reference, EngineError> {
+    candidates(conf, name)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| EngineError::InvalidArgument(format!("{name}: no registry")))
 }
 
 /// `https://127.0.0.1:5000/v2/` → `127.0.0.1:5000`, as `login` accepts either.
