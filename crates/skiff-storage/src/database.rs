@@ -4,9 +4,19 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
+use crate::lock::FileLock;
+
 pub fn open_database(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
     let db = Connection::open(path)?;
     db.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Switching a new file to WAL, and creating tables, can fail with SQLITE_BUSY at once (no
+    // busy wait) when several processes open a fresh database together: serialise that part.
+    let _setup = FileLock::exclusive(&path.with_extension("setup.lock")).map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(e.to_string()),
+        )
+    })?;
     db.pragma_update(None, "journal_mode", "WAL")?;
     db.pragma_update(None, "synchronous", "NORMAL")?;
     db.pragma_update(None, "foreign_keys", "ON")?;
