@@ -3,7 +3,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use skiff_image::{Image, ImportOptions, Reference};
+use skiff_image::{Image, ImportOptions, Reference, repository_and_tag};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -27,7 +27,7 @@ impl ImageReport {
             "Id": i.id,
             "ParentId": "",
             "RepoTags": i.names,
-            "RepoDigests": i.names.iter().map(|n| format!("{}@{}", skiff_image_repository(n), i.digest)).collect::<Vec<_>>(),
+            "RepoDigests": self.repo_digests(),
             "Size": i.size,
             "SharedSize": 0,
             "VirtualSize": i.size,
@@ -71,6 +71,15 @@ impl ImageReport {
             .collect()
     }
 
+    /// `REPOSITORY@DIGEST` for each name.
+    fn repo_digests(&self) -> Vec<String> {
+        self.image
+            .names
+            .iter()
+            .map(|n| format!("{}@{}", repository_and_tag(n).0, self.image.digest))
+            .collect()
+    }
+
     fn labels(&self) -> Value {
         self.image
             .config()
@@ -88,7 +97,7 @@ impl ImageReport {
             "Id": i.id,
             "Digest": i.digest,
             "RepoTags": i.names,
-            "RepoDigests": i.names.iter().map(|n| format!("{}@{}", skiff_image_repository(n), i.digest)).collect::<Vec<_>>(),
+            "RepoDigests": self.repo_digests(),
             "Parent": "",
             "Comment": config.pointer("/history/0/comment").cloned().unwrap_or(json!("")),
             "Created": i.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
@@ -111,14 +120,6 @@ impl ImageReport {
             "History": config.get("history").cloned().unwrap_or(json!([])),
             "NamesHistory": i.names,
         })
-    }
-}
-
-fn skiff_image_repository(name: &str) -> String {
-    let last_slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match name[last_slash..].rfind(':') {
-        Some(i) => name[..last_slash + i].to_string(),
-        None => name.to_string(),
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use skiff_image::{ManifestFormat, Reference, TransferEvent};
 use skiff_registry::{
     AuthFile, Client, ClientOptions, Credentials, Platform, RegistriesConf, RegistryError,
-    ShortName, parse_platform,
+    ShortName, parse_platform, registry_of_key,
 };
 
 use crate::engine::Engine;
@@ -112,28 +112,33 @@ impl Engine {
         }))
     }
 
-    /// The image `name` for run/create under a pull policy: local when allowed, else pulled.
+    /// The ID of image `name` for run/create under a pull policy: local when allowed, else
+    /// pulled. On the run path: the local case is one lookup, nothing more.
     pub fn image_for_run(
         &mut self,
         name: &str,
         policy: PullPolicy,
         options: &PullOptions,
         progress: &(dyn Fn(TransferEvent) + Sync),
-    ) -> Result<ImageReport, EngineError> {
+    ) -> Result<String, EngineError> {
+        let local = || -> Result<String, EngineError> { Ok(self.images.resolve(name)?.id) };
+        let pulled = |engine: &mut Self| -> Result<String, EngineError> {
+            Ok(engine.pull_image(name, options, progress)?.id().to_string())
+        };
         match policy {
-            PullPolicy::Never => self.image(name),
-            PullPolicy::Missing => match self.image(name) {
-                Err(err) if err.is_no_such_image() => self.pull_image(name, options, progress),
+            PullPolicy::Never => local(),
+            PullPolicy::Missing => match local() {
+                Err(err) if err.is_no_such_image() => pulled(self),
                 other => other,
             },
             // Whatever the registry has now (a pull of an unchanged image fetches no layer);
             // the local image when the registry cannot be asked.
-            PullPolicy::Newer => match self.image(name) {
-                Ok(local) => Ok(self.pull_image(name, options, progress).unwrap_or(local)),
-                Err(err) if err.is_no_such_image() => self.pull_image(name, options, progress),
+            PullPolicy::Newer => match local() {
+                Ok(id) => Ok(pulled(self).unwrap_or(id)),
+                Err(err) if err.is_no_such_image() => pulled(self),
                 Err(err) => Err(err),
             },
-            PullPolicy::Always => self.pull_image(name, options, progress),
+            PullPolicy::Always => pulled(self),
         }
     }
 
@@ -174,16 +179,16 @@ impl Engine {
         credentials: Credentials,
         options: &RegistryOptions,
     ) -> Result<(), EngineError> {
-        let registry = registry_host(registry);
+        let registry = registry_of_key(registry);
         let conf = self.registries_conf()?;
         let mut options = options.clone();
         options.credentials = Some(credentials.clone());
-        let client = self.client_for(&conf, &registry, "", &options)?;
+        let client = self.client_for(&conf, registry, "", &options)?;
         client
             .check_login()
             .map_err(skiff_image::ImageError::from)?;
         self.auth_file(&options)
-            .set(&registry, &credentials)
+            .set(registry, &credentials)
             .map_err(skiff_image::ImageError::from)?;
         Ok(())
     }
@@ -196,7 +201,7 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let file = self.auth_file(options);
         let result = match registry {
-            Some(registry) => file.remove(&registry_host(registry)),
+            Some(registry) => file.remove(registry_of_key(registry)),
             None => file.clear().map(|()| true),
         };
         Ok(result.map_err(skiff_image::ImageError::from)?)
@@ -210,7 +215,7 @@ impl Engine {
     ) -> Result<Option<String>, EngineError> {
         let credentials = self
             .auth_file(options)
-            .get(&registry_host(registry))
+            .get(registry_of_key(registry))
             .map_err(skiff_image::ImageError::from)?;
         Ok(credentials.map(|c| c.username))
     }
@@ -280,13 +285,9 @@ impl Engine {
         let reference = first_candidate(&conf, name)?;
         let client = self.client(&conf, &reference, options)?;
         let repository = client.repository(&reference.repository);
-        let tag = reference
-            .digest
-            .clone()
-            .or(reference.tag.clone())
-            .unwrap_or_else(|| "latest".into());
+        let tag = reference.tag_or_digest();
         Ok(client
-            .manifest(&repository, &tag)
+            .manifest(&repository, tag)
             .map_err(skiff_image::ImageError::from)?
             .bytes)
     }
@@ -484,18 +485,4 @@ fn first_candidate(conf: &RegistriesConf, name: &str) -> Result<Reference, Engin
         .into_iter()
         .next()
         .ok_or_else(|| EngineError::InvalidArgument(format!("{name}: no registry")))
-}
-
-/// `https://127.0.0.1:5000/v2/` → `127.0.0.1:5000`, as `login` accepts either.
-fn registry_host(registry: &str) -> String {
-    let registry = registry
-        .strip_prefix("https://")
-        .or_else(|| registry.strip_prefix("http://"))
-        .unwrap_or(registry);
-    let host = registry.split('/').next().unwrap_or(registry);
-    if host == "index.docker.io" || host == "registry-1.docker.io" {
-        "docker.io".into()
-    } else {
-        host.to_string()
-    }
 }

@@ -10,6 +10,6 @@ mod transfer;
 
 pub use archive::{ArchiveFormat, SaveItem};
 pub use error::ImageError;
-pub use reference::{Reference, ReferenceError};
+pub use reference::{Reference, ReferenceError, repository_and_tag};
 pub use store::{Change, Image, ImageStore, ImportOptions, oci_architecture};
 pub use transfer::{ManifestFormat, TransferEvent};

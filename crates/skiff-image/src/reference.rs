@@ -98,6 +98,14 @@ impl Reference {
         out
     }
 
+    /// What a registry is asked for: the digest if pinned, else the tag, else `latest`.
+    pub fn tag_or_digest(&self) -> &str {
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or("latest")
+    }
+
     /// Whether a stored full name answers to this (possibly short) reference.
     pub fn matches(&self, stored: &str) -> bool {
         let Ok(other) = Reference::parse(stored) else {
@@ -119,6 +127,10 @@ impl Reference {
 
 /// Splits a stored name into the REPOSITORY and TAG columns of `images`.
 pub fn repository_and_tag(stored: &str) -> (String, String) {
+    // A name pinned by digest (`repo@sha256:…`) has no tag.
+    if let Some((repository, _)) = stored.split_once('@') {
+        return (repository.to_string(), "<none>".to_string());
+    }
     let last_slash = stored.rfind('/').map(|i| i + 1).unwrap_or(0);
     match stored[last_slash..].rfind(':') {
         Some(i) => (
@@ -175,6 +187,10 @@ mod tests {
 
     #[test]
     fn columns_split_at_the_tag() {
+        assert_eq!(
+            repository_and_tag("127.0.0.1:5000/busybox@sha256:abc"),
+            ("127.0.0.1:5000/busybox".into(), "<none>".into())
+        );
         assert_eq!(
             repository_and_tag("127.0.0.1:5000/busybox:1"),
             ("127.0.0.1:5000/busybox".into(), "1".into())

@@ -5,6 +5,7 @@
 //! config and a manifest, skipping blobs the registry already has.
 use std::fs::File;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 use skiff_registry::{
@@ -65,15 +66,11 @@ impl ImageStore {
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<Image, ImageError> {
         let repository = client.repository(&source.repository);
-        let tag = source
-            .digest
-            .clone()
-            .or_else(|| source.tag.clone())
-            .unwrap_or_else(|| "latest".into());
+        let tag = source.tag_or_digest();
         progress(TransferEvent::Trying(source.normalized()));
         // What an earlier pull killed midway left behind goes first.
         self.layers().remove_stale_temporaries();
-        let mut fetched = client.manifest(&repository, &tag)?;
+        let mut fetched = client.manifest(&repository, tag)?;
         if media_type::is_index(&fetched.media_type) {
             let index: Index = serde_json::from_slice(&fetched.bytes).map_err(|e| {
                 skiff_registry::RegistryError::InvalidManifest(format!(
@@ -152,7 +149,8 @@ impl ImageStore {
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<Vec<NewLayer>, ImageError> {
         let store = self.layers();
-        let next = Mutex::new(0usize);
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
         let results: Mutex<Vec<Option<Result<NewLayer, ImageError>>>> =
             Mutex::new((0..descriptors.len()).map(|_| None).collect());
         let known_sizes: Vec<Option<u64>> = diff_ids
@@ -161,12 +159,10 @@ impl ImageStore {
             .collect();
         let work = || {
             loop {
-                let index = {
-                    let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
-                    let index = *next;
-                    *next += 1;
-                    index
-                };
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let index = next.fetch_add(1, Ordering::Relaxed);
                 let (Some(descriptor), Some(diff_id)) =
                     (descriptors.get(index), diff_ids.get(index))
                 else {
@@ -218,12 +214,11 @@ impl ImageStore {
                         size: info.size,
                     })
                 })();
-                let failed = result.is_err();
-                results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
-                if failed {
-                    // Stop handing out work; the others finish what they hold.
-                    *next.lock().unwrap_or_else(|e| e.into_inner()) = usize::MAX / 2;
+                // After a failure no new layer starts; the others finish what they hold.
+                if result.is_err() {
+                    failed.store(true, Ordering::Relaxed);
                 }
+                results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
             }
         };
         std::thread::scope(|scope| {
@@ -327,10 +322,9 @@ impl ImageStore {
         };
         let tag = destination
             .tag
-            .clone()
-            .or_else(|| destination.digest.clone())
-            .unwrap_or_else(|| "latest".into());
-        Ok(client.put_manifest(&repository, &tag, manifest_type, bytes)?)
+            .as_deref()
+            .unwrap_or(destination.tag_or_digest());
+        Ok(client.put_manifest(&repository, tag, manifest_type, bytes)?)
     }
 
     /// Sends one layer blob unless the registry has it; true when it was skipped.

@@ -134,14 +134,16 @@ fn decode_entry(path: &Path, entry: &Value) -> Result<Option<Credentials>, Regis
     }))
 }
 
-/// Keys may be `host`, `host/repo`, or Docker's `https://index.docker.io/v1/`.
-fn registry_of_key(key: &str) -> &str {
+/// The registry a credentials key or a `login` argument names: `host`, `host/repo`,
+/// `https://host/v2/`, and Docker Hub's `https://index.docker.io/v1/` all reduce to the host
+/// (`docker.io` for Docker Hub).
+pub fn registry_of_key(key: &str) -> &str {
     let key = key
         .strip_prefix("https://")
         .or_else(|| key.strip_prefix("http://"))
         .unwrap_or(key);
     let host = key.split('/').next().unwrap_or(key);
-    if host == "index.docker.io" {
+    if host == "index.docker.io" || host == "registry-1.docker.io" {
         "docker.io"
     } else {
         host

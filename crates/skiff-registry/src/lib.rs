@@ -11,7 +11,7 @@ mod manifest;
 mod registries;
 
 pub use client::{Client, ClientOptions, FetchedManifest, RepositoryRef};
-pub use credentials::{AuthFile, Credentials};
+pub use credentials::{AuthFile, Credentials, registry_of_key};
 pub use error::RegistryError;
 pub use manifest::{
     Descriptor, Index, Manifest, Platform, media_type, parse_platform, select_manifest,

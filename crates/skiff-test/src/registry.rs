@@ -152,10 +152,6 @@ impl Registry {
             .join(hex)
             .join("data")
     }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it, with the openssl command line.

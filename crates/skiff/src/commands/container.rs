@@ -20,13 +20,12 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
 fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
     let mut spec = container_spec(args)?;
     let policy = PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?;
-    let image = engine.image_for_run(
+    spec.image = engine.image_for_run(
         &args.image,
         policy,
         &super::registry::run_pull_options(args)?,
         &super::registry::progress_printer(false),
     )?;
-    spec.image = image.id().to_string();
     let created = engine.create_container(spec, args.name.as_deref())?;
     for warning in &created.warnings {
         eprintln!("WARN[0000] {warning}");
