@@ -97,11 +97,19 @@ impl Engine {
     pub(crate) fn run_dir(&self, id: &str) -> PathBuf {
         self.options.runroot.join("containers").join(id)
     }
+    /// The monitor's socket for attach clients (see `skiff_monitor::attach`).
+    pub(crate) fn attach_socket_path(&self, id: &str) -> PathBuf {
+        self.run_dir(id).join("attach")
+    }
     pub(crate) fn exit_path(&self, id: &str) -> PathBuf {
         self.run_dir(id).join("exit")
     }
     pub(crate) fn runtime_state_root(&self) -> PathBuf {
         self.options.runroot.join("runtime")
+    }
+    /// Compiled seccomp filters, shared by container starts and execs.
+    pub(crate) fn seccomp_cache(&self) -> PathBuf {
+        self.runtime_state_root().join("seccomp-cache")
     }
 
     /// Whether cgroup limits can be set: always for root; for a rootless user only on a pure

@@ -17,10 +17,12 @@ mod names;
 mod options;
 mod registry;
 pub mod rootless;
+mod terminal;
 
 pub use archive::{HistoryEntry, SaveTarget};
+pub use container::exec::ExecOptions;
 pub use container::filter::ContainerFilter;
-pub use container::lifecycle::{Created, LogOptions, StartMode};
+pub use container::lifecycle::{AttachOptions, Created, LogOptions, StartMode};
 pub use container::report::human_duration;
 pub use container::report::{ContainerReport, ContainerState};
 pub use copy::CopyOptions;
@@ -38,6 +40,7 @@ pub use skiff_spec::normalize_capability;
 pub use skiff_spec::{
     ContainerSpec, MountSpec, NetworkMode, SeccompChoice, parse_tmpfs, parse_volume,
 };
+pub use terminal::parse_detach_keys;
 
 /// Checks that a seccomp profile (Docker or OCI format) can be used.
 pub fn check_seccomp_profile(profile: &str) -> Result<(), EngineError> {

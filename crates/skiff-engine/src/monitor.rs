@@ -12,9 +12,12 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use nix::sys::socket::SockType;
 use skiff_monitor::MonitorArgs;
 use skiff_monitor::sync::SyncMessage;
+use skiff_runtime::socket::{listen_at, receive_terminal};
 use skiff_runtime::{ContainerStdio, process, runtime_for};
 use skiff_spec::{RuntimeContext, generate, resolve_user};
 
@@ -102,7 +105,10 @@ impl Engine {
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         }
-        if !attached && let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+        // With a terminal, the starting `skiff` attaches through the socket like any client.
+        let copies_output = attached && !record.spec.tty;
+        if !copies_output && let Ok(null) = File::options().read(true).write(true).open("/dev/null")
+        {
             for fd in 0..3 {
                 let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
             }
@@ -124,32 +130,21 @@ impl Engine {
                 return 125;
             }
         };
-        let pipes = (
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC),
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC),
-        );
-        let ((stdout_read, stdout_write), (stderr_read, stderr_write)) = match pipes {
-            (Ok(out), Ok(err)) => (out, err),
-            _ => {
-                report(SyncMessage::Error(125, "creating output pipes".into()));
+        let prepared = match self.prepare_stdio(record, attached, stdin) {
+            Ok(prepared) => prepared,
+            Err(message) => {
+                report(SyncMessage::Error(125, message));
                 return 125;
             }
         };
-        let container_stdin: OwnedFd = match (attached && stdin).then(|| nix::unistd::dup(0)) {
-            // SAFETY: dup returned a new descriptor that nothing else owns.
-            #[allow(unsafe_code)]
-            Some(Ok(fd)) => unsafe { OwnedFd::from_raw_fd(fd) },
-            _ => match File::open("/dev/null") {
-                Ok(null) => null.into(),
-                Err(_) => return 125,
-            },
-        };
-        let stdio = ContainerStdio {
-            stdin: container_stdin,
-            stdout: stdout_write,
-            stderr: stderr_write,
-        };
-        let pid = match engine.create_and_start(&record.id, stdio) {
+        let PreparedStdio {
+            container,
+            output,
+            stdin_writer,
+            console,
+            attach_socket,
+        } = prepared;
+        let pid = match engine.create_and_start(&record.id, container) {
             Ok(pid) => pid,
             Err((code, message)) => {
                 let _ = engine.layout(&record.id, &record.driver).unmount();
@@ -161,16 +156,49 @@ impl Engine {
             }
         };
         drop(engine);
+        let terminal = match console.map(|c| receive_terminal(&c, Duration::from_secs(10))) {
+            Some(Ok(master)) => Some(master),
+            Some(Err(e)) => {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                report(SyncMessage::Error(125, format!("container terminal: {e}")));
+                return 125;
+            }
+            None => None,
+        };
         report(SyncMessage::Started(pid));
+        let (stdout_fd, stderr_fd, stdin_fd) = match (&terminal, &output) {
+            (Some(master), _) => (
+                inheritable(master),
+                -1,
+                if record.spec.interactive {
+                    inheritable(master)
+                } else {
+                    -1
+                },
+            ),
+            (None, Some((out, err))) => (
+                inheritable(out),
+                inheritable(err),
+                stdin_writer.as_ref().map_or(-1, inheritable),
+            ),
+            (None, None) => (-1, -1, -1),
+        };
         let args = MonitorArgs {
             pid,
             log: self.log_path(&record.id).display().to_string(),
             exit: self.exit_path(&record.id).display().to_string(),
-            stdout_fd: inheritable(&stdout_read),
-            stderr_fd: inheritable(&stderr_read),
+            stdout_fd,
+            stderr_fd,
+            stdin_fd,
+            terminal: terminal.is_some(),
+            socket_fd: inheritable(&attach_socket),
+            wait_client: attached && terminal.is_some(),
             sync_fd: Some(inheritable(&sync)),
             utc_offset_seconds: chrono::Local::now().offset().local_minus_utc().into(),
-            attach: attached,
+            attach: attached && terminal.is_none(),
             cleanup: self.cleanup_command(exe, inheritable(&sync), &record.id),
         };
         // Only returns if the monitor program could not start: then watch the container from here.
@@ -179,6 +207,74 @@ impl Engine {
             .args(args.to_args())
             .exec();
         skiff_monitor::run(args)
+    }
+
+    /// The container's standard streams and the monitor's ends of them: a terminal (through
+    /// the runtime's console socket), or pipes for output and, for a detached `-i`, for input.
+    /// `attached && stdin`: this process's own stdin goes to the container as it is.
+    fn prepare_stdio(
+        &self,
+        record: &ContainerRecord,
+        attached: bool,
+        stdin: bool,
+    ) -> Result<PreparedStdio, String> {
+        let run_dir = self.run_dir(&record.id);
+        let attach_socket = listen_at(&self.attach_socket_path(&record.id), SockType::SeqPacket)
+            .map_err(|e| format!("attach socket in {}: {e}", run_dir.display()))?;
+        let null = || -> Result<OwnedFd, String> {
+            File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map(OwnedFd::from)
+                .map_err(|e| format!("open /dev/null: {e}"))
+        };
+        if record.spec.tty {
+            let path = run_dir.join("console.sock");
+            let console = listen_at(&path, SockType::Stream)
+                .map_err(|e| format!("console socket {}: {e}", path.display()))?;
+            return Ok(PreparedStdio {
+                container: ContainerStdio {
+                    stdin: null()?,
+                    stdout: null()?,
+                    stderr: null()?,
+                    console_socket: Some(path),
+                },
+                output: None,
+                stdin_writer: None,
+                console: Some(console),
+                attach_socket,
+            });
+        }
+        let pipe = || {
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(|e| format!("creating pipes: {e}"))
+        };
+        let (stdout_read, stdout_write) = pipe()?;
+        let (stderr_read, stderr_write) = pipe()?;
+        let (container_stdin, stdin_writer) = if attached && stdin {
+            let own = nix::unistd::dup(0).map_err(|e| format!("dup stdin: {e}"))?;
+            // SAFETY: dup returned a new descriptor that nothing else owns.
+            #[allow(unsafe_code)]
+            (unsafe { OwnedFd::from_raw_fd(own) }, None)
+        } else if !attached && record.spec.interactive {
+            let (read, write) = pipe()?;
+            (read, Some(write))
+        } else {
+            (null()?, None)
+        };
+        Ok(PreparedStdio {
+            container: ContainerStdio {
+                stdin: container_stdin,
+                stdout: stdout_write,
+                stderr: stderr_write,
+                console_socket: None,
+            },
+            output: Some((stdout_read, stderr_read)),
+            stdin_writer,
+            console: None,
+            attach_socket,
+        })
     }
 
     fn cleanup_command(&self, exe: &Path, sync_fd: i32, id: &str) -> Vec<String> {
@@ -206,6 +302,18 @@ impl Engine {
         command.push(id.to_string());
         command
     }
+}
+
+/// What `prepare_stdio` sets up before the container is created.
+struct PreparedStdio {
+    container: ContainerStdio,
+    /// The read ends of the output pipes (none with a terminal).
+    output: Option<(OwnedFd, OwnedFd)>,
+    /// The write end of a detached `-i` container's stdin pipe.
+    stdin_writer: Option<OwnedFd>,
+    /// Where the runtime sends the terminal's master end.
+    console: Option<OwnedFd>,
+    attach_socket: OwnedFd,
 }
 
 /// Clears close-on-exec so the monitor inherits the descriptor; returns its number.

@@ -109,10 +109,7 @@ pub fn enter() -> Result<Option<String>, EngineError> {
             }
         }
     }
-    nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
-        .and_then(|()| nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)))
-        .map_err(|e| EngineError::Rootless(format!("becoming root in the user namespace: {e}")))?;
-    let _ = nix::unistd::setgroups(&[]);
+    become_root()?;
     // Mounts made here must not propagate back to the host's namespace.
     make_mounts_private()
         .map_err(|e| EngineError::Rootless(format!("making mounts private: {e}")))?;
@@ -122,6 +119,33 @@ pub fn enter() -> Result<Option<String>, EngineError> {
         std::env::set_var(environment::SKIFF_USERNS, "1");
     }
     Ok(warning)
+}
+
+/// Joins the user namespace of process `pid` (a running rootless container's), becoming root
+/// there. From the host's namespace the user owns it, so this needs no helper; the user's
+/// own new namespace could not, as it is no ancestor of the container's.
+pub fn join(pid: i32) -> Result<(), EngineError> {
+    let path = format!("/proc/{pid}/ns/user");
+    let namespace =
+        fs::File::open(&path).map_err(|e| EngineError::Rootless(format!("{path}: {e}")))?;
+    nix::sched::setns(&namespace, CloneFlags::CLONE_NEWUSER).map_err(|e| {
+        EngineError::Rootless(format!("joining the container's user namespace: {e}"))
+    })?;
+    become_root()?;
+    // SAFETY: still single-threaded at start-up; nothing else reads the environment concurrently.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::env::set_var(environment::SKIFF_USERNS, "1");
+    }
+    Ok(())
+}
+
+fn become_root() -> Result<(), EngineError> {
+    nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .and_then(|()| nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)))
+        .map_err(|e| EngineError::Rootless(format!("becoming root in the user namespace: {e}")))?;
+    let _ = nix::unistd::setgroups(&[]);
+    Ok(())
 }
 
 fn write_maps(

@@ -13,6 +13,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod attach;
 mod child_reaper;
 pub mod exit_file;
 pub mod log;

@@ -10,19 +10,31 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::attach::{self, Packet};
 use crate::child_reaper::ChildReaper;
 use crate::exit_file::{self, ExitRecord};
 use crate::log::{LogWriter, Stream};
 use crate::sync::SyncMessage;
 use crate::sys;
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct MonitorArgs {
     pub pid: i32,
     pub log: String,
     pub exit: String,
+    /// The container's output: pipes, or with `terminal` the pty master as stdout_fd.
     pub stdout_fd: i32,
     pub stderr_fd: i32,
+    /// Where attached clients' input goes (a pipe to the container's stdin, or the pty
+    /// master); -1 when the container's stdin is closed.
+    pub stdin_fd: i32,
+    /// stdout_fd is a pseudo-terminal master (stderr_fd is then -1).
+    pub terminal: bool,
+    /// A listening SOCK_SEQPACKET socket for attach clients (see `attach`), or -1.
+    pub socket_fd: i32,
+    /// Hold the container's output until the first client connects (`run -it`: the starting
+    /// `skiff` attaches right after the start), at most `WAIT_FOR_CLIENT_MS`.
+    pub wait_client: bool,
     pub sync_fd: Option<i32>,
     /// The host's offset from UTC, for log timestamps.
     pub utc_offset_seconds: i64,
@@ -30,6 +42,31 @@ pub struct MonitorArgs {
     pub attach: bool,
     pub cleanup: Vec<String>,
 }
+
+impl Default for MonitorArgs {
+    fn default() -> Self {
+        Self {
+            pid: 0,
+            log: String::new(),
+            exit: String::new(),
+            stdout_fd: -1,
+            stderr_fd: -1,
+            stdin_fd: -1,
+            terminal: false,
+            socket_fd: -1,
+            wait_client: false,
+            sync_fd: None,
+            utc_offset_seconds: 0,
+            attach: false,
+            cleanup: Vec::new(),
+        }
+    }
+}
+
+/// How long a monitor with `wait_client` holds output back for a client that never comes.
+const WAIT_FOR_CLIENT_MS: i32 = 10_000;
+/// Attach clients served at once.
+const MAX_CLIENTS: usize = 32;
 
 impl MonitorArgs {
     pub fn parse(args: &[String]) -> Result<Self, String> {
@@ -51,10 +88,14 @@ impl MonitorArgs {
                 "--exit" => out.exit = value("--exit")?,
                 "--stdout-fd" => out.stdout_fd = number(value("--stdout-fd")?, "--stdout-fd")?,
                 "--stderr-fd" => out.stderr_fd = number(value("--stderr-fd")?, "--stderr-fd")?,
+                "--stdin-fd" => out.stdin_fd = number(value("--stdin-fd")?, "--stdin-fd")?,
+                "--socket-fd" => out.socket_fd = number(value("--socket-fd")?, "--socket-fd")?,
                 "--sync-fd" => out.sync_fd = Some(number(value("--sync-fd")?, "--sync-fd")?),
                 "--utc-offset" => {
                     out.utc_offset_seconds = number(value("--utc-offset")?, "--utc-offset")?.into()
                 }
+                "--terminal" => out.terminal = true,
+                "--wait-client" => out.wait_client = true,
                 "--attach" => out.attach = true,
                 "--" => {
                     out.cleanup = iter.cloned().collect();
@@ -82,6 +123,10 @@ impl MonitorArgs {
             self.stdout_fd.to_string(),
             "--stderr-fd".into(),
             self.stderr_fd.to_string(),
+            "--stdin-fd".into(),
+            self.stdin_fd.to_string(),
+            "--socket-fd".into(),
+            self.socket_fd.to_string(),
         ];
         if let Some(fd) = self.sync_fd {
             args.extend(["--sync-fd".to_string(), fd.to_string()]);
@@ -90,8 +135,14 @@ impl MonitorArgs {
             "--utc-offset".to_string(),
             self.utc_offset_seconds.to_string(),
         ]);
-        if self.attach {
-            args.push("--attach".into());
+        for (set, flag) in [
+            (self.terminal, "--terminal"),
+            (self.wait_client, "--wait-client"),
+            (self.attach, "--attach"),
+        ] {
+            if set {
+                args.push(flag.into());
+            }
         }
         args.push("--".into());
         args.extend(self.cleanup.iter().cloned());
@@ -141,30 +192,43 @@ pub fn run(args: MonitorArgs) -> i32 {
         (args.stdout_fd, Stream::Stdout),
         (args.stderr_fd, Stream::Stderr),
     ];
+    let mut stdin_fd = args.stdin_fd;
+    let mut clients: Vec<i32> = Vec::new();
+    let mut hold_output = args.wait_client && args.socket_fd >= 0;
+    let held_since = sys::monotonic_millis();
     // The container may have exited before this program started.
     let mut exit_code = reaper.reap();
-    let mut buffer = vec![0u8; 16 * 1024];
-    while exit_code.is_none() || streams.iter().any(|(fd, _)| *fd >= 0) {
-        let mut fds = [
-            libc::pollfd {
-                fd: signal_fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: streams[0].0,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: streams[1].0,
-                events: libc::POLLIN,
-                revents: 0,
-            },
+    let mut buffer = vec![0u8; attach::MAX_DATA + 1];
+    while exit_code.is_none() || hold_output || streams.iter().any(|(fd, _)| *fd >= 0) {
+        if hold_output && sys::monotonic_millis() - held_since > i64::from(WAIT_FOR_CLIENT_MS) {
+            hold_output = false;
+        }
+        let watched = |fd: i32| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let output = |fd: i32| if hold_output { -1 } else { fd };
+        let mut fds = vec![
+            watched(signal_fd),
+            watched(output(streams[0].0)),
+            watched(output(streams[1].0)),
+            watched(if clients.len() < MAX_CLIENTS {
+                args.socket_fd
+            } else {
+                -1
+            }),
         ];
+        fds.extend(clients.iter().map(|fd| watched(*fd)));
         // Once the container is gone, only drain what is already in the pipes: a daemon it
         // left behind may hold them open forever.
-        let timeout = if exit_code.is_some() { 0 } else { -1 };
+        let timeout = if hold_output {
+            100
+        } else if exit_code.is_some() {
+            0
+        } else {
+            -1
+        };
         // SAFETY: `fds` is a valid array of pollfd; negative fds are ignored by poll.
         #[allow(unsafe_code)]
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
@@ -180,19 +244,51 @@ pub fn run(args: MonitorArgs) -> i32 {
                 exit_code = Some(code);
             }
         }
+        // Input from the clients polled; a client that hung up is dropped.
+        let mut gone = Vec::new();
+        for (index, client) in clients.iter().enumerate() {
+            if fds[4 + index].revents == 0 {
+                continue;
+            }
+            match attach::receive(*client, &mut buffer) {
+                None => gone.push(*client),
+                Some(Packet::Stdin(data)) if stdin_fd >= 0 => {
+                    sys::write_all(stdin_fd, data);
+                }
+                Some(Packet::Resize { rows, columns }) if args.terminal => {
+                    sys::set_window_size(args.stdout_fd, rows, columns);
+                }
+                // A terminal has no end of input short of hanging up: ^D is the user's to type.
+                Some(Packet::CloseStdin) if !args.terminal && stdin_fd >= 0 => {
+                    sys::close(stdin_fd);
+                    stdin_fd = -1;
+                }
+                Some(_) => {}
+            }
+        }
+        for client in gone {
+            sys::close(client);
+            clients.retain(|c| *c != client);
+        }
+        if fds[3].revents != 0
+            && let Some(client) = sys::accept(args.socket_fd)
+        {
+            clients.push(client);
+            hold_output = false;
+        }
         for (index, (fd, stream)) in streams.iter_mut().enumerate() {
-            if *fd < 0 {
+            if *fd < 0 || hold_output {
                 continue;
             }
             if fds[index + 1].revents == 0 {
                 if exit_code.is_some() && ready == 0 {
-                    close_stream(fd, *stream, &mut log);
+                    close_stream(fd, *stream, &mut log, args.terminal);
                 }
                 continue;
             }
-            let n = sys::read(*fd, &mut buffer);
+            let n = sys::read(*fd, &mut buffer[..attach::MAX_DATA]);
             if n <= 0 {
-                close_stream(fd, *stream, &mut log);
+                close_stream(fd, *stream, &mut log, args.terminal);
                 continue;
             }
             let chunk = &buffer[..n as usize];
@@ -203,10 +299,25 @@ pub fn run(args: MonitorArgs) -> i32 {
                 // Unbuffered: the exec into cleanup would discard anything left in a buffer.
                 sys::write_all(if *stream == Stream::Stdout { 1 } else { 2 }, chunk);
             }
+            let packet = match stream {
+                Stream::Stdout => Packet::Stdout(chunk),
+                Stream::Stderr => Packet::Stderr(chunk),
+            };
+            clients.retain(|client| {
+                let sent = attach::send(*client, &packet);
+                if !sent {
+                    sys::close(*client);
+                }
+                sent
+            });
         }
-        if exit_code.is_none() && streams.iter().all(|(fd, _)| *fd < 0) {
+        if exit_code.is_none() && !hold_output && streams.iter().all(|(fd, _)| *fd < 0) {
             exit_code = Some(reaper.wait_blocking());
         }
+    }
+    // Attached clients see the end of the stream: the container is gone.
+    for client in clients {
+        sys::close(client);
     }
     let code = exit_code.unwrap_or(255);
     exit_file::write(
@@ -237,11 +348,14 @@ pub fn run(args: MonitorArgs) -> i32 {
     code
 }
 
-fn close_stream(fd: &mut i32, stream: Stream, log: &mut Option<LogWriter>) {
+fn close_stream(fd: &mut i32, stream: Stream, log: &mut Option<LogWriter>, terminal: bool) {
     if let Some(log) = log.as_mut() {
         log.finish(stream);
     }
-    sys::close(*fd);
+    // The terminal's master is also the input side: it stays open until the monitor exits.
+    if !terminal {
+        sys::close(*fd);
+    }
     *fd = -1;
 }
 
@@ -262,6 +376,10 @@ mod tests {
             exit: "/e".into(),
             stdout_fd: 5,
             stderr_fd: 6,
+            stdin_fd: 7,
+            terminal: true,
+            socket_fd: 8,
+            wait_client: true,
             sync_fd: Some(3),
             utc_offset_seconds: -3600,
             attach: true,

@@ -41,6 +41,50 @@ pub fn read(fd: i32, buffer: &mut [u8]) -> isize {
     }
 }
 
+/// Accepts one connection on a listening socket (close-on-exec); None if there is none.
+pub fn accept(listener: i32) -> Option<i32> {
+    // SAFETY: accept4 without an address buffer.
+    #[allow(unsafe_code)]
+    let fd = unsafe {
+        libc::accept4(
+            listener,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+            libc::SOCK_CLOEXEC,
+        )
+    };
+    (fd >= 0).then_some(fd)
+}
+
+/// Sets a terminal's window size (the foreground process group gets SIGWINCH).
+pub fn set_window_size(fd: i32, rows: u16, columns: u16) {
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads the winsize given.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::ioctl(fd, libc::TIOCSWINSZ, &size);
+    }
+}
+
+/// Milliseconds on the monotonic clock.
+pub fn monotonic_millis() -> i64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec given.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
+    }
+    now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+}
+
 pub fn close(fd: i32) {
     // SAFETY: the caller owns `fd` and does not use it afterwards.
     #[allow(unsafe_code)]

@@ -16,6 +16,9 @@ pub struct ContainerStdio {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// With a terminal (`process.terminal` in the bundle): the socket the runtime sends the
+    /// terminal's master end to. The three descriptors above are then not used.
+    pub console_socket: Option<PathBuf>,
 }
 
 pub trait OciRuntime {
@@ -111,6 +114,7 @@ impl OciRuntime for EmbeddedRuntime {
             .with_stdin(stdio.stdin)
             .with_stdout(stdio.stdout)
             .with_stderr(stdio.stderr)
+            .with_console_socket(stdio.console_socket.as_ref())
             .validate_id()?
             .as_init(bundle)
             .with_systemd(false)
@@ -224,8 +228,11 @@ impl OciRuntime for ExternalRuntime {
             .arg("--bundle")
             .arg(bundle)
             .arg("--pid-file")
-            .arg(&pid_file)
-            .arg(id);
+            .arg(&pid_file);
+        if let Some(socket) = &stdio.console_socket {
+            command.arg("--console-socket").arg(socket);
+        }
+        command.arg(id);
         // The runtime hands its own stdio to the container ("pass-through" mode).
         let output = command
             .stdin(Stdio::from(stdio.stdin))

@@ -5,7 +5,9 @@
 
 mod backend;
 mod error;
+pub mod exec;
 pub mod process;
+pub mod socket;
 
 pub use backend::{ContainerStdio, EmbeddedRuntime, ExternalRuntime, OciRuntime, runtime_for};
 pub use error::RuntimeError;

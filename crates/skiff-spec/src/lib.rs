@@ -17,4 +17,4 @@ pub use error::SpecError;
 pub use mounts::{parse_tmpfs, parse_volume};
 pub use oci::{HostFiles, RuntimeContext, generate};
 pub use seccomp::{DEFAULT_PROFILE, profile_to_oci};
-pub use user::{ResolvedUser, resolve_user};
+pub use user::{ResolvedUser, resolve_user, resolve_user_with};

@@ -17,12 +17,20 @@ pub struct ResolvedUser {
 /// Resolves `name`, `uid`, `name:group`, `uid:gid` (or nothing: root) in the container's rootfs.
 /// Numeric IDs need no passwd entry, as in Podman.
 pub fn resolve_user(rootfs: &Path, user: Option<&str>) -> Result<ResolvedUser, SpecError> {
+    resolve_user_with(|relative| read_container_file(rootfs, relative), user)
+}
+
+/// `resolve_user` with the container's files read by `read` ("etc/passwd", "etc/group").
+pub fn resolve_user_with(
+    read: impl Fn(&str) -> String,
+    user: Option<&str>,
+) -> Result<ResolvedUser, SpecError> {
     let user = user.filter(|u| !u.is_empty()).unwrap_or("0");
     let (user_part, group_part) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (user, None),
     };
-    let passwd = read_container_file(rootfs, "etc/passwd");
+    let passwd = read("etc/passwd");
     let entry = passwd
         .lines()
         .map(|l| l.split(':').collect::<Vec<_>>())
@@ -37,7 +45,7 @@ pub fn resolve_user(rootfs: &Path, user: Option<&str>) -> Result<ResolvedUser, S
         (None, Ok(uid)) => (uid, uid, "/".to_string(), None),
         (None, Err(_)) => return Err(SpecError::UnknownUser(user_part.to_string())),
     };
-    let group = read_container_file(rootfs, "etc/group");
+    let group = read("etc/group");
     let groups: Vec<Vec<&str>> = group
         .lines()
         .map(|l| l.split(':').collect::<Vec<_>>())

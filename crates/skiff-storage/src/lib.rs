@@ -3,6 +3,7 @@
 //! where overlay cannot be mounted).
 #![deny(unsafe_code)]
 
+pub mod beneath;
 pub mod database;
 mod digest;
 mod driver;

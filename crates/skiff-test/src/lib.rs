@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod registry;
+pub mod terminal;
 mod token;
 pub use registry::{Access, Registry};
 

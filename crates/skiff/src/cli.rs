@@ -109,6 +109,10 @@ pub enum ContainerCommand {
     Ps(PsArgs),
     /// Fetch the logs of a container
     Logs(LogsArgs),
+    /// Run a process in a running container
+    Exec(ExecArgs),
+    /// Attach to a running container
+    Attach(AttachArgs),
 }
 
 /// `skiff container ...`
@@ -358,6 +362,9 @@ pub struct RunArgs {
     /// Allocate a pseudo-TTY
     #[arg(short, long)]
     pub tty: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
     /// Remove container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -450,8 +457,25 @@ pub struct StartArgs {
     /// Keep STDIN open
     #[arg(short, long)]
     pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
+    /// Proxy received signals to the container (accepted; with a terminal, keys are the signals)
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: bool,
+    pub container: String,
 }
 
 #[derive(Args, Debug)]
@@ -538,6 +562,42 @@ pub struct LogsArgs {
     #[arg(short, long)]
     pub timestamps: bool,
     pub container: String,
+}
+
+#[derive(Args, Debug)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// Run the exec session in detached mode (backgrounded)
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Sets the username or UID used and optionally the groupname or GID for the process
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Give the process extended privileges
+    #[arg(long)]
+    pub privileged: bool,
+    /// Override the key sequence for detaching (accepted; an exec session ends with its client)
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
+    pub container: String,
+    /// Command and its arguments
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

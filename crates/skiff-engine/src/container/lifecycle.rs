@@ -23,14 +23,27 @@ use super::store::{ContainerRecord, State};
 use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
 use crate::names;
+use crate::terminal::{Ending, Peer, RawTerminal, proxy};
+use nix::sys::socket::SockType;
+use skiff_runtime::socket::connect_to;
 
 /// How `start` and `run` wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartMode {
     /// Return as soon as the container runs (`-d`, `start`).
     Detached,
-    /// Stream output to this process's stdout and stderr and return the exit code.
-    Attached { stdin: bool },
+    /// Stream output to this process's stdout and stderr and return the exit code. With a
+    /// terminal, typing `detach_keys` leaves the container running and returns 0.
+    Attached { stdin: bool, detach_keys: Vec<u8> },
+}
+
+/// `attach`'s choices.
+#[derive(Debug, Clone, Default)]
+pub struct AttachOptions {
+    /// Do not pass this process's stdin on.
+    pub no_stdin: bool,
+    /// Parsed `--detach-keys` (see `parse_detach_keys`); empty: no detaching.
+    pub detach_keys: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -181,7 +194,10 @@ impl Engine {
             .io("create", self.userdata_dir(&record.id))?;
 
         let attached = matches!(mode, StartMode::Attached { .. });
-        let stdin = matches!(mode, StartMode::Attached { stdin: true });
+        let (stdin, detach_keys) = match &mode {
+            StartMode::Attached { stdin, detach_keys } => (*stdin, detach_keys.clone()),
+            StartMode::Detached => (false, Vec::new()),
+        };
         let mut sync = SyncReader {
             pipe: self.launch(&record, attached, stdin)?,
             buffer: Vec::new(),
@@ -208,6 +224,18 @@ impl Engine {
         if !attached {
             return Ok(pid);
         }
+        if record.spec.tty {
+            // The monitor holds the output until this client is there.
+            let socket = connect_to(&self.attach_socket_path(&record.id), SockType::SeqPacket)
+                .io("attach to", self.attach_socket_path(&record.id))?;
+            let ending = {
+                let _raw = RawTerminal::enter();
+                proxy(&Peer::Monitor(socket), stdin, &detach_keys)
+            };
+            if ending == Ending::Detached {
+                return Ok(0);
+            }
+        }
         let proxy = SignalProxy::install();
         let mut result = None;
         while let Some(message) = sync.next(proxy.as_ref().map(|p| (p, pid))) {
@@ -223,6 +251,35 @@ impl Engine {
                 let record = self.refresh(self.containers.lookup(&record.id)?)?;
                 Ok(record.exit_code)
             }
+        }
+    }
+
+    /// `attach`: joins this process's stdio to a running container's (through its monitor)
+    /// until the container exits (its exit code) or the detach keys are typed (0).
+    pub fn attach_container(
+        &self,
+        name_or_id: &str,
+        options: &AttachOptions,
+    ) -> Result<i32, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        if record.state != State::Running {
+            return Err(EngineError::InvalidState(
+                "you can only attach to running containers".into(),
+            ));
+        }
+        let path = self.attach_socket_path(&record.id);
+        let socket = connect_to(&path, SockType::SeqPacket).io("attach to", &path)?;
+        let ending = {
+            let _raw = record.spec.tty.then(RawTerminal::enter);
+            proxy(
+                &Peer::Monitor(socket),
+                record.spec.interactive && !options.no_stdin,
+                &options.detach_keys,
+            )
+        };
+        match ending {
+            Ending::Detached => Ok(0),
+            Ending::Closed => self.wait_container(&record.id),
         }
     }
 
@@ -307,6 +364,12 @@ impl Engine {
     pub fn container(&self, name_or_id: &str) -> Result<ContainerReport, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         self.report(record, &mut HashMap::new())
+    }
+
+    /// The PID of the container's init if it is running.
+    pub fn container_pid(&self, name_or_id: &str) -> Result<Option<i32>, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        Ok((record.state == State::Running).then_some(record.pid))
     }
 
     pub fn container_exists(&self, name_or_id: &str) -> Result<bool, EngineError> {
@@ -589,6 +652,34 @@ pub(crate) fn find_init_binary() -> Option<PathBuf> {
     .iter()
     .map(PathBuf::from)
     .find(|p| p.is_file())
+}
+
+/// Waits for a child of this process, passing on the signals a user sends; its exit code, or
+/// 128+n when signal n killed it.
+pub(crate) fn wait_child(pid: nix::unistd::Pid) -> i32 {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    let proxy = SignalProxy::install();
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
+            Ok(_) => {}
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => return 255,
+        }
+        match &proxy {
+            Some(proxy) => {
+                // Wake for a forwarded signal or every few milliseconds to look again.
+                let mut fds = [nix::poll::PollFd::new(
+                    std::os::fd::AsFd::as_fd(&proxy.signal_fd),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(2u8));
+                proxy.forward(pid.as_raw());
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
 }
 
 /// Collects the forked monitor if it already exited (a detached one outlives us and is

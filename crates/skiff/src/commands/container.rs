@@ -3,11 +3,16 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use chrono::Utc;
-use skiff_engine::{ContainerFilter, Engine, EngineError, LogOptions, PullPolicy, StartMode};
+use skiff_engine::{
+    AttachOptions, ContainerFilter, Engine, EngineError, ExecOptions, LogOptions, PullPolicy,
+    StartMode,
+};
 
-use super::{Exit, for_each, run_options::container_spec};
+use super::run_options::{container_spec, environment};
+use super::{Exit, for_each};
 use crate::cli::{
-    KillArgs, LogsArgs, NameArg, NamesArgs, PruneArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs,
+    AttachArgs, ExecArgs, KillArgs, LogsArgs, NameArg, NamesArgs, PruneArgs, PsArgs, RmArgs,
+    RunArgs, StartArgs, StopArgs,
 };
 use crate::format;
 
@@ -41,6 +46,7 @@ pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
     } else {
         StartMode::Attached {
             stdin: args.interactive,
+            detach_keys: detach_keys(&args.detach_keys)?,
         }
     };
     match engine.start_container(&id, mode) {
@@ -67,6 +73,7 @@ pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
             name,
             StartMode::Attached {
                 stdin: args.interactive,
+                detach_keys: detach_keys(&args.detach_keys)?,
             },
         )?);
     }
@@ -271,4 +278,38 @@ pub fn exists(engine: &Engine, args: &NameArg) -> Result<i32> {
     } else {
         Err(Exit(1).into())
     }
+}
+
+pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
+    if let Some(keys) = &args.detach_keys {
+        detach_keys(keys)?;
+    }
+    if let Some(workdir) = &args.workdir
+        && !workdir.starts_with('/')
+    {
+        bail!("--workdir {workdir:?}: must be an absolute path");
+    }
+    let options = ExecOptions {
+        command: args.command.clone(),
+        env: environment(&args.env_file, &args.env)?,
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        tty: args.tty,
+        interactive: args.interactive,
+        detach: args.detach,
+        privileged: args.privileged,
+    };
+    Ok(engine.exec_container(&args.container, &options)?)
+}
+
+pub fn attach(engine: &Engine, args: &AttachArgs) -> Result<i32> {
+    let options = AttachOptions {
+        no_stdin: args.no_stdin,
+        detach_keys: detach_keys(&args.detach_keys)?,
+    };
+    Ok(engine.attach_container(&args.container, &options)?)
+}
+
+fn detach_keys(text: &str) -> Result<Vec<u8>> {
+    skiff_engine::parse_detach_keys(text).map_err(anyhow::Error::msg)
 }

@@ -81,6 +81,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
 }
 
 fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i32> {
+    if let ContainerCommand::Exec(args) = &command {
+        return container::exec(&open_joined(global, &args.container)?, args);
+    }
     let mut engine = open(global)?;
     match command {
         ContainerCommand::Run(args) => container::run(&mut engine, args),
@@ -93,18 +96,42 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         ContainerCommand::Rm(args) => container::rm(&mut engine, &args),
         ContainerCommand::Ps(args) => container::ps(&engine, &args),
         ContainerCommand::Logs(args) => container::logs(&engine, &args),
+        ContainerCommand::Exec(_) => unreachable!("handled above"),
+        ContainerCommand::Attach(args) => container::attach(&engine, &args),
     }
 }
 
 /// Opens the engine; an unprivileged user first becomes root of its own user namespace.
 fn open(global: &GlobalArgs) -> Result<Engine> {
-    let rootless = !nix::unistd::geteuid().is_root() || rootless::in_user_namespace();
-    let mut options = StoreOptions::defaults(rootless);
     if !nix::unistd::geteuid().is_root()
         && let Some(warning) = rootless::enter()?
     {
         eprintln!("WARN[0000] {warning}");
     }
+    open_here(global)
+}
+
+/// Opens the engine for work inside a running container: an unprivileged user joins that
+/// container's user namespace (a new one of its own could not enter the container's others).
+fn open_joined(global: &GlobalArgs, container: &str) -> Result<Engine> {
+    if nix::unistd::geteuid().is_root() {
+        return open_here(global);
+    }
+    let engine = open_here(global)?;
+    match engine.container_pid(container)? {
+        Some(pid) => {
+            rootless::join(pid)?;
+            Ok(engine)
+        }
+        // Not running: the engine call says so; nothing needs the namespace.
+        None => Ok(engine),
+    }
+}
+
+/// Opens the engine in the namespaces this process is in.
+fn open_here(global: &GlobalArgs) -> Result<Engine> {
+    let rootless = !nix::unistd::geteuid().is_root() || rootless::in_user_namespace();
+    let mut options = StoreOptions::defaults(rootless);
     if let Some(root) = &global.root {
         options.root = root.clone();
     }

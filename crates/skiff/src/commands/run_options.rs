@@ -5,29 +5,12 @@ use skiff_engine::{ContainerSpec, NetworkMode, SeccompChoice, parse_tmpfs, parse
 use crate::cli::RunArgs;
 
 pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
-    if args.tty {
-        bail!("-t/--tty: terminals are not supported yet; use -i for standard input");
-    }
-    let mut env = Vec::new();
-    for file in &args.env_file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("--env-file {}", file.display()))?;
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            env.push(env_entry(line)?);
-        }
-    }
-    for entry in &args.env {
-        env.push(env_entry(entry)?);
-    }
+    let env = environment(&args.env_file, &args.env)?;
     let mut spec = ContainerSpec {
         image: args.image.clone(),
         command: args.command.clone(),
         entrypoint: args.entrypoint.as_ref().map(|e| entrypoint(e)),
-        env: env.into_iter().flatten().collect(),
+        env,
         workdir: args.workdir.clone(),
         user: args.user.clone(),
         hostname: args.hostname.clone(),
@@ -106,6 +89,27 @@ pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
 }
 
 /// `KEY=value` as given; a bare `KEY` takes the host's value (and is skipped when unset).
+/// `--env-file` files, then `-e` entries, as `KEY=VALUE` (a bare `KEY` takes this process's value
+/// and is dropped when unset, as in Podman).
+pub fn environment(files: &[std::path::PathBuf], entries: &[String]) -> Result<Vec<String>> {
+    let mut env = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--env-file {}", file.display()))?;
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            env.extend(env_entry(line)?);
+        }
+    }
+    for entry in entries {
+        env.extend(env_entry(entry)?);
+    }
+    Ok(env)
+}
+
 fn env_entry(entry: &str) -> Result<Option<String>> {
     if entry.starts_with('=') || entry.is_empty() {
         bail!("invalid environment variable {entry:?}: the name is empty");

@@ -1,0 +1,131 @@
+//! `exec`: a new process in a running container. No monitor and no runtime binary: this process
+//! joins the container (see `skiff_runtime::exec`) and waits for its child, so an exec costs a
+//! fork and a few setns calls.
+use std::fs::File;
+use std::path::Path;
+
+use skiff_runtime::exec::{ExecProcess, exec};
+use skiff_spec::resolve_user_with;
+use skiff_storage::beneath::read_in_root;
+
+use super::store::State;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::terminal::{Peer, RawTerminal, proxy};
+
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    pub command: Vec<String>,
+    /// `KEY=VALUE`, or `KEY` to pass this process's value on.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    /// Start the process and return at once.
+    pub detach: bool,
+    pub privileged: bool,
+}
+
+impl Engine {
+    /// Runs a command in the container; returns its exit code (128+n when killed by signal n).
+    /// The caller must be single-threaded.
+    pub fn exec_container(
+        &self,
+        name_or_id: &str,
+        options: &ExecOptions,
+    ) -> Result<i32, EngineError> {
+        if options.command.is_empty() {
+            return Err(EngineError::InvalidArgument(
+                "exec requires at least one command".into(),
+            ));
+        }
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        if record.state != State::Running {
+            return Err(EngineError::InvalidState(
+                "can only create exec sessions on running containers".into(),
+            ));
+        }
+        let bundle = self.run_dir(&record.id);
+        let config: serde_json::Value = std::fs::read(bundle.join("config.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| {
+                EngineError::InvalidState(format!(
+                    "container {} has no runtime configuration",
+                    record.name
+                ))
+            })?;
+        let process = &config["process"];
+        let mut env: Vec<String> =
+            serde_json::from_value(process["env"].clone()).unwrap_or_default();
+        let ids = |key: &str| process["user"][key].as_u64().unwrap_or(0) as u32;
+        let (mut uid, mut gid) = (ids("uid"), ids("gid"));
+        let mut additional_gids: Vec<u32> =
+            serde_json::from_value(process["user"]["additionalGids"].clone()).unwrap_or_default();
+        if let Some(user) = &options.user {
+            let root = File::open(format!("/proc/{}/root", record.pid)).map_err(|e| {
+                EngineError::InvalidState(format!("container {}: {e}", record.name))
+            })?;
+            let resolved = resolve_user_with(
+                |relative| read_in_root(&root, Path::new(relative)),
+                Some(user),
+            )?;
+            (uid, gid, additional_gids) = (resolved.uid, resolved.gid, resolved.additional_gids);
+            set_env(&mut env, &format!("HOME={}", resolved.home));
+        }
+        if options.tty {
+            set_env(&mut env, "TERM=xterm");
+        }
+        for item in &options.env {
+            match item.split_once('=') {
+                Some(_) => set_env(&mut env, item),
+                None => {
+                    if let Ok(value) = std::env::var(item) {
+                        set_env(&mut env, &format!("{item}={value}"));
+                    }
+                }
+            }
+        }
+        let request = ExecProcess {
+            args: options.command.clone(),
+            env,
+            cwd: options
+                .workdir
+                .clone()
+                .or_else(|| process["cwd"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "/".into()),
+            uid,
+            gid,
+            additional_gids,
+            privileged: options.privileged,
+            tty: options.tty,
+            stdin: options.interactive,
+        };
+        let join_cgroups = !self.options.rootless || self.cgroups_usable();
+        let child = exec(
+            record.pid,
+            &bundle,
+            &self.seccomp_cache(),
+            join_cgroups,
+            &request,
+        )
+        .map_err(|(code, message)| EngineError::StartFailed(code, message))?;
+        if options.detach {
+            return Ok(0);
+        }
+        let pid = nix::unistd::Pid::from_raw(child.pid);
+        if let Some(terminal) = child.terminal {
+            let _raw = RawTerminal::enter();
+            proxy(&Peer::Terminal(terminal), options.interactive, &[]);
+        }
+        Ok(super::lifecycle::wait_child(pid))
+    }
+}
+
+/// Sets `KEY=VALUE` in an environment list, replacing an earlier value of KEY.
+fn set_env(env: &mut Vec<String>, item: &str) {
+    let key = item.split('=').next().unwrap_or(item);
+    env.retain(|e| e.split('=').next() != Some(key));
+    env.push(item.to_string());
+}

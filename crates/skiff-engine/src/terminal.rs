@@ -1,0 +1,297 @@
+//! The user's side of an interactive container: this process's stdin and stdout joined to a
+//! container's terminal (the master end of an exec'd pty) or to its monitor's attach socket,
+//! with the local terminal in raw mode, window size changes passed on, and the detach keys.
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::termios::{self, SetArg, Termios};
+use skiff_monitor::attach::{self, Packet};
+
+/// The local terminal in raw mode for as long as this lives (nothing when stdin is no tty).
+pub(crate) struct RawTerminal {
+    saved: Option<Termios>,
+}
+
+impl RawTerminal {
+    pub(crate) fn enter() -> Self {
+        let stdin = std::io::stdin();
+        let saved = termios::tcgetattr(stdin.as_fd()).ok();
+        if let Some(saved) = &saved {
+            let mut raw = saved.clone();
+            termios::cfmakeraw(&mut raw);
+            let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
+        }
+        Self { saved }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, saved);
+        }
+    }
+}
+
+/// What this process is joined to.
+pub(crate) enum Peer {
+    /// The master end of a pseudo-terminal.
+    Terminal(OwnedFd),
+    /// A monitor's attach socket (see `skiff_monitor::attach`).
+    Monitor(OwnedFd),
+}
+
+/// How a proxy session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The container side closed: the process exited.
+    Closed,
+    /// The user typed the detach keys.
+    Detached,
+}
+
+/// Parses Docker's `--detach-keys` syntax: `ctrl-p,ctrl-q`, `a`, `ctrl-@`; empty disables.
+pub fn parse_detach_keys(text: &str) -> Result<Vec<u8>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|key| {
+            let bad = || format!("invalid detach keys {text:?}: {key:?} is not a key");
+            match key.strip_prefix("ctrl-") {
+                Some(rest) if rest.len() == 1 => {
+                    let c = rest.as_bytes()[0].to_ascii_uppercase();
+                    match c {
+                        b'@'..=b'_' => Ok(c - b'@'),
+                        _ => Err(bad()),
+                    }
+                }
+                Some(_) => Err(bad()),
+                None if key.len() == 1 => Ok(key.as_bytes()[0]),
+                None => Err(bad()),
+            }
+        })
+        .collect()
+}
+
+/// Copies stdin to the peer and the peer's output to stdout (and stderr) until the peer
+/// closes or the detach keys are typed. `forward_stdin` false: only output is copied.
+pub(crate) fn proxy(peer: &Peer, forward_stdin: bool, detach_keys: &[u8]) -> Ending {
+    let mut winch_set = SigSet::empty();
+    winch_set.add(Signal::SIGWINCH);
+    let _ = winch_set.thread_block();
+    let winch = SignalFd::with_flags(&winch_set, SfdFlags::SFD_NONBLOCK).ok();
+    send_window_size(peer);
+    let stdin = std::io::stdin();
+    let mut stdin_open = forward_stdin;
+    let mut matcher = DetachMatcher::new(detach_keys);
+    let mut buffer = vec![0u8; 32 * 1024];
+    let peer_fd = match peer {
+        Peer::Terminal(fd) | Peer::Monitor(fd) => fd.as_fd(),
+    };
+    loop {
+        let mut fds = vec![PollFd::new(peer_fd, PollFlags::POLLIN)];
+        if let Some(winch) = &winch {
+            fds.push(PollFd::new(winch.as_fd(), PollFlags::POLLIN));
+        }
+        if stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => return Ending::Closed,
+            Ok(_) => {}
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if ready[0] && !copy_output(peer, peer_fd, &mut buffer) {
+            return Ending::Closed;
+        }
+        if winch.is_some() && ready[1] {
+            if let Some(winch) = &winch {
+                while let Ok(Some(_)) = winch.read_signal() {}
+            }
+            send_window_size(peer);
+        }
+        if stdin_open && *ready.last().unwrap_or(&false) {
+            match nix::unistd::read(stdin.as_raw_fd(), &mut buffer) {
+                Ok(0) | Err(_) => {
+                    stdin_open = false;
+                    if let Peer::Monitor(fd) = peer {
+                        let _ = attach::send(fd.as_raw_fd(), &Packet::CloseStdin);
+                    }
+                }
+                Ok(n) => {
+                    let (input, detached) = matcher.feed(&buffer[..n]);
+                    write_input(peer, &input);
+                    if detached {
+                        return Ending::Detached;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One read from the peer to stdout/stderr; false when the peer is done.
+fn copy_output(peer: &Peer, peer_fd: BorrowedFd<'_>, buffer: &mut [u8]) -> bool {
+    match peer {
+        Peer::Terminal(_) => match nix::unistd::read(peer_fd.as_raw_fd(), buffer) {
+            // EIO: every process holding the terminal's other end has gone.
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                write_all(1, &buffer[..n]);
+                true
+            }
+        },
+        Peer::Monitor(_) => match attach::receive(peer_fd.as_raw_fd(), buffer) {
+            Some(Packet::Stdout(data)) => {
+                write_all(1, data);
+                true
+            }
+            Some(Packet::Stderr(data)) => {
+                write_all(2, data);
+                true
+            }
+            Some(_) => true,
+            None => false,
+        },
+    }
+}
+
+fn write_input(peer: &Peer, input: &[u8]) {
+    if input.is_empty() {
+        return;
+    }
+    match peer {
+        Peer::Terminal(fd) => write_all(fd.as_raw_fd(), input),
+        Peer::Monitor(fd) => {
+            for chunk in input.chunks(attach::MAX_DATA) {
+                let _ = attach::send(fd.as_raw_fd(), &Packet::Stdin(chunk));
+            }
+        }
+    }
+}
+
+/// The local terminal's size, given to the container's terminal.
+fn send_window_size(peer: &Peer) {
+    let Some((rows, columns)) = window_size(0) else {
+        return;
+    };
+    match peer {
+        Peer::Terminal(fd) => set_window_size(fd.as_raw_fd(), rows, columns),
+        Peer::Monitor(fd) => {
+            let _ = attach::send(fd.as_raw_fd(), &Packet::Resize { rows, columns });
+        }
+    }
+}
+
+fn window_size(fd: i32) -> Option<(u16, u16)> {
+    let mut size: libc::winsize = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills the winsize the pointer refers to.
+    #[allow(unsafe_code)]
+    let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_row > 0).then_some((size.ws_row, size.ws_col))
+}
+
+pub(crate) fn set_window_size(fd: i32, rows: u16, columns: u16) {
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads the winsize the pointer refers to.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::ioctl(fd, libc::TIOCSWINSZ, &size);
+    }
+}
+
+fn write_all(fd: i32, mut data: &[u8]) {
+    while !data.is_empty() {
+        // SAFETY: writing from a valid slice to a descriptor this process holds.
+        #[allow(unsafe_code)]
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return;
+        }
+        data = &data[n as usize..];
+    }
+}
+
+/// Finds the detach sequence in typed input. Bytes that start the sequence are held back until
+/// it is clear whether they complete it, then passed on.
+struct DetachMatcher<'a> {
+    keys: &'a [u8],
+    matched: usize,
+}
+
+impl<'a> DetachMatcher<'a> {
+    fn new(keys: &'a [u8]) -> Self {
+        Self { keys, matched: 0 }
+    }
+
+    /// The bytes to pass on, and whether the sequence was completed.
+    fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        if self.keys.is_empty() {
+            return (input.to_vec(), false);
+        }
+        let mut out = Vec::with_capacity(input.len());
+        for byte in input {
+            if *byte == self.keys[self.matched] {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    self.matched = 0;
+                    return (out, true);
+                }
+                continue;
+            }
+            out.extend_from_slice(&self.keys[..self.matched]);
+            self.matched = 0;
+            if *byte == self.keys[0] {
+                self.matched = 1;
+            } else {
+                out.push(*byte);
+            }
+        }
+        (out, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys_parse_like_docker() {
+        assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
+        assert_eq!(parse_detach_keys("ctrl-@,a").unwrap(), vec![0, b'a']);
+        assert!(parse_detach_keys("").unwrap().is_empty());
+        assert!(parse_detach_keys("ctrl-pq").is_err());
+        assert!(parse_detach_keys("ctrl-1").is_err());
+    }
+
+    #[test]
+    fn detach_sequence_is_found_across_reads_and_false_starts_pass_through() {
+        let keys = [16u8, 17];
+        let mut matcher = DetachMatcher::new(&keys);
+        assert_eq!(matcher.feed(b"ab\x10"), (b"ab".to_vec(), false));
+        assert_eq!(matcher.feed(b"x"), (b"\x10x".to_vec(), false));
+        assert_eq!(matcher.feed(b"\x10\x10"), (b"\x10".to_vec(), false));
+        assert_eq!(matcher.feed(b"\x11rest"), (Vec::new(), true));
+    }
+}
