@@ -22,9 +22,11 @@ mod terminal;
 pub use archive::{HistoryEntry, SaveTarget};
 pub use container::exec::ExecOptions;
 pub use container::filter::ContainerFilter;
-pub use container::lifecycle::{AttachOptions, Created, LogOptions, StartMode};
+pub use container::lifecycle::{AttachOptions, Created, StartMode};
+pub use container::logs::{LogOptions, parse_log_time};
 pub use container::report::human_duration;
 pub use container::report::{ContainerReport, ContainerState};
+pub use container::top::ProcessTable;
 pub use copy::CopyOptions;
 pub use engine::{Engine, HostInfo};
 pub use error::EngineError;
@@ -38,7 +40,7 @@ pub use skiff_image::{Change, ImportOptions};
 pub use skiff_registry::Credentials;
 pub use skiff_spec::normalize_capability;
 pub use skiff_spec::{
-    ContainerSpec, MountSpec, NetworkMode, SeccompChoice, parse_tmpfs, parse_volume,
+    ContainerSpec, MountSpec, NetworkMode, RestartPolicy, SeccompChoice, parse_tmpfs, parse_volume,
 };
 pub use terminal::parse_detach_keys;
 

@@ -21,7 +21,7 @@ use skiff_runtime::socket::{listen_at, receive_terminal};
 use skiff_runtime::{ContainerStdio, process, runtime_for};
 use skiff_spec::{RuntimeContext, generate, resolve_user};
 
-use crate::container::lifecycle::find_init_binary;
+use crate::container::lifecycle::{StartMode, Starter, find_init_binary};
 use crate::container::store::ContainerRecord;
 use crate::engine::Engine;
 use crate::environment::{self, var};
@@ -354,14 +354,19 @@ pub fn cleanup_main(args: &[String]) -> i32 {
         return 125;
     };
     let code: i32 = code.parse().unwrap_or(255);
-    if let Ok(engine) = Engine::open(options) {
-        let _ = engine.finish(id, code);
-    }
+    let mut engine = Engine::open(options).ok();
+    let restart = engine
+        .as_ref()
+        .and_then(|engine| engine.finish(id, code).ok())
+        .unwrap_or(false);
     if let Some(fd) = sync_fd {
         // SAFETY: the monitor handed this descriptor to us for the final report.
         #[allow(unsafe_code)]
         let mut sync = unsafe { File::from_raw_fd(fd) };
         let _ = sync.write_all(SyncMessage::Exited(code).encode().as_bytes());
+    }
+    if restart && let Some(engine) = engine.as_mut() {
+        engine.restart_by_policy(id);
     }
     code
 }
@@ -455,11 +460,12 @@ impl Engine {
         Ok(pid)
     }
 
-    /// After the container exited: runtime state, mount, record; `--rm` removes.
-    fn finish(&self, id: &str, exit_code: i32) -> Result<(), EngineError> {
+    /// After the container exited: runtime state, mount, record; `--rm` removes. Returns
+    /// whether the restart policy wants the container started again.
+    fn finish(&self, id: &str, exit_code: i32) -> Result<bool, EngineError> {
         let _lock = self.container_lock(id)?;
         let Some(record) = self.containers.get(id)? else {
-            return Ok(());
+            return Ok(false);
         };
         let _ = self.layout(id, &record.driver).unmount();
         self.containers
@@ -470,7 +476,26 @@ impl Engine {
         } else if let Ok(runtime) = runtime_for(&record.runtime, &self.runtime_state_root()) {
             let _ = runtime.delete(id);
         }
-        Ok(())
+        Ok(!record.spec.remove
+            && record.spec.restart.restarts(
+                exit_code,
+                record.restart_count,
+                record.stopped_by_user,
+            ))
+    }
+
+    /// Starts an exited container again for its restart policy, after Docker's back-off (100 ms
+    /// doubling per restart, at most 10 s). A `stop` or `rm` meanwhile wins.
+    fn restart_by_policy(&mut self, id: &str) {
+        let restarts = self
+            .containers
+            .get(id)
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.restart_count);
+        let delay = Duration::from_millis(100 << restarts.min(7)).min(Duration::from_secs(10));
+        std::thread::sleep(delay);
+        let _ = self.start_container_as(id, StartMode::Detached, Starter::RestartPolicy);
     }
 }
 /// Fails like Podman when the program cannot run: 127 not found, 126 not executable.

@@ -15,6 +15,8 @@ pub enum SpecError {
     Seccomp(String),
     #[error("invalid env {0:?}: {1}")]
     Env(String, &'static str),
+    #[error("invalid restart policy {0:?}: {1}")]
+    RestartPolicy(String, &'static str),
     #[error("invalid OCI config: {0}")]
     Oci(#[from] serde_json::Error),
 }

@@ -101,7 +101,7 @@ pub enum ContainerCommand {
     /// Restart one or more containers
     Restart(StopArgs),
     /// Block on one or more containers and print their exit codes
-    Wait(NamesArgs),
+    Wait(WaitArgs),
     /// Remove one or more containers
     Rm(RmArgs),
     /// List containers
@@ -113,6 +113,18 @@ pub enum ContainerCommand {
     Exec(ExecArgs),
     /// Attach to a running container
     Attach(AttachArgs),
+    /// Pause all the processes in one or more containers
+    Pause(PauseArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(PauseArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Rename an existing container
+    Rename(RenameArgs),
+    /// List port mappings for a container
+    Port(PortArgs),
+    /// Update the configuration of a container
+    Update(UpdateArgs),
 }
 
 /// `skiff container ...`
@@ -365,6 +377,9 @@ pub struct RunArgs {
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
     pub detach_keys: String,
+    /// Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)
+    #[arg(long)]
+    pub restart: Option<String>,
     /// Remove container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -561,7 +576,61 @@ pub struct LogsArgs {
     /// Output the timestamps in the log
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Show logs since TIMESTAMP (RFC 3339, Unix time, or a duration such as 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs until TIMESTAMP
+    #[arg(long)]
+    pub until: Option<String>,
     pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    /// Condition to wait on (created, running, paused, exited, stopped, removing)
+    #[arg(long)]
+    pub condition: Vec<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PauseArgs {
+    /// Act on all running (pause) or paused (unpause) containers
+    #[arg(short, long)]
+    pub all: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    pub container: String,
+    /// Format descriptors: user pid ppid pcpu etime tty time args comm uid gid group ...
+    pub descriptors: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)
+    #[arg(long)]
+    pub restart: Option<String>,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    pub container: String,
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PortArgs {
+    /// Display port information for all containers
+    #[arg(short, long)]
+    pub all: bool,
+    pub container: Option<String>,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -211,3 +211,191 @@ fn attach_detach_and_reattach_with_resize_and_several_clients() {
             .fails(125, "invalid detach keys");
     });
 }
+
+/// Whether a rootless container can have a cgroup of its own here (pure cgroup v2 with a
+/// delegated subtree); on this project's hybrid hosts it cannot.
+fn rootless_cgroups() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+        && std::fs::read_to_string("/sys/fs/cgroup/cgroup.subtree_control")
+            .is_ok_and(|c| c.contains("pids"))
+}
+
+#[test]
+fn pause_top_rename_port_and_wait_conditions() {
+    both(|ctx| {
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "box",
+            "busybox",
+            "sh",
+            "-c",
+            "echo early; sleep 1000",
+        ])
+        .ok();
+        let top = ctx.skiff(["top", "box"]);
+        let lines: Vec<&str> = top.ok().lines().collect();
+        assert!(
+            lines[0].starts_with("USER        PID         PPID        %CPU        ELAPSED"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("root        1           0  "),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines.len(), 2, "one process: {lines:?}");
+        assert!(lines.iter().any(|l| l.ends_with("sleep 1000")));
+        let chosen = ctx.skiff(["top", "box", "pid", "comm"]);
+        assert_eq!(chosen.ok(), "PID         COMMAND\n1           sleep");
+        ctx.skiff(["top", "box", "bogus"])
+            .fails(125, "unknown descriptor: bogus");
+
+        if ctx.mode == Mode::Root || rootless_cgroups() {
+            assert_eq!(ctx.skiff(["pause", "box"]).ok(), "box");
+            assert_eq!(
+                ctx.skiff(["ps", "--format", "{{.Names}} {{.Status}}"]).ok(),
+                "box Paused"
+            );
+            assert_eq!(
+                ctx.skiff(["wait", "--condition", "paused", "box"]).ok(),
+                "-1"
+            );
+            ctx.skiff(["exec", "box", "true"])
+                .fails(125, "container state improper");
+            ctx.skiff(["pause", "box"]).fails(125, "already paused");
+            assert_eq!(ctx.skiff(["unpause", "box"]).ok(), "box");
+            assert_eq!(ctx.skiff(["exec", "box", "echo", "thawed"]).ok(), "thawed");
+        } else {
+            ctx.skiff(["pause", "box"])
+                .fails(125, "rootless containers need cgroup v2 with delegation");
+        }
+
+        ctx.skiff(["rename", "box", "renamed"]).ok();
+        assert_eq!(ctx.skiff(["ps", "--format", "{{.Names}}"]).ok(), "renamed");
+        ctx.skiff(["run", "-d", "--name", "other", "busybox", "sleep", "1000"])
+            .ok();
+        ctx.skiff(["rename", "renamed", "other"])
+            .fails(125, "already in use");
+        ctx.skiff(["rename", "renamed", "bad/name"])
+            .fails(125, "bad/name");
+        assert_eq!(
+            ctx.skiff(["port", "renamed"]).ok(),
+            "",
+            "no published ports yet"
+        );
+        ctx.skiff(["port", "nothere"])
+            .fails(125, "no such container");
+
+        assert_eq!(
+            ctx.skiff(["wait", "--condition", "running", "renamed"])
+                .ok(),
+            "-1"
+        );
+        ctx.skiff(["wait", "--condition", "sleeping", "renamed"])
+            .fails(125, "invalid condition");
+        // logs in a time window
+        assert_eq!(
+            ctx.skiff(["logs", "--since", "1h", "renamed"]).ok(),
+            "early"
+        );
+        assert_eq!(ctx.skiff(["logs", "--until", "1h", "renamed"]).ok(), "");
+        assert_eq!(
+            ctx.skiff(["logs", "--since", "2099-01-01T00:00:00Z", "renamed"])
+                .ok(),
+            ""
+        );
+        ctx.skiff(["logs", "--since", "yesterday", "renamed"])
+            .fails(125, "invalid time");
+        ctx.skiff(["rm", "-f", "renamed", "other"]).ok();
+        assert_eq!(ctx.skiff(["container", "exists", "renamed"]).code, 1);
+    });
+}
+
+#[test]
+fn restart_policies_are_applied_without_a_daemon() {
+    both(|ctx| {
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "failing",
+            "--restart",
+            "on-failure:2",
+            "busybox",
+            "sh",
+            "-c",
+            "echo attempt; exit 3",
+        ])
+        .ok();
+        // Three runs in all: the first and two restarts.
+        assert_eq!(ctx.skiff(["wait", "failing"]).ok(), "3");
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            let count = ctx.skiff(["inspect", "--format", "{{.RestartCount}}", "failing"]);
+            let logs = ctx.skiff(["logs", "failing"]);
+            if count.ok() == "2" && logs.ok().lines().count() == 3 {
+                let state = ctx.skiff(["inspect", "--format", "{{.State.Status}}", "failing"]);
+                if state.ok() == "exited" {
+                    break;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "{}", logs.ok());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(ctx.skiff(["logs", "failing"]).ok().lines().count(), 3);
+
+        // always: brought back after each exit, until `stop`.
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "looping",
+            "--restart",
+            "always",
+            "busybox",
+            "sleep",
+            "0.2",
+        ])
+        .ok();
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while ctx
+            .skiff(["inspect", "--format", "{{.RestartCount}}", "looping"])
+            .ok()
+            .parse::<u32>()
+            .unwrap_or(0)
+            < 2
+        {
+            assert!(std::time::Instant::now() < deadline, "never restarted");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ctx.skiff(["stop", "looping"]).ok();
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.State.Status}}", "looping"])
+                .ok(),
+            "exited",
+            "a stopped container stays stopped"
+        );
+        // update --restart changes the policy of an existing container.
+        ctx.skiff(["update", "--restart", "on-failure:5", "looping"])
+            .ok();
+        assert_eq!(
+            ctx.skiff([
+                "inspect", "--format",
+                "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+                "looping",
+            ])
+            .ok(),
+            "on-failure 5"
+        );
+        ctx.skiff(["update", "--restart", "sometimes", "looping"])
+            .fails(125, "invalid restart policy");
+        ctx.skiff(["run", "--rm", "--restart", "always", "busybox", "true"])
+            .fails(125, "conflicts with --restart");
+        ctx.skiff(["rm", "-f", "failing", "looping"]).ok();
+    });
+}

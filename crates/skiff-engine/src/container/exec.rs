@@ -41,7 +41,7 @@ impl Engine {
             ));
         }
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
-        if record.state != State::Running {
+        if record.state != State::Running || self.is_paused(&record.id, record.pid) {
             return Err(EngineError::InvalidState(
                 "can only create exec sessions on running containers".into(),
             ));

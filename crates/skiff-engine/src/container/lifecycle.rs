@@ -2,18 +2,18 @@
 //! the store) and leaves the database consistent if the process dies at any point.
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nix::sys::signal::Signal;
+use nix::sys::socket::SockType;
 use oci_spec::image::ImageConfiguration;
 use skiff_monitor::exit_file::ExitRecord;
-use skiff_monitor::log::{Stream, parse_record};
 use skiff_monitor::sync::SyncMessage;
 use skiff_runtime::process;
+use skiff_runtime::socket::connect_to;
 use skiff_spec::{ContainerSpec, MountSpec};
 use skiff_storage::lock::FileLock;
 
@@ -24,8 +24,6 @@ use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
 use crate::names;
 use crate::terminal::{Ending, Peer, RawTerminal, proxy};
-use nix::sys::socket::SockType;
-use skiff_runtime::socket::connect_to;
 
 /// How `start` and `run` wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +35,13 @@ pub enum StartMode {
     Attached { stdin: bool, detach_keys: Vec<u8> },
 }
 
+/// Who starts a container: the user (the restart count starts again), or the restart policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Starter {
+    User,
+    RestartPolicy,
+}
+
 /// `attach`'s choices.
 #[derive(Debug, Clone, Default)]
 pub struct AttachOptions {
@@ -44,13 +49,6 @@ pub struct AttachOptions {
     pub no_stdin: bool,
     /// Parsed `--detach-keys` (see `parse_detach_keys`); empty: no detaching.
     pub detach_keys: Vec<u8>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct LogOptions {
-    pub follow: bool,
-    pub tail: Option<usize>,
-    pub timestamps: bool,
 }
 
 /// A new container, and what the user should know about it.
@@ -88,6 +86,11 @@ impl Engine {
                     "statfs {source}: no such file or directory"
                 )));
             }
+        }
+        if spec.remove && spec.restart != skiff_spec::RestartPolicy::No {
+            return Err(EngineError::InvalidArgument(
+                "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and not \"no\"".into(),
+            ));
         }
         if spec.init && find_init_binary().is_none() {
             return Err(EngineError::InvalidArgument(
@@ -148,6 +151,8 @@ impl Engine {
             exit_code: 0,
             started_at: None,
             finished_at: None,
+            restart_count: 0,
+            stopped_by_user: false,
         };
         let mut record = record;
         let mut attempts = 0;
@@ -174,6 +179,15 @@ impl Engine {
         name_or_id: &str,
         mode: StartMode,
     ) -> Result<i32, EngineError> {
+        self.start_container_as(name_or_id, mode, Starter::User)
+    }
+
+    pub(crate) fn start_container_as(
+        &mut self,
+        name_or_id: &str,
+        mode: StartMode,
+        starter: Starter,
+    ) -> Result<i32, EngineError> {
         let id = self.containers.lookup(name_or_id)?.id;
         // One start at a time, and not while a previous run's cleanup is still going.
         let lock = self.container_lock(&id)?;
@@ -186,6 +200,15 @@ impl Engine {
                     record.name
                 ))),
             };
+        }
+        match starter {
+            Starter::User => self.containers.started_by_user(&record.id)?,
+            Starter::RestartPolicy => {
+                if record.stopped_by_user {
+                    return Ok(0);
+                }
+                self.containers.count_restart(&record.id)?;
+            }
         }
         let run_dir = self.run_dir(&record.id);
         fs::create_dir_all(&run_dir).io("create", &run_dir)?;
@@ -333,7 +356,8 @@ impl Engine {
             userdata: self.userdata_dir(&record.id).display().to_string(),
             log: self.log_path(&record.id).display().to_string(),
         };
-        Ok(ContainerReport::new(record, command, paths))
+        let paused = record.state == State::Running && self.is_paused(&record.id, record.pid);
+        Ok(ContainerReport::new(record, paused, command, paths))
     }
 
     pub fn list_containers(&self, all: bool) -> Result<Vec<ContainerReport>, EngineError> {
@@ -398,6 +422,8 @@ impl Engine {
                 source,
             }
         })?;
+        // A frozen container receives the signal once it thaws.
+        self.thaw(&record.id, record.pid);
         Ok(())
     }
 
@@ -408,6 +434,9 @@ impl Engine {
         timeout: Option<u64>,
     ) -> Result<(), EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        // Before any signal, and even when it already exited (its restart may be pending):
+        // the restart policy must not bring it back.
+        self.containers.set_stopped_by_user(&record.id)?;
         if record.state != State::Running {
             return Ok(());
         }
@@ -420,11 +449,13 @@ impl Engine {
         let timeout = Duration::from_secs(timeout.or(record.spec.stop_timeout).unwrap_or(10));
         if timeout > Duration::ZERO {
             let _ = process::signal(record.pid, record.pid_start, signal);
+            self.thaw(&record.id, record.pid);
             if self.wait_stopped(&record, timeout)? {
                 return Ok(());
             }
         }
         let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL);
+        self.thaw(&record.id, record.pid);
         self.wait_stopped(&record, KILL_GRACE)?;
         Ok(())
     }
@@ -447,6 +478,96 @@ impl Engine {
                 return Ok(false);
             }
             std::thread::sleep(POLL);
+        }
+    }
+
+    /// `update --restart`: a new restart policy, running or not.
+    pub fn update_restart_policy(
+        &self,
+        name_or_id: &str,
+        policy: skiff_spec::RestartPolicy,
+    ) -> Result<String, EngineError> {
+        let record = self.containers.lookup(name_or_id)?;
+        let _lock = self.container_lock(&record.id)?;
+        let mut spec = self.containers.lookup(&record.id)?.spec;
+        if spec.remove && policy != skiff_spec::RestartPolicy::No {
+            return Err(EngineError::InvalidArgument(
+                "a container created with --rm cannot have a restart policy".into(),
+            ));
+        }
+        spec.restart = policy;
+        self.containers.update_spec(&record.id, &spec)?;
+        Ok(record.id)
+    }
+
+    /// `rename`: a new name, running or not.
+    pub fn rename_container(&mut self, name_or_id: &str, name: &str) -> Result<(), EngineError> {
+        if !names::valid_name(name) {
+            return Err(EngineError::InvalidName(name.to_string()));
+        }
+        let id = self.containers.lookup(name_or_id)?.id;
+        self.containers.rename(&id, name)
+    }
+
+    /// `port`: the container's published ports as `80/tcp -> 0.0.0.0:8080` lines. Only
+    /// `--network none|host` exist so far, and neither publishes ports.
+    pub fn container_ports(&self, name_or_id: &str) -> Result<Vec<String>, EngineError> {
+        self.containers.lookup(name_or_id)?;
+        Ok(Vec::new())
+    }
+
+    /// `wait --condition`: blocks until the container is in one of `conditions` (Podman's
+    /// names: created/configured, running, paused, exited/stopped, removing); returns its exit
+    /// code when it stopped, else -1 as Podman does. A removed container counts as removing.
+    pub fn wait_container_for(
+        &self,
+        name_or_id: &str,
+        conditions: &[String],
+    ) -> Result<i32, EngineError> {
+        const KNOWN: &[&str] = &[
+            "configured",
+            "created",
+            "exited",
+            "paused",
+            "removing",
+            "running",
+            "stopped",
+        ];
+        if let Some(bad) = conditions.iter().find(|c| !KNOWN.contains(&c.as_str())) {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid condition {bad:?}: expected one of {}",
+                KNOWN.join(", ")
+            )));
+        }
+        if conditions.is_empty() {
+            return self.wait_container(name_or_id);
+        }
+        let wanted = |state: &str| {
+            conditions.iter().any(|c| match c.as_str() {
+                "configured" => state == "created",
+                "stopped" => state == "exited",
+                other => other == state,
+            })
+        };
+        let id = self.containers.lookup(name_or_id)?.id;
+        loop {
+            let Some(record) = self.containers.get(&id)? else {
+                if wanted("removing") {
+                    return Ok(-1);
+                }
+                return Err(EngineError::NoSuchContainer(name_or_id.to_string()));
+            };
+            let record = self.refresh(record)?;
+            let report = self.report(record, &mut HashMap::new())?;
+            let state = report.state.as_str();
+            if wanted(state) {
+                return Ok(if state == "exited" {
+                    report.record.exit_code
+                } else {
+                    -1
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -486,7 +607,9 @@ impl Engine {
             if !force {
                 return Err(EngineError::ContainerRunning(record.id.clone(), "running"));
             }
+            self.containers.set_stopped_by_user(&record.id)?;
             let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL);
+            self.thaw(&record.id, record.pid);
             self.wait_stopped(&record, KILL_GRACE)?;
         }
         let _lock = self.container_lock(&record.id)?;
@@ -552,91 +675,6 @@ impl Engine {
             }
         }
         Ok(removed)
-    }
-
-    /// `logs`: copies the container's log records to `stdout`/`stderr`.
-    pub fn container_logs(
-        &self,
-        name_or_id: &str,
-        options: &LogOptions,
-        stdout: &mut dyn Write,
-        stderr: &mut dyn Write,
-    ) -> Result<(), EngineError> {
-        let record = self.containers.lookup(name_or_id)?;
-        let path = self.log_path(&record.id);
-        let mut file = match File::open(&path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).io("open", &path),
-        };
-        let mut offset = 0u64;
-        let mut pending = Vec::new();
-        let mut first = true;
-        loop {
-            if file.is_none() {
-                file = File::open(&path).ok();
-            }
-            if let Some(f) = file.as_mut() {
-                f.seek(SeekFrom::Start(offset)).io("read", &path)?;
-                let mut chunk = Vec::new();
-                f.read_to_end(&mut chunk).io("read", &path)?;
-                offset += chunk.len() as u64;
-                pending.extend_from_slice(&chunk);
-                let complete = pending
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map(|i| i + 1)
-                    .unwrap_or(0);
-                let lines: Vec<&[u8]> = pending[..complete]
-                    .split(|b| *b == b'\n')
-                    .filter(|l| !l.is_empty())
-                    .collect();
-                let skip = match (first, options.tail) {
-                    (true, Some(tail)) => lines.len().saturating_sub(tail),
-                    _ => 0,
-                };
-                for line in lines.into_iter().skip(skip) {
-                    let Some(record) = parse_record(line) else {
-                        continue;
-                    };
-                    let out: &mut dyn Write = match record.stream {
-                        Stream::Stdout => stdout,
-                        Stream::Stderr => stderr,
-                    };
-                    if options.timestamps {
-                        let _ = write!(out, "{} ", record.time);
-                    }
-                    let _ = out.write_all(&record.message);
-                    if !record.partial {
-                        let _ = out.write_all(b"\n");
-                    }
-                    let _ = out.flush();
-                }
-                pending.drain(..complete);
-            }
-            first = false;
-            if !options.follow {
-                return Ok(());
-            }
-            let Some(current) = self.containers.get(&record.id)? else {
-                return Ok(());
-            };
-            if self.refresh(current)?.state != State::Running {
-                // One more pass picks up what the monitor wrote before it recorded the exit.
-                if let Some(f) = file.as_mut() {
-                    let mut rest = Vec::new();
-                    let _ = f
-                        .seek(SeekFrom::Start(offset))
-                        .and_then(|_| f.read_to_end(&mut rest));
-                    if rest.is_empty() {
-                        return Ok(());
-                    }
-                    continue;
-                }
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! Containers: their records in `containers.db`, their lifecycle, and the reports about them.
 pub mod exec;
 pub mod filter;
+pub mod freezer;
 pub mod lifecycle;
+pub mod logs;
 pub mod report;
 pub mod store;
+pub mod top;

@@ -8,6 +8,7 @@ use super::store::{ContainerRecord, State};
 pub enum ContainerState {
     Created,
     Running,
+    Paused,
     Exited,
 }
 
@@ -16,6 +17,7 @@ impl ContainerState {
         match self {
             ContainerState::Created => "created",
             ContainerState::Running => "running",
+            ContainerState::Paused => "paused",
             ContainerState::Exited => "exited",
         }
     }
@@ -38,9 +40,15 @@ pub struct ReportPaths {
 }
 
 impl ContainerReport {
-    pub(crate) fn new(record: ContainerRecord, command: Vec<String>, paths: ReportPaths) -> Self {
+    pub(crate) fn new(
+        record: ContainerRecord,
+        paused: bool,
+        command: Vec<String>,
+        paths: ReportPaths,
+    ) -> Self {
         let state = match record.state {
             State::Created => ContainerState::Created,
+            State::Running if paused => ContainerState::Paused,
             State::Running => ContainerState::Running,
             State::Exited => ContainerState::Exited,
         };
@@ -58,14 +66,16 @@ impl ContainerReport {
     pub fn name(&self) -> &str {
         &self.record.name
     }
+    /// Running or paused: its processes exist.
     pub fn is_running(&self) -> bool {
-        self.state == ContainerState::Running
+        matches!(self.state, ContainerState::Running | ContainerState::Paused)
     }
 
     /// `Up 5 seconds`, `Exited (0) 3 seconds ago`, `Created`.
     pub fn status(&self, now: DateTime<Utc>) -> String {
         match self.state {
             ContainerState::Created => "Created".into(),
+            ContainerState::Paused => "Paused".into(),
             ContainerState::Running => format!(
                 "Up {}",
                 human_duration(now, self.record.started_at.unwrap_or(now))
@@ -146,7 +156,7 @@ impl ContainerReport {
                 "OciVersion": "1.0.2",
                 "Status": self.state.as_str(),
                 "Running": running,
-                "Paused": false,
+                "Paused": self.state == ContainerState::Paused,
                 "Restarting": false,
                 "OOMKilled": false,
                 "Dead": false,
@@ -168,7 +178,7 @@ impl ContainerReport {
             "OCIRuntime": if r.runtime.is_empty() { "skiff" } else { r.runtime.as_str() },
             "LogPath": self.paths.log,
             "Name": r.name,
-            "RestartCount": 0,
+            "RestartCount": r.restart_count,
             "Driver": r.driver,
             "MountLabel": "",
             "ProcessLabel": "",
@@ -189,6 +199,10 @@ impl ContainerReport {
             },
             "HostConfig": {
                 "AutoRemove": r.spec.remove,
+                "RestartPolicy": {
+                    "Name": r.spec.restart.name(),
+                    "MaximumRetryCount": r.spec.restart.max_retries(),
+                },
                 "Binds": r.spec.mounts,
                 "CapAdd": r.spec.cap_add,
                 "CapDrop": r.spec.cap_drop,

@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS containers (
     monitor_start INTEGER NOT NULL DEFAULT 0,
     exit_code INTEGER NOT NULL DEFAULT 0,
     started_at TEXT,
-    finished_at TEXT
+    finished_at TEXT,
+    restart_count INTEGER NOT NULL DEFAULT 0,
+    stopped_by_user INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS containers_by_image ON containers(image_id);
 ";
@@ -73,13 +75,23 @@ pub struct ContainerRecord {
     pub exit_code: i32,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Restarts by the restart policy since the user last started it.
+    pub restart_count: u32,
+    /// `stop` (or `rm -f`) was asked for: the restart policy must not bring it back.
+    pub stopped_by_user: bool,
 }
 
 pub struct ContainerStore {
     db: Connection,
 }
 
-const COLUMNS: &str = "id, name, image_id, image_name, created, spec, driver, runtime, state, pid, pid_start, monitor_pid, monitor_start, exit_code, started_at, finished_at";
+const COLUMNS: &str = "id, name, image_id, image_name, created, spec, driver, runtime, state, pid, pid_start, monitor_pid, monitor_start, exit_code, started_at, finished_at, restart_count, stopped_by_user";
+
+/// Columns added after the first release, for databases created before them.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("restart_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("stopped_by_user", "INTEGER NOT NULL DEFAULT 0"),
+];
 
 fn time(value: Option<String>) -> Option<DateTime<Utc>> {
     value.and_then(|v| v.parse().ok())
@@ -104,14 +116,27 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
         exit_code: row.get(13)?,
         started_at: time(row.get(14)?),
         finished_at: time(row.get(15)?),
+        restart_count: row.get::<_, i64>(16)? as u32,
+        stopped_by_user: row.get::<_, i64>(17)? != 0,
     })
 }
 
 impl ContainerStore {
     pub fn open(root: &Path) -> Result<Self, EngineError> {
-        Ok(Self {
-            db: open_database(&root.join("containers.db"), SCHEMA)?,
-        })
+        let db = open_database(&root.join("containers.db"), SCHEMA)?;
+        let present: Vec<String> = db
+            .prepare("SELECT name FROM pragma_table_info('containers')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for (column, definition) in ADDED_COLUMNS {
+            if !present.iter().any(|p| p == column) {
+                // Two processes may race here: the loser's "duplicate column" is harmless.
+                let _ = db.execute_batch(&format!(
+                    "ALTER TABLE containers ADD COLUMN {column} {definition}"
+                ));
+            }
+        }
+        Ok(Self { db })
     }
 
     /// Registers a new container; fails with NameInUse if the name is taken.
@@ -130,7 +155,7 @@ impl ContainerStore {
             return Err(EngineError::NameInUse(record.name.clone(), owner));
         }
         tx.execute(
-            &format!("INSERT INTO containers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, 0, 0, 0, NULL, NULL)"),
+            &format!("INSERT INTO containers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, 0, 0, 0, NULL, NULL, 0, 0)"),
             params![
                 record.id,
                 record.name,
@@ -222,6 +247,59 @@ impl ContainerStore {
             "UPDATE containers SET state = 'exited', exit_code = ?3, finished_at = ?4 WHERE id = ?1 AND state = 'running' AND pid = ?2",
             params![id, pid, code, finished.to_rfc3339()],
         )?;
+        Ok(())
+    }
+
+    /// A start by the user: the restart policy applies again, counting from zero.
+    pub fn started_by_user(&self, id: &str) -> Result<(), EngineError> {
+        self.db.execute(
+            "UPDATE containers SET stopped_by_user = 0, restart_count = 0 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_stopped_by_user(&self, id: &str) -> Result<(), EngineError> {
+        self.db.execute(
+            "UPDATE containers SET stopped_by_user = 1 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    pub fn count_restart(&self, id: &str) -> Result<(), EngineError> {
+        self.db.execute(
+            "UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    pub fn update_spec(&self, id: &str, spec: &ContainerSpec) -> Result<(), EngineError> {
+        self.db.execute(
+            "UPDATE containers SET spec = ?2 WHERE id = ?1",
+            params![id, serde_json::to_string(spec)?],
+        )?;
+        Ok(())
+    }
+
+    /// Gives a container a new name; fails with NameInUse if another has it.
+    pub fn rename(&mut self, id: &str, name: &str) -> Result<(), EngineError> {
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(owner) = tx
+            .query_row(
+                "SELECT id FROM containers WHERE name = ?1 AND id != ?2",
+                [name, id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            return Err(EngineError::NameInUse(name.to_string(), owner));
+        }
+        tx.execute("UPDATE containers SET name = ?2 WHERE id = ?1", [id, name])?;
+        tx.commit()?;
         Ok(())
     }
 

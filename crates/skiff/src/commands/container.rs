@@ -4,15 +4,15 @@ use std::io::Write;
 use anyhow::{Result, bail};
 use chrono::Utc;
 use skiff_engine::{
-    AttachOptions, ContainerFilter, Engine, EngineError, ExecOptions, LogOptions, PullPolicy,
-    StartMode,
+    AttachOptions, ContainerFilter, ContainerState, Engine, EngineError, ExecOptions, LogOptions,
+    PullPolicy, RestartPolicy, StartMode,
 };
 
 use super::run_options::{container_spec, environment};
 use super::{Exit, for_each};
 use crate::cli::{
-    AttachArgs, ExecArgs, KillArgs, LogsArgs, NameArg, NamesArgs, PruneArgs, PsArgs, RmArgs,
-    RunArgs, StartArgs, StopArgs,
+    AttachArgs, ExecArgs, KillArgs, LogsArgs, NameArg, PauseArgs, PortArgs, PruneArgs, PsArgs,
+    RenameArgs, RmArgs, RunArgs, StartArgs, StopArgs, TopArgs, UpdateArgs, WaitArgs,
 };
 use crate::format;
 
@@ -137,12 +137,94 @@ pub fn kill(engine: &mut Engine, args: &KillArgs) -> Result<i32> {
     ))
 }
 
-pub fn wait(engine: &Engine, args: &NamesArgs) -> Result<i32> {
+pub fn wait(engine: &Engine, args: &WaitArgs) -> Result<i32> {
     Ok(for_each(
         &args.containers,
-        |name| Ok(Some(engine.wait_container(name)?.to_string())),
+        |name| {
+            Ok(Some(
+                engine
+                    .wait_container_for(name, &args.condition)?
+                    .to_string(),
+            ))
+        },
         code_for,
     ))
+}
+
+pub fn pause(engine: &Engine, args: &PauseArgs, freeze: bool) -> Result<i32> {
+    let names = if args.all {
+        let wanted = if freeze {
+            ContainerState::Running
+        } else {
+            ContainerState::Paused
+        };
+        engine
+            .list_containers(false)?
+            .into_iter()
+            .filter(|c| c.state == wanted)
+            .map(|c| c.id().to_string())
+            .collect()
+    } else if args.containers.is_empty() {
+        bail!("you must provide at least one container name or ID");
+    } else {
+        args.containers.clone()
+    };
+    Ok(for_each(
+        &names,
+        |name| {
+            if freeze {
+                engine.pause_container(name)?;
+            } else {
+                engine.unpause_container(name)?;
+            }
+            Ok(Some(name.to_string()))
+        },
+        code_for,
+    ))
+}
+
+pub fn top(engine: &Engine, args: &TopArgs) -> Result<i32> {
+    print!(
+        "{}",
+        engine
+            .top_container(&args.container, &args.descriptors)?
+            .render()
+    );
+    Ok(0)
+}
+
+pub fn rename(engine: &mut Engine, args: &RenameArgs) -> Result<i32> {
+    engine.rename_container(&args.container, &args.name)?;
+    Ok(0)
+}
+
+pub fn port(engine: &Engine, args: &PortArgs) -> Result<i32> {
+    let containers = match (&args.container, args.all) {
+        (Some(_), true) => bail!("--all and a container name cannot be given together"),
+        (Some(name), false) => vec![name.clone()],
+        (None, true) => engine
+            .list_containers(false)?
+            .into_iter()
+            .map(|c| c.id().to_string())
+            .collect(),
+        (None, false) => bail!("you must provide a container name or ID, or --all"),
+    };
+    for name in containers {
+        for line in engine.container_ports(&name)? {
+            let matches = args.port.as_deref().is_none_or(|port| {
+                let wanted = if port.contains('/') {
+                    port.to_string()
+                } else {
+                    format!("{port}/tcp")
+                };
+                line.starts_with(&format!("{wanted} "))
+            });
+            if matches {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(0)
 }
 
 pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
@@ -238,10 +320,19 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
+    let now = Utc::now();
+    let time = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| skiff_engine::parse_log_time(v, now))
+            .transpose()
+    };
     let options = LogOptions {
         follow: args.follow,
         tail: args.tail.filter(|t| *t >= 0).map(|t| t as usize),
         timestamps: args.timestamps,
+        since: time(&args.since)?,
+        until: time(&args.until)?,
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -312,4 +403,13 @@ pub fn attach(engine: &Engine, args: &AttachArgs) -> Result<i32> {
 
 fn detach_keys(text: &str) -> Result<Vec<u8>> {
     skiff_engine::parse_detach_keys(text).map_err(anyhow::Error::msg)
+}
+
+pub fn update(engine: &Engine, args: &UpdateArgs) -> Result<i32> {
+    let Some(restart) = &args.restart else {
+        bail!("nothing to update: give --restart");
+    };
+    let policy = RestartPolicy::parse(restart)?;
+    println!("{}", engine.update_restart_policy(&args.container, policy)?);
+    Ok(0)
 }

@@ -81,8 +81,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
 }
 
 fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i32> {
-    if let ContainerCommand::Exec(args) = &command {
-        return container::exec(&open_joined(global, &args.container)?, args);
+    match &command {
+        ContainerCommand::Exec(args) => {
+            return container::exec(&open_joined(global, &args.container)?, args);
+        }
+        ContainerCommand::Top(args) => {
+            return container::top(&open_joined(global, &args.container)?, args);
+        }
+        _ => {}
     }
     let mut engine = open(global)?;
     match command {
@@ -96,7 +102,12 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         ContainerCommand::Rm(args) => container::rm(&mut engine, &args),
         ContainerCommand::Ps(args) => container::ps(&engine, &args),
         ContainerCommand::Logs(args) => container::logs(&engine, &args),
-        ContainerCommand::Exec(_) => unreachable!("handled above"),
+        ContainerCommand::Exec(_) | ContainerCommand::Top(_) => unreachable!("handled above"),
+        ContainerCommand::Pause(args) => container::pause(&engine, &args, true),
+        ContainerCommand::Unpause(args) => container::pause(&engine, &args, false),
+        ContainerCommand::Rename(args) => container::rename(&mut engine, &args),
+        ContainerCommand::Port(args) => container::port(&engine, &args),
+        ContainerCommand::Update(args) => container::update(&engine, &args),
         ContainerCommand::Attach(args) => container::attach(&engine, &args),
     }
 }

@@ -1,6 +1,8 @@
 //! `run`/`create` flags → the engine's `ContainerSpec`.
 use anyhow::{Context, Result, bail};
-use skiff_engine::{ContainerSpec, NetworkMode, SeccompChoice, parse_tmpfs, parse_volume};
+use skiff_engine::{
+    ContainerSpec, NetworkMode, RestartPolicy, SeccompChoice, parse_tmpfs, parse_volume,
+};
 
 use crate::cli::RunArgs;
 
@@ -37,6 +39,12 @@ pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
         pids_limit: args.pids_limit,
         memory: args.memory.as_deref().map(parse_memory).transpose()?,
         cpus: args.cpus,
+        restart: args
+            .restart
+            .as_deref()
+            .map(RestartPolicy::parse)
+            .transpose()?
+            .unwrap_or_default(),
         ..Default::default()
     };
     if let Some(workdir) = &spec.workdir

@@ -1,0 +1,231 @@
+//! `logs`: the monitor's k8s-file log read back, optionally followed, limited to the last
+//! lines or to a time window.
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use skiff_monitor::log::{Stream, parse_record};
+
+use super::store::State;
+use crate::engine::Engine;
+use crate::error::{EngineError, IoContext};
+
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    pub tail: Option<usize>,
+    pub timestamps: bool,
+    /// Only lines logged at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only lines logged before this time.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl LogOptions {
+    fn shows(&self, time: &str) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        let Ok(time) = DateTime::parse_from_rfc3339(time) else {
+            return true;
+        };
+        let time = time.with_timezone(&Utc);
+        self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time < until)
+    }
+}
+
+/// Podman's `--since`/`--until` values: RFC 3339 (with or without zone, fraction or time),
+/// a Unix time in seconds, or a Go duration (`10m`, `1h30m`, `2.5s`) back from `now`.
+pub fn parse_log_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, EngineError> {
+    let bad = || {
+        EngineError::InvalidArgument(format!(
+            "invalid time {text:?}: use RFC 3339 (2006-01-02T15:04:05Z), a Unix time, or a duration such as 10m"
+        ))
+    };
+    let text = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Local
+                .from_local_datetime(&naive)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(bad);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let midnight = date.and_hms_opt(0, 0, 0).ok_or_else(bad)?;
+        return Local
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(bad);
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        let nanos = (seconds * 1e9) as i64;
+        return Ok(DateTime::<Utc>::from_timestamp_nanos(nanos));
+    }
+    let duration = parse_go_duration(text).ok_or_else(bad)?;
+    let duration = chrono::Duration::from_std(duration).map_err(|_| bad())?;
+    Ok(now - duration)
+}
+
+/// `1h2m3.5s`, `300ms`, `10m`: Go's time.ParseDuration units (ns, us, ms, s, m, h).
+fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += value * seconds;
+        rest = &rest[unit_end..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+impl Engine {
+    /// `logs`: copies the container's log records to `stdout`/`stderr`.
+    pub fn container_logs(
+        &self,
+        name_or_id: &str,
+        options: &LogOptions,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<(), EngineError> {
+        let record = self.containers.lookup(name_or_id)?;
+        let path = self.log_path(&record.id);
+        let mut file = match File::open(&path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).io("open", &path),
+        };
+        let mut offset = 0u64;
+        let mut pending = Vec::new();
+        let mut first = true;
+        loop {
+            if file.is_none() {
+                file = File::open(&path).ok();
+            }
+            if let Some(f) = file.as_mut() {
+                f.seek(SeekFrom::Start(offset)).io("read", &path)?;
+                let mut chunk = Vec::new();
+                f.read_to_end(&mut chunk).io("read", &path)?;
+                offset += chunk.len() as u64;
+                pending.extend_from_slice(&chunk);
+                let complete = pending
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                let lines: Vec<&[u8]> = pending[..complete]
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let skip = match (first, options.tail) {
+                    (true, Some(tail)) => lines.len().saturating_sub(tail),
+                    _ => 0,
+                };
+                for line in lines.into_iter().skip(skip) {
+                    let Some(record) = parse_record(line) else {
+                        continue;
+                    };
+                    if !options.shows(&record.time) {
+                        continue;
+                    }
+                    let out: &mut dyn Write = match record.stream {
+                        Stream::Stdout => stdout,
+                        Stream::Stderr => stderr,
+                    };
+                    if options.timestamps {
+                        let _ = write!(out, "{} ", record.time);
+                    }
+                    let _ = out.write_all(&record.message);
+                    if !record.partial {
+                        let _ = out.write_all(b"\n");
+                    }
+                    let _ = out.flush();
+                }
+                pending.drain(..complete);
+            }
+            first = false;
+            if !options.follow {
+                return Ok(());
+            }
+            let Some(current) = self.containers.get(&record.id)? else {
+                return Ok(());
+            };
+            if self.refresh(current)?.state != State::Running {
+                // One more pass picks up what the monitor wrote before it recorded the exit.
+                if let Some(f) = file.as_mut() {
+                    let mut rest = Vec::new();
+                    let _ = f
+                        .seek(SeekFrom::Start(offset))
+                        .and_then(|_| f.read_to_end(&mut rest));
+                    if rest.is_empty() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_times_parse_like_podman() {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let at = |text: &str| parse_log_time(text, now).unwrap().to_rfc3339();
+        assert_eq!(at("2026-11-24T09:00:00Z"), "2026-11-24T09:00:00+00:00");
+        assert_eq!(
+            at("2026-11-24T09:00:00.5+01:00"),
+            "2026-11-24T08:00:00.500+00:00"
+        );
+        assert_eq!(at("10m"), "2026-11-24T09:50:00+00:00");
+        assert_eq!(at("1h30m"), "2026-11-24T08:30:00+00:00");
+        assert_eq!(at("1795521600"), "2026-11-24T12:00:00+00:00");
+        assert!(parse_log_time("yesterday", now).is_err());
+        assert!(parse_log_time("10x", now).is_err());
+    }
+
+    #[test]
+    fn the_window_keeps_since_and_drops_until() {
+        let options = LogOptions {
+            since: Some(parse_log_time("2026-11-24T09:00:00Z", Utc::now()).unwrap()),
+            until: Some(parse_log_time("2026-11-24T10:00:00Z", Utc::now()).unwrap()),
+            ..Default::default()
+        };
+        assert!(options.shows("2026-11-24T09:00:00.000000000+00:00"));
+        assert!(options.shows("2026-11-24T10:30:00.000000000+01:00"));
+        assert!(!options.shows("2026-11-24T10:00:00.000000000+00:00"));
+        assert!(!options.shows("2026-11-24T08:59:59.999999999+00:00"));
+    }
+}
