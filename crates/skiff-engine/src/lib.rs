@@ -21,6 +21,7 @@ mod terminal;
 
 pub use archive::{HistoryEntry, SaveTarget};
 pub use container::exec::ExecOptions;
+pub use container::files::{ChangeKind, CopyTarget};
 pub use container::filter::ContainerFilter;
 pub use container::lifecycle::{AttachOptions, Created, StartMode};
 pub use container::logs::{LogOptions, parse_log_time};

@@ -133,6 +133,54 @@ impl RootfsLayout {
         Ok(rootfs)
     }
 
+    /// The overlay upper directory: everything the container changed (overlay only).
+    pub fn upper(&self) -> Option<PathBuf> {
+        (self.driver == Driver::Overlay).then(|| self.dir.join("diff"))
+    }
+
+    /// A read-only view of the container's files that does not disturb a running container:
+    /// overlay with its upper directory as the top lower one (mounted at `view`, unmount with
+    /// `unmount_view`), or the vfs copy itself.
+    pub fn mount_view(
+        &self,
+        layers: &[PathBuf],
+        opaque: OpaqueXattr,
+    ) -> Result<PathBuf, StorageError> {
+        if self.driver == Driver::Vfs {
+            return self.mount(layers, opaque);
+        }
+        let view = self.dir.join("view");
+        let upper = self.dir.join("diff");
+        for dir in [&view, &upper] {
+            fs::create_dir_all(dir).io("create", dir)?;
+        }
+        let mut lower: Vec<String> = vec![upper.display().to_string()];
+        lower.extend(layers.iter().rev().map(|p| p.display().to_string()));
+        let mut data = format!("lowerdir={}", lower.join(":"));
+        if opaque == OpaqueXattr::User {
+            data.push_str(",userxattr");
+        }
+        mount(
+            Some("overlay"),
+            &view,
+            Some("overlay"),
+            MsFlags::MS_RDONLY,
+            Some(data.as_str()),
+        )
+        .map_err(|source| StorageError::Mount {
+            target: view.clone(),
+            source,
+        })?;
+        Ok(view)
+    }
+
+    /// Undoes `mount_view`.
+    pub fn unmount_view(&self) {
+        if self.driver == Driver::Overlay {
+            let _ = umount2(&self.dir.join("view"), MntFlags::MNT_DETACH);
+        }
+    }
+
     /// Undoes `mount` (nothing to do for vfs). Not mounted is not an error.
     pub fn unmount(&self) -> Result<(), StorageError> {
         if self.driver == Driver::Overlay {

@@ -10,6 +10,7 @@ mod driver;
 mod error;
 mod layer;
 pub mod lock;
+pub mod rootcopy;
 mod unpack;
 
 pub use digest::{Digester, hex_digest};

@@ -125,6 +125,12 @@ pub enum ContainerCommand {
     Port(PortArgs),
     /// Update the configuration of a container
     Update(UpdateArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Inspect changes to the container's file systems
+    Diff(DiffArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(ExportArgs),
 }
 
 /// `skiff container ...`
@@ -614,6 +620,33 @@ pub struct UpdateArgs {
     /// Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)
     #[arg(long)]
     pub restart: Option<String>,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// Chown copied files to the container's root user (always done; accepted for Podman)
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub archive: bool,
+    /// SRC: a local path, `-` (a tar stream on stdin) or CONTAINER:PATH
+    pub source: String,
+    /// DEST: a local path, `-` (a tar stream on stdout) or CONTAINER:PATH
+    pub destination: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// Change the output format (json)
+    #[arg(long)]
+    pub format: Option<String>,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to a specified file (default: stdout, which must be redirected)
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
     pub container: String,
 }
 

@@ -399,3 +399,161 @@ fn restart_policies_are_applied_without_a_daemon() {
         ctx.skiff(["rm", "-f", "failing", "looping"]).ok();
     });
 }
+
+#[test]
+fn cp_diff_and_export_stay_inside_the_container() {
+    both(|ctx| {
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "box",
+            "busybox",
+            "sh",
+            "-c",
+            "echo container-secret > /etc/shadow; rm /etc/group; ln -s / /tmp/rootlink; \
+             ln -s /etc/shadow /tmp/shadowlink; exec sleep 1000",
+        ])
+        .ok();
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while ctx
+            .skiff(["exec", "box", "test", "-L", "/tmp/shadowlink"])
+            .code
+            != 0
+        {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let local = ctx.scratch("cp");
+        std::fs::write(local.join("file"), "from-host\n").unwrap();
+        std::fs::create_dir_all(local.join("tree/sub")).unwrap();
+        std::fs::write(local.join("tree/sub/leaf"), "leaf\n").unwrap();
+        ctx.chown(&local);
+        let local_path = |name: &str| local.join(name).display().to_string();
+
+        // host → container: into a directory, onto a new name, a whole tree
+        ctx.skiff(["cp", &local_path("file"), "box:/tmp/"]).ok();
+        ctx.skiff(["cp", &local_path("file"), "box:/renamed"]).ok();
+        ctx.skiff(["cp", &local_path("tree"), "box:/tmp"]).ok();
+        assert_eq!(
+            ctx.skiff([
+                "exec",
+                "box",
+                "cat",
+                "/tmp/file",
+                "/renamed",
+                "/tmp/tree/sub/leaf"
+            ])
+            .ok(),
+            "from-host\nfrom-host\nleaf"
+        );
+        assert_eq!(
+            ctx.skiff(["exec", "box", "stat", "-c", "%u:%g", "/tmp/file"])
+                .ok(),
+            "0:0",
+            "owned by the container's root"
+        );
+        // container → host: a file, a directory tree, a tar stream on stdout
+        ctx.skiff(["cp", "box:/etc/passwd", &local_path("passwd")])
+            .ok();
+        assert!(
+            std::fs::read_to_string(local.join("passwd"))
+                .unwrap()
+                .starts_with("root:")
+        );
+        ctx.skiff(["cp", "box:/tmp/tree", &local_path("back")]).ok();
+        assert_eq!(
+            std::fs::read_to_string(local.join("back/sub/leaf")).unwrap(),
+            "leaf\n"
+        );
+        let stream = ctx.skiff(["cp", "box:/etc/hostname", "-"]);
+        assert_eq!(stream.code, 0, "{}", stream.stderr);
+        assert_eq!(
+            &stream.stdout.as_bytes()[..8],
+            b"hostname",
+            "a tar entry named hostname"
+        );
+
+        // CVE-2018-15664: links planted in the container resolve inside it.
+        ctx.skiff(["cp", "box:/tmp/rootlink/etc/shadow", &local_path("shadow")])
+            .ok();
+        assert_eq!(
+            std::fs::read_to_string(local.join("shadow")).unwrap(),
+            "container-secret\n",
+            "the container's /etc/shadow, never the host's"
+        );
+        let link = ctx.skiff(["cp", "box:/tmp/shadowlink", "-"]);
+        assert!(
+            !link.stdout.contains("root:"),
+            "the link itself, not the host file"
+        );
+        let marker = format!("skiff-cp-escape-{}", std::process::id());
+        std::fs::write(local.join(&marker), "x").unwrap();
+        ctx.skiff(["cp", &local_path(&marker), "box:/tmp/rootlink/etc/"])
+            .ok();
+        assert!(
+            !std::path::Path::new("/etc").join(&marker).exists(),
+            "wrote to the host's /etc"
+        );
+        ctx.skiff(["exec", "box", "test", "-f", &format!("/etc/{marker}")])
+            .ok();
+
+        // errors
+        ctx.skiff(["cp", "box:/nothing", &local_path("x")])
+            .fails(125, "could not be found on container box");
+        ctx.skiff(["cp", &local_path("file"), "box:/no/such/dir/"])
+            .fails(125, "no such directory");
+        ctx.skiff(["cp", &local_path("file"), "nothere:/tmp"])
+            .fails(125, "no such container");
+
+        // diff: what the container changed, without what skiff made for it
+        let diff = ctx.skiff(["diff", "box"]);
+        let lines: Vec<&str> = diff.ok().lines().collect();
+        for expected in [
+            "C /etc",
+            "D /etc/group",
+            "A /renamed",
+            "A /tmp/file",
+            "A /etc/shadow",
+        ] {
+            assert!(
+                lines.contains(&expected),
+                "{expected} missing from {lines:?}"
+            );
+        }
+        assert!(!lines.contains(&"A /etc/hostname"), "{lines:?}");
+        assert!(
+            ctx.skiff(["diff", "--format", "json", "box"])
+                .ok()
+                .contains("\"deleted\"")
+        );
+
+        // export: the container's files, not /proc; running or stopped
+        let tarball = local_path("box.tar");
+        ctx.skiff(["export", "-o", &tarball, "box"]).ok();
+        let listed = std::process::Command::new("tar")
+            .args(["-tf", &tarball])
+            .output()
+            .unwrap();
+        let names = String::from_utf8_lossy(&listed.stdout).into_owned();
+        assert!(names.lines().any(|l| l == "renamed"), "{names}");
+        assert!(!names.lines().any(|l| l.starts_with("proc/")));
+        ctx.skiff(["stop", "-t", "0", "box"]).ok();
+        ctx.skiff(["cp", &local_path("file"), "box:/after-stop"])
+            .ok();
+        ctx.skiff(["export", "-o", &tarball, "box"]).ok();
+        let listed = std::process::Command::new("tar")
+            .args(["-tf", &tarball])
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&listed.stdout)
+                .lines()
+                .any(|l| l == "after-stop")
+        );
+        ctx.skiff(["export", "-o", &local_path("none.tar"), "nothere"])
+            .fails(125, "no such container");
+        assert!(!local.join("none.tar").exists(), "nothing half-written");
+        ctx.skiff(["rm", "box"]).ok();
+    });
+}

@@ -1,18 +1,19 @@
 //! Container commands.
 use std::io::Write;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use skiff_engine::{
-    AttachOptions, ContainerFilter, ContainerState, Engine, EngineError, ExecOptions, LogOptions,
-    PullPolicy, RestartPolicy, StartMode,
+    AttachOptions, ChangeKind, ContainerFilter, ContainerState, CopyTarget, Engine, EngineError,
+    ExecOptions, LogOptions, PullPolicy, RestartPolicy, StartMode,
 };
 
 use super::run_options::{container_spec, environment};
 use super::{Exit, for_each};
 use crate::cli::{
-    AttachArgs, ExecArgs, KillArgs, LogsArgs, NameArg, PauseArgs, PortArgs, PruneArgs, PsArgs,
-    RenameArgs, RmArgs, RunArgs, StartArgs, StopArgs, TopArgs, UpdateArgs, WaitArgs,
+    AttachArgs, CpArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, NameArg, PauseArgs,
+    PortArgs, PruneArgs, PsArgs, RenameArgs, RmArgs, RunArgs, StartArgs, StopArgs, TopArgs,
+    UpdateArgs, WaitArgs,
 };
 use crate::format;
 
@@ -411,5 +412,112 @@ pub fn update(engine: &Engine, args: &UpdateArgs) -> Result<i32> {
     };
     let policy = RestartPolicy::parse(restart)?;
     println!("{}", engine.update_restart_policy(&args.container, policy)?);
+    Ok(0)
+}
+
+/// The container `cp` works on: exactly one side names one.
+pub fn cp_container(args: &CpArgs) -> Result<String> {
+    match (
+        CopyTarget::parse(&args.source),
+        CopyTarget::parse(&args.destination),
+    ) {
+        (CopyTarget::Container { .. }, CopyTarget::Container { .. }) => {
+            bail!("copying between containers is not supported")
+        }
+        (CopyTarget::Container { container, .. }, _)
+        | (_, CopyTarget::Container { container, .. }) => Ok(container),
+        _ => bail!("one of the paths must be a container path: CONTAINER:PATH"),
+    }
+}
+
+pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
+    let destination = CopyTarget::parse(&args.destination);
+    match CopyTarget::parse(&args.source) {
+        CopyTarget::Container { container, path } => {
+            let stdout = std::io::stdout();
+            engine.copy_from_container(&container, &path, &destination, &mut stdout.lock())?;
+        }
+        source => {
+            let CopyTarget::Container { container, path } = destination else {
+                bail!("one of the paths must be a container path: CONTAINER:PATH");
+            };
+            let stdin = std::io::stdin();
+            engine.copy_to_container(&source, &container, &path, &mut stdin.lock())?;
+        }
+    }
+    Ok(0)
+}
+
+pub fn diff(engine: &Engine, args: &DiffArgs) -> Result<i32> {
+    let changes = engine.container_changes(&args.container)?;
+    match args.format.as_deref() {
+        Some(f) if format::is_json(f) => {
+            let mut grouped = serde_json::Map::new();
+            for (kind, name) in [
+                (ChangeKind::Changed, "changed"),
+                (ChangeKind::Added, "added"),
+                (ChangeKind::Deleted, "deleted"),
+            ] {
+                let paths: Vec<&String> = changes
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, p)| p)
+                    .collect();
+                if !paths.is_empty() {
+                    grouped.insert(name.into(), serde_json::json!(paths));
+                }
+            }
+            println!("{}", format::json(&grouped)?);
+        }
+        Some(other) => bail!("--format {other:?}: only json is supported"),
+        None => {
+            for (kind, path) in changes {
+                println!("{} {path}", kind.letter());
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn export(engine: &Engine, args: &ExportArgs) -> Result<i32> {
+    use std::io::IsTerminal;
+    match &args.output {
+        Some(path) => {
+            // Written beside the target and renamed: a failed export leaves nothing behind.
+            let temporary = path.with_file_name(format!(
+                ".{}.skiff-export-{}",
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                std::process::id()
+            ));
+            let result = (|| -> Result<()> {
+                let mut file = std::io::BufWriter::new(
+                    std::fs::File::create(&temporary)
+                        .with_context(|| format!("creating {}", path.display()))?,
+                );
+                engine.export_container(&args.container, &mut file)?;
+                file.into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                std::fs::rename(&temporary, path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                Ok(())
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&temporary);
+            }
+            result?;
+        }
+        None => {
+            if std::io::stdout().is_terminal() {
+                bail!("refusing to export to terminal. Use -o flag or redirect");
+            }
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            engine.export_container(&args.container, &mut out)?;
+            out.flush()?;
+        }
+    }
     Ok(0)
 }

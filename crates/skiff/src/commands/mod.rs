@@ -88,6 +88,10 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         ContainerCommand::Top(args) => {
             return container::top(&open_joined(global, &args.container)?, args);
         }
+        ContainerCommand::Cp(args) => {
+            let name = container::cp_container(args)?;
+            return container::cp(&open_joined(global, &name)?, args);
+        }
         _ => {}
     }
     let mut engine = open(global)?;
@@ -102,7 +106,11 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         ContainerCommand::Rm(args) => container::rm(&mut engine, &args),
         ContainerCommand::Ps(args) => container::ps(&engine, &args),
         ContainerCommand::Logs(args) => container::logs(&engine, &args),
-        ContainerCommand::Exec(_) | ContainerCommand::Top(_) => unreachable!("handled above"),
+        ContainerCommand::Exec(_) | ContainerCommand::Top(_) | ContainerCommand::Cp(_) => {
+            unreachable!("handled above")
+        }
+        ContainerCommand::Diff(args) => container::diff(&engine, &args),
+        ContainerCommand::Export(args) => container::export(&engine, &args),
         ContainerCommand::Pause(args) => container::pause(&engine, &args, true),
         ContainerCommand::Unpause(args) => container::pause(&engine, &args, false),
         ContainerCommand::Rename(args) => container::rename(&mut engine, &args),
@@ -129,14 +137,18 @@ fn open_joined(global: &GlobalArgs, container: &str) -> Result<Engine> {
         return open_here(global);
     }
     let engine = open_here(global)?;
-    match engine.container_pid(container)? {
-        Some(pid) => {
-            rootless::join(pid)?;
-            Ok(engine)
+    match engine.container_pid(container) {
+        Ok(Some(pid)) => rootless::join(pid)?,
+        // Not running: a namespace of our own, as for any other command.
+        Ok(None) => {
+            if let Some(warning) = rootless::enter()? {
+                eprintln!("WARN[0000] {warning}");
+            }
         }
-        // Not running: the engine call says so; nothing needs the namespace.
-        None => Ok(engine),
+        // No such container: the command says so.
+        Err(_) => {}
     }
+    Ok(engine)
 }
 
 /// Opens the engine in the namespaces this process is in.
