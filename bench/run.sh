@@ -3,6 +3,8 @@
 #   run --rm --network none IMG true   (root and rootless)     median, ms
 #   create IMG true                    (root)                  median, ms
 #   ps -a over 100 containers          (root)                  median, ms
+#   exec CONTAINER true                (root and rootless)     median, ms
+#   run -it --rm IMG sh: time to prompt (root)                 median, ms
 #   monitor RSS (skiff's monitor vs conmon) for a running container, KiB
 # Prints each figure beside Podman's with the ratio skiff/podman. Run as root.
 # Speed is checked here, never by timed tests.
@@ -82,6 +84,19 @@ ps_skiff=$(measure ps-skiff "$S ps -a")
 ps_podman=$(measure ps-podman "$P ps -a")
 $S rm -a -f >/dev/null; $P rm -a -f >/dev/null
 
+$S run -d --network none --name execbox localhost/busybox sleep 1000 >/dev/null
+$P run -d --network none --name execbox localhost/busybox sleep 1000 >/dev/null
+$RS run -d --network none --name execbox localhost/busybox sleep 1000 >/dev/null
+$RP run -d --network none --name execbox localhost/busybox sleep 1000 >/dev/null
+exec_root_skiff=$(measure exec-root-skiff "$S exec execbox true")
+exec_root_podman=$(measure exec-root-podman "$P exec execbox true")
+exec_user_skiff=$(measure exec-user-skiff "$RS exec execbox true")
+exec_user_podman=$(measure exec-user-podman "$RP exec execbox true")
+$S rm -a -f >/dev/null; $P rm -a -f >/dev/null; $RS rm -a -f >/dev/null; $RP rm -a -f >/dev/null
+prompt_runs=$(( RUNS < 10 ? RUNS : 10 ))
+prompt_skiff=$(python3 bench/prompt.py "$prompt_runs" $S run -it --rm --network none localhost/busybox sh)
+prompt_podman=$(python3 bench/prompt.py "$prompt_runs" $P run -it --rm --network none localhost/busybox sh)
+
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 $S run -d --name rss localhost/busybox sleep 1000 >/dev/null
 $P run -d --name rss localhost/busybox sleep 1000 >/dev/null
@@ -96,4 +111,7 @@ row "run --rm --network none true (root)" "$run_root_skiff" "$run_root_podman" m
 row "run --rm --network none true (rootless)" "$run_user_skiff" "$run_user_podman" ms
 row "create (root)" "$create_skiff" "$create_podman" ms
 row "ps -a, 100 containers (root)" "$ps_skiff" "$ps_podman" ms
+row "exec CONTAINER true (root)" "$exec_root_skiff" "$exec_root_podman" ms
+row "exec CONTAINER true (rootless)" "$exec_user_skiff" "$exec_user_podman" ms
+row "run -it --rm sh: time to prompt (root)" "$prompt_skiff" "$prompt_podman" ms
 row "monitor RSS (conmon for podman)" "$monitor_skiff" "$monitor_podman" KiB

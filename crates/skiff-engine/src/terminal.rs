@@ -184,7 +184,7 @@ fn send_window_size(peer: &Peer) {
         return;
     };
     match peer {
-        Peer::Terminal(fd) => set_window_size(fd.as_raw_fd(), rows, columns),
+        Peer::Terminal(fd) => attach::set_window_size(fd.as_raw_fd(), rows, columns),
         Peer::Monitor(fd) => {
             let _ = attach::send(fd.as_raw_fd(), &Packet::Resize { rows, columns });
         }
@@ -202,20 +202,6 @@ fn window_size(fd: i32) -> Option<(u16, u16)> {
     #[allow(unsafe_code)]
     let ok = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) } == 0;
     (ok && size.ws_row > 0).then_some((size.ws_row, size.ws_col))
-}
-
-pub(crate) fn set_window_size(fd: i32, rows: u16, columns: u16) {
-    let size = libc::winsize {
-        ws_row: rows,
-        ws_col: columns,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads the winsize the pointer refers to.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::ioctl(fd, libc::TIOCSWINSZ, &size);
-    }
 }
 
 fn write_all(fd: i32, mut data: &[u8]) {

@@ -55,6 +55,21 @@ impl<'a> Packet<'a> {
     }
 }
 
+/// Sets a terminal's window size (the foreground process group gets SIGWINCH).
+pub fn set_window_size(fd: i32, rows: u16, columns: u16) {
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads the winsize given.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::ioctl(fd, libc::TIOCSWINSZ, &size);
+    }
+}
+
 /// Sends one packet; false if the peer is gone.
 pub fn send(fd: i32, packet: &Packet<'_>) -> bool {
     let bytes = packet.encode();

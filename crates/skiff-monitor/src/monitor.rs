@@ -256,7 +256,7 @@ pub fn run(args: MonitorArgs) -> i32 {
                     sys::write_all(stdin_fd, data);
                 }
                 Some(Packet::Resize { rows, columns }) if args.terminal => {
-                    sys::set_window_size(args.stdout_fd, rows, columns);
+                    attach::set_window_size(args.stdout_fd, rows, columns);
                 }
                 // A terminal has no end of input short of hanging up: ^D is the user's to type.
                 Some(Packet::CloseStdin) if !args.terminal && stdin_fd >= 0 => {

@@ -56,21 +56,6 @@ pub fn accept(listener: i32) -> Option<i32> {
     (fd >= 0).then_some(fd)
 }
 
-/// Sets a terminal's window size (the foreground process group gets SIGWINCH).
-pub fn set_window_size(fd: i32, rows: u16, columns: u16) {
-    let size = libc::winsize {
-        ws_row: rows,
-        ws_col: columns,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads the winsize given.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::ioctl(fd, libc::TIOCSWINSZ, &size);
-    }
-}
-
 /// Milliseconds on the monotonic clock.
 pub fn monotonic_millis() -> i64 {
     let mut now = libc::timespec {

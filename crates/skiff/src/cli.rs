@@ -392,18 +392,8 @@ pub struct RunArgs {
     /// Assign a name to the container
     #[arg(long)]
     pub name: Option<String>,
-    /// Set environment variables in container
-    #[arg(short, long = "env", value_name = "KEY=VALUE")]
-    pub env: Vec<String>,
-    /// Read in a file of environment variables
-    #[arg(long = "env-file", value_name = "FILE")]
-    pub env_file: Vec<PathBuf>,
-    /// Working directory inside the container
-    #[arg(short, long)]
-    pub workdir: Option<String>,
-    /// Username or UID (format: <name|uid>[:<group|gid>])
-    #[arg(short, long)]
-    pub user: Option<String>,
+    #[command(flatten)]
+    pub process: ProcessArgs,
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,
@@ -666,6 +656,23 @@ pub struct PortArgs {
     pub port: Option<String>,
 }
 
+/// The process flags `run`, `create` and `exec` share.
+#[derive(Args, Debug, Clone)]
+pub struct ProcessArgs {
+    /// Set environment variables in container
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+}
+
 #[derive(Args, Debug)]
 #[command(trailing_var_arg = true)]
 pub struct ExecArgs {
@@ -678,18 +685,8 @@ pub struct ExecArgs {
     /// Allocate a pseudo-TTY
     #[arg(short, long)]
     pub tty: bool,
-    /// Set environment variables
-    #[arg(short, long)]
-    pub env: Vec<String>,
-    /// Read in a file of environment variables
-    #[arg(long = "env-file", value_name = "FILE")]
-    pub env_file: Vec<PathBuf>,
-    /// Sets the username or UID used and optionally the groupname or GID for the process
-    #[arg(short, long)]
-    pub user: Option<String>,
-    /// Working directory inside the container
-    #[arg(short, long)]
-    pub workdir: Option<String>,
+    #[command(flatten)]
+    pub process: ProcessArgs,
     /// Give the process extended privileges
     #[arg(long)]
     pub privileged: bool,

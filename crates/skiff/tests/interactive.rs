@@ -557,3 +557,24 @@ fn cp_diff_and_export_stay_inside_the_container() {
         ctx.skiff(["rm", "box"]).ok();
     });
 }
+
+#[test]
+fn logs_keep_binary_output_byte_for_byte() {
+    both(|ctx| {
+        // Every byte value, newlines and carriage returns included, and no final newline.
+        let script = "i=0; while [ $i -lt 256 ]; do printf \"\\\\$(printf %o $i)\"; i=$((i+1)); done; \
+                      printf 'tail-without-newline'";
+        let direct = ctx
+            .command(["run", "--name", "bin", "busybox", "sh", "-c", script])
+            .output()
+            .unwrap();
+        assert_eq!(direct.status.code(), Some(0));
+        assert_eq!(direct.stdout.len(), 256 + 20);
+        let logged = ctx.command(["logs", "bin"]).output().unwrap();
+        assert_eq!(
+            logged.stdout, direct.stdout,
+            "logs give back exactly what was written"
+        );
+        ctx.skiff(["rm", "bin"]).ok();
+    });
+}

@@ -376,16 +376,16 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     if let Some(keys) = &args.detach_keys {
         detach_keys(keys)?;
     }
-    if let Some(workdir) = &args.workdir
+    if let Some(workdir) = &args.process.workdir
         && !workdir.starts_with('/')
     {
         bail!("--workdir {workdir:?}: must be an absolute path");
     }
     let options = ExecOptions {
         command: args.command.clone(),
-        env: environment(&args.env_file, &args.env)?,
-        user: args.user.clone(),
-        workdir: args.workdir.clone(),
+        env: environment(&args.process.env_file, &args.process.env)?,
+        user: args.process.user.clone(),
+        workdir: args.process.workdir.clone(),
         tty: args.tty,
         interactive: args.interactive,
         detach: args.detach,

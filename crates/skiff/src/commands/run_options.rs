@@ -7,14 +7,14 @@ use skiff_engine::{
 use crate::cli::RunArgs;
 
 pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
-    let env = environment(&args.env_file, &args.env)?;
+    let env = environment(&args.process.env_file, &args.process.env)?;
     let mut spec = ContainerSpec {
         image: args.image.clone(),
         command: args.command.clone(),
         entrypoint: args.entrypoint.as_ref().map(|e| entrypoint(e)),
         env,
-        workdir: args.workdir.clone(),
-        user: args.user.clone(),
+        workdir: args.process.workdir.clone(),
+        user: args.process.user.clone(),
         hostname: args.hostname.clone(),
         read_only: args.read_only,
         cap_add: args
