@@ -224,7 +224,12 @@ impl Engine {
         let mut sync = SyncReader {
             pipe: self.launch(&record, attached, stdin)?,
             buffer: Vec::new(),
+            keep_cgroups_warm: false,
         };
+        // While the child sets the container up, keep the kernel's cgroup migration lock
+        // warm (see `prime_cgroup_migration`), so the runtime's move into the container's
+        // cgroups does not wait for an RCU grace period.
+        sync.keep_cgroups_warm = self.cgroups_usable();
         let pid = match sync.next(None) {
             Some(SyncMessage::Started(pid)) => pid,
             Some(SyncMessage::Error(code, message)) => {
@@ -736,6 +741,8 @@ fn reap_children() {
 struct SyncReader {
     pipe: File,
     buffer: Vec<u8>,
+    /// Until the first message: prime the cgroup migration lock every few milliseconds.
+    keep_cgroups_warm: bool,
 }
 
 impl SyncReader {
@@ -745,6 +752,7 @@ impl SyncReader {
         loop {
             if let Some(newline) = self.buffer.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buffer.drain(..=newline).collect();
+                self.keep_cgroups_warm = false;
                 if let Some(message) = SyncMessage::decode(&String::from_utf8_lossy(&line)) {
                     return Some(message);
                 }
@@ -754,9 +762,19 @@ impl SyncReader {
             if let Some((proxy, _)) = proxy {
                 fds.push(PollFd::new(proxy.signal_fd.as_fd(), PollFlags::POLLIN));
             }
-            match poll(&mut fds, PollTimeout::NONE) {
+            let timeout = if self.keep_cgroups_warm {
+                PollTimeout::from(3u8)
+            } else {
+                PollTimeout::NONE
+            };
+            match poll(&mut fds, timeout) {
                 Err(nix::Error::EINTR) => continue,
                 Err(_) => return None,
+                Ok(0) => {
+                    drop(fds);
+                    process::prime_cgroup_migration();
+                    continue;
+                }
                 Ok(_) => {}
             }
             let ready =
