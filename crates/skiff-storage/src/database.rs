@@ -19,6 +19,13 @@ pub fn open_database(path: &Path, schema: &str) -> rusqlite::Result<Connection> 
     })?;
     db.pragma_update(None, "journal_mode", "WAL")?;
     db.pragma_update(None, "synchronous", "NORMAL")?;
+    // Every skiff process is short-lived and often the only one with the file open: closing the
+    // last connection would checkpoint and delete the WAL (two fsyncs), and the next process
+    // would create it again (one more). The WAL stays instead, checkpointed as it grows.
+    db.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
     db.pragma_update(None, "foreign_keys", "ON")?;
     db.execute_batch(schema)?;
     Ok(db)
