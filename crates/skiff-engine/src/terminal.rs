@@ -52,6 +52,42 @@ pub(crate) enum Ending {
     Detached,
 }
 
+/// Forwards the signals a user sends to an attached `skiff run` to the container (sig-proxy).
+pub(crate) struct SignalProxy {
+    pub(crate) signal_fd: nix::sys::signalfd::SignalFd,
+}
+
+impl SignalProxy {
+    pub(crate) fn install() -> Option<Self> {
+        let mut set = nix::sys::signal::SigSet::empty();
+        for signal in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGQUIT,
+            Signal::SIGUSR1,
+            Signal::SIGUSR2,
+        ] {
+            set.add(signal);
+        }
+        set.thread_block().ok()?;
+        let signal_fd = nix::sys::signalfd::SignalFd::with_flags(
+            &set,
+            nix::sys::signalfd::SfdFlags::SFD_NONBLOCK,
+        )
+        .ok()?;
+        Some(Self { signal_fd })
+    }
+
+    pub(crate) fn forward(&self, pid: i32) {
+        while let Ok(Some(info)) = self.signal_fd.read_signal() {
+            if let Ok(signal) = Signal::try_from(info.ssi_signo as i32) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+            }
+        }
+    }
+}
+
 /// Parses Docker's `--detach-keys` syntax: `ctrl-p,ctrl-q`, `a`, `ctrl-@`; empty disables.
 pub fn parse_detach_keys(text: &str) -> Result<Vec<u8>, String> {
     if text.is_empty() {
@@ -78,7 +114,13 @@ pub fn parse_detach_keys(text: &str) -> Result<Vec<u8>, String> {
 
 /// Copies stdin to the peer and the peer's output to stdout (and stderr) until the peer
 /// closes or the detach keys are typed. `forward_stdin` false: only output is copied.
-pub(crate) fn proxy(peer: &Peer, forward_stdin: bool, detach_keys: &[u8]) -> Ending {
+/// `signals`: signals this process receives go to that process.
+pub(crate) fn proxy(
+    peer: &Peer,
+    forward_stdin: bool,
+    detach_keys: &[u8],
+    signals: Option<(&SignalProxy, i32)>,
+) -> Ending {
     let mut winch_set = SigSet::empty();
     winch_set.add(Signal::SIGWINCH);
     let _ = winch_set.thread_block();
@@ -95,6 +137,9 @@ pub(crate) fn proxy(peer: &Peer, forward_stdin: bool, detach_keys: &[u8]) -> End
         let mut fds = vec![PollFd::new(peer_fd, PollFlags::POLLIN)];
         if let Some(winch) = &winch {
             fds.push(PollFd::new(winch.as_fd(), PollFlags::POLLIN));
+        }
+        if let Some((proxy, _)) = signals {
+            fds.push(PollFd::new(proxy.signal_fd.as_fd(), PollFlags::POLLIN));
         }
         if stdin_open {
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
@@ -117,6 +162,12 @@ pub(crate) fn proxy(peer: &Peer, forward_stdin: bool, detach_keys: &[u8]) -> End
                 while let Ok(Some(_)) = winch.read_signal() {}
             }
             send_window_size(peer);
+        }
+        let signalled = 1 + usize::from(winch.is_some());
+        if let Some((proxy, pid)) = signals
+            && ready[signalled]
+        {
+            proxy.forward(pid);
         }
         if stdin_open && *ready.last().unwrap_or(&false) {
             match nix::unistd::read(stdin.as_raw_fd(), &mut buffer) {

@@ -352,13 +352,6 @@ fn make_dirs(root: &File, path: &Path, owner: (u32, u32)) -> io::Result<OwnedFd>
     )?))
 }
 
-/// Reads `path` inside `root` into memory-free stream `out` (a regular file only).
-pub fn read_file_in_root(root: &File, path: &Path, mut out: impl Write) -> io::Result<()> {
-    let mut file = open_in_root(root, path, libc::O_RDONLY | libc::O_NOFOLLOW, 0)?;
-    io::copy(&mut file, &mut out)?;
-    Ok(())
-}
-
 fn owned(fd: i32) -> OwnedFd {
     // SAFETY: only called with a descriptor the kernel just returned, owned by nothing else.
     #[allow(unsafe_code)]

@@ -483,7 +483,7 @@ pub struct AttachArgs {
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
     pub detach_keys: String,
-    /// Proxy received signals to the container (accepted; with a terminal, keys are the signals)
+    /// Proxy received signals to the container (with a terminal and stdin, keys are the signals)
     #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
     pub container: String,

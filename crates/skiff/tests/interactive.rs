@@ -151,6 +151,24 @@ fn run_it_gives_a_shell_with_job_control_and_its_exit_code() {
         terminal.send(b"exit 4\r");
         assert_eq!(terminal.wait(PATIENCE), 4);
         assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "", "--rm removed it");
+        // -t without -i: keys are not the container's; Ctrl-C is a signal skiff passes on.
+        let mut signalled = Terminal::spawn(
+            ctx.command([
+                "run",
+                "-t",
+                "--rm",
+                "busybox",
+                "sh",
+                "-c",
+                "trap 'echo got-int; exit 7' INT; echo ready; while true; do sleep 0.1; done",
+            ]),
+            24,
+            80,
+        );
+        signalled.expect("ready", PATIENCE);
+        signalled.send(b"\x03");
+        signalled.expect("got-int", PATIENCE);
+        assert_eq!(signalled.wait(PATIENCE), 7);
         // Without a terminal, -i passes a pipe through.
         assert_eq!(
             ctx.skiff_with_input(&["run", "-i", "--rm", "busybox", "cat"], b"hi\n")

@@ -117,7 +117,7 @@ impl Engine {
         let pid = nix::unistd::Pid::from_raw(child.pid);
         if let Some(terminal) = child.terminal {
             let _raw = RawTerminal::enter();
-            proxy(&Peer::Terminal(terminal), options.interactive, &[]);
+            proxy(&Peer::Terminal(terminal), options.interactive, &[], None);
         }
         Ok(super::lifecycle::wait_child(pid))
     }

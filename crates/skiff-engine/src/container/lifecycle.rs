@@ -23,7 +23,7 @@ use super::store::{ContainerRecord, State};
 use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
 use crate::names;
-use crate::terminal::{Ending, Peer, RawTerminal, proxy};
+use crate::terminal::{Ending, Peer, RawTerminal, SignalProxy, proxy};
 
 /// How `start` and `run` wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub struct AttachOptions {
     pub no_stdin: bool,
     /// Parsed `--detach-keys` (see `parse_detach_keys`); empty: no detaching.
     pub detach_keys: Vec<u8>,
+    /// Pass the signals this process receives on to the container (`--sig-proxy`).
+    pub sig_proxy: bool,
 }
 
 /// A new container, and what the user should know about it.
@@ -256,9 +258,17 @@ impl Engine {
             // The monitor holds the output until this client is there.
             let socket = connect_to(&self.attach_socket_path(&record.id), SockType::SeqPacket)
                 .io("attach to", self.attach_socket_path(&record.id))?;
+            // Without -i, keys are not the container's: Ctrl-C reaches this process as a
+            // signal and is passed on, as Podman's sig-proxy does.
             let ending = {
-                let _raw = RawTerminal::enter();
-                proxy(&Peer::Monitor(socket), stdin, &detach_keys)
+                let _raw = stdin.then(RawTerminal::enter);
+                let signals = (!stdin).then(SignalProxy::install).flatten();
+                proxy(
+                    &Peer::Monitor(socket),
+                    stdin,
+                    &detach_keys,
+                    signals.as_ref().map(|s| (s, pid)),
+                )
             };
             if ending == Ending::Detached {
                 return Ok(0);
@@ -297,12 +307,17 @@ impl Engine {
         }
         let path = self.attach_socket_path(&record.id);
         let socket = connect_to(&path, SockType::SeqPacket).io("attach to", &path)?;
+        let keys_to_container = record.spec.interactive && !options.no_stdin;
         let ending = {
-            let _raw = record.spec.tty.then(RawTerminal::enter);
+            let _raw = (record.spec.tty && keys_to_container).then(RawTerminal::enter);
+            let signals = (options.sig_proxy && !(record.spec.tty && keys_to_container))
+                .then(SignalProxy::install)
+                .flatten();
             proxy(
                 &Peer::Monitor(socket),
-                record.spec.interactive && !options.no_stdin,
+                keys_to_container,
                 &options.detach_keys,
+                signals.as_ref().map(|s| (s, record.pid)),
             )
         };
         match ending {
@@ -793,42 +808,6 @@ impl SyncReader {
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
                 Err(nix::Error::EAGAIN) | Err(nix::Error::EINTR) => {}
                 Err(_) => return None,
-            }
-        }
-    }
-}
-
-/// Forwards the signals a user sends to an attached `skiff run` to the container (sig-proxy).
-struct SignalProxy {
-    signal_fd: nix::sys::signalfd::SignalFd,
-}
-
-impl SignalProxy {
-    fn install() -> Option<Self> {
-        let mut set = nix::sys::signal::SigSet::empty();
-        for signal in [
-            Signal::SIGINT,
-            Signal::SIGTERM,
-            Signal::SIGHUP,
-            Signal::SIGQUIT,
-            Signal::SIGUSR1,
-            Signal::SIGUSR2,
-        ] {
-            set.add(signal);
-        }
-        set.thread_block().ok()?;
-        let signal_fd = nix::sys::signalfd::SignalFd::with_flags(
-            &set,
-            nix::sys::signalfd::SfdFlags::SFD_NONBLOCK,
-        )
-        .ok()?;
-        Some(Self { signal_fd })
-    }
-
-    fn forward(&self, pid: i32) {
-        while let Ok(Some(info)) = self.signal_fd.read_signal() {
-            if let Ok(signal) = Signal::try_from(info.ssi_signo as i32) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
             }
         }
     }

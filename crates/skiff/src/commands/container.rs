@@ -398,6 +398,7 @@ pub fn attach(engine: &Engine, args: &AttachArgs) -> Result<i32> {
     let options = AttachOptions {
         no_stdin: args.no_stdin,
         detach_keys: detach_keys(&args.detach_keys)?,
+        sig_proxy: args.sig_proxy,
     };
     Ok(engine.attach_container(&args.container, &options)?)
 }
