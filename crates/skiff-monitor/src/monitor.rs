@@ -67,6 +67,10 @@ impl Default for MonitorArgs {
 const WAIT_FOR_CLIENT_MS: i32 = 10_000;
 /// Attach clients served at once.
 const MAX_CLIENTS: usize = 32;
+/// Index of the first client in the monitor's poll set.
+const FIRST_CLIENT: usize = 5;
+/// Input accepted ahead of the container reading it; beyond this, typed input is dropped.
+const MAX_PENDING_INPUT: usize = 1 << 20;
 
 impl MonitorArgs {
     pub fn parse(args: &[String]) -> Result<Self, String> {
@@ -193,6 +197,13 @@ pub fn run(args: MonitorArgs) -> i32 {
         (args.stderr_fd, Stream::Stderr),
     ];
     let mut stdin_fd = args.stdin_fd;
+    // Input waits here until the container reads it: a container that does not read its
+    // stdin must not block the monitor (and with it the container's output).
+    let mut pending_input: Vec<u8> = Vec::new();
+    let mut close_stdin_when_written = false;
+    if stdin_fd >= 0 {
+        sys::set_nonblocking(stdin_fd);
+    }
     let mut clients: Vec<i32> = Vec::new();
     let mut hold_output = args.wait_client && args.socket_fd >= 0;
     let held_since = sys::monotonic_millis();
@@ -218,6 +229,15 @@ pub fn run(args: MonitorArgs) -> i32 {
             } else {
                 -1
             }),
+            libc::pollfd {
+                fd: if pending_input.is_empty() {
+                    -1
+                } else {
+                    stdin_fd
+                },
+                events: libc::POLLOUT,
+                revents: 0,
+            },
         ];
         fds.extend(clients.iter().map(|fd| watched(*fd)));
         // Once the container is gone, only drain what is already in the pipes: a daemon it
@@ -247,21 +267,22 @@ pub fn run(args: MonitorArgs) -> i32 {
         // Input from the clients polled; a client that hung up is dropped.
         let mut gone = Vec::new();
         for (index, client) in clients.iter().enumerate() {
-            if fds[4 + index].revents == 0 {
+            if fds[FIRST_CLIENT + index].revents == 0 {
                 continue;
             }
             match attach::receive(*client, &mut buffer) {
                 None => gone.push(*client),
                 Some(Packet::Stdin(data)) if stdin_fd >= 0 => {
-                    sys::write_all(stdin_fd, data);
+                    if pending_input.len() < MAX_PENDING_INPUT {
+                        pending_input.extend_from_slice(data);
+                    }
                 }
                 Some(Packet::Resize { rows, columns }) if args.terminal => {
                     attach::set_window_size(args.stdout_fd, rows, columns);
                 }
                 // A terminal has no end of input short of hanging up: ^D is the user's to type.
                 Some(Packet::CloseStdin) if !args.terminal && stdin_fd >= 0 => {
-                    sys::close(stdin_fd);
-                    stdin_fd = -1;
+                    close_stdin_when_written = true;
                 }
                 Some(_) => {}
             }
@@ -269,6 +290,20 @@ pub fn run(args: MonitorArgs) -> i32 {
         for client in gone {
             sys::close(client);
             clients.retain(|c| *c != client);
+        }
+        if stdin_fd >= 0 && !pending_input.is_empty() && fds[4].revents != 0 {
+            match sys::write(stdin_fd, &pending_input) {
+                n if n > 0 => {
+                    pending_input.drain(..n as usize);
+                }
+                _ if sys::errno() == libc::EAGAIN => {}
+                // The container closed its stdin: nothing more will be read.
+                _ => pending_input.clear(),
+            }
+        }
+        if close_stdin_when_written && pending_input.is_empty() && stdin_fd >= 0 {
+            sys::close(stdin_fd);
+            stdin_fd = -1;
         }
         if fds[3].revents != 0
             && let Some(client) = sys::accept(args.socket_fd)
@@ -287,6 +322,10 @@ pub fn run(args: MonitorArgs) -> i32 {
                 continue;
             }
             let n = sys::read(*fd, &mut buffer[..attach::MAX_DATA]);
+            // The terminal's master is non-blocking (it is also the input side).
+            if n < 0 && sys::errno() == libc::EAGAIN {
+                continue;
+            }
             if n <= 0 {
                 close_stream(fd, *stream, &mut log, args.terminal);
                 continue;

@@ -53,7 +53,27 @@ pub fn accept(listener: i32) -> Option<i32> {
             libc::SOCK_CLOEXEC,
         )
     };
-    (fd >= 0).then_some(fd)
+    if fd < 0 {
+        return None;
+    }
+    // A client that stops reading must not stall the container: a send that cannot go on
+    // for two seconds fails, and the monitor drops that client (the log keeps everything).
+    let timeout = libc::timeval {
+        tv_sec: 2,
+        tv_usec: 0,
+    };
+    // SAFETY: setsockopt reads the timeval given, of the size given.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&timeout as *const libc::timeval).cast(),
+            core::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        );
+    }
+    Some(fd)
 }
 
 /// Milliseconds on the monotonic clock.
@@ -68,6 +88,26 @@ pub fn monotonic_millis() -> i64 {
         libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
     }
     now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+}
+
+/// One write; the count, or -1 with errno set (EAGAIN on a full non-blocking descriptor).
+pub fn write(fd: i32, bytes: &[u8]) -> isize {
+    // SAFETY: writing from a valid slice.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::write(fd, bytes.as_ptr().cast(), bytes.len())
+    }
+}
+
+pub fn set_nonblocking(fd: i32) {
+    // SAFETY: fcntl on an integer descriptor with integer flags.
+    #[allow(unsafe_code)]
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
 }
 
 pub fn close(fd: i32) {
