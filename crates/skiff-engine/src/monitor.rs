@@ -79,11 +79,6 @@ impl Engine {
             }
             nix::unistd::ForkResult::Parent { .. } => {
                 drop(sync_write);
-                // The runtime will move the container into its cgroups in a few ms: pay the
-                // kernel's wait for that here, while the child sets the container up.
-                if self.cgroups_usable() {
-                    process::prime_cgroup_migration();
-                }
                 Ok(File::from(OwnedFd::from(sync_read)))
             }
         }

@@ -43,19 +43,17 @@ pub struct ExecChild {
     pub terminal: Option<OwnedFd>,
 }
 
-/// Joins the namespaces and cgroups of the container whose init is `pid`, configured by the
-/// bundle at `bundle`, and runs `process` there. The caller must be single-threaded.
+/// Joins the namespaces and cgroups of the container whose init is `pid`, configured by its
+/// bundle's `config`, and runs `process` there. The caller must be single-threaded.
 /// Errors before the program runs carry Podman's exit code (126 cannot run, 127 not found).
 pub fn exec(
     pid: i32,
-    bundle: &Path,
+    config: &Spec,
     seccomp_cache: &Path,
     join_cgroups: bool,
     process: &ExecProcess,
 ) -> Result<ExecChild, (i32, String)> {
     let internal = |message: String| (125, message);
-    let config = Spec::load(bundle.join("config.json"))
-        .map_err(|e| internal(format!("read {}: {e}", bundle.display())))?;
     let linux = config.linux().clone().unwrap_or_default();
     let namespaces = open_namespaces(pid, &linux).map_err(internal)?;
     let cgroups = if join_cgroups {

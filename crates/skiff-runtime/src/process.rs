@@ -51,38 +51,44 @@ pub fn parse_signal(name: &str) -> Option<Signal> {
 }
 
 /// Moves this process into the cgroup it is already in, to take the kernel's cgroup
-/// migration lock once. Without the `favordynmods` mount option, the first task migration
-/// after a quiet moment waits for an RCU grace period (~8 ms here, up to 40 ms under load),
-/// and every migration in the grace period that follows is free. Called by a process that
-/// would otherwise only wait while the container is being set up, it overlaps that wait with
-/// the setup: the runtime's own migration of the container's first process then costs little.
-/// Best effort: failures only mean the runtime pays the wait itself.
-pub fn prime_cgroup_migration() {
-    let Ok(own) = std::fs::read_to_string("/proc/self/cgroup") else {
-        return;
-    };
-    let pid = std::process::id().to_string();
-    // One hierarchy is enough: the lock is global. Prefer a v1 controller, else cgroup v2.
-    let target = own.lines().find_map(|line| {
-        let mut fields = line.splitn(3, ':');
-        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-        let relative = path.trim_start_matches('/');
-        let base = if controllers.is_empty() {
-            if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-                std::path::PathBuf::from("/sys/fs/cgroup")
-            } else {
+/// migration lock. Without the `favordynmods` mount option, the first task migration after a
+/// quiet moment waits for an RCU grace period (~8 ms here, up to 40 ms under load), and every
+/// migration in the grace period that follows is free. A process that would otherwise only
+/// wait while a container is set up primes it every few milliseconds: the runtime's own
+/// migration of the container's first process then costs little. Best effort.
+pub struct CgroupPrimer {
+    procs: std::path::PathBuf,
+    pid: String,
+}
+
+impl CgroupPrimer {
+    /// The cgroup.procs file of one hierarchy this process is in (the lock is global): a v1
+    /// controller, else cgroup v2. None where there is none to write.
+    pub fn new() -> Option<Self> {
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let procs = own.lines().find_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+            let base = if controllers.is_empty() {
+                std::path::Path::new("/sys/fs/cgroup/cgroup.controllers")
+                    .exists()
+                    .then(|| std::path::PathBuf::from("/sys/fs/cgroup"))?
+            } else if controllers.starts_with("name=") {
                 return None;
-            }
-        } else if controllers.starts_with("name=") {
-            return None;
-        } else {
-            std::path::Path::new("/sys/fs/cgroup").join(controllers)
-        };
-        let procs = base.join(relative).join("cgroup.procs");
-        procs.exists().then_some(procs)
-    });
-    if let Some(procs) = target {
-        let _ = std::fs::write(procs, &pid);
+            } else {
+                std::path::Path::new("/sys/fs/cgroup").join(controllers)
+            };
+            let procs = base.join(path.trim_start_matches('/')).join("cgroup.procs");
+            procs.exists().then_some(procs)
+        })?;
+        Some(Self {
+            procs,
+            pid: std::process::id().to_string(),
+        })
+    }
+
+    pub fn prime(&self) {
+        let _ = std::fs::write(&self.procs, &self.pid);
     }
 }
 

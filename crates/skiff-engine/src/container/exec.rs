@@ -47,22 +47,17 @@ impl Engine {
             ));
         }
         let bundle = self.run_dir(&record.id);
-        let config: serde_json::Value = std::fs::read(bundle.join("config.json"))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| {
-                EngineError::InvalidState(format!(
-                    "container {} has no runtime configuration",
-                    record.name
-                ))
-            })?;
-        let process = &config["process"];
-        let mut env: Vec<String> =
-            serde_json::from_value(process["env"].clone()).unwrap_or_default();
-        let ids = |key: &str| process["user"][key].as_u64().unwrap_or(0) as u32;
-        let (mut uid, mut gid) = (ids("uid"), ids("gid"));
-        let mut additional_gids: Vec<u32> =
-            serde_json::from_value(process["user"]["additionalGids"].clone()).unwrap_or_default();
+        // Read once: the user, environment and directory here, the confinement in the runtime.
+        let config = oci_spec::runtime::Spec::load(bundle.join("config.json")).map_err(|_| {
+            EngineError::InvalidState(format!(
+                "container {} has no runtime configuration",
+                record.name
+            ))
+        })?;
+        let process = config.process().clone().unwrap_or_default();
+        let mut env = process.env().clone().unwrap_or_default();
+        let (mut uid, mut gid) = (process.user().uid(), process.user().gid());
+        let mut additional_gids = process.user().additional_gids().clone().unwrap_or_default();
         if let Some(user) = &options.user {
             let root = File::open(format!("/proc/{}/root", record.pid)).map_err(|e| {
                 EngineError::InvalidState(format!("container {}: {e}", record.name))
@@ -93,8 +88,7 @@ impl Engine {
             cwd: options
                 .workdir
                 .clone()
-                .or_else(|| process["cwd"].as_str().map(str::to_string))
-                .unwrap_or_else(|| "/".into()),
+                .unwrap_or_else(|| process.cwd().display().to_string()),
             uid,
             gid,
             additional_gids,
@@ -105,7 +99,7 @@ impl Engine {
         let join_cgroups = !self.options.rootless || self.cgroups_usable();
         let child = exec(
             record.pid,
-            &bundle,
+            &config,
             &self.seccomp_cache(),
             join_cgroups,
             &request,

@@ -204,7 +204,11 @@ impl Engine {
             };
         }
         match starter {
-            Starter::User => self.containers.started_by_user(&record.id)?,
+            // Only when there is something to reset: an ordinary start writes nothing here.
+            Starter::User if record.stopped_by_user || record.restart_count > 0 => {
+                self.containers.started_by_user(&record.id)?
+            }
+            Starter::User => {}
             Starter::RestartPolicy => {
                 if record.stopped_by_user {
                     return Ok(0);
@@ -226,12 +230,17 @@ impl Engine {
         let mut sync = SyncReader {
             pipe: self.launch(&record, attached, stdin)?,
             buffer: Vec::new(),
-            keep_cgroups_warm: false,
+            primer: None,
         };
         // While the child sets the container up, keep the kernel's cgroup migration lock
-        // warm (see `prime_cgroup_migration`), so the runtime's move into the container's
-        // cgroups does not wait for an RCU grace period.
-        sync.keep_cgroups_warm = self.cgroups_usable();
+        // warm (see `CgroupPrimer`), so the runtime's move into the container's cgroups does
+        // not wait for an RCU grace period.
+        if self.cgroups_usable() {
+            sync.primer = process::CgroupPrimer::new();
+            if let Some(primer) = &sync.primer {
+                primer.prime();
+            }
+        }
         let pid = match sync.next(None) {
             Some(SyncMessage::Started(pid)) => pid,
             Some(SyncMessage::Error(code, message)) => {
@@ -756,8 +765,8 @@ fn reap_children() {
 struct SyncReader {
     pipe: File,
     buffer: Vec<u8>,
-    /// Until the first message: prime the cgroup migration lock every few milliseconds.
-    keep_cgroups_warm: bool,
+    /// Until the first message: primes the cgroup migration lock every few milliseconds.
+    primer: Option<process::CgroupPrimer>,
 }
 
 impl SyncReader {
@@ -767,7 +776,7 @@ impl SyncReader {
         loop {
             if let Some(newline) = self.buffer.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buffer.drain(..=newline).collect();
-                self.keep_cgroups_warm = false;
+                self.primer = None;
                 if let Some(message) = SyncMessage::decode(&String::from_utf8_lossy(&line)) {
                     return Some(message);
                 }
@@ -777,7 +786,7 @@ impl SyncReader {
             if let Some((proxy, _)) = proxy {
                 fds.push(PollFd::new(proxy.signal_fd.as_fd(), PollFlags::POLLIN));
             }
-            let timeout = if self.keep_cgroups_warm {
+            let timeout = if self.primer.is_some() {
                 PollTimeout::from(3u8)
             } else {
                 PollTimeout::NONE
@@ -787,7 +796,9 @@ impl SyncReader {
                 Err(_) => return None,
                 Ok(0) => {
                     drop(fds);
-                    process::prime_cgroup_migration();
+                    if let Some(primer) = &self.primer {
+                        primer.prime();
+                    }
                     continue;
                 }
                 Ok(_) => {}
