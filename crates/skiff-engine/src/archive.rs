@@ -176,21 +176,30 @@ impl Engine {
         Ok(entries)
     }
 
-    /// `image prune`: dangling images (or with `all`, every image) no container uses.
-    /// Returns the removed IDs.
+    /// `image prune`: dangling images (or with `all`, every image) no container uses. Build
+    /// steps stay while an image made from them does, as Podman keeps its cache images; a
+    /// chain nothing uses any more goes step by step. Returns the removed IDs.
     pub fn prune_images(&mut self, all: bool) -> Result<Vec<String>, EngineError> {
         let mut removed = Vec::new();
-        for report in self.list_images()? {
-            if report.containers > 0 || !(all || report.image.names.is_empty()) {
-                continue;
+        loop {
+            let before = removed.len();
+            for report in self.list_images()? {
+                if report.containers > 0
+                    || !(all || report.image.names.is_empty())
+                    || (!all && self.is_intermediate(&report)?)
+                {
+                    continue;
+                }
+                match self.remove_image(&report.image.id, false) {
+                    Ok(_) => removed.push(report.image.id.clone()),
+                    Err(err) if err.is_no_such_image() => {}
+                    Err(err) => return Err(err),
+                }
             }
-            match self.remove_image(&report.image.id, false) {
-                Ok(_) => removed.push(report.image.id.clone()),
-                Err(err) if err.is_no_such_image() => {}
-                Err(err) => return Err(err),
+            if removed.len() == before {
+                return Ok(removed);
             }
         }
-        Ok(removed)
     }
 }
 

@@ -31,3 +31,5 @@ pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// Replaces registries.conf (Podman's name).
 pub const CONTAINERS_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
+/// Reproducible builds: the created time of built images and of the files they add.
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";

@@ -1,12 +1,14 @@
 //! Image actions: import, list, tag, untag, remove, inspect.
 use std::io::Read;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use skiff_image::{Image, ImportOptions, Reference, repository_and_tag};
+use skiff_image::{ChildImage, Image, ImportOptions, Reference, repository_and_tag};
+use skiff_storage::LayerInfo;
 
 use crate::engine::Engine;
-use crate::error::EngineError;
+use crate::error::{EngineError, IoContext};
 
 /// One image as `images` and `image inspect` show it.
 #[derive(Debug, Clone)]
@@ -166,7 +168,73 @@ impl Engine {
         })
     }
 
-    /// Every image (no intermediate images exist yet, so `images -a` lists the same).
+    /// Records a child image of `parent` (None: from scratch) with an optional new top layer
+    /// (from `store_layer` or `container_layer`).
+    pub fn commit_image(
+        &mut self,
+        parent: Option<&str>,
+        layer: Option<&LayerInfo>,
+        child: &ChildImage,
+        name: Option<&str>,
+    ) -> Result<ImageReport, EngineError> {
+        let reference = name
+            .map(Reference::parse)
+            .transpose()
+            .map_err(skiff_image::ImageError::from)?;
+        let parent = parent.map(|p| self.images.resolve(p)).transpose()?;
+        let image = self
+            .images
+            .commit(parent.as_ref(), layer, child, reference.as_ref())?;
+        Ok(ImageReport {
+            image,
+            containers: 0,
+        })
+    }
+
+    /// Stores a layer tar stream (plain or compressed) in the layer store.
+    pub fn store_layer(&self, tar: impl Read) -> Result<LayerInfo, EngineError> {
+        Ok(self.images.layers().apply(tar)?)
+    }
+
+    /// The unpacked layers of an image, base first (read-only: to look at its files).
+    pub fn image_layer_paths(&self, name_or_id: &str) -> Result<Vec<PathBuf>, EngineError> {
+        let image = self.images.resolve(name_or_id)?;
+        Ok(self.images.layer_paths(&image)?)
+    }
+
+    /// The image a build step with this cache key made, if it is still there.
+    pub fn cached_build_step(&self, key: &str) -> Result<Option<ImageReport>, EngineError> {
+        Ok(self.images.cached_step(key)?.map(|image| ImageReport {
+            image,
+            containers: 0,
+        }))
+    }
+
+    /// Remembers the image a build step made under its cache key.
+    pub fn remember_build_step(&self, key: &str, image_id: &str) -> Result<(), EngineError> {
+        let image = self.images.resolve(image_id)?;
+        Ok(self.images.remember_step(key, &image)?)
+    }
+
+    /// The persistent directory of a build's `RUN --mount=type=cache,id=ID`.
+    pub fn build_cache_dir(&self, id: &str) -> Result<PathBuf, EngineError> {
+        let name = skiff_storage::hex_digest(id.as_bytes());
+        let dir = self
+            .options
+            .root
+            .join("build-cache")
+            .join(name.trim_start_matches("sha256:"));
+        std::fs::create_dir_all(&dir).io("create", &dir)?;
+        Ok(dir)
+    }
+
+    /// Whether an image is a build step: no name, and another image was made from it.
+    /// `images` shows those only with `-a`.
+    pub fn is_intermediate(&self, image: &ImageReport) -> Result<bool, EngineError> {
+        Ok(self.images.is_intermediate(&image.image)?)
+    }
+
+    /// Every image, build steps included.
     pub fn list_images(&self) -> Result<Vec<ImageReport>, EngineError> {
         self.images
             .list()?

@@ -20,8 +20,9 @@ pub mod rootless;
 mod terminal;
 
 pub use archive::{HistoryEntry, SaveTarget};
+pub use container::commit::{ChangeKind, CommitOptions};
 pub use container::exec::ExecOptions;
-pub use container::files::{ChangeKind, CopyTarget};
+pub use container::files::{CopyTarget, ImageRoot};
 pub use container::filter::ContainerFilter;
 pub use container::lifecycle::{AttachOptions, Created, StartMode};
 pub use container::logs::{LogOptions, parse_log_time};
@@ -37,12 +38,13 @@ pub use options::{CgroupMode, StoreOptions};
 pub use registry::{PullOptions, PullPolicy, PushOptions, RegistryOptions};
 pub use skiff_image::TransferEvent;
 pub use skiff_image::oci_architecture as machine_architecture;
-pub use skiff_image::{Change, ImportOptions};
+pub use skiff_image::{Change, ChildImage, ImportOptions, ManifestFormat};
 pub use skiff_registry::Credentials;
-pub use skiff_spec::normalize_capability;
 pub use skiff_spec::{
     ContainerSpec, MountSpec, NetworkMode, RestartPolicy, SeccompChoice, parse_tmpfs, parse_volume,
 };
+pub use skiff_spec::{ResolvedUser, normalize_capability, resolve_user};
+pub use skiff_storage::LayerInfo;
 pub use terminal::parse_detach_keys;
 
 /// Checks that a seccomp profile (Docker or OCI format) can be used.

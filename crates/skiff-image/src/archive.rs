@@ -309,6 +309,7 @@ impl ImageStore {
             let first = names.next();
             let mut image = self.register(
                 NewImage {
+                    parent: None,
                     config: plan.config,
                     manifest,
                     created,

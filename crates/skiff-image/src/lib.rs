@@ -3,12 +3,14 @@
 #![deny(unsafe_code)]
 
 mod archive;
+mod commit;
 mod error;
 mod reference;
 mod store;
 mod transfer;
 
 pub use archive::{ArchiveFormat, SaveItem};
+pub use commit::ChildImage;
 pub use error::ImageError;
 pub use reference::{Reference, ReferenceError, repository_and_tag};
 pub use store::{Change, Image, ImageStore, ImportOptions, oci_architecture};

@@ -62,6 +62,12 @@ pub enum Change {
     User(String),
     Expose(String),
     StopSignal(String),
+    Volume(String),
+    OnBuild(String),
+    /// `SHELL ["sh", "-c"]`.
+    Shell(Vec<String>),
+    /// `HEALTHCHECK`: the Docker config's `Healthcheck` object (`{"Test": ["NONE"]}` for NONE).
+    Healthcheck(Value),
 }
 
 impl Change {
@@ -107,15 +113,18 @@ impl Change {
                 format!("{rest}/tcp")
             }),
             "STOPSIGNAL" => Change::StopSignal(rest.to_string()),
+            "VOLUME" => Change::Volume(rest.to_string()),
+            "ONBUILD" => Change::OnBuild(rest.to_string()),
             _ => {
                 return Err(bad(
-                    "supported: CMD ENTRYPOINT ENV EXPOSE LABEL STOPSIGNAL USER WORKDIR",
+                    "supported: CMD ENTRYPOINT ENV EXPOSE LABEL ONBUILD STOPSIGNAL USER VOLUME WORKDIR",
                 ));
             }
         })
     }
 
-    fn apply(&self, config: &mut serde_json::Map<String, Value>) {
+    /// Applies the change to an image config's `config` object (Docker's names: `Cmd`, `Env`, ...).
+    pub fn apply(&self, config: &mut serde_json::Map<String, Value>) {
         let set = |config: &mut serde_json::Map<String, Value>, key: &str, value: Value| {
             config.insert(key.to_string(), value);
         };
@@ -125,8 +134,21 @@ impl Change {
             Change::WorkingDir(w) => set(config, "WorkingDir", json!(w)),
             Change::User(u) => set(config, "User", json!(u)),
             Change::StopSignal(s) => set(config, "StopSignal", json!(s)),
+            Change::Shell(shell) => set(config, "Shell", json!(shell)),
+            Change::Healthcheck(check) => set(config, "Healthcheck", check.clone()),
+            Change::OnBuild(trigger) => {
+                let triggers = config.entry("OnBuild").or_insert_with(|| json!([]));
+                if let Value::Array(list) = triggers {
+                    list.push(json!(trigger));
+                } else {
+                    *triggers = json!([trigger]);
+                }
+            }
             Change::Env(k, v) => {
                 let env = config.entry("Env").or_insert_with(|| json!([]));
+                if !env.is_array() {
+                    *env = json!([]);
+                }
                 if let Value::Array(list) = env {
                     list.retain(|e| {
                         e.as_str()
@@ -139,22 +161,34 @@ impl Change {
             }
             Change::Label(k, v) => {
                 let labels = config.entry("Labels").or_insert_with(|| json!({}));
+                if !labels.is_object() {
+                    *labels = json!({});
+                }
                 if let Value::Object(map) = labels {
                     map.insert(k.clone(), json!(v));
                 }
             }
-            Change::Expose(port) => {
-                let ports = config.entry("ExposedPorts").or_insert_with(|| json!({}));
-                if let Value::Object(map) = ports {
-                    map.insert(port.clone(), json!({}));
-                }
-            }
+            Change::Expose(port) => insert_key(config, "ExposedPorts", port),
+            Change::Volume(path) => insert_key(config, "Volumes", path),
         }
+    }
+}
+
+/// Adds `key: {}` to a set-like object of the config (`ExposedPorts`, `Volumes`).
+fn insert_key(config: &mut serde_json::Map<String, Value>, set: &str, key: &str) {
+    let entries = config.entry(set).or_insert_with(|| json!({}));
+    if !entries.is_object() {
+        *entries = json!({});
+    }
+    if let Value::Object(map) = entries {
+        map.insert(key.to_string(), json!({}));
     }
 }
 
 /// An image about to be recorded: its exact config and manifest bytes and its layers.
 pub(crate) struct NewImage {
+    /// The image this one was made from on this machine (`commit`, build steps).
+    pub parent: Option<String>,
     pub config: String,
     pub manifest: String,
     pub created: String,
@@ -173,7 +207,7 @@ pub struct ImportOptions {
 }
 
 pub struct ImageStore {
-    db: Connection,
+    pub(crate) db: Connection,
     layers: LayerStore,
     lock_path: PathBuf,
 }
@@ -203,6 +237,16 @@ CREATE TABLE IF NOT EXISTS layer_sizes (
     diff_id TEXT PRIMARY KEY,
     size INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS image_parents (
+    image_id TEXT PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    parent_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS children_by_parent ON image_parents(parent_id);
+CREATE TABLE IF NOT EXISTS build_cache (
+    key TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS cache_by_image ON build_cache(image_id);
 ";
 
 impl ImageStore {
@@ -286,6 +330,7 @@ impl ImageStore {
         };
         self.register(
             NewImage {
+                parent: None,
                 config,
                 manifest,
                 created,
@@ -331,6 +376,12 @@ impl ImageStore {
                 serde_json::to_string(&diff_ids)?
             ],
         )?;
+        if let Some(parent) = &image.parent {
+            tx.execute(
+                "INSERT OR IGNORE INTO image_parents (image_id, parent_id) VALUES (?1, ?2)",
+                params![id, parent],
+            )?;
+        }
         for layer in &image.layers {
             tx.execute(
                 "INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?1, ?2)",

@@ -104,6 +104,7 @@ impl ImageStore {
                 progress(TransferEvent::WritingManifest);
             }
             let image = NewImage {
+                parent: None,
                 config: String::from_utf8(config.clone())
                     .map_err(|_| ImageError::Inconsistent("image config is not UTF-8".into()))?,
                 manifest: String::from_utf8(fetched.bytes.clone())

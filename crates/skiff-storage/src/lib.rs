@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod beneath;
+pub mod changes;
 pub mod database;
 mod digest;
 mod driver;

@@ -52,6 +52,8 @@ pub enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Build an image using instructions from Containerfiles
+    Build(BuildArgs),
     /// Import a tarball to create a filesystem image
     Import(ImportArgs),
     /// Add an additional name to a local image
@@ -131,6 +133,8 @@ pub enum ContainerCommand {
     Diff(DiffArgs),
     /// Export a container's filesystem contents as a tar archive
     Export(ExportArgs),
+    /// Create new image based on the changed container
+    Commit(CommitArgs),
 }
 
 /// `skiff container ...`
@@ -151,6 +155,7 @@ pub enum ImageCommand {
     #[command(alias = "ls", alias = "list")]
     Images(ImagesArgs),
     Inspect(InspectArgs),
+    Build(BuildArgs),
     Import(ImportArgs),
     Tag(TagArgs),
     Untag(UntagArgs),
@@ -633,6 +638,33 @@ pub struct DiffArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CommitArgs {
+    /// Set the author for the image committed
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply the following possible instructions to the created image (default []): CMD | ENTRYPOINT | ENV | EXPOSE | LABEL | ONBUILD | STOPSIGNAL | USER | VOLUME | WORKDIR
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Format of the image manifest and metadata
+    #[arg(short, long, default_value = "oci")]
+    pub format: String,
+    /// Write the image ID to the file
+    #[arg(long)]
+    pub iidfile: Option<PathBuf>,
+    /// Set commit message for imported image
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Pause container during commit
+    #[arg(short, long, num_args = 0..=1, default_missing_value = "true")]
+    pub pause: Option<bool>,
+    /// Suppress output
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub container: String,
+    pub image: Option<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct ExportArgs {
     /// Write to a specified file (default: stdout, which must be redirected)
     #[arg(short, long)]
@@ -740,6 +772,72 @@ pub struct ImagesArgs {
     pub format: Option<String>,
     /// Optional image name to list
     pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Tagged name to apply to the built image
+    #[arg(short, long = "tag")]
+    pub tag: Vec<String>,
+    /// Pathname or URL of a Dockerfile
+    #[arg(short, long)]
+    pub file: Option<PathBuf>,
+    /// Argument=value to supply to the builder
+    #[arg(long = "build-arg", value_name = "ARG=VALUE")]
+    pub build_arg: Vec<String>,
+    /// Set the target build stage to build
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Set metadata for an image (default [])
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Do not use existing cached images for the container build
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Use intermediate images as a cache (default true)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub layers: Option<bool>,
+    /// Refrain from announcing build instructions and image read/write progress
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Format of the built image's manifest and metadata (oci or docker)
+    #[arg(long, default_value = "oci")]
+    pub format: String,
+    /// Pull image policy: always, missing, never or newer (--pull alone: always)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "always")]
+    pub pull: Option<String>,
+    /// Always pull the base images
+    #[arg(long = "pull-always", hide = true)]
+    pub pull_always: bool,
+    /// Never pull the base images
+    #[arg(long = "pull-never", hide = true)]
+    pub pull_never: bool,
+    /// Write the image ID to the file
+    #[arg(long)]
+    pub iidfile: Option<PathBuf>,
+    /// Set created timestamp to the specified epoch seconds; also the time of new files
+    #[arg(long)]
+    pub timestamp: Option<i64>,
+    /// Network mode for RUN instructions (host or none)
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Path to an alternate .containerignore file
+    #[arg(long)]
+    pub ignorefile: Option<PathBuf>,
+    /// Set the platform of the base images
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Remove intermediate containers after a successful build (always done)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide = true)]
+    pub rm: Option<bool>,
+    /// Always remove intermediate containers (always done)
+    #[arg(long = "force-rm", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", hide = true)]
+    pub force_rm: Option<bool>,
+    /// The build context directory
+    #[arg(default_value = ".")]
+    pub context: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -2,10 +2,8 @@
 //! container is reached through its init's root (/proc/PID/root, mounts and all); a stopped
 //! one is mounted in this process's private mount namespace. Paths inside the container are
 //! always resolved inside it (see `skiff_storage::rootcopy`).
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -52,24 +50,6 @@ impl CopyTarget {
     }
 }
 
-/// What `diff` reports for one path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ChangeKind {
-    Added,
-    Changed,
-    Deleted,
-}
-
-impl ChangeKind {
-    pub fn letter(self) -> char {
-        match self {
-            ChangeKind::Added => 'A',
-            ChangeKind::Changed => 'C',
-            ChangeKind::Deleted => 'D',
-        }
-    }
-}
-
 /// A container's root reachable from this process; unmounted when dropped.
 struct ContainerRoot {
     dir: File,
@@ -102,7 +82,62 @@ fn private_mount_namespace() -> Result<(), EngineError> {
     .map_err(EngineError::InvalidArgument)
 }
 
+/// An image's files, mounted read-only for this process alone; unmounted when dropped.
+pub struct ImageRoot {
+    layout: Option<RootfsLayout>,
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl ImageRoot {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ImageRoot {
+    fn drop(&mut self) {
+        if let Some(layout) = &self.layout {
+            layout.unmount_view();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Engine {
+    /// An image's files to read (a build's COPY --from, the owner names of --chown).
+    pub fn image_root(&self, name_or_id: &str) -> Result<ImageRoot, EngineError> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let image = self.images.resolve(name_or_id)?;
+        let layers = self.images.layer_paths(&image)?;
+        let dir = self.options.runroot.join("image-views").join(format!(
+            "{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        fs::create_dir_all(&dir).io("create", &dir)?;
+        if layers.is_empty() {
+            return Ok(ImageRoot {
+                layout: None,
+                path: dir.clone(),
+                dir,
+            });
+        }
+        private_mount_namespace()?;
+        let layout = RootfsLayout::new(&dir, self.driver);
+        match layout.mount_view(&layers, self.opaque) {
+            Ok(path) => Ok(ImageRoot {
+                layout: Some(layout),
+                dir,
+                path,
+            }),
+            Err(err) => {
+                let _ = fs::remove_dir_all(&dir);
+                Err(err.into())
+            }
+        }
+    }
+
     /// The container's root: live through its init when it runs (`live`), else mounted here;
     /// without `live`, a read-only view of its own files only (no volumes, no /proc).
     fn container_root(
@@ -325,45 +360,6 @@ impl Engine {
         let root = self.container_root(&record, false)?;
         pack_root_contents(&root.dir, out).map_err(|e| copy_error(&record.name, e))
     }
-
-    /// `diff`: what the container changed against its image, sorted by path.
-    pub fn container_changes(
-        &self,
-        name_or_id: &str,
-    ) -> Result<Vec<(ChangeKind, String)>, EngineError> {
-        let record = self.record_for_files(name_or_id)?;
-        let image = self.images.resolve(&record.image_id)?;
-        let layers = self.images.layer_paths(&image)?;
-        let layout = self.layout(&record.id, &record.driver);
-        let mut changes = BTreeMap::new();
-        match layout.upper() {
-            Some(upper) => upper_changes(&upper, Path::new(""), &layers, &mut changes),
-            None => {
-                let rootfs = layout.rootfs();
-                if rootfs.is_dir() {
-                    copy_changes(&rootfs, &layers, &mut changes);
-                }
-            }
-        }
-        // What skiff itself made for the container to run, as Podman leaves out.
-        const MADE_BY_ENGINE: &[&str] = &[
-            "/dev",
-            "/etc/hostname",
-            "/etc/hosts",
-            "/etc/mtab",
-            "/etc/resolv.conf",
-            "/proc",
-            "/run",
-            "/run/.containerenv",
-            "/run/secrets",
-            "/sys",
-        ];
-        Ok(changes
-            .into_iter()
-            .filter(|(path, _)| !MADE_BY_ENGINE.contains(&path.as_str()))
-            .map(|(path, kind)| (kind, path))
-            .collect())
-    }
 }
 
 fn copy_error(what: &str, e: std::io::Error) -> EngineError {
@@ -379,108 +375,6 @@ fn last_name(path: &Path) -> String {
             _ => None,
         })
         .unwrap_or_else(|| ".".into())
-}
-
-fn is_whiteout(meta: &fs::Metadata) -> bool {
-    meta.file_type().is_char_device() && meta.rdev() == 0
-}
-
-/// Whether `relative` exists in any image layer.
-fn in_lower(layers: &[PathBuf], relative: &Path) -> bool {
-    layers
-        .iter()
-        .any(|layer| fs::symlink_metadata(layer.join(relative)).is_ok_and(|m| !is_whiteout(&m)))
-}
-
-/// overlay: everything in the upper directory is a change; a whiteout is a deletion.
-fn upper_changes(
-    upper: &Path,
-    relative: &Path,
-    layers: &[PathBuf],
-    changes: &mut BTreeMap<String, ChangeKind>,
-) {
-    let Ok(entries) = fs::read_dir(upper.join(relative)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = relative.join(entry.file_name());
-        let Ok(meta) = entry.path().symlink_metadata() else {
-            continue;
-        };
-        let shown = format!("/{}", path.display());
-        if is_whiteout(&meta) {
-            changes.insert(shown, ChangeKind::Deleted);
-            continue;
-        }
-        let kind = if in_lower(layers, &path) {
-            ChangeKind::Changed
-        } else {
-            ChangeKind::Added
-        };
-        changes.insert(shown, kind);
-        if meta.is_dir() {
-            upper_changes(upper, &path, layers, changes);
-        }
-    }
-}
-
-/// vfs: the container's full copy compared with its image's layers.
-fn copy_changes(rootfs: &Path, layers: &[PathBuf], changes: &mut BTreeMap<String, ChangeKind>) {
-    // The image's files, top layer winning, whiteouts applied.
-    let mut image: BTreeMap<PathBuf, fs::Metadata> = BTreeMap::new();
-    for layer in layers {
-        walk(layer, Path::new(""), &mut |relative, meta| {
-            if is_whiteout(meta) {
-                image.retain(|p, _| !p.starts_with(relative));
-            } else {
-                image.insert(relative.to_path_buf(), meta.clone());
-            }
-        });
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    walk(rootfs, Path::new(""), &mut |relative, meta| {
-        seen.insert(relative.to_path_buf());
-        let shown = format!("/{}", relative.display());
-        match image.get(relative) {
-            None => {
-                changes.insert(shown, ChangeKind::Added);
-            }
-            Some(before) => {
-                let same = before.file_type() == meta.file_type()
-                    && before.mode() == meta.mode()
-                    && (meta.is_dir()
-                        || (before.size() == meta.size() && before.mtime() == meta.mtime()));
-                if !same {
-                    changes.insert(shown, ChangeKind::Changed);
-                }
-            }
-        }
-    });
-    for path in image.keys().filter(|p| !seen.contains(*p)) {
-        // Only the top of a deleted tree, as overlay reports it.
-        if path
-            .parent()
-            .is_none_or(|p| p.as_os_str().is_empty() || seen.contains(p))
-        {
-            changes.insert(format!("/{}", path.display()), ChangeKind::Deleted);
-        }
-    }
-}
-
-fn walk(base: &Path, relative: &Path, visit: &mut dyn FnMut(&Path, &fs::Metadata)) {
-    let Ok(entries) = fs::read_dir(base.join(relative)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = relative.join(entry.file_name());
-        let Ok(meta) = entry.path().symlink_metadata() else {
-            continue;
-        };
-        visit(&path, &meta);
-        if meta.is_dir() {
-            walk(base, &path, visit);
-        }
-    }
 }
 
 #[cfg(test)]

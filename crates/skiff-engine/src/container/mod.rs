@@ -1,4 +1,5 @@
 //! Containers: their records in `containers.db`, their lifecycle, and the reports about them.
+pub mod commit;
 pub mod exec;
 pub mod files;
 pub mod filter;

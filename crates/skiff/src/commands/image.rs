@@ -5,13 +5,14 @@ use std::io::{IsTerminal, Read, Write};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use skiff_engine::{
-    Change, Engine, EngineError, HistoryEntry, ImageFilter, ImportOptions, SaveTarget,
+    Change, CommitOptions, Engine, EngineError, HistoryEntry, ImageFilter, ImportOptions,
+    ManifestFormat, SaveTarget,
 };
 
 use super::{Exit, for_each};
 use crate::cli::{
-    HistoryArgs, ImagePruneArgs, ImagesArgs, ImportArgs, LoadArgs, NameArg, RmiArgs, SaveArgs,
-    TagArgs, UntagArgs,
+    CommitArgs, HistoryArgs, ImagePruneArgs, ImagesArgs, ImportArgs, LoadArgs, NameArg, RmiArgs,
+    SaveArgs, TagArgs, UntagArgs,
 };
 use crate::format;
 
@@ -34,9 +35,53 @@ pub fn import(engine: &mut Engine, args: &ImportArgs) -> Result<i32> {
     Ok(0)
 }
 
+pub fn commit(engine: &mut Engine, args: &CommitArgs) -> Result<i32> {
+    let options = CommitOptions {
+        changes: args
+            .change
+            .iter()
+            .map(|c| Change::parse(c))
+            .collect::<Result<_, _>>()?,
+        message: args.message.clone(),
+        author: args.author.clone(),
+        pause: args.pause.unwrap_or(false),
+        format: ManifestFormat::parse(&args.format)?,
+    };
+    let report = engine.commit_container(&args.container, args.image.as_deref(), &options)?;
+    if !args.quiet {
+        eprintln!("Getting image source signatures");
+        if let Some(layer) = report.image.layers.last() {
+            eprintln!("Copying blob {layer}");
+        }
+        eprintln!("Copying config sha256:{}", report.id());
+        eprintln!("Writing manifest to image destination");
+    }
+    write_iidfile(args.iidfile.as_deref(), report.id())?;
+    println!("{}", report.id());
+    Ok(0)
+}
+
+/// `--iidfile`: the image ID as `sha256:<hex>`, written whole or not at all.
+pub fn write_iidfile(path: Option<&std::path::Path>, id: &str) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let temporary = path.with_extension(format!("skiff-tmp-{}", std::process::id()));
+    std::fs::write(&temporary, format!("sha256:{id}"))
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 pub fn list(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
     let filter = ImageFilter::parse(&args.filter)?;
     let mut images = filter.apply(engine.list_images()?)?;
+    if !args.all {
+        let mut shown = Vec::with_capacity(images.len());
+        for image in images {
+            if !engine.is_intermediate(&image)? {
+                shown.push(image);
+            }
+        }
+        images = shown;
+    }
     if let Some(name) = &args.name {
         let wanted = engine.image(name)?;
         images.retain(|i| i.id() == wanted.id());

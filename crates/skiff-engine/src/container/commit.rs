@@ -1,0 +1,229 @@
+//! What a container changed (`diff`), and that change kept as a new image (`commit`) or as
+//! the layer of a build step. The change is read where the storage driver keeps it: overlay's
+//! upper directory, or the vfs copy compared with the image's layers.
+use std::path::PathBuf;
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+use skiff_image::{Change, ChildImage, ManifestFormat, Reference};
+use skiff_storage::LayerInfo;
+pub use skiff_storage::changes::{Change as PathChange, ChangeKind};
+use skiff_storage::changes::{ChangeSource, PackOptions, changes, pack_changes};
+
+use super::store::{ContainerRecord, State};
+use crate::engine::Engine;
+use crate::error::{EngineError, IoContext};
+use crate::image::ImageReport;
+
+/// What skiff itself makes for a container to run (mount points, generated files): `diff`
+/// leaves them out, and `commit` keeps them only if the container wrote something into them.
+const MADE_BY_ENGINE: &[&str] = &[
+    "dev",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/mtab",
+    "etc/resolv.conf",
+    "proc",
+    "run",
+    "run/.containerenv",
+    "run/secrets",
+    "sys",
+];
+
+/// `commit`'s choices.
+#[derive(Debug, Clone)]
+pub struct CommitOptions {
+    /// `-c`: Dockerfile instructions applied to the new image's config.
+    pub changes: Vec<Change>,
+    pub message: Option<String>,
+    pub author: Option<String>,
+    /// `-p`: freeze the container while its files are read.
+    pub pause: bool,
+    pub format: ManifestFormat,
+}
+
+impl Default for CommitOptions {
+    fn default() -> Self {
+        Self {
+            changes: Vec::new(),
+            message: None,
+            author: None,
+            pause: false,
+            format: ManifestFormat::Oci,
+        }
+    }
+}
+
+/// Where a container's changes are on disk.
+struct ChangeRoot {
+    upper: Option<PathBuf>,
+    rootfs: PathBuf,
+    layers: Vec<PathBuf>,
+}
+
+impl ChangeRoot {
+    fn source(&self, engine: &Engine) -> ChangeSource<'_> {
+        match &self.upper {
+            Some(upper) => ChangeSource::Upper(upper, engine.opaque),
+            None => ChangeSource::Copy(&self.rootfs),
+        }
+    }
+}
+
+impl Engine {
+    fn change_root(&self, record: &ContainerRecord) -> Result<ChangeRoot, EngineError> {
+        let image = self.images.resolve(&record.image_id)?;
+        let layers = self.images.layer_paths(&image)?;
+        let layout = self.layout(&record.id, &record.driver);
+        Ok(ChangeRoot {
+            upper: layout.upper(),
+            rootfs: layout.rootfs(),
+            layers,
+        })
+    }
+
+    /// `diff`: what the container changed against its image, sorted by path.
+    pub fn container_changes(
+        &self,
+        name_or_id: &str,
+    ) -> Result<Vec<(ChangeKind, String)>, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        let root = self.change_root(&record)?;
+        Ok(changes(root.source(self), &root.layers)
+            .into_iter()
+            .filter(|c| !MADE_BY_ENGINE.contains(&c.path.to_string_lossy().as_ref()))
+            .map(|c| (c.kind, format!("/{}", c.path.display())))
+            .collect())
+    }
+
+    /// The container's changes as a new layer in the layer store. `timestamp` sets every
+    /// entry's time (reproducible builds).
+    pub fn container_layer(
+        &self,
+        name_or_id: &str,
+        timestamp: Option<u64>,
+    ) -> Result<LayerInfo, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        let root = self.change_root(&record)?;
+        let source = root.source(self);
+        let base = root.upper.as_ref().unwrap_or(&root.rootfs);
+        let kept: Vec<PathChange> = changes(source, &root.layers)
+            .into_iter()
+            .filter(|c| {
+                // A mount point skiff made, still empty: not the container's doing.
+                let made = c.kind == ChangeKind::Added
+                    && MADE_BY_ENGINE.contains(&c.path.to_string_lossy().as_ref());
+                !made || !is_empty(&base.join(&c.path))
+            })
+            .collect();
+        let (reader, writer) = std::io::pipe().io("create", "pipe")?;
+        let options = PackOptions { timestamp };
+        std::thread::scope(|scope| {
+            let packing = scope.spawn(move || pack_changes(source, &kept, options, writer));
+            let stored = self.images.layers().apply(reader);
+            let packed = packing.join().unwrap_or_else(|_| {
+                Err(std::io::Error::other(
+                    "the layer writer stopped unexpectedly",
+                ))
+            });
+            match (stored, packed) {
+                (_, Err(e)) => Err(EngineError::InvalidArgument(format!(
+                    "reading the changes of container {}: {e}",
+                    record.name
+                ))),
+                (Err(e), Ok(())) => Err(e.into()),
+                (Ok(layer), Ok(())) => Ok(layer),
+            }
+        })
+    }
+
+    /// `commit CONTAINER [IMAGE]`: a new image of the container's image plus what the
+    /// container changed, with the container's command, environment and labels.
+    pub fn commit_container(
+        &mut self,
+        name_or_id: &str,
+        target: Option<&str>,
+        options: &CommitOptions,
+    ) -> Result<ImageReport, EngineError> {
+        let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        let reference = target
+            .map(Reference::parse)
+            .transpose()
+            .map_err(skiff_image::ImageError::from)?;
+        let parent = self.images.resolve(&record.image_id)?;
+        let paused = options.pause && record.state == State::Running;
+        if paused {
+            self.pause_container(&record.id)?;
+        }
+        let layer = self.container_layer(&record.id, None);
+        if paused {
+            self.unpause_container(&record.id)?;
+        }
+        let layer = layer?;
+        let mut config = container_config(parent.config_json(), &record);
+        for change in &options.changes {
+            change.apply(&mut config);
+        }
+        let child = ChildImage {
+            container_config: config,
+            created_by: record.spec.command.join(" "),
+            comment: options.message.clone(),
+            author: options.author.clone(),
+            created: Utc::now(),
+            format: options.format,
+        };
+        let image = self
+            .images
+            .commit(Some(&parent), Some(&layer), &child, reference.as_ref())?;
+        Ok(ImageReport {
+            image,
+            containers: 0,
+        })
+    }
+}
+
+fn is_empty(path: &std::path::Path) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()),
+        Ok(meta) => meta.is_file() && meta.len() == 0,
+        Err(_) => true,
+    }
+}
+
+/// The image's config with what the container was created with: its command, environment,
+/// working directory, user, labels and stop signal, as `docker commit` keeps them.
+fn container_config(image_config: &str, record: &ContainerRecord) -> Map<String, Value> {
+    let parsed: Value = serde_json::from_str(image_config).unwrap_or_default();
+    let mut config = match parsed.get("config") {
+        Some(Value::Object(map)) => map.clone(),
+        _ => Map::new(),
+    };
+    let spec = &record.spec;
+    for entry in &spec.env {
+        if let Some((key, value)) = entry.split_once('=') {
+            Change::Env(key.into(), value.into()).apply(&mut config);
+        }
+    }
+    if let Some(entrypoint) = &spec.entrypoint {
+        config.insert("Entrypoint".into(), json!(entrypoint));
+        if spec.command.is_empty() {
+            config.remove("Cmd");
+        }
+    }
+    if !spec.command.is_empty() {
+        config.insert("Cmd".into(), json!(spec.command));
+    }
+    if let Some(workdir) = &spec.workdir {
+        config.insert("WorkingDir".into(), json!(workdir));
+    }
+    if let Some(user) = &spec.user {
+        config.insert("User".into(), json!(user));
+    }
+    if let Some(signal) = &spec.stop_signal {
+        config.insert("StopSignal".into(), json!(signal));
+    }
+    for (key, value) in &spec.labels {
+        Change::Label(key.clone(), value.clone()).apply(&mut config);
+    }
+    config
+}
