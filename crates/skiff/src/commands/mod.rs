@@ -1,4 +1,5 @@
 //! One function per command: parse → engine call → print. No engine logic lives here.
+mod build;
 mod container;
 mod image;
 mod registry;
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ContainerGroupCommand::Exists(args) => container::exists(&open(&global)?, &args),
         },
         Command::Images(args) => image::list(&open(&global)?, &args),
+        Command::Build(args) => build::build(&mut open(&global)?, &args),
         Command::Import(args) => image::import(&mut open(&global)?, &args),
         Command::Tag(args) => image::tag(&mut open(&global)?, &args),
         Command::Untag(args) => image::untag(&mut open(&global)?, &args),
@@ -63,6 +65,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
                 args.kind = "image".into();
                 system::inspect(&open(&global)?, &args)
             }
+            ImageCommand::Build(args) => build::build(&mut open(&global)?, &args),
             ImageCommand::Import(args) => image::import(&mut open(&global)?, &args),
             ImageCommand::Tag(args) => image::tag(&mut open(&global)?, &args),
             ImageCommand::Untag(args) => image::untag(&mut open(&global)?, &args),
@@ -111,6 +114,7 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         }
         ContainerCommand::Diff(args) => container::diff(&engine, &args),
         ContainerCommand::Export(args) => container::export(&engine, &args),
+        ContainerCommand::Commit(args) => image::commit(&mut engine, &args),
         ContainerCommand::Pause(args) => container::pause(&engine, &args, true),
         ContainerCommand::Unpause(args) => container::pause(&engine, &args, false),
         ContainerCommand::Rename(args) => container::rename(&mut engine, &args),

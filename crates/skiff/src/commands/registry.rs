@@ -201,7 +201,10 @@ pub fn manifest_inspect(engine: &Engine, args: &ManifestInspectArgs) -> Result<i
     Ok(0)
 }
 
-fn registry_options(args: &RegistryArgs, creds: Option<&str>) -> Result<RegistryOptions> {
+pub(super) fn registry_options(
+    args: &RegistryArgs,
+    creds: Option<&str>,
+) -> Result<RegistryOptions> {
     let credentials = creds
         .map(|creds| {
             let (username, password) = match creds.split_once(':') {

@@ -1,0 +1,12 @@
+//! skiff-build turns a Containerfile/Dockerfile and a context directory into an image: its own
+//! parser (heredocs included), Docker's variable and quoting rules, ignore files, and an
+//! executor that runs each step through the engine with a layer cache.
+#![deny(unsafe_code)]
+
+pub mod dockerfile;
+mod executor;
+pub mod patterns;
+pub mod sources;
+pub mod words;
+
+pub use executor::{BuildError, BuildOptions, build};

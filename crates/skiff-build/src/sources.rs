@@ -1,0 +1,519 @@
+//! What COPY and ADD put into a layer: files chosen from the build context (ignore rules
+//! applied, never outside it), another stage or image, a heredoc, a URL, or the entries of a
+//! local tar archive (ADD) — written as a layer tar under the destination, with the owner,
+//! mode and time the instruction asks for. The same writer, without a destination and with
+//! times cleared, gives the content digest the build cache keys on.
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use skiff_storage::Digester;
+
+use crate::patterns::{IgnoreRules, is_glob, segment_matches};
+
+/// One thing to copy, named relative to the destination directory (or as the destination
+/// itself when `name` is empty).
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A file, directory or link on the host (context or a mounted image).
+    Path { source: PathBuf, name: PathBuf },
+    /// Bytes made here: a heredoc, a downloaded URL.
+    Bytes {
+        name: PathBuf,
+        content: Vec<u8>,
+        mode: u32,
+        mtime: u64,
+    },
+    /// The entries of a local tar archive, extracted under the destination (ADD).
+    Archive { source: PathBuf },
+}
+
+/// Owner, mode and time of what is written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attributes {
+    pub uid: u64,
+    pub gid: u64,
+    /// `--chmod`.
+    pub mode: Option<u32>,
+    /// `--timestamp`/SOURCE_DATE_EPOCH; `Some(0)` also for the content digest.
+    pub mtime: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0:?}: source is outside the build context")]
+    Outside(String),
+    #[error(
+        "{0:?}: no such file or directory in the build context (or excluded by the ignore file)"
+    )]
+    Missing(String),
+    #[error("{0:?}: no source files were specified")]
+    NoMatch(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
+    move |source| SourceError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Cleans a source as written (`./a/../b`, `/b`) into a path relative to its root, refusing
+/// one that climbs out.
+pub fn clean_relative(source: &str) -> Result<PathBuf, SourceError> {
+    let mut out = PathBuf::new();
+    for component in Path::new(source).components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => out
+                .pop()
+                .then_some(())
+                .ok_or_else(|| SourceError::Outside(source.to_string()))?,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// What the sources of one COPY/ADD name.
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub items: Vec<Item>,
+    /// A directory's contents (or an archive's) are among them: the destination is a directory.
+    pub into_directory: bool,
+}
+
+/// The items for the sources of one COPY/ADD, read below `root` (the context, or an image's
+/// files). `ignore` applies to the context only. A directory gives its contents.
+pub fn select(
+    root: &Path,
+    sources: &[String],
+    ignore: &IgnoreRules,
+    extract_archives: bool,
+) -> Result<Selection, SourceError> {
+    let mut items = Vec::new();
+    let mut into_directory = false;
+    for source in sources {
+        let relative = clean_relative(source)?;
+        let matched = if is_glob(source) {
+            let found = glob(root, &relative, ignore);
+            if found.is_empty() {
+                return Err(SourceError::NoMatch(source.clone()));
+            }
+            found
+        } else {
+            if ignore.excludes(&relative) && !relative.as_os_str().is_empty() {
+                return Err(SourceError::Missing(source.clone()));
+            }
+            let path = root.join(&relative);
+            if fs::symlink_metadata(&path).is_err() {
+                return Err(SourceError::Missing(source.clone()));
+            }
+            vec![relative]
+        };
+        for relative in matched {
+            let path = root.join(&relative);
+            // A link named as a source is followed, as Docker does; links inside are kept.
+            let meta = fs::metadata(&path).map_err(io_error(&path))?;
+            if meta.is_dir() {
+                into_directory = true;
+                walk(root, &relative, Path::new(""), ignore, &mut items)?;
+            } else if extract_archives && is_archive(&path) {
+                into_directory = true;
+                items.push(Item::Archive { source: path });
+            } else {
+                let name = relative.file_name().map(PathBuf::from).unwrap_or_default();
+                items.push(Item::Path { source: path, name });
+            }
+        }
+    }
+    Ok(Selection {
+        items,
+        into_directory,
+    })
+}
+
+/// A directory's contents, parents before children, in name order (a stable digest).
+fn walk(
+    root: &Path,
+    relative: &Path,
+    name: &Path,
+    ignore: &IgnoreRules,
+    items: &mut Vec<Item>,
+) -> Result<(), SourceError> {
+    let dir = root.join(relative);
+    let mut entries: Vec<_> = fs::read_dir(&dir)
+        .map_err(io_error(&dir))?
+        .collect::<Result<_, _>>()
+        .map_err(io_error(&dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let child_relative = relative.join(entry.file_name());
+        let child_name = name.join(entry.file_name());
+        let excluded = ignore.excludes(&child_relative);
+        let meta = entry
+            .path()
+            .symlink_metadata()
+            .map_err(io_error(&entry.path()))?;
+        if excluded && !(meta.is_dir() && ignore.has_exceptions()) {
+            continue;
+        }
+        if !excluded {
+            items.push(Item::Path {
+                source: entry.path(),
+                name: child_name.clone(),
+            });
+        }
+        if meta.is_dir() {
+            walk(root, &child_relative, &child_name, ignore, items)?;
+        }
+    }
+    Ok(())
+}
+
+/// Paths below `root` matching a glob, segment by segment, in name order.
+fn glob(root: &Path, pattern: &Path, ignore: &IgnoreRules) -> Vec<PathBuf> {
+    let segments: Vec<String> = pattern
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let mut found = vec![PathBuf::new()];
+    for segment in &segments {
+        let mut next = Vec::new();
+        for base in &found {
+            if !is_glob(segment) {
+                let candidate = base.join(segment);
+                if fs::symlink_metadata(root.join(&candidate)).is_ok() {
+                    next.push(candidate);
+                }
+                continue;
+            }
+            let Ok(entries) = fs::read_dir(root.join(base)) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| segment_matches(segment, n))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| base.join(n)));
+        }
+        found = next;
+    }
+    found.retain(|p| !ignore.excludes(p));
+    found
+}
+
+/// A tar, gzip or zstd file (ADD extracts those; anything else is copied as it is).
+fn is_archive(path: &Path) -> bool {
+    let mut head = [0u8; 262];
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    let n = file.read(&mut head).unwrap_or(0);
+    let compressed =
+        head[..n].starts_with(&[0x1f, 0x8b]) || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    compressed || (n >= 262 && &head[257..262] == b"ustar")
+}
+
+/// Writes the items as tar entries below `prefix` (the destination, relative to the root),
+/// with `parents` (directories to create first) before them. `file_target`: a single file
+/// item is written as `prefix` itself, not below it.
+pub fn write_layer(
+    out: impl Write,
+    items: &[Item],
+    prefix: &Path,
+    parents: &[PathBuf],
+    file_target: bool,
+    attributes: Attributes,
+) -> io::Result<()> {
+    let mut builder = tar::Builder::new(out);
+    for parent in parents {
+        let mut header = directory_header(attributes);
+        header.set_mode(attributes.mode.unwrap_or(0o755));
+        builder.append_data(&mut header, parent, io::empty())?;
+    }
+    for item in items {
+        match item {
+            Item::Path { source, name } => {
+                let target = if file_target {
+                    prefix.to_path_buf()
+                } else {
+                    prefix.join(name)
+                };
+                append_path(&mut builder, source, &target, attributes)?;
+            }
+            Item::Bytes {
+                name,
+                content,
+                mode,
+                mtime,
+            } => {
+                let target = if file_target {
+                    prefix.to_path_buf()
+                } else {
+                    prefix.join(name)
+                };
+                let mut header = tar::Header::new_gnu();
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(content.len() as u64);
+                header.set_mode(attributes.mode.unwrap_or(*mode));
+                header.set_uid(attributes.uid);
+                header.set_gid(attributes.gid);
+                header.set_mtime(attributes.mtime.unwrap_or(*mtime));
+                builder.append_data(&mut header, &target, &content[..])?;
+            }
+            Item::Archive { source } => append_archive(&mut builder, source, prefix, attributes)?,
+        }
+    }
+    builder.into_inner()?.flush()
+}
+
+/// The digest the cache keys on: the items' names, modes, owners and contents, not times.
+pub fn content_digest(items: &[Item], attributes: Attributes) -> io::Result<String> {
+    let attributes = Attributes {
+        mtime: Some(0),
+        ..attributes
+    };
+    let mut digester = Digester::new(io::sink());
+    write_layer(&mut digester, items, Path::new(""), &[], false, attributes)?;
+    Ok(digester.finish().0)
+}
+
+fn directory_header(attributes: Attributes) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_size(0);
+    header.set_uid(attributes.uid);
+    header.set_gid(attributes.gid);
+    header.set_mtime(attributes.mtime.unwrap_or(0));
+    header
+}
+
+fn append_path<W: Write>(
+    builder: &mut tar::Builder<W>,
+    source: &Path,
+    target: &Path,
+    attributes: Attributes,
+) -> io::Result<()> {
+    let meta = fs::symlink_metadata(source)?;
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    header.set_uid(attributes.uid);
+    header.set_gid(attributes.gid);
+    if let Some(mode) = attributes.mode {
+        header.set_mode(mode);
+    } else {
+        header.set_mode(meta.permissions().mode() & 0o7777);
+    }
+    header.set_mtime(attributes.mtime.unwrap_or(meta.mtime().max(0) as u64));
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        builder.append_link(&mut header, target, fs::read_link(source)?)
+    } else if kind.is_file() {
+        builder.append_data(&mut header, target, File::open(source)?)
+    } else {
+        header.set_size(0);
+        builder.append_data(&mut header, target, io::empty())
+    }
+}
+
+/// ADD of a local archive: its entries, below the destination.
+fn append_archive<W: Write>(
+    builder: &mut tar::Builder<W>,
+    source: &Path,
+    prefix: &Path,
+    attributes: Attributes,
+) -> io::Result<()> {
+    let file = io::BufReader::new(File::open(source)?);
+    let mut reader: Box<dyn Read> = {
+        let mut file = file;
+        let head = io::BufRead::fill_buf(&mut file)?.to_vec();
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(file))
+        } else {
+            Box::new(file)
+        }
+    };
+    let mut archive = tar::Archive::new(&mut reader);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.into_owned();
+        let relative =
+            clean_relative(&name.to_string_lossy()).map_err(|e| io::Error::other(e.to_string()))?;
+        if relative.as_os_str().is_empty() {
+            continue;
+        }
+        let mut header = entry.header().clone();
+        if let Some(time) = attributes.mtime {
+            header.set_mtime(time);
+        }
+        let target = prefix.join(&relative);
+        match header.entry_type() {
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                let link = entry.link_name()?.unwrap_or_default().into_owned();
+                let link = if header.entry_type() == tar::EntryType::Link {
+                    prefix.join(
+                        clean_relative(&link.to_string_lossy())
+                            .map_err(|e| io::Error::other(e.to_string()))?,
+                    )
+                } else {
+                    link
+                };
+                builder.append_link(&mut header, &target, link)?;
+            }
+            _ => builder.append_data(&mut header, &target, &mut entry)?,
+        }
+    }
+    Ok(())
+}
+
+/// Follows the symbolic links of `path` inside `root` (never out of it): where the path
+/// really is in the image, relative to its root.
+pub fn resolve_in_root(root: &Path, path: &Path) -> PathBuf {
+    let mut resolved = PathBuf::new();
+    let mut pending: Vec<PathBuf> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(PathBuf::from(p)),
+            Component::ParentDir => Some(PathBuf::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut hops = 0;
+    while let Some(part) = pending.pop() {
+        if part == Path::new("..") {
+            resolved.pop();
+            continue;
+        }
+        let candidate = resolved.join(&part);
+        match fs::read_link(root.join(&candidate)) {
+            Ok(target) if hops < 40 => {
+                hops += 1;
+                if target.is_absolute() {
+                    resolved = PathBuf::new();
+                }
+                for c in target.components().rev() {
+                    match c {
+                        Component::Normal(p) => pending.push(PathBuf::from(p)),
+                        Component::ParentDir => pending.push(PathBuf::from("..")),
+                        _ => {}
+                    }
+                }
+            }
+            _ => resolved = candidate,
+        }
+    }
+    resolved
+}
+
+/// The directories of `path` (relative to the root) that the image lacks, outermost first.
+pub fn missing_parents(root: &Path, path: &Path) -> Vec<PathBuf> {
+    let mut missing = Vec::new();
+    let mut current = PathBuf::new();
+    for component in path.components() {
+        current.push(component);
+        if !root.join(&current).is_dir() {
+            missing.push(current.clone());
+        }
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("skiff-sources-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn names(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::Path { name, .. } | Item::Bytes { name, .. } => name.display().to_string(),
+                Item::Archive { source } => source.display().to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sources_are_chosen_like_docker() {
+        let root = tempdir("select");
+        fs::create_dir_all(root.join("src/sub")).unwrap();
+        fs::write(root.join("src/a.txt"), "a").unwrap();
+        fs::write(root.join("src/sub/b.txt"), "b").unwrap();
+        fs::write(root.join("src/skip.log"), "x").unwrap();
+        fs::write(root.join("top.txt"), "t").unwrap();
+        let ignore = IgnoreRules::parse("**/*.log\n");
+        let selection = select(&root, &["src".into()], &ignore, false).unwrap();
+        assert_eq!(names(&selection.items), ["a.txt", "sub", "sub/b.txt"]);
+        assert!(selection.into_directory);
+        let selection = select(
+            &root,
+            &["*.txt".into(), "./src/a.txt".into()],
+            &ignore,
+            false,
+        )
+        .unwrap();
+        assert!(!selection.into_directory);
+        let items = selection.items;
+        assert_eq!(names(&items), ["top.txt", "a.txt"]);
+        assert!(matches!(
+            select(&root, &["../etc/passwd".into()], &ignore, false),
+            Err(SourceError::Outside(_))
+        ));
+        assert!(matches!(
+            select(&root, &["src/skip.log".into()], &ignore, false),
+            Err(SourceError::Missing(_))
+        ));
+        assert!(matches!(
+            select(&root, &["*.none".into()], &ignore, false),
+            Err(SourceError::NoMatch(_))
+        ));
+
+        // The digest follows content, not times.
+        let attributes = Attributes::default();
+        let before = content_digest(&items, attributes).unwrap();
+        File::options()
+            .write(true)
+            .open(root.join("top.txt"))
+            .unwrap()
+            .set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(content_digest(&items, attributes).unwrap(), before);
+        fs::write(root.join("top.txt"), "changed").unwrap();
+        assert_ne!(content_digest(&items, attributes).unwrap(), before);
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn links_resolve_inside_the_root() {
+        let root = tempdir("resolve");
+        fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
+        std::os::unix::fs::symlink("/../../..", root.join("escape")).unwrap();
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/lib/x")),
+            Path::new("usr/lib/x")
+        );
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/escape/etc")),
+            Path::new("etc")
+        );
+        assert_eq!(
+            missing_parents(&root, Path::new("usr/lib/a/b")),
+            [PathBuf::from("usr/lib/a"), PathBuf::from("usr/lib/a/b")]
+        );
+        let _ = fs::remove_dir_all(&root);
+    }
+}

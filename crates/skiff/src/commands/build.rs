@@ -1,0 +1,89 @@
+//! `build`: flags into build options; the work is skiff-build's.
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use skiff_build::{BuildError, BuildOptions};
+use skiff_engine::{Engine, ManifestFormat, NetworkMode, PullOptions, PullPolicy, environment};
+
+use super::image::write_iidfile;
+use super::registry::registry_options;
+use crate::cli::BuildArgs;
+
+pub fn build(engine: &mut Engine, args: &BuildArgs) -> Result<i32> {
+    if !args.context.is_dir() {
+        bail!(
+            "{}: the build context must be a directory",
+            args.context.display()
+        );
+    }
+    let mut build_args = BTreeMap::new();
+    for entry in &args.build_arg {
+        match entry.split_once('=') {
+            Some((key, value)) => build_args.insert(key.to_string(), value.to_string()),
+            // `--build-arg NAME`: the value from this environment, if it has one.
+            None => match std::env::var(entry) {
+                Ok(value) => build_args.insert(entry.clone(), value),
+                Err(_) => continue,
+            },
+        };
+    }
+    let mut labels = Vec::new();
+    for label in &args.label {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        labels.push((key.to_string(), value.to_string()));
+    }
+    let pull = if args.pull_always {
+        PullPolicy::Always
+    } else if args.pull_never {
+        PullPolicy::Never
+    } else {
+        PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?
+    };
+    let timestamp = match args.timestamp {
+        Some(t) => Some(t),
+        None => environment::var(environment::SOURCE_DATE_EPOCH)
+            .map(|v| {
+                v.parse::<i64>()
+                    .with_context(|| format!("SOURCE_DATE_EPOCH={v:?}: not a number of seconds"))
+            })
+            .transpose()?,
+    };
+    let network = match args.network.as_deref() {
+        None | Some("host") | Some("default") => NetworkMode::Host,
+        Some(name) => NetworkMode::parse(name)
+            .with_context(|| format!("--network {name:?}: build supports host and none"))?,
+    };
+    let options = BuildOptions {
+        context: args.context.clone(),
+        file: args.file.clone(),
+        tags: args.tag.clone(),
+        build_args,
+        target: args.target.clone(),
+        labels,
+        no_cache: args.no_cache,
+        layers: args.layers.unwrap_or(true),
+        format: ManifestFormat::parse(&args.format)?,
+        pull,
+        pull_options: PullOptions {
+            registry: registry_options(&args.registry, None)?,
+            platform: args.platform.clone(),
+        },
+        quiet: args.quiet,
+        timestamp,
+        network,
+        ignore_file: args.ignorefile.clone(),
+    };
+    let mut stdout = std::io::stdout();
+    match skiff_build::build(engine, &options, &mut stdout) {
+        Ok(id) => {
+            write_iidfile(args.iidfile.as_deref(), &id)?;
+            Ok(0)
+        }
+        // A failing RUN: its own exit status, as Podman returns it.
+        Err(err @ BuildError::RunFailed { code, .. }) => {
+            eprintln!("Error: {err}");
+            Ok(code)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
