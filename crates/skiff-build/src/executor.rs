@@ -84,6 +84,20 @@ pub struct BuildOptions {
     pub network: NetworkMode,
     /// `--ignorefile`.
     pub ignore_file: Option<PathBuf>,
+    pub squash: Squash,
+    /// `--secret id=ID,src=PATH`: files RUN --mount=type=secret reads; never in a layer.
+    pub secrets: BTreeMap<String, PathBuf>,
+}
+
+/// `--squash` and `--squash-all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Squash {
+    #[default]
+    No,
+    /// The layers the build added become one; the base image's stay.
+    New,
+    /// Everything becomes one layer.
+    All,
 }
 
 /// Builds and returns the final image's ID. Progress goes to `out` (Podman's `STEP n/m:`
@@ -94,7 +108,12 @@ pub fn build(
     out: &mut dyn Write,
 ) -> Result<String, BuildError> {
     let file = dockerfile_path(options)?;
-    let text = std::fs::read_to_string(&file).map_err(|source| BuildError::Read {
+    let read = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(&file)
+    };
+    let text = read.map_err(|source| BuildError::Read {
         path: file.display().to_string(),
         source,
     })?;
@@ -109,6 +128,7 @@ pub fn build(
         ignore,
         out,
         stage_images: vec![None; dockerfile.stages.len()],
+        stage_bases: vec![None; dockerfile.stages.len()],
         created: Vec::new(),
         used_args: BTreeSet::new(),
     };
@@ -151,8 +171,10 @@ fn ignore_rules(options: &BuildOptions, file: &Path) -> Result<IgnoreRules, Buil
     if let Some(path) = &options.ignore_file {
         candidates.push(path.clone());
     } else {
-        for suffix in ["containerignore", "dockerignore"] {
-            candidates.push(PathBuf::from(format!("{}.{suffix}", file.display())));
+        if file != Path::new("-") {
+            for suffix in ["containerignore", "dockerignore"] {
+                candidates.push(PathBuf::from(format!("{}.{suffix}", file.display())));
+            }
         }
         for name in [".containerignore", ".dockerignore"] {
             candidates.push(options.context.join(name));
@@ -183,6 +205,8 @@ struct Builder<'a> {
     out: &'a mut dyn Write,
     /// The image each stage ended with, once built.
     stage_images: Vec<Option<String>>,
+    /// The image each stage started from (None: scratch).
+    stage_bases: Vec<Option<String>>,
     /// Images this build made (removed at the end without --layers).
     created: Vec<String>,
     used_args: BTreeSet<String>,
@@ -272,6 +296,9 @@ impl Builder<'_> {
         let mut image = final_image.unwrap_or_default();
         if !self.options.labels.is_empty() {
             image = self.finish_with_labels(&image)?;
+        }
+        if self.options.squash != Squash::No {
+            image = self.squash(&image, target)?;
         }
         let unused: Vec<&String> = self
             .options
@@ -436,6 +463,7 @@ impl Builder<'_> {
         let total = instructions.len() + 1;
         self.say(&format!("{prefix}STEP 1/{total}: {}", stage.from.original));
         let mut state = self.base_state(stage, &base)?;
+        self.stage_bases[index] = state.image.clone();
         // ONBUILD triggers of the base image run first, and are not inherited.
         if let Some(Value::Array(triggers)) = state.config.remove("OnBuild") {
             let mut parsed = Vec::new();
@@ -982,9 +1010,26 @@ impl Builder<'_> {
                     options: vec!["ro".into()],
                 }))
             }
+            "secret" => {
+                let id = options.get("id").cloned().unwrap_or_default();
+                match self.options.secrets.get(&id) {
+                    Some(source) => Ok(Some(MountSpec::Bind {
+                        source: source.display().to_string(),
+                        destination: target,
+                        options: vec!["ro".into()],
+                    })),
+                    None if options.get("required").is_some_and(|v| v == "true") => Err(self
+                        .step_error(
+                            instruction,
+                            format!("secret {id:?} is required: pass --secret id={id},src=FILE"),
+                        )),
+                    // An optional secret that was not given: nothing is mounted.
+                    None => Ok(None),
+                }
+            }
             other => Err(self.step_error(
                 instruction,
-                format!("--mount type={other} is not supported (bind, cache, tmpfs)"),
+                format!("--mount type={other} is not supported (bind, cache, tmpfs, secret)"),
             )),
         }
     }
@@ -1057,19 +1102,9 @@ impl Builder<'_> {
         instruction: &Instruction,
         write: impl FnOnce(std::io::PipeWriter) -> std::io::Result<()> + Send,
     ) -> Result<LayerInfo, BuildError> {
-        let (reader, writer) = std::io::pipe().map_err(|e| self.step_error(instruction, e))?;
-        std::thread::scope(|scope| {
-            let writing = scope.spawn(move || write(writer));
-            let stored = self.engine.store_layer(reader);
-            let written = writing
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the layer writer stopped")));
-            match (stored, written) {
-                (_, Err(e)) => Err(self.step_error(instruction, e)),
-                (Err(e), Ok(())) => Err(e.into()),
-                (Ok(layer), Ok(())) => Ok(layer),
-            }
-        })
+        self.engine
+            .store_layer_written(&instruction.original, write)
+            .map_err(|e| self.step_error(instruction, e))
     }
 
     fn copy_plan(
@@ -1311,6 +1346,33 @@ impl Builder<'_> {
             check["Retries"] = json!(retries);
         }
         Ok(check)
+    }
+
+    /// `--squash`: the target stage's base and one layer of everything above it;
+    /// `--squash-all`: a single layer.
+    fn squash(&mut self, image: &str, target: usize) -> Result<String, BuildError> {
+        let base = match self.options.squash {
+            Squash::New => self.stage_bases[target].clone(),
+            _ => None,
+        };
+        let report = self.engine.image(image)?;
+        let parsed: Value = serde_json::from_str(report.image.config_json()).unwrap_or_default();
+        let config = match parsed.get("config") {
+            Some(Value::Object(map)) => map.clone(),
+            _ => Map::new(),
+        };
+        let state = State {
+            image: base.clone(),
+            config,
+            args: BTreeMap::new(),
+            cmd_set: false,
+        };
+        let child = self.child(&state, "/bin/sh -c #(nop) squashed build".into());
+        let squashed =
+            self.engine
+                .squash_image(image, base.as_deref(), &child, self.file_time())?;
+        self.created.push(squashed.image.id.clone());
+        Ok(squashed.image.id)
     }
 
     /// With --label: one more image with the labels on top of the last step.

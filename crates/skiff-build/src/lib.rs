@@ -9,4 +9,4 @@ pub mod patterns;
 pub mod sources;
 pub mod words;
 
-pub use executor::{BuildError, BuildOptions, build};
+pub use executor::{BuildError, BuildOptions, Squash, build};

@@ -335,6 +335,8 @@ fn append_archive<W: Write>(
         let head = io::BufRead::fill_buf(&mut file)?.to_vec();
         if head.starts_with(&[0x1f, 0x8b]) {
             Box::new(flate2::bufread::MultiGzDecoder::new(file))
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Box::new(zstd::stream::read::Decoder::with_buffer(file)?)
         } else {
             Box::new(file)
         }

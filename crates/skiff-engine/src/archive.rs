@@ -170,8 +170,12 @@ impl Engine {
             });
         }
         entries.reverse();
-        if let Some(first) = entries.first_mut() {
-            first.id = Some(image.id.clone());
+        // Each image made here added one entry: its ancestors name the entries below it.
+        let mut current = Some(image);
+        for entry in &mut entries {
+            let Some(image) = current else { break };
+            entry.id = Some(image.id.clone());
+            current = self.images.parent_of(&image.id)?;
         }
         Ok(entries)
     }

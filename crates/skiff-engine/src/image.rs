@@ -169,7 +169,7 @@ impl Engine {
     }
 
     /// Records a child image of `parent` (None: from scratch) with an optional new top layer
-    /// (from `store_layer` or `container_layer`).
+    /// (from `store_layer_written` or `container_layer`).
     pub fn commit_image(
         &mut self,
         parent: Option<&str>,
@@ -191,9 +191,51 @@ impl Engine {
         })
     }
 
-    /// Stores a layer tar stream (plain or compressed) in the layer store.
-    pub fn store_layer(&self, tar: impl Read) -> Result<LayerInfo, EngineError> {
-        Ok(self.images.layers().apply(tar)?)
+    /// `build --squash`: one image of `base`'s layers and a single layer holding everything
+    /// `image` has on top of them (all layers when `base` is None).
+    pub fn squash_image(
+        &mut self,
+        image: &str,
+        base: Option<&str>,
+        child: &ChildImage,
+        timestamp: Option<u64>,
+    ) -> Result<ImageReport, EngineError> {
+        use skiff_storage::changes::{ChangeSource, PackOptions, changes, pack_changes};
+        let base_layers = match base {
+            Some(base) => self.image_layer_paths(base)?,
+            None => Vec::new(),
+        };
+        let view = self.image_root(image)?;
+        let source = ChangeSource::Copy(view.path());
+        let found = changes(source, &base_layers);
+        let options = PackOptions { timestamp };
+        let layer = self.store_layer_written(&format!("squashing {image}"), move |writer| {
+            pack_changes(source, &found, options, writer)
+        })?;
+        drop(view);
+        self.commit_image(base, Some(&layer), child, None)
+    }
+
+    /// Stores the layer tar that `write` produces on another thread, streamed into the layer
+    /// store as it is written. `what` names the layer in errors.
+    pub fn store_layer_written(
+        &self,
+        what: &str,
+        write: impl FnOnce(std::io::PipeWriter) -> std::io::Result<()> + Send,
+    ) -> Result<LayerInfo, EngineError> {
+        let (reader, writer) = std::io::pipe().io("create", "pipe")?;
+        std::thread::scope(|scope| {
+            let writing = scope.spawn(move || write(writer));
+            let stored = self.images.layers().apply(reader);
+            let written = writing
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the layer writer stopped")));
+            match (stored, written) {
+                (_, Err(e)) => Err(EngineError::InvalidArgument(format!("{what}: {e}"))),
+                (Err(e), Ok(())) => Err(e.into()),
+                (Ok(layer), Ok(())) => Ok(layer),
+            }
+        })
     }
 
     /// The unpacked layers of an image, base first (read-only: to look at its files).

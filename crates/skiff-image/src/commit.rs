@@ -160,6 +160,19 @@ impl ImageStore {
             .is_some())
     }
 
+    /// The image this one was made from here, while it still exists.
+    pub fn parent_of(&self, image_id: &str) -> Result<Option<Image>, ImageError> {
+        let parent: Option<String> = self
+            .db
+            .query_row(
+                "SELECT parent_id FROM image_parents WHERE image_id = ?1",
+                [image_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(parent.and_then(|id| self.resolve(&id).ok()))
+    }
+
     /// The image a build step with this cache key made before, if it is still there.
     pub fn cached_step(&self, key: &str) -> Result<Option<Image>, ImageError> {
         let id: Option<String> = self

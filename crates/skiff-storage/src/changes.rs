@@ -225,7 +225,9 @@ fn copy_changes(
                     && before.uid() == meta.uid()
                     && before.gid() == meta.gid()
                     && (meta.is_dir()
-                        || (before.size() == meta.size() && before.mtime() == meta.mtime()));
+                        || (before.size() == meta.size()
+                            && before.mtime() == meta.mtime()
+                            && before.mtime_nsec() == meta.mtime_nsec()));
                 if !same {
                     found.insert(relative.to_path_buf(), (ChangeKind::Changed, false));
                 }

@@ -826,6 +826,15 @@ pub struct BuildArgs {
     /// Path to an alternate .containerignore file
     #[arg(long)]
     pub ignorefile: Option<PathBuf>,
+    /// Secret file for RUN --mount=type=secret (id=ID,src=PATH)
+    #[arg(long)]
+    pub secret: Vec<String>,
+    /// Squash the layers the build adds into one (implies --layers=false)
+    #[arg(long)]
+    pub squash: bool,
+    /// Squash all of the image's layers, base included, into one
+    #[arg(long = "squash-all")]
+    pub squash_all: bool,
     /// Set the platform of the base images
     #[arg(long)]
     pub platform: Option<String>,

@@ -105,6 +105,10 @@ fn build_runs_each_instruction_and_reruns_only_what_changed() {
         let out = history.ok();
         assert!(out.lines().next().unwrap().contains("CMD"), "{out}");
         assert!(out.contains("echo \"second-$GREETING\""), "{out}");
+        // Every entry names the step image that made it, down to the base image.
+        let ids = ctx.skiff(["history", "--format", "{{.ID}}", "app"]);
+        assert_eq!(ids.ok().lines().count(), 8, "{}", ids.stdout);
+        assert!(!ids.stdout.contains("<missing>"), "{}", ids.stdout);
         // Nothing of the build is left running or stopped.
         assert_eq!(ctx.skiff(["ps", "-a", "-q"]).ok(), "");
         // Pruning keeps the cache of an image that is still there.
@@ -274,6 +278,154 @@ fn copy_rules_ignore_files_owners_and_reproducible_times() {
     ctx.skiff(["build", &outside])
         .fails(125, "outside the build context");
     ctx.skiff(["image", "exists", "bad"]).fails(1, "");
+}
+
+#[test]
+fn squashed_builds_and_a_containerfile_on_stdin() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let dir = context(&ctx, "ctx", &[("Containerfile", APP), ("app.txt", "v1\n")]);
+    let layers = |image: &str| {
+        ctx.skiff([
+            "image",
+            "inspect",
+            "--format",
+            "{{len .RootFS.Layers}}",
+            image,
+        ])
+        .ok()
+        .to_string()
+    };
+    ctx.skiff(["build", "-q", "-t", "layered", &dir]).ok();
+    assert_eq!(layers("layered"), "4", "busybox, two RUNs, COPY (/app exists by WORKDIR)");
+    ctx.skiff(["build", "-q", "--squash", "-t", "squashed", &dir])
+        .ok();
+    assert_eq!(layers("squashed"), "2");
+    ctx.skiff(["build", "-q", "--squash-all", "-t", "one", &dir])
+        .ok();
+    assert_eq!(layers("one"), "1");
+    for image in ["squashed", "one"] {
+        assert_eq!(ctx.skiff(["run", "--rm", image]).ok(), "hello there\nv1");
+        assert_eq!(ctx.skiff(["run", "--rm", image, "pwd"]).ok(), "/app");
+    }
+    // What RUN deleted from the base stays deleted in the squashed layer.
+    let deleting = "FROM localhost/busybox\nRUN rm /bin/ls && echo x > /x\n";
+    let built = ctx.skiff_with_input(
+        &["build", "-q", "--squash", "-t", "deleted", "-f", "-", &dir],
+        deleting.as_bytes(),
+    );
+    built.ok();
+    assert_eq!(
+        ctx.skiff([
+            "run",
+            "--rm",
+            "deleted",
+            "sh",
+            "-c",
+            "test -e /bin/ls || cat /x"
+        ])
+        .ok(),
+        "x"
+    );
+}
+
+/// Serves one HTTP response with `body` on 127.0.0.1; returns the port.
+fn serve_once(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn run_mounts_secrets_caches_and_add_urls() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let port = serve_once("downloaded body");
+    let file = format!(
+        "FROM localhost/busybox\n\
+         ADD http://127.0.0.1:{port}/files/data.txt /web/\n\
+         RUN --mount=type=secret,id=token cat /run/secrets/token > /seen-secret\n\
+         RUN --mount=type=cache,target=/cache echo run >> /cache/log && wc -l < /cache/log > /cache-count\n\
+         RUN --mount=type=bind,source=.,target=/ctx cat /ctx/input.txt > /from-context\n"
+    );
+    let dir = context(
+        &ctx,
+        "ctx",
+        &[("Containerfile", &file), ("input.txt", "in context")],
+    );
+    let secret = ctx.scratch("secrets").join("token");
+    std::fs::write(&secret, "s3cret").unwrap();
+    let secret_flag = format!("id=token,src={}", secret.display());
+    ctx.skiff([
+        "build",
+        "-q",
+        "--secret",
+        &secret_flag,
+        "-t",
+        "mounts",
+        &dir,
+    ])
+    .ok();
+    let show = |command: &str| {
+        ctx.skiff(["run", "--rm", "mounts", "sh", "-c", command])
+            .ok()
+            .to_string()
+    };
+    assert_eq!(show("cat /web/data.txt"), "downloaded body");
+    assert_eq!(show("stat -c %a /web/data.txt"), "600");
+    assert_eq!(show("cat /seen-secret"), "s3cret");
+    // The secret's mount point is not part of the image.
+    assert_eq!(show("test -e /run/secrets/token || echo absent"), "absent");
+    assert_eq!(show("cat /from-context"), "in context");
+    assert_eq!(show("cat /cache-count"), "1");
+    // The cache directory outlives the build: a rebuild from scratch sees the first run.
+    let port = serve_once("downloaded body");
+    let file = file.replace(
+        &format!(
+            "127.0.0.1:{}",
+            file.split("127.0.0.1:")
+                .nth(1)
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+        ),
+        &format!("127.0.0.1:{port}"),
+    );
+    std::fs::write(Path::new(&dir).join("Containerfile"), file).unwrap();
+    ctx.skiff([
+        "build",
+        "-q",
+        "--no-cache",
+        "--secret",
+        &secret_flag,
+        "-t",
+        "mounts",
+        &dir,
+    ])
+    .ok();
+    assert_eq!(show("cat /cache-count"), "2");
+    // A required secret that was not given is an error naming it.
+    let needs = context(
+        &ctx,
+        "needs",
+        &[(
+            "Containerfile",
+            "FROM localhost/busybox\nRUN --mount=type=secret,id=key,required=true true\n",
+        )],
+    );
+    ctx.skiff(["build", &needs])
+        .fails(125, "secret \"key\" is required");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! What a container changed (`diff`), and that change kept as a new image (`commit`) or as
 //! the layer of a build step. The change is read where the storage driver keeps it: overlay's
 //! upper directory, or the vfs copy compared with the image's layers.
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use serde_json::{Map, Value, json};
@@ -12,7 +13,7 @@ use skiff_storage::changes::{ChangeSource, PackOptions, changes, pack_changes};
 
 use super::store::{ContainerRecord, State};
 use crate::engine::Engine;
-use crate::error::{EngineError, IoContext};
+use crate::error::EngineError;
 use crate::image::ImageReport;
 
 /// What skiff itself makes for a container to run (mount points, generated files): `diff`
@@ -107,34 +108,34 @@ impl Engine {
         let root = self.change_root(&record)?;
         let source = root.source(self);
         let base = root.upper.as_ref().unwrap_or(&root.rootfs);
-        let kept: Vec<PathChange> = changes(source, &root.layers)
-            .into_iter()
-            .filter(|c| {
-                // A mount point skiff made, still empty: not the container's doing.
-                let made = c.kind == ChangeKind::Added
-                    && MADE_BY_ENGINE.contains(&c.path.to_string_lossy().as_ref());
-                !made || !is_empty(&base.join(&c.path))
-            })
+        // Mount points skiff or the container's mounts needed, still empty: not the
+        // container's doing. Children come before parents here, so a directory made only to
+        // hold such a mount point goes too.
+        let mount_points: Vec<PathBuf> = record
+            .spec
+            .mounts
+            .iter()
+            .map(|m| PathBuf::from(m.destination().trim_start_matches('/')))
             .collect();
-        let (reader, writer) = std::io::pipe().io("create", "pipe")?;
-        let options = PackOptions { timestamp };
-        std::thread::scope(|scope| {
-            let packing = scope.spawn(move || pack_changes(source, &kept, options, writer));
-            let stored = self.images.layers().apply(reader);
-            let packed = packing.join().unwrap_or_else(|_| {
-                Err(std::io::Error::other(
-                    "the layer writer stopped unexpectedly",
-                ))
-            });
-            match (stored, packed) {
-                (_, Err(e)) => Err(EngineError::InvalidArgument(format!(
-                    "reading the changes of container {}: {e}",
-                    record.name
-                ))),
-                (Err(e), Ok(())) => Err(e.into()),
-                (Ok(layer), Ok(())) => Ok(layer),
+        let all = changes(source, &root.layers);
+        let mut made: HashSet<PathBuf> = HashSet::new();
+        for change in all.iter().rev() {
+            let candidate = change.kind == ChangeKind::Added
+                && (MADE_BY_ENGINE.contains(&change.path.to_string_lossy().as_ref())
+                    || mount_points.iter().any(|m| m.starts_with(&change.path)));
+            if candidate && holds_only(&base.join(&change.path), &change.path, &made) {
+                made.insert(change.path.clone());
             }
-        })
+        }
+        let kept: Vec<PathChange> = all
+            .into_iter()
+            .filter(|c| !made.contains(&c.path))
+            .collect();
+        let options = PackOptions { timestamp };
+        self.store_layer_written(
+            &format!("reading the changes of container {}", record.name),
+            move |writer| pack_changes(source, &kept, options, writer),
+        )
     }
 
     /// `commit CONTAINER [IMAGE]`: a new image of the container's image plus what the
@@ -182,9 +183,14 @@ impl Engine {
     }
 }
 
-fn is_empty(path: &std::path::Path) -> bool {
+/// Whether `path` is an empty file, or a directory holding nothing but `made` entries.
+fn holds_only(path: &Path, relative: &Path, made: &HashSet<PathBuf>) -> bool {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()),
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .all(|e| made.contains(&relative.join(e.file_name())))
+        }),
         Ok(meta) => meta.is_file() && meta.len() == 0,
         Err(_) => true,
     }

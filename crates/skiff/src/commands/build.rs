@@ -2,7 +2,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use skiff_build::{BuildError, BuildOptions};
+use skiff_build::{BuildError, BuildOptions, Squash};
 use skiff_engine::{Engine, ManifestFormat, NetworkMode, PullOptions, PullPolicy, environment};
 
 use super::image::write_iidfile;
@@ -48,6 +48,31 @@ pub fn build(engine: &mut Engine, args: &BuildArgs) -> Result<i32> {
             })
             .transpose()?,
     };
+    let mut secrets = BTreeMap::new();
+    for secret in &args.secret {
+        let mut id = None;
+        let mut source = None;
+        for part in secret.split(',') {
+            match part.split_once('=') {
+                Some(("id", value)) => id = Some(value.to_string()),
+                Some(("src" | "source", value)) => source = Some(std::path::PathBuf::from(value)),
+                Some(("type", "file")) => {}
+                _ => bail!("--secret {secret:?}: expected id=ID,src=PATH"),
+            }
+        }
+        let (Some(id), Some(source)) = (id, source) else {
+            bail!("--secret {secret:?}: expected id=ID,src=PATH");
+        };
+        if !source.is_file() {
+            bail!("--secret {secret:?}: {} is not a file", source.display());
+        }
+        secrets.insert(id, source);
+    }
+    let squash = match (args.squash_all, args.squash) {
+        (true, _) => Squash::All,
+        (false, true) => Squash::New,
+        _ => Squash::No,
+    };
     let network = match args.network.as_deref() {
         None | Some("host") | Some("default") => NetworkMode::Host,
         Some(name) => NetworkMode::parse(name)
@@ -61,7 +86,8 @@ pub fn build(engine: &mut Engine, args: &BuildArgs) -> Result<i32> {
         target: args.target.clone(),
         labels,
         no_cache: args.no_cache,
-        layers: args.layers.unwrap_or(true),
+        // Squashing keeps no step images, as in Podman.
+        layers: args.layers.unwrap_or(true) && squash == Squash::No,
         format: ManifestFormat::parse(&args.format)?,
         pull,
         pull_options: PullOptions {
@@ -72,6 +98,8 @@ pub fn build(engine: &mut Engine, args: &BuildArgs) -> Result<i32> {
         timestamp,
         network,
         ignore_file: args.ignorefile.clone(),
+        squash,
+        secrets,
     };
     let mut stdout = std::io::stdout();
     match skiff_build::build(engine, &options, &mut stdout) {
