@@ -18,7 +18,7 @@ use skiff_storage::hex_digest;
 
 use crate::dockerfile::{Args, Dockerfile, Instruction, ParseError, Stage};
 use crate::patterns::IgnoreRules;
-use crate::sources::{self, Attributes, Item, SourceError};
+use crate::sources::{self, Attributes, Item, SelectOptions, SourceError};
 use crate::words::{Variables, WordError, expand, expand_all, split_raw};
 
 /// ARGs every build defines without a declaration (Docker's proxy variables).
@@ -462,7 +462,7 @@ impl Builder<'_> {
         let mut instructions: Vec<Instruction> = stage.instructions.clone();
         let total = instructions.len() + 1;
         self.say(&format!("{prefix}STEP 1/{total}: {}", stage.from.original));
-        let mut state = self.base_state(stage, &base)?;
+        let mut state = self.base_state(stage, &base, global)?;
         self.stage_bases[index] = state.image.clone();
         // ONBUILD triggers of the base image run first, and are not inherited.
         if let Some(Value::Array(triggers)) = state.config.remove("OnBuild") {
@@ -496,7 +496,12 @@ impl Builder<'_> {
         }
     }
 
-    fn base_state(&mut self, stage: &Stage, base: &str) -> Result<State, BuildError> {
+    fn base_state(
+        &mut self,
+        stage: &Stage,
+        base: &str,
+        global: &BTreeMap<String, String>,
+    ) -> Result<State, BuildError> {
         let image = if base.eq_ignore_ascii_case("scratch") {
             None
         } else if let Some(dependency) = self.dockerfile.stage(base)
@@ -512,8 +517,18 @@ impl Builder<'_> {
                 }
             };
             let mut options = self.options.pull_options.clone();
-            if options.platform.is_none() {
-                options.platform = stage.platform.clone();
+            if options.platform.is_none()
+                && let Some(platform) = &stage.platform
+            {
+                // `--platform=$BUILDPLATFORM`: the global ARGs apply.
+                options.platform = Some(
+                    expand(
+                        platform,
+                        &|n: &str| global.get(n).cloned(),
+                        self.dockerfile.escape,
+                    )
+                    .map_err(|e| self.step_error(&stage.from, e))?,
+                );
             }
             Some(
                 self.engine
@@ -895,6 +910,7 @@ impl Builder<'_> {
         };
         let mut network = self.options.network.clone();
         let mut mounts = Vec::new();
+        let mut privileged = false;
         for (flag, value) in &instruction.flags {
             match flag.as_str() {
                 "network" => {
@@ -906,6 +922,8 @@ impl Builder<'_> {
                     }
                 }
                 "mount" => mounts.push(self.run_mount(instruction, value)?),
+                // BuildKit's entitlement for a privileged RUN.
+                "security" => privileged = value == "insecure",
                 _ => {}
             }
         }
@@ -922,6 +940,7 @@ impl Builder<'_> {
             user: state.text("User"),
             network,
             mounts: mounts.into_iter().flatten().collect(),
+            privileged,
             ..ContainerSpec::default()
         };
         let _ = self.out.flush();
@@ -1186,13 +1205,18 @@ impl Builder<'_> {
                 }
                 None => (self.options.context.clone(), None, self.ignore.clone()),
             };
-            let selection = sources::select(
-                &root,
-                &paths,
-                &ignore,
-                is_add && instruction.flag("from").is_none(),
-            )
-            .map_err(|e: SourceError| self.step_error(instruction, e))?;
+            let exclude: Vec<String> = instruction
+                .flag_values("exclude")
+                .map(str::to_string)
+                .collect();
+            let options = SelectOptions {
+                ignore,
+                exclude: IgnoreRules::parse(&exclude.join("\n")),
+                extract_archives: is_add && instruction.flag("from").is_none(),
+                parents: instruction.flag("parents").is_some_and(|v| v != "false"),
+            };
+            let selection = sources::select(&root, &paths, &options)
+                .map_err(|e: SourceError| self.step_error(instruction, e))?;
             into_directory = selection.into_directory;
             items.extend(selection.items);
             roots.extend(guard);

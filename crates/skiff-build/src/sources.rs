@@ -86,26 +86,50 @@ pub struct Selection {
     pub into_directory: bool,
 }
 
+/// How sources are chosen.
+#[derive(Debug, Default, Clone)]
+pub struct SelectOptions {
+    /// The ignore file's rules, on paths relative to the root (the context only).
+    pub ignore: IgnoreRules,
+    /// `--exclude`: on paths relative to the root and to the source directory.
+    pub exclude: IgnoreRules,
+    /// ADD: local tar archives are unpacked.
+    pub extract_archives: bool,
+    /// `--parents`: sources keep their path, not only their name.
+    pub parents: bool,
+}
+
+impl SelectOptions {
+    fn excludes(&self, relative: &Path, name: &Path) -> bool {
+        self.ignore.excludes(relative)
+            || self.exclude.excludes(relative)
+            || self.exclude.excludes(name)
+    }
+    fn has_exceptions(&self) -> bool {
+        self.ignore.has_exceptions() || self.exclude.has_exceptions()
+    }
+}
+
 /// The items for the sources of one COPY/ADD, read below `root` (the context, or an image's
-/// files). `ignore` applies to the context only. A directory gives its contents.
+/// files). A directory gives its contents.
 pub fn select(
     root: &Path,
     sources: &[String],
-    ignore: &IgnoreRules,
-    extract_archives: bool,
+    options: &SelectOptions,
 ) -> Result<Selection, SourceError> {
     let mut items = Vec::new();
     let mut into_directory = false;
     for source in sources {
         let relative = clean_relative(source)?;
         let matched = if is_glob(source) {
-            let found = glob(root, &relative, ignore);
+            let mut found = glob(root, &relative);
+            found.retain(|p| !options.excludes(p, p));
             if found.is_empty() {
                 return Err(SourceError::NoMatch(source.clone()));
             }
             found
         } else {
-            if ignore.excludes(&relative) && !relative.as_os_str().is_empty() {
+            if options.excludes(&relative, &relative) && !relative.as_os_str().is_empty() {
                 return Err(SourceError::Missing(source.clone()));
             }
             let path = root.join(&relative);
@@ -116,16 +140,42 @@ pub fn select(
         };
         for relative in matched {
             let path = root.join(&relative);
+            // With --parents, the directories above the source come along.
+            let mut prefix = PathBuf::new();
+            if options.parents {
+                into_directory = true;
+                for directory in relative.parent().into_iter().flat_map(Path::components) {
+                    prefix.push(directory);
+                    let known = items
+                        .iter()
+                        .any(|i| matches!(i, Item::Path { name, .. } if *name == prefix));
+                    if !known {
+                        items.push(Item::Path {
+                            source: root.join(&prefix),
+                            name: prefix.clone(),
+                        });
+                    }
+                }
+            }
             // A link named as a source is followed, as Docker does; links inside are kept.
             let meta = fs::metadata(&path).map_err(io_error(&path))?;
+            let name = prefix.join(relative.file_name().unwrap_or_default());
             if meta.is_dir() {
                 into_directory = true;
-                walk(root, &relative, Path::new(""), ignore, &mut items)?;
-            } else if extract_archives && is_archive(&path) {
+                let inside = if options.parents {
+                    items.push(Item::Path {
+                        source: path.clone(),
+                        name: name.clone(),
+                    });
+                    name
+                } else {
+                    PathBuf::new()
+                };
+                walk(root, &relative, &inside, options, &mut items)?;
+            } else if options.extract_archives && is_archive(&path) {
                 into_directory = true;
                 items.push(Item::Archive { source: path });
             } else {
-                let name = relative.file_name().map(PathBuf::from).unwrap_or_default();
                 items.push(Item::Path { source: path, name });
             }
         }
@@ -141,7 +191,7 @@ fn walk(
     root: &Path,
     relative: &Path,
     name: &Path,
-    ignore: &IgnoreRules,
+    options: &SelectOptions,
     items: &mut Vec<Item>,
 ) -> Result<(), SourceError> {
     let dir = root.join(relative);
@@ -153,12 +203,12 @@ fn walk(
     for entry in entries {
         let child_relative = relative.join(entry.file_name());
         let child_name = name.join(entry.file_name());
-        let excluded = ignore.excludes(&child_relative);
+        let excluded = options.excludes(&child_relative, &child_name);
         let meta = entry
             .path()
             .symlink_metadata()
             .map_err(io_error(&entry.path()))?;
-        if excluded && !(meta.is_dir() && ignore.has_exceptions()) {
+        if excluded && !(meta.is_dir() && options.has_exceptions()) {
             continue;
         }
         if !excluded {
@@ -168,14 +218,14 @@ fn walk(
             });
         }
         if meta.is_dir() {
-            walk(root, &child_relative, &child_name, ignore, items)?;
+            walk(root, &child_relative, &child_name, options, items)?;
         }
     }
     Ok(())
 }
 
 /// Paths below `root` matching a glob, segment by segment, in name order.
-fn glob(root: &Path, pattern: &Path, ignore: &IgnoreRules) -> Vec<PathBuf> {
+fn glob(root: &Path, pattern: &Path) -> Vec<PathBuf> {
     let segments: Vec<String> = pattern
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -204,7 +254,6 @@ fn glob(root: &Path, pattern: &Path, ignore: &IgnoreRules) -> Vec<PathBuf> {
         }
         found = next;
     }
-    found.retain(|p| !ignore.excludes(p));
     found
 }
 
@@ -456,32 +505,43 @@ mod tests {
         fs::write(root.join("src/sub/b.txt"), "b").unwrap();
         fs::write(root.join("src/skip.log"), "x").unwrap();
         fs::write(root.join("top.txt"), "t").unwrap();
-        let ignore = IgnoreRules::parse("**/*.log\n");
-        let selection = select(&root, &["src".into()], &ignore, false).unwrap();
+        let options = SelectOptions {
+            ignore: IgnoreRules::parse("**/*.log\n"),
+            ..SelectOptions::default()
+        };
+        let selection = select(&root, &["src".into()], &options).unwrap();
         assert_eq!(names(&selection.items), ["a.txt", "sub", "sub/b.txt"]);
         assert!(selection.into_directory);
-        let selection = select(
-            &root,
-            &["*.txt".into(), "./src/a.txt".into()],
-            &ignore,
-            false,
-        )
-        .unwrap();
+        let selection = select(&root, &["*.txt".into(), "./src/a.txt".into()], &options).unwrap();
         assert!(!selection.into_directory);
         let items = selection.items;
         assert_eq!(names(&items), ["top.txt", "a.txt"]);
         assert!(matches!(
-            select(&root, &["../etc/passwd".into()], &ignore, false),
+            select(&root, &["../etc/passwd".into()], &options),
             Err(SourceError::Outside(_))
         ));
         assert!(matches!(
-            select(&root, &["src/skip.log".into()], &ignore, false),
+            select(&root, &["src/skip.log".into()], &options),
             Err(SourceError::Missing(_))
         ));
         assert!(matches!(
-            select(&root, &["*.none".into()], &ignore, false),
+            select(&root, &["*.none".into()], &options),
             Err(SourceError::NoMatch(_))
         ));
+
+        // --parents keeps the path; --exclude leaves out matches inside the source.
+        let with_parents = SelectOptions {
+            parents: true,
+            exclude: IgnoreRules::parse("**/b.txt\n"),
+            ..options.clone()
+        };
+        let selection = select(
+            &root,
+            &["src/sub".into(), "src/a.txt".into()],
+            &with_parents,
+        )
+        .unwrap();
+        assert_eq!(names(&selection.items), ["src", "src/sub", "src/a.txt"]);
 
         // The digest follows content, not times.
         let attributes = Attributes::default();

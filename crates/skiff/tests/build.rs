@@ -199,7 +199,9 @@ fn copy_rules_ignore_files_owners_and_reproducible_times() {
         COPY *.md /docs/\n\
         ADD archive.tar /unpacked/\n\
         COPY one /single\n\
-        RUN ls -ln /dst /docs /unpacked /single/only.txt | awk '{print $1, $3, $4, $NF}' > /listing\n\
+        COPY --parents src/keep.txt /p/\n\
+        COPY --exclude=b.md *.md /ex/\n\
+        RUN ls -ln /dst /docs /unpacked /single/only.txt /p/src/keep.txt /ex | awk '{print $1, $3, $4, $NF}' > /listing\n\
         WORKDIR /made/here\n";
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     let dir = context(
@@ -240,6 +242,12 @@ fn copy_rules_ignore_files_owners_and_reproducible_times() {
     assert!(out.contains("inner"), "{out}");
     // A directory's contents go into the destination, made a directory.
     assert!(out.contains("/single/only.txt"), "{out}");
+    assert!(out.contains("/p/src/keep.txt"), "{out}");
+    assert_eq!(
+        ctx.skiff(["run", "--rm", "files", "ls", "/ex"]).ok(),
+        "a.md",
+        "--exclude"
+    );
     assert_eq!(
         ctx.skiff(["run", "--rm", "files", "pwd"]).ok(),
         "/made/here"
@@ -296,7 +304,11 @@ fn squashed_builds_and_a_containerfile_on_stdin() {
         .to_string()
     };
     ctx.skiff(["build", "-q", "-t", "layered", &dir]).ok();
-    assert_eq!(layers("layered"), "4", "busybox, two RUNs, COPY (/app exists by WORKDIR)");
+    assert_eq!(
+        layers("layered"),
+        "4",
+        "busybox, two RUNs, COPY (/app exists by WORKDIR)"
+    );
     ctx.skiff(["build", "-q", "--squash", "-t", "squashed", &dir])
         .ok();
     assert_eq!(layers("squashed"), "2");
