@@ -1,6 +1,7 @@
 #!/bin/sh
 # skiff beside Podman (Debian's podman package, with runc), measured in the same run:
 #   run --rm --network none IMG true   (root and rootless)     median, ms
+#   run --rm IMG true on the default bridge network (root)     median, ms
 #   create IMG true                    (root)                  median, ms
 #   ps -a over 100 containers          (root)                  median, ms
 #   exec CONTAINER true                (root and rootless)     median, ms
@@ -75,6 +76,8 @@ run_root_skiff=$(measure run-root-skiff "$S run --rm --network none localhost/bu
 run_root_podman=$(measure run-root-podman "$P run --rm --network none localhost/busybox true")
 run_user_skiff=$(measure run-user-skiff "$RS run --rm --network none localhost/busybox true")
 run_user_podman=$(measure run-user-podman "$RP run --rm --network none localhost/busybox true")
+run_bridge_skiff=$(measure run-bridge-skiff "$S run --rm localhost/busybox true")
+run_bridge_podman=$(measure run-bridge-podman "$P run --rm localhost/busybox true")
 
 create_skiff=$(measure create-skiff "$S create localhost/busybox true")
 create_podman=$(measure create-podman "$P create localhost/busybox true")
@@ -109,6 +112,7 @@ echo "skiff $($S version --format '{{.Client.Version}}') beside $(podman --versi
 printf '%-40s %10s %10s %-4s %8s\n' "measure" "skiff" "podman" "unit" "ratio"
 row "run --rm --network none true (root)" "$run_root_skiff" "$run_root_podman" ms
 row "run --rm --network none true (rootless)" "$run_user_skiff" "$run_user_podman" ms
+row "run --rm true, default bridge (root)" "$run_bridge_skiff" "$run_bridge_podman" ms
 row "create (root)" "$create_skiff" "$create_podman" ms
 row "ps -a, 100 containers (root)" "$ps_skiff" "$ps_podman" ms
 row "exec CONTAINER true (root)" "$exec_root_skiff" "$exec_root_podman" ms

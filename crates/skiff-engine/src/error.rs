@@ -29,6 +29,12 @@ pub enum EngineError {
     #[error("{0}")]
     Storage(#[from] skiff_storage::StorageError),
     #[error("{0}")]
+    Network(#[from] skiff_network::NetworkError),
+    #[error(
+        "\"{0}\" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used"
+    )]
+    NetworkInUse(String),
+    #[error("{0}")]
     Runtime(#[from] skiff_runtime::RuntimeError),
     #[error("container database: {0}")]
     Database(#[from] rusqlite::Error),

@@ -7,12 +7,26 @@ use skiff_spec::HostFiles;
 
 use crate::error::{EngineError, IoContext};
 
-pub fn write(
-    dir: &Path,
-    hostname: &str,
-    name: &str,
-    host_network: bool,
-) -> Result<HostFiles, EngineError> {
+/// What goes into a container's /etc/hosts and /etc/resolv.conf.
+pub struct HostFilesRequest<'a> {
+    pub hostname: &'a str,
+    pub name: &'a str,
+    pub host_network: bool,
+    /// The container's own addresses on bridge networks (`IP\tNAMES` lines).
+    pub own_entries: String,
+    /// Gateways of its networks with DNS: the container's resolvers (unless `--dns`).
+    pub dns_gateways: Vec<String>,
+    pub spec: &'a skiff_spec::ContainerSpec,
+}
+
+pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, EngineError> {
+    let HostFilesRequest {
+        hostname,
+        name,
+        host_network,
+        ..
+    } = *request;
+    let spec = request.spec;
     fs::create_dir_all(dir).io("create", dir)?;
     let files = HostFiles {
         hostname: dir.join("hostname"),
@@ -20,25 +34,63 @@ pub fn write(
         resolv_conf: dir.join("resolv.conf"),
     };
     fs::write(&files.hostname, format!("{hostname}\n")).io("write", &files.hostname)?;
-    let hosts = if host_network {
+    let mut hosts = if host_network {
         fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
+        let own = if request.own_entries.is_empty() {
+            format!("127.0.1.1\t{hostname} {name}\n")
+        } else {
+            request.own_entries.clone()
+        };
         format!(
-            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n127.0.1.1\t{hostname} {name}\n"
+            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n{own}"
         )
     };
+    // --add-host NAME:IP (also NAME=IP)
+    for entry in &spec.extra_hosts {
+        if let Some((host, ip)) = entry.split_once([':', '=']) {
+            hosts.push_str(&format!("{ip}\t{host}\n"));
+        }
+    }
     fs::write(&files.hosts, hosts).io("write", &files.hosts)?;
-    let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    // A loopback resolver of the host is unreachable from a private network namespace.
-    let resolv: String = if host_network {
-        resolv
-    } else {
-        resolv
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("nameserver 127."))
-            .map(|l| format!("{l}\n"))
-            .collect()
-    };
+    let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut servers = spec.dns_servers.clone();
+    let mut search = spec.dns_search.clone();
+    if servers.is_empty() && !request.dns_gateways.is_empty() {
+        // The network's DNS server answers container names and forwards the rest.
+        servers = request.dns_gateways.clone();
+        if search.is_empty() {
+            search.push(skiff_network::dns::SEARCH_DOMAIN.to_string());
+            search.extend(
+                host_resolv
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("search"))
+                    .flat_map(|l| l.split_whitespace().map(str::to_string)),
+            );
+        }
+    }
+    let mut resolv = String::new();
+    for line in host_resolv.lines() {
+        let trimmed = line.trim_start();
+        let replaced = (trimmed.starts_with("nameserver") && !servers.is_empty())
+            || (trimmed.starts_with("search") && !search.is_empty())
+            || (trimmed.starts_with("options") && !spec.dns_options.is_empty());
+        // A loopback resolver of the host is unreachable from a private network namespace.
+        let unreachable = !host_network && trimmed.starts_with("nameserver 127.");
+        if !replaced && !unreachable {
+            resolv.push_str(line);
+            resolv.push('\n');
+        }
+    }
+    if !search.is_empty() {
+        resolv.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for server in &servers {
+        resolv.push_str(&format!("nameserver {server}\n"));
+    }
+    if !spec.dns_options.is_empty() {
+        resolv.push_str(&format!("options {}\n", spec.dns_options.join(" ")));
+    }
     fs::write(&files.resolv_conf, resolv).io("write", &files.resolv_conf)?;
     Ok(files)
 }

@@ -14,6 +14,7 @@ mod image;
 mod image_filter;
 pub mod monitor;
 mod names;
+pub mod network;
 mod options;
 mod registry;
 pub mod rootless;
@@ -34,14 +35,17 @@ pub use engine::{Engine, HostInfo};
 pub use error::EngineError;
 pub use image::{ImageReport, human_size};
 pub use image_filter::ImageFilter;
+pub use network::{ContainerAddress, NetworkReport};
 pub use options::{CgroupMode, StoreOptions};
 pub use registry::{PullOptions, PullPolicy, PushOptions, RegistryOptions};
 pub use skiff_image::TransferEvent;
 pub use skiff_image::oci_architecture as machine_architecture;
 pub use skiff_image::{Change, ChildImage, ImportOptions, ManifestFormat};
+pub use skiff_network::{CreateRequest as NetworkCreateRequest, Network, NetworkError};
 pub use skiff_registry::Credentials;
 pub use skiff_spec::{
-    ContainerSpec, MountSpec, NetworkMode, RestartPolicy, SeccompChoice, parse_tmpfs, parse_volume,
+    ContainerSpec, MountSpec, NetworkAttachment, NetworkMode, PortMapping, RestartPolicy,
+    SeccompChoice, parse_tmpfs, parse_volume,
 };
 pub use skiff_spec::{ResolvedUser, normalize_capability, resolve_user};
 pub use skiff_storage::LayerInfo;

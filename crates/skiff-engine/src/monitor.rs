@@ -391,25 +391,63 @@ impl Engine {
             .mount(&layers, self.opaque)
             .map_err(|e| engine_error(e.into()))?;
 
+        // Before the runtime: the network namespace it will join. Whatever fails from here
+        // on gives back the leases and forwards it took.
+        let namespace = self.setup_network(&record).map_err(engine_error)?;
+        let result = self.start_in_namespace(&record, &config, &rootfs, namespace.as_ref(), stdio);
+        if result.is_err() {
+            let _ = self.release_network(&record);
+        }
+        // The container holds its namespace now; this descriptor need not live on in the
+        // monitor.
+        drop(namespace);
+        result
+    }
+
+    fn start_in_namespace(
+        &mut self,
+        record: &ContainerRecord,
+        config: &oci_spec::image::ImageConfiguration,
+        rootfs: &Path,
+        namespace: Option<&skiff_network::Namespace>,
+        stdio: ContainerStdio,
+    ) -> Result<i32, (i32, String)> {
+        let engine_error = |e: EngineError| (125, e.to_string());
         let spec = &record.spec;
         let hostname = spec.effective_hostname(&record.id);
         let host_network = spec.network == skiff_spec::NetworkMode::Host;
+        let own_entries = namespace
+            .map(|n| crate::network::hosts_entries(&n.attached, &hostname, &record.name))
+            .unwrap_or_default();
         let host_files = hostfiles::write(
             &self.userdata_dir(&record.id),
-            &hostname,
-            &record.name,
-            host_network,
+            &hostfiles::HostFilesRequest {
+                hostname: &hostname,
+                name: &record.name,
+                host_network,
+                own_entries,
+                dns_gateways: namespace
+                    .map(|n| {
+                        n.attached
+                            .iter()
+                            .filter(|a| a.network.dns_enabled)
+                            .map(|a| a.gateway.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                spec,
+            },
         )
         .map_err(engine_error)?;
         let image_user = config.config().as_ref().and_then(|c| c.user().clone());
-        let user = resolve_user(&rootfs, spec.user.as_deref().or(image_user.as_deref()))
+        let user = resolve_user(rootfs, spec.user.as_deref().or(image_user.as_deref()))
             .map_err(|e| (125, e.to_string()))?;
         let oci = generate(
             spec,
-            &config,
+            config,
             &RuntimeContext {
                 id: record.id.clone(),
-                rootfs: rootfs.clone(),
+                rootfs: rootfs.to_path_buf(),
                 rootless: self.options.rootless,
                 cgroups_usable: self.cgroups_usable(),
                 cgroup_v2: self.cgroup == crate::options::CgroupMode::Unified,
@@ -418,6 +456,7 @@ impl Engine {
                 user,
                 init_binary: find_init_binary(),
                 bounding_capabilities: skiff_spec::current_bounding_set(),
+                network_namespace: namespace.map(crate::network::namespace_path),
             },
         )
         .map_err(|e| (125, e.to_string()))?;
@@ -427,7 +466,7 @@ impl Engine {
             serde_json::from_value(oci["process"]["env"].clone()).unwrap_or_default();
         let cwd = oci["process"]["cwd"].as_str().unwrap_or("/").to_string();
         if !spec.init {
-            check_executable(&rootfs, &args, &env, &cwd)?;
+            check_executable(rootfs, &args, &env, &cwd)?;
         }
 
         let bundle = self.run_dir(&record.id);
@@ -468,8 +507,10 @@ impl Engine {
             return Ok(false);
         };
         let _ = self.layout(id, &record.driver).unmount();
+        let network = self.release_network(&record);
         self.containers
             .set_exited(id, record.pid, exit_code, chrono::Utc::now())?;
+        network?;
         if record.spec.remove {
             // Deletes the runtime's state too.
             self.delete_container_files(&record)?;

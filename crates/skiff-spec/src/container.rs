@@ -42,6 +42,18 @@ pub struct ContainerSpec {
     pub cpus: Option<f64>,
     /// `--restart`: what the monitor's cleanup does when the container exits.
     pub restart: RestartPolicy,
+    /// `-p`: host ports forwarded to the container (bridge networks).
+    pub ports: Vec<PortMapping>,
+    /// `-P`: every port the image EXPOSEs, to free host ports (resolved at create).
+    pub publish_all: bool,
+    /// `--dns`, `--dns-search`, `--dns-option`: replace the host's resolv.conf entries.
+    pub dns_servers: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `--add-host NAME:IP`
+    pub extra_hosts: Vec<String>,
+    /// `--no-hosts`: leave the image's /etc/hosts alone.
+    pub no_hosts: bool,
 }
 
 /// `--restart no|on-failure[:N]|always|unless-stopped`, applied after each exit by the
@@ -177,24 +189,168 @@ pub enum SeccompChoice {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
-    /// A private network namespace with loopback only (until bridge networks land, also the default).
+    /// `none`: a private network namespace with loopback only.
     #[default]
     None,
     Host,
+    /// Attached to bridge networks; the first is the primary one (eth0).
+    Bridge(Vec<NetworkAttachment>),
+}
+
+/// One bridge network a container joins, with what the user fixed for it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct NetworkAttachment {
+    pub network: String,
+    /// `--ip`
+    pub ip: Option<String>,
+    /// `--mac-address`
+    pub mac: Option<String>,
+    /// `--network-alias`
+    pub aliases: Vec<String>,
 }
 
 impl NetworkMode {
+    /// `none`, `host`, or a network name (`bridge` and `default` are given as they are, for
+    /// the engine to map to its default network).
     pub fn parse(value: &str) -> Option<Self> {
         match value {
-            "none" | "private" | "bridge" | "default" => Some(NetworkMode::None),
+            "none" | "private" => Some(NetworkMode::None),
             "host" => Some(NetworkMode::Host),
-            _ => None,
+            "" => None,
+            name if name.contains(':') => None,
+            name => Some(NetworkMode::Bridge(
+                name.split(',')
+                    .map(|n| NetworkAttachment {
+                        network: n.to_string(),
+                        ..NetworkAttachment::default()
+                    })
+                    .collect(),
+            )),
         }
     }
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             NetworkMode::None => "none",
             NetworkMode::Host => "host",
+            NetworkMode::Bridge(networks) => networks
+                .first()
+                .map(|n| n.network.as_str())
+                .unwrap_or("bridge"),
         }
+    }
+}
+
+/// `-p [IP:][HOST:]CONTAINER[/PROTOCOL]`, one port (ranges are split into several).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortMapping {
+    /// Empty: every host address.
+    pub host_ip: String,
+    /// 0 until the engine picks a free port.
+    pub host_port: u16,
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+impl PortMapping {
+    /// Parses one `-p` value into its ports (`8080-8081:80-81` gives two).
+    pub fn parse(value: &str) -> Result<Vec<Self>, crate::SpecError> {
+        let bad = |why| crate::SpecError::Port(value.to_string(), why);
+        let (rest, protocol) = match value.rsplit_once('/') {
+            Some((rest, protocol)) => (rest, protocol.to_ascii_lowercase()),
+            None => (value, "tcp".to_string()),
+        };
+        if protocol != "tcp" && protocol != "udp" {
+            return Err(bad("the protocol must be tcp or udp"));
+        }
+        let parts: Vec<&str> = rest.rsplitn(3, ':').collect();
+        let (container, host, ip) = match parts.as_slice() {
+            [container] => (*container, "", ""),
+            [container, host] => (*container, *host, ""),
+            [container, host, ip] => (*container, *host, *ip),
+            _ => return Err(bad("expected [IP:][HOST:]CONTAINER[/PROTOCOL]")),
+        };
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        if !ip.is_empty() && ip.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(bad("the host IP must be an IPv4 address"));
+        }
+        let range = |text: &str| -> Result<(u16, u16), crate::SpecError> {
+            let (start, end) = text.split_once('-').unwrap_or((text, text));
+            let start: u16 = start
+                .parse()
+                .map_err(|_| bad("ports are numbers from 1 to 65535"))?;
+            let end: u16 = end
+                .parse()
+                .map_err(|_| bad("ports are numbers from 1 to 65535"))?;
+            if start == 0 || end < start {
+                return Err(bad("ports are numbers from 1 to 65535"));
+            }
+            Ok((start, end))
+        };
+        let (container_start, container_end) = range(container)?;
+        let count = container_end - container_start;
+        let host_start = if host.is_empty() {
+            None
+        } else {
+            let (start, end) = range(host)?;
+            if end - start != count {
+                return Err(bad("the host and container ranges differ in length"));
+            }
+            Some(start)
+        };
+        Ok((0..=count)
+            .map(|offset| PortMapping {
+                host_ip: ip.to_string(),
+                host_port: host_start.map_or(0, |h| h + offset),
+                container_port: container_start + offset,
+                protocol: protocol.clone(),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::{NetworkMode, PortMapping};
+
+    #[test]
+    fn port_mappings_parse_like_podman() {
+        let one = |v| PortMapping::parse(v).unwrap();
+        assert_eq!(
+            one("8080:80"),
+            [PortMapping {
+                host_ip: String::new(),
+                host_port: 8080,
+                container_port: 80,
+                protocol: "tcp".into()
+            }]
+        );
+        let udp = one("127.0.0.1::53/udp");
+        assert_eq!(
+            (
+                udp[0].host_ip.as_str(),
+                udp[0].host_port,
+                udp[0].protocol.as_str()
+            ),
+            ("127.0.0.1", 0, "udp")
+        );
+        assert_eq!(one("80")[0].host_port, 0);
+        let range = one("8080-8081:80-81");
+        assert_eq!(range.len(), 2);
+        assert_eq!((range[1].host_port, range[1].container_port), (8081, 81));
+        for bad in [
+            "99999:80",
+            "80/sctp",
+            "a:80",
+            "8080-8082:80-81",
+            "x.y:1:2",
+            "0",
+        ] {
+            assert!(PortMapping::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(NetworkMode::parse("a,b").unwrap().name(), "a");
+        assert_eq!(NetworkMode::parse("none"), Some(NetworkMode::None));
+        assert_eq!(NetworkMode::parse("container:x"), None);
     }
 }

@@ -3,6 +3,8 @@
 pub enum SpecError {
     #[error("invalid volume {0:?}: {1}")]
     Volume(String, &'static str),
+    #[error("invalid port mapping {0:?}: {1}")]
+    Port(String, &'static str),
     #[error("invalid tmpfs {0:?}: {1}")]
     Tmpfs(String, &'static str),
     #[error("unknown capability {0:?}")]

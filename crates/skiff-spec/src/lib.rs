@@ -12,7 +12,10 @@ mod seccomp;
 mod user;
 
 pub use capabilities::{DEFAULT_CAPABILITIES, current_bounding_set, normalize_capability};
-pub use container::{ContainerSpec, MountSpec, NetworkMode, RestartPolicy, SeccompChoice};
+pub use container::{
+    ContainerSpec, MountSpec, NetworkAttachment, NetworkMode, PortMapping, RestartPolicy,
+    SeccompChoice,
+};
 pub use error::SpecError;
 pub use mounts::{parse_tmpfs, parse_volume};
 pub use oci::{HostFiles, RuntimeContext, generate};

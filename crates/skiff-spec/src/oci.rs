@@ -43,6 +43,8 @@ pub struct RuntimeContext {
     pub init_binary: Option<PathBuf>,
     /// Capabilities the runtime may grant (bit n = capability n), see `current_bounding_set`.
     pub bounding_capabilities: u64,
+    /// A network namespace prepared for the container (bridge networks), joined by path.
+    pub network_namespace: Option<String>,
 }
 
 impl ContainerSpec {
@@ -176,8 +178,10 @@ pub fn generate(
         json!({"type": "uts"}),
         json!({"type": "mount"}),
     ];
-    if spec.network != NetworkMode::Host {
-        namespaces.push(json!({"type": "network"}));
+    match (&spec.network, &context.network_namespace) {
+        (NetworkMode::Host, _) => {}
+        (_, Some(path)) => namespaces.push(json!({"type": "network", "path": path})),
+        (_, None) => namespaces.push(json!({"type": "network"})),
     }
     if context.cgroup_v2 {
         namespaces.push(json!({"type": "cgroup"}));
@@ -255,7 +259,9 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
         ("/etc/hosts", &files.hosts),
         ("/etc/resolv.conf", &files.resolv_conf),
     ] {
-        if !spec.mounts.iter().any(|m| m.destination() == destination) {
+        // --no-hosts: the image's own /etc/hosts.
+        let skipped = destination == "/etc/hosts" && spec.no_hosts;
+        if !skipped && !spec.mounts.iter().any(|m| m.destination() == destination) {
             mounts.push(json!({"destination": destination, "type": "bind", "source": source, "options": ["bind", "rprivate"]}));
         }
     }
@@ -300,6 +306,7 @@ mod tests {
             },
             init_binary: None,
             bounding_capabilities: u64::MAX,
+            network_namespace: None,
         }
     }
 

@@ -23,6 +23,20 @@ impl FileLock {
         Self::take(path, FlockArg::LockShared)
     }
 
+    /// Takes `path` exclusively if nobody holds it; None if someone does.
+    pub fn try_exclusive(path: &Path) -> std::io::Result<Option<Self>> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Some(Self { _lock: lock })),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, errno)) => Err(errno.into()),
+        }
+    }
+
     fn take(path: &Path, how: FlockArg) -> Result<Self, StorageError> {
         let file = OpenOptions::new()
             .create(true)

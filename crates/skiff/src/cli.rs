@@ -81,6 +81,9 @@ pub enum Command {
     /// Inspect manifests and manifest lists
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// Display system information
     Info(FormatArgs),
     /// Display the skiff version information
@@ -426,9 +429,39 @@ pub struct RunArgs {
     /// Security options: seccomp=unconfined|PATH, no-new-privileges
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
-    /// Network mode: none or host
+    /// Connect the container to networks: NAME[,NAME...], bridge, none or host
     #[arg(long, visible_alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Specify a static IPv4 address for the container
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g. 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// Add a network-scoped alias for the container
+    #[arg(long = "network-alias")]
+    pub network_alias: Vec<String>,
+    /// Publish a container's port, or a range of ports, to the host
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports on the host interfaces
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set custom DNS options
+    #[arg(long = "dns-option", visible_alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Do not create /etc/hosts within the container, instead use the version from the image
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
     /// Pull image policy: always, missing, never or newer
     #[arg(long)]
     pub pull: Option<String>,
@@ -772,6 +805,100 @@ pub struct ImagesArgs {
     pub format: Option<String>,
     /// Optional image name to list
     pub name: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create(NetworkCreateArgs),
+    /// List networks
+    #[command(alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Display the network configuration for one or more networks
+    Inspect(NetworkInspectArgs),
+    /// Remove networks
+    #[command(alias = "remove")]
+    Rm(NetworkRmArgs),
+    /// Check if a network exists (exit code 0 or 1)
+    Exists(NameArg),
+    /// Remove all unused networks
+    Prune(NetworkPruneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkCreateArgs {
+    /// Driver to manage the network
+    #[arg(short, long, default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR format
+    #[arg(long)]
+    pub subnet: Option<String>,
+    /// IPv4 gateway for the subnet
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// Restrict external access from this network
+    #[arg(long)]
+    pub internal: bool,
+    /// Enable IPv6 networking
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Interface name which is used by the driver
+    #[arg(long = "interface-name")]
+    pub interface_name: Option<String>,
+    /// Set metadata on a network
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Set driver specific options
+    #[arg(short, long)]
+    pub opt: Vec<String>,
+    /// Disable the network's DNS plugin
+    #[arg(long = "disable-dns")]
+    pub disable_dns: bool,
+    /// Do not fail when the network already exists
+    #[arg(long = "ignore")]
+    pub ignore: bool,
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkLsArgs {
+    /// Display only the network names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Pretty-print networks to JSON or using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Provide filter values (name=, driver=, label=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Do not truncate the network ID
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkInspectArgs {
+    /// Pretty-print network to JSON or using a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub networks: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkRmArgs {
+    /// Remove any containers using the network
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub networks: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkPruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

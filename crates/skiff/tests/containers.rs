@@ -188,7 +188,10 @@ fn names_are_unique_and_errors_change_nothing() {
     ctx.skiff(["run", "--cap-add", "NOPE", "busybox", "true"])
         .fails(125, "unknown capability");
     ctx.skiff(["run", "--network", "bridge0", "busybox", "true"])
-        .fails(125, "--network");
+        .fails(
+            125,
+            "unable to find network with name or ID bridge0: network not found",
+        );
     ctx.skiff(["stop", "ghost"]).fails(125, "no such container");
     ctx.skiff(["logs", "ghost"]).fails(125, "no such container");
     assert_eq!(

@@ -115,6 +115,7 @@ impl Engine {
                 "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
             ));
         }
+        self.prepare_network(&mut spec, &config)?;
         if spec.stop_signal.is_none() {
             spec.stop_signal = config
                 .config()
@@ -351,9 +352,11 @@ impl Engine {
         } else if !process::is_alive(record.pid, record.pid_start)
             && !process::is_alive(record.monitor_pid, record.monitor_start)
         {
-            // Both the container and its monitor are gone and nobody recorded an exit code.
+            // Both the container and its monitor are gone and nobody recorded an exit code,
+            // nor gave back what its network held.
             self.containers
                 .set_exited(&record.id, record.pid, 255, Utc::now())?;
+            let _ = self.release_network(&record);
         } else {
             return Ok(record);
         }
@@ -416,7 +419,11 @@ impl Engine {
 
     pub fn container(&self, name_or_id: &str) -> Result<ContainerReport, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
-        self.report(record, &mut HashMap::new())
+        let mut report = self.report(record, &mut HashMap::new())?;
+        if report.is_running() {
+            report.addresses = self.container_addresses(&report.record)?;
+        }
+        Ok(report)
     }
 
     /// The PID of the container's init if it is running.
@@ -540,9 +547,25 @@ impl Engine {
 
     /// `port`: the container's published ports as `80/tcp -> 0.0.0.0:8080` lines. Only
     /// `--network none|host` exist so far, and neither publishes ports.
+    /// `port`: `80/tcp -> 0.0.0.0:8080` for each published port.
     pub fn container_ports(&self, name_or_id: &str) -> Result<Vec<String>, EngineError> {
-        self.containers.lookup(name_or_id)?;
-        Ok(Vec::new())
+        let record = self.containers.lookup(name_or_id)?;
+        Ok(record
+            .spec
+            .ports
+            .iter()
+            .map(|p| {
+                let ip = if p.host_ip.is_empty() {
+                    "0.0.0.0"
+                } else {
+                    &p.host_ip
+                };
+                format!(
+                    "{}/{} -> {ip}:{}",
+                    p.container_port, p.protocol, p.host_port
+                )
+            })
+            .collect())
     }
 
     /// `wait --condition`: blocks until the container is in one of `conditions` (Podman's

@@ -30,6 +30,8 @@ pub struct ContainerReport {
     pub state: ContainerState,
     pub command: Vec<String>,
     pub paths: ReportPaths,
+    /// Addresses on bridge networks (filled for `inspect` of a running container).
+    pub addresses: Vec<crate::network::ContainerAddress>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,7 +59,79 @@ impl ContainerReport {
             state,
             command,
             paths,
+            addresses: Vec::new(),
         }
+    }
+
+    /// `0.0.0.0:8080->80/tcp, ...` as `ps` shows published ports.
+    pub fn ports_text(&self) -> String {
+        self.record
+            .spec
+            .ports
+            .iter()
+            .map(|p| {
+                let ip = if p.host_ip.is_empty() {
+                    "0.0.0.0"
+                } else {
+                    &p.host_ip
+                };
+                format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.protocol)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn network_names(&self) -> Vec<String> {
+        match &self.record.spec.network {
+            skiff_spec::NetworkMode::Bridge(networks) => {
+                networks.iter().map(|n| n.network.clone()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// `NetworkSettings` of `inspect`, Docker's shape.
+    fn network_settings(&self) -> Value {
+        let mut ports = serde_json::Map::new();
+        for p in &self.record.spec.ports {
+            let key = format!("{}/{}", p.container_port, p.protocol);
+            let entry = ports.entry(key).or_insert_with(|| json!([]));
+            if let Value::Array(list) = entry {
+                list.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
+            }
+        }
+        let mut networks = serde_json::Map::new();
+        for name in self.network_names() {
+            let address = self.addresses.iter().find(|a| a.network == name);
+            let aliases = match &self.record.spec.network {
+                skiff_spec::NetworkMode::Bridge(list) => list
+                    .iter()
+                    .find(|n| n.network == name)
+                    .map(|n| n.aliases.clone())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            networks.insert(
+                name.clone(),
+                json!({
+                    "NetworkID": name,
+                    "Aliases": aliases,
+                    "IPAddress": address.map(|a| a.address.to_string()).unwrap_or_default(),
+                    "IPPrefixLen": address.map(|a| a.prefix).unwrap_or(0),
+                    "Gateway": address.map(|a| a.gateway.to_string()).unwrap_or_default(),
+                    "MacAddress": address.map(|a| a.mac.clone()).unwrap_or_default(),
+                }),
+            );
+        }
+        let primary = self.addresses.first();
+        json!({
+            "IPAddress": primary.map(|a| a.address.to_string()).unwrap_or_default(),
+            "IPPrefixLen": primary.map(|a| a.prefix).unwrap_or(0),
+            "Gateway": primary.map(|a| a.gateway.to_string()).unwrap_or_default(),
+            "MacAddress": primary.map(|a| a.mac.clone()).unwrap_or_default(),
+            "Ports": ports,
+            "Networks": networks,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -107,11 +181,17 @@ impl ContainerReport {
             "Mounts": r.spec.mounts.iter().map(|m| m.destination().to_string()).collect::<Vec<_>>(),
             "Names": [r.name],
             "Namespaces": {},
-            "Networks": [],
+            "Networks": self.network_names(),
             "Pid": if self.is_running() { r.pid } else { 0 },
             "Pod": "",
             "PodName": "",
-            "Ports": null,
+            "Ports": r.spec.ports.iter().map(|p| json!({
+                "host_ip": p.host_ip,
+                "container_port": p.container_port,
+                "host_port": p.host_port,
+                "range": 1,
+                "protocol": p.protocol,
+            })).collect::<Vec<_>>(),
             "StartedAt": r.started_at.map(|t| t.timestamp()).unwrap_or(-62135596800),
             "State": self.state.as_str(),
             "Status": self.status(now),
@@ -128,9 +208,9 @@ impl ContainerReport {
             "Command": self.command.join(" "),
             "CreatedHuman": format!("{} ago", human_duration(now, r.created)),
             "RunningFor": human_duration(now, r.created),
-            "Ports": "",
+            "Ports": self.ports_text(),
             "Size": "",
-            "Networks": "",
+            "Networks": self.network_names().join(","),
         });
         if let (Value::Object(base), Value::Object(extra)) = (&mut value, extra) {
             base.extend(extra);
@@ -215,7 +295,7 @@ impl ContainerReport {
                 "NanoCpus": r.spec.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
                 "SecurityOpt": security_options(&r.spec),
             },
-            "NetworkSettings": {},
+            "NetworkSettings": self.network_settings(),
         })
     }
 }

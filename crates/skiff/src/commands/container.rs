@@ -24,7 +24,7 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
 }
 
 fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
-    let mut spec = container_spec(args)?;
+    let mut spec = container_spec(args, engine.default_network_mode())?;
     let policy = PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?;
     spec.image = engine.image_for_run(
         &args.image,

@@ -2,6 +2,7 @@
 mod build;
 mod container;
 mod image;
+mod network;
 mod registry;
 mod run_options;
 mod system;
@@ -41,6 +42,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Manifest(ManifestCommand::Inspect(args)) => {
             registry::manifest_inspect(&open(&global)?, &args)
         }
+        Command::Network(command) => network::dispatch(&mut open(&global)?, command),
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::Container(command) => container_command(&global, *command),
         Command::Inspect(args) => system::inspect(&open(&global)?, &args),

@@ -1,12 +1,13 @@
 //! `run`/`create` flags → the engine's `ContainerSpec`.
 use anyhow::{Context, Result, bail};
 use skiff_engine::{
-    ContainerSpec, NetworkMode, RestartPolicy, SeccompChoice, parse_tmpfs, parse_volume,
+    ContainerSpec, NetworkMode, PortMapping, RestartPolicy, SeccompChoice, parse_tmpfs,
+    parse_volume,
 };
 
 use crate::cli::RunArgs;
 
-pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
+pub fn container_spec(args: &RunArgs, default_network: NetworkMode) -> Result<ContainerSpec> {
     let env = environment(&args.process.env_file, &args.process.env)?;
     let mut spec = ContainerSpec {
         image: args.image.clone(),
@@ -66,10 +67,27 @@ pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
     for tmpfs in &args.tmpfs {
         spec.mounts.push(parse_tmpfs(tmpfs)?);
     }
-    if let Some(network) = &args.network {
-        spec.network = NetworkMode::parse(network)
-            .with_context(|| format!("--network {network:?}: supported modes are none and host (bridge networks are not available yet)"))?;
+    spec.network = network_mode(args, default_network)?;
+    for publish in &args.publish {
+        spec.ports.extend(PortMapping::parse(publish)?);
     }
+    spec.publish_all = args.publish_all;
+    for server in &args.dns {
+        if server.parse::<std::net::IpAddr>().is_err() {
+            bail!("--dns {server:?}: not an IP address");
+        }
+    }
+    spec.dns_servers = args.dns.clone();
+    spec.dns_search = args.dns_search.clone();
+    spec.dns_options = args.dns_option.clone();
+    for host in &args.add_host {
+        match host.split_once([':', '=']) {
+            Some((name, ip)) if !name.is_empty() && ip.parse::<std::net::IpAddr>().is_ok() => {}
+            _ => bail!("--add-host {host:?}: expected HOST:IP"),
+        }
+    }
+    spec.extra_hosts = args.add_host.clone();
+    spec.no_hosts = args.no_hosts;
     for label in &args.label {
         let (key, value) = label.split_once('=').unwrap_or((label, ""));
         spec.labels.insert(key.to_string(), value.to_string());
@@ -99,6 +117,39 @@ pub fn container_spec(args: &RunArgs) -> Result<ContainerSpec> {
 /// `KEY=value` as given; a bare `KEY` takes the host's value (and is skipped when unset).
 /// `--env-file` files, then `-e` entries, as `KEY=VALUE` (a bare `KEY` takes this process's value
 /// and is dropped when unset, as in Podman).
+/// `--network` (repeatable, comma lists) with `--ip`, `--mac-address` and `--network-alias`
+/// for the first network; without it, the engine's default.
+fn network_mode(args: &RunArgs, default_network: NetworkMode) -> Result<NetworkMode> {
+    let mut mode = None;
+    for value in &args.network {
+        let parsed = NetworkMode::parse(value).with_context(|| {
+            format!("--network {value:?}: expected none, host, bridge or network names")
+        })?;
+        mode = Some(match (mode, parsed) {
+            (None, parsed) => parsed,
+            (Some(NetworkMode::Bridge(mut first)), NetworkMode::Bridge(more)) => {
+                first.extend(more);
+                NetworkMode::Bridge(first)
+            }
+            _ => bail!("--network none and host cannot be combined with other networks"),
+        });
+    }
+    let mut mode = mode.unwrap_or(default_network);
+    let fixed = args.ip.is_some() || args.mac_address.is_some() || !args.network_alias.is_empty();
+    match &mut mode {
+        NetworkMode::Bridge(networks) => {
+            if let Some(first) = networks.first_mut() {
+                first.ip = args.ip.clone();
+                first.mac = args.mac_address.clone();
+                first.aliases = args.network_alias.clone();
+            }
+        }
+        _ if fixed => bail!("--ip, --mac-address and --network-alias need a bridge network"),
+        _ => {}
+    }
+    Ok(mode)
+}
+
 pub fn environment(files: &[std::path::PathBuf], entries: &[String]) -> Result<Vec<String>> {
     let mut env = Vec::new();
     for file in files {

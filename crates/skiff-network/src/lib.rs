@@ -1,0 +1,17 @@
+//! skiff-network owns bridge networks: their configs and address leases (`networks.db`), the
+//! kernel side made in process over rtnetlink (bridges, veth pairs, addresses, routes), and
+//! the nftables rules for NAT, isolation and published ports.
+#![deny(unsafe_code)]
+
+mod config;
+pub mod dns;
+mod error;
+mod firewall;
+mod netlink;
+mod setup;
+mod store;
+
+pub use config::{DEFAULT_NETWORK, Network, Subnet, SubnetConfig, valid_name};
+pub use error::NetworkError;
+pub use setup::{Attached, Namespace, create_namespace, format_mac, lease, release, remove_bridge};
+pub use store::{CreateRequest, NetworkStore};

@@ -1,0 +1,317 @@
+//! Network configs and address leases in `networks.db` (SQLite, like the other stores): a
+//! network is one row, a lease is one row per container and network, so two containers
+//! starting at once never get the same address.
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use skiff_storage::database::open_database;
+
+use crate::config::{DEFAULT_NETWORK, Network, Subnet, SubnetConfig, valid_name};
+use crate::error::NetworkError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS networks (
+    name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    network TEXT NOT NULL,
+    address TEXT NOT NULL,
+    container TEXT NOT NULL,
+    -- The names DNS answers for: container name, short ID, aliases (space-separated).
+    names TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (network, address)
+);
+CREATE INDEX IF NOT EXISTS leases_by_container ON leases(container);
+";
+
+/// `network create`'s choices.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    pub name: Option<String>,
+    pub driver: Option<String>,
+    pub subnet: Option<String>,
+    pub gateway: Option<String>,
+    pub internal: bool,
+    pub ipv6: bool,
+    pub interface: Option<String>,
+    pub labels: Vec<(String, String)>,
+}
+
+pub struct NetworkStore {
+    db: Connection,
+}
+
+impl NetworkStore {
+    pub fn open(root: &Path) -> Result<Self, NetworkError> {
+        Ok(Self {
+            db: open_database(&root.join("networks.db"), SCHEMA)?,
+        })
+    }
+
+    /// Every network, the default first.
+    pub fn list(&self) -> Result<Vec<Network>, NetworkError> {
+        let mut networks = vec![Network::default_network()];
+        let mut statement = self
+            .db
+            .prepare("SELECT config FROM networks ORDER BY name")?;
+        for config in statement.query_map([], |r| r.get::<_, String>(0))? {
+            networks.push(serde_json::from_str(&config?)?);
+        }
+        Ok(networks)
+    }
+
+    /// By name, full ID or unique ID prefix.
+    pub fn get(&self, name_or_id: &str) -> Result<Network, NetworkError> {
+        let networks = self.list()?;
+        if let Some(network) = networks.iter().find(|n| n.name == name_or_id) {
+            return Ok(network.clone());
+        }
+        let mut by_id = networks
+            .into_iter()
+            .filter(|n| !name_or_id.is_empty() && n.id.starts_with(name_or_id));
+        match (by_id.next(), by_id.next()) {
+            (Some(network), None) => Ok(network),
+            _ => Err(NetworkError::NotFound(name_or_id.to_string())),
+        }
+    }
+
+    pub fn create(&mut self, request: &CreateRequest) -> Result<Network, NetworkError> {
+        if request.ipv6 {
+            return Err(NetworkError::Ipv6Unsupported);
+        }
+        let driver = request.driver.clone().unwrap_or_else(|| "bridge".into());
+        if driver != "bridge" {
+            return Err(NetworkError::Driver(driver));
+        }
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut existing = vec![Network::default_network()];
+        {
+            let mut statement = tx.prepare("SELECT config FROM networks")?;
+            for config in statement.query_map([], |r| r.get::<_, String>(0))? {
+                existing.push(serde_json::from_str(&config?)?);
+            }
+        }
+        let name = match &request.name {
+            Some(name) => name.clone(),
+            None => (1..)
+                .map(|n| format!("podman{n}"))
+                .find(|n| !existing.iter().any(|e| &e.name == n))
+                .unwrap_or_default(),
+        };
+        if !valid_name(&name) {
+            return Err(NetworkError::InvalidName(name));
+        }
+        if existing.iter().any(|n| n.name == name) {
+            return Err(NetworkError::Exists(name));
+        }
+        let used: Vec<(Subnet, String)> = existing
+            .iter()
+            .filter_map(|n| n.subnet().ok().map(|(s, _)| (s, n.name.clone())))
+            .collect();
+        let subnet = match &request.subnet {
+            Some(text) => {
+                let subnet = Subnet::parse(text)?;
+                if let Some((_, other)) = used.iter().find(|(s, _)| s.overlaps(&subnet)) {
+                    return Err(NetworkError::SubnetInUse(subnet.to_string(), other.clone()));
+                }
+                subnet
+            }
+            // Podman's pool: 10.89.0.0/24, 10.89.1.0/24, ...
+            None => (0..=255u8)
+                .map(|n| Subnet {
+                    network: Ipv4Addr::new(10, 89, n, 0),
+                    prefix: 24,
+                })
+                .find(|s| !used.iter().any(|(u, _)| u.overlaps(s)))
+                .ok_or_else(|| NetworkError::Exhausted("10.89.0.0/16".into()))?,
+        };
+        let gateway = match &request.gateway {
+            Some(text) => {
+                let gateway: Ipv4Addr = text
+                    .parse()
+                    .map_err(|_| NetworkError::InvalidGateway(text.clone()))?;
+                if !subnet.contains(gateway) || !subnet.hosts().any(|h| h == gateway) {
+                    return Err(NetworkError::InvalidGateway(text.clone()));
+                }
+                gateway
+            }
+            None => subnet.first(),
+        };
+        let interface = match &request.interface {
+            Some(interface) => interface.clone(),
+            None => (1..)
+                .map(|n| format!("podman{n}"))
+                .find(|i| !existing.iter().any(|e| &e.network_interface == i))
+                .unwrap_or_default(),
+        };
+        let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let id = skiff_storage::hex_digest(format!("{name}\n{created}").as_bytes())
+            .trim_start_matches("sha256:")
+            .to_string();
+        let mut network = Network::default_network();
+        network.name = name;
+        network.id = id;
+        network.network_interface = interface;
+        network.created = created;
+        network.subnets = vec![SubnetConfig {
+            subnet: subnet.to_string(),
+            gateway: gateway.to_string(),
+        }];
+        network.internal = request.internal;
+        network.dns_enabled = true;
+        network.labels = request.labels.iter().cloned().collect();
+        tx.execute(
+            "INSERT INTO networks (name, id, config) VALUES (?1, ?2, ?3)",
+            params![network.name, network.id, serde_json::to_string(&network)?],
+        )?;
+        tx.commit()?;
+        Ok(network)
+    }
+
+    /// Forgets a network (the caller has checked no container uses it).
+    pub fn remove(&mut self, network: &Network) -> Result<(), NetworkError> {
+        if network.name == DEFAULT_NETWORK {
+            return Err(NetworkError::DefaultNetwork(network.name.clone()));
+        }
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM networks WHERE name = ?1", [&network.name])?;
+        tx.execute("DELETE FROM leases WHERE network = ?1", [&network.name])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Leases an address of `network` to a container: `wanted` (`--ip`) or the first free one.
+    pub fn allocate(
+        &mut self,
+        network: &Network,
+        container: &str,
+        wanted: Option<Ipv4Addr>,
+        names: &[String],
+    ) -> Result<Ipv4Addr, NetworkError> {
+        let names = names.join(" ").to_ascii_lowercase();
+        let (subnet, gateway) = network.subnet()?;
+        let tx = self
+            .db
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A container restarted keeps its address when it still holds the lease.
+        if let Some(address) = tx
+            .query_row(
+                "SELECT address FROM leases WHERE network = ?1 AND container = ?2",
+                params![network.name, container],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|a| a.parse::<Ipv4Addr>().ok())
+            .filter(|a| wanted.is_none_or(|w| w == *a))
+        {
+            tx.execute(
+                "UPDATE leases SET names = ?1 WHERE network = ?2 AND container = ?3",
+                params![names, network.name, container],
+            )?;
+            tx.commit()?;
+            return Ok(address);
+        }
+        let taken: std::collections::HashSet<String> = {
+            let mut statement = tx.prepare("SELECT address FROM leases WHERE network = ?1")?;
+            statement
+                .query_map([&network.name], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let address = match wanted {
+            Some(address) => {
+                if !subnet.contains(address)
+                    || address == gateway
+                    || !subnet.hosts().any(|h| h == address)
+                {
+                    return Err(NetworkError::AddressOutside(
+                        address.to_string(),
+                        subnet.to_string(),
+                        network.name.clone(),
+                    ));
+                }
+                if taken.contains(&address.to_string()) {
+                    return Err(NetworkError::AddressInUse(
+                        address.to_string(),
+                        network.name.clone(),
+                    ));
+                }
+                address
+            }
+            None => subnet
+                .hosts()
+                .find(|a| *a != gateway && !taken.contains(&a.to_string()))
+                .ok_or_else(|| NetworkError::Exhausted(network.name.clone()))?,
+        };
+        tx.execute(
+            "INSERT INTO leases (network, address, container, names) VALUES (?1, ?2, ?3, ?4)",
+            params![network.name, address.to_string(), container, names],
+        )?;
+        tx.commit()?;
+        Ok(address)
+    }
+
+    /// Gives back every address a container holds.
+    pub fn release(&mut self, container: &str) -> Result<(), NetworkError> {
+        self.db
+            .execute("DELETE FROM leases WHERE container = ?1", [container])?;
+        Ok(())
+    }
+
+    /// Whether any container holds an address on `network`.
+    pub fn has_leases(&self, network: &str) -> Result<bool, NetworkError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT 1 FROM leases WHERE network = ?1 LIMIT 1",
+                [network],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The addresses on `network` of the containers called `name` (name, short ID or alias).
+    pub fn resolve(&self, network: &str, name: &str) -> Result<Vec<Ipv4Addr>, NetworkError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT address, names FROM leases WHERE network = ?1")?;
+        let rows = statement.query_map([network], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (address, names) = row?;
+            if names.split(' ').any(|n| n == name)
+                && let Ok(address) = address.parse()
+            {
+                out.push(address);
+            }
+        }
+        Ok(out)
+    }
+
+    /// (network, address) a container holds.
+    pub fn leases_of(&self, container: &str) -> Result<Vec<(String, Ipv4Addr)>, NetworkError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT network, address FROM leases WHERE container = ?1 ORDER BY network")?;
+        let rows = statement.query_map([container], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (network, address) = row?;
+            if let Ok(address) = address.parse() {
+                out.push((network, address));
+            }
+        }
+        Ok(out)
+    }
+}
