@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 PREFIX="${PREFIX:-/usr/local}"
 [ "$(id -u)" = 0 ] || { echo "install.sh must run as root (it installs packages)" >&2; exit 1; }
 
-sh scripts/apt-install.sh build-essential pkg-config libseccomp-dev uidmap busybox-static catatonit file nftables iproute2
+sh scripts/apt-install.sh build-essential pkg-config libseccomp-dev uidmap busybox-static catatonit file nftables iproute2 passt slirp4netns
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup or Debian's cargo)" >&2; exit 1; }
 
 sh build.sh

@@ -5,7 +5,7 @@ set -eu
 [ "$(id -u)" = 0 ] || { echo "tests/setup.sh must run as root" >&2; exit 1; }
 
 sh "$(dirname "$0")/../scripts/apt-install.sh" busybox-static uidmap libseccomp-dev pkg-config file catatonit runc \
-  docker-registry apache2-utils curl openssl nftables iproute2
+  docker-registry apache2-utils curl openssl nftables iproute2 passt slirp4netns
 
 # The unprivileged user rootless tests run as, with its own subordinate ID ranges.
 user=skiff-test
@@ -19,5 +19,9 @@ if [ -e /proc/sys/kernel/apparmor_restrict_unprivileged_userns ]; then
 fi
 if [ -e /proc/sys/kernel/unprivileged_userns_clone ]; then
   echo 1 > /proc/sys/kernel/unprivileged_userns_clone || true
+fi
+# Rootless networking opens /dev/net/tun; distributions ship it 0666, these machines 0600.
+if [ -c /dev/net/tun ]; then
+  chmod 0666 /dev/net/tun
 fi
 echo "test setup done: user $user"

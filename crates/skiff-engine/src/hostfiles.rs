@@ -14,8 +14,13 @@ pub struct HostFilesRequest<'a> {
     pub host_network: bool,
     /// The container's own addresses on bridge networks (`IP\tNAMES` lines).
     pub own_entries: String,
-    /// Gateways of its networks with DNS: the container's resolvers (unless `--dns`).
-    pub dns_gateways: Vec<String>,
+    /// Resolvers of its network namespace (its networks' DNS servers, a user-mode stack's
+    /// forwarder): the container's, unless `--dns`; none for the host's own.
+    pub resolvers: Vec<String>,
+    /// Whether those resolvers answer container names (search `dns.podman`).
+    pub container_names: bool,
+    /// The files of the container whose network namespace this one shares, used as they are.
+    pub network_of: Option<std::path::PathBuf>,
     pub spec: &'a skiff_spec::ContainerSpec,
 }
 
@@ -34,6 +39,13 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
         resolv_conf: dir.join("resolv.conf"),
     };
     fs::write(&files.hostname, format!("{hostname}\n")).io("write", &files.hostname)?;
+    if let Some(other) = &request.network_of {
+        for (path, name) in [(&files.hosts, "hosts"), (&files.resolv_conf, "resolv.conf")] {
+            let source = other.join(name);
+            fs::copy(&source, path).io("copy", &source)?;
+        }
+        return Ok(files);
+    }
     let mut hosts = if host_network {
         fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
@@ -56,10 +68,10 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let mut servers = spec.dns_servers.clone();
     let mut search = spec.dns_search.clone();
-    if servers.is_empty() && !request.dns_gateways.is_empty() {
+    if servers.is_empty() && !request.resolvers.is_empty() {
+        servers = request.resolvers.clone();
         // The network's DNS server answers container names and forwards the rest.
-        servers = request.dns_gateways.clone();
-        if search.is_empty() {
+        if search.is_empty() && request.container_names {
             search.push(skiff_network::dns::SEARCH_DOMAIN.to_string());
             search.extend(
                 host_resolv

@@ -426,15 +426,13 @@ impl Engine {
                 name: &record.name,
                 host_network,
                 own_entries,
-                dns_gateways: namespace
-                    .map(|n| {
-                        n.attached
-                            .iter()
-                            .filter(|a| a.network.dns_enabled)
-                            .map(|a| a.gateway.to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                resolvers: namespace.map(|n| n.resolvers.clone()).unwrap_or_default(),
+                container_names: namespace
+                    .is_some_and(|n| n.attached.iter().any(|a| a.network.dns_enabled)),
+                network_of: match &spec.network {
+                    skiff_spec::NetworkMode::Container(id) => Some(self.userdata_dir(id)),
+                    _ => None,
+                },
                 spec,
             },
         )

@@ -6,14 +6,15 @@ use std::os::fd::AsRawFd;
 
 use oci_spec::image::ImageConfiguration;
 use serde_json::{Value, json};
+use skiff_network::usermode::{self, Helper};
 use skiff_network::{
     Attached, CreateRequest, DEFAULT_NETWORK, Namespace, Network, NetworkStore, format_mac,
 };
 use skiff_spec::{ContainerSpec, NetworkAttachment, NetworkMode, PortMapping};
 
-use crate::container::store::ContainerRecord;
+use crate::container::store::{ContainerRecord, State};
 use crate::engine::Engine;
-use crate::error::EngineError;
+use crate::error::{EngineError, IoContext};
 
 /// A network and the containers that use it.
 #[derive(Debug, Clone)]
@@ -47,11 +48,17 @@ impl Engine {
     }
 
     /// What a container joins when `--network` is not given: Podman's default bridge for
-    /// root; a private namespace with loopback for a rootless user (no bridge can be made
-    /// from a user namespace).
+    /// root; pasta for a rootless user (no bridge can be made from a user namespace), else
+    /// slirp4netns, else a private namespace with loopback only.
     pub fn default_network_mode(&self) -> NetworkMode {
         if self.options.rootless {
-            NetworkMode::None
+            if Helper::Pasta.available() {
+                NetworkMode::Pasta
+            } else if Helper::Slirp4netns.available() {
+                NetworkMode::Slirp4netns
+            } else {
+                NetworkMode::None
+            }
         } else {
             NetworkMode::Bridge(vec![NetworkAttachment {
                 network: DEFAULT_NETWORK.into(),
@@ -120,6 +127,94 @@ impl Engine {
         Ok(report.network.name)
     }
 
+    /// `network connect`: the container joins one more network, at once when it runs (a new
+    /// `ethN`), else from its next start.
+    pub fn connect_network(
+        &mut self,
+        container: &str,
+        mut attachment: NetworkAttachment,
+    ) -> Result<(), EngineError> {
+        let mut store = self.network_store()?;
+        let network = store.get(&attachment.network)?;
+        attachment.network = network.name.clone();
+        let (record, _lock) = self.bridged_container(container)?;
+        let mut spec = record.spec.clone();
+        let NetworkMode::Bridge(attachments) = &mut spec.network else {
+            unreachable!("checked by bridged_container")
+        };
+        if attachments.iter().any(|a| a.network == network.name) {
+            return Err(EngineError::InvalidArgument(format!(
+                "container {} is already connected to network {:?}: network is already connected",
+                record.name, network.name
+            )));
+        }
+        if self.options.rootless {
+            return Err(EngineError::InvalidArgument(
+                "rootless containers cannot join bridge networks yet".into(),
+            ));
+        }
+        if record.state == State::Running {
+            let netns = format!("/proc/{}/ns/net", record.pid);
+            skiff_network::connect(
+                &mut store,
+                &record.id,
+                &record.name,
+                &attachment,
+                std::path::Path::new(&netns),
+            )?;
+            if network.dns_enabled {
+                self.ensure_dns_server();
+            }
+        }
+        attachments.push(attachment);
+        self.containers.update_spec(&record.id, &spec)
+    }
+
+    /// `network disconnect`: the container leaves a network, at once when it runs.
+    pub fn disconnect_network(
+        &mut self,
+        container: &str,
+        network: &str,
+    ) -> Result<(), EngineError> {
+        let mut store = self.network_store()?;
+        let network = store.get(network)?;
+        let (record, _lock) = self.bridged_container(container)?;
+        let mut spec = record.spec.clone();
+        let NetworkMode::Bridge(attachments) = &mut spec.network else {
+            unreachable!("checked by bridged_container")
+        };
+        let before = attachments.len();
+        attachments.retain(|a| a.network != network.name);
+        if attachments.len() == before {
+            return Err(EngineError::InvalidArgument(format!(
+                "container {} is not connected to network {:?}",
+                record.name, network.name
+            )));
+        }
+        if record.state == State::Running {
+            skiff_network::disconnect(&mut store, &record.id, &network)?;
+        }
+        self.containers.update_spec(&record.id, &spec)
+    }
+
+    /// A container on bridge networks, current and locked, for connect and disconnect.
+    fn bridged_container(
+        &self,
+        name_or_id: &str,
+    ) -> Result<(ContainerRecord, skiff_storage::lock::FileLock), EngineError> {
+        let id = self.containers.lookup(name_or_id)?.id;
+        let lock = self.container_lock(&id)?;
+        let record = self.refresh(self.containers.lookup(&id)?)?;
+        if !matches!(record.spec.network, NetworkMode::Bridge(_)) {
+            return Err(EngineError::InvalidArgument(format!(
+                "container {} uses --network {}: only containers on bridge networks can be connected to networks",
+                record.name,
+                record.spec.network.name()
+            )));
+        }
+        Ok((record, lock))
+    }
+
     /// `network prune`: every network but the default that no container uses.
     pub fn prune_networks(&mut self) -> Result<Vec<String>, EngineError> {
         let mut removed = Vec::new();
@@ -183,9 +278,23 @@ impl Engine {
                     "port mappings need a bridge network: --network none has no outside to publish to".into(),
                 ));
             }
+            NetworkMode::Container(_) | NetworkMode::Path(_) if !spec.ports.is_empty() => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "--network {}: ports cannot be published in another's network namespace (publish them where it is made)",
+                    spec.network.name()
+                )));
+            }
+            NetworkMode::Container(name) => *name = self.containers.lookup(name)?.id,
+            NetworkMode::Path(path) => {
+                if !std::path::Path::new(path.as_str()).exists() {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "--network ns:{path}: no such namespace file"
+                    )));
+                }
+            }
             // With the host's network the container's ports are the host's already.
             NetworkMode::Host => spec.ports.clear(),
-            NetworkMode::None => {}
+            NetworkMode::None | NetworkMode::Pasta | NetworkMode::Slirp4netns => {}
         }
         for port in spec.ports.iter_mut().filter(|p| p.host_port == 0) {
             port.host_port = free_port(&port.protocol, &port.host_ip)?;
@@ -198,8 +307,32 @@ impl Engine {
         &self,
         record: &ContainerRecord,
     ) -> Result<Option<Namespace>, EngineError> {
-        let NetworkMode::Bridge(attachments) = &record.spec.network else {
-            return Ok(None);
+        let attachments = match &record.spec.network {
+            NetworkMode::Bridge(attachments) => attachments,
+            mode @ (NetworkMode::Pasta | NetworkMode::Slirp4netns) => {
+                let helper = if *mode == NetworkMode::Pasta {
+                    Helper::Pasta
+                } else {
+                    Helper::Slirp4netns
+                };
+                return Ok(Some(usermode::create_namespace(
+                    helper,
+                    &self.run_dir(&record.id),
+                    &record.spec.ports,
+                )?));
+            }
+            NetworkMode::Container(id) => {
+                let target = self.refresh(self.containers.lookup(id)?)?;
+                if target.state != State::Running {
+                    return Err(EngineError::InvalidState(format!(
+                        "cannot join the network namespace of container {}: it is not running",
+                        target.name
+                    )));
+                }
+                return joined_namespace(&format!("/proc/{}/ns/net", target.pid)).map(Some);
+            }
+            NetworkMode::Path(path) => return joined_namespace(path).map(Some),
+            _ => return Ok(None),
         };
         let mut store = self.network_store()?;
         let attached = skiff_network::lease(&mut store, &record.id, &record.name, attachments)?;
@@ -219,14 +352,18 @@ impl Engine {
     }
 
     /// Starts the host's container DNS server unless one runs (`skiff __dns`, which detaches
-    /// itself). Without it names do not resolve, but the container still runs.
+    /// itself), and returns once it listens on every network's gateway: a container's first
+    /// query must find it. Without it names do not resolve, but the container still runs.
     fn ensure_dns_server(&self) {
         let lock = self.dns_lock_path();
-        match skiff_storage::lock::FileLock::try_exclusive(&lock) {
-            Ok(Some(held)) => drop(held),
-            _ => return,
-        }
-        if let Ok(exe) = std::env::current_exe() {
+        let running = match skiff_storage::lock::FileLock::try_exclusive(&lock) {
+            Ok(Some(held)) => {
+                drop(held);
+                false
+            }
+            _ => true,
+        };
+        if !running && let Ok(exe) = std::env::current_exe() {
             let _ = std::process::Command::new(exe)
                 .arg(DNS_COMMAND)
                 .arg(&self.options.root)
@@ -236,6 +373,11 @@ impl Engine {
                 .stderr(std::process::Stdio::null())
                 .status();
         }
+        // A new server may take a moment to publish its control port.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while !skiff_network::dns::rescan(&lock) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     fn dns_lock_path(&self) -> std::path::PathBuf {
@@ -244,6 +386,13 @@ impl Engine {
 
     /// After the container: leases and port forwards go.
     pub(crate) fn release_network(&self, record: &ContainerRecord) -> Result<(), EngineError> {
+        if matches!(
+            record.spec.network,
+            NetworkMode::Pasta | NetworkMode::Slirp4netns
+        ) {
+            usermode::stop(&self.run_dir(&record.id));
+            return Ok(());
+        }
         if !matches!(record.spec.network, NetworkMode::Bridge(_)) {
             return Ok(());
         }
@@ -312,13 +461,27 @@ pub fn dns_main(args: &[String]) -> i32 {
     }
 }
 
+/// An existing namespace the container joins, held open until the runtime has.
+fn joined_namespace(path: &str) -> Result<Namespace, EngineError> {
+    let fd = std::fs::File::open(path).io("open", std::path::Path::new(path))?;
+    Ok(Namespace {
+        fd: fd.into(),
+        path: Some(path.into()),
+        attached: Vec::new(),
+        resolvers: Vec::new(),
+    })
+}
+
 /// The path the runtime joins a prepared namespace by.
 pub(crate) fn namespace_path(namespace: &Namespace) -> String {
-    format!(
-        "/proc/{}/fd/{}",
-        std::process::id(),
-        namespace.fd.as_raw_fd()
-    )
+    match &namespace.path {
+        Some(path) => path.display().to_string(),
+        None => format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            namespace.fd.as_raw_fd()
+        ),
+    }
 }
 
 /// The container's own lines for /etc/hosts: its addresses with its names.

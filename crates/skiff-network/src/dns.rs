@@ -103,6 +103,14 @@ pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
     let mut sockets: HashMap<String, UdpSocket> = HashMap::new();
     let mut last_busy = Instant::now();
     let upstream = upstreams();
+    // `rescan` asks here to listen on networks made since, and waits for the answer.
+    let control = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    control.set_nonblocking(true)?;
+    let port_file = control_port_file(lock);
+    let partial = port_file.with_extension("port.tmp");
+    std::fs::write(&partial, control.local_addr()?.port().to_string())?;
+    std::fs::rename(&partial, &port_file)?;
+    let mut waiting: Vec<SocketAddr> = Vec::new();
     loop {
         // Networks whose bridge came up since: listen on their gateway.
         let networks = store.list().map_err(std::io::Error::other)?;
@@ -118,6 +126,9 @@ pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
                 sockets.insert(network.name.clone(), socket);
             }
         }
+        for client in waiting.drain(..) {
+            let _ = control.send_to(b"ok", client);
+        }
         let leased = networks
             .iter()
             .filter(|n| n.dns_enabled)
@@ -132,8 +143,16 @@ pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
             .iter()
             .map(|n| PollFd::new(sockets[*n].as_fd(), PollFlags::POLLIN))
             .collect();
+        fds.push(PollFd::new(control.as_fd(), PollFlags::POLLIN));
         let ready = poll(&mut fds, PollTimeout::from(500u16)).unwrap_or(0);
         if ready <= 0 {
+            continue;
+        }
+        let mut buffer = [0u8; 16];
+        while let Ok((_, client)) = control.recv_from(&mut buffer) {
+            waiting.push(client);
+        }
+        if !waiting.is_empty() {
             continue;
         }
         let readable: Vec<String> = fds
@@ -172,6 +191,31 @@ pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
             }
         }
     }
+}
+
+/// Where the running server keeps its control port.
+fn control_port_file(lock: &Path) -> std::path::PathBuf {
+    lock.with_extension("port")
+}
+
+/// Asks the running server (the holder of `lock`) to listen on every network's gateway now,
+/// and waits until it has. False when no server answers.
+pub fn rescan(lock: &Path) -> bool {
+    let Some(port) = std::fs::read_to_string(control_port_file(lock))
+        .ok()
+        .and_then(|p| p.trim().parse::<u16>().ok())
+    else {
+        return false;
+    };
+    let Ok(socket) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
+        return false;
+    };
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut buffer = [0u8; 16];
+    socket
+        .send_to(b"rescan", (Ipv4Addr::LOCALHOST, port))
+        .is_ok()
+        && socket.recv_from(&mut buffer).is_ok()
 }
 
 fn forward(answer: &UdpSocket, query: &[u8], client: SocketAddr, upstream: &[SocketAddr]) {

@@ -40,6 +40,11 @@ pub enum NetworkError {
     },
     #[error("nft: {0}")]
     Firewall(String),
+    #[error("{helper}: {message}")]
+    UserMode {
+        helper: &'static str,
+        message: String,
+    },
 }
 
 pub(crate) fn system(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetworkError {

@@ -1,6 +1,7 @@
 //! skiff-network owns bridge networks: their configs and address leases (`networks.db`), the
 //! kernel side made in process over rtnetlink (bridges, veth pairs, addresses, routes), and
-//! the nftables rules for NAT, isolation and published ports.
+//! the nftables rules for NAT, isolation and published ports; and rootless user-mode
+//! networking (pasta, slirp4netns).
 #![deny(unsafe_code)]
 
 mod config;
@@ -10,8 +11,12 @@ mod firewall;
 mod netlink;
 mod setup;
 mod store;
+pub mod usermode;
 
 pub use config::{DEFAULT_NETWORK, Network, Subnet, SubnetConfig, valid_name};
 pub use error::NetworkError;
-pub use setup::{Attached, Namespace, create_namespace, format_mac, lease, release, remove_bridge};
+pub use setup::{
+    Attached, Namespace, connect, create_namespace, disconnect, format_mac, lease, release,
+    remove_bridge,
+};
 pub use store::{CreateRequest, NetworkStore};

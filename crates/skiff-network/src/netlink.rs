@@ -168,9 +168,13 @@ impl Netlink {
     }
 
     /// Creates a bridge (EEXIST if it is there).
-    pub fn create_bridge(&self, name: &str) -> io::Result<()> {
+    /// Creates a bridge with a fixed MAC address: a bridge without one takes the lowest of
+    /// its ports', so it would change as containers come and go, and the neighbours cached
+    /// for the gateway by the others would go stale.
+    pub fn create_bridge(&self, name: &str, mac: [u8; 6]) -> io::Result<()> {
         let mut message = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifinfomsg(0, 0, 0));
         message.string(IFLA_IFNAME, name);
+        message.attribute(IFLA_ADDRESS, &mac);
         message
             .begin(IFLA_LINKINFO)
             .string(IFLA_INFO_KIND, "bridge")

@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 
-use nix::sched::{CloneFlags, setns, unshare};
+use nix::sched::{CloneFlags, unshare};
 use skiff_spec::{NetworkAttachment, PortMapping};
 
 use crate::config::Network;
@@ -34,7 +34,13 @@ impl Attached {
 /// A network namespace ready for a container: kept alive by `fd` until the runtime joined it.
 pub struct Namespace {
     pub fd: OwnedFd,
+    /// A file the namespace is bound onto, where the runtime should join it from (a
+    /// rootless runtime may not open another process's /proc/PID/fd).
+    pub path: Option<std::path::PathBuf>,
     pub attached: Vec<Attached>,
+    /// Resolvers inside the namespace for the container's resolv.conf: its networks' DNS
+    /// servers, or a user-mode stack's forwarder; empty for the host's own.
+    pub resolvers: Vec<String>,
 }
 
 pub fn format_mac(mac: &[u8; 6]) -> String {
@@ -62,46 +68,53 @@ pub fn lease(
     name: &str,
     networks: &[NetworkAttachment],
 ) -> Result<Vec<Attached>, NetworkError> {
-    let mut attached = Vec::new();
-    for (index, request) in networks.iter().enumerate() {
-        let network = store.get(&request.network)?;
-        let (subnet, gateway) = network.subnet()?;
-        let wanted = request
-            .ip
-            .as_deref()
-            .map(|ip| {
-                ip.parse::<Ipv4Addr>().map_err(|_| {
-                    NetworkError::AddressOutside(
-                        ip.into(),
-                        subnet.to_string(),
-                        network.name.clone(),
-                    )
-                })
+    networks
+        .iter()
+        .enumerate()
+        .map(|(index, request)| lease_one(store, container, name, request, format!("eth{index}")))
+        .collect()
+}
+
+/// An address of one network leased to the container, for its interface `interface`.
+fn lease_one(
+    store: &mut NetworkStore,
+    container: &str,
+    name: &str,
+    request: &NetworkAttachment,
+    interface: String,
+) -> Result<Attached, NetworkError> {
+    let network = store.get(&request.network)?;
+    let (subnet, gateway) = network.subnet()?;
+    let wanted = request
+        .ip
+        .as_deref()
+        .map(|ip| {
+            ip.parse::<Ipv4Addr>().map_err(|_| {
+                NetworkError::AddressOutside(ip.into(), subnet.to_string(), network.name.clone())
             })
-            .transpose()?;
-        // What DNS answers for on this network.
-        let mut names = vec![
-            name.to_string(),
-            container[..container.len().min(12)].to_string(),
-        ];
-        names.extend(request.aliases.iter().cloned());
-        let address = store.allocate(&network, container, wanted, &names)?;
-        let octets = address.octets();
-        let mac = match &request.mac {
-            Some(mac) => parse_mac(mac)?,
-            // Locally administered, from the address, as Docker does.
-            None => [0x02, 0x42, octets[0], octets[1], octets[2], octets[3]],
-        };
-        attached.push(Attached {
-            interface: format!("eth{index}"),
-            network,
-            address,
-            prefix: subnet.prefix,
-            gateway,
-            mac,
-        });
-    }
-    Ok(attached)
+        })
+        .transpose()?;
+    // What DNS answers for on this network.
+    let mut names = vec![
+        name.to_string(),
+        container[..container.len().min(12)].to_string(),
+    ];
+    names.extend(request.aliases.iter().cloned());
+    let address = store.allocate(&network, container, wanted, &names)?;
+    let octets = address.octets();
+    let mac = match &request.mac {
+        Some(mac) => parse_mac(mac)?,
+        // Locally administered, from the address, as Docker does.
+        None => [0x02, 0x42, octets[0], octets[1], octets[2], octets[3]],
+    };
+    Ok(Attached {
+        interface,
+        network,
+        address,
+        prefix: subnet.prefix,
+        gateway,
+        mac,
+    })
 }
 
 /// Makes the namespace: bridges (with their NAT) where missing, one veth pair per network
@@ -116,38 +129,9 @@ pub fn create_namespace(
     for attachment in &attached {
         bridges.push(ensure_bridge(&host, attachment)?);
     }
-    let host_namespace =
-        File::open("/proc/self/ns/net").map_err(system("open /proc/self/ns/net"))?;
-    unshare(CloneFlags::CLONE_NEWNET).map_err(|e| NetworkError::System {
-        action: "new network namespace".into(),
-        source: e.into(),
-    })?;
-    let inside = (|| -> Result<OwnedFd, NetworkError> {
-        let fd: OwnedFd = File::open("/proc/self/ns/net")
-            .map_err(system("open the new network namespace"))?
-            .into();
-        let local = Netlink::open().map_err(system("netlink socket"))?;
-        local.set_up(1).map_err(system("set lo up"))?;
+    let fd = new_namespace(|local, fd| {
         for (attachment, bridge) in attached.iter().zip(&bridges) {
-            let host_name = veth_name(container, &attachment.interface);
-            host.create_veth(
-                &host_name,
-                *bridge,
-                &attachment.interface,
-                &fd,
-                Some(attachment.mac),
-            )
-            .map_err(system(format!("create veth {host_name}")))?;
-            let index = link_index(&attachment.interface).ok_or_else(|| NetworkError::System {
-                action: format!("find {}", attachment.interface),
-                source: std::io::ErrorKind::NotFound.into(),
-            })?;
-            local
-                .add_address(index, attachment.address, attachment.prefix)
-                .map_err(system(format!("address {}", attachment.address)))?;
-            local
-                .set_up(index)
-                .map_err(system(format!("set {} up", attachment.interface)))?;
+            plug(&host, local, fd, container, attachment, *bridge)?;
         }
         // Internal networks lead nowhere: no default route through them.
         if let Some(primary) = attached.iter().find(|a| !a.network.internal) {
@@ -155,20 +139,193 @@ pub fn create_namespace(
                 .add_default_route(primary.gateway)
                 .map_err(system("default route"))?;
         }
-        Ok(fd)
-    })();
-    // Back to the host's namespace whatever happened inside.
-    setns(&host_namespace, CloneFlags::CLONE_NEWNET).map_err(|e| NetworkError::System {
-        action: "return to the host network namespace".into(),
-        source: e.into(),
+        Ok(())
     })?;
-    let fd = inside?;
     if !ports.is_empty()
         && let Some(primary) = attached.first()
     {
         firewall::apply_ports(container, primary.address, ports)?;
     }
-    Ok(Namespace { fd, attached })
+    let resolvers = attached
+        .iter()
+        .filter(|a| a.network.dns_enabled)
+        .map(|a| a.gateway.to_string())
+        .collect();
+    Ok(Namespace {
+        fd,
+        path: None,
+        attached,
+        resolvers,
+    })
+}
+
+/// One veth pair from the bridge into the namespace `fd` (whose netlink socket is `local`),
+/// with the container's address, up.
+fn plug(
+    host: &Netlink,
+    local: &Netlink,
+    fd: &OwnedFd,
+    container: &str,
+    attachment: &Attached,
+    bridge: u32,
+) -> Result<(), NetworkError> {
+    let host_name = veth_name(container, &attachment.interface);
+    let create = || {
+        host.create_veth(
+            &host_name,
+            bridge,
+            &attachment.interface,
+            fd,
+            Some(attachment.mac),
+        )
+    };
+    // The container's previous namespace may still be being torn down by the kernel (it
+    // does that asynchronously), with a veth of this name in it: it goes, or is waited for.
+    let mut created = create();
+    for _ in 0..100 {
+        match &created {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                if let Some(stale) = link_index(&host_name) {
+                    let _ = host.delete_link(stale);
+                } else {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                created = create();
+            }
+            _ => break,
+        }
+    }
+    created.map_err(system(format!("create veth {host_name}")))?;
+    let index = link_index(&attachment.interface).ok_or_else(|| NetworkError::System {
+        action: format!("find {}", attachment.interface),
+        source: std::io::ErrorKind::NotFound.into(),
+    })?;
+    local
+        .add_address(index, attachment.address, attachment.prefix)
+        .map_err(system(format!("address {}", attachment.address)))?;
+    local
+        .set_up(index)
+        .map_err(system(format!("set {} up", attachment.interface)))
+}
+
+/// Joins a running container (its network namespace at `netns`) to one more network, on the
+/// first free `ethN`.
+pub fn connect(
+    store: &mut NetworkStore,
+    container: &str,
+    name: &str,
+    request: &NetworkAttachment,
+    netns: &std::path::Path,
+) -> Result<Attached, NetworkError> {
+    let namespace: OwnedFd = File::open(netns)
+        .map_err(system(format!("open {}", netns.display())))?
+        .into();
+    let interface = in_namespace(&namespace, |_| {
+        Ok((0..)
+            .map(|n| format!("eth{n}"))
+            .find(|name| link_index(name).is_none())
+            .unwrap_or_default())
+    })?;
+    let attached = lease_one(store, container, name, request, interface)?;
+    let plugged = Netlink::open()
+        .map_err(system("netlink socket"))
+        .and_then(|host| {
+            let bridge = ensure_bridge(&host, &attached)?;
+            in_namespace(&namespace, |local| {
+                plug(&host, local, &namespace, container, &attached, bridge)
+            })
+        });
+    match plugged {
+        Ok(()) => Ok(attached),
+        Err(e) => {
+            let _ = store.release_network(container, &attached.network.name);
+            Err(e)
+        }
+    }
+}
+
+/// Takes a container off one network: the veth to that network's bridge goes (with its end
+/// in the container), and the lease is given back.
+pub fn disconnect(
+    store: &mut NetworkStore,
+    container: &str,
+    network: &Network,
+) -> Result<(), NetworkError> {
+    let on_bridge = |veth: &str| {
+        fs::read_link(format!("/sys/class/net/{veth}/master")).is_ok_and(|m| {
+            m.file_name()
+                .is_some_and(|n| *n == *network.network_interface)
+        })
+    };
+    let unplugged = match (0..64)
+        .map(|n| veth_name(container, &format!("eth{n}")))
+        .find(|veth| on_bridge(veth))
+        .and_then(|veth| link_index(&veth).map(|index| (veth, index)))
+    {
+        Some((veth, index)) => Netlink::open()
+            .and_then(|nl| nl.delete_link(index))
+            .map_err(system(format!("delete {veth}"))),
+        None => Ok(()),
+    };
+    let released = store.release_network(container, &network.name);
+    unplugged.and(released)
+}
+
+/// Runs `work` on a thread inside the namespace `fd`, with a netlink socket of it.
+fn in_namespace<T: Send>(
+    fd: &OwnedFd,
+    work: impl FnOnce(&Netlink) -> Result<T, NetworkError> + Send,
+) -> Result<T, NetworkError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::setns(fd, CloneFlags::CLONE_NEWNET).map_err(|e| {
+                    NetworkError::System {
+                        action: "enter the container's network namespace".into(),
+                        source: e.into(),
+                    }
+                })?;
+                let local = Netlink::open().map_err(system("netlink socket"))?;
+                work(&local)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(thread_panicked()))
+    })
+}
+
+fn thread_panicked() -> NetworkError {
+    NetworkError::System {
+        action: "configure a network namespace".into(),
+        source: std::io::Error::other("the thread panicked"),
+    }
+}
+
+/// A new network namespace with loopback up, configured by `configure` from inside it (a
+/// netlink socket of the namespace and its descriptor). The work happens on a thread of its
+/// own, which ends inside the namespace: a rootless caller could not `setns` back to the
+/// host's namespace (its user namespace does not own it), and the caller's threads never
+/// leave theirs.
+pub(crate) fn new_namespace(
+    configure: impl FnOnce(&Netlink, &OwnedFd) -> Result<(), NetworkError> + Send,
+) -> Result<OwnedFd, NetworkError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                unshare(CloneFlags::CLONE_NEWNET).map_err(|e| NetworkError::System {
+                    action: "new network namespace".into(),
+                    source: e.into(),
+                })?;
+                let fd: OwnedFd = File::open("/proc/thread-self/ns/net")
+                    .map_err(system("open the new network namespace"))?
+                    .into();
+                let local = Netlink::open().map_err(system("netlink socket"))?;
+                local.set_up(1).map_err(system("set lo up"))?;
+                configure(&local, &fd)?;
+                Ok(fd)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(thread_panicked()))
+    })
 }
 
 /// The bridge of a network, made (with its address, NAT rules and forwarding) if missing.
@@ -177,7 +334,7 @@ fn ensure_bridge(host: &Netlink, attachment: &Attached) -> Result<u32, NetworkEr
     if let Some(index) = link_index(name) {
         return Ok(index);
     }
-    match host.create_bridge(name) {
+    match host.create_bridge(name, bridge_mac(name)) {
         Ok(()) => {}
         // Another container's start made it meanwhile.
         Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
@@ -214,6 +371,18 @@ fn write_sysctl(path: &str, value: &str) -> Result<(), NetworkError> {
         return Ok(());
     }
     fs::write(path, value).map_err(system(format!("write {path}")))
+}
+
+/// A bridge's own MAC address: locally administered, from its name.
+fn bridge_mac(name: &str) -> [u8; 6] {
+    let digest = skiff_storage::hex_digest(name.as_bytes());
+    let hex = digest.trim_start_matches("sha256:");
+    let mut mac = [0u8; 6];
+    for (i, byte) in mac.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap_or(0);
+    }
+    mac[0] = (mac[0] & 0xfe) | 0x02;
+    mac
 }
 
 /// The host end of a container's veth: `veth` and 8 hex digits from the container and interface.
@@ -260,6 +429,10 @@ mod tests {
     #[test]
     fn names_and_macs() {
         assert_eq!(veth_name("abc", "eth0").len(), 12);
+        let mac = bridge_mac("podman0");
+        assert_eq!(mac[0] & 0x03, 0x02, "unicast, locally administered");
+        assert_eq!(mac, bridge_mac("podman0"));
+        assert_ne!(mac, bridge_mac("podman1"));
         assert_ne!(veth_name("abc", "eth0"), veth_name("abc", "eth1"));
         assert_eq!(
             parse_mac("02:42:0a:58:00:05").unwrap(),

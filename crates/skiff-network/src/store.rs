@@ -264,6 +264,15 @@ impl NetworkStore {
         Ok(())
     }
 
+    /// Gives back the address a container holds on one network.
+    pub fn release_network(&mut self, container: &str, network: &str) -> Result<(), NetworkError> {
+        self.db.execute(
+            "DELETE FROM leases WHERE container = ?1 AND network = ?2",
+            [container, network],
+        )?;
+        Ok(())
+    }
+
     /// Whether any container holds an address on `network`.
     pub fn has_leases(&self, network: &str) -> Result<bool, NetworkError> {
         Ok(self

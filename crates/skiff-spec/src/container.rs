@@ -195,6 +195,14 @@ pub enum NetworkMode {
     Host,
     /// Attached to bridge networks; the first is the primary one (eth0).
     Bridge(Vec<NetworkAttachment>),
+    /// User-mode networking through pasta (the rootless default).
+    Pasta,
+    /// User-mode networking through slirp4netns (the rootless fallback).
+    Slirp4netns,
+    /// `container:NAME`: another container's namespace (held as its full ID once created).
+    Container(String),
+    /// `ns:PATH`: an existing namespace file.
+    Path(String),
 }
 
 /// One bridge network a container joins, with what the user fixed for it.
@@ -217,7 +225,18 @@ impl NetworkMode {
         match value {
             "none" | "private" => Some(NetworkMode::None),
             "host" => Some(NetworkMode::Host),
+            "pasta" => Some(NetworkMode::Pasta),
+            "slirp4netns" => Some(NetworkMode::Slirp4netns),
             "" => None,
+            other if other.starts_with("container:") => {
+                let name = &other["container:".len()..];
+                (!name.is_empty()).then(|| NetworkMode::Container(name.to_string()))
+            }
+            other if other.starts_with("ns:") => {
+                let path = &other["ns:".len()..];
+                path.starts_with('/')
+                    .then(|| NetworkMode::Path(path.to_string()))
+            }
             name if name.contains(':') => None,
             name => Some(NetworkMode::Bridge(
                 name.split(',')
@@ -229,14 +248,19 @@ impl NetworkMode {
             )),
         }
     }
-    pub fn name(&self) -> &str {
+    /// As Podman's inspect shows it (HostConfig.NetworkMode): the mode, or the first network.
+    pub fn name(&self) -> String {
         match self {
-            NetworkMode::None => "none",
-            NetworkMode::Host => "host",
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Pasta => "pasta".into(),
+            NetworkMode::Slirp4netns => "slirp4netns".into(),
+            NetworkMode::Container(id) => format!("container:{id}"),
+            NetworkMode::Path(path) => format!("ns:{path}"),
             NetworkMode::Bridge(networks) => networks
                 .first()
-                .map(|n| n.network.as_str())
-                .unwrap_or("bridge"),
+                .map(|n| n.network.clone())
+                .unwrap_or_else(|| "bridge".into()),
         }
     }
 }
@@ -351,6 +375,16 @@ mod network_tests {
         }
         assert_eq!(NetworkMode::parse("a,b").unwrap().name(), "a");
         assert_eq!(NetworkMode::parse("none"), Some(NetworkMode::None));
-        assert_eq!(NetworkMode::parse("container:x"), None);
+        assert_eq!(
+            NetworkMode::parse("container:x"),
+            Some(NetworkMode::Container("x".into()))
+        );
+        assert_eq!(NetworkMode::parse("container:"), None);
+        assert_eq!(
+            NetworkMode::parse("ns:/run/netns/a"),
+            Some(NetworkMode::Path("/run/netns/a".into()))
+        );
+        assert_eq!(NetworkMode::parse("ns:relative"), None);
+        assert_eq!(NetworkMode::parse("bogus:x"), None);
     }
 }

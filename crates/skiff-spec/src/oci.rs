@@ -242,8 +242,9 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
     ];
-    // A rootless container in the host's network namespace may not mount a new sysfs.
-    if context.rootless && spec.network == NetworkMode::Host {
+    // A rootless container in a network namespace its user namespace does not own (the
+    // host's, or one given by path) may not mount a new sysfs.
+    if context.rootless && matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)) {
         mounts.push(json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
     } else {
         mounts.push(json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}));

@@ -251,6 +251,12 @@ impl Drop for TestContext {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        // Bridges are the host's: a network the test made goes with it.
+        let _ = self
+            .command(["network", "prune", "-f"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         if self.mode == Mode::Rootless {
             // Rootless storage holds files owned by subordinate IDs; remove them from inside.
             let _ = self

@@ -823,6 +823,34 @@ pub enum NetworkCommand {
     Exists(NameArg),
     /// Remove all unused networks
     Prune(NetworkPruneArgs),
+    /// Add a container to a network
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(NetworkDisconnectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkConnectArgs {
+    /// Network scoped alias for the container
+    #[arg(long)]
+    pub alias: Vec<String>,
+    /// Static IP address for the container on this network
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Static MAC address for the container on this network
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkDisconnectArgs {
+    /// Force the container to disconnect from the network
+    #[arg(short, long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
 }
 
 #[derive(Args, Debug)]

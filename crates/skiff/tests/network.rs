@@ -25,16 +25,23 @@ fn sh(command: &str) -> std::process::Output {
 /// A network namespace standing for "the outside": a veth to the host and an HTTP server.
 struct Outside {
     name: String,
+    /// The host's end of the veth.
+    host_ip: String,
+    /// The namespace's address, where its server listens on port 8000.
     address: String,
 }
 
 impl Outside {
     fn new(ctx: &TestContext) -> Self {
-        let n = std::process::id() % 60;
-        let name = format!("skiff-out-{}", std::process::id());
-        let host_end = format!("sko{}", std::process::id() % 100000);
-        let (host_ip, address) = (format!("198.18.{n}.1"), format!("198.18.{n}.2"));
-        let www = ctx.scratch("outside-www");
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let k = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pid = std::process::id();
+        let name = format!("skiff-out-{pid}-{k}");
+        let host_end = format!("sko{}x{k}", pid % 100000);
+        let (subnet, base) = (pid % 60, (k % 60) * 4);
+        let host_ip = format!("198.18.{subnet}.{}", base + 1);
+        let address = format!("198.18.{subnet}.{}", base + 2);
+        let www = ctx.scratch(&format!("outside-www-{k}"));
         std::fs::write(www.join("index.html"), "from outside\n").unwrap();
         let script = format!(
             "set -e; ip netns add {name}; ip link add {host_end} type veth peer name eth0 netns {name}; \
@@ -50,7 +57,20 @@ impl Outside {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Outside { name, address }
+        Outside {
+            name,
+            host_ip,
+            address,
+        }
+    }
+
+    /// `wget -qO- URL` run from inside the namespace.
+    fn fetch(&self, url: &str) -> String {
+        let out = sh(&format!(
+            "ip netns exec {} timeout 5 busybox wget -qO- {url}",
+            self.name
+        ));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 
@@ -495,16 +515,126 @@ fn network_commands_and_errors_like_podman() {
     ctx.skiff(["network", "rm", "mynet"]).ok();
 }
 
+/// A port no one listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A busybox httpd whose CGI answers with the client's address, as the server sees it.
+const CLIENT_ADDRESS_SERVER: &str = "mkdir -p /www/cgi-bin && \
+     printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR\\n' > /www/cgi-bin/ip && \
+     chmod +x /www/cgi-bin/ip && exec httpd -f -p 80 -h /www";
+
+/// Polls `fetch` until it answers (a detached server takes a moment to listen).
+fn eventually(fetch: impl Fn() -> String) -> String {
+    for _ in 0..50 {
+        let body = fetch();
+        if !body.is_empty() {
+            return body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    String::new()
+}
+
+/// Whether any process still mentions `needle` in its command line (a user-mode helper
+/// names the container's run directory).
+fn process_mentions(needle: &str) -> bool {
+    Command::new("pgrep")
+        .args(["-f", needle])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
 #[test]
-fn rootless_containers_keep_a_private_network() {
+fn rootless_containers_reach_out_and_publish_ports_through_pasta() {
     let ctx = TestContext::new(SKIFF, Mode::Rootless).with_busybox();
+    let outside = Outside::new(&ctx);
+    // The default for a rootless user: pasta, with the host's addresses copied in.
     let links = ctx.skiff(["run", "--rm", "localhost/busybox", "ip", "-o", "link"]);
-    assert_eq!(
-        links.ok().lines().count(),
-        1,
-        "loopback only: {}",
-        links.stdout
+    assert!(links.ok().contains("eth0"), "{}", links.stdout);
+    let url = format!("http://{}:8000/", outside.address);
+    let fetched = ctx.skiff([
+        "run",
+        "--rm",
+        "localhost/busybox",
+        "timeout",
+        "5",
+        "wget",
+        "-qO-",
+        &url,
+    ]);
+    assert_eq!(fetched.ok(), "from outside");
+    // The host's loopback, through the gateway address.
+    let www = ctx.scratch("host-www");
+    std::fs::write(www.join("index.html"), "on the host's loopback\n").unwrap();
+    let port = free_port();
+    let mut server = Command::new("busybox")
+        .args(["httpd", "-f", "-p", &format!("127.0.0.1:{port}"), "-h"])
+        .arg(&www)
+        .spawn()
+        .unwrap();
+    let via_gateway = ctx.skiff([
+        "run",
+        "--rm",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        &format!(
+            "gw=$(ip route | awk '/default/ {{print $3}}'); timeout 5 wget -qO- http://$gw:{port}/"
+        ),
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(via_gateway.ok(), "on the host's loopback");
+
+    // A published port, reached from the outside namespace: the server sees the real client.
+    let port = free_port();
+    let publish = format!("{port}:80");
+    let id = ctx
+        .skiff([
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            &publish,
+            "localhost/busybox",
+            "sh",
+            "-c",
+            CLIENT_ADDRESS_SERVER,
+        ])
+        .ok()
+        .to_string();
+    let seen =
+        eventually(|| outside.fetch(&format!("http://{}:{port}/cgi-bin/ip", outside.host_ip)));
+    assert!(
+        seen.contains(&outside.address),
+        "the server saw {seen:?}, not {}",
+        outside.address
     );
+    assert_eq!(
+        ctx.skiff(["port", "web"]).ok(),
+        format!("80/tcp -> 0.0.0.0:{port}")
+    );
+    assert!(process_mentions(&id));
+    ctx.skiff(["rm", "-f", "web"]).ok();
+    let mut gone = false;
+    for _ in 0..20 {
+        gone = !process_mentions(&id);
+        if gone {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(gone, "pasta outlived its container");
+
     ctx.skiff([
         "run",
         "--rm",
@@ -514,4 +644,321 @@ fn rootless_containers_keep_a_private_network() {
         "true",
     ])
     .fails(125, "rootless containers cannot join bridge networks yet");
+}
+
+#[test]
+fn rootless_slirp4netns_is_the_fallback() {
+    let ctx = TestContext::new(SKIFF, Mode::Rootless).with_busybox();
+    let outside = Outside::new(&ctx);
+    let url = format!("http://{}:8000/", outside.address);
+    let out = ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        &format!("ip -o -4 addr show tap0; cat /etc/resolv.conf; timeout 5 wget -qO- {url}"),
+    ]);
+    let text = out.ok();
+    assert!(text.contains("inet 10.0.2.100/24"), "{text}");
+    assert!(text.contains("nameserver 10.0.2.3"), "{text}");
+    assert!(text.ends_with("from outside"), "{text}");
+
+    let port = free_port();
+    let publish = format!("{port}:80");
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "slirp4netns",
+        "-p",
+        &publish,
+        "localhost/busybox",
+        "sh",
+        "-c",
+        CLIENT_ADDRESS_SERVER,
+    ])
+    .ok();
+    let seen =
+        eventually(|| outside.fetch(&format!("http://{}:{port}/cgi-bin/ip", outside.host_ip)));
+    assert!(seen.contains(&outside.address), "{seen:?}");
+    // The same port twice: slirp4netns refuses the second forward; nothing is left behind.
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns",
+        "-p",
+        &publish,
+        "localhost/busybox",
+        "true",
+    ])
+    .fails(125, "slirp4netns: cannot publish port");
+    ctx.skiff(["rm", "-f", "web"]).ok();
+}
+
+/// A detached busybox httpd serving "shared" on port 80.
+const SHARED_SERVER: &str =
+    "mkdir -p /www && echo shared > /www/index.html && exec httpd -f -p 80 -h /www";
+
+#[test]
+fn containers_join_another_containers_namespace_or_a_named_one() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let (subnet, bridge) = unique(6);
+    ctx.skiff([
+        "network",
+        "create",
+        "--subnet",
+        &subnet,
+        "--interface-name",
+        &bridge,
+        "joined",
+    ])
+    .ok();
+    let id = ctx
+        .skiff([
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "joined",
+            "localhost/busybox",
+            "sh",
+            "-c",
+            SHARED_SERVER,
+        ])
+        .ok()
+        .to_string();
+    let address = ctx
+        .skiff([
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.Networks.joined.IPAddress}}",
+            "web",
+        ])
+        .ok()
+        .to_string();
+    let script = "ip -o -4 addr show eth0; cat /etc/hosts; \
+                  for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1/ && break; sleep 0.2; done";
+    let out = ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "container:web",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let text = out.ok();
+    assert!(text.contains(&format!("inet {address}/")), "{text}");
+    assert!(
+        text.contains(&format!("{address}\t")),
+        "web's /etc/hosts: {text}"
+    );
+    assert!(text.ends_with("shared"), "{text}");
+
+    // A container sharing web's namespace keeps web from being removed.
+    ctx.skiff([
+        "create",
+        "--name",
+        "dep",
+        "--network",
+        "container:web",
+        "localhost/busybox",
+        "true",
+    ])
+    .ok();
+    assert_eq!(
+        ctx.skiff(["inspect", "--format", "{{.HostConfig.NetworkMode}}", "dep"])
+            .ok(),
+        format!("container:{id}")
+    );
+    ctx.skiff(["rm", "-f", "web"]).fails(
+        125,
+        "has dependent containers which must be removed before it: dep",
+    );
+    ctx.skiff(["stop", "-t", "0", "web"]).ok();
+    ctx.skiff(["start", "dep"]).fails(
+        125,
+        "cannot join the network namespace of container web: it is not running",
+    );
+    ctx.skiff(["rm", "dep"]).ok();
+    ctx.skiff(["rm", "web"]).ok();
+
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "container:nope",
+        "localhost/busybox",
+        "true",
+    ])
+    .fails(125, "no container with name or ID \"nope\" found");
+    let before = ctx.skiff(["ps", "-aq"]).ok().to_string();
+    assert_eq!(before, "", "nothing left by the failed runs");
+
+    // ns:PATH: a namespace the test made, with an address of its own.
+    let name = format!("skiff-ns-{}", std::process::id());
+    let made = sh(&format!(
+        "ip netns add {name} && ip -n {name} link set lo up && ip -n {name} addr add 198.19.7.7/32 dev lo"
+    ));
+    assert!(made.status.success());
+    let path = format!("ns:/run/netns/{name}");
+    let out = ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        &path,
+        "localhost/busybox",
+        "ip",
+        "-o",
+        "-4",
+        "addr",
+    ]);
+    let _ = sh(&format!("ip netns del {name}"));
+    assert!(out.ok().contains("inet 198.19.7.7/32"), "{}", out.stdout);
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "ns:/run/netns/skiff-no-such-ns",
+        "localhost/busybox",
+        "true",
+    ])
+    .fails(
+        125,
+        "--network ns:/run/netns/skiff-no-such-ns: no such namespace file",
+    );
+}
+
+#[test]
+fn rootless_containers_share_a_network_namespace() {
+    let ctx = TestContext::new(SKIFF, Mode::Rootless).with_busybox();
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        SHARED_SERVER,
+    ])
+    .ok();
+    let out = ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "container:web",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1/ && break; sleep 0.2; done",
+    ]);
+    assert_eq!(out.ok(), "shared");
+}
+
+#[test]
+fn containers_connect_to_and_disconnect_from_networks() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    for (n, name) in [(7, "front"), (8, "back")] {
+        let (subnet, bridge) = unique(n);
+        ctx.skiff([
+            "network",
+            "create",
+            "--subnet",
+            &subnet,
+            "--interface-name",
+            &bridge,
+            name,
+        ])
+        .ok();
+    }
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "front",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        SHARED_SERVER,
+    ])
+    .ok();
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "client",
+        "--network",
+        "back",
+        "localhost/busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    let fetch = |host: &str| {
+        ctx.skiff([
+            "exec",
+            "client",
+            "timeout",
+            "3",
+            "wget",
+            "-qO-",
+            &format!("http://{host}/"),
+        ])
+    };
+    assert_ne!(fetch("web").code, 0, "web is not on client's network yet");
+
+    // A running container gets a new interface at once, and its alias resolves.
+    ctx.skiff(["network", "connect", "--alias", "www", "back", "web"])
+        .ok();
+    assert!(
+        ctx.skiff(["exec", "web", "ip", "-o", "link"])
+            .ok()
+            .contains("eth1")
+    );
+    let address = ctx
+        .skiff([
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.Networks.back.IPAddress}}",
+            "web",
+        ])
+        .ok()
+        .to_string();
+    assert!(address.starts_with("10.128."), "{address}");
+    assert_eq!(fetch("www").ok(), "shared");
+    ctx.skiff(["network", "connect", "back", "web"])
+        .fails(125, "already connected to network \"back\"");
+    ctx.skiff(["network", "connect", "nowhere", "web"])
+        .fails(125, "unable to find network with name or ID nowhere");
+
+    // And leaves it at once.
+    ctx.skiff(["network", "disconnect", "back", "web"]).ok();
+    assert!(
+        !ctx.skiff(["exec", "web", "ip", "-o", "link"])
+            .ok()
+            .contains("eth1")
+    );
+    assert_ne!(fetch("www").code, 0, "www still answers after disconnect");
+    ctx.skiff(["network", "disconnect", "back", "web"])
+        .fails(125, "container web is not connected to network \"back\"");
+
+    // A stopped container joins from its next start.
+    ctx.skiff(["stop", "-t", "0", "web"]).ok();
+    ctx.skiff(["network", "connect", "back", "web"]).ok();
+    ctx.skiff(["start", "web"]).ok();
+    let links = ctx.skiff(["exec", "web", "ip", "-o", "link"]);
+    assert!(links.ok().contains("eth1"), "{}", links.stdout);
+    let body = eventually(|| fetch("web").stdout.trim().to_string());
+    assert_eq!(body, "shared");
 }

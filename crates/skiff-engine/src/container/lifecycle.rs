@@ -432,6 +432,15 @@ impl Engine {
         Ok((record.state == State::Running).then_some(record.pid))
     }
 
+    /// The container whose network namespace this one joins (`--network container:NAME`).
+    pub fn network_owner(&self, name_or_id: &str) -> Result<Option<String>, EngineError> {
+        let record = self.containers.lookup(name_or_id)?;
+        Ok(match record.spec.network {
+            skiff_spec::NetworkMode::Container(id) => Some(id),
+            _ => None,
+        })
+    }
+
     pub fn container_exists(&self, name_or_id: &str) -> Result<bool, EngineError> {
         match self.containers.lookup(name_or_id) {
             Ok(_) => Ok(true),
@@ -655,6 +664,21 @@ impl Engine {
         force: bool,
     ) -> Result<String, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        let shares_network = skiff_spec::NetworkMode::Container(record.id.clone());
+        let dependents: Vec<String> = self
+            .containers
+            .list()?
+            .into_iter()
+            .filter(|c| c.spec.network == shares_network)
+            .map(|c| c.name)
+            .collect();
+        if !dependents.is_empty() {
+            return Err(EngineError::InvalidArgument(format!(
+                "container {} has dependent containers which must be removed before it: {}",
+                record.id,
+                dependents.join(", ")
+            )));
+        }
         if record.state == State::Running {
             if !force {
                 return Err(EngineError::ContainerRunning(record.id.clone(), "running"));

@@ -12,7 +12,7 @@ use skiff_engine::{Engine, StoreOptions, rootless};
 
 use crate::cli::{
     Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand,
-    ManifestCommand,
+    ManifestCommand, StartArgs, StopArgs,
 };
 
 /// A command that ends with a specific exit code after printing its own errors.
@@ -99,7 +99,25 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         }
         _ => {}
     }
-    let mut engine = open(global)?;
+    let mut engine = match &command {
+        ContainerCommand::Run(args) => match shared_network(&args.network) {
+            Some(target) => open_joined(global, target)?,
+            None => open(global)?,
+        },
+        ContainerCommand::Start(StartArgs { containers, .. })
+        | ContainerCommand::Restart(StopArgs { containers, .. })
+            if !nix::unistd::geteuid().is_root() =>
+        {
+            let target = containers
+                .first()
+                .and_then(|name| open_here(global).ok()?.network_owner(name).ok()?);
+            match target {
+                Some(target) => open_joined(global, &target)?,
+                None => open(global)?,
+            }
+        }
+        _ => open(global)?,
+    };
     match command {
         ContainerCommand::Run(args) => container::run(&mut engine, args),
         ContainerCommand::Create(args) => container::create(&mut engine, args),
@@ -136,8 +154,9 @@ fn open(global: &GlobalArgs) -> Result<Engine> {
     open_here(global)
 }
 
-/// Opens the engine for work inside a running container: an unprivileged user joins that
-/// container's user namespace (a new one of its own could not enter the container's others).
+/// Opens the engine for work inside a running container, or to start one in its network
+/// namespace: an unprivileged user joins that container's user namespace (a new one of its
+/// own could not enter the container's others).
 fn open_joined(global: &GlobalArgs, container: &str) -> Result<Engine> {
     if nix::unistd::geteuid().is_root() {
         return open_here(global);
@@ -155,6 +174,11 @@ fn open_joined(global: &GlobalArgs, container: &str) -> Result<Engine> {
         Err(_) => {}
     }
     Ok(engine)
+}
+
+/// The container named by `--network container:NAME`, if any.
+fn shared_network(values: &[String]) -> Option<&str> {
+    values.iter().find_map(|v| v.strip_prefix("container:"))
 }
 
 /// Opens the engine in the namespaces this process is in.

@@ -1,12 +1,14 @@
 //! `network` commands.
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use skiff_engine::{Engine, EngineError, NetworkCreateRequest, NetworkError, NetworkReport};
+use skiff_engine::{
+    Engine, EngineError, NetworkAttachment, NetworkCreateRequest, NetworkError, NetworkReport,
+};
 
 use super::Exit;
 use crate::cli::{
-    NetworkCommand, NetworkCreateArgs, NetworkInspectArgs, NetworkLsArgs, NetworkPruneArgs,
-    NetworkRmArgs,
+    NetworkCommand, NetworkConnectArgs, NetworkCreateArgs, NetworkDisconnectArgs,
+    NetworkInspectArgs, NetworkLsArgs, NetworkPruneArgs, NetworkRmArgs,
 };
 use crate::format;
 
@@ -22,7 +24,26 @@ pub fn dispatch(engine: &mut Engine, command: NetworkCommand) -> Result<i32> {
             Err(err) => Err(err.into()),
         },
         NetworkCommand::Prune(args) => prune(engine, &args),
+        NetworkCommand::Connect(args) => connect(engine, args),
+        NetworkCommand::Disconnect(args) => disconnect(engine, &args),
     }
+}
+
+fn connect(engine: &mut Engine, args: NetworkConnectArgs) -> Result<i32> {
+    let attachment = NetworkAttachment {
+        network: args.network,
+        ip: args.ip,
+        mac: args.mac_address,
+        aliases: args.alias,
+    };
+    engine.connect_network(&args.container, attachment)?;
+    Ok(0)
+}
+
+/// `-f` is accepted for Podman's sake: a disconnect never waits on anything.
+fn disconnect(engine: &mut Engine, args: &NetworkDisconnectArgs) -> Result<i32> {
+    engine.disconnect_network(&args.container, &args.network)?;
+    Ok(0)
 }
 
 fn create(engine: &Engine, args: &NetworkCreateArgs) -> Result<i32> {
