@@ -40,6 +40,8 @@ pub struct ContainerAddress {
     pub prefix: u8,
     pub gateway: Ipv4Addr,
     pub mac: String,
+    /// On a network with IPv6.
+    pub ipv6: Option<skiff_network::Address6>,
 }
 
 impl Engine {
@@ -428,6 +430,7 @@ impl Engine {
                 prefix: subnet.prefix,
                 gateway,
                 mac: format_mac(&[0x02, 0x42, o[0], o[1], o[2], o[3]]),
+                ipv6: network.address6(address),
             });
         }
         Ok(out)
@@ -486,10 +489,14 @@ pub(crate) fn namespace_path(namespace: &Namespace) -> String {
 
 /// The container's own lines for /etc/hosts: its addresses with its names.
 pub(crate) fn hosts_entries(attached: &[Attached], hostname: &str, name: &str) -> String {
-    attached
-        .iter()
-        .map(|a| format!("{}\t{hostname} {name}\n", a.address))
-        .collect()
+    let mut lines = String::new();
+    for attachment in attached {
+        lines.push_str(&format!("{}\t{hostname} {name}\n", attachment.address));
+        if let Some(ipv6) = &attachment.ipv6 {
+            lines.push_str(&format!("{}\t{hostname} {name}\n", ipv6.address));
+        }
+    }
+    lines
 }
 
 fn uses(spec: &ContainerSpec, network: &str) -> bool {

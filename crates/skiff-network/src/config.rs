@@ -1,7 +1,7 @@
 //! A network's configuration, in netavark's JSON shape (what `network inspect` prints), and the
-//! IPv4 subnets it hands addresses from.
+//! subnets it hands addresses from: IPv4, and IPv6 for networks made with `--ipv6`.
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,9 +22,6 @@ impl Subnet {
     pub fn parse(text: &str) -> Result<Self, NetworkError> {
         let bad = || NetworkError::InvalidSubnet(text.to_string());
         let (address, prefix) = text.split_once('/').ok_or_else(bad)?;
-        if address.contains(':') {
-            return Err(NetworkError::Ipv6Unsupported);
-        }
         let address: Ipv4Addr = address.parse().map_err(|_| bad())?;
         let prefix: u8 = prefix.parse().map_err(|_| bad())?;
         if !(8..=30).contains(&prefix) {
@@ -71,6 +68,68 @@ impl std::fmt::Display for Subnet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.network, self.prefix)
     }
+}
+
+/// An IPv6 subnet. A container's IPv6 address pairs with its IPv4 lease: the same host
+/// number in this subnet, so no second lease is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet6 {
+    pub network: Ipv6Addr,
+    pub prefix: u8,
+}
+
+impl Subnet6 {
+    /// `fd00:1:2:3::/64`; host bits must be zero.
+    pub fn parse(text: &str) -> Result<Self, NetworkError> {
+        let bad = || NetworkError::InvalidSubnet(text.to_string());
+        let (address, prefix) = text.split_once('/').ok_or_else(bad)?;
+        let address: Ipv6Addr = address.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        if !(8..=120).contains(&prefix) {
+            return Err(bad());
+        }
+        let subnet = Subnet6 {
+            network: address,
+            prefix,
+        };
+        if u128::from(address) & !subnet.mask() != 0 {
+            return Err(bad());
+        }
+        Ok(subnet)
+    }
+
+    fn mask(&self) -> u128 {
+        u128::MAX << (128 - self.prefix)
+    }
+
+    pub fn contains(&self, address: Ipv6Addr) -> bool {
+        u128::from(address) & self.mask() == u128::from(self.network)
+    }
+
+    /// The address with host number `n`, if the subnet is that large.
+    pub fn nth(&self, n: u128) -> Option<Ipv6Addr> {
+        (n & self.mask() == 0).then(|| Ipv6Addr::from(u128::from(self.network) | n))
+    }
+
+    pub fn overlaps(&self, other: &Subnet6) -> bool {
+        let prefix = self.prefix.min(other.prefix);
+        let mask = u128::MAX << (128 - prefix);
+        u128::from(self.network) & mask == u128::from(other.network) & mask
+    }
+}
+
+impl std::fmt::Display for Subnet6 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+/// A container's IPv6 side on a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Address6 {
+    pub address: Ipv6Addr,
+    pub prefix: u8,
+    pub gateway: Ipv6Addr,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -120,17 +179,47 @@ impl Network {
         }
     }
 
-    /// The subnet and gateway addresses come from.
+    /// The IPv4 subnet and gateway addresses come from.
     pub fn subnet(&self) -> Result<(Subnet, Ipv4Addr), NetworkError> {
-        let config = self.subnets.first().ok_or_else(|| {
-            NetworkError::InvalidSubnet(format!("network {} has no subnet", self.name))
-        })?;
+        let config = self
+            .subnets
+            .iter()
+            .find(|s| !s.subnet.contains(':'))
+            .ok_or_else(|| {
+                NetworkError::InvalidSubnet(format!("network {} has no IPv4 subnet", self.name))
+            })?;
         let subnet = Subnet::parse(&config.subnet)?;
         let gateway = config
             .gateway
             .parse()
             .map_err(|_| NetworkError::InvalidGateway(config.gateway.clone()))?;
         Ok((subnet, gateway))
+    }
+
+    /// The IPv6 subnet and gateway, on a network with IPv6.
+    pub fn subnet6(&self) -> Option<(Subnet6, Ipv6Addr)> {
+        let config = self.subnets.iter().find(|s| s.subnet.contains(':'))?;
+        Some((
+            Subnet6::parse(&config.subnet).ok()?,
+            config.gateway.parse().ok()?,
+        ))
+    }
+
+    /// The IPv6 address that goes with the IPv4 lease `address`: the same host number (moved
+    /// past 2^32 in the rare case that would be the IPv6 gateway).
+    pub fn address6(&self, address: Ipv4Addr) -> Option<Address6> {
+        let (subnet, _) = self.subnet().ok()?;
+        let (subnet6, gateway) = self.subnet6()?;
+        let host = u128::from(u32::from(address) - u32::from(subnet.network));
+        let mut ipv6 = subnet6.nth(host)?;
+        if ipv6 == gateway {
+            ipv6 = subnet6.nth(host | (1 << 32))?;
+        }
+        Some(Address6 {
+            address: ipv6,
+            prefix: subnet6.prefix,
+            gateway,
+        })
     }
 
     /// The nftables table holding this network's rules.
@@ -161,8 +250,28 @@ mod tests {
         assert!(Subnet::parse("10.89.3.0").is_err());
         assert!(matches!(
             Subnet::parse("fd00::/64"),
-            Err(NetworkError::Ipv6Unsupported)
+            Err(NetworkError::InvalidSubnet(_))
         ));
+        let six = Subnet6::parse("fd00:1:2:3::/64").unwrap();
+        assert_eq!(six.nth(2), Some("fd00:1:2:3::2".parse().unwrap()));
+        assert!(six.contains("fd00:1:2:3::abcd".parse().unwrap()));
+        assert!(Subnet6::parse("fd00:1:2:3::1/64").is_err());
+        assert!(six.overlaps(&Subnet6::parse("fd00:1::/32").unwrap()));
+
+        let mut network = Network::default_network();
+        network.subnets.push(SubnetConfig {
+            subnet: "fd00:1:2:3::/64".into(),
+            gateway: "fd00:1:2:3::1".into(),
+        });
+        let paired = network.address6(Ipv4Addr::new(10, 88, 1, 2)).unwrap();
+        assert_eq!(
+            paired.address,
+            "fd00:1:2:3::102".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(paired.prefix, 64);
+        // Host number 1 is the IPv6 gateway when the IPv4 gateway is elsewhere.
+        let moved = network.address6(Ipv4Addr::new(10, 88, 0, 1)).unwrap();
+        assert_ne!(moved.address, paired.gateway);
         assert!(subnet.overlaps(&Subnet::parse("10.89.0.0/16").unwrap()));
         assert!(!subnet.overlaps(&Subnet::parse("10.89.4.0/24").unwrap()));
         assert!(valid_name("app-net_1") && !valid_name("-x") && !valid_name("a/b"));

@@ -4,7 +4,7 @@
 //! across networks); other names go to the host's resolvers. The server reads the leases at
 //! each query (no reload), and leaves when no container has used DNS for a few seconds.
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -17,6 +17,9 @@ use crate::store::NetworkStore;
 /// Container names answer under this domain too (`db.dns.podman`), as with Podman.
 pub const SEARCH_DOMAIN: &str = "dns.podman";
 const IDLE_EXIT: Duration = Duration::from_secs(3);
+const TYPE_A: u16 = 1;
+const TYPE_AAAA: u16 = 28;
+const TYPE_ANY: u16 = 255;
 
 /// One question of a query.
 #[derive(Debug, PartialEq)]
@@ -54,8 +57,8 @@ fn parse_question(packet: &[u8]) -> Option<Question> {
     })
 }
 
-/// The reply to `query` with these A records (none: an empty answer, or NXDOMAIN).
-fn reply(query: &[u8], question: &Question, addresses: &[Ipv4Addr], nxdomain: bool) -> Vec<u8> {
+/// The reply to `query` with these A and AAAA records (none: an empty answer, or NXDOMAIN).
+fn reply(query: &[u8], question: &Question, addresses: &[IpAddr], nxdomain: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(question.end + 16 * addresses.len());
     out.extend_from_slice(&query[0..2]);
     // QR, the query's opcode and RD, RA; rcode 3 for a name that does not exist.
@@ -67,10 +70,17 @@ fn reply(query: &[u8], question: &Question, addresses: &[Ipv4Addr], nxdomain: bo
     out.extend_from_slice(&[0, 0, 0, 0]);
     out.extend_from_slice(&query[12..question.end]);
     for address in addresses {
-        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+        let (kind, data) = match address {
+            IpAddr::V4(a) => (TYPE_A, a.octets().to_vec()),
+            IpAddr::V6(a) => (TYPE_AAAA, a.octets().to_vec()),
+        };
+        // A pointer to the question's name, the type, class IN, a TTL of 60 s, the address.
+        out.extend_from_slice(&[0xc0, 0x0c]);
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&[0, 1]);
         out.extend_from_slice(&60u32.to_be_bytes());
-        out.extend_from_slice(&4u16.to_be_bytes());
-        out.extend_from_slice(&address.octets());
+        out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        out.extend_from_slice(&data);
     }
     out
 }
@@ -175,10 +185,18 @@ pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
                 .map(|name| store.resolve(&network, name).unwrap_or_default())
                 .unwrap_or_default();
             if !found.is_empty() {
-                let addresses = if question.kind == 1 || question.kind == 255 {
+                let ipv6 = || {
+                    let config = networks.iter().find(|n| n.name == network);
                     found
-                } else {
-                    Vec::new()
+                        .iter()
+                        .filter_map(move |a| config?.address6(*a))
+                        .map(|a| IpAddr::V6(a.address))
+                };
+                let addresses: Vec<IpAddr> = match question.kind {
+                    TYPE_A => found.iter().map(|a| IpAddr::V4(*a)).collect(),
+                    TYPE_AAAA => ipv6().collect(),
+                    TYPE_ANY => found.iter().map(|a| IpAddr::V4(*a)).chain(ipv6()).collect(),
+                    _ => Vec::new(),
                 };
                 let _ = socket.send_to(&reply(query, &question, &addresses, false), client);
             } else if question.name.ends_with(SEARCH_DOMAIN) {
@@ -262,11 +280,26 @@ mod tests {
         assert_eq!(question.name, "web.dns.podman");
         assert_eq!(container_name(&question.name), Some("web"));
         assert_eq!(container_name("example.org"), None);
-        let answer = reply(&packet, &question, &[Ipv4Addr::new(10, 89, 0, 2)], false);
+        let answer = reply(
+            &packet,
+            &question,
+            &[IpAddr::V4(Ipv4Addr::new(10, 89, 0, 2))],
+            false,
+        );
         assert_eq!(&answer[0..2], &[0x12, 0x34]);
         assert_eq!(answer[3] & 0x0f, 0, "NOERROR");
         assert_eq!(u16::from_be_bytes([answer[6], answer[7]]), 1);
         assert_eq!(&answer[answer.len() - 4..], &[10, 89, 0, 2]);
+        let packet6 = query("web", TYPE_AAAA);
+        let question6 = parse_question(&packet6).unwrap();
+        let six: std::net::Ipv6Addr = "fd00::2".parse().unwrap();
+        let answer6 = reply(&packet6, &question6, &[IpAddr::V6(six)], false);
+        assert_eq!(&answer6[answer6.len() - 16..], &six.octets());
+        let record_type = answer6.len() - 16 - 10;
+        assert_eq!(
+            &answer6[record_type..record_type + 2],
+            &TYPE_AAAA.to_be_bytes()
+        );
         let missing = reply(&packet, &question, &[], true);
         assert_eq!(missing[3] & 0x0f, 3, "NXDOMAIN");
         assert!(parse_question(&packet[..5]).is_none());

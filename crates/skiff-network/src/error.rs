@@ -9,12 +9,10 @@ pub enum NetworkError {
     Exists(String),
     #[error("{0:?}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
     InvalidName(String),
-    #[error("invalid subnet {0:?}: expected an IPv4 network like 10.89.0.0/24")]
+    #[error("invalid subnet {0:?}: expected a network like 10.89.0.0/24 or fd00:1:2:3::/64")]
     InvalidSubnet(String),
     #[error("invalid gateway {0:?}: expected an IPv4 address in the subnet")]
     InvalidGateway(String),
-    #[error("IPv6 networks are not supported yet")]
-    Ipv6Unsupported,
     #[error("subnet {0} is already used by network {1}")]
     SubnetInUse(String, String),
     #[error("unsupported network driver {0:?} (supported: bridge)")]

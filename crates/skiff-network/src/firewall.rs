@@ -38,35 +38,60 @@ fn run_nft(script: &str) -> Result<(), NetworkError> {
     }
 }
 
-/// Deletes a table if it is there (`add` first makes the delete never fail).
-fn replace_table(table: &str, body: &str) -> String {
-    format!("add table ip {table}\ndelete table ip {table}\ntable ip {table} {{\n{body}}}\n")
+/// Deletes a table of `family` (`ip`, `ip6`) if it is there (`add` first makes the delete
+/// never fail).
+fn delete_table(family: &str, table: &str) -> String {
+    format!("add table {family} {table}\ndelete table {family} {table}\n")
 }
 
-/// The network's own rules: NAT to the outside, or isolation when internal.
+fn replace_table(family: &str, table: &str, body: &str) -> String {
+    format!(
+        "{}table {family} {table} {{\n{body}}}\n",
+        delete_table(family, table)
+    )
+}
+
+/// The network's own rules: NAT to the outside, or isolation when internal. The IPv6 side
+/// (a table of the same name in the `ip6` family) follows the same rules.
 pub fn apply_network(network: &Network) -> Result<(), NetworkError> {
     let (subnet, _) = network.subnet()?;
     let bridge = &network.network_interface;
-    let body = if network.internal {
-        format!(
-            "  chain forward {{\n    type filter hook forward priority filter; policy accept;\n    \
-             iifname \"{bridge}\" oifname != \"{bridge}\" drop\n    \
-             oifname \"{bridge}\" iifname != \"{bridge}\" drop\n  }}\n"
-        )
-    } else {
-        format!(
-            "  chain postrouting {{\n    type nat hook postrouting priority srcnat; policy accept;\n    \
-             ip saddr {subnet} ip daddr != {subnet} masquerade\n  }}\n  \
-             chain forward {{\n    type filter hook forward priority filter; policy accept;\n    \
-             iifname \"{bridge}\" accept\n    oifname \"{bridge}\" ct state related,established accept\n  }}\n"
-        )
+    let body = |family: &str, subnet: &str| {
+        if network.internal {
+            format!(
+                "  chain forward {{\n    type filter hook forward priority filter; policy accept;\n    \
+                 iifname \"{bridge}\" oifname != \"{bridge}\" drop\n    \
+                 oifname \"{bridge}\" iifname != \"{bridge}\" drop\n  }}\n"
+            )
+        } else {
+            format!(
+                "  chain postrouting {{\n    type nat hook postrouting priority srcnat; policy accept;\n    \
+                 {family} saddr {subnet} {family} daddr != {subnet} masquerade\n  }}\n  \
+                 chain forward {{\n    type filter hook forward priority filter; policy accept;\n    \
+                 iifname \"{bridge}\" accept\n    oifname \"{bridge}\" ct state related,established accept\n  }}\n"
+            )
+        }
     };
-    run_nft(&replace_table(&network.table(), &body))
+    let table = network.table();
+    let mut script = replace_table("ip", &table, &body("ip", &subnet.to_string()));
+    match network.subnet6() {
+        Some((subnet6, _)) => script.push_str(&replace_table(
+            "ip6",
+            &table,
+            &body("ip6", &subnet6.to_string()),
+        )),
+        None => script.push_str(&delete_table("ip6", &table)),
+    }
+    run_nft(&script)
 }
 
 pub fn remove_network(network: &Network) -> Result<(), NetworkError> {
     let table = network.table();
-    run_nft(&format!("add table ip {table}\ndelete table ip {table}\n"))
+    run_nft(&format!(
+        "{}{}",
+        delete_table("ip", &table),
+        delete_table("ip6", &table)
+    ))
 }
 
 fn container_table(container: &str) -> String {
@@ -97,12 +122,11 @@ pub fn apply_ports(
          chain postrouting {{\n    type nat hook postrouting priority srcnat; policy accept;\n    \
          ip saddr 127.0.0.0/8 ip daddr {address} masquerade\n  }}\n"
     );
-    run_nft(&replace_table(&container_table(container), &body))
+    run_nft(&replace_table("ip", &container_table(container), &body))
 }
 
 pub fn remove_ports(container: &str) -> Result<(), NetworkError> {
-    let table = container_table(container);
-    run_nft(&format!("add table ip {table}\ndelete table ip {table}\n"))
+    run_nft(&delete_table("ip", &container_table(container)))
 }
 
 #[cfg(test)]
@@ -111,7 +135,7 @@ mod tests {
 
     #[test]
     fn tables_are_replaced_whole() {
-        let script = replace_table("skiff_net_x", "  chain c {}\n");
+        let script = replace_table("ip", "skiff_net_x", "  chain c {}\n");
         assert!(script.starts_with("add table ip skiff_net_x\ndelete table ip skiff_net_x\n"));
         assert!(script.ends_with("table ip skiff_net_x {\n  chain c {}\n}\n"));
         assert_eq!(

@@ -13,7 +13,7 @@ mod setup;
 mod store;
 pub mod usermode;
 
-pub use config::{DEFAULT_NETWORK, Network, Subnet, SubnetConfig, valid_name};
+pub use config::{Address6, DEFAULT_NETWORK, Network, Subnet, Subnet6, SubnetConfig, valid_name};
 pub use error::NetworkError;
 pub use setup::{
     Attached, Namespace, connect, create_namespace, disconnect, format_mac, lease, release,

@@ -3,7 +3,7 @@
 //! addresses, links up, a default route. A socket works in the network namespace it was
 //! opened in, whatever namespace the caller moves to afterwards.
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::sys::socket::{
@@ -30,6 +30,8 @@ const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_NODAD: u32 = 0x02;
 const RTA_GATEWAY: u16 = 5;
 const NLA_F_NESTED: u16 = 0x8000;
 const IFF_UP: u32 = 1;
@@ -224,28 +226,48 @@ impl Netlink {
     }
 
     /// Adds `address/prefix` to a link (EEXIST if it has it).
-    pub fn add_address(&self, index: u32, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
+    /// An IPv4 or IPv6 address on a link. IPv6 addresses skip duplicate address detection
+    /// (the subnet's addresses are leased), so they are usable at once, as netavark does.
+    pub fn add_address(&self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
         let mut fixed = [0u8; 8];
-        fixed[0] = libc::AF_INET as u8;
+        fixed[0] = family(address);
         fixed[1] = prefix;
         fixed[4..8].copy_from_slice(&index.to_ne_bytes());
         let mut message = Message::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &fixed);
-        message.attribute(IFA_LOCAL, &address.octets());
-        message.attribute(IFA_ADDRESS, &address.octets());
+        let octets = address_octets(address);
+        message.attribute(IFA_LOCAL, &octets);
+        message.attribute(IFA_ADDRESS, &octets);
+        if address.is_ipv6() {
+            message.attribute(IFA_FLAGS, &IFA_F_NODAD.to_ne_bytes());
+        }
         self.request(message)
     }
 
-    /// The default route through `gateway`.
-    pub fn add_default_route(&self, gateway: Ipv4Addr) -> io::Result<()> {
+    /// The default route (IPv4 or IPv6, after the gateway's family) through `gateway`.
+    pub fn add_default_route(&self, gateway: IpAddr) -> io::Result<()> {
         let mut fixed = [0u8; 12];
-        fixed[0] = libc::AF_INET as u8;
+        fixed[0] = family(gateway);
         fixed[4] = libc::RT_TABLE_MAIN;
         fixed[5] = libc::RTPROT_BOOT;
         fixed[6] = libc::RT_SCOPE_UNIVERSE;
         fixed[7] = libc::RTN_UNICAST;
         let mut message = Message::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
-        message.attribute(RTA_GATEWAY, &gateway.octets());
+        message.attribute(RTA_GATEWAY, &address_octets(gateway));
         self.request(message)
+    }
+}
+
+fn family(address: IpAddr) -> u8 {
+    match address {
+        IpAddr::V4(_) => libc::AF_INET as u8,
+        IpAddr::V6(_) => libc::AF_INET6 as u8,
+    }
+}
+
+fn address_octets(address: IpAddr) -> Vec<u8> {
+    match address {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
     }
 }
 

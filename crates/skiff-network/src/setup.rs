@@ -2,13 +2,13 @@
 //! (the runtime joins it by path) and undone after the container exits. The caller must be
 //! single-threaded: it briefly enters the new namespace itself.
 use std::fs::{self, File};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::OwnedFd;
 
 use nix::sched::{CloneFlags, unshare};
 use skiff_spec::{NetworkAttachment, PortMapping};
 
-use crate::config::Network;
+use crate::config::{Address6, Network};
 use crate::error::{NetworkError, system};
 use crate::firewall;
 use crate::netlink::{Netlink, link_index};
@@ -22,6 +22,8 @@ pub struct Attached {
     pub address: Ipv4Addr,
     pub prefix: u8,
     pub gateway: Ipv4Addr,
+    /// On a network with IPv6.
+    pub ipv6: Option<Address6>,
     pub mac: [u8; 6],
 }
 
@@ -109,6 +111,7 @@ fn lease_one(
     };
     Ok(Attached {
         interface,
+        ipv6: network.address6(address),
         network,
         address,
         prefix: subnet.prefix,
@@ -136,8 +139,13 @@ pub fn create_namespace(
         // Internal networks lead nowhere: no default route through them.
         if let Some(primary) = attached.iter().find(|a| !a.network.internal) {
             local
-                .add_default_route(primary.gateway)
+                .add_default_route(primary.gateway.into())
                 .map_err(system("default route"))?;
+            if let Some(ipv6) = &primary.ipv6 {
+                local
+                    .add_default_route(ipv6.gateway.into())
+                    .map_err(system("IPv6 default route"))?;
+            }
         }
         Ok(())
     })?;
@@ -201,8 +209,13 @@ fn plug(
         source: std::io::ErrorKind::NotFound.into(),
     })?;
     local
-        .add_address(index, attachment.address, attachment.prefix)
+        .add_address(index, attachment.address.into(), attachment.prefix)
         .map_err(system(format!("address {}", attachment.address)))?;
+    if let Some(ipv6) = &attachment.ipv6 {
+        local
+            .add_address(index, ipv6.address.into(), ipv6.prefix)
+            .map_err(system(format!("address {}", ipv6.address)))?;
+    }
     local
         .set_up(index)
         .map_err(system(format!("set {} up", attachment.interface)))
@@ -344,18 +357,26 @@ fn ensure_bridge(host: &Netlink, attachment: &Attached) -> Result<u32, NetworkEr
         action: format!("find bridge {name}"),
         source: std::io::ErrorKind::NotFound.into(),
     })?;
-    match host.add_address(index, attachment.gateway, attachment.prefix) {
-        Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
-            return Err(system(format!("address {} on {name}", attachment.gateway))(
-                e,
-            ));
+    let mut gateways = vec![(IpAddr::from(attachment.gateway), attachment.prefix)];
+    if let Some(ipv6) = &attachment.ipv6 {
+        write_sysctl(&format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "0")?;
+        gateways.push((ipv6.gateway.into(), ipv6.prefix));
+    }
+    for (gateway, prefix) in gateways {
+        match host.add_address(index, gateway, prefix) {
+            Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+                return Err(system(format!("address {gateway} on {name}"))(e));
+            }
+            _ => {}
         }
-        _ => {}
     }
     host.set_up(index)
         .map_err(system(format!("set {name} up")))?;
     if !attachment.network.internal {
         write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+        if attachment.ipv6.is_some() {
+            write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")?;
+        }
     }
     // Published ports reached through 127.0.0.1 are routed out of the bridge.
     write_sysctl(

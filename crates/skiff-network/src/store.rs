@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use skiff_storage::database::open_database;
 
-use crate::config::{DEFAULT_NETWORK, Network, Subnet, SubnetConfig, valid_name};
+use crate::config::{DEFAULT_NETWORK, Network, Subnet, Subnet6, SubnetConfig, valid_name};
 use crate::error::NetworkError;
 
 const SCHEMA: &str = "
@@ -32,7 +32,8 @@ CREATE INDEX IF NOT EXISTS leases_by_container ON leases(container);
 pub struct CreateRequest {
     pub name: Option<String>,
     pub driver: Option<String>,
-    pub subnet: Option<String>,
+    /// `--subnet`, IPv4 and (at most one) IPv6.
+    pub subnets: Vec<String>,
     pub gateway: Option<String>,
     pub internal: bool,
     pub ipv6: bool,
@@ -79,9 +80,15 @@ impl NetworkStore {
     }
 
     pub fn create(&mut self, request: &CreateRequest) -> Result<Network, NetworkError> {
-        if request.ipv6 {
-            return Err(NetworkError::Ipv6Unsupported);
+        let (subnets6, subnets4): (Vec<&String>, Vec<&String>) =
+            request.subnets.iter().partition(|s| s.contains(':'));
+        if subnets4.len() > 1 || subnets6.len() > 1 {
+            return Err(NetworkError::InvalidSubnet(format!(
+                "{}: one IPv4 and one IPv6 subnet at most",
+                request.subnets.join(", ")
+            )));
         }
+        let subnet6 = subnets6.first().map(|s| Subnet6::parse(s)).transpose()?;
         let driver = request.driver.clone().unwrap_or_else(|| "bridge".into());
         if driver != "bridge" {
             return Err(NetworkError::Driver(driver));
@@ -113,7 +120,7 @@ impl NetworkStore {
             .iter()
             .filter_map(|n| n.subnet().ok().map(|(s, _)| (s, n.name.clone())))
             .collect();
-        let subnet = match &request.subnet {
+        let subnet = match subnets4.first() {
             Some(text) => {
                 let subnet = Subnet::parse(text)?;
                 if let Some((_, other)) = used.iter().find(|(s, _)| s.overlaps(&subnet)) {
@@ -162,6 +169,31 @@ impl NetworkStore {
             subnet: subnet.to_string(),
             gateway: gateway.to_string(),
         }];
+        if request.ipv6 || subnet6.is_some() {
+            // A unique local /64 of its own, from the network's ID, unless one was given.
+            let subnet6 = subnet6.unwrap_or_else(|| {
+                let id = u128::from_str_radix(&network.id[..10], 16).unwrap_or(0);
+                Subnet6 {
+                    network: std::net::Ipv6Addr::from((0xfd << 120) | (id << 80)),
+                    prefix: 64,
+                }
+            });
+            let mut used6 = existing
+                .iter()
+                .filter_map(|n| n.subnet6().map(|(s, _)| (s, &n.name)));
+            if let Some((_, other)) = used6.find(|(s, _)| s.overlaps(&subnet6)) {
+                return Err(NetworkError::SubnetInUse(
+                    subnet6.to_string(),
+                    other.clone(),
+                ));
+            }
+            let gateway6 = subnet6.nth(1).unwrap_or(subnet6.network);
+            network.subnets.push(SubnetConfig {
+                subnet: subnet6.to_string(),
+                gateway: gateway6.to_string(),
+            });
+            network.ipv6_enabled = true;
+        }
         network.internal = request.internal;
         network.dns_enabled = true;
         network.labels = request.labels.iter().cloned().collect();

@@ -860,7 +860,7 @@ pub struct NetworkCreateArgs {
     pub driver: String,
     /// Subnet in CIDR format
     #[arg(long)]
-    pub subnet: Option<String>,
+    pub subnet: Vec<String>,
     /// IPv4 gateway for the subnet
     #[arg(long)]
     pub gateway: Option<String>,

@@ -29,6 +29,8 @@ struct Outside {
     host_ip: String,
     /// The namespace's address, where its server listens on port 8000.
     address: String,
+    /// Its IPv6 address (the server listens there too).
+    address6: String,
 }
 
 impl Outside {
@@ -41,6 +43,10 @@ impl Outside {
         let (subnet, base) = (pid % 60, (k % 60) * 4);
         let host_ip = format!("198.18.{subnet}.{}", base + 1);
         let address = format!("198.18.{subnet}.{}", base + 2);
+        let (host6, address6) = (
+            format!("fd99:{subnet}:{k}::1"),
+            format!("fd99:{subnet}:{k}::2"),
+        );
         let www = ctx.scratch(&format!("outside-www-{k}"));
         std::fs::write(www.join("index.html"), "from outside\n").unwrap();
         let script = format!(
@@ -48,6 +54,8 @@ impl Outside {
              ip addr add {host_ip}/30 dev {host_end}; ip link set {host_end} up; \
              ip -n {name} addr add {address}/30 dev eth0; ip -n {name} link set eth0 up; ip -n {name} link set lo up; \
              ip -n {name} route add default via {host_ip}; \
+             ip addr add {host6}/64 dev {host_end} nodad; ip -n {name} addr add {address6}/64 dev eth0 nodad; \
+             ip -n {name} -6 route add default via {host6}; \
              ip netns exec {name} busybox httpd -p 8000 -h {}",
             www.display()
         );
@@ -61,6 +69,7 @@ impl Outside {
             name,
             host_ip,
             address,
+            address6,
         }
     }
 
@@ -469,8 +478,6 @@ fn network_commands_and_errors_like_podman() {
         .fails(125, "already exists");
     ctx.skiff(["network", "create", "--subnet", "10.1.2.3/24", "bad"])
         .fails(125, "invalid subnet");
-    ctx.skiff(["network", "create", "--ipv6", "six"])
-        .fails(125, "IPv6");
     ctx.skiff(["network", "inspect", "nosuch"])
         .fails(125, "name or ID nosuch: network not found");
     ctx.skiff(["network", "rm", "nosuch"])
@@ -961,4 +968,86 @@ fn containers_connect_to_and_disconnect_from_networks() {
     assert!(links.ok().contains("eth1"), "{}", links.stdout);
     let body = eventually(|| fetch("web").stdout.trim().to_string());
     assert_eq!(body, "shared");
+}
+
+#[test]
+fn ipv6_networks_give_containers_both_families() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let outside = Outside::new(&ctx);
+    let (subnet, bridge) = unique(9);
+    ctx.skiff([
+        "network",
+        "create",
+        "--ipv6",
+        "--subnet",
+        &subnet,
+        "--interface-name",
+        &bridge,
+        "six",
+    ])
+    .ok();
+    let subnets = ctx.skiff(["network", "inspect", "--format", "{{json .Subnets}}", "six"]);
+    assert!(
+        subnets.ok().contains("\"Subnet\":\"fd"),
+        "{}",
+        subnets.stdout
+    );
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "web6",
+        "--network",
+        "six",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        SHARED_SERVER,
+    ])
+    .ok();
+    let address6 = ctx
+        .skiff([
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.Networks.six.GlobalIPv6Address}}",
+            "web6",
+        ])
+        .ok()
+        .to_string();
+    assert!(address6.starts_with("fd"), "{address6}");
+    // The name answers AAAA, the server answers over IPv6, and the outside is reached over
+    // IPv6 through the host (masquerade).
+    let script = format!(
+        "nslookup -type=aaaa web6; \
+         for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- 'http://[{address6}]/' && break; sleep 0.2; done; \
+         timeout 5 wget -qO- 'http://[{}]:8000/'",
+        outside.address6
+    );
+    let out = ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "six",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let text = out.ok();
+    assert!(text.contains(&format!("Address: {address6}")), "{text}");
+    assert!(text.contains("shared"), "{text}");
+    assert!(text.ends_with("from outside"), "{text}");
+
+    ctx.skiff([
+        "network",
+        "create",
+        "--subnet",
+        "fd00:1::/64",
+        "--subnet",
+        "fd00:2::/64",
+        "two6",
+    ])
+    .fails(125, "one IPv4 and one IPv6 subnet at most");
+    ctx.skiff(["network", "create", "--subnet", "fd00:1::1/64", "bad6"])
+        .fails(125, "invalid subnet \"fd00:1::1/64\"");
 }

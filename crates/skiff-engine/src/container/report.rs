@@ -103,6 +103,7 @@ impl ContainerReport {
         let mut networks = serde_json::Map::new();
         for name in self.network_names() {
             let address = self.addresses.iter().find(|a| a.network == name);
+            let ipv6 = address.and_then(|a| a.ipv6);
             let aliases = match &self.record.spec.network {
                 skiff_spec::NetworkMode::Bridge(list) => list
                     .iter()
@@ -120,15 +121,22 @@ impl ContainerReport {
                     "IPPrefixLen": address.map(|a| a.prefix).unwrap_or(0),
                     "Gateway": address.map(|a| a.gateway.to_string()).unwrap_or_default(),
                     "MacAddress": address.map(|a| a.mac.clone()).unwrap_or_default(),
+                    "GlobalIPv6Address": ipv6.map(|a| a.address.to_string()).unwrap_or_default(),
+                    "GlobalIPv6PrefixLen": ipv6.map(|a| a.prefix).unwrap_or(0),
+                    "IPv6Gateway": ipv6.map(|a| a.gateway.to_string()).unwrap_or_default(),
                 }),
             );
         }
         let primary = self.addresses.first();
+        let primary6 = primary.and_then(|a| a.ipv6);
         json!({
             "IPAddress": primary.map(|a| a.address.to_string()).unwrap_or_default(),
             "IPPrefixLen": primary.map(|a| a.prefix).unwrap_or(0),
             "Gateway": primary.map(|a| a.gateway.to_string()).unwrap_or_default(),
             "MacAddress": primary.map(|a| a.mac.clone()).unwrap_or_default(),
+            "GlobalIPv6Address": primary6.map(|a| a.address.to_string()).unwrap_or_default(),
+            "GlobalIPv6PrefixLen": primary6.map(|a| a.prefix).unwrap_or(0),
+            "IPv6Gateway": primary6.map(|a| a.gateway.to_string()).unwrap_or_default(),
             "Ports": ports,
             "Networks": networks,
         })

@@ -65,7 +65,7 @@ fn create(engine: &Engine, args: &NetworkCreateArgs) -> Result<i32> {
     let network = engine.create_network(&NetworkCreateRequest {
         name: args.name.clone(),
         driver: Some(args.driver.clone()),
-        subnet: args.subnet.clone(),
+        subnets: args.subnet.clone(),
         gateway: args.gateway.clone(),
         internal: args.internal,
         ipv6: args.ipv6,
