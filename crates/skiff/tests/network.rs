@@ -18,6 +18,24 @@ fn unique(n: u32) -> (String, String) {
     )
 }
 
+/// `network create NAME` with a subnet and bridge of its own (see `unique`) and `flags`;
+/// returns the subnet.
+fn create_network(ctx: &TestContext, n: u32, name: &str, flags: &[&str]) -> String {
+    let (subnet, bridge) = unique(n);
+    let mut args = vec![
+        "network",
+        "create",
+        "--subnet",
+        &subnet,
+        "--interface-name",
+        &bridge,
+    ];
+    args.extend_from_slice(flags);
+    args.push(name);
+    ctx.skiff(args).ok();
+    subnet
+}
+
 fn sh(command: &str) -> std::process::Output {
     Command::new("sh").args(["-c", command]).output().unwrap()
 }
@@ -115,17 +133,7 @@ fn containers_get_addresses_reach_each_other_and_the_outside() {
         route.stdout
     );
 
-    let (subnet, bridge) = unique(0);
-    ctx.skiff([
-        "network",
-        "create",
-        "--subnet",
-        &subnet,
-        "--interface-name",
-        &bridge,
-        "appnet",
-    ])
-    .ok();
+    let subnet = create_network(&ctx, 0, "appnet", &[]);
     let www = ctx.scratch("www");
     std::fs::write(www.join("index.html"), "hello from web\n").unwrap();
     let volume = format!("{}:/www:ro", www.display());
@@ -203,18 +211,7 @@ fn containers_get_addresses_reach_each_other_and_the_outside() {
     assert_eq!(out.ok(), "from outside");
 
     // An internal network reaches its members, not the outside.
-    let (subnet, bridge) = unique(1);
-    ctx.skiff([
-        "network",
-        "create",
-        "--internal",
-        "--subnet",
-        &subnet,
-        "--interface-name",
-        &bridge,
-        "inner",
-    ])
-    .ok();
+    create_network(&ctx, 1, "inner", &["--internal"]);
     let cut_off = ctx.skiff([
         "run",
         "--rm",
@@ -242,28 +239,8 @@ fn containers_get_addresses_reach_each_other_and_the_outside() {
 #[test]
 fn containers_find_each_other_by_name_on_their_network_only() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
-    let (subnet, bridge) = unique(4);
-    ctx.skiff([
-        "network",
-        "create",
-        "--subnet",
-        &subnet,
-        "--interface-name",
-        &bridge,
-        "named",
-    ])
-    .ok();
-    let (subnet2, bridge2) = unique(5);
-    ctx.skiff([
-        "network",
-        "create",
-        "--subnet",
-        &subnet2,
-        "--interface-name",
-        &bridge2,
-        "elsewhere",
-    ])
-    .ok();
+    let subnet = create_network(&ctx, 4, "named", &[]);
+    create_network(&ctx, 5, "elsewhere", &[]);
     ctx.skiff([
         "run",
         "-d",
@@ -323,17 +300,7 @@ fn containers_find_each_other_by_name_on_their_network_only() {
 #[test]
 fn published_ports_reach_the_container() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
-    let (subnet, bridge) = unique(2);
-    ctx.skiff([
-        "network",
-        "create",
-        "--subnet",
-        &subnet,
-        "--interface-name",
-        &bridge,
-        "pub",
-    ])
-    .ok();
+    create_network(&ctx, 2, "pub", &[]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -715,17 +682,7 @@ const SHARED_SERVER: &str =
 #[test]
 fn containers_join_another_containers_namespace_or_a_named_one() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
-    let (subnet, bridge) = unique(6);
-    ctx.skiff([
-        "network",
-        "create",
-        "--subnet",
-        &subnet,
-        "--interface-name",
-        &bridge,
-        "joined",
-    ])
-    .ok();
+    create_network(&ctx, 6, "joined", &[]);
     let id = ctx
         .skiff([
             "run",
@@ -875,17 +832,7 @@ fn rootless_containers_share_a_network_namespace() {
 fn containers_connect_to_and_disconnect_from_networks() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     for (n, name) in [(7, "front"), (8, "back")] {
-        let (subnet, bridge) = unique(n);
-        ctx.skiff([
-            "network",
-            "create",
-            "--subnet",
-            &subnet,
-            "--interface-name",
-            &bridge,
-            name,
-        ])
-        .ok();
+        create_network(&ctx, n, name, &[]);
     }
     ctx.skiff([
         "run",
@@ -974,18 +921,7 @@ fn containers_connect_to_and_disconnect_from_networks() {
 fn ipv6_networks_give_containers_both_families() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     let outside = Outside::new(&ctx);
-    let (subnet, bridge) = unique(9);
-    ctx.skiff([
-        "network",
-        "create",
-        "--ipv6",
-        "--subnet",
-        &subnet,
-        "--interface-name",
-        &bridge,
-        "six",
-    ])
-    .ok();
+    create_network(&ctx, 9, "six", &["--ipv6"]);
     let subnets = ctx.skiff(["network", "inspect", "--format", "{{json .Subnets}}", "six"]);
     assert!(
         subnets.ok().contains("\"Subnet\":\"fd"),
