@@ -12,8 +12,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 sh tests/smoke-release.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-status=0
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# The exit status of cargo itself (a pipeline's would be tee's), every test binary run.
+{ cargo test --workspace --locked --no-fail-fast 2>&1 && echo 0 > "$log.status" || echo "$?" > "$log.status"; } | tee "$log"
+status=$(cat "$log.status")
+rm -f "$log.status"
 # cargo prints one summary per test binary; end with the total on one line.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
