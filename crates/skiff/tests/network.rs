@@ -987,3 +987,97 @@ fn ipv6_networks_give_containers_both_families() {
     ctx.skiff(["network", "create", "--subnet", "fd00:1::1/64", "bad6"])
         .fails(125, "invalid subnet \"fd00:1::1/64\"");
 }
+
+/// A DNS server on the host's loopback answering every A question with 192.0.2.77, as a
+/// host with only systemd-resolved's 127.0.0.53 would have; stops when dropped.
+struct LoopbackResolver {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LoopbackResolver {
+    fn start() -> Self {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:53").expect("127.0.0.1:53 is free");
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut query = [0u8; 512];
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((n, client)) = socket.recv_from(&mut query) else {
+                    continue;
+                };
+                // The question ends after its name's zero label, type and class.
+                let mut end = 12;
+                while end < n && query[end] != 0 {
+                    end += usize::from(query[end]) + 1;
+                }
+                end += 5;
+                let mut answer = query[..2].to_vec();
+                answer.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+                answer.extend_from_slice(&query[12..end.min(n)]);
+                answer
+                    .extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 77]);
+                let _ = socket.send_to(&answer, client);
+            }
+        });
+        LoopbackResolver {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for LoopbackResolver {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn pasta_forwards_dns_when_the_host_resolves_on_its_loopback() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let _resolver = LoopbackResolver::start();
+    let resolv = ctx.scratch("resolv").join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
+    // skiff in a mount namespace of its own where /etc/resolv.conf names only the loopback.
+    let inner = ctx.command([
+        "run",
+        "--rm",
+        "--network",
+        "pasta",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; nslookup example.test",
+    ]);
+    let mut command = Command::new("unshare");
+    command
+        .args(["-m", "sh", "-c"])
+        .arg(format!(
+            "mount --bind {} /etc/resolv.conf && exec \"$@\"",
+            resolv.display()
+        ))
+        .arg("sh")
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (key, value) in inner.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    let out = command.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("nameserver 169.254.1.1"), "{text}");
+    assert!(text.contains("Address: 192.0.2.77"), "{text}");
+}

@@ -54,6 +54,16 @@ pub(super) fn start(
     }
     // Nothing from the container's namespace back to the host's ports unless asked.
     command.args(["-T", "none", "-U", "none"]);
+    // A host whose only resolvers are on its loopback (systemd-resolved's 127.0.0.53) has
+    // none the container could reach: pasta answers on an address of its own instead and
+    // forwards to them, as Podman 5 does.
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolvers = if loopback_resolvers_only(&host_resolv) {
+        command.args(["--dns-forward", DNS_FORWARD]);
+        vec![DNS_FORWARD.to_string()]
+    } else {
+        Vec::new()
+    };
     let output = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -65,7 +75,20 @@ pub(super) fn start(
     if !output.status.success() {
         return Err(complaint(Helper::Pasta, &output.stderr, First));
     }
-    Ok(Vec::new())
+    Ok(resolvers)
+}
+
+/// Where pasta answers DNS for the container when it must forward (Podman 5's address).
+const DNS_FORWARD: &str = "169.254.1.1";
+
+/// Whether every nameserver in `resolv_conf` is a loopback address (and there is one).
+fn loopback_resolvers_only(resolv_conf: &str) -> bool {
+    let servers: Vec<std::net::IpAddr> = resolv_conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    !servers.is_empty() && servers.iter().all(|a| a.is_loopback())
 }
 
 #[cfg(test)]
@@ -82,5 +105,18 @@ mod tests {
         };
         assert_eq!(forward_spec(&port("")), "8080:80");
         assert_eq!(forward_spec(&port("127.0.0.1")), "127.0.0.1/8080:80");
+    }
+
+    #[test]
+    fn dns_is_forwarded_only_when_the_host_resolves_on_its_loopback() {
+        assert!(loopback_resolvers_only(
+            "nameserver 127.0.0.53\noptions edns0\n"
+        ));
+        assert!(loopback_resolvers_only("nameserver ::1\n"));
+        assert!(!loopback_resolvers_only(
+            "nameserver 127.0.0.53\nnameserver 10.0.0.2\n"
+        ));
+        assert!(!loopback_resolvers_only("nameserver 192.0.2.53\n"));
+        assert!(!loopback_resolvers_only("search example.org\n"));
     }
 }
