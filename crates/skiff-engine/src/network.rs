@@ -150,11 +150,6 @@ impl Engine {
                 record.name, network.name
             )));
         }
-        if self.options.rootless {
-            return Err(EngineError::InvalidArgument(
-                "rootless containers cannot join bridge networks yet".into(),
-            ));
-        }
         if record.state == State::Running {
             let netns = format!("/proc/{}/ns/net", record.pid);
             skiff_network::connect(

@@ -146,6 +146,7 @@ pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
         if leased {
             last_busy = Instant::now();
         } else if last_busy.elapsed() > IDLE_EXIT {
+            let _ = std::fs::remove_file(&port_file);
             return Ok(());
         }
         let names: Vec<&String> = sockets.keys().collect();
@@ -228,12 +229,12 @@ pub fn rescan(lock: &Path) -> bool {
     let Ok(socket) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
         return false;
     };
-    let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
+    // Connected, so a port nobody holds any more (a server that has left) fails at once.
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(500)));
     let mut buffer = [0u8; 16];
-    socket
-        .send_to(b"rescan", (Ipv4Addr::LOCALHOST, port))
-        .is_ok()
-        && socket.recv_from(&mut buffer).is_ok()
+    socket.connect((Ipv4Addr::LOCALHOST, port)).is_ok()
+        && socket.send(b"rescan").is_ok()
+        && socket.recv(&mut buffer).is_ok()
 }
 
 fn forward(answer: &UdpSocket, query: &[u8], client: SocketAddr, upstream: &[SocketAddr]) {
