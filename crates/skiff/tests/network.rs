@@ -36,6 +36,29 @@ fn create_network(ctx: &TestContext, n: u32, name: &str, flags: &[&str]) -> Stri
     subnet
 }
 
+/// `wget -qO- URL` in a new container (on `network`, else the default one), given `seconds`.
+fn fetch_in_container(
+    ctx: &TestContext,
+    network: Option<&str>,
+    seconds: u32,
+    url: &str,
+) -> skiff_test::Outcome {
+    let seconds = seconds.to_string();
+    let mut args = vec!["run", "--rm"];
+    if let Some(network) = network {
+        args.extend(["--network", network]);
+    }
+    args.extend([
+        "localhost/busybox",
+        "timeout",
+        &seconds,
+        "wget",
+        "-qO-",
+        url,
+    ]);
+    ctx.skiff(args)
+}
+
 fn sh(command: &str) -> std::process::Output {
     Command::new("sh").args(["-c", command]).output().unwrap()
 }
@@ -174,18 +197,7 @@ fn containers_get_addresses_reach_each_other_and_the_outside() {
     ));
     assert_eq!(String::from_utf8_lossy(&fetched.stdout), "hello from web\n");
     let url = format!("http://{ip}/");
-    let from_peer = ctx.skiff([
-        "run",
-        "--rm",
-        "--network",
-        "appnet",
-        "localhost/busybox",
-        "timeout",
-        "5",
-        "wget",
-        "-qO-",
-        &url,
-    ]);
+    let from_peer = fetch_in_container(&ctx, Some("appnet"), 5, &url);
     assert_eq!(from_peer.ok(), "hello from web");
     assert!(
         ctx.skiff(["ps", "--format", "{{.Networks}}"])
@@ -196,34 +208,12 @@ fn containers_get_addresses_reach_each_other_and_the_outside() {
     // Out through NAT to a server in a namespace the test made.
     let outside = Outside::new(&ctx);
     let url = format!("http://{}:8000/", outside.address);
-    let out = ctx.skiff([
-        "run",
-        "--rm",
-        "--network",
-        "appnet",
-        "localhost/busybox",
-        "timeout",
-        "5",
-        "wget",
-        "-qO-",
-        &url,
-    ]);
+    let out = fetch_in_container(&ctx, Some("appnet"), 5, &url);
     assert_eq!(out.ok(), "from outside");
 
     // An internal network reaches its members, not the outside.
     create_network(&ctx, 1, "inner", &["--internal"]);
-    let cut_off = ctx.skiff([
-        "run",
-        "--rm",
-        "--network",
-        "inner",
-        "localhost/busybox",
-        "timeout",
-        "2",
-        "wget",
-        "-qO-",
-        &url,
-    ]);
+    let cut_off = fetch_in_container(&ctx, Some("inner"), 2, &url);
     assert_ne!(cut_off.code, 0, "{}", cut_off.stdout);
 
     // In use: refused (exit 2) until forced, which removes the container.
@@ -534,16 +524,7 @@ fn rootless_containers_reach_out_and_publish_ports_through_pasta() {
     let links = ctx.skiff(["run", "--rm", "localhost/busybox", "ip", "-o", "link"]);
     assert!(links.ok().contains("eth0"), "{}", links.stdout);
     let url = format!("http://{}:8000/", outside.address);
-    let fetched = ctx.skiff([
-        "run",
-        "--rm",
-        "localhost/busybox",
-        "timeout",
-        "5",
-        "wget",
-        "-qO-",
-        &url,
-    ]);
+    let fetched = fetch_in_container(&ctx, None, 5, &url);
     assert_eq!(fetched.ok(), "from outside");
     // The host's loopback, through the gateway address.
     let www = ctx.scratch("host-www");
