@@ -734,6 +734,24 @@ fn containers_join_another_containers_namespace_or_a_named_one() {
         "cannot join the network namespace of container web: it is not running",
     );
     ctx.skiff(["rm", "dep"]).ok();
+    // Nor does prune take a stopped container while a running one lives in its namespace.
+    ctx.skiff(["start", "web"]).ok();
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "lodger",
+        "--network",
+        "container:web",
+        "localhost/busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    ctx.skiff(["stop", "-t", "0", "web"]).ok();
+    let pruned = ctx.skiff(["container", "prune", "-f"]).ok().to_string();
+    assert!(!pruned.contains(&id), "web was pruned: {pruned}");
+    ctx.skiff(["rm", "-f", "lodger"]).ok();
     ctx.skiff(["rm", "web"]).ok();
 
     ctx.skiff([

@@ -742,9 +742,21 @@ impl Engine {
     /// `container prune`: removes every container that is not running.
     pub fn prune_containers(&mut self) -> Result<Vec<String>, EngineError> {
         let mut removed = Vec::new();
-        for record in self.containers.list()? {
-            let record = self.refresh(record)?;
-            if record.state != State::Running {
+        let records = self
+            .containers
+            .list()?
+            .into_iter()
+            .map(|r| self.refresh(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A stopped container whose network namespace a running one shares stays.
+        let shared: Vec<skiff_spec::NetworkMode> = records
+            .iter()
+            .filter(|r| r.state == State::Running)
+            .map(|r| r.spec.network.clone())
+            .collect();
+        for record in records {
+            let needed = shared.contains(&skiff_spec::NetworkMode::Container(record.id.clone()));
+            if record.state != State::Running && !needed {
                 let _lock = self.container_lock(&record.id)?;
                 self.delete_container_files(&record)?;
                 removed.push(record.id);
