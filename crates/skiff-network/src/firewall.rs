@@ -4,7 +4,7 @@
 //! addresses, loopback included). Removing a network or a container's ports is deleting its
 //! table, so nothing is left behind however a run ended.
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::{Command, Stdio};
 
 use skiff_spec::PortMapping;
@@ -98,35 +98,62 @@ fn container_table(container: &str) -> String {
     format!("skiff_ctr_{}", &container[..container.len().min(12)])
 }
 
-/// DNAT of the published ports to the container's address.
+/// DNAT of the published ports to the container's address, and to its IPv6 address on a
+/// network with IPv6 (an `ip6` table of the same name). A port without a host address is
+/// published on both families; IPv6 has no route_localnet, so `::1` is not forwarded (as with
+/// netavark).
 pub fn apply_ports(
     container: &str,
     address: Ipv4Addr,
+    address6: Option<Ipv6Addr>,
     ports: &[PortMapping],
 ) -> Result<(), NetworkError> {
-    let mut rules = String::new();
-    for port in ports {
-        let destination = if port.host_ip.is_empty() {
-            "fib daddr type local".to_string()
-        } else {
-            format!("ip daddr {}", port.host_ip)
-        };
-        rules.push_str(&format!(
-            "    {destination} {} dport {} dnat to {address}:{}\n",
-            port.protocol, port.host_port, port.container_port
-        ));
-    }
+    let rules = |family: &str, target: &str| {
+        let mut rules = String::new();
+        for port in ports {
+            let destination = match port.host_ip.as_str() {
+                "" => "fib daddr type local".to_string(),
+                ip if ip.contains(':') != (family == "ip6") => continue,
+                ip => format!("{family} daddr {ip}"),
+            };
+            rules.push_str(&format!(
+                "    {destination} {} dport {} dnat to {target}:{}\n",
+                port.protocol, port.host_port, port.container_port
+            ));
+        }
+        rules
+    };
+    let chains = |rules: &str| {
+        format!(
+            "  chain prerouting {{\n    type nat hook prerouting priority dstnat; policy accept;\n{rules}  }}\n  \
+             chain output {{\n    type nat hook output priority -100; policy accept;\n{rules}  }}\n"
+        )
+    };
+    let table = container_table(container);
     let body = format!(
-        "  chain prerouting {{\n    type nat hook prerouting priority dstnat; policy accept;\n{rules}  }}\n  \
-         chain output {{\n    type nat hook output priority -100; policy accept;\n{rules}  }}\n  \
-         chain postrouting {{\n    type nat hook postrouting priority srcnat; policy accept;\n    \
-         ip saddr 127.0.0.0/8 ip daddr {address} masquerade\n  }}\n"
+        "{}  chain postrouting {{\n    type nat hook postrouting priority srcnat; policy accept;\n    \
+         ip saddr 127.0.0.0/8 ip daddr {address} masquerade\n  }}\n",
+        chains(&rules("ip", &address.to_string()))
     );
-    run_nft(&replace_table("ip", &container_table(container), &body))
+    let mut script = replace_table("ip", &table, &body);
+    match address6 {
+        Some(address6) => script.push_str(&replace_table(
+            "ip6",
+            &table,
+            &chains(&rules("ip6", &format!("[{address6}]"))),
+        )),
+        None => script.push_str(&delete_table("ip6", &table)),
+    }
+    run_nft(&script)
 }
 
 pub fn remove_ports(container: &str) -> Result<(), NetworkError> {
-    run_nft(&delete_table("ip", &container_table(container)))
+    let table = container_table(container);
+    run_nft(&format!(
+        "{}{}",
+        delete_table("ip", &table),
+        delete_table("ip6", &table)
+    ))
 }
 
 #[cfg(test)]

@@ -152,7 +152,8 @@ pub fn create_namespace(
     if !ports.is_empty()
         && let Some(primary) = attached.first()
     {
-        firewall::apply_ports(container, primary.address, ports)?;
+        let address6 = primary.ipv6.map(|a| a.address);
+        firewall::apply_ports(container, primary.address, address6, ports)?;
     }
     let resolvers = attached
         .iter()

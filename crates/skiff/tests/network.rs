@@ -72,6 +72,8 @@ struct Outside {
     address: String,
     /// Its IPv6 address (the server listens there too).
     address6: String,
+    /// The host's end, IPv6.
+    host6: String,
 }
 
 impl Outside {
@@ -111,6 +113,7 @@ impl Outside {
             host_ip,
             address,
             address6,
+            host6,
         }
     }
 
@@ -972,6 +975,29 @@ fn ipv6_networks_give_containers_both_families() {
     assert!(text.contains(&format!("Address: {address6}")), "{text}");
     assert!(text.contains("shared"), "{text}");
     assert!(text.ends_with("from outside"), "{text}");
+
+    // A published port answers on the host's IPv6 addresses too.
+    let port = free_port();
+    let publish = format!("{port}:80");
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "pub6",
+        "--network",
+        "six",
+        "-p",
+        &publish,
+        "localhost/busybox",
+        "sh",
+        "-c",
+        SHARED_SERVER,
+    ])
+    .ok();
+    let body = eventually(|| outside.fetch(&format!("http://[{}]:{port}/", outside.host6)));
+    assert_eq!(body, "shared\n");
+    let body4 = eventually(|| outside.fetch(&format!("http://{}:{port}/", outside.host_ip)));
+    assert_eq!(body4, "shared\n");
 
     ctx.skiff([
         "network",
