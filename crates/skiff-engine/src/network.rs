@@ -331,6 +331,7 @@ impl Engine {
             NetworkMode::Path(path) => return joined_namespace(path).map(Some),
             _ => return Ok(None),
         };
+        self.check_ports_free(record)?;
         let mut store = self.network_store()?;
         let attached = skiff_network::lease(&mut store, &record.id, &record.name, attachments)?;
         match skiff_network::create_namespace(&record.id, attached, &record.spec.ports) {
@@ -346,6 +347,42 @@ impl Engine {
                 Err(err.into())
             }
         }
+    }
+
+    /// Before a start with published ports, as Podman refuses it: a host port another
+    /// running container publishes, or one a host process holds (forwarding would take its
+    /// traffic).
+    fn check_ports_free(&self, record: &ContainerRecord) -> Result<(), EngineError> {
+        if record.spec.ports.is_empty() {
+            return Ok(());
+        }
+        for other in self.containers.list()? {
+            if other.id == record.id || other.state != State::Running {
+                continue;
+            }
+            if let Some(port) = record
+                .spec
+                .ports
+                .iter()
+                .find(|p| other.spec.ports.iter().any(|q| same_host_port(p, q)))
+            {
+                return Err(EngineError::InvalidArgument(format!(
+                    "port {}/{} is already published by container {}: address already in use",
+                    port.host_port, port.protocol, other.name
+                )));
+            }
+        }
+        for port in &record.spec.ports {
+            if let Err(e) = bind_port(&port.protocol, &port.host_ip, port.host_port) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "cannot listen on the {} port {}:{}: {e}",
+                    port.protocol.to_uppercase(),
+                    bind_address(&port.host_ip),
+                    port.host_port
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Starts the host's container DNS server unless one runs (`skiff __dns`, which detaches
@@ -503,17 +540,36 @@ fn uses(spec: &ContainerSpec, network: &str) -> bool {
 
 /// A port nothing on the host listens on now (the kernel's choice).
 fn free_port(protocol: &str, host_ip: &str) -> Result<u16, EngineError> {
-    let ip = if host_ip.is_empty() {
+    bind_port(protocol, host_ip, 0).map_err(|e| {
+        EngineError::InvalidArgument(format!(
+            "finding a free {protocol} port on {}: {e}",
+            bind_address(host_ip)
+        ))
+    })
+}
+
+fn bind_address(host_ip: &str) -> &str {
+    if host_ip.is_empty() {
         "0.0.0.0"
     } else {
         host_ip
-    };
-    let port = if protocol == "udp" {
-        UdpSocket::bind((ip, 0)).and_then(|s| s.local_addr())
+    }
+}
+
+/// Binds `port` (0: any) on the host for a moment; the port it got.
+fn bind_port(protocol: &str, host_ip: &str, port: u16) -> std::io::Result<u16> {
+    let ip = bind_address(host_ip);
+    let bound = if protocol == "udp" {
+        UdpSocket::bind((ip, port)).and_then(|s| s.local_addr())
     } else {
-        TcpListener::bind((ip, 0)).and_then(|s| s.local_addr())
+        TcpListener::bind((ip, port)).and_then(|s| s.local_addr())
     };
-    port.map(|a| a.port()).map_err(|e| {
-        EngineError::InvalidArgument(format!("finding a free {protocol} port on {ip}: {e}"))
-    })
+    bound.map(|a| a.port())
+}
+
+/// Whether two published ports would take the same host port.
+fn same_host_port(a: &PortMapping, b: &PortMapping) -> bool {
+    a.host_port == b.host_port
+        && a.protocol == b.protocol
+        && (a.host_ip.is_empty() || b.host_ip.is_empty() || a.host_ip == b.host_ip)
 }

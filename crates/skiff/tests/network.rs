@@ -331,6 +331,45 @@ fn published_ports_reach_the_container() {
     );
     let ps = ctx.skiff(["ps", "--format", "{{.Ports}}"]);
     assert_eq!(ps.ok(), format!("127.0.0.1:{port}->80/tcp"));
+    // A port is published once: by another container, or held by a host process, refused.
+    let again = format!("{port}:80");
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "pub",
+        "-p",
+        &again,
+        "localhost/busybox",
+        "true",
+    ])
+    .fails(
+        125,
+        &format!("port {port}/tcp is already published by container web"),
+    );
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_port = held.local_addr().unwrap().port().to_string();
+    let taken = format!("127.0.0.1:{held_port}:80");
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "pub",
+        "-p",
+        &taken,
+        "localhost/busybox",
+        "true",
+    ])
+    .fails(
+        125,
+        &format!("cannot listen on the TCP port 127.0.0.1:{held_port}"),
+    );
+    drop(held);
+    assert_eq!(
+        ctx.skiff(["ps", "-aq"]).ok().lines().count(),
+        1,
+        "the refused runs left nothing"
+    );
     // The forward goes with the container.
     let table = format!(
         "skiff_ctr_{}",
