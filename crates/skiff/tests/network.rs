@@ -59,6 +59,14 @@ fn fetch_in_container(
     ctx.skiff(args)
 }
 
+/// `run -d --name NAME ARGS... busybox sh -c SCRIPT`, which must start; its ID.
+fn run_server(ctx: &TestContext, name: &str, args: &[&str], script: &str) -> String {
+    let mut all = vec!["run", "-d", "--name", name];
+    all.extend_from_slice(args);
+    all.extend(["localhost/busybox", "sh", "-c", script]);
+    ctx.skiff(all).ok().to_string()
+}
+
 fn sh(command: &str) -> std::process::Output {
     Command::new("sh").args(["-c", command]).output().unwrap()
 }
@@ -594,21 +602,7 @@ fn rootless_containers_reach_out_and_publish_ports_through_pasta() {
     // A published port, reached from the outside namespace: the server sees the real client.
     let port = free_port();
     let publish = format!("{port}:80");
-    let id = ctx
-        .skiff([
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "-p",
-            &publish,
-            "localhost/busybox",
-            "sh",
-            "-c",
-            CLIENT_ADDRESS_SERVER,
-        ])
-        .ok()
-        .to_string();
+    let id = run_server(&ctx, "web", &["-p", &publish], CLIENT_ADDRESS_SERVER);
     let seen =
         eventually(|| outside.fetch(&format!("http://{}:{port}/cgi-bin/ip", outside.host_ip)));
     assert!(
@@ -665,21 +659,12 @@ fn rootless_slirp4netns_is_the_fallback() {
 
     let port = free_port();
     let publish = format!("{port}:80");
-    ctx.skiff([
-        "run",
-        "-d",
-        "--name",
+    run_server(
+        &ctx,
         "web",
-        "--network",
-        "slirp4netns",
-        "-p",
-        &publish,
-        "localhost/busybox",
-        "sh",
-        "-c",
+        &["--network", "slirp4netns", "-p", &publish],
         CLIENT_ADDRESS_SERVER,
-    ])
-    .ok();
+    );
     let seen =
         eventually(|| outside.fetch(&format!("http://{}:{port}/cgi-bin/ip", outside.host_ip)));
     assert!(seen.contains(&outside.address), "{seen:?}");
@@ -706,21 +691,7 @@ const SHARED_SERVER: &str =
 fn containers_join_another_containers_namespace_or_a_named_one() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     create_network(&ctx, 6, "joined", &[]);
-    let id = ctx
-        .skiff([
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "--network",
-            "joined",
-            "localhost/busybox",
-            "sh",
-            "-c",
-            SHARED_SERVER,
-        ])
-        .ok()
-        .to_string();
+    let id = run_server(&ctx, "web", &["--network", "joined"], SHARED_SERVER);
     let address = ctx
         .skiff([
             "inspect",
@@ -845,17 +816,7 @@ fn containers_join_another_containers_namespace_or_a_named_one() {
 #[test]
 fn rootless_containers_share_a_network_namespace() {
     let ctx = TestContext::new(SKIFF, Mode::Rootless).with_busybox();
-    ctx.skiff([
-        "run",
-        "-d",
-        "--name",
-        "web",
-        "localhost/busybox",
-        "sh",
-        "-c",
-        SHARED_SERVER,
-    ])
-    .ok();
+    run_server(&ctx, "web", &[], SHARED_SERVER);
     let out = ctx.skiff([
         "run",
         "--rm",
@@ -875,19 +836,7 @@ fn containers_connect_to_and_disconnect_from_networks() {
     for (n, name) in [(7, "front"), (8, "back")] {
         create_network(&ctx, n, name, &[]);
     }
-    ctx.skiff([
-        "run",
-        "-d",
-        "--name",
-        "web",
-        "--network",
-        "front",
-        "localhost/busybox",
-        "sh",
-        "-c",
-        SHARED_SERVER,
-    ])
-    .ok();
+    run_server(&ctx, "web", &["--network", "front"], SHARED_SERVER);
     ctx.skiff([
         "run",
         "-d",
@@ -969,19 +918,7 @@ fn ipv6_networks_give_containers_both_families() {
         "{}",
         subnets.stdout
     );
-    ctx.skiff([
-        "run",
-        "-d",
-        "--name",
-        "web6",
-        "--network",
-        "six",
-        "localhost/busybox",
-        "sh",
-        "-c",
-        SHARED_SERVER,
-    ])
-    .ok();
+    run_server(&ctx, "web6", &["--network", "six"], SHARED_SERVER);
     let address6 = ctx
         .skiff([
             "inspect",
@@ -1018,21 +955,12 @@ fn ipv6_networks_give_containers_both_families() {
     // A published port answers on the host's IPv6 addresses too.
     let port = free_port();
     let publish = format!("{port}:80");
-    ctx.skiff([
-        "run",
-        "-d",
-        "--name",
+    run_server(
+        &ctx,
         "pub6",
-        "--network",
-        "six",
-        "-p",
-        &publish,
-        "localhost/busybox",
-        "sh",
-        "-c",
+        &["--network", "six", "-p", &publish],
         SHARED_SERVER,
-    ])
-    .ok();
+    );
     let body = eventually(|| outside.fetch(&format!("http://[{}]:{port}/", outside.host6)));
     assert_eq!(body, "shared\n");
     let body4 = eventually(|| outside.fetch(&format!("http://{}:{port}/", outside.host_ip)));
