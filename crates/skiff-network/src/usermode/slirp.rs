@@ -1,7 +1,8 @@
 //! slirp4netns, the fallback where pasta is missing: the namespace gets `tap0` in
 //! 10.0.2.0/24 (gateway 10.0.2.2, DNS forwarder 10.0.2.3), and published ports are added
-//! through its API socket. As in Podman, the host's loopback stays out of reach, and
-//! forwarded connections come from the gateway, not from the real client.
+//! through its API socket. As in Podman, the host's loopback stays out of reach. Forwarded
+//! connections keep a remote client's address; those from the host's loopback come from the
+//! gateway.
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
