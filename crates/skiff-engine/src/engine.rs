@@ -44,7 +44,7 @@ impl Engine {
         };
         let driver = Self::choose_driver(&options, opaque)?;
         let images = ImageStore::open(&options.root, opaque)?;
-        let containers = ContainerStore::open(&options.root)?;
+        let containers = ContainerStore::open(&options.root);
         Ok(Self {
             options,
             images,

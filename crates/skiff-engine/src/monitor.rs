@@ -49,7 +49,7 @@ pub fn monitor_binary() -> Result<PathBuf, EngineError> {
 }
 
 impl Engine {
-    /// Forks the container's monitor. Returns the pipe on which it reports (see
+    /// Forks the container's monitor. Returns the socket on which it reports (see
     /// `skiff_monitor::sync`). The caller must be single-threaded.
     pub(crate) fn launch(
         &self,
@@ -59,7 +59,22 @@ impl Engine {
     ) -> Result<File, EngineError> {
         let monitor = monitor_binary()?;
         let exe = std::env::current_exe().io("find", "/proc/self/exe")?;
-        let (sync_read, sync_write) = std::io::pipe().io("create", "sync pipe")?;
+        // Read here, so that the child need not open the image database.
+        let image = self.images.resolve(&record.image_id)?;
+        let image = ResolvedImage {
+            config: image.config()?,
+            layers: self.images.layer_paths(&image)?,
+        };
+        let (ours, monitors) = nix::sys::socket::socketpair(
+            nix::sys::socket::AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|source| EngineError::System {
+            action: "create the monitor's sync socket".into(),
+            source,
+        })?;
         // SAFETY: `skiff` is single-threaded here (no thread was spawned), so the child may run
         // arbitrary code; it ends in exec or _exit and never returns.
         #[allow(unsafe_code)]
@@ -68,9 +83,9 @@ impl Engine {
             source,
         })? {
             nix::unistd::ForkResult::Child => {
-                drop(sync_read);
-                let sync: OwnedFd = sync_write.into();
-                let code = self.become_monitor(record, attached, stdin, sync, &monitor, &exe);
+                drop(ours);
+                let code =
+                    self.become_monitor(record, &image, attached, stdin, monitors, &monitor, &exe);
                 // SAFETY: leaving the forked child without running the parent's destructors.
                 #[allow(unsafe_code)]
                 unsafe {
@@ -78,16 +93,18 @@ impl Engine {
                 }
             }
             nix::unistd::ForkResult::Parent { .. } => {
-                drop(sync_write);
-                Ok(File::from(OwnedFd::from(sync_read)))
+                drop(monitors);
+                Ok(File::from(ours))
             }
         }
     }
 
     /// In the forked child: set up and start the container, then exec the monitor.
+    #[allow(clippy::too_many_arguments)]
     fn become_monitor(
         &self,
         record: &ContainerRecord,
+        image: &ResolvedImage,
         attached: bool,
         stdin: bool,
         sync: OwnedFd,
@@ -144,7 +161,7 @@ impl Engine {
             console,
             attach_socket,
         } = prepared;
-        let pid = match engine.create_and_start(&record.id, container) {
+        let pid = match engine.create_and_start(record, image, container) {
             Ok(pid) => pid,
             Err((code, message)) => {
                 let _ = engine.layout(&record.id, &record.driver).unmount();
@@ -169,6 +186,7 @@ impl Engine {
             None => None,
         };
         report(SyncMessage::Started(pid));
+        let _ = self.layout(&record.id, &record.driver).unmount();
         let (stdout_fd, stderr_fd, stdin_fd) = match (&terminal, &output) {
             (Some(master), _) => (
                 inheritable(master),
@@ -304,6 +322,12 @@ impl Engine {
     }
 }
 
+/// The container's image as the start needs it.
+struct ResolvedImage {
+    config: oci_spec::image::ImageConfiguration,
+    layers: Vec<PathBuf>,
+}
+
 /// What `prepare_stdio` sets up before the container is created.
 struct PreparedStdio {
     container: ContainerStdio,
@@ -374,29 +398,24 @@ pub fn cleanup_main(args: &[String]) -> i32 {
 impl Engine {
     /// In the forked child: root filesystem, host files, OCI bundle, runtime create and
     /// start, then the record says running. Errors carry Podman's exit codes (125/126/127).
-    fn create_and_start(&mut self, id: &str, stdio: ContainerStdio) -> Result<i32, (i32, String)> {
+    fn create_and_start(
+        &mut self,
+        record: &ContainerRecord,
+        image: &ResolvedImage,
+        stdio: ContainerStdio,
+    ) -> Result<i32, (i32, String)> {
         let engine_error = |e: EngineError| (125, e.to_string());
-        let record = self.containers.lookup(id).map_err(engine_error)?;
-        let image = self
-            .images
-            .resolve(&record.image_id)
-            .map_err(|e| engine_error(e.into()))?;
-        let config = image.config().map_err(|e| engine_error(e.into()))?;
-        let layers = self
-            .images
-            .layer_paths(&image)
-            .map_err(|e| engine_error(e.into()))?;
         let layout = self.layout(&record.id, &record.driver);
         let rootfs = layout
-            .mount(&layers, self.opaque)
+            .mount(&image.layers, self.opaque)
             .map_err(|e| engine_error(e.into()))?;
-
         // Before the runtime: the network namespace it will join. Whatever fails from here
         // on gives back the leases and forwards it took.
-        let namespace = self.setup_network(&record).map_err(engine_error)?;
-        let result = self.start_in_namespace(&record, &config, &rootfs, namespace.as_ref(), stdio);
+        let namespace = self.setup_network(record).map_err(engine_error)?;
+        let result =
+            self.start_in_namespace(record, &image.config, &rootfs, namespace.as_ref(), stdio);
         if result.is_err() {
-            let _ = self.release_network(&record);
+            let _ = self.release_network(record);
         }
         // The container holds its namespace now; this descriptor need not live on in the
         // monitor.
@@ -498,8 +517,10 @@ impl Engine {
     }
 
     /// After the container exited: runtime state, mount, record; `--rm` removes. Returns
-    /// whether the restart policy wants the container started again.
-    fn finish(&self, id: &str, exit_code: i32) -> Result<bool, EngineError> {
+    /// whether the restart policy wants the container started again. Runs in the monitor's
+    /// cleanup, or in the attached `skiff` the monitor handed it to (the mount is then in the
+    /// monitor's namespace, which goes with the monitor).
+    pub(crate) fn finish(&self, id: &str, exit_code: i32) -> Result<bool, EngineError> {
         let _lock = self.container_lock(id)?;
         let Some(record) = self.containers.get(id)? else {
             return Ok(false);

@@ -151,6 +151,7 @@ impl ImageStore {
         }
         Ok(self
             .db
+            .get()?
             .query_row(
                 "SELECT 1 FROM image_parents WHERE parent_id = ?1 LIMIT 1",
                 [&image.id],
@@ -164,6 +165,7 @@ impl ImageStore {
     pub fn parent_of(&self, image_id: &str) -> Result<Option<Image>, ImageError> {
         let parent: Option<String> = self
             .db
+            .get()?
             .query_row(
                 "SELECT parent_id FROM image_parents WHERE image_id = ?1",
                 [image_id],
@@ -177,6 +179,7 @@ impl ImageStore {
     pub fn cached_step(&self, key: &str) -> Result<Option<Image>, ImageError> {
         let id: Option<String> = self
             .db
+            .get()?
             .query_row(
                 "SELECT image_id FROM build_cache WHERE key = ?1",
                 [key],
@@ -194,7 +197,7 @@ impl ImageStore {
 
     /// Remembers the image a build step made, under the step's cache key.
     pub fn remember_step(&self, key: &str, image: &Image) -> Result<(), ImageError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "INSERT OR REPLACE INTO build_cache (key, image_id) VALUES (?1, ?2)",
             params![key, image.id],
         )?;

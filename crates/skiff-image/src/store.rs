@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use oci_spec::image::ImageConfiguration;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::{Value, json};
-use skiff_storage::database::open_database;
+use skiff_storage::database::{LazyDatabase, unchanged};
 use skiff_storage::lock::FileLock;
 use skiff_storage::{LayerStore, OpaqueXattr, hex_digest};
 
@@ -207,7 +207,7 @@ pub struct ImportOptions {
 }
 
 pub struct ImageStore {
-    pub(crate) db: Connection,
+    pub(crate) db: LazyDatabase,
     layers: LayerStore,
     lock_path: PathBuf,
 }
@@ -250,12 +250,11 @@ CREATE INDEX IF NOT EXISTS cache_by_image ON build_cache(image_id);
 ";
 
 impl ImageStore {
-    /// Opens the store under the graph root: `images.db` and `storage/layers`.
+    /// Opens the store under the graph root: `images.db` (on first use) and `storage/layers`.
     pub fn open(root: &Path, opaque: OpaqueXattr) -> Result<Self, ImageError> {
         let layers = LayerStore::open(&root.join("storage"), opaque)?;
-        let db = open_database(&root.join("images.db"), SCHEMA)?;
         Ok(Self {
-            db,
+            db: LazyDatabase::new(root.join("images.db"), SCHEMA, unchanged),
             layers,
             lock_path: root.join("images.lock"),
         })
@@ -363,6 +362,7 @@ impl ImageStore {
         let diff_ids: Vec<&str> = image.layers.iter().map(|l| l.diff_id.as_str()).collect();
         let tx = self
             .db
+            .get_mut()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO images (id, digest, created, size, config, manifest, layers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -402,6 +402,7 @@ impl ImageStore {
     pub fn layer_size(&self, diff_id: &str) -> Result<Option<u64>, ImageError> {
         Ok(self
             .db
+            .get()?
             .query_row(
                 "SELECT size FROM layer_sizes WHERE diff_id = ?1",
                 [diff_id],
@@ -419,7 +420,7 @@ impl ImageStore {
         registry: &str,
         repository: &str,
     ) -> Result<(), ImageError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "INSERT OR IGNORE INTO blob_locations (digest, registry, repository) VALUES (?1, ?2, ?3)",
             params![digest, registry, repository],
         )?;
@@ -434,6 +435,7 @@ impl ImageStore {
     ) -> Result<Vec<String>, ImageError> {
         let mut statement = self
             .db
+            .get()?
             .prepare("SELECT repository FROM blob_locations WHERE digest = ?1 AND registry = ?2")?;
         let rows = statement.query_map(params![digest, registry], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -445,13 +447,14 @@ impl ImageStore {
 
     /// Every image, newest first.
     pub fn list(&self) -> Result<Vec<Image>, ImageError> {
-        let mut statement = self.db.prepare(
+        let mut statement = self.db.get()?.prepare(
             "SELECT id, digest, created, size, config, manifest, layers FROM images ORDER BY created DESC, id",
         )?;
         let rows = statement.query_map([], read_image_row)?;
         let mut images = rows.collect::<Result<Vec<_>, _>>()?;
         let mut names = self
             .db
+            .get()?
             .prepare("SELECT name, image_id FROM names ORDER BY name")?;
         for row in names.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (name, image_id) = row?;
@@ -465,6 +468,7 @@ impl ImageStore {
     fn get(&self, id: &str) -> Result<Image, ImageError> {
         let mut image = self
             .db
+            .get()?
             .query_row(
                 "SELECT id, digest, created, size, config, manifest, layers FROM images WHERE id = ?1",
                 [id],
@@ -474,6 +478,7 @@ impl ImageStore {
             .ok_or_else(|| ImageError::NotKnown(id.to_string()))?;
         let mut names = self
             .db
+            .get()?
             .prepare("SELECT name FROM names WHERE image_id = ?1 ORDER BY name")?;
         image.names = names
             .query_map([id], |r| r.get(0))?
@@ -492,6 +497,7 @@ impl ImageStore {
         {
             let mut statement = self
                 .db
+                .get()?
                 .prepare("SELECT id FROM images WHERE id >= ?1 AND id < ?2 LIMIT 2")?;
             let upper = format!("{hex}\u{7f}");
             let ids: Vec<String> = statement
@@ -509,6 +515,7 @@ impl ImageStore {
             .map_err(|_| ImageError::NotKnown(name_or_id.to_string()))?;
         if let Some(id) = self
             .db
+            .get()?
             .query_row(
                 "SELECT image_id FROM names WHERE name = ?1",
                 [reference.normalized()],
@@ -520,6 +527,7 @@ impl ImageStore {
         }
         let mut statement = self
             .db
+            .get()?
             .prepare("SELECT name, image_id FROM names ORDER BY name")?;
         let mut matches: Vec<String> = statement
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -537,7 +545,7 @@ impl ImageStore {
 
     /// Adds a name to an image, taking it from any image that had it.
     pub fn tag(&mut self, image: &Image, name: &Reference) -> Result<(), ImageError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "INSERT OR REPLACE INTO names (name, image_id) VALUES (?1, ?2)",
             params![name.normalized(), image.id],
         )?;
@@ -546,7 +554,7 @@ impl ImageStore {
 
     /// Removes one name. Returns false if the image did not have it.
     pub fn untag(&mut self, image: &Image, name: &Reference) -> Result<bool, ImageError> {
-        let changed = self.db.execute(
+        let changed = self.db.get()?.execute(
             "DELETE FROM names WHERE name = ?1 AND image_id = ?2",
             params![name.normalized(), image.id],
         )?;
@@ -558,6 +566,7 @@ impl ImageStore {
     pub fn remove(&mut self, image: &Image, _lock: &FileLock) -> Result<(), ImageError> {
         let tx = self
             .db
+            .get_mut()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM names WHERE image_id = ?1", [&image.id])?;
         tx.execute("DELETE FROM images WHERE id = ?1", [&image.id])?;
@@ -573,6 +582,7 @@ impl ImageStore {
             if !still_used.contains(&diff_id) {
                 self.layers.remove(&diff_id)?;
                 self.db
+                    .get()?
                     .execute("DELETE FROM layer_sizes WHERE diff_id = ?1", [&diff_id])?;
             }
         }

@@ -4,8 +4,9 @@
 //! `skiff` forks, creates and starts the container in the child, then the child execs this
 //! program: the container stays its child, and PR_SET_CHILD_SUBREAPER (kept across exec) makes
 //! it the parent of any orphan too. When the container has exited and its output is drained,
-//! the monitor writes the exit file and execs CLEANUP with the exit code appended (`skiff`'s
-//! hidden cleanup command, which records the exit and tells the starting `skiff`).
+//! the monitor writes the exit file, offers the cleanup to a starting `skiff` still attached
+//! (see `sync`), and unless that one did it, execs CLEANUP with the exit code appended
+//! (`skiff`'s hidden cleanup command, which records the exit and tells the starting `skiff`).
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -71,6 +72,9 @@ const MAX_CLIENTS: usize = 32;
 const FIRST_CLIENT: usize = 5;
 /// Input accepted ahead of the container reading it; beyond this, typed input is dropped.
 const MAX_PENDING_INPUT: usize = 1 << 20;
+/// How long the starting `skiff` has to answer `ended` (a stopped one, ^Z, does not): after
+/// that the cleanup runs anyway, and the container lock keeps the two apart.
+const HANDOVER_MS: i32 = 2_000;
 
 impl MonitorArgs {
     pub fn parse(args: &[String]) -> Result<Self, String> {
@@ -367,6 +371,11 @@ pub fn run(args: MonitorArgs) -> i32 {
         },
     );
     drop(log);
+    if let Some(fd) = args.sync_fd
+        && handed_over(fd, code)
+    {
+        return code;
+    }
     if !args.cleanup.is_empty() {
         let mut command = args.cleanup.clone();
         command.push(code.to_string());
@@ -385,6 +394,18 @@ pub fn run(args: MonitorArgs) -> i32 {
         sys::write_all(fd, SyncMessage::Exited(code).encode().as_bytes());
     }
     code
+}
+
+/// Tells the starting `skiff`, if it still listens, that the container ended; true when it
+/// answers that it cleaned up itself.
+fn handed_over(sync_fd: i32, code: i32) -> bool {
+    if !sys::write_all(sync_fd, SyncMessage::Ended(code).encode().as_bytes()) {
+        return false;
+    }
+    let mut answer = [0u8; 16];
+    sys::wait_readable(sync_fd, HANDOVER_MS)
+        && sys::read(sync_fd, &mut answer).try_into().ok() == Some(crate::sync::CLEANED_UP.len())
+        && answer.starts_with(crate::sync::CLEANED_UP)
 }
 
 fn close_stream(fd: &mut i32, stream: Stream, log: &mut Option<LogWriter>, terminal: bool) {

@@ -1,14 +1,22 @@
-//! The contract between a starting `skiff` and the monitor, over a pipe, one line a message:
-//! `started <pid>` or `error <exit code> <message>` once the container runs or failed, then
-//! `exited <code>` after the container exited and was cleaned up.
+//! The contract between a starting `skiff` and the monitor, over a socket pair, one line a
+//! message: `started <pid>` or `error <exit code> <message>` once the container runs or failed.
+//! When the container has ended the monitor says `ended <code>` and waits a moment for an
+//! answer: `done` from a `skiff` still there, which has cleaned up itself (it has the engine
+//! open already; a fresh cleanup process would start from nothing), or anything else, the
+//! end of the stream or silence, and the monitor's cleanup does it and then says
+//! `exited <code>`.
 use alloc::string::{String, ToString};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncMessage {
     Started(i32),
     Error(i32, String),
+    Ended(i32),
     Exited(i32),
 }
+
+/// The starting `skiff`'s answer to `ended`: it recorded the exit and cleaned up.
+pub const CLEANED_UP: &[u8] = b"done\n";
 
 impl SyncMessage {
     pub fn encode(&self) -> String {
@@ -17,6 +25,7 @@ impl SyncMessage {
             SyncMessage::Error(code, message) => {
                 alloc::format!("error {code} {}\n", message.replace('\n', " "))
             }
+            SyncMessage::Ended(code) => alloc::format!("ended {code}\n"),
             SyncMessage::Exited(code) => alloc::format!("exited {code}\n"),
         }
     }
@@ -25,6 +34,7 @@ impl SyncMessage {
         let (kind, rest) = line.trim_end().split_once(' ')?;
         match kind {
             "started" => rest.parse().ok().map(SyncMessage::Started),
+            "ended" => rest.parse().ok().map(SyncMessage::Ended),
             "exited" => rest.parse().ok().map(SyncMessage::Exited),
             "error" => {
                 let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -43,6 +53,7 @@ mod tests {
     fn messages_round_trip() {
         for message in [
             SyncMessage::Started(42),
+            SyncMessage::Ended(4),
             SyncMessage::Exited(3),
             SyncMessage::Error(127, "not found\nhere".into()),
         ] {

@@ -76,6 +76,25 @@ pub fn accept(listener: i32) -> Option<i32> {
     Some(fd)
 }
 
+/// Waits up to `timeout_ms` for `fd` to be readable (or at its end); false on timeout.
+pub fn wait_readable(fd: i32, timeout_ms: i32) -> bool {
+    let mut watched = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let deadline = monotonic_millis() + i64::from(timeout_ms);
+    loop {
+        let left = (deadline - monotonic_millis()).max(0) as i32;
+        // SAFETY: one valid pollfd.
+        #[allow(unsafe_code)]
+        let ready = unsafe { libc::poll(&mut watched, 1, left) };
+        if ready >= 0 || errno() != libc::EINTR {
+            return ready > 0;
+        }
+    }
+}
+
 /// Milliseconds on the monotonic clock.
 pub fn monotonic_millis() -> i64 {
     let mut now = libc::timespec {

@@ -1,6 +1,7 @@
 //! SQLite as the stores use it: one file many `skiff` processes open at once. WAL lets readers
 //! go on during a write; the busy timeout makes a second writer wait instead of failing.
-use std::path::Path;
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
@@ -32,4 +33,51 @@ pub fn open_database(path: &Path, schema: &str) -> rusqlite::Result<Connection> 
     db.pragma_update(None, "foreign_keys", "ON")?;
     db.execute_batch(schema)?;
     Ok(db)
+}
+
+/// A database opened on first use: most commands need only one of the stores, and the
+/// monitor's side of a start needs none it was not handed already. `prepare` runs once after
+/// the open (a schema upgrade).
+pub struct LazyDatabase {
+    path: PathBuf,
+    schema: &'static str,
+    prepare: fn(&Connection) -> rusqlite::Result<()>,
+    connection: OnceCell<Connection>,
+}
+
+impl LazyDatabase {
+    pub fn new(
+        path: PathBuf,
+        schema: &'static str,
+        prepare: fn(&Connection) -> rusqlite::Result<()>,
+    ) -> Self {
+        Self {
+            path,
+            schema,
+            prepare,
+            connection: OnceCell::new(),
+        }
+    }
+
+    pub fn get(&self) -> rusqlite::Result<&Connection> {
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection);
+        }
+        let connection = open_database(&self.path, self.schema)?;
+        (self.prepare)(&connection)?;
+        Ok(self.connection.get_or_init(|| connection))
+    }
+
+    /// For transactions, which need the connection to themselves.
+    pub fn get_mut(&mut self) -> rusqlite::Result<&mut Connection> {
+        self.get()?;
+        self.connection
+            .get_mut()
+            .ok_or(rusqlite::Error::InvalidQuery)
+    }
+}
+
+/// No upgrade after opening.
+pub fn unchanged(_: &Connection) -> rusqlite::Result<()> {
+    Ok(())
 }

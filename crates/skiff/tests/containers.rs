@@ -32,8 +32,55 @@ fn run_prints_output_and_returns_the_exit_code() {
             (failed.code, failed.stdout.as_str(), failed.stderr.as_str()),
             (3, "out\n", "err\n")
         );
-        // --rm left nothing behind
+        // --rm left nothing behind, by the time `run` returned.
         assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        assert_no_container_files(ctx);
+    });
+}
+
+/// No container directory in the graph root, the run root or the runtime's state.
+fn assert_no_container_files(ctx: &TestContext) {
+    for dir in [
+        ctx.root().join("containers"),
+        ctx.runroot().join("containers"),
+        ctx.runroot().join("runtime/embedded"),
+    ] {
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{}: {left:?}", dir.display());
+    }
+}
+
+#[test]
+fn a_killed_attached_run_leaves_the_cleanup_to_the_monitor() {
+    both(|ctx| {
+        let mut client = ctx
+            .command(["run", "--rm", "--name", "short", "busybox", "sleep", "2"])
+            .spawn()
+            .unwrap();
+        wait_for(|| ctx.skiff(["ps", "--format", "{{.Names}}"]).stdout.trim() == "short");
+        let monitor = ctx
+            .skiff(["inspect", "--format", "{{.State.ConmonPid}}", "short"])
+            .ok()
+            .to_string();
+        // The `skiff` that started the container is the monitor's parent while it waits.
+        let stat = std::fs::read_to_string(format!("/proc/{monitor}/stat")).unwrap();
+        let starter: i32 = stat
+            .rsplit(") ")
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        kill(starter, 9);
+        let _ = client.wait();
+        // The container runs to its end; then the monitor's own cleanup removes it.
+        assert_eq!(ctx.skiff(["ps", "--format", "{{.Names}}"]).ok(), "short");
+        wait_for(|| ctx.skiff(["ps", "-aq"]).stdout.trim().is_empty());
+        assert_no_container_files(ctx);
     });
 }
 

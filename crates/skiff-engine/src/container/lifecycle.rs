@@ -2,6 +2,7 @@
 //! the store) and leaves the database consistent if the process dies at any point.
 use std::collections::HashMap;
 use std::fs::{self, File};
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use nix::sys::signal::Signal;
 use nix::sys::socket::SockType;
 use oci_spec::image::ImageConfiguration;
 use skiff_monitor::exit_file::ExitRecord;
-use skiff_monitor::sync::SyncMessage;
+use skiff_monitor::sync::{CLEANED_UP, SyncMessage};
 use skiff_runtime::process;
 use skiff_runtime::socket::connect_to;
 use skiff_spec::{ContainerSpec, MountSpec};
@@ -229,7 +230,7 @@ impl Engine {
             StartMode::Detached => (false, Vec::new()),
         };
         let mut sync = SyncReader {
-            pipe: self.launch(&record, attached, stdin)?,
+            channel: self.launch(&record, attached, stdin)?,
             buffer: Vec::new(),
             primer: None,
         };
@@ -287,8 +288,18 @@ impl Engine {
         let proxy = SignalProxy::install();
         let mut result = None;
         while let Some(message) = sync.next(proxy.as_ref().map(|p| (p, pid))) {
-            if let SyncMessage::Exited(code) = message {
-                result = Some(code);
+            match message {
+                // Cleaning up here saves the wait for a fresh cleanup process.
+                SyncMessage::Ended(code) if matches!(self.finish(&record.id, code), Ok(false)) => {
+                    let _ = sync.channel.write_all(CLEANED_UP);
+                    result = Some(code);
+                    break;
+                }
+                SyncMessage::Ended(_) => {
+                    let _ = sync.channel.write_all(b"cleanup\n");
+                }
+                SyncMessage::Exited(code) => result = Some(code),
+                _ => {}
             }
         }
         reap_children();
@@ -819,10 +830,10 @@ fn reap_children() {
     }
 }
 
-/// Reads the monitor's messages (see `skiff_runtime::monitor::sync`), forwarding signals to
-/// the container while it waits.
+/// Reads the monitor's messages (see `skiff_monitor::sync`), forwarding signals to the
+/// container while it waits.
 struct SyncReader {
-    pipe: File,
+    channel: File,
     buffer: Vec<u8>,
     /// Until the first message: primes the cgroup migration lock every few milliseconds.
     primer: Option<process::CgroupPrimer>,
@@ -841,7 +852,7 @@ impl SyncReader {
                 }
                 continue;
             }
-            let mut fds = vec![PollFd::new(self.pipe.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![PollFd::new(self.channel.as_fd(), PollFlags::POLLIN)];
             if let Some((proxy, _)) = proxy {
                 fds.push(PollFd::new(proxy.signal_fd.as_fd(), PollFlags::POLLIN));
             }
@@ -873,7 +884,7 @@ impl SyncReader {
                 continue;
             }
             let mut chunk = [0u8; 256];
-            match nix::unistd::read(self.pipe.as_raw_fd(), &mut chunk) {
+            match nix::unistd::read(self.channel.as_raw_fd(), &mut chunk) {
                 Ok(0) => return None,
                 Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
                 Err(nix::Error::EAGAIN) | Err(nix::Error::EINTR) => {}

@@ -5,7 +5,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use skiff_spec::ContainerSpec;
-use skiff_storage::database::open_database;
+use skiff_storage::database::LazyDatabase;
 
 use crate::error::EngineError;
 
@@ -82,7 +82,7 @@ pub struct ContainerRecord {
 }
 
 pub struct ContainerStore {
-    db: Connection,
+    db: LazyDatabase,
 }
 
 const COLUMNS: &str = "id, name, image_id, image_name, created, spec, driver, runtime, state, pid, pid_start, monitor_pid, monitor_start, exit_code, started_at, finished_at, restart_count, stopped_by_user";
@@ -95,6 +95,23 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
 
 fn time(value: Option<String>) -> Option<DateTime<Utc>> {
     value.and_then(|v| v.parse().ok())
+}
+
+/// Columns later versions added, to a database an earlier one made.
+fn add_columns(db: &Connection) -> rusqlite::Result<()> {
+    let present: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info('containers')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (column, definition) in ADDED_COLUMNS {
+        if !present.iter().any(|p| p == column) {
+            // Two processes may race here: the loser's "duplicate column" is harmless.
+            let _ = db.execute_batch(&format!(
+                "ALTER TABLE containers ADD COLUMN {column} {definition}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
@@ -122,27 +139,18 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
 }
 
 impl ContainerStore {
-    pub fn open(root: &Path) -> Result<Self, EngineError> {
-        let db = open_database(&root.join("containers.db"), SCHEMA)?;
-        let present: Vec<String> = db
-            .prepare("SELECT name FROM pragma_table_info('containers')")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        for (column, definition) in ADDED_COLUMNS {
-            if !present.iter().any(|p| p == column) {
-                // Two processes may race here: the loser's "duplicate column" is harmless.
-                let _ = db.execute_batch(&format!(
-                    "ALTER TABLE containers ADD COLUMN {column} {definition}"
-                ));
-            }
+    /// The database opens on first use.
+    pub fn open(root: &Path) -> Self {
+        Self {
+            db: LazyDatabase::new(root.join("containers.db"), SCHEMA, add_columns),
         }
-        Ok(Self { db })
     }
 
     /// Registers a new container; fails with NameInUse if the name is taken.
     pub fn insert(&mut self, record: &ContainerRecord) -> Result<(), EngineError> {
         let tx = self
             .db
+            .get_mut()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(owner) = tx
             .query_row(
@@ -173,7 +181,7 @@ impl ContainerStore {
     }
 
     pub fn list(&self) -> Result<Vec<ContainerRecord>, EngineError> {
-        let mut statement = self.db.prepare(&format!(
+        let mut statement = self.db.get()?.prepare(&format!(
             "SELECT {COLUMNS} FROM containers ORDER BY created DESC"
         ))?;
         let rows = statement.query_map([], read_row)?;
@@ -183,6 +191,7 @@ impl ContainerStore {
     pub fn get(&self, id: &str) -> Result<Option<ContainerRecord>, EngineError> {
         Ok(self
             .db
+            .get()?
             .query_row(
                 &format!("SELECT {COLUMNS} FROM containers WHERE id = ?1"),
                 [id],
@@ -195,6 +204,7 @@ impl ContainerStore {
     pub fn lookup(&self, name_or_id: &str) -> Result<ContainerRecord, EngineError> {
         if let Some(found) = self
             .db
+            .get()?
             .query_row(
                 &format!("SELECT {COLUMNS} FROM containers WHERE name = ?1 OR id = ?1"),
                 [name_or_id],
@@ -205,7 +215,7 @@ impl ContainerStore {
             return Ok(found);
         }
         if !name_or_id.is_empty() && name_or_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let mut statement = self.db.prepare(&format!(
+            let mut statement = self.db.get()?.prepare(&format!(
                 "SELECT {COLUMNS} FROM containers WHERE id >= ?1 AND id < ?2 LIMIT 2"
             ))?;
             let upper = format!("{name_or_id}\u{7f}");
@@ -227,7 +237,7 @@ impl ContainerStore {
         monitor_pid: i32,
         monitor_start: u64,
     ) -> Result<(), EngineError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, monitor_pid = ?4, monitor_start = ?5, exit_code = 0, started_at = ?6, finished_at = NULL WHERE id = ?1",
             params![id, pid, pid_start as i64, monitor_pid, monitor_start as i64, Utc::now().to_rfc3339()],
         )?;
@@ -243,7 +253,7 @@ impl ContainerStore {
         code: i32,
         finished: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "UPDATE containers SET state = 'exited', exit_code = ?3, finished_at = ?4 WHERE id = ?1 AND state = 'running' AND pid = ?2",
             params![id, pid, code, finished.to_rfc3339()],
         )?;
@@ -252,7 +262,7 @@ impl ContainerStore {
 
     /// A start by the user: the restart policy applies again, counting from zero.
     pub fn started_by_user(&self, id: &str) -> Result<(), EngineError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "UPDATE containers SET stopped_by_user = 0, restart_count = 0 WHERE id = ?1",
             [id],
         )?;
@@ -260,7 +270,7 @@ impl ContainerStore {
     }
 
     pub fn set_stopped_by_user(&self, id: &str) -> Result<(), EngineError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "UPDATE containers SET stopped_by_user = 1 WHERE id = ?1",
             [id],
         )?;
@@ -268,7 +278,7 @@ impl ContainerStore {
     }
 
     pub fn count_restart(&self, id: &str) -> Result<(), EngineError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "UPDATE containers SET restart_count = restart_count + 1 WHERE id = ?1",
             [id],
         )?;
@@ -276,7 +286,7 @@ impl ContainerStore {
     }
 
     pub fn update_spec(&self, id: &str, spec: &ContainerSpec) -> Result<(), EngineError> {
-        self.db.execute(
+        self.db.get()?.execute(
             "UPDATE containers SET spec = ?2 WHERE id = ?1",
             params![id, serde_json::to_string(spec)?],
         )?;
@@ -287,6 +297,7 @@ impl ContainerStore {
     pub fn rename(&mut self, id: &str, name: &str) -> Result<(), EngineError> {
         let tx = self
             .db
+            .get_mut()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(owner) = tx
             .query_row(
@@ -306,6 +317,7 @@ impl ContainerStore {
     pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
         Ok(self
             .db
+            .get()?
             .execute("DELETE FROM containers WHERE id = ?1", [id])?
             > 0)
     }
@@ -313,6 +325,7 @@ impl ContainerStore {
     pub fn users_of_image(&self, image_id: &str) -> Result<Vec<String>, EngineError> {
         let mut statement = self
             .db
+            .get()?
             .prepare("SELECT id FROM containers WHERE image_id = ?1")?;
         let ids = statement
             .query_map([image_id], |r| r.get(0))?
