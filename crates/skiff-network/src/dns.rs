@@ -183,20 +183,27 @@ pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
                 continue;
             };
             let found = container_name(&question.name)
-                .map(|name| store.resolve(&network, name).unwrap_or_default())
+                .map(|name| {
+                    store
+                        .resolve_for(&network, client.ip(), name)
+                        .unwrap_or_default()
+                })
                 .unwrap_or_default();
             if !found.is_empty() {
                 let ipv6 = || {
-                    let config = networks.iter().find(|n| n.name == network);
                     found
                         .iter()
-                        .filter_map(move |a| config?.address6(*a))
+                        .filter_map(|(on, a)| networks.iter().find(|n| n.name == *on)?.address6(*a))
                         .map(|a| IpAddr::V6(a.address))
                 };
                 let addresses: Vec<IpAddr> = match question.kind {
-                    TYPE_A => found.iter().map(|a| IpAddr::V4(*a)).collect(),
+                    TYPE_A => found.iter().map(|(_, a)| IpAddr::V4(*a)).collect(),
                     TYPE_AAAA => ipv6().collect(),
-                    TYPE_ANY => found.iter().map(|a| IpAddr::V4(*a)).chain(ipv6()).collect(),
+                    TYPE_ANY => found
+                        .iter()
+                        .map(|(_, a)| IpAddr::V4(*a))
+                        .chain(ipv6())
+                        .collect(),
                     _ => Vec::new(),
                 };
                 let _ = socket.send_to(&reply(query, &question, &addresses, false), client);

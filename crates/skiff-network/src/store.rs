@@ -318,21 +318,35 @@ impl NetworkStore {
             .is_some())
     }
 
-    /// The addresses on `network` of the containers called `name` (name, short ID or alias).
-    pub fn resolve(&self, network: &str, name: &str) -> Result<Vec<Ipv4Addr>, NetworkError> {
-        let mut statement = self
-            .db
-            .prepare("SELECT address, names FROM leases WHERE network = ?1")?;
-        let rows = statement.query_map([network], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    /// What `name` is for the container that asks from `client` on `network`: as aardvark-dns
+    /// answers, the containers of every network the asker is on (those of `network` first);
+    /// an asker unknown here (an IPv6 source) gets those of `network`.
+    pub fn resolve_for(
+        &self,
+        network: &str,
+        client: std::net::IpAddr,
+        name: &str,
+    ) -> Result<Vec<(String, Ipv4Addr)>, NetworkError> {
+        let mut statement = self.db.prepare(
+            "SELECT network, address, names FROM leases WHERE network = ?1 OR network IN \
+             (SELECT network FROM leases WHERE container = \
+              (SELECT container FROM leases WHERE network = ?1 AND address = ?2)) \
+             ORDER BY network != ?1",
+        )?;
+        let rows = statement.query_map([network, &client.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (address, names) = row?;
+            let (network, address, names) = row?;
             if names.split(' ').any(|n| n == name)
                 && let Ok(address) = address.parse()
             {
-                out.push(address);
+                out.push((network, address));
             }
         }
         Ok(out)
