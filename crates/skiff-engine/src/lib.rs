@@ -18,6 +18,7 @@ pub mod network;
 mod options;
 mod registry;
 pub mod rootless;
+pub mod rootless_netns;
 mod terminal;
 
 pub use archive::{HistoryEntry, SaveTarget};

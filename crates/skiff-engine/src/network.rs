@@ -50,8 +50,9 @@ impl Engine {
     }
 
     /// What a container joins when `--network` is not given: Podman's default bridge for
-    /// root; pasta for a rootless user (no bridge can be made from a user namespace), else
-    /// slirp4netns, else a private namespace with loopback only.
+    /// root; pasta for a rootless user (as Podman 5: bridges, in the rootless network
+    /// namespace, are for `--network NAME`), else slirp4netns, else a private namespace with
+    /// loopback only.
     pub fn default_network_mode(&self) -> NetworkMode {
         if self.options.rootless {
             if Helper::Pasta.available() {
@@ -125,6 +126,11 @@ impl Engine {
         store.remove(&report.network)?;
         if !self.options.rootless {
             skiff_network::remove_bridge(&report.network)?;
+        } else if let Some(removed) = crate::rootless_netns::inside(&self.options.runroot, || {
+            skiff_network::remove_bridge(&report.network)
+        }) {
+            // Without a rootless network namespace there is no bridge left to remove.
+            removed?;
         }
         Ok(report.network.name)
     }
@@ -152,15 +158,26 @@ impl Engine {
         }
         if record.state == State::Running {
             let netns = format!("/proc/{}/ns/net", record.pid);
-            skiff_network::connect(
-                &mut store,
-                &record.id,
-                &record.name,
-                &attachment,
-                std::path::Path::new(&netns),
-            )?;
-            if network.dns_enabled {
-                self.ensure_dns_server();
+            let (root, dns_lock) = (self.options.root.clone(), self.dns_lock_path());
+            let mut plug = || {
+                skiff_network::connect(
+                    &mut store,
+                    &record.id,
+                    &record.name,
+                    &attachment,
+                    std::path::Path::new(&netns),
+                )?;
+                if network.dns_enabled {
+                    ensure_dns_server(&root, &dns_lock);
+                }
+                Ok::<_, EngineError>(())
+            };
+            if self.options.rootless {
+                crate::rootless_netns::inside(&self.options.runroot, plug).ok_or_else(|| {
+                    EngineError::Rootless("the rootless network namespace is not running".into())
+                })??;
+            } else {
+                plug()?;
             }
         }
         attachments.push(attachment);
@@ -189,6 +206,12 @@ impl Engine {
             )));
         }
         if record.state == State::Running {
+            if self.options.rootless {
+                return Err(EngineError::InvalidArgument(format!(
+                    "container {} is running: a rootless container leaves a network when stopped (disconnect it then)",
+                    record.name
+                )));
+            }
             skiff_network::disconnect(&mut store, &record.id, &network)?;
         }
         self.containers.update_spec(&record.id, &spec)
@@ -257,9 +280,9 @@ impl Engine {
         }
         match &mut spec.network {
             NetworkMode::Bridge(attachments) => {
-                if self.options.rootless {
+                if self.options.rootless && !spec.ports.is_empty() {
                     return Err(EngineError::InvalidArgument(
-                        "rootless containers cannot join bridge networks yet: use --network none or host".into(),
+                        "rootless containers on bridge networks cannot publish ports yet: use the default network (pasta) for -p".into(),
                     ));
                 }
                 let store = self.network_store()?;
@@ -331,10 +354,23 @@ impl Engine {
             NetworkMode::Path(path) => return joined_namespace(path).map(Some),
             _ => return Ok(None),
         };
+        // Rootless bridges live in the shared rootless network namespace; this process is
+        // in its owner's user namespace already (see `rootless_netns`).
+        if self.options.rootless {
+            crate::rootless_netns::enter(&self.options.runroot)?;
+        }
         self.check_ports_free(record)?;
         let mut store = self.network_store()?;
         let attached = skiff_network::lease(&mut store, &record.id, &record.name, attachments)?;
-        match skiff_network::create_namespace(&record.id, attached, &record.spec.ports) {
+        let created = skiff_network::create_namespace(&record.id, attached, &record.spec.ports)
+            .and_then(|mut namespace| {
+                if self.options.rootless {
+                    let run_dir = self.run_dir(&record.id);
+                    namespace.path = Some(usermode::bind_namespace(&namespace.fd, &run_dir)?);
+                }
+                Ok(namespace)
+            });
+        match created {
             Ok(namespace) => {
                 if namespace.attached.iter().any(|a| a.network.dns_enabled) {
                     self.ensure_dns_server();
@@ -389,29 +425,7 @@ impl Engine {
     /// itself), and returns once it listens on every network's gateway: a container's first
     /// query must find it. Without it names do not resolve, but the container still runs.
     fn ensure_dns_server(&self) {
-        let lock = self.dns_lock_path();
-        let running = match skiff_storage::lock::FileLock::try_exclusive(&lock) {
-            Ok(Some(held)) => {
-                drop(held);
-                false
-            }
-            _ => true,
-        };
-        if !running && let Ok(exe) = std::env::current_exe() {
-            let _ = std::process::Command::new(exe)
-                .arg(DNS_COMMAND)
-                .arg(&self.options.root)
-                .arg(&lock)
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-        // A new server may take a moment to publish its control port.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
-        while !skiff_network::dns::rescan(&lock) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        ensure_dns_server(&self.options.root, &self.dns_lock_path());
     }
 
     fn dns_lock_path(&self) -> std::path::PathBuf {
@@ -505,6 +519,33 @@ fn joined_namespace(path: &str) -> Result<Namespace, EngineError> {
         attached: Vec::new(),
         resolvers: Vec::new(),
     })
+}
+
+/// Starts the DNS server of the storage `root` unless it runs, and has it look at the
+/// networks again; in the calling thread's network namespace.
+fn ensure_dns_server(root: &std::path::Path, lock: &std::path::Path) {
+    let running = match skiff_storage::lock::FileLock::try_exclusive(lock) {
+        Ok(Some(held)) => {
+            drop(held);
+            false
+        }
+        _ => true,
+    };
+    if !running && let Ok(exe) = std::env::current_exe() {
+        let _ = std::process::Command::new(exe)
+            .arg(DNS_COMMAND)
+            .arg(root)
+            .arg(lock)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    // A new server may take a moment to publish its control port.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while !skiff_network::dns::rescan(lock) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// The path the runtime joins a prepared namespace by.

@@ -258,6 +258,14 @@ impl Drop for TestContext {
             .stderr(Stdio::null())
             .status();
         if self.mode == Mode::Rootless {
+            // The rootless network namespace's holder (and its pasta) leave on SIGTERM.
+            if let Some(pid) =
+                std::fs::read_to_string(self.runroot().join("rootless-netns/holder.pid"))
+                    .ok()
+                    .and_then(|text| text.split(' ').next()?.parse::<i32>().ok())
+            {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
             // Rootless storage holds files owned by subordinate IDs; remove them from inside.
             let _ = self
                 .command(["rmi", "-a", "-f"])

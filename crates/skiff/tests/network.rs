@@ -625,16 +625,96 @@ fn rootless_containers_reach_out_and_publish_ports_through_pasta() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(gone, "pasta outlived its container");
+}
 
-    ctx.skiff([
+/// The links of the rootless network namespace (its holder's), as `ip -o link` prints them.
+fn rootless_namespace_links(ctx: &TestContext) -> String {
+    let pid = std::fs::read_to_string(ctx.runroot().join("rootless-netns/holder.pid")).unwrap();
+    let pid = pid.split(' ').next().unwrap();
+    let out = sh(&format!("nsenter -t {pid} -n ip -o link"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn rootless_bridge_networks_live_in_a_shared_rootless_namespace() {
+    let ctx = TestContext::new(SKIFF, Mode::Rootless).with_busybox();
+    let outside = Outside::new(&ctx);
+    create_network(&ctx, 20, "appnet", &[]);
+    create_network(&ctx, 21, "elsewhere", &[]);
+    let (_, bridge) = unique(20);
+    run_server(
+        &ctx,
+        "db",
+        &["--network", "appnet"],
+        "mkdir -p /w && echo from db > /w/index.html && exec httpd -f -p 8080 -h /w",
+    );
+    // Each `skiff` is a process of its own: the second finds the namespace the first made.
+    let fetched =
+        eventually(|| fetch_in_container(&ctx, Some("appnet"), 5, "http://db:8080/").stdout);
+    assert_eq!(fetched, "from db\n");
+    let elsewhere = ctx.skiff([
         "run",
         "--rm",
         "--network",
-        "podman",
+        "elsewhere",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        "nslookup db.dns.podman || echo not-found",
+    ]);
+    assert!(elsewhere.ok().contains("not-found"), "{}", elsewhere.stdout);
+    // The outside, through the namespace's own pasta.
+    let url = format!("http://{}:8000/", outside.address);
+    assert_eq!(
+        fetch_in_container(&ctx, Some("appnet"), 5, &url).ok(),
+        "from outside"
+    );
+    // The bridge is in the rootless namespace, not the host's.
+    assert!(rootless_namespace_links(&ctx).contains(&bridge));
+    assert!(!sh(&format!("ip link show {bridge}")).status.success());
+    // A running container joins one more network at once, names and all.
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "client",
+        "--network",
+        "elsewhere",
+        "localhost/busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    ctx.skiff(["network", "connect", "appnet", "client"]).ok();
+    let through = ctx.skiff([
+        "exec",
+        "client",
+        "timeout",
+        "5",
+        "wget",
+        "-qO-",
+        "http://db:8080/",
+    ]);
+    assert_eq!(through.ok(), "from db");
+    ctx.skiff([
+        "run",
+        "--rm",
+        "-p",
+        "8080",
+        "--network",
+        "appnet",
         "localhost/busybox",
         "true",
     ])
-    .fails(125, "rootless containers cannot join bridge networks yet");
+    .fails(125, "cannot publish ports yet");
+    ctx.skiff(["rm", "-f", "db", "client"]).ok();
+    ctx.skiff(["network", "rm", "appnet"]).ok();
+    assert!(!rootless_namespace_links(&ctx).contains(&bridge));
 }
 
 #[test]

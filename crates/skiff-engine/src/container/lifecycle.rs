@@ -452,6 +452,15 @@ impl Engine {
         })
     }
 
+    /// Whether a container is on bridge networks (rootless: in the rootless network namespace).
+    pub fn uses_bridge(&self, name_or_id: &str) -> Result<bool, EngineError> {
+        let record = self.containers.lookup(name_or_id)?;
+        Ok(matches!(
+            record.spec.network,
+            skiff_spec::NetworkMode::Bridge(_)
+        ))
+    }
+
     pub fn container_exists(&self, name_or_id: &str) -> Result<bool, EngineError> {
         match self.containers.lookup(name_or_id) {
             Ok(_) => Ok(true),

@@ -77,11 +77,11 @@ pub fn create_namespace(
 }
 
 /// The helpers, and a rootless runtime, open the namespace by path, and /proc/PID/fd/N of
-/// another process is refused to them (pasta keeps fewer capabilities than skiff; a rootless
-/// process changed its IDs, which makes it undumpable), so the namespace is bound onto a
-/// file. The bind lives in the caller's private mount namespace; the file stays until
-/// `stop`, and pasta exits when it is removed.
-fn bind_namespace(fd: &OwnedFd, run_dir: &Path) -> Result<PathBuf, NetworkError> {
+/// another process is refused to them (pasta, and the container's init, keep fewer
+/// capabilities than skiff), so the namespace is bound onto a file. The bind lives in the
+/// caller's private mount namespace; the file stays until `stop`, and pasta exits when it is
+/// removed.
+pub fn bind_namespace(fd: &OwnedFd, run_dir: &Path) -> Result<PathBuf, NetworkError> {
     let netns = run_dir.join(NETNS_FILE);
     fs::write(&netns, b"").map_err(system(format!("create {}", netns.display())))?;
     mount(

@@ -8,7 +8,7 @@ mod run_options;
 mod system;
 
 use anyhow::{Context, Result};
-use skiff_engine::{Engine, StoreOptions, rootless};
+use skiff_engine::{Engine, NetworkMode, StoreOptions, rootless};
 
 use crate::cli::{
     Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand,
@@ -42,7 +42,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Manifest(ManifestCommand::Inspect(args)) => {
             registry::manifest_inspect(&open(&global)?, &args)
         }
-        Command::Network(command) => network::dispatch(&mut open(&global)?, command),
+        Command::Network(command) => network::dispatch(&mut open_for_networks(&global)?, command),
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::Container(command) => container_command(&global, *command),
         Command::Inspect(args) => system::inspect(&open(&global)?, &args),
@@ -102,17 +102,26 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
     let mut engine = match &command {
         ContainerCommand::Run(args) => match shared_network(&args.network) {
             Some(target) => open_joined(global, target)?,
+            None if !nix::unistd::geteuid().is_root() && on_bridge(&args.network) => {
+                open_in_rootless_netns(global)?
+            }
             None => open(global)?,
         },
         ContainerCommand::Start(StartArgs { containers, .. })
         | ContainerCommand::Restart(StopArgs { containers, .. })
             if !nix::unistd::geteuid().is_root() =>
         {
-            let target = containers
-                .first()
-                .and_then(|name| open_here(global).ok()?.network_owner(name).ok()?);
+            let here = open_here(global).ok();
+            let first = containers.first();
+            let target = first.and_then(|name| here.as_ref()?.network_owner(name).ok()?);
+            let bridged = first.is_some_and(|name| {
+                here.as_ref()
+                    .is_some_and(|e| e.uses_bridge(name).unwrap_or(false))
+            });
+            drop(here);
             match target {
                 Some(target) => open_joined(global, &target)?,
+                None if bridged => open_in_rootless_netns(global)?,
                 None => open(global)?,
             }
         }
@@ -176,6 +185,31 @@ fn open_joined(global: &GlobalArgs, container: &str) -> Result<Engine> {
     Ok(engine)
 }
 
+/// Opens the engine in the user namespace that owns the rootless network namespace (made if
+/// missing), where rootless bridge networks live.
+fn open_in_rootless_netns(global: &GlobalArgs) -> Result<Engine> {
+    skiff_engine::rootless_netns::join_holder(&store_options(global).runroot)?;
+    open_here(global)
+}
+
+/// Opens the engine for network commands: an unprivileged user joins the rootless network
+/// namespace's owner when it exists, where its bridges are (to remove or connect them).
+fn open_for_networks(global: &GlobalArgs) -> Result<Engine> {
+    if !nix::unistd::geteuid().is_root()
+        && skiff_engine::rootless_netns::join_running_holder(&store_options(global).runroot)?
+    {
+        return open_here(global);
+    }
+    open(global)
+}
+
+/// Whether `--network` values name bridge networks (not none, host, pasta, container:...).
+fn on_bridge(values: &[String]) -> bool {
+    values
+        .iter()
+        .any(|v| matches!(NetworkMode::parse(v), Some(NetworkMode::Bridge(_))))
+}
+
 /// The container named by `--network container:NAME`, if any.
 fn shared_network(values: &[String]) -> Option<&str> {
     values.iter().find_map(|v| v.strip_prefix("container:"))
@@ -183,6 +217,11 @@ fn shared_network(values: &[String]) -> Option<&str> {
 
 /// Opens the engine in the namespaces this process is in.
 fn open_here(global: &GlobalArgs) -> Result<Engine> {
+    Engine::open(store_options(global)).context("opening storage")
+}
+
+/// The storage options of the global flags, for the namespaces this process is in.
+fn store_options(global: &GlobalArgs) -> StoreOptions {
     let rootless = !nix::unistd::geteuid().is_root() || rootless::in_user_namespace();
     let mut options = StoreOptions::defaults(rootless);
     if let Some(root) = &global.root {
@@ -197,7 +236,7 @@ fn open_here(global: &GlobalArgs) -> Result<Engine> {
     if let Some(runtime) = &global.runtime {
         options.runtime = runtime.clone();
     }
-    Engine::open(options).context("opening storage")
+    options
 }
 
 /// The error and its causes on one line, as Podman prints them.
