@@ -161,6 +161,19 @@ impl Engine {
             console,
             attach_socket,
         } = prepared;
+        // Rootless ports on bridge networks are listened on here, on the host, before the
+        // start enters the rootless network namespace; a forwarder carries them in.
+        let listeners = if self.rootless_forwards(record) {
+            match crate::rootless_netns::listen(&record.spec.ports) {
+                Ok(listeners) => listeners,
+                Err(message) => {
+                    report(SyncMessage::Error(125, message));
+                    return 125;
+                }
+            }
+        } else {
+            Vec::new()
+        };
         let pid = match engine.create_and_start(record, image, container) {
             Ok(pid) => pid,
             Err((code, message)) => {
@@ -172,7 +185,6 @@ impl Engine {
                 return code;
             }
         };
-        drop(engine);
         let terminal = match console.map(|c| receive_terminal(&c, Duration::from_secs(10))) {
             Some(Ok(master)) => Some(master),
             Some(Err(e)) => {
@@ -185,6 +197,29 @@ impl Engine {
             }
             None => None,
         };
+        if !listeners.is_empty() {
+            let forwarded = engine
+                .container_addresses(record)
+                .map_err(|e| e.to_string())
+                .and_then(|addresses| {
+                    let address = addresses.first().ok_or("the container has no address")?;
+                    crate::rootless_netns::start_forwarder(
+                        &self.run_dir(&record.id),
+                        pid,
+                        address.address,
+                        listeners,
+                    )
+                });
+            if let Err(message) = forwarded {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                report(SyncMessage::Error(125, message));
+                return 125;
+            }
+        }
+        drop(engine);
         report(SyncMessage::Started(pid));
         let _ = self.layout(&record.id, &record.driver).unmount();
         let (stdout_fd, stderr_fd, stdin_fd) = match (&terminal, &output) {
@@ -319,6 +354,15 @@ impl Engine {
         }
         command.push(id.to_string());
         command
+    }
+}
+
+impl Engine {
+    /// Whether the container's published ports go through the rootless network namespace.
+    pub(crate) fn rootless_forwards(&self, record: &ContainerRecord) -> bool {
+        self.options.rootless
+            && !record.spec.ports.is_empty()
+            && matches!(record.spec.network, skiff_spec::NetworkMode::Bridge(_))
     }
 }
 

@@ -280,10 +280,8 @@ impl Engine {
         }
         match &mut spec.network {
             NetworkMode::Bridge(attachments) => {
-                if self.options.rootless && !spec.ports.is_empty() {
-                    return Err(EngineError::InvalidArgument(
-                        "rootless containers on bridge networks cannot publish ports yet: use the default network (pasta) for -p".into(),
-                    ));
+                if self.options.rootless {
+                    check_rootless_bridge_ports(&spec.ports)?;
                 }
                 let store = self.network_store()?;
                 for attachment in attachments.iter_mut() {
@@ -354,22 +352,30 @@ impl Engine {
             NetworkMode::Path(path) => return joined_namespace(path).map(Some),
             _ => return Ok(None),
         };
+        // Here, in the host's namespace: the ports are the host's.
+        self.check_ports_free(record)?;
         // Rootless bridges live in the shared rootless network namespace; this process is
         // in its owner's user namespace already (see `rootless_netns`).
         if self.options.rootless {
             crate::rootless_netns::enter(&self.options.runroot)?;
         }
-        self.check_ports_free(record)?;
         let mut store = self.network_store()?;
         let attached = skiff_network::lease(&mut store, &record.id, &record.name, attachments)?;
-        let created = skiff_network::create_namespace(&record.id, attached, &record.spec.ports)
-            .and_then(|mut namespace| {
+        // Rootless ports are not forwarded by the firewall but by a process of their own.
+        let ports: &[PortMapping] = if self.options.rootless {
+            &[]
+        } else {
+            &record.spec.ports
+        };
+        let created = skiff_network::create_namespace(&record.id, attached, ports).and_then(
+            |mut namespace| {
                 if self.options.rootless {
                     let run_dir = self.run_dir(&record.id);
                     namespace.path = Some(usermode::bind_namespace(&namespace.fd, &run_dir)?);
                 }
                 Ok(namespace)
-            });
+            },
+        );
         match created {
             Ok(namespace) => {
                 if namespace.attached.iter().any(|a| a.network.dns_enabled) {
@@ -408,7 +414,8 @@ impl Engine {
                 )));
             }
         }
-        for port in &record.spec.ports {
+        // A rootless start listens on its ports itself (see `rootless_netns::listen`).
+        for port in record.spec.ports.iter().filter(|_| !self.options.rootless) {
             if let Err(e) = bind_port(&port.protocol, &port.host_ip, port.host_port) {
                 return Err(EngineError::InvalidArgument(format!(
                     "cannot listen on the {} port {}:{}: {e}",
@@ -445,11 +452,12 @@ impl Engine {
             return Ok(());
         }
         let mut store = self.network_store()?;
-        Ok(skiff_network::release(
-            &mut store,
-            &record.id,
-            !record.spec.ports.is_empty(),
-        )?)
+        let had_ports = !record.spec.ports.is_empty();
+        if self.options.rootless && had_ports {
+            crate::rootless_netns::stop_forwarder(&self.run_dir(&record.id));
+            return Ok(skiff_network::release(&mut store, &record.id, false)?);
+        }
+        Ok(skiff_network::release(&mut store, &record.id, had_ports)?)
     }
 
     /// The addresses a running container holds.
@@ -519,6 +527,18 @@ fn joined_namespace(path: &str) -> Result<Namespace, EngineError> {
         attached: Vec::new(),
         resolvers: Vec::new(),
     })
+}
+
+/// What rootless containers on bridge networks can publish: TCP ports, which a forwarder
+/// carries into the rootless network namespace (see `rootless_netns::listen`).
+fn check_rootless_bridge_ports(ports: &[PortMapping]) -> Result<(), EngineError> {
+    match ports.iter().find(|port| port.protocol != "tcp") {
+        Some(port) => Err(EngineError::InvalidArgument(format!(
+            "-p {}/{}: rootless containers on bridge networks publish TCP ports only (the default network, pasta, forwards UDP too)",
+            port.container_port, port.protocol
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Starts the DNS server of the storage `root` unless it runs, and has it look at the

@@ -244,3 +244,142 @@ fn allow_proc_access() {
         libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
     }
 }
+
+/// argv[1] of a rootless container's port forwarder.
+pub const FORWARDER_COMMAND: &str = "__forward";
+
+const FORWARDER_PID_FILE: &str = "forwarder.pid";
+
+/// In the monitor, on the host before it enters the rootless network namespace: listening
+/// sockets for a rootless container's published ports on a bridge network (as Podman 5's
+/// rootlessport: pasta cannot add forwards to the shared namespace's running instance).
+pub(crate) fn listen(
+    ports: &[skiff_spec::PortMapping],
+) -> Result<Vec<(std::net::TcpListener, u16)>, String> {
+    ports
+        .iter()
+        .map(|port| {
+            let address = if port.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                port.host_ip.as_str()
+            };
+            std::net::TcpListener::bind((address, port.host_port))
+                .map(|listener| (listener, port.container_port))
+                .map_err(|e| {
+                    format!(
+                        "cannot listen on the TCP port {address}:{}: {e}",
+                        port.host_port
+                    )
+                })
+        })
+        .collect()
+}
+
+/// In the monitor, inside the rootless network namespace once the container runs: starts
+/// `skiff __forward`, which carries connections from the listeners to the container's
+/// `address`; its PID goes into `run_dir` for `stop_forwarder`.
+pub(crate) fn start_forwarder(
+    run_dir: &Path,
+    container_pid: i32,
+    address: std::net::Ipv4Addr,
+    listeners: Vec<(std::net::TcpListener, u16)>,
+) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("/proc/self/exe: {e}"))?;
+    let mut command = Command::new(exe);
+    command
+        .arg(FORWARDER_COMMAND)
+        .arg(container_pid.to_string());
+    for (listener, port) in &listeners {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(listener);
+        // Inherited by the forwarder; this process closes its copies right after.
+        let _ = nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        );
+        command.arg(format!("{fd}={address}:{port}"));
+    }
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("port forwarder: {e}"))?;
+    drop(listeners);
+    let path = run_dir.join(FORWARDER_PID_FILE);
+    fs::write(&path, child.id().to_string()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Ends a container's port forwarder, so that its ports are free when the container is gone.
+pub(crate) fn stop_forwarder(run_dir: &Path) {
+    let path = run_dir.join(FORWARDER_PID_FILE);
+    if let Some(pid) = fs::read_to_string(&path)
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        .filter(|p| *p > 1)
+    {
+        // Only the forwarder: the PID may have been reused since.
+        let ours = fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).nth(1) == Some(FORWARDER_COMMAND.as_bytes()));
+        if ours {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let _ = fs::remove_file(path);
+}
+
+/// Entry point of `skiff __forward CONTAINER_PID FD=ADDRESS:PORT...`: each listener's
+/// connections are carried to ADDRESS:PORT until the container is gone.
+pub fn forwarder_main(args: &[String]) -> i32 {
+    let Some(container) = args.first().and_then(|p| p.parse::<i32>().ok()) else {
+        return 125;
+    };
+    let started = process::start_time(container).unwrap_or(0);
+    for spec in &args[1..] {
+        let Some((fd, target)) = spec.split_once('=') else {
+            return 125;
+        };
+        let (Ok(fd), Ok(target)) = (fd.parse::<i32>(), target.parse::<std::net::SocketAddr>())
+        else {
+            return 125;
+        };
+        // SAFETY: the monitor handed this listening socket to us by number, and nothing else
+        // in this process owns it.
+        #[allow(unsafe_code)]
+        let listener =
+            unsafe { <std::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                std::thread::spawn(move || carry(client, target));
+            }
+        });
+    }
+    while process::is_alive(container, started) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    0
+}
+
+/// Copies both ways between a client and the container until both sides are done.
+fn carry(client: std::net::TcpStream, target: std::net::SocketAddr) {
+    let Ok(upstream) = std::net::TcpStream::connect(target) else {
+        return;
+    };
+    let (Ok(mut client_reader), Ok(mut upstream_writer)) =
+        (client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    let inbound = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
+        let _ = upstream_writer.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut upstream_reader, mut client_writer) = (upstream, client);
+    let _ = std::io::copy(&mut upstream_reader, &mut client_writer);
+    let _ = client_writer.shutdown(std::net::Shutdown::Write);
+    let _ = inbound.join();
+}

@@ -701,17 +701,31 @@ fn rootless_bridge_networks_live_in_a_shared_rootless_namespace() {
         "http://db:8080/",
     ]);
     assert_eq!(through.ok(), "from db");
+    // Published ports: a forwarder carries them into the rootless namespace (as Podman 5's
+    // rootlessport), reached here from the outside namespace.
+    let port = free_port();
+    run_server(
+        &ctx,
+        "published",
+        &["--network", "appnet", "-p", &format!("{port}:8080")],
+        "mkdir -p /w && echo published > /w/index.html && exec httpd -f -p 8080 -h /w",
+    );
+    let url = format!("http://{}:{port}/", outside.host_ip);
+    assert_eq!(eventually(|| outside.fetch(&url)), "published\n");
+    ctx.skiff(["rm", "-f", "published"]).ok();
+    // The port is free again at once.
+    std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
     ctx.skiff([
         "run",
         "--rm",
         "-p",
-        "8080",
+        "53/udp",
         "--network",
         "appnet",
         "localhost/busybox",
         "true",
     ])
-    .fails(125, "cannot publish ports yet");
+    .fails(125, "publish TCP ports only");
     ctx.skiff(["rm", "-f", "db", "client"]).ok();
     ctx.skiff(["network", "rm", "appnet"]).ok();
     assert!(!rootless_namespace_links(&ctx).contains(&bridge));
