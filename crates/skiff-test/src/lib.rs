@@ -193,6 +193,15 @@ impl TestContext {
         Outcome::from(self.command(args).output().expect("run skiff"))
     }
 
+    /// Runs skiff with extra environment variables.
+    pub fn skiff_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
+        Outcome::from(
+            self.command_with_env(env, args)
+                .output()
+                .expect("run skiff"),
+        )
+    }
+
     /// Runs skiff with `input` on its standard input.
     pub fn skiff_with_input(&self, args: &[&str], input: &[u8]) -> Outcome {
         use std::io::Write;

@@ -389,6 +389,84 @@ fn published_ports_reach_the_container() {
 }
 
 #[test]
+fn the_iptables_driver_does_what_nftables_does() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let outside = Outside::new(&ctx);
+    let env = [("SKIFF_FIREWALL_DRIVER", "iptables")];
+    let skiff = |args: &[&str]| ctx.skiff_with_env(&env, args);
+    let (subnet, bridge) = unique(22);
+    skiff(&[
+        "network",
+        "create",
+        "--subnet",
+        &subnet,
+        "--interface-name",
+        &bridge,
+        "ipt",
+    ])
+    .ok();
+    let network = skiff(&["network", "inspect", "--format", "{{.id}}", "ipt"])
+        .ok()
+        .to_string();
+    let chain = format!("skiff_net_{}", &network[..12]);
+    let port = free_port();
+    let id = skiff(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "ipt",
+        "-p",
+        &format!("{port}:80"),
+        "localhost/busybox",
+        "sh",
+        "-c",
+        "mkdir /www && echo through iptables > /www/index.html && exec httpd -f -p 80 -h /www",
+    ])
+    .ok()
+    .to_string();
+    let container_chain = format!("skiff_ctr_{}", &id[..12]);
+    // Out through the masquerade, in through the DNAT, from another namespace.
+    let url = format!("http://{}:8000/", outside.address);
+    let out = skiff(&[
+        "run",
+        "--rm",
+        "--network",
+        "ipt",
+        "localhost/busybox",
+        "timeout",
+        "5",
+        "wget",
+        "-qO-",
+        &url,
+    ]);
+    assert_eq!(out.ok(), "from outside");
+    let published = format!("http://{}:{port}/", outside.host_ip);
+    assert_eq!(
+        eventually(|| outside.fetch(&published)),
+        "through iptables\n"
+    );
+    let rules = |table: &str| {
+        String::from_utf8_lossy(&sh(&format!("iptables -w -t {table} -S")).stdout).into_owned()
+    };
+    assert!(
+        rules("nat").contains(&format!("-A POSTROUTING -j {chain}")),
+        "{}",
+        rules("nat")
+    );
+    assert!(rules("filter").contains(&format!("-A FORWARD -j {chain}")));
+    assert!(rules("nat").contains(&format!("-A PREROUTING -j {container_chain}")));
+    // Nothing went into nftables tables of skiff's own.
+    assert!(!sh(&format!("nft list table ip {chain}")).status.success());
+    // Everything goes with the container and the network.
+    skiff(&["rm", "-f", "web"]).ok();
+    assert!(!rules("nat").contains(&container_chain), "{}", rules("nat"));
+    skiff(&["network", "rm", "ipt"]).ok();
+    assert!(!rules("nat").contains(&chain) && !rules("filter").contains(&chain));
+}
+
+#[test]
 fn network_commands_and_errors_like_podman() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     let listed = ctx.skiff(["network", "ls"]);
