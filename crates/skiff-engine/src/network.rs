@@ -206,13 +206,26 @@ impl Engine {
             )));
         }
         if record.state == State::Running {
+            let netns = format!("/proc/{}/ns/net", record.pid);
+            let mut unplug = || {
+                skiff_network::disconnect(
+                    &mut store,
+                    &record.id,
+                    &network,
+                    std::path::Path::new(&netns),
+                )
+            };
             if self.options.rootless {
-                return Err(EngineError::InvalidArgument(format!(
-                    "container {} is running: a rootless container leaves a network when stopped (disconnect it then)",
-                    record.name
-                )));
+                crate::rootless_netns::inside(&self.options.runroot, unplug).ok_or_else(
+                    || {
+                        EngineError::Rootless(
+                            "the rootless network namespace is not running".into(),
+                        )
+                    },
+                )??;
+            } else {
+                unplug()?;
             }
-            skiff_network::disconnect(&mut store, &record.id, &network)?;
         }
         self.containers.update_spec(&record.id, &spec)
     }

@@ -258,22 +258,27 @@ pub fn connect(
     }
 }
 
-/// Takes a container off one network: the veth to that network's bridge goes (with its end
-/// in the container), and the lease is given back.
+/// Takes a running container (its network namespace at `netns`) off one network: the veth to
+/// that network's bridge goes (with its end in the container), and the lease is given back.
+/// The container's interface on the network is the one its subnet's route goes out of (sysfs
+/// would show the namespace it was mounted in, not the caller's).
 pub fn disconnect(
     store: &mut NetworkStore,
     container: &str,
     network: &Network,
+    netns: &std::path::Path,
 ) -> Result<(), NetworkError> {
-    let on_bridge = |veth: &str| {
-        fs::read_link(format!("/sys/class/net/{veth}/master")).is_ok_and(|m| {
-            m.file_name()
-                .is_some_and(|n| *n == *network.network_interface)
-        })
-    };
-    let unplugged = match (0..64)
-        .map(|n| veth_name(container, &format!("eth{n}")))
-        .find(|veth| on_bridge(veth))
+    let (subnet, _) = network.subnet()?;
+    let namespace: OwnedFd = File::open(netns)
+        .map_err(system(format!("open {}", netns.display())))?
+        .into();
+    let interface = in_namespace(&namespace, |_| {
+        let routes = fs::read_to_string("/proc/thread-self/net/route")
+            .map_err(system("read the container's routes"))?;
+        Ok(interface_of(&routes, subnet.network, subnet.prefix))
+    })?;
+    let unplugged = match interface
+        .map(|interface| veth_name(container, &interface))
         .and_then(|veth| link_index(&veth).map(|index| (veth, index)))
     {
         Some((veth, index)) => Netlink::open()
@@ -283,6 +288,22 @@ pub fn disconnect(
     };
     let released = store.release_network(container, &network.name);
     unplugged.and(released)
+}
+
+/// The interface of the route to `network`/`prefix` in /proc/net/route's text (addresses in
+/// hexadecimal, in the kernel's byte order).
+fn interface_of(routes: &str, network: std::net::Ipv4Addr, prefix: u8) -> Option<String> {
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    let hex = |value: u32| format!("{value:08X}");
+    let (destination, mask) = (
+        hex(u32::from_le_bytes(network.octets())),
+        hex(u32::from_le_bytes(mask.to_be_bytes())),
+    );
+    routes.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(1) == Some(&destination.as_str()) && fields.get(7) == Some(&mask.as_str()))
+            .then(|| fields[0].to_string())
+    })
 }
 
 /// Runs `work` on a thread inside the namespace `fd`, with a netlink socket of it.
@@ -461,6 +482,19 @@ mod tests {
             [2, 0x42, 10, 0x58, 0, 5]
         );
         assert!(parse_mac("02:42").is_err());
+        let routes = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n\
+                      eth0\t00000000\t0100590A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+                      eth0\t0000590A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+                      eth1\t00005A0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+        assert_eq!(
+            interface_of(routes, "10.90.0.0".parse().unwrap(), 24).as_deref(),
+            Some("eth1")
+        );
+        assert_eq!(
+            interface_of(routes, "10.89.0.0".parse().unwrap(), 24).as_deref(),
+            Some("eth0")
+        );
+        assert_eq!(interface_of(routes, "10.91.0.0".parse().unwrap(), 24), None);
         assert_eq!(format_mac(&[2, 0x42, 10, 0x58, 0, 5]), "02:42:0a:58:00:05");
     }
 }

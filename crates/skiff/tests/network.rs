@@ -779,6 +779,11 @@ fn rootless_bridge_networks_live_in_a_shared_rootless_namespace() {
         "http://db:8080/",
     ]);
     assert_eq!(through.ok(), "from db");
+    // And leaves it at once: its interface on the network goes.
+    ctx.skiff(["network", "disconnect", "appnet", "client"])
+        .ok();
+    let links = ctx.skiff(["exec", "client", "ip", "-o", "link"]);
+    assert!(!links.ok().contains("eth1"), "{}", links.stdout);
     // Published ports: a forwarder carries them into the rootless namespace (as Podman 5's
     // rootlessport), reached here from the outside namespace.
     let port = free_port();
