@@ -34,29 +34,42 @@ fn on_path(program: &str) -> bool {
 }
 
 fn run_nft(script: &str) -> Result<(), NetworkError> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
+    run_program("nft", &["-f", "-"], Some(script))
+}
+
+/// Runs a firewall program, with `input` on its stdin; fails with its first line of complaint.
+fn run_program(program: &str, args: &[&str], input: Option<&str>) -> Result<(), NetworkError> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| NetworkError::Firewall(format!("cannot run nft ({e}): install nftables")))?;
-    if let Some(mut stdin) = child.stdin.take() {
+        .map_err(|e| {
+            NetworkError::Firewall(format!(
+                "cannot run {program} ({e}): install nftables (or iptables)"
+            ))
+        })?;
+    if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
         stdin
-            .write_all(script.as_bytes())
+            .write_all(input.as_bytes())
             .map_err(|e| NetworkError::Firewall(e.to_string()))?;
     }
     let output = child
         .wait_with_output()
         .map_err(|e| NetworkError::Firewall(e.to_string()))?;
     if output.status.success() {
-        Ok(())
-    } else {
-        let message = String::from_utf8_lossy(&output.stderr);
-        Err(NetworkError::Firewall(
-            message.lines().next().unwrap_or("failed").to_string(),
-        ))
+        return Ok(());
     }
+    let message = String::from_utf8_lossy(&output.stderr);
+    Err(NetworkError::Firewall(format!(
+        "{program}: {}",
+        message.lines().next().unwrap_or("failed")
+    )))
 }
 
 /// Deletes a table of `family` (`ip`, `ip6`) if it is there (`add` first makes the delete
@@ -198,12 +211,11 @@ pub fn remove_ports(container: &str) -> Result<(), NetworkError> {
 /// `iptables-restore --noflush` batch (declaring a chain there empties it) and jumped to from
 /// the built-in chains. Removal unhooks and deletes whichever of them exist.
 mod iptables {
-    use std::io::Write;
     use std::net::{Ipv4Addr, Ipv6Addr};
-    use std::process::{Command, Stdio};
 
     use skiff_spec::PortMapping;
 
+    use super::run_program as run;
     use crate::error::NetworkError;
 
     /// One address family's programs.
@@ -224,40 +236,6 @@ mod iptables {
         restore: "ip6tables-restore",
         ipv6: true,
     };
-
-    fn run(program: &str, args: &[&str], input: Option<&str>) -> Result<(), NetworkError> {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                NetworkError::Firewall(format!(
-                    "cannot run {program} ({e}): install nftables or iptables"
-                ))
-            })?;
-        if let (Some(mut stdin), Some(input)) = (child.stdin.take(), input) {
-            stdin
-                .write_all(input.as_bytes())
-                .map_err(|e| NetworkError::Firewall(e.to_string()))?;
-        }
-        let output = child
-            .wait_with_output()
-            .map_err(|e| NetworkError::Firewall(e.to_string()))?;
-        if output.status.success() {
-            return Ok(());
-        }
-        let message = String::from_utf8_lossy(&output.stderr);
-        Err(NetworkError::Firewall(format!(
-            "{program}: {}",
-            message.lines().next().unwrap_or("failed")
-        )))
-    }
 
     /// Fills the chains (`rules`: table, chain, rules) and hooks them in (`hooks`: table,
     /// built-in chain, chain, whether at the top).

@@ -21,6 +21,17 @@ fn unique(n: u32) -> (String, String) {
 /// `network create NAME` with a subnet and bridge of its own (see `unique`) and `flags`;
 /// returns the subnet.
 fn create_network(ctx: &TestContext, n: u32, name: &str, flags: &[&str]) -> String {
+    create_network_with_env(ctx, &[], n, name, flags)
+}
+
+/// `create_network` with extra environment variables for skiff.
+fn create_network_with_env(
+    ctx: &TestContext,
+    env: &[(&str, &str)],
+    n: u32,
+    name: &str,
+    flags: &[&str],
+) -> String {
     let (subnet, bridge) = unique(n);
     let mut args = vec![
         "network",
@@ -32,7 +43,7 @@ fn create_network(ctx: &TestContext, n: u32, name: &str, flags: &[&str]) -> Stri
     ];
     args.extend_from_slice(flags);
     args.push(name);
-    ctx.skiff(args).ok();
+    ctx.skiff_with_env(env, &args).ok();
     subnet
 }
 
@@ -65,6 +76,22 @@ fn run_server(ctx: &TestContext, name: &str, args: &[&str], script: &str) -> Str
     all.extend_from_slice(args);
     all.extend(["localhost/busybox", "sh", "-c", script]);
     ctx.skiff(all).ok().to_string()
+}
+
+/// `run -d --name NAME --network NETWORK busybox sleep 100`, which must start.
+fn run_sleeper(ctx: &TestContext, name: &str, network: &str) {
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        network,
+        "localhost/busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
 }
 
 fn sh(command: &str) -> std::process::Output {
@@ -256,18 +283,7 @@ fn containers_find_each_other_by_name_on_their_network_only() {
         "100",
     ])
     .ok();
-    ctx.skiff([
-        "run",
-        "-d",
-        "--name",
-        "hidden",
-        "--network",
-        "elsewhere",
-        "localhost/busybox",
-        "sleep",
-        "100",
-    ])
-    .ok();
+    run_sleeper(&ctx, "hidden", "elsewhere");
     let db_ip = ctx
         .skiff([
             "inspect",
@@ -394,17 +410,7 @@ fn the_iptables_driver_does_what_nftables_does() {
     let outside = Outside::new(&ctx);
     let env = [("SKIFF_FIREWALL_DRIVER", "iptables")];
     let skiff = |args: &[&str]| ctx.skiff_with_env(&env, args);
-    let (subnet, bridge) = unique(22);
-    skiff(&[
-        "network",
-        "create",
-        "--subnet",
-        &subnet,
-        "--interface-name",
-        &bridge,
-        "ipt",
-    ])
-    .ok();
+    create_network_with_env(&ctx, &env, 22, "ipt", &[]);
     let network = skiff(&["network", "inspect", "--format", "{{.id}}", "ipt"])
         .ok()
         .to_string();
@@ -756,18 +762,7 @@ fn rootless_bridge_networks_live_in_a_shared_rootless_namespace() {
     assert!(rootless_namespace_links(&ctx).contains(&bridge));
     assert!(!sh(&format!("ip link show {bridge}")).status.success());
     // A running container joins one more network at once, names and all.
-    ctx.skiff([
-        "run",
-        "-d",
-        "--name",
-        "client",
-        "--network",
-        "elsewhere",
-        "localhost/busybox",
-        "sleep",
-        "100",
-    ])
-    .ok();
+    run_sleeper(&ctx, "client", "elsewhere");
     ctx.skiff(["network", "connect", "appnet", "client"]).ok();
     let through = ctx.skiff([
         "exec",
