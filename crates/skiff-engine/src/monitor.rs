@@ -197,27 +197,15 @@ impl Engine {
             }
             None => None,
         };
-        if !listeners.is_empty() {
-            let forwarded = engine
-                .container_addresses(record)
-                .map_err(|e| e.to_string())
-                .and_then(|addresses| {
-                    let address = addresses.first().ok_or("the container has no address")?;
-                    crate::rootless_netns::start_forwarder(
-                        &self.run_dir(&record.id),
-                        pid,
-                        address.address,
-                        listeners,
-                    )
-                });
-            if let Err(message) = forwarded {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                report(SyncMessage::Error(125, message));
-                return 125;
-            }
+        if !listeners.is_empty()
+            && let Err(message) = engine.forward_rootless_ports(record, pid, listeners)
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            report(SyncMessage::Error(125, message));
+            return 125;
         }
         drop(engine);
         report(SyncMessage::Started(pid));
@@ -354,15 +342,6 @@ impl Engine {
         }
         command.push(id.to_string());
         command
-    }
-}
-
-impl Engine {
-    /// Whether the container's published ports go through the rootless network namespace.
-    pub(crate) fn rootless_forwards(&self, record: &ContainerRecord) -> bool {
-        self.options.rootless
-            && !record.spec.ports.is_empty()
-            && matches!(record.spec.network, skiff_spec::NetworkMode::Bridge(_))
     }
 }
 

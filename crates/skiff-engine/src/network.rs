@@ -452,6 +452,33 @@ impl Engine {
         self.options.runroot.join("dns.lock")
     }
 
+    /// Whether the container's published ports go through the rootless network namespace.
+    pub(crate) fn rootless_forwards(&self, record: &ContainerRecord) -> bool {
+        self.options.rootless
+            && !record.spec.ports.is_empty()
+            && matches!(record.spec.network, NetworkMode::Bridge(_))
+    }
+
+    /// Once a rootless container on bridge networks runs: the forwarder of its published
+    /// ports (`listeners`, made on the host) to its address.
+    pub(crate) fn forward_rootless_ports(
+        &self,
+        record: &ContainerRecord,
+        pid: i32,
+        listeners: Vec<crate::rootless_netns::Listener>,
+    ) -> Result<(), String> {
+        let addresses = self
+            .container_addresses(record)
+            .map_err(|e| e.to_string())?;
+        let address = addresses.first().ok_or("the container has no address")?;
+        crate::rootless_netns::start_forwarder(
+            &self.run_dir(&record.id),
+            pid,
+            address.address,
+            listeners,
+        )
+    }
+
     /// After the container: leases and port forwards go.
     pub(crate) fn release_network(&self, record: &ContainerRecord) -> Result<(), EngineError> {
         if matches!(

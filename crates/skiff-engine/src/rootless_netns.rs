@@ -250,12 +250,13 @@ pub const FORWARDER_COMMAND: &str = "__forward";
 
 const FORWARDER_PID_FILE: &str = "forwarder.pid";
 
+/// A published port's listening socket on the host, and the container's port it leads to.
+pub(crate) type Listener = (std::net::TcpListener, u16);
+
 /// In the monitor, on the host before it enters the rootless network namespace: listening
 /// sockets for a rootless container's published ports on a bridge network (as Podman 5's
 /// rootlessport: pasta cannot add forwards to the shared namespace's running instance).
-pub(crate) fn listen(
-    ports: &[skiff_spec::PortMapping],
-) -> Result<Vec<(std::net::TcpListener, u16)>, String> {
+pub(crate) fn listen(ports: &[skiff_spec::PortMapping]) -> Result<Vec<Listener>, String> {
     ports
         .iter()
         .map(|port| {
@@ -283,7 +284,7 @@ pub(crate) fn start_forwarder(
     run_dir: &Path,
     container_pid: i32,
     address: std::net::Ipv4Addr,
-    listeners: Vec<(std::net::TcpListener, u16)>,
+    listeners: Vec<Listener>,
 ) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("/proc/self/exe: {e}"))?;
     let mut command = Command::new(exe);

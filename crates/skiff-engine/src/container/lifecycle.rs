@@ -443,22 +443,9 @@ impl Engine {
         Ok((record.state == State::Running).then_some(record.pid))
     }
 
-    /// The container whose network namespace this one joins (`--network container:NAME`).
-    pub fn network_owner(&self, name_or_id: &str) -> Result<Option<String>, EngineError> {
-        let record = self.containers.lookup(name_or_id)?;
-        Ok(match record.spec.network {
-            skiff_spec::NetworkMode::Container(id) => Some(id),
-            _ => None,
-        })
-    }
-
-    /// Whether a container is on bridge networks (rootless: in the rootless network namespace).
-    pub fn uses_bridge(&self, name_or_id: &str) -> Result<bool, EngineError> {
-        let record = self.containers.lookup(name_or_id)?;
-        Ok(matches!(
-            record.spec.network,
-            skiff_spec::NetworkMode::Bridge(_)
-        ))
+    /// The container's `--network` mode (`container:ID` names the other by ID).
+    pub fn network_mode(&self, name_or_id: &str) -> Result<skiff_spec::NetworkMode, EngineError> {
+        Ok(self.containers.lookup(name_or_id)?.spec.network)
     }
 
     pub fn container_exists(&self, name_or_id: &str) -> Result<bool, EngineError> {

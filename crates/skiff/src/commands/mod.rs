@@ -111,18 +111,13 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         | ContainerCommand::Restart(StopArgs { containers, .. })
             if !nix::unistd::geteuid().is_root() =>
         {
-            let here = open_here(global).ok();
-            let first = containers.first();
-            let target = first.and_then(|name| here.as_ref()?.network_owner(name).ok()?);
-            let bridged = first.is_some_and(|name| {
-                here.as_ref()
-                    .is_some_and(|e| e.uses_bridge(name).unwrap_or(false))
-            });
-            drop(here);
-            match target {
-                Some(target) => open_joined(global, &target)?,
-                None if bridged => open_in_rootless_netns(global)?,
-                None => open(global)?,
+            let mode = containers
+                .first()
+                .and_then(|name| open_here(global).ok()?.network_mode(name).ok());
+            match mode {
+                Some(NetworkMode::Container(target)) => open_joined(global, &target)?,
+                Some(NetworkMode::Bridge(_)) => open_in_rootless_netns(global)?,
+                _ => open(global)?,
             }
         }
         _ => open(global)?,
