@@ -293,9 +293,6 @@ impl Engine {
         }
         match &mut spec.network {
             NetworkMode::Bridge(attachments) => {
-                if self.options.rootless {
-                    check_rootless_bridge_ports(&spec.ports)?;
-                }
                 let store = self.network_store()?;
                 for attachment in attachments.iter_mut() {
                     if matches!(attachment.network.as_str(), "bridge" | "default") {
@@ -567,18 +564,6 @@ fn joined_namespace(path: &str) -> Result<Namespace, EngineError> {
         attached: Vec::new(),
         resolvers: Vec::new(),
     })
-}
-
-/// What rootless containers on bridge networks can publish: TCP ports, which a forwarder
-/// carries into the rootless network namespace (see `rootless_netns::listen`).
-fn check_rootless_bridge_ports(ports: &[PortMapping]) -> Result<(), EngineError> {
-    match ports.iter().find(|port| port.protocol != "tcp") {
-        Some(port) => Err(EngineError::InvalidArgument(format!(
-            "-p {}/{}: rootless containers on bridge networks publish TCP ports only (the default network, pasta, forwards UDP too)",
-            port.container_port, port.protocol
-        ))),
-        None => Ok(()),
-    }
 }
 
 /// Starts the DNS server of the storage `root` unless it runs, and has it look at the

@@ -250,11 +250,15 @@ pub const FORWARDER_COMMAND: &str = "__forward";
 
 const FORWARDER_PID_FILE: &str = "forwarder.pid";
 
-/// A published port's listening socket on the host, and the container's port it leads to.
-pub(crate) type Listener = (std::net::TcpListener, u16);
+/// A published port's socket on the host, and the container's port it leads to.
+pub(crate) struct Listener {
+    socket: std::os::fd::OwnedFd,
+    udp: bool,
+    container_port: u16,
+}
 
-/// In the monitor, on the host before it enters the rootless network namespace: listening
-/// sockets for a rootless container's published ports on a bridge network (as Podman 5's
+/// In the monitor, on the host before it enters the rootless network namespace: the sockets
+/// of a rootless container's published ports on a bridge network (as Podman 5's
 /// rootlessport: pasta cannot add forwards to the shared namespace's running instance).
 pub(crate) fn listen(ports: &[skiff_spec::PortMapping]) -> Result<Vec<Listener>, String> {
     ports
@@ -265,11 +269,23 @@ pub(crate) fn listen(ports: &[skiff_spec::PortMapping]) -> Result<Vec<Listener>,
             } else {
                 port.host_ip.as_str()
             };
-            std::net::TcpListener::bind((address, port.host_port))
-                .map(|listener| (listener, port.container_port))
+            let udp = port.protocol == "udp";
+            let socket = if udp {
+                std::net::UdpSocket::bind((address, port.host_port)).map(std::os::fd::OwnedFd::from)
+            } else {
+                std::net::TcpListener::bind((address, port.host_port))
+                    .map(std::os::fd::OwnedFd::from)
+            };
+            socket
+                .map(|socket| Listener {
+                    socket,
+                    udp,
+                    container_port: port.container_port,
+                })
                 .map_err(|e| {
                     format!(
-                        "cannot listen on the TCP port {address}:{}: {e}",
+                        "cannot listen on the {} port {address}:{}: {e}",
+                        port.protocol.to_uppercase(),
                         port.host_port
                     )
                 })
@@ -278,8 +294,8 @@ pub(crate) fn listen(ports: &[skiff_spec::PortMapping]) -> Result<Vec<Listener>,
 }
 
 /// In the monitor, inside the rootless network namespace once the container runs: starts
-/// `skiff __forward`, which carries connections from the listeners to the container's
-/// `address`; its PID goes into `run_dir` for `stop_forwarder`.
+/// `skiff __forward`, which carries what reaches the listeners to the container's `address`;
+/// its PID goes into `run_dir` for `stop_forwarder`.
 pub(crate) fn start_forwarder(
     run_dir: &Path,
     container_pid: i32,
@@ -291,14 +307,18 @@ pub(crate) fn start_forwarder(
     command
         .arg(FORWARDER_COMMAND)
         .arg(container_pid.to_string());
-    for (listener, port) in &listeners {
-        let fd = std::os::fd::AsRawFd::as_raw_fd(listener);
+    for listener in &listeners {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&listener.socket);
         // Inherited by the forwarder; this process closes its copies right after.
         let _ = nix::fcntl::fcntl(
             fd,
             nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
         );
-        command.arg(format!("{fd}={address}:{port}"));
+        let protocol = if listener.udp { "udp" } else { "tcp" };
+        command.arg(format!(
+            "{fd}={protocol}:{address}:{}",
+            listener.container_port
+        ));
     }
     let child = command
         .stdin(Stdio::null())
@@ -333,36 +353,99 @@ pub(crate) fn stop_forwarder(run_dir: &Path) {
     let _ = fs::remove_file(path);
 }
 
-/// Entry point of `skiff __forward CONTAINER_PID FD=ADDRESS:PORT...`: each listener's
-/// connections are carried to ADDRESS:PORT until the container is gone.
+/// Entry point of `skiff __forward CONTAINER_PID FD=PROTOCOL:ADDRESS:PORT...`: what reaches
+/// each listener is carried to ADDRESS:PORT until the container is gone.
 pub fn forwarder_main(args: &[String]) -> i32 {
     let Some(container) = args.first().and_then(|p| p.parse::<i32>().ok()) else {
         return 125;
     };
     let started = process::start_time(container).unwrap_or(0);
     for spec in &args[1..] {
-        let Some((fd, target)) = spec.split_once('=') else {
+        let Some((fd, forward)) = spec.split_once('=') else {
+            return 125;
+        };
+        let Some((protocol, target)) = forward.split_once(':') else {
             return 125;
         };
         let (Ok(fd), Ok(target)) = (fd.parse::<i32>(), target.parse::<std::net::SocketAddr>())
         else {
             return 125;
         };
-        // SAFETY: the monitor handed this listening socket to us by number, and nothing else
-        // in this process owns it.
+        // SAFETY: the monitor handed this socket to us by number, and nothing else in this
+        // process owns it.
         #[allow(unsafe_code)]
-        let listener =
-            unsafe { <std::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                std::thread::spawn(move || carry(client, target));
-            }
-        });
+        let socket = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        if protocol == "udp" {
+            let socket = std::net::UdpSocket::from(socket);
+            std::thread::spawn(move || relay_datagrams(&socket, target));
+        } else {
+            let listener = std::net::TcpListener::from(socket);
+            std::thread::spawn(move || {
+                for client in listener.incoming().flatten() {
+                    std::thread::spawn(move || carry(client, target));
+                }
+            });
+        }
     }
     while process::is_alive(container, started) {
         std::thread::sleep(Duration::from_millis(200));
     }
     0
+}
+
+/// How long a UDP client's flow lasts without a datagram back from the container.
+const UDP_FLOW_IDLE: Duration = Duration::from_secs(60);
+
+/// Datagrams from each client go out of a socket of that client's own, so that the
+/// container's answers find their way back; they are sent to the client from the published
+/// port.
+fn relay_datagrams(published: &std::net::UdpSocket, target: std::net::SocketAddr) {
+    let flows: Flows = Flows::default();
+    let mut buffer = vec![0u8; 65536];
+    while let Ok((n, client)) = published.recv_from(&mut buffer) {
+        let mut table = flows.lock().unwrap_or_else(|e| e.into_inner());
+        let flow = match table.entry(client) {
+            std::collections::hash_map::Entry::Occupied(flow) => flow.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                match open_flow(published, target, client, &flows) {
+                    Some(flow) => slot.insert(flow),
+                    None => continue,
+                }
+            }
+        };
+        let _ = flow.send(&buffer[..n]);
+    }
+}
+
+/// The UDP flows of a published port, by client.
+type Flows = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<std::net::SocketAddr, std::net::UdpSocket>>,
+>;
+
+/// A socket to the container for one client, with a thread that sends the answers back
+/// from the published port until the flow is idle (then it leaves `flows`).
+fn open_flow(
+    published: &std::net::UdpSocket,
+    target: std::net::SocketAddr,
+    client: std::net::SocketAddr,
+    flows: &Flows,
+) -> Option<std::net::UdpSocket> {
+    let flow = std::net::UdpSocket::bind(("0.0.0.0", 0)).ok()?;
+    flow.connect(target).ok()?;
+    let (answers, back) = (flow.try_clone().ok()?, published.try_clone().ok()?);
+    let _ = answers.set_read_timeout(Some(UDP_FLOW_IDLE));
+    let flows = std::sync::Arc::clone(flows);
+    std::thread::spawn(move || {
+        let mut buffer = vec![0u8; 65536];
+        while let Ok(n) = answers.recv(&mut buffer) {
+            let _ = back.send_to(&buffer[..n], client);
+        }
+        flows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&client);
+    });
+    Some(flow)
 }
 
 /// Copies both ways between a client and the container until both sides are done.

@@ -793,17 +793,49 @@ fn rootless_bridge_networks_live_in_a_shared_rootless_namespace() {
     ctx.skiff(["rm", "-f", "published"]).ok();
     // The port is free again at once.
     std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
-    ctx.skiff([
-        "run",
-        "--rm",
-        "-p",
-        "53/udp",
+    // UDP too: an echo server (the host's python3, mounted in: busybox has no UDP server).
+    let udp_port = std::net::UdpSocket::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("{udp_port}:5353/udp");
+    let mut args = vec![
         "--network",
         "appnet",
-        "localhost/busybox",
-        "true",
-    ])
-    .fails(125, "publish TCP ports only");
+        "-p",
+        &publish,
+        "-v",
+        "/usr:/usr:ro",
+        "-v",
+        "/lib:/lib:ro",
+    ];
+    if std::path::Path::new("/lib64").exists() {
+        args.extend(["-v", "/lib64:/lib64:ro"]);
+    }
+    run_server(
+        &ctx,
+        "echo",
+        &args,
+        "exec /usr/bin/python3 -c 'import socket; s = socket.socket(2, 2); s.bind((\"\", 5353)); \
+         [s.sendto(b\"echo:\" + d, a) for d, a in iter(lambda: s.recvfrom(512), None)]'",
+    );
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut answer = Vec::new();
+    for _ in 0..50 {
+        client.send_to(b"ping", ("127.0.0.1", udp_port)).unwrap();
+        let mut buffer = [0u8; 64];
+        if let Ok(n) = client.recv(&mut buffer) {
+            answer = buffer[..n].to_vec();
+            break;
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&answer), "echo:ping");
+    ctx.skiff(["rm", "-f", "echo"]).ok();
+    std::net::UdpSocket::bind(("0.0.0.0", udp_port)).unwrap();
     ctx.skiff(["rm", "-f", "db", "client"]).ok();
     ctx.skiff(["network", "rm", "appnet"]).ok();
     assert!(!rootless_namespace_links(&ctx).contains(&bridge));
