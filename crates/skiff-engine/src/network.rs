@@ -158,7 +158,11 @@ impl Engine {
         }
         if record.state == State::Running {
             let netns = format!("/proc/{}/ns/net", record.pid);
-            let (root, dns_lock) = (self.options.root.clone(), self.dns_lock_path());
+            let (root, dns_lock, resolv_conf) = (
+                self.options.root.clone(),
+                self.dns_lock_path(),
+                self.upstream_resolv_conf(),
+            );
             let mut plug = || {
                 skiff_network::connect(
                     &mut store,
@@ -168,7 +172,7 @@ impl Engine {
                     std::path::Path::new(&netns),
                 )?;
                 if network.dns_enabled {
-                    ensure_dns_server(&root, &dns_lock);
+                    ensure_dns_server(&root, &dns_lock, &resolv_conf);
                 }
                 Ok::<_, EngineError>(())
             };
@@ -442,7 +446,22 @@ impl Engine {
     /// itself), and returns once it listens on every network's gateway: a container's first
     /// query must find it. Without it names do not resolve, but the container still runs.
     fn ensure_dns_server(&self) {
-        ensure_dns_server(&self.options.root, &self.dns_lock_path());
+        ensure_dns_server(
+            &self.options.root,
+            &self.dns_lock_path(),
+            &self.upstream_resolv_conf(),
+        );
+    }
+
+    /// Where the DNS server finds the resolvers it forwards to: the host's, or for a rootless
+    /// user the rootless network namespace's (see `rootless_netns`).
+    fn upstream_resolv_conf(&self) -> std::path::PathBuf {
+        let rootless = crate::rootless_netns::resolv_conf(&self.options.runroot);
+        if self.options.rootless && rootless.exists() {
+            rootless
+        } else {
+            "/etc/resolv.conf".into()
+        }
     }
 
     fn dns_lock_path(&self) -> std::path::PathBuf {
@@ -534,8 +553,10 @@ pub const DNS_COMMAND: &str = "__dns";
 /// `skiff __dns ROOT LOCK`: detaches (the caller waits only for the first process) and
 /// serves until idle.
 pub fn dns_main(args: &[String]) -> i32 {
-    let [root, lock] = args else {
-        return 125;
+    let (root, lock, resolv_conf) = match args {
+        [root, lock] => (root, lock, "/etc/resolv.conf"),
+        [root, lock, resolv_conf] => (root, lock, resolv_conf.as_str()),
+        _ => return 125,
     };
     // SAFETY: the process is single-threaded here; the child goes on to serve, the parent
     // only exits.
@@ -545,8 +566,11 @@ pub fn dns_main(args: &[String]) -> i32 {
         Ok(nix::unistd::ForkResult::Child) => {
             let _ = nix::unistd::setsid();
             let _ = std::env::set_current_dir("/");
-            match skiff_network::dns::serve(std::path::Path::new(root), std::path::Path::new(lock))
-            {
+            match skiff_network::dns::serve(
+                std::path::Path::new(root),
+                std::path::Path::new(lock),
+                std::path::Path::new(resolv_conf),
+            ) {
                 Ok(()) => 0,
                 Err(_) => 1,
             }
@@ -568,7 +592,11 @@ fn joined_namespace(path: &str) -> Result<Namespace, EngineError> {
 
 /// Starts the DNS server of the storage `root` unless it runs, and has it look at the
 /// networks again; in the calling thread's network namespace.
-fn ensure_dns_server(root: &std::path::Path, lock: &std::path::Path) {
+fn ensure_dns_server(
+    root: &std::path::Path,
+    lock: &std::path::Path,
+    resolv_conf: &std::path::Path,
+) {
     let running = match skiff_storage::lock::FileLock::try_exclusive(lock) {
         Ok(Some(held)) => {
             drop(held);
@@ -581,6 +609,7 @@ fn ensure_dns_server(root: &std::path::Path, lock: &std::path::Path) {
             .arg(DNS_COMMAND)
             .arg(root)
             .arg(lock)
+            .arg(resolv_conf)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -37,6 +37,12 @@ fn pid_file(runroot: &Path) -> PathBuf {
     dir(runroot).join("holder.pid")
 }
 
+/// The resolvers the rootless network namespace reaches (pasta's DNS forward where the host
+/// resolves only on its loopback), for the DNS server there.
+pub(crate) fn resolv_conf(runroot: &Path) -> PathBuf {
+    dir(runroot).join("resolv.conf")
+}
+
 fn lock_file(runroot: &Path) -> PathBuf {
     runroot.join("rootless-netns.lock")
 }
@@ -212,6 +218,17 @@ fn set_up(runroot: &Path) -> Result<(), EngineError> {
         Helper::Slirp4netns
     };
     let namespace = usermode::create_namespace(helper, &dir, &[])?;
+    let resolvers = if namespace.resolvers.is_empty() {
+        fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+    } else {
+        namespace
+            .resolvers
+            .iter()
+            .map(|r| format!("nameserver {r}\n"))
+            .collect()
+    };
+    let path = resolv_conf(runroot);
+    fs::write(&path, resolvers).io("write", &path)?;
     nix::sched::setns(&namespace.fd, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|source| {
         EngineError::System {
             action: "enter the rootless network namespace".into(),

@@ -93,9 +93,10 @@ fn container_name(question: &str) -> Option<&str> {
     (!name.is_empty() && !name.contains('.')).then_some(name)
 }
 
-/// The host's resolvers, for everything that is not a container.
-fn upstreams() -> Vec<SocketAddr> {
-    std::fs::read_to_string("/etc/resolv.conf")
+/// The resolvers in `resolv_conf` (the host's, or the rootless network namespace's), for
+/// everything that is not a container.
+fn upstreams(resolv_conf: &Path) -> Vec<SocketAddr> {
+    std::fs::read_to_string(resolv_conf)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.trim().strip_prefix("nameserver"))
@@ -105,14 +106,14 @@ fn upstreams() -> Vec<SocketAddr> {
 }
 
 /// Runs the server until it is idle. Returns at once if another server holds `lock`.
-pub fn serve(root: &Path, lock: &Path) -> std::io::Result<()> {
+pub fn serve(root: &Path, lock: &Path, resolv_conf: &Path) -> std::io::Result<()> {
     let Some(_lock) = skiff_storage::lock::FileLock::try_exclusive(lock)? else {
         return Ok(());
     };
     let store = NetworkStore::open(root).map_err(std::io::Error::other)?;
     let mut sockets: HashMap<String, UdpSocket> = HashMap::new();
     let mut last_busy = Instant::now();
-    let upstream = upstreams();
+    let upstream = upstreams(resolv_conf);
     // `rescan` asks here to listen on networks made since, and waits for the answer.
     let control = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
     control.set_nonblocking(true)?;

@@ -1241,17 +1241,46 @@ fn pasta_forwards_dns_when_the_host_resolves_on_its_loopback() {
     let _resolver = LoopbackResolver::start();
     let resolv = ctx.scratch("resolv").join("resolv.conf");
     std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
-    // skiff in a mount namespace of its own where /etc/resolv.conf names only the loopback.
-    let inner = ctx.command([
-        "run",
-        "--rm",
-        "--network",
-        "pasta",
-        "localhost/busybox",
-        "sh",
-        "-c",
-        "cat /etc/resolv.conf; nslookup example.test",
-    ]);
+    let out = with_loopback_resolver(
+        &ctx,
+        &resolv,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "pasta",
+            "localhost/busybox",
+            "sh",
+            "-c",
+            "cat /etc/resolv.conf; nslookup example.test",
+        ],
+    );
+    assert!(out.starts_with("nameserver 169.254.1.1"), "{out}");
+    assert!(out.contains("Address: 192.0.2.77"), "{out}");
+    // A rootless bridge network: its DNS server, in the rootless network namespace, forwards
+    // through that namespace's pasta likewise.
+    let rootless = TestContext::new(SKIFF, Mode::Rootless).with_busybox();
+    create_network(&rootless, 23, "appnet", &[]);
+    let out = with_loopback_resolver(
+        &rootless,
+        &resolv,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "appnet",
+            "localhost/busybox",
+            "nslookup",
+            "example.test",
+        ],
+    );
+    assert!(out.contains("Address: 192.0.2.77"), "{out}");
+}
+
+/// `skiff ARGS` in a mount namespace of its own where /etc/resolv.conf is `resolv` (naming
+/// only the loopback); its output, which must be a success.
+fn with_loopback_resolver(ctx: &TestContext, resolv: &std::path::Path, args: &[&str]) -> String {
+    let inner = ctx.command(args);
     let mut command = Command::new("unshare");
     command
         .args(["-m", "sh", "-c"])
@@ -1268,12 +1297,11 @@ fn pasta_forwards_dns_when_the_host_resolves_on_its_loopback() {
         }
     }
     let out = command.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.starts_with("nameserver 169.254.1.1"), "{text}");
-    assert!(text.contains("Address: 192.0.2.77"), "{text}");
+    text
 }
