@@ -127,14 +127,18 @@ pub fn apply_network(network: &Network) -> Result<(), NetworkError> {
 }
 
 pub fn remove_network(network: &Network) -> Result<(), NetworkError> {
-    let table = network.table();
+    remove_rules(&network.table())
+}
+
+/// Deletes the rules of a network or a container (`table`), both families.
+fn remove_rules(table: &str) -> Result<(), NetworkError> {
     if use_iptables() {
-        return iptables::remove(&table);
+        return iptables::remove(table);
     }
     run_nft(&format!(
         "{}{}",
-        delete_table("ip", &table),
-        delete_table("ip6", &table)
+        delete_table("ip", table),
+        delete_table("ip6", table)
     ))
 }
 
@@ -195,15 +199,7 @@ pub fn apply_ports(
 }
 
 pub fn remove_ports(container: &str) -> Result<(), NetworkError> {
-    let table = container_table(container);
-    if use_iptables() {
-        return iptables::remove(&table);
-    }
-    run_nft(&format!(
-        "{}{}",
-        delete_table("ip", &table),
-        delete_table("ip6", &table)
-    ))
+    remove_rules(&container_table(container))
 }
 
 /// The iptables side: per table name, chains of that name in the `nat` and `filter` tables
