@@ -94,6 +94,38 @@ fn run_sleeper(ctx: &TestContext, name: &str, network: &str) {
     .ok();
 }
 
+/// `run_server` with a free host port published to `container_port`, on `network` (else the
+/// default one); the container's ID and the host port.
+fn run_published(
+    ctx: &TestContext,
+    name: &str,
+    network: Option<&str>,
+    container_port: u16,
+    script: &str,
+) -> (String, u16) {
+    let port = free_port();
+    let publish = format!("{port}:{container_port}");
+    let mut args = vec!["-p", publish.as_str()];
+    if let Some(network) = network {
+        args.extend(["--network", network]);
+    }
+    (run_server(ctx, name, &args, script), port)
+}
+
+/// `run --rm --network NETWORK -p PUBLISH busybox true`.
+fn publishing_true(ctx: &TestContext, network: &str, publish: &str) -> skiff_test::Outcome {
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        network,
+        "-p",
+        publish,
+        "localhost/busybox",
+        "true",
+    ])
+}
+
 fn sh(command: &str) -> std::process::Output {
     Command::new("sh").args(["-c", command]).output().unwrap()
 }
@@ -357,34 +389,14 @@ fn published_ports_reach_the_container() {
     assert_eq!(ps.ok(), format!("127.0.0.1:{port}->80/tcp"));
     // A port is published once: by another container, or held by a host process, refused.
     let again = format!("{port}:80");
-    ctx.skiff([
-        "run",
-        "--rm",
-        "--network",
-        "pub",
-        "-p",
-        &again,
-        "localhost/busybox",
-        "true",
-    ])
-    .fails(
+    publishing_true(&ctx, "pub", &again).fails(
         125,
         &format!("port {port}/tcp is already published by container web"),
     );
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let held_port = held.local_addr().unwrap().port().to_string();
     let taken = format!("127.0.0.1:{held_port}:80");
-    ctx.skiff([
-        "run",
-        "--rm",
-        "--network",
-        "pub",
-        "-p",
-        &taken,
-        "localhost/busybox",
-        "true",
-    ])
-    .fails(
+    publishing_true(&ctx, "pub", &taken).fails(
         125,
         &format!("cannot listen on the TCP port 127.0.0.1:{held_port}"),
     );
@@ -684,9 +696,7 @@ fn rootless_containers_reach_out_and_publish_ports_through_pasta() {
     assert_eq!(via_gateway.ok(), "on the host's loopback");
 
     // A published port, reached from the outside namespace: the server sees the real client.
-    let port = free_port();
-    let publish = format!("{port}:80");
-    let id = run_server(&ctx, "web", &["-p", &publish], CLIENT_ADDRESS_SERVER);
+    let (id, port) = run_published(&ctx, "web", None, 80, CLIENT_ADDRESS_SERVER);
     let seen =
         eventually(|| outside.fetch(&format!("http://{}:{port}/cgi-bin/ip", outside.host_ip)));
     assert!(
@@ -781,11 +791,11 @@ fn rootless_bridge_networks_live_in_a_shared_rootless_namespace() {
     assert!(!links.ok().contains("eth1"), "{}", links.stdout);
     // Published ports: a forwarder carries them into the rootless namespace (as Podman 5's
     // rootlessport), reached here from the outside namespace.
-    let port = free_port();
-    run_server(
+    let (_, port) = run_published(
         &ctx,
         "published",
-        &["--network", "appnet", "-p", &format!("{port}:8080")],
+        Some("appnet"),
+        8080,
         "mkdir -p /w && echo published > /w/index.html && exec httpd -f -p 8080 -h /w",
     );
     let url = format!("http://{}:{port}/", outside.host_ip);
@@ -861,29 +871,13 @@ fn rootless_slirp4netns_is_the_fallback() {
     assert!(text.contains("nameserver 10.0.2.3"), "{text}");
     assert!(text.ends_with("from outside"), "{text}");
 
-    let port = free_port();
-    let publish = format!("{port}:80");
-    run_server(
-        &ctx,
-        "web",
-        &["--network", "slirp4netns", "-p", &publish],
-        CLIENT_ADDRESS_SERVER,
-    );
+    let (_, port) = run_published(&ctx, "web", Some("slirp4netns"), 80, CLIENT_ADDRESS_SERVER);
     let seen =
         eventually(|| outside.fetch(&format!("http://{}:{port}/cgi-bin/ip", outside.host_ip)));
     assert!(seen.contains(&outside.address), "{seen:?}");
     // The same port twice: slirp4netns refuses the second forward; nothing is left behind.
-    ctx.skiff([
-        "run",
-        "--rm",
-        "--network",
-        "slirp4netns",
-        "-p",
-        &publish,
-        "localhost/busybox",
-        "true",
-    ])
-    .fails(125, "slirp4netns: cannot publish port");
+    let publish = format!("{port}:80");
+    publishing_true(&ctx, "slirp4netns", &publish).fails(125, "slirp4netns: cannot publish port");
     ctx.skiff(["rm", "-f", "web"]).ok();
 }
 
@@ -1157,14 +1151,7 @@ fn ipv6_networks_give_containers_both_families() {
     assert!(text.ends_with("from outside"), "{text}");
 
     // A published port answers on the host's IPv6 addresses too.
-    let port = free_port();
-    let publish = format!("{port}:80");
-    run_server(
-        &ctx,
-        "pub6",
-        &["--network", "six", "-p", &publish],
-        SHARED_SERVER,
-    );
+    let (_, port) = run_published(&ctx, "pub6", Some("six"), 80, SHARED_SERVER);
     let body = eventually(|| outside.fetch(&format!("http://[{}]:{port}/", outside.host6)));
     assert_eq!(body, "shared\n");
     let body4 = eventually(|| outside.fetch(&format!("http://{}:{port}/", outside.host_ip)));
