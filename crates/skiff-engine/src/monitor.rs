@@ -374,7 +374,8 @@ fn inheritable(fd: &OwnedFd) -> i32 {
 }
 
 /// Entry point of `skiff __cleanup --root R --runroot RR --storage-driver D --runtime X
-/// [--rootless] --sync-fd N ID CODE`: what happens after the container exited.
+/// [--rootless] --sync-fd N ID CODE`: what happens after the container exited. With
+/// `EMPTY_TRASH` for CODE, after the starting `skiff` did the rest: the trash.
 pub fn cleanup_main(args: &[String]) -> i32 {
     let mut options = StoreOptions::defaults(false);
     let mut sync_fd = None;
@@ -400,6 +401,13 @@ pub fn cleanup_main(args: &[String]) -> i32 {
     let [id, code] = positional.as_slice() else {
         return 125;
     };
+    // After a handover only the trash is left to empty.
+    if code == skiff_monitor::sync::EMPTY_TRASH {
+        if let Ok(engine) = Engine::open(options) {
+            engine.empty_trash();
+        }
+        return 0;
+    }
     let code: i32 = code.parse().unwrap_or(255);
     let mut engine = Engine::open(options).ok();
     let restart = engine
@@ -411,6 +419,9 @@ pub fn cleanup_main(args: &[String]) -> i32 {
         #[allow(unsafe_code)]
         let mut sync = unsafe { File::from_raw_fd(fd) };
         let _ = sync.write_all(SyncMessage::Exited(code).encode().as_bytes());
+    }
+    if let Some(engine) = &engine {
+        engine.empty_trash();
     }
     if restart && let Some(engine) = engine.as_mut() {
         engine.restart_by_policy(id);
@@ -539,10 +550,11 @@ impl Engine {
         Ok(pid)
     }
 
-    /// After the container exited: runtime state, mount, record; `--rm` removes. Returns
-    /// whether the restart policy wants the container started again. Runs in the monitor's
-    /// cleanup, or in the attached `skiff` the monitor handed it to (the mount is then in the
-    /// monitor's namespace, which goes with the monitor).
+    /// After the container exited: runtime state, mount, record; `--rm` removes, as far as the
+    /// trash (emptied after this by the monitor's cleanup). Returns whether the restart policy
+    /// wants the container started again. Runs in the monitor's cleanup, or in the attached
+    /// `skiff` the monitor handed it to (the mount is then in the monitor's namespace, which
+    /// goes with the monitor).
     pub(crate) fn finish(&self, id: &str, exit_code: i32) -> Result<bool, EngineError> {
         let _lock = self.container_lock(id)?;
         let Some(record) = self.containers.get(id)? else {
@@ -553,11 +565,11 @@ impl Engine {
         self.containers
             .set_exited(id, record.pid, exit_code, chrono::Utc::now())?;
         network?;
+        // Into the trash, which the monitor's cleanup empties after this (see `empty_trash`).
         if record.spec.remove {
-            // Deletes the runtime's state too.
-            self.delete_container_files(&record)?;
-        } else if let Ok(runtime) = runtime_for(&record.runtime, &self.runtime_state_root()) {
-            let _ = runtime.delete(id);
+            self.retire_container(&record)?;
+        } else {
+            let _ = self.retire_runtime_state(&record);
         }
         Ok(!record.spec.remove
             && record.spec.restart.restarts(

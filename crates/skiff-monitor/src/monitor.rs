@@ -371,14 +371,19 @@ pub fn run(args: MonitorArgs) -> i32 {
         },
     );
     drop(log);
-    if let Some(fd) = args.sync_fd
-        && handed_over(fd, code)
-    {
+    let handed_over = args.sync_fd.is_some_and(|fd| handed_over(fd, code));
+    if handed_over && args.cleanup.is_empty() {
         return code;
     }
     if !args.cleanup.is_empty() {
         let mut command = args.cleanup.clone();
-        command.push(code.to_string());
+        if handed_over {
+            // The `skiff` that cleaned up returns now: nothing of it may wait for us.
+            sys::stdio_to_null();
+            command.push(crate::sync::EMPTY_TRASH.into());
+        } else {
+            command.push(code.to_string());
+        }
         // Let the cleanup see SIGCHLD normally again.
         // SAFETY: an empty signal set local.
         #[allow(unsafe_code)]
@@ -397,7 +402,7 @@ pub fn run(args: MonitorArgs) -> i32 {
 }
 
 /// Tells the starting `skiff`, if it still listens, that the container ended; true when it
-/// answers that it cleaned up itself.
+/// answers that it cleaned up itself (but for emptying the trash).
 fn handed_over(sync_fd: i32, code: i32) -> bool {
     if !sys::write_all(sync_fd, SyncMessage::Ended(code).encode().as_bytes()) {
         return false;

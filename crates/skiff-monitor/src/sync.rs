@@ -2,9 +2,10 @@
 //! message: `started <pid>` or `error <exit code> <message>` once the container runs or failed.
 //! When the container has ended the monitor says `ended <code>` and waits a moment for an
 //! answer: `done` from a `skiff` still there, which has cleaned up itself (it has the engine
-//! open already; a fresh cleanup process would start from nothing), or anything else, the
-//! end of the stream or silence, and the monitor's cleanup does it and then says
-//! `exited <code>`.
+//! open already; a fresh cleanup process would start from nothing) as far as moving files
+//! into the trash, which the monitor's cleanup then empties (`EMPTY_TRASH`) while that `skiff`
+//! returns; or anything else, the end of the stream or silence, and the monitor's cleanup does
+//! it all and then says `exited <code>`.
 use alloc::string::{String, ToString};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,9 @@ pub enum SyncMessage {
 
 /// The starting `skiff`'s answer to `ended`: it recorded the exit and cleaned up.
 pub const CLEANED_UP: &[u8] = b"done\n";
+
+/// What the monitor gives its cleanup program in place of the exit code after `done`.
+pub const EMPTY_TRASH: &str = "empty-trash";
 
 impl SyncMessage {
     pub fn encode(&self) -> String {

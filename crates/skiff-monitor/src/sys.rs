@@ -137,6 +137,23 @@ pub fn close(fd: i32) {
     }
 }
 
+/// Points standard input, output and error at /dev/null.
+pub fn stdio_to_null() {
+    // SAFETY: a NUL-terminated literal path, then plain descriptor calls.
+    #[allow(unsafe_code)]
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+    }
+}
+
 /// Opens `path` for appending (created 0640 if missing); -1 on failure.
 pub fn open_append(path: &str) -> i32 {
     let Some(path) = c_string(path) else {

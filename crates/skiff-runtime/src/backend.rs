@@ -31,14 +31,18 @@ pub trait OciRuntime {
     fn start(&self, id: &str) -> Result<(), RuntimeError>;
     /// Forgets a stopped container (runtime state, cgroup). Missing state is not an error.
     fn delete(&self, id: &str) -> Result<(), RuntimeError>;
+    /// Where a stopped container's state lives when that directory is all there is to it:
+    /// moved away and given to `remove_state` later, it is deleted as `delete` would. None for
+    /// runtimes that must be asked to forget the container.
+    fn state_dir(&self, _id: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// `--runtime`: empty or `skiff`/`youki` embedded means libcontainer; anything else is a binary.
 pub fn runtime_for(name: &str, state_root: &Path) -> Result<Box<dyn OciRuntime>, RuntimeError> {
     match name {
-        "" | "skiff" | "embedded" => {
-            Ok(Box::new(EmbeddedRuntime::new(state_root.join("embedded"))))
-        }
+        _ if is_embedded(name) => Ok(Box::new(EmbeddedRuntime::new(state_root.join("embedded")))),
         other => {
             let binary =
                 find_binary(other).ok_or_else(|| RuntimeError::NotFound(other.to_string()))?;
@@ -51,6 +55,11 @@ pub fn runtime_for(name: &str, state_root: &Path) -> Result<Box<dyn OciRuntime>,
             Ok(Box::new(ExternalRuntime::new(binary, state)))
         }
     }
+}
+
+/// Whether `name` (a `--runtime` value) selects the embedded libcontainer runtime.
+pub fn is_embedded(name: &str) -> bool {
+    matches!(name, "" | "skiff" | "embedded")
 }
 
 fn find_binary(name: &str) -> Option<PathBuf> {
@@ -144,16 +153,25 @@ impl OciRuntime for EmbeddedRuntime {
     /// per container): the kernel already killed the rest of the container's PID namespace, so
     /// only the cgroup directories and the state directory are left to remove.
     fn delete(&self, id: &str) -> Result<(), RuntimeError> {
-        let state = self.state_root.join(id);
-        if let Ok(config) = libcontainer::config::YoukiConfig::load(&state) {
-            remove_cgroup(&config.cgroup_path);
+        remove_state(&self.state_root.join(id))
+    }
+
+    fn state_dir(&self, id: &str) -> Option<PathBuf> {
+        Some(self.state_root.join(id))
+    }
+}
+
+/// Removes an embedded runtime's state directory of a stopped container, wherever it was
+/// moved (see `OciRuntime::state_dir`), and the cgroup it names.
+pub fn remove_state(state: &Path) -> Result<(), RuntimeError> {
+    if let Ok(config) = libcontainer::config::YoukiConfig::load(state) {
+        remove_cgroup(&config.cgroup_path);
+    }
+    match std::fs::remove_dir_all(state) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(RuntimeError::io(format!("remove {}", state.display()), e))
         }
-        match std::fs::remove_dir_all(&state) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(RuntimeError::io(format!("remove {}", state.display()), e))
-            }
-            _ => Ok(()),
-        }
+        _ => Ok(()),
     }
 }
 

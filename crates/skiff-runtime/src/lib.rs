@@ -9,5 +9,8 @@ pub mod exec;
 pub mod process;
 pub mod socket;
 
-pub use backend::{ContainerStdio, EmbeddedRuntime, ExternalRuntime, OciRuntime, runtime_for};
+pub use backend::{
+    ContainerStdio, EmbeddedRuntime, ExternalRuntime, OciRuntime, is_embedded, remove_state,
+    runtime_for,
+};
 pub use error::RuntimeError;

@@ -12,6 +12,7 @@ mod error;
 mod layer;
 pub mod lock;
 pub mod rootcopy;
+pub mod trash;
 mod unpack;
 
 pub use digest::{Digester, hex_digest};

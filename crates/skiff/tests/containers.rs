@@ -38,18 +38,26 @@ fn run_prints_output_and_returns_the_exit_code() {
     });
 }
 
-/// No container directory in the graph root, the run root or the runtime's state.
+/// No container directory in the graph root, the run root or the runtime's state; and soon
+/// after, nothing in the trash the removal moved them to.
 fn assert_no_container_files(ctx: &TestContext) {
+    let entries = |dir: &std::path::Path| -> Vec<_> {
+        std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default()
+    };
     for dir in [
         ctx.root().join("containers"),
         ctx.runroot().join("containers"),
         ctx.runroot().join("runtime/embedded"),
     ] {
-        let left: Vec<_> = std::fs::read_dir(&dir)
-            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
-            .unwrap_or_default();
+        let left = entries(&dir);
         assert!(left.is_empty(), "{}: {left:?}", dir.display());
     }
+    wait_for(|| {
+        entries(&ctx.root().join("trash")).is_empty()
+            && entries(&ctx.runroot().join("trash")).is_empty()
+    });
 }
 
 #[test]

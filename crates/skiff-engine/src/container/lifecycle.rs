@@ -17,6 +17,7 @@ use skiff_runtime::process;
 use skiff_runtime::socket::connect_to;
 use skiff_spec::{ContainerSpec, MountSpec};
 use skiff_storage::lock::FileLock;
+use skiff_storage::trash::Trash;
 
 use super::filter::ContainerFilter;
 use super::report::{ContainerReport, ReportPaths};
@@ -64,6 +65,8 @@ pub struct Created {
 /// Grace period after SIGKILL for the monitor to record the exit.
 const KILL_GRACE: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(5);
+/// What the runtime's state of a removed container is called in the trash.
+const RUNTIME_STATE: &str = "state";
 
 impl Engine {
     /// `create`: registers a container (one transaction). The root filesystem and the OCI
@@ -236,8 +239,12 @@ impl Engine {
         };
         // While the child sets the container up, keep the kernel's cgroup migration lock
         // warm (see `CgroupPrimer`), so the runtime's move into the container's cgroups does
-        // not wait for an RCU grace period.
-        if self.cgroups_usable() {
+        // not wait for an RCU grace period. The embedded runtime on cgroup v1 moves its
+        // single-threaded process without that lock (vendor/libcgroups): priming would only
+        // hold the cgroup mutex it needs.
+        let lockless_move = skiff_runtime::is_embedded(&record.runtime)
+            && self.cgroup == crate::options::CgroupMode::Legacy;
+        if self.cgroups_usable() && !lockless_move {
             sync.primer = process::CgroupPrimer::new();
             if let Some(primer) = &sync.primer {
                 primer.prime();
@@ -702,27 +709,38 @@ impl Engine {
 
     /// Removes the files first and the record last: a process killed half-way leaves a listed
     /// container that the next `rm` finishes, never files that nothing refers to.
+    /// Removes a stopped container and deletes its files.
     pub(crate) fn delete_container_files(
         &self,
         record: &ContainerRecord,
     ) -> Result<(), EngineError> {
-        let layout = self.layout(&record.id, &record.driver);
+        self.retire_container(record)?;
+        self.empty_trash();
+        Ok(())
+    }
+
+    /// Removes a stopped container: its record, and its files as far as moving them into the
+    /// trash, which `empty_trash` deletes. After an error the record stays, for `rm` to retry.
+    pub(crate) fn retire_container(&self, record: &ContainerRecord) -> Result<(), EngineError> {
         let mut errors = Vec::new();
         // Normally the cleanup after exit did this; not if the monitor was killed.
-        if let Ok(runtime) = skiff_runtime::runtime_for(&record.runtime, &self.runtime_state_root())
-            && let Err(e) = runtime.delete(&record.id)
-        {
+        if let Err(e) = self.retire_runtime_state(record) {
             errors.push(e.to_string());
         }
-        if let Err(e) = layout.remove() {
-            errors.push(e.to_string());
-        }
-        for dir in [self.container_dir(&record.id), self.run_dir(&record.id)] {
-            if let Err(e) = fs::remove_dir_all(&dir)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                errors.push(format!("remove {}: {e}", dir.display()));
+        // Unmounted first: the trash must not hold a mounted root filesystem.
+        match self.layout(&record.id, &record.driver).unmount() {
+            Ok(()) => {
+                let (root_trash, run_trash) = self.trashes();
+                for (dir, trash) in [
+                    (self.container_dir(&record.id), &root_trash),
+                    (self.run_dir(&record.id), &run_trash),
+                ] {
+                    if let Err(e) = trash.put(&dir, "container") {
+                        errors.push(e.to_string());
+                    }
+                }
             }
+            Err(e) => errors.push(e.to_string()),
         }
         if !errors.is_empty() {
             return Err(EngineError::Cleanup(errors));
@@ -731,6 +749,41 @@ impl Engine {
         // The caller holds this lock; a waiter that gets it next finds the container gone.
         let _ = fs::remove_file(self.lock_path(&record.id));
         Ok(())
+    }
+
+    /// A stopped container's runtime state (and cgroup): into the trash where the runtime
+    /// allows it, else the runtime forgets the container now.
+    pub(crate) fn retire_runtime_state(&self, record: &ContainerRecord) -> Result<(), EngineError> {
+        let runtime = skiff_runtime::runtime_for(&record.runtime, &self.runtime_state_root())?;
+        match runtime.state_dir(&record.id) {
+            Some(state) => Ok(self.trashes().1.put(&state, RUNTIME_STATE)?),
+            None => Ok(runtime.delete(&record.id)?),
+        }
+    }
+
+    /// The trash of the graph root and of the run root (see `skiff_storage::trash`).
+    fn trashes(&self) -> (Trash, Trash) {
+        (
+            Trash::new(self.options.root.join("trash")),
+            Trash::new(self.options.runroot.join("trash")),
+        )
+    }
+
+    /// Deletes what removed containers left in the trash. Best effort: what cannot go now
+    /// (a cgroup still busy) stays for the next time.
+    pub(crate) fn empty_trash(&self) {
+        let (root_trash, run_trash) = self.trashes();
+        for discarded in root_trash
+            .contents()
+            .into_iter()
+            .chain(run_trash.contents())
+        {
+            let _ = if discarded.kind == RUNTIME_STATE {
+                skiff_runtime::remove_state(&discarded.path).map_err(EngineError::from)
+            } else {
+                skiff_storage::trash::remove_tree(&discarded.path).map_err(EngineError::from)
+            };
+        }
     }
 
     fn lock_path(&self, id: &str) -> PathBuf {
