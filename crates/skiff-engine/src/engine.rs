@@ -94,6 +94,10 @@ impl Engine {
         )
     }
     /// Volatile per-container state: bundle, exit file.
+    /// The container's cgroup (a spec's cgroupsPath, below each hierarchy's root).
+    pub(crate) fn cgroup_path(id: &str) -> String {
+        format!("/skiff/{id}")
+    }
     pub(crate) fn run_dir(&self, id: &str) -> PathBuf {
         self.options.runroot.join("containers").join(id)
     }

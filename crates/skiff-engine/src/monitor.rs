@@ -502,7 +502,7 @@ impl Engine {
                 rootless: self.options.rootless,
                 cgroups_usable: self.cgroups_usable(),
                 cgroup_v2: self.cgroup == crate::options::CgroupMode::Unified,
-                cgroups_path: format!("/skiff/{}", record.id),
+                cgroups_path: Engine::cgroup_path(&record.id),
                 host_files,
                 user,
                 init_binary: find_init_binary(),

@@ -177,7 +177,7 @@ pub fn remove_state(state: &Path) -> Result<(), RuntimeError> {
 
 /// Removes a container's cgroup in every hierarchy it may be in (v2, or each v1 controller).
 /// Processes that are still exiting keep it busy for a moment: retry briefly.
-fn remove_cgroup(path: &Path) {
+pub fn remove_cgroup(path: &Path) {
     let relative = path.strip_prefix("/").unwrap_or(path);
     let mut directories = vec![Path::new("/sys/fs/cgroup").join(relative)];
     if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {

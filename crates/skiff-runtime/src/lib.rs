@@ -10,7 +10,7 @@ pub mod process;
 pub mod socket;
 
 pub use backend::{
-    ContainerStdio, EmbeddedRuntime, ExternalRuntime, OciRuntime, is_embedded, remove_state,
-    runtime_for,
+    ContainerStdio, EmbeddedRuntime, ExternalRuntime, OciRuntime, is_embedded, remove_cgroup,
+    remove_state, runtime_for,
 };
 pub use error::RuntimeError;

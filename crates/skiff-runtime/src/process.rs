@@ -65,19 +65,7 @@ impl CgroupPrimer {
     /// The cgroup.procs file of one hierarchy this process is in (the lock is global): a v1
     /// controller, else cgroup v2. None where there is none to write.
     pub fn new() -> Option<Self> {
-        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-        let procs = own.lines().find_map(|line| {
-            let mut fields = line.splitn(3, ':');
-            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-            let base = if controllers.is_empty() {
-                std::path::Path::new("/sys/fs/cgroup/cgroup.controllers")
-                    .exists()
-                    .then(|| std::path::PathBuf::from("/sys/fs/cgroup"))?
-            } else if controllers.starts_with("name=") {
-                return None;
-            } else {
-                std::path::Path::new("/sys/fs/cgroup").join(controllers)
-            };
+        let procs = own_cgroups().into_iter().find_map(|(base, path)| {
             let procs = base.join(path.trim_start_matches('/')).join("cgroup.procs");
             procs.exists().then_some(procs)
         })?;
@@ -90,6 +78,40 @@ impl CgroupPrimer {
     pub fn prime(&self) {
         let _ = std::fs::write(&self.procs, &self.pid);
     }
+}
+
+/// Makes the directories of cgroup `path` (absolute, as a spec's cgroupsPath) in each cgroup
+/// v1 hierarchy, so that the runtime finds them made and only moves its process in. A starting
+/// `skiff` does this while its child prepares the container, on the other CPU. Best effort:
+/// the runtime makes what is missing.
+pub fn make_v1_cgroup(path: &str) {
+    for (base, _) in own_cgroups() {
+        if base != std::path::Path::new("/sys/fs/cgroup") {
+            let _ = std::fs::create_dir_all(base.join(path.trim_start_matches('/')));
+        }
+    }
+}
+
+/// The hierarchies this process is in: (mount point, own path in it); v1 controllers (named
+/// hierarchies left out) and the v2 hierarchy when it is mounted at /sys/fs/cgroup.
+fn own_cgroups() -> Vec<(std::path::PathBuf, String)> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    own.lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+            let base = if controllers.is_empty() {
+                std::path::Path::new("/sys/fs/cgroup/cgroup.controllers")
+                    .exists()
+                    .then(|| std::path::PathBuf::from("/sys/fs/cgroup"))?
+            } else if controllers.starts_with("name=") {
+                return None;
+            } else {
+                std::path::Path::new("/sys/fs/cgroup").join(controllers)
+            };
+            Some((base, path.to_string()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,8 +7,6 @@ mod cli;
 mod commands;
 mod format;
 
-use clap::Parser;
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // What the monitor runs after the container exited: not a user command.
@@ -24,7 +22,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(skiff_engine::network::DNS_COMMAND) {
         std::process::exit(skiff_engine::network::dns_main(&args[2..]));
     }
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::Cli::parse_args() {
         Ok(cli) => cli,
         Err(err) => {
             let code = match err.kind() {

@@ -104,6 +104,17 @@ fn programs_that_cannot_run_get_podman_exit_codes() {
             "",
             "--rm removes a container that could not start"
         );
+        // Nor is its cgroup left (made by the starting skiff ahead of the runtime, as root).
+        let id = ctx
+            .skiff(["create", "--name", "bad", "busybox", "nosuchcommand"])
+            .ok()
+            .to_string();
+        ctx.skiff(["start", "bad"]).fails(127, "nosuchcommand");
+        let hierarchies = std::fs::read_dir("/sys/fs/cgroup").unwrap();
+        for hierarchy in hierarchies.flatten() {
+            let cgroup = hierarchy.path().join("skiff").join(&id);
+            assert!(!cgroup.exists(), "{} is left", cgroup.display());
+        }
     });
 }
 

@@ -237,27 +237,34 @@ impl Engine {
             buffer: Vec::new(),
             primer: None,
         };
-        // While the child sets the container up, keep the kernel's cgroup migration lock
-        // warm (see `CgroupPrimer`), so the runtime's move into the container's cgroups does
-        // not wait for an RCU grace period. The embedded runtime on cgroup v1 moves its
-        // single-threaded process without that lock (vendor/libcgroups): priming would only
-        // hold the cgroup mutex it needs.
+        // While the child sets the container up, this process has time on the other CPU.
+        // The embedded runtime on cgroup v1 moves its single-threaded process into the
+        // container's cgroups without the kernel's migration lock (vendor/libcgroups): make
+        // the cgroup directories for it. Elsewhere keep that lock warm (see `CgroupPrimer`),
+        // so the runtime's move does not wait for an RCU grace period.
+        let cgroup = Engine::cgroup_path(&record.id);
         let lockless_move = skiff_runtime::is_embedded(&record.runtime)
             && self.cgroup == crate::options::CgroupMode::Legacy;
-        if self.cgroups_usable() && !lockless_move {
+        if self.cgroups_usable() && lockless_move {
+            process::make_v1_cgroup(&cgroup);
+        } else if self.cgroups_usable() {
             sync.primer = process::CgroupPrimer::new();
             if let Some(primer) = &sync.primer {
                 primer.prime();
             }
         }
+        let failed = || {
+            reap_children();
+            skiff_runtime::remove_cgroup(std::path::Path::new(&cgroup));
+        };
         let pid = match sync.next(None) {
             Some(SyncMessage::Started(pid)) => pid,
             Some(SyncMessage::Error(code, message)) => {
-                reap_children();
+                failed();
                 return Err(EngineError::StartFailed(code, message));
             }
             _ => {
-                reap_children();
+                failed();
                 return Err(EngineError::StartFailed(
                     125,
                     format!(
