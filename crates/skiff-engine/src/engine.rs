@@ -55,6 +55,16 @@ impl Engine {
         })
     }
 
+    /// Opens the image and container databases of the storage at `options` now, for the engine
+    /// opened later in this process: a rootless `skiff` does this while it waits for the
+    /// helpers that map its user namespace. Best effort: the engine opens what is not there.
+    pub fn open_databases_ahead(options: &StoreOptions) {
+        if options.root.is_dir() {
+            ImageStore::open_database_ahead(&options.root);
+            ContainerStore::open_database_ahead(&options.root);
+        }
+    }
+
     /// `--storage-driver` wins; else the driver this root was first used with; else overlay
     /// where it mounts, vfs where it does not.
     fn choose_driver(options: &StoreOptions, opaque: OpaqueXattr) -> Result<Driver, EngineError> {

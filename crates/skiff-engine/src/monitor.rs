@@ -75,7 +75,9 @@ impl Engine {
             action: "create the monitor's sync socket".into(),
             source,
         })?;
-        // SAFETY: `skiff` is single-threaded here (no thread was spawned), so the child may run
+        // Threads that opened databases ahead are done with (see `settle_ahead`).
+        skiff_storage::database::settle_ahead();
+        // SAFETY: `skiff` is single-threaded here (no thread is left), so the child may run
         // arbitrary code; it ends in exec or _exit and never returns.
         #[allow(unsafe_code)]
         match unsafe { nix::unistd::fork() }.map_err(|source| EngineError::System {
@@ -83,6 +85,7 @@ impl Engine {
             source,
         })? {
             nix::unistd::ForkResult::Child => {
+                skiff_storage::database::forget_ahead();
                 drop(ours);
                 let code =
                     self.become_monitor(record, &image, attached, stdin, monitors, &monitor, &exe);

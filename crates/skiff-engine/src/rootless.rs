@@ -40,6 +40,13 @@ pub fn in_user_namespace() -> bool {
 /// Enters the user and mount namespaces. Call at start-up, before any thread exists.
 /// Returns a warning to print when only the user's own ID could be mapped.
 pub fn enter() -> Result<Option<String>, EngineError> {
+    enter_while(|| {})
+}
+
+/// `enter`, doing `work` while the helpers map the new user namespace (~2 ms of setuid
+/// programs): this process is in the namespace then, with its own credentials outside but no
+/// identity inside, so `work` may open the user's files but not rely on being root.
+pub fn enter_while(work: impl FnOnce()) -> Result<Option<String>, EngineError> {
     let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
     let name = var(environment::USER).or_else(|| {
         nix::unistd::User::from_uid(getuid())
@@ -76,8 +83,13 @@ pub fn enter() -> Result<Option<String>, EngineError> {
             drop(ready_write);
             drop(done_read);
             let mut byte = [0u8; 1];
+            // One byte once the mapping programs run (or failed to), then the outcome.
+            let mut running = false;
             let status = if ready_read.read_exact(&mut byte).is_ok() {
-                write_maps(parent, uid, gid, &uids, &gids)
+                write_maps(parent, uid, gid, &uids, &gids, || {
+                    running = true;
+                    let _ = done_write.write_all(b"+");
+                })
             } else {
                 Err("parent went away".to_string())
             };
@@ -85,6 +97,9 @@ pub fn enter() -> Result<Option<String>, EngineError> {
                 Ok(()) => "ok".to_string(),
                 Err(e) => e,
             };
+            if !running {
+                let _ = done_write.write_all(b"+");
+            }
             let _ = done_write.write_all(reply.as_bytes());
             // SAFETY: _exit ends the helper without running the parent's destructors twice.
             #[allow(unsafe_code)]
@@ -98,6 +113,12 @@ pub fn enter() -> Result<Option<String>, EngineError> {
             let unshared = unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS);
             let _ = ready_write.write_all(if unshared.is_ok() { b"1" } else { b"0" });
             drop(ready_write);
+            // Once the helper has its programs running: on two CPUs, work started earlier
+            // would keep the helper from starting the second one.
+            let mut running = [0u8; 1];
+            if unshared.is_ok() && done_read.read_exact(&mut running).is_ok() {
+                work();
+            }
             let mut reply = String::new();
             let _ = done_read.read_to_string(&mut reply);
             let _ = nix::sys::wait::waitpid(child, None);
@@ -148,14 +169,18 @@ fn become_root() -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Maps the user namespace of `pid`; `running` is called once the mapping is under way (the
+/// helper programs started).
 fn write_maps(
     pid: i32,
     uid: u32,
     gid: u32,
     uids: &[IdRange],
     gids: &[IdRange],
+    running: impl FnOnce(),
 ) -> Result<(), String> {
     if uids.is_empty() || gids.is_empty() {
+        running();
         // Without subordinate ranges only our own IDs can be mapped, and that needs no helper.
         fs::write(format!("/proc/{pid}/uid_map"), format!("0 {uid} 1\n"))
             .map_err(|e| format!("uid_map: {e}"))?;
@@ -166,7 +191,7 @@ fn write_maps(
         return Ok(());
     }
     // Both helpers run at once: each is a setuid exec of ~1.5 ms.
-    let mut running = Vec::new();
+    let mut children = Vec::new();
     for (tool, own, ranges) in [("newuidmap", uid, uids), ("newgidmap", gid, gids)] {
         let mut args = vec![pid.to_string(), "0".into(), own.to_string(), "1".into()];
         let mut inside = 1u32;
@@ -185,9 +210,10 @@ fn write_maps(
             .stderr(std::process::Stdio::piped())
             .spawn()
             .map_err(|e| format!("{tool}: {e} (install the uidmap package)"))?;
-        running.push((tool, args, child));
+        children.push((tool, args, child));
     }
-    for (tool, args, child) in running {
+    running();
+    for (tool, args, child) in children {
         let output = child
             .wait_with_output()
             .map_err(|e| format!("{tool}: {e}"))?;

@@ -254,10 +254,20 @@ impl ImageStore {
     pub fn open(root: &Path, opaque: OpaqueXattr) -> Result<Self, ImageError> {
         let layers = LayerStore::open(&root.join("storage"), opaque)?;
         Ok(Self {
-            db: LazyDatabase::new(root.join("images.db"), SCHEMA, unchanged),
+            db: Self::database(root),
             layers,
             lock_path: root.join("images.lock"),
         })
+    }
+
+    fn database(root: &Path) -> LazyDatabase {
+        LazyDatabase::new(root.join("images.db"), SCHEMA, unchanged)
+    }
+
+    /// Opens the database of the store under `root` now, for the store opened later in this
+    /// process (see `LazyDatabase::open_ahead`).
+    pub fn open_database_ahead(root: &Path) {
+        Self::database(root).open_ahead();
     }
 
     /// Paths of an image's unpacked layers, base first.

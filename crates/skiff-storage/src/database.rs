@@ -2,6 +2,8 @@
 //! go on during a write; the busy timeout makes a second writer wait instead of failing.
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 
@@ -35,6 +37,56 @@ pub fn open_database(path: &Path, schema: &str) -> rusqlite::Result<Connection> 
     Ok(db)
 }
 
+/// Databases opened ahead of their first use, by file: on another thread while this one does
+/// other work, or while this process waits for something else. `LazyDatabase::get` takes its
+/// connection from here when it is there.
+static AHEAD: Mutex<Vec<(PathBuf, Ahead)>> = Mutex::new(Vec::new());
+
+enum Ahead {
+    Open(rusqlite::Result<Connection>),
+    Opening(JoinHandle<rusqlite::Result<Connection>>),
+}
+
+impl Ahead {
+    fn wait(self) -> rusqlite::Result<Connection> {
+        match self {
+            Ahead::Open(connection) => connection,
+            Ahead::Opening(thread) => thread.join().unwrap_or_else(|_| {
+                Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some("the thread opening the database failed".into()),
+                ))
+            }),
+        }
+    }
+}
+
+/// In a forked child: lets go of the databases opened ahead by the parent without closing
+/// them (closing would checkpoint and touch the parent's shared memory). A connection must not
+/// cross fork(); the child opens its own.
+pub fn forget_ahead() {
+    for (_, entry) in ahead().drain(..) {
+        std::mem::forget(entry);
+    }
+}
+
+fn ahead() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Ahead)>> {
+    AHEAD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Waits for the databases being opened on other threads: before this process forks, it must
+/// be the only thread.
+pub fn settle_ahead() {
+    let mut ahead = ahead();
+    let settled: Vec<_> = ahead
+        .drain(..)
+        .map(|(path, entry)| (path, Ahead::Open(entry.wait())))
+        .collect();
+    *ahead = settled;
+}
+
 /// A database opened on first use: most commands need only one of the stores, and the
 /// monitor's side of a start needs none it was not handed already. `prepare` runs once after
 /// the open (a schema upgrade).
@@ -63,9 +115,47 @@ impl LazyDatabase {
         if let Some(connection) = self.connection.get() {
             return Ok(connection);
         }
-        let connection = open_database(&self.path, self.schema)?;
-        (self.prepare)(&connection)?;
+        let connection = match self.take_ahead() {
+            Some(Ok(connection)) => connection,
+            // Opened ahead and failed: once more here, for the error of this moment.
+            _ => self.open()?,
+        };
         Ok(self.connection.get_or_init(|| connection))
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        open_database_prepared(&self.path, self.schema, self.prepare)
+    }
+
+    /// Opens the database now, for the first `get` of this process (in any `LazyDatabase` of
+    /// the same file) to use.
+    pub fn open_ahead(&self) {
+        if !self.is_open_or_opening() {
+            let connection = self.open();
+            ahead().push((self.path.clone(), Ahead::Open(connection)));
+        }
+    }
+
+    /// `open_ahead` on another thread. `get` or `settle_ahead` waits for it.
+    pub fn open_ahead_in_background(&self) {
+        if !self.is_open_or_opening() {
+            let (path, schema, prepare) = (self.path.clone(), self.schema, self.prepare);
+            let thread = std::thread::spawn(move || open_database_prepared(&path, schema, prepare));
+            ahead().push((self.path.clone(), Ahead::Opening(thread)));
+        }
+    }
+
+    fn is_open_or_opening(&self) -> bool {
+        self.connection.get().is_some() || ahead().iter().any(|(path, _)| *path == self.path)
+    }
+
+    fn take_ahead(&self) -> Option<rusqlite::Result<Connection>> {
+        let entry = {
+            let mut ahead = ahead();
+            let index = ahead.iter().position(|(path, _)| *path == self.path)?;
+            ahead.remove(index).1
+        };
+        Some(entry.wait())
     }
 
     /// For transactions, which need the connection to themselves.
@@ -77,7 +167,56 @@ impl LazyDatabase {
     }
 }
 
+fn open_database_prepared(
+    path: &Path,
+    schema: &str,
+    prepare: fn(&Connection) -> rusqlite::Result<()>,
+) -> rusqlite::Result<Connection> {
+    let connection = open_database(path, schema)?;
+    prepare(&connection)?;
+    Ok(connection)
+}
+
 /// No upgrade after opening.
 pub fn unchanged(_: &Connection) -> rusqlite::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS t (v INTEGER);";
+
+    fn count(db: &LazyDatabase) -> i64 {
+        db.get()
+            .unwrap()
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn databases_opened_ahead_serve_the_first_get_once() {
+        let dir = std::env::temp_dir().join(format!("skiff-ahead-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.db"), dir.join("b.db"));
+        let first = LazyDatabase::new(a.clone(), SCHEMA, unchanged);
+        first.open_ahead_in_background();
+        // Asked twice, opened once.
+        first.open_ahead_in_background();
+        LazyDatabase::new(b.clone(), SCHEMA, unchanged).open_ahead();
+        settle_ahead();
+        assert_eq!(
+            ahead().iter().filter(|(p, _)| *p == a || *p == b).count(),
+            2
+        );
+        assert_eq!(count(&first), 0);
+        let second = LazyDatabase::new(b.clone(), SCHEMA, unchanged);
+        assert_eq!(count(&second), 0);
+        assert!(!ahead().iter().any(|(p, _)| *p == a || *p == b));
+        // Nothing ahead: opened on first use as before.
+        assert_eq!(count(&LazyDatabase::new(a, SCHEMA, unchanged)), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -110,6 +110,8 @@ impl Engine {
                 "invalid stop signal {signal:?}"
             )));
         }
+        // The container database opens on the other CPU while this thread reads the image's.
+        self.containers.open_ahead_in_background();
         // Hold the image store shared, so `rmi` cannot remove the image under this create.
         let _lock = FileLock::shared(&self.options.root.join("images.lock"))?;
         let image = self.images.resolve(&spec.image)?;

@@ -142,8 +142,23 @@ impl ContainerStore {
     /// The database opens on first use.
     pub fn open(root: &Path) -> Self {
         Self {
-            db: LazyDatabase::new(root.join("containers.db"), SCHEMA, add_columns),
+            db: Self::database(root),
         }
+    }
+
+    fn database(root: &Path) -> LazyDatabase {
+        LazyDatabase::new(root.join("containers.db"), SCHEMA, add_columns)
+    }
+
+    /// Opens the database of the store under `root` now, for the store opened later in this
+    /// process (see `LazyDatabase::open_ahead`).
+    pub fn open_database_ahead(root: &Path) {
+        Self::database(root).open_ahead();
+    }
+
+    /// Opens the database on another thread (see `LazyDatabase::open_ahead_in_background`).
+    pub fn open_ahead_in_background(&self) {
+        self.db.open_ahead_in_background();
     }
 
     /// Registers a new container; fails with NameInUse if the name is taken.

@@ -150,8 +150,10 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
 
 /// Opens the engine; an unprivileged user first becomes root of its own user namespace.
 fn open(global: &GlobalArgs) -> Result<Engine> {
+    // The databases open while the user namespace is being mapped.
     if !nix::unistd::geteuid().is_root()
-        && let Some(warning) = rootless::enter()?
+        && let Some(warning) =
+            rootless::enter_while(|| Engine::open_databases_ahead(&store_options(global)))?
     {
         eprintln!("WARN[0000] {warning}");
     }
