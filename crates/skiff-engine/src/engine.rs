@@ -55,6 +55,19 @@ impl Engine {
         })
     }
 
+    /// The same engine with database connections of its own, opened on first use: for a forked
+    /// child (a connection must not cross fork()), without redoing what `open` checked.
+    pub(crate) fn reopened(&self) -> Self {
+        Self {
+            options: self.options.clone(),
+            images: self.images.reopened(),
+            containers: ContainerStore::open(&self.options.root),
+            opaque: self.opaque,
+            driver: self.driver,
+            cgroup: self.cgroup,
+        }
+    }
+
     /// Opens the image and container databases of the storage at `options` now, for the engine
     /// opened later in this process: a rootless `skiff` does this while it waits for the
     /// helpers that map its user namespace. Best effort: the engine opens what is not there.

@@ -142,14 +142,8 @@ impl Engine {
             ));
             return 125;
         }
-        // A fresh connection: SQLite connections must not cross fork().
-        let mut engine = match Engine::open(self.options.clone()) {
-            Ok(engine) => engine,
-            Err(e) => {
-                report(SyncMessage::Error(125, e.to_string()));
-                return 125;
-            }
-        };
+        // Fresh connections: SQLite connections must not cross fork().
+        let mut engine = self.reopened();
         let prepared = match self.prepare_stdio(record, attached, stdin) {
             Ok(prepared) => prepared,
             Err(message) => {
@@ -406,9 +400,7 @@ pub fn cleanup_main(args: &[String]) -> i32 {
     };
     // After a handover only the trash is left to empty.
     if code == skiff_monitor::sync::EMPTY_TRASH {
-        if let Ok(engine) = Engine::open(options) {
-            engine.empty_trash();
-        }
+        Engine::empty_trash_of(&options);
         return 0;
     }
     let code: i32 = code.parse().unwrap_or(255);

@@ -89,12 +89,26 @@ impl EmbeddedRuntime {
     /// so the container's init installs it instead of compiling it (~9 ms) on every start.
     /// Best effort: on any failure the init compiles it itself, as before.
     fn precompile_seccomp(&self, bundle: &Path) {
-        let Ok(spec) = oci_spec::runtime::Spec::load(bundle.join("config.json")) else {
+        // Only the seccomp section is read here (the builder reads the whole spec after).
+        #[derive(serde::Deserialize)]
+        struct Spec {
+            linux: Option<Linux>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Linux {
+            seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+        }
+        let Ok(text) = std::fs::read(bundle.join("config.json")) else {
             return;
         };
-        if let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        if let Ok(Spec {
+            linux: Some(Linux {
+                seccomp: Some(seccomp),
+            }),
+        }) = serde_json::from_slice(&text)
+        {
             let cache = self.state_root.with_file_name("seccomp-cache");
-            let _ = libcontainer::seccomp::precompile(seccomp, &cache);
+            let _ = libcontainer::seccomp::precompile(&seccomp, &cache);
         }
     }
 

@@ -1,6 +1,9 @@
 //! Seccomp: the default profile (Docker/Podman's allowlist, in their JSON format, with calls that
 //! need a capability allowed only when the container has it) and the conversion of such a
 //! profile into the OCI `linux.seccomp` section for this machine's architecture.
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::SpecError;
@@ -12,89 +15,113 @@ use crate::SpecError;
 /// filter compilation on every start, and a process using x32 is refused (stricter).
 pub const DEFAULT_PROFILE: &str = include_str!("seccomp_default.json");
 
+/// A profile as read: Docker's format (`archMap`, rules with `includes`/`excludes`) or OCI's
+/// (`architectures`). Borrowed from the text where it can be: the default profile is converted
+/// on every container start.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile<'a> {
+    #[serde(borrow)]
+    default_action: Option<Cow<'a, str>>,
+    default_errno_ret: Option<Value>,
+    #[serde(borrow)]
+    architectures: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow)]
+    arch_map: Option<Vec<ArchEntry<'a>>>,
+    #[serde(borrow, default)]
+    syscalls: Vec<Rule<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArchEntry<'a> {
+    #[serde(borrow)]
+    architecture: Cow<'a, str>,
+    #[serde(borrow, default)]
+    sub_architectures: Vec<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule<'a> {
+    #[serde(borrow, default)]
+    names: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action: Option<Cow<'a, str>>,
+    errno_ret: Option<Value>,
+    args: Option<Value>,
+    #[serde(borrow, default)]
+    includes: Condition<'a>,
+    #[serde(borrow, default)]
+    excludes: Condition<'a>,
+}
+
+/// The capabilities and architectures a rule is for (`includes`) or not for (`excludes`).
+#[derive(Deserialize, Default)]
+struct Condition<'a> {
+    #[serde(borrow, default)]
+    caps: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    arches: Vec<Cow<'a, str>>,
+}
+
 /// Converts a Docker-format or OCI-format profile into the OCI `linux.seccomp` object, keeping
 /// the rules that apply to `capabilities` and to this machine's architecture.
 pub fn profile_to_oci(profile: &str, capabilities: &[String]) -> Result<Value, SpecError> {
-    let profile: Value =
+    let profile: Profile =
         serde_json::from_str(profile).map_err(|e| SpecError::Seccomp(e.to_string()))?;
     let default_action = profile
-        .get("defaultAction")
-        .and_then(Value::as_str)
+        .default_action
         .ok_or_else(|| SpecError::Seccomp("defaultAction is missing".into()))?;
     let (native, arch_name) = native_architecture();
-    let architectures: Vec<Value> = match (profile.get("architectures"), profile.get("archMap")) {
-        (Some(list @ Value::Array(_)), _) => list.as_array().cloned().unwrap_or_default(),
-        (_, Some(Value::Array(map))) => map
-            .iter()
-            .find(|entry| entry.get("architecture").and_then(Value::as_str) == Some(native))
-            .map(|entry| {
-                let mut list = vec![json!(native)];
-                if let Some(Value::Array(sub)) = entry.get("subArchitectures") {
-                    list.extend(sub.iter().cloned());
-                }
-                list
-            })
-            .unwrap_or_else(|| vec![json!(native)]),
-        _ => vec![],
+    let architectures: Vec<Value> = match (profile.architectures, profile.arch_map) {
+        (Some(list), _) => list.into_iter().map(|a| json!(a)).collect(),
+        (None, Some(map)) => match map.into_iter().find(|entry| entry.architecture == native) {
+            Some(entry) => std::iter::once(json!(native))
+                .chain(entry.sub_architectures.into_iter().map(|a| json!(a)))
+                .collect(),
+            None => vec![json!(native)],
+        },
+        (None, None) => vec![],
     };
-    let mut syscalls = Vec::new();
-    for rule in profile
-        .get("syscalls")
-        .and_then(Value::as_array)
+    let has = |cap: &Cow<str>| capabilities.iter().any(|c| c == cap);
+    let syscalls: Vec<Value> = profile
+        .syscalls
         .into_iter()
-        .flatten()
-    {
-        if !applies(rule, capabilities, arch_name) {
-            continue;
-        }
-        let mut names: Vec<Value> = rule
-            .get("names")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if let Some(name) = rule.get("name") {
-            names.push(name.clone());
-        }
-        if names.is_empty() {
-            continue;
-        }
-        let mut out = json!({"names": names, "action": rule.get("action").cloned().unwrap_or(json!("SCMP_ACT_ALLOW"))});
-        for key in ["errnoRet", "args"] {
-            if let Some(value) = rule.get(key).filter(|v| !v.is_null()) {
-                out[key] = value.clone();
+        .filter(|rule| {
+            rule.includes.caps.iter().all(has)
+                && (rule.includes.arches.is_empty()
+                    || rule.includes.arches.iter().any(|a| a == arch_name))
+                && !rule.excludes.caps.iter().any(has)
+                && !rule.excludes.arches.iter().any(|a| a == arch_name)
+        })
+        .filter_map(|rule| {
+            let names: Vec<Value> = rule
+                .names
+                .into_iter()
+                .chain(rule.name)
+                .map(|n| Value::String(n.into_owned()))
+                .collect();
+            if names.is_empty() {
+                return None;
             }
-        }
-        syscalls.push(out);
-    }
+            let action = rule.action.unwrap_or(Cow::Borrowed("SCMP_ACT_ALLOW"));
+            let mut out = json!({"names": names, "action": action});
+            for (key, value) in [("errnoRet", rule.errno_ret), ("args", rule.args)] {
+                if let Some(value) = value.filter(|v| !v.is_null()) {
+                    out[key] = value;
+                }
+            }
+            Some(out)
+        })
+        .collect();
     let mut out = json!({"defaultAction": default_action, "architectures": architectures, "syscalls": syscalls});
-    if let Some(errno) = profile.get("defaultErrnoRet") {
-        out["defaultErrnoRet"] = errno.clone();
+    if let Some(errno) = profile.default_errno_ret {
+        out["defaultErrnoRet"] = errno;
     }
     Ok(out)
-}
-
-fn applies(rule: &Value, capabilities: &[String], arch: &str) -> bool {
-    let list = |section: &str, key: &str| -> Vec<String> {
-        rule.get(section)
-            .and_then(|s| s.get(key))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let has = |cap: &String| capabilities.contains(cap);
-    let included_caps = list("includes", "caps");
-    let included_arches = list("includes", "arches");
-    let excluded_caps = list("excludes", "caps");
-    let excluded_arches = list("excludes", "arches");
-    included_caps.iter().all(has)
-        && (included_arches.is_empty() || included_arches.iter().any(|a| a == arch))
-        && !excluded_caps.iter().any(has)
-        && !excluded_arches.iter().any(|a| a == arch)
 }
 
 /// (libseccomp name, Go-style name) of this machine.
@@ -136,6 +163,21 @@ mod tests {
         assert!(names(&admin, "SCMP_ACT_ALLOW").contains(&"unshare".into()));
         assert_eq!(plain["defaultErrnoRet"], 38);
         assert!(!plain["architectures"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_oci_profile_keeps_its_architectures_arguments_and_errno() {
+        let profile = r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+            "comment": "ignored", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+            {"name": "mkdir", "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+             "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}, {"names": []}]}"#;
+        let oci = profile_to_oci(profile, &[]).unwrap();
+        assert_eq!(oci["architectures"], json!(["SCMP_ARCH_X86_64"]));
+        assert_eq!(oci["syscalls"].as_array().unwrap().len(), 2);
+        assert_eq!(oci["syscalls"][1]["names"], json!(["mkdir"]));
+        assert_eq!(oci["syscalls"][1]["errnoRet"], 1);
+        assert_eq!(oci["syscalls"][1]["args"][0]["op"], "SCMP_CMP_EQ");
+        assert!(oci.get("defaultErrnoRet").is_none());
     }
 
     #[test]

@@ -158,6 +158,10 @@ impl LazyDatabase {
         Some(entry.wait())
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// For transactions, which need the connection to themselves.
     pub fn get_mut(&mut self) -> rusqlite::Result<&mut Connection> {
         self.get()?;

@@ -75,6 +75,7 @@ pub struct Expected<'a> {
     pub diff_id: Option<&'a str>,
 }
 
+#[derive(Clone)]
 pub struct LayerStore {
     dir: PathBuf,
     blobs: PathBuf,

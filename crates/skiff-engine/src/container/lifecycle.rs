@@ -68,6 +68,14 @@ const POLL: Duration = Duration::from_millis(5);
 /// What the runtime's state of a removed container is called in the trash.
 const RUNTIME_STATE: &str = "state";
 
+/// The trash of the graph root and of the run root (see `skiff_storage::trash`).
+fn trashes(options: &crate::options::StoreOptions) -> (Trash, Trash) {
+    (
+        Trash::new(options.root.join("trash")),
+        Trash::new(options.runroot.join("trash")),
+    )
+}
+
 impl Engine {
     /// `create`: registers a container (one transaction). The root filesystem and the OCI
     /// bundle are made when it starts.
@@ -739,7 +747,7 @@ impl Engine {
         // Unmounted first: the trash must not hold a mounted root filesystem.
         match self.layout(&record.id, &record.driver).unmount() {
             Ok(()) => {
-                let (root_trash, run_trash) = self.trashes();
+                let (root_trash, run_trash) = trashes(&self.options);
                 for (dir, trash) in [
                     (self.container_dir(&record.id), &root_trash),
                     (self.run_dir(&record.id), &run_trash),
@@ -765,23 +773,21 @@ impl Engine {
     pub(crate) fn retire_runtime_state(&self, record: &ContainerRecord) -> Result<(), EngineError> {
         let runtime = skiff_runtime::runtime_for(&record.runtime, &self.runtime_state_root())?;
         match runtime.state_dir(&record.id) {
-            Some(state) => Ok(self.trashes().1.put(&state, RUNTIME_STATE)?),
+            Some(state) => Ok(trashes(&self.options).1.put(&state, RUNTIME_STATE)?),
             None => Ok(runtime.delete(&record.id)?),
         }
-    }
-
-    /// The trash of the graph root and of the run root (see `skiff_storage::trash`).
-    fn trashes(&self) -> (Trash, Trash) {
-        (
-            Trash::new(self.options.root.join("trash")),
-            Trash::new(self.options.runroot.join("trash")),
-        )
     }
 
     /// Deletes what removed containers left in the trash. Best effort: what cannot go now
     /// (a cgroup still busy) stays for the next time.
     pub(crate) fn empty_trash(&self) {
-        let (root_trash, run_trash) = self.trashes();
+        Self::empty_trash_of(&self.options);
+    }
+
+    /// `empty_trash` for the storage at `options`, without opening it (which would make its
+    /// directories again if they are gone).
+    pub(crate) fn empty_trash_of(options: &crate::options::StoreOptions) {
+        let (root_trash, run_trash) = trashes(options);
         for discarded in root_trash
             .contents()
             .into_iter()
