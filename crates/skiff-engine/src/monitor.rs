@@ -205,6 +205,10 @@ impl Engine {
             return 125;
         }
         drop(engine);
+        // Held by the monitor until it has reported the exit (see `MonitorArgs::hold_fd`).
+        let mount_namespace = File::open(format!("/proc/{pid}/ns/mnt"))
+            .ok()
+            .map(OwnedFd::from);
         report(SyncMessage::Started(pid));
         let _ = self.layout(&record.id, &record.driver).unmount();
         let (stdout_fd, stderr_fd, stdin_fd) = match (&terminal, &output) {
@@ -233,6 +237,7 @@ impl Engine {
             stdin_fd,
             terminal: terminal.is_some(),
             socket_fd: inheritable(&attach_socket),
+            hold_fd: mount_namespace.as_ref().map_or(-1, inheritable),
             wait_client: attached && terminal.is_some(),
             sync_fd: Some(inheritable(&sync)),
             utc_offset_seconds: chrono::Local::now().offset().local_minus_utc().into(),

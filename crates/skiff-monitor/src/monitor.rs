@@ -33,6 +33,10 @@ pub struct MonitorArgs {
     pub terminal: bool,
     /// A listening SOCK_SEQPACKET socket for attach clients (see `attach`), or -1.
     pub socket_fd: i32,
+    /// The container's mount namespace, held open past the exit of its init and closed once
+    /// the exit is reported, or -1. The namespace's teardown (every mount undone, an
+    /// expedited RCU grace period: ~0.6 ms) then happens after the report, not before.
+    pub hold_fd: i32,
     /// Hold the container's output until the first client connects (`run -it`: the starting
     /// `skiff` attaches right after the start), at most `WAIT_FOR_CLIENT_MS`.
     pub wait_client: bool,
@@ -55,6 +59,7 @@ impl Default for MonitorArgs {
             stdin_fd: -1,
             terminal: false,
             socket_fd: -1,
+            hold_fd: -1,
             wait_client: false,
             sync_fd: None,
             utc_offset_seconds: 0,
@@ -98,6 +103,7 @@ impl MonitorArgs {
                 "--stderr-fd" => out.stderr_fd = number(value("--stderr-fd")?, "--stderr-fd")?,
                 "--stdin-fd" => out.stdin_fd = number(value("--stdin-fd")?, "--stdin-fd")?,
                 "--socket-fd" => out.socket_fd = number(value("--socket-fd")?, "--socket-fd")?,
+                "--hold-fd" => out.hold_fd = number(value("--hold-fd")?, "--hold-fd")?,
                 "--sync-fd" => out.sync_fd = Some(number(value("--sync-fd")?, "--sync-fd")?),
                 "--utc-offset" => {
                     out.utc_offset_seconds = number(value("--utc-offset")?, "--utc-offset")?.into()
@@ -135,6 +141,8 @@ impl MonitorArgs {
             self.stdin_fd.to_string(),
             "--socket-fd".into(),
             self.socket_fd.to_string(),
+            "--hold-fd".into(),
+            self.hold_fd.to_string(),
         ];
         if let Some(fd) = self.sync_fd {
             args.extend(["--sync-fd".to_string(), fd.to_string()]);
@@ -372,6 +380,9 @@ pub fn run(args: MonitorArgs) -> i32 {
     );
     drop(log);
     let handed_over = args.sync_fd.is_some_and(|fd| handed_over(fd, code));
+    if args.hold_fd >= 0 {
+        sys::close(args.hold_fd);
+    }
     if handed_over && args.cleanup.is_empty() {
         return code;
     }
@@ -444,6 +455,7 @@ mod tests {
             stdin_fd: 7,
             terminal: true,
             socket_fd: 8,
+            hold_fd: 9,
             wait_client: true,
             sync_fd: Some(3),
             utc_offset_seconds: -3600,
