@@ -32,15 +32,75 @@ impl Driver {
     }
 
     /// Overlay if this process can mount it over `scratch` (a directory it may use freely),
-    /// else vfs. Needs to run in the mount namespace where containers will be mounted.
+    /// else vfs. Needs to run in the user namespace where containers will be mounted.
     pub fn detect(scratch: &Path, opaque: OpaqueXattr) -> Driver {
-        let probe = RootfsLayout::new(scratch, Driver::Overlay);
-        let lower = scratch.join("lower");
-        let works = fs::create_dir_all(&lower).is_ok()
-            && probe.mount(std::slice::from_ref(&lower), opaque).is_ok()
-            && probe.unmount().is_ok();
+        let works = probe_overlay(scratch, opaque);
         let _ = fs::remove_dir_all(scratch);
         if works { Driver::Overlay } else { Driver::Vfs }
+    }
+}
+
+/// Mounts an overlay once over directories below `scratch`, in a child process with a mount
+/// namespace of its own: a probe killed between mounting and unmounting leaves nothing
+/// mounted (the namespace goes with the child). Runs on the first command of a storage root.
+fn probe_overlay(scratch: &Path, opaque: OpaqueXattr) -> bool {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let [lower, upper, work, merged] = ["lower", "diff", "work", "merged"].map(|d| scratch.join(d));
+    if [&lower, &upper, &work, &merged]
+        .iter()
+        .any(|dir| fs::create_dir_all(dir).is_err())
+    {
+        return false;
+    }
+    let mut data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
+    if opaque == OpaqueXattr::User {
+        data.push_str(",userxattr");
+    }
+    let (Ok(target), Ok(data)) = (
+        CString::new(merged.as_os_str().as_bytes()),
+        CString::new(data),
+    ) else {
+        return false;
+    };
+    // SAFETY: the child only makes system calls on what the parent prepared (nothing in it
+    // allocates or takes a lock) and leaves with _exit.
+    #[allow(unsafe_code)]
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let mounted = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).is_ok()
+                && mount(
+                    None::<&str>,
+                    "/",
+                    None::<&str>,
+                    MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                    None::<&str>,
+                )
+                .is_ok()
+                && mount(
+                    Some(c"overlay"),
+                    target.as_c_str(),
+                    Some(c"overlay"),
+                    MsFlags::empty(),
+                    Some(data.as_c_str()),
+                )
+                .is_ok();
+            // SAFETY: leaving the forked child without running the parent's destructors.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::_exit(if mounted { 0 } else { 1 })
+            }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => matches!(
+            nix::sys::wait::waitpid(child, None),
+            Ok(nix::sys::wait::WaitStatus::Exited(_, 0))
+        ),
+        Err(_) => false,
     }
 }
 
@@ -292,6 +352,22 @@ fn remove_any(path: &Path) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_overlay_probe_mounts_nothing_here() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let scratch = std::env::temp_dir().join(format!("skiff-probe-{}", std::process::id()));
+        // This machine mounts overlay on its temporary directory, as root.
+        assert_eq!(
+            Driver::detect(&scratch, OpaqueXattr::Trusted),
+            Driver::Overlay
+        );
+        assert!(!scratch.exists());
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains(scratch.to_str().unwrap()), "{mounts}");
+    }
 
     #[test]
     fn vfs_merges_layers_with_whiteouts_and_opaque_directories() {
