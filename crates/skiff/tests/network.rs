@@ -350,11 +350,7 @@ fn containers_find_each_other_by_name_on_their_network_only() {
 fn published_ports_reach_the_container() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     create_network(&ctx, 2, "pub", &[]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     ctx.skiff([
         "run",
