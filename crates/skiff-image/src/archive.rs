@@ -351,9 +351,18 @@ fn text(small: &HashMap<String, Vec<u8>>, name: &str) -> Result<String, ImageErr
         .map_err(|_| ImageError::InvalidArchive(format!("{name} is not UTF-8")))
 }
 
+/// The config's layer diff IDs, each checked to be a digest before it can name a layer.
 fn diff_ids(config: &str) -> Result<Vec<String>, ImageError> {
-    let value: Value = serde_json::from_str(config)?;
-    Ok(strings_at(&value, "/rootfs/diff_ids"))
+    checked_diff_ids(&serde_json::from_str(config)?)
+}
+
+/// As `diff_ids`, from a parsed config.
+pub(crate) fn checked_diff_ids(config: &Value) -> Result<Vec<String>, ImageError> {
+    let ids = strings_at(config, "/rootfs/diff_ids");
+    for id in &ids {
+        skiff_storage::sha256_hex(id)?;
+    }
+    Ok(ids)
 }
 
 /// The strings of a JSON array at `pointer` (none when absent).
@@ -417,7 +426,7 @@ fn plan_oci_layout(small: &HashMap<String, Vec<u8>>) -> Result<Vec<LoadPlan>, Im
     let index: Index = serde_json::from_slice(&small["index.json"])
         .map_err(|e| ImageError::InvalidArchive(format!("index.json: {e}")))?;
     let blob = |digest: &str| -> Result<Vec<u8>, ImageError> {
-        let name = format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
+        let name = format!("blobs/sha256/{}", skiff_storage::sha256_hex(digest)?);
         let bytes = small
             .get(&name)
             .ok_or_else(|| ImageError::InvalidArchive(format!("the layout lacks {name}")))?;
@@ -453,15 +462,14 @@ fn plan_oci_layout(small: &HashMap<String, Vec<u8>>) -> Result<Vec<LoadPlan>, Im
             .layers
             .iter()
             .zip(ids)
-            .map(|(layer, diff_id)| PlannedLayer {
-                entry: format!(
-                    "blobs/sha256/{}",
-                    layer.digest.trim_start_matches("sha256:")
-                ),
-                digest: Some(layer.digest.clone()),
-                diff_id,
+            .map(|(layer, diff_id)| {
+                Ok(PlannedLayer {
+                    entry: format!("blobs/sha256/{}", skiff_storage::sha256_hex(&layer.digest)?),
+                    digest: Some(layer.digest.clone()),
+                    diff_id,
+                })
             })
-            .collect();
+            .collect::<Result<_, ImageError>>()?;
         let annotations = descriptor.annotations.clone().unwrap_or_default();
         let names = annotations
             .get("io.containerd.image.name")

@@ -286,7 +286,7 @@ impl ImageStore {
             .layers
             .iter()
             .map(|diff_id| {
-                let path = self.layers.path(diff_id);
+                let path = self.layers.path(diff_id)?;
                 if path.is_dir() {
                     Ok(path)
                 } else {

@@ -84,7 +84,7 @@ impl ImageStore {
         progress(TransferEvent::Started);
         let config = client.blob_bytes(&repository, &manifest.config.digest)?;
         let config_json: Value = serde_json::from_slice(&config)?;
-        let diff_ids = crate::archive::strings_at(&config_json, "/rootfs/diff_ids");
+        let diff_ids = crate::archive::checked_diff_ids(&config_json)?;
         if diff_ids.len() != manifest.layers.len() {
             return Err(ImageError::Inconsistent(format!(
                 "{}: the manifest lists {} layers but the config {}",

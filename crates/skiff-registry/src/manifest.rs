@@ -32,6 +32,7 @@ pub mod media_type {
 pub struct Descriptor {
     #[serde(rename = "mediaType", default)]
     pub media_type: String,
+    #[serde(deserialize_with = "checked_digest")]
     pub digest: String,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,6 +74,50 @@ pub fn parse_platform(input: &str) -> Result<Platform, RegistryError> {
                 .map(|v| v.to_string()),
         }),
         _ => Err(RegistryError::InvalidPlatform(input.to_string())),
+    }
+}
+
+/// A descriptor's digest as the OCI image spec writes it (`algorithm:encoded`; sha256 and
+/// sha512 with their exact lengths of lowercase hex). Digests from a registry or an archive are
+/// untrusted: one like `sha256:../../x` is refused while the manifest is read, before it can
+/// become part of a URL or a file name.
+fn checked_digest<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let digest = String::deserialize(deserializer)?;
+    if valid_digest(&digest) {
+        Ok(digest)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "invalid digest {:?}",
+            digest.escape_debug().to_string()
+        )))
+    }
+}
+
+fn valid_digest(digest: &str) -> bool {
+    let Some((algorithm, encoded)) = digest.split_once(':') else {
+        return false;
+    };
+    let lower_hex = |len: usize| {
+        encoded.len() == len
+            && encoded
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match algorithm {
+        "sha256" => lower_hex(64),
+        "sha512" => lower_hex(128),
+        _ => {
+            let component = |c: &str| {
+                !c.is_empty()
+                    && c.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            };
+            algorithm.split(['+', '.', '_', '-']).all(component)
+                && !encoded.is_empty()
+                && encoded
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b))
+        }
     }
 }
 
@@ -155,12 +200,40 @@ pub fn select_manifest<'a>(
 mod tests {
     use super::*;
 
+    #[test]
+    fn manifests_with_path_like_digests_are_refused() {
+        let with = |digest: &str| {
+            format!(
+                r#"{{"schemaVersion":2,"config":{{"mediaType":"x","digest":"sha256:{0}","size":1}},
+                   "layers":[{{"mediaType":"x","digest":"{digest}","size":1}}]}}"#,
+                "a".repeat(64)
+            )
+        };
+        let good = format!("sha256:{}", "0".repeat(64));
+        assert!(Manifest::parse(with(&good).as_bytes()).is_ok());
+        for bad in [
+            "sha256:../../../etc",
+            "sha256:/etc",
+            "../x",
+            "sha256:",
+            "sha256:ABC",
+            "Sha256:ab",
+        ] {
+            let err = Manifest::parse(with(bad).as_bytes()).unwrap_err();
+            assert!(err.to_string().contains("invalid digest"), "{bad}: {err}");
+        }
+        assert!(valid_digest(&format!("sha512:{}", "f".repeat(128))));
+        assert!(valid_digest(
+            "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8"
+        ));
+    }
+
     fn index() -> Index {
         serde_json::from_str(
             r#"{"schemaVersion":2,"manifests":[
-            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:a","size":1,"platform":{"architecture":"amd64","os":"linux"}},
-            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b","size":1,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
-            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:c","size":1,"platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}"#,
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1,"platform":{"architecture":"amd64","os":"linux"}},
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","size":1,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","size":1,"platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}"#,
         )
         .unwrap()
     }
@@ -171,10 +244,22 @@ mod tests {
         let pick = |p: &str| {
             select_manifest(&index, &parse_platform(p).unwrap()).map(|d| d.digest.clone())
         };
-        assert_eq!(pick("linux/amd64").unwrap(), "sha256:a");
-        assert_eq!(pick("linux/arm64").unwrap(), "sha256:b");
-        assert_eq!(pick("linux/arm64/v8").unwrap(), "sha256:b");
-        assert_eq!(pick("linux/arm/v7").unwrap(), "sha256:c");
+        assert_eq!(
+            pick("linux/amd64").unwrap(),
+            format!("sha256:{}", "a".repeat(64))
+        );
+        assert_eq!(
+            pick("linux/arm64").unwrap(),
+            format!("sha256:{}", "b".repeat(64))
+        );
+        assert_eq!(
+            pick("linux/arm64/v8").unwrap(),
+            format!("sha256:{}", "b".repeat(64))
+        );
+        assert_eq!(
+            pick("linux/arm/v7").unwrap(),
+            format!("sha256:{}", "c".repeat(64))
+        );
         let err = pick("linux/s390x").unwrap_err().to_string();
         assert!(
             err.contains("linux/s390x") && err.contains("linux/arm/v7"),

@@ -61,9 +61,51 @@ pub fn hex_digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
+/// The hex part of a `sha256:<64 lowercase hex>` digest. Every digest that names a file in the
+/// store passes here first: digests come from archives, manifests, image configs and registries,
+/// and one like `sha256:../../etc` must never become a path.
+pub fn sha256_hex(digest: &str) -> Result<&str, crate::StorageError> {
+    match digest.strip_prefix("sha256:") {
+        Some(hex)
+            if hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            Ok(hex)
+        }
+        _ => Err(crate::StorageError::InvalidDigest(
+            digest.escape_debug().to_string(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_sha256_with_64_lowercase_hex_names_a_file() {
+        let good = hex_digest(b"");
+        assert_eq!(sha256_hex(&good).unwrap(), &good[7..]);
+        for bad in [
+            "",
+            "sha256:",
+            "sha256:../../etc",
+            "sha256:/etc",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "sha512:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/..",
+        ] {
+            let err = sha256_hex(bad).unwrap_err();
+            assert!(
+                matches!(err, crate::StorageError::InvalidDigest(_)),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn empty_input_has_the_well_known_digest() {

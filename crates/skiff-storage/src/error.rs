@@ -27,6 +27,8 @@ pub enum StorageError {
         "layer {0} has no stored tar stream (it was stored before skiff kept them): pull or import it again"
     )]
     LayerStreamMissing(String),
+    #[error("invalid digest {0:?}: expected sha256: and 64 lowercase hex digits")]
+    InvalidDigest(String),
     #[error("layer {0} is not in the store")]
     LayerUnknown(String),
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 
-use crate::digest::Digester;
+use crate::digest::{Digester, sha256_hex};
 use crate::error::{IoContext, StorageError};
 use crate::unpack::{OpaqueXattr, unpack_layer};
 
@@ -93,12 +93,13 @@ impl LayerStore {
     }
 
     /// Where the unpacked content of a layer lives.
-    pub fn path(&self, diff_id: &str) -> PathBuf {
-        self.dir.join(hex_of(diff_id))
+    pub fn path(&self, diff_id: &str) -> Result<PathBuf, StorageError> {
+        Ok(self.dir.join(sha256_hex(diff_id)?))
     }
 
+    /// Whether the layer is stored; never for a malformed diff ID.
     pub fn contains(&self, diff_id: &str) -> bool {
-        self.path(diff_id).is_dir()
+        self.path(diff_id).is_ok_and(|path| path.is_dir())
     }
 
     /// Unpacks a layer tarball (plain, gzip or zstd, detected from its first bytes), keeps the
@@ -133,7 +134,7 @@ impl LayerStore {
         // The blob first: a crash between the two renames leaves a stored blob that the next
         // pull unpacks instead of downloading, never a layer without its stream.
         info.blob.path = self.keep_blob(&info.diff_id, &info.blob.digest, &temporary_blob)?;
-        let target = self.path(&info.diff_id);
+        let target = self.path(&info.diff_id)?;
         if target.exists() {
             let _ = fs::remove_dir_all(&temporary);
         } else if let Err(err) = fs::rename(&temporary, &target) {
@@ -213,9 +214,9 @@ impl LayerStore {
         digest: &str,
         temporary: &Path,
     ) -> Result<PathBuf, StorageError> {
-        let dir = self.blobs.join(hex_of(diff_id));
+        let dir = self.blobs.join(sha256_hex(diff_id)?);
         fs::create_dir_all(&dir).io("create", &dir)?;
-        let target = dir.join(hex_of(digest));
+        let target = dir.join(sha256_hex(digest)?);
         if target.exists() {
             let _ = fs::remove_file(temporary);
         } else {
@@ -226,7 +227,7 @@ impl LayerStore {
 
     /// Every stored stream of a layer.
     pub fn blobs(&self, diff_id: &str) -> Result<Vec<LayerBlob>, StorageError> {
-        let dir = self.blobs.join(hex_of(diff_id));
+        let dir = self.blobs.join(sha256_hex(diff_id)?);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -317,13 +318,13 @@ impl LayerStore {
     /// Deletes a layer and its streams. The layer is first renamed aside so that a crash never
     /// leaves half a layer under its real name.
     pub fn remove(&self, diff_id: &str) -> Result<(), StorageError> {
-        let path = self.path(diff_id);
+        let path = self.path(diff_id)?;
         if path.exists() {
             let doomed = self.temporary_path(&self.dir);
             fs::rename(&path, &doomed).io("rename", &path)?;
             fs::remove_dir_all(&doomed).io("remove", doomed)?;
         }
-        let blobs = self.blobs.join(hex_of(diff_id));
+        let blobs = self.blobs.join(sha256_hex(diff_id)?);
         match fs::remove_dir_all(&blobs) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e).io("remove", blobs),
             _ => Ok(()),
@@ -463,10 +464,6 @@ fn check(info: &LayerInfo, expected: Expected<'_>) -> Result<(), StorageError> {
     Ok(())
 }
 
-fn hex_of(digest: &str) -> &str {
-    digest.trim_start_matches("sha256:")
-}
-
 fn process_alive(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
@@ -547,7 +544,7 @@ mod tests {
         assert_eq!(first.diff_id, crate::hex_digest(&tar));
         assert_eq!(store.list().unwrap(), vec![first.diff_id.clone()]);
         assert_eq!(
-            fs::read(store.path(&first.diff_id).join("hello")).unwrap(),
+            fs::read(store.path(&first.diff_id).unwrap().join("hello")).unwrap(),
             b"hi"
         );
         store.remove(&first.diff_id).unwrap();

@@ -15,7 +15,7 @@ pub mod rootcopy;
 pub mod trash;
 mod unpack;
 
-pub use digest::{Digester, hex_digest};
+pub use digest::{Digester, hex_digest, sha256_hex};
 pub use driver::{Driver, RootfsLayout};
 pub use error::StorageError;
 pub use layer::{Compression, Expected, LayerBlob, LayerInfo, LayerStore};

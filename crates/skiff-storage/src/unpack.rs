@@ -33,6 +33,10 @@ pub enum UnpackError {
         "layer entry {entry:?}: owner {uid}:{gid} is not mapped in this user namespace (potentially insufficient UIDs or GIDs in /etc/subuid and /etc/subgid)"
     )]
     UnmappedOwner { entry: PathBuf, uid: u64, gid: u64 },
+    #[error(
+        "layer entry {entry:?}: whiteout of {hidden:?} refused (a whiteout names one entry of its directory)"
+    )]
+    BadWhiteout { entry: PathBuf, hidden: String },
     #[error("layer entry {entry:?}: {source}")]
     Entry { entry: PathBuf, source: io::Error },
     #[error("reading layer: {0}")]
@@ -90,6 +94,14 @@ pub fn unpack_layer(
             .as_bytes()
             .strip_prefix(WHITEOUT_PREFIX.as_bytes())
         {
+            // `.wh.`, `.wh..` and `.wh...` would name the directory itself or its parent: the
+            // removal below must only ever touch one entry of this layer.
+            if hidden.is_empty() || hidden == b"." || hidden == b".." || hidden.contains(&b'/') {
+                return Err(UnpackError::BadWhiteout {
+                    entry: name.clone(),
+                    hidden: String::from_utf8_lossy(hidden).into_owned(),
+                });
+            }
             let target = dest.join(parent).join(OsStr::from_bytes(hidden));
             remove_existing(&target).map_err(|source| entry_error(&name, source))?;
             fs::create_dir_all(dest.join(parent)).map_err(|source| entry_error(&name, source))?;
@@ -398,6 +410,37 @@ mod tests {
         unpack_layer(&tar[..], &dir, OpaqueXattr::Trusted).unwrap();
         assert_eq!(fs::read(dir.join("etc/alias")).unwrap(), b"box\n");
         assert_eq!(fs::read(dir.join("etc/hard")).unwrap(), b"box\n");
+    }
+
+    #[test]
+    fn whiteouts_of_dot_and_dot_dot_are_refused_and_touch_nothing() {
+        let dir = tempdir("bad-whiteout");
+        let layer = dir.join("layer");
+        let sibling = dir.join("sibling");
+        fs::create_dir_all(&sibling).unwrap();
+        fs::write(sibling.join("keep"), b"x").unwrap();
+        for name in [".wh...", ".wh..", ".wh.", "etc/.wh...", "etc/.wh.."] {
+            let _ = fs::remove_dir_all(&layer);
+            fs::create_dir_all(&layer).unwrap();
+            let tar = tar_with(|b| {
+                file(b, "etc/hostname", b"box");
+                file(b, name, b"");
+            });
+            let err = unpack_layer(&tar[..], &layer, OpaqueXattr::Trusted).unwrap_err();
+            assert!(
+                matches!(err, UnpackError::BadWhiteout { .. }),
+                "{name}: {err}"
+            );
+            assert!(err.to_string().contains(name), "{err}");
+            assert!(
+                layer.join("etc/hostname").exists(),
+                "{name} removed the layer's own files"
+            );
+            assert!(
+                sibling.join("keep").exists(),
+                "{name} removed outside the layer"
+            );
+        }
     }
 
     #[test]

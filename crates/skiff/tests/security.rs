@@ -1,0 +1,159 @@
+//! Regression tests for the escapes and store corruptions an adversarial review found: each is
+//! an input an attacker controls (an archive, a layer, a build context, a container process),
+//! and each test fails on the code before its fix.
+use std::path::Path;
+
+use skiff_test::{Mode, TestContext};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+fn append(builder: &mut tar::Builder<std::fs::File>, name: &str, body: &[u8]) {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    // set_path refuses some hostile names: write the raw bytes as an attacker's tool would.
+    let bytes = name.as_bytes();
+    header.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+    header.set_cksum();
+    builder.append(&header, body).unwrap();
+}
+
+fn tarball(path: &Path, entries: &[(&str, &[u8])]) {
+    let mut builder = tar::Builder::new(std::fs::File::create(path).unwrap());
+    for (name, body) in entries {
+        append(&mut builder, name, body);
+    }
+    builder.finish().unwrap();
+}
+
+fn layer_count(ctx: &TestContext) -> usize {
+    std::fs::read_dir(ctx.root().join("storage/layers"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A docker-archive whose config names a layer by a path (`sha256:../../..`) made the store
+/// treat a host directory as an already stored layer, and a container of it read the host.
+#[test]
+fn load_refuses_digests_that_are_paths() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode);
+        let escape = format!("sha256:{}etc", "../".repeat(24));
+        let config = serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "config": {"Cmd": ["cat", "/shadow"]},
+            "rootfs": {"type": "layers", "diff_ids": [escape]},
+        })
+        .to_string();
+        let manifest = serde_json::json!([{
+            "Config": "config.json", "RepoTags": ["localhost/escape:latest"], "Layers": ["layer.tar"],
+        }])
+        .to_string();
+        let layer_path = ctx.dir.join("layer.tar");
+        tarball(&layer_path, &[("hello", b"hi")]);
+        let layer = std::fs::read(&layer_path).unwrap();
+        let archive = ctx.dir.join("docker-archive.tar");
+        tarball(
+            &archive,
+            &[
+                ("manifest.json", manifest.as_bytes()),
+                ("config.json", config.as_bytes()),
+                ("layer.tar", &layer),
+            ],
+        );
+        ctx.chown(&archive);
+        ctx.skiff(["load", "-i", archive.to_str().unwrap()])
+            .fails(125, "invalid digest");
+        assert_eq!(ctx.skiff(["images", "-q"]).ok(), "", "{mode:?}");
+
+        // The same through an OCI layout: a layer descriptor whose digest is a path.
+        let config_digest = sha256_of(config.as_bytes());
+        let oci_manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": "sha256:../../../../../../../../etc", "size": 1}],
+        })
+        .to_string();
+        let manifest_digest = sha256_of(oci_manifest.as_bytes());
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "digest": manifest_digest, "size": oci_manifest.len()}],
+        })
+        .to_string();
+        let blob = |digest: &str| format!("blobs/sha256/{}", &digest[7..]);
+        let oci = ctx.dir.join("oci-archive.tar");
+        tarball(
+            &oci,
+            &[
+                ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#),
+                ("index.json", index.as_bytes()),
+                (&blob(&manifest_digest), oci_manifest.as_bytes()),
+                (&blob(&config_digest), config.as_bytes()),
+            ],
+        );
+        ctx.chown(&oci);
+        ctx.skiff(["load", "-i", oci.to_str().unwrap()])
+            .fails(125, "invalid digest");
+        assert_eq!(ctx.skiff(["images", "-q"]).ok(), "", "{mode:?}");
+        assert_eq!(
+            layer_count(&ctx),
+            0,
+            "{mode:?}: a refused archive left a layer"
+        );
+    }
+}
+
+fn sha256_of(bytes: &[u8]) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    format!("sha256:{}", text.split_whitespace().next().unwrap())
+}
+
+/// A layer holding `.wh...` (a whiteout of `..`) deleted the directory above the layer: every
+/// other layer vanished with it.
+#[test]
+fn whiteouts_of_dot_dot_cannot_remove_other_layers() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let layers_before = layer_count(&ctx);
+        for name in [".wh...", ".wh..", "etc/.wh...", ".wh."] {
+            let hostile = ctx.dir.join("whiteout.tar");
+            tarball(&hostile, &[("etc/hostname", b"x"), (name, b"")]);
+            ctx.chown(&hostile);
+            ctx.skiff(["import", hostile.to_str().unwrap(), "hostile"])
+                .fails(125, "whiteout");
+            assert_eq!(layer_count(&ctx), layers_before, "{mode:?} {name}");
+            assert_eq!(
+                ctx.skiff([
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    "busybox",
+                    "echo",
+                    "alive"
+                ])
+                .ok(),
+                "alive",
+                "{mode:?}: {name} broke the busybox image"
+            );
+        }
+    }
+}
