@@ -119,10 +119,11 @@ pub fn select(
 ) -> Result<Selection, SourceError> {
     let mut items = Vec::new();
     let mut into_directory = false;
+    let root_dir = RootDir::open(root)?;
     for source in sources {
         let relative = clean_relative(source)?;
         let matched = if is_glob(source) {
-            let mut found = glob(root, &relative);
+            let mut found = glob(&root_dir, &relative);
             found.retain(|p| !options.excludes(p, p));
             if found.is_empty() {
                 return Err(SourceError::NoMatch(source.clone()));
@@ -132,14 +133,15 @@ pub fn select(
             if options.excludes(&relative, &relative) && !relative.as_os_str().is_empty() {
                 return Err(SourceError::Missing(source.clone()));
             }
-            let path = root.join(&relative);
-            if fs::symlink_metadata(&path).is_err() {
-                return Err(SourceError::Missing(source.clone()));
-            }
             vec![relative]
         };
         for relative in matched {
-            let path = root.join(&relative);
+            // A link named as a source is followed, as Docker does, but inside the root: the
+            // kernel resolves every link on the way as if the root were `/`.
+            let real = root_dir
+                .resolve(&relative)
+                .ok_or_else(|| SourceError::Missing(source.clone()))?;
+            let path = root.join(&real);
             // With --parents, the directories above the source come along.
             let mut prefix = PathBuf::new();
             if options.parents {
@@ -150,15 +152,18 @@ pub fn select(
                         .iter()
                         .any(|i| matches!(i, Item::Path { name, .. } if *name == prefix));
                     if !known {
+                        let real = root_dir
+                            .resolve(&prefix)
+                            .ok_or_else(|| SourceError::Missing(source.clone()))?;
                         items.push(Item::Path {
-                            source: root.join(&prefix),
+                            source: root.join(real),
                             name: prefix.clone(),
                         });
                     }
                 }
             }
-            // A link named as a source is followed, as Docker does; links inside are kept.
-            let meta = fs::metadata(&path).map_err(io_error(&path))?;
+            // Links inside a copied directory are kept as links.
+            let meta = fs::symlink_metadata(&path).map_err(io_error(&path))?;
             let name = prefix.join(relative.file_name().unwrap_or_default());
             if meta.is_dir() {
                 into_directory = true;
@@ -171,7 +176,7 @@ pub fn select(
                 } else {
                     PathBuf::new()
                 };
-                walk(root, &relative, &inside, options, &mut items)?;
+                walk(root, &real, &inside, options, &mut items)?;
             } else if options.extract_archives && is_archive(&path) {
                 into_directory = true;
                 items.push(Item::Archive { source: path });
@@ -224,8 +229,9 @@ fn walk(
     Ok(())
 }
 
-/// Paths below `root` matching a glob, segment by segment, in name order.
-fn glob(root: &Path, pattern: &Path) -> Vec<PathBuf> {
+/// Paths below `root` matching a glob, segment by segment, in name order. Directories are
+/// listed where they really are inside the root, links on the way resolved beneath it.
+fn glob(root: &RootDir, pattern: &Path) -> Vec<PathBuf> {
     let segments: Vec<String> = pattern
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -236,12 +242,15 @@ fn glob(root: &Path, pattern: &Path) -> Vec<PathBuf> {
         for base in &found {
             if !is_glob(segment) {
                 let candidate = base.join(segment);
-                if fs::symlink_metadata(root.join(&candidate)).is_ok() {
+                if root.resolve(&candidate).is_some() {
                     next.push(candidate);
                 }
                 continue;
             }
-            let Ok(entries) = fs::read_dir(root.join(base)) else {
+            let Some(entries) = root
+                .resolve(base)
+                .and_then(|real| fs::read_dir(root.path.join(real)).ok())
+            else {
                 continue;
             };
             let mut names: Vec<String> = entries
@@ -255,6 +264,38 @@ fn glob(root: &Path, pattern: &Path) -> Vec<PathBuf> {
         found = next;
     }
     found
+}
+
+/// The root sources are read from (the build context, a stage's or an image's files), open.
+struct RootDir<'a> {
+    path: &'a Path,
+    file: File,
+    /// Where the root really is (what /proc/self/fd says of it).
+    real: PathBuf,
+}
+
+impl<'a> RootDir<'a> {
+    fn open(path: &'a Path) -> Result<Self, SourceError> {
+        let file = File::open(path).map_err(io_error(path))?;
+        let real = fd_path(&file).map_err(io_error(path))?;
+        Ok(Self { path, file, real })
+    }
+
+    /// Where `relative` really is below the root, every symbolic link on the way (the last one
+    /// too) resolved by the kernel as if the root were `/` (openat2 RESOLVE_IN_ROOT): in a
+    /// context holding `link -> /etc`, `link/shadow` is the context's `etc/shadow`, never the
+    /// host's. None when there is nothing there.
+    fn resolve(&self, relative: &Path) -> Option<PathBuf> {
+        let opened =
+            skiff_storage::beneath::open_in_root(&self.file, relative, libc::O_PATH, 0).ok()?;
+        let real = fd_path(&opened).ok()?;
+        real.strip_prefix(&self.real).ok().map(Path::to_path_buf)
+    }
+}
+
+fn fd_path(file: &File) -> io::Result<PathBuf> {
+    use std::os::fd::AsRawFd;
+    fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
 }
 
 /// A tar, gzip or zstd file (ADD extracts those; anything else is copied as it is).
@@ -556,6 +597,50 @@ mod tests {
         fs::write(root.join("top.txt"), "changed").unwrap();
         assert_ne!(content_digest(&items, attributes).unwrap(), before);
         let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn context_links_never_lead_out_of_the_context() {
+        let root = tempdir("context-links");
+        let outside = tempdir("context-links-outside");
+        fs::write(outside.join("shadow"), "host secret").unwrap();
+        fs::create_dir_all(root.join("real")).unwrap();
+        fs::write(root.join("real/file"), "inside").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.join("shadow"), root.join("file-link")).unwrap();
+        std::os::unix::fs::symlink("../../../..", root.join("up")).unwrap();
+        std::os::unix::fs::symlink("/real", root.join("absolute")).unwrap();
+        let options = SelectOptions::default();
+        for source in [
+            "link/shadow",
+            "file-link",
+            "link",
+            "up/etc/passwd",
+            "link/*",
+            "l*/shadow",
+        ] {
+            let result = select(&root, &[source.to_string()], &options);
+            assert!(
+                matches!(
+                    result,
+                    Err(SourceError::Missing(_) | SourceError::NoMatch(_))
+                ),
+                "{source}: {result:?}"
+            );
+        }
+        // An absolute link is read inside the context, as if the context were `/`.
+        let selection = select(&root, &["absolute/file".into()], &options).unwrap();
+        match &selection.items[..] {
+            [Item::Path { source, name }] => {
+                assert_eq!(fs::read_to_string(source).unwrap(), "inside");
+                assert_eq!(name, Path::new("file"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let selection = select(&root, &["up".into()], &options).unwrap();
+        assert!(names(&selection.items).contains(&"real/file".to_string()));
+        let _ = fs::remove_dir_all(&root);
+        let _ = fs::remove_dir_all(&outside);
     }
 
     #[test]

@@ -157,3 +157,52 @@ fn whiteouts_of_dot_dot_cannot_remove_other_layers() {
         }
     }
 }
+
+/// A build context holding `link -> /etc` and `COPY link/shadow /x` put the host's /etc/shadow
+/// into the image: sources resolve inside the context, as if it were `/`.
+#[test]
+fn build_context_links_never_read_the_host() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let dir = ctx.scratch("context");
+        std::os::unix::fs::symlink("/etc", dir.join("link")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("passwd-link")).unwrap();
+        for copy in [
+            "COPY link/passwd /x",
+            "COPY passwd-link /x",
+            "ADD link /x/",
+            "COPY l*/passwd /x",
+        ] {
+            let file = dir.join("Containerfile");
+            std::fs::write(&file, format!("FROM localhost/busybox\n{copy}\n")).unwrap();
+            ctx.chown(&file);
+            let out = ctx.skiff(["build", "-t", "leak", dir.to_str().unwrap()]);
+            assert_ne!(out.code, 0, "{mode:?} {copy}: {}", out.stdout);
+            assert!(
+                out.stderr.contains("no such file") || out.stderr.contains("no source files"),
+                "{mode:?} {copy}: {}",
+                out.stderr
+            );
+            assert_eq!(
+                ctx.skiff(["image", "exists", "leak"]).code,
+                1,
+                "{mode:?} {copy}"
+            );
+        }
+        // A link that stays inside the context is followed, as Docker does.
+        std::fs::create_dir_all(dir.join("etc")).unwrap();
+        std::fs::write(dir.join("etc/passwd"), "context's own\n").unwrap();
+        ctx.chown(&dir.join("etc"));
+        ctx.chown(&dir.join("etc/passwd"));
+        let file = dir.join("Containerfile");
+        std::fs::write(&file, "FROM localhost/busybox\nCOPY link/passwd /x\n").unwrap();
+        ctx.skiff(["build", "-t", "inside", dir.to_str().unwrap()])
+            .ok();
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "--network", "none", "inside", "cat", "/x"])
+                .ok(),
+            "context's own",
+            "{mode:?}"
+        );
+    }
+}
