@@ -249,10 +249,18 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     } else {
         mounts.push(json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}));
     }
+    // Read-only unless privileged, as Podman: a writable cgroupfs lets container root lift its
+    // own limits and, on cgroup v1, reach release_agent (CVE-2022-0492).
+    let access = if spec.privileged { "rw" } else { "ro" };
     if context.rootless && !context.cgroup_v2 {
-        mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "bind", "source": "/sys/fs/cgroup", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
+        let mut options = vec!["rbind", "nosuid", "noexec", "nodev", access];
+        if !spec.privileged {
+            // The host's hierarchies are mounts below the bound tmpfs: read-only all the way.
+            options.push("rro");
+        }
+        mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "bind", "source": "/sys/fs/cgroup", "options": options}));
     } else {
-        mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}));
+        mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", access]}));
     }
     let files = &context.host_files;
     for (destination, source) in [
@@ -313,6 +321,31 @@ mod tests {
 
     fn image(config: Value) -> ImageConfiguration {
         serde_json::from_value(json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": config})).unwrap()
+    }
+
+    #[test]
+    fn cgroupfs_is_read_only_unless_privileged() {
+        let cgroup_options = |privileged: bool, rootless: bool| {
+            let spec = ContainerSpec {
+                command: vec!["true".into()],
+                privileged,
+                ..Default::default()
+            };
+            let mut ctx = context();
+            ctx.rootless = rootless;
+            let config = generate(&spec, &image(json!({})), &ctx).unwrap();
+            let mounts = config["mounts"].as_array().unwrap().clone();
+            let cgroup = mounts
+                .into_iter()
+                .find(|m| m["destination"] == "/sys/fs/cgroup")
+                .unwrap();
+            cgroup["options"].as_array().unwrap().clone()
+        };
+        for rootless in [false, true] {
+            assert!(cgroup_options(false, rootless).contains(&json!("ro")));
+            assert!(!cgroup_options(false, rootless).contains(&json!("rw")));
+            assert!(cgroup_options(true, rootless).contains(&json!("rw")));
+        }
     }
 
     #[test]

@@ -206,3 +206,30 @@ fn build_context_links_never_read_the_host() {
         );
     }
 }
+
+/// In a default container the v1 hierarchies were bound read-write: container root raised its
+/// own pids.max, made cgroups in the host's name=systemd hierarchy and opened release_agent.
+#[test]
+fn cgroupfs_is_read_only_in_unprivileged_containers() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let script = "for f in /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes \
+                      /sys/fs/cgroup/systemd/release_agent /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; do \
+                        [ -e $f ] && { echo 1 > $f && echo WROTE $f; }; done; \
+                      for d in /sys/fs/cgroup/systemd/skiff-escape /sys/fs/cgroup/escape; do \
+                        mkdir $d 2>/dev/null && echo MADE $d; done; \
+                      grep ' /sys/fs/cgroup' /proc/self/mounts | grep -v ' ro,' ; echo done";
+        let out = ctx.skiff([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert_eq!(out.ok(), "done", "{mode:?}: {}", out.stderr);
+        assert!(!Path::new("/sys/fs/cgroup/systemd/skiff-escape").exists());
+    }
+}

@@ -320,6 +320,15 @@ impl Mount {
             })?;
         tracing::debug!("cgroup root: {:?}", cgroup_root);
 
+        // skiff patch: a read-only cgroup mount (Podman's default for unprivileged containers)
+        // must be read-only all the way down. Upstream bound each hierarchy read-write, so
+        // container root could raise its own pids.max and memory limit, create cgroups in the
+        // host's name=systemd hierarchy and open release_agent (CVE-2022-0492).
+        let readonly = cgroup_mount
+            .options()
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|o| o == "ro"));
+
         let symlink = Symlink::new();
 
         // setup cgroup mounts for container
@@ -331,6 +340,7 @@ impl Mount {
                         options,
                         subsystem_name,
                         subsystem_name == "systemd",
+                        readonly,
                     )?;
                 } else {
                     self.setup_emulated_subsystem(
@@ -340,6 +350,7 @@ impl Mount {
                         subsystem_name == "systemd",
                         host_mount,
                         &process_cgroups,
+                        readonly,
                     )?;
                 }
 
@@ -347,6 +358,25 @@ impl Mount {
             } else {
                 tracing::warn!("could not get subsystem name from {:?}", host_mount);
             }
+        }
+
+        // skiff patch: then the tmpfs that holds them, so no directory or link can be added.
+        if readonly {
+            let root = Root::open(options.root)?;
+            let tmpfs: OwnedFd = root.resolve(cgroup_mount.destination())?.into();
+            let attributes = linux::MountAttr {
+                attr_set: linux::MOUNT_ATTR_RDONLY,
+                attr_clr: 0,
+                propagation: 0,
+                userns_fd: 0,
+            };
+            self.syscall.mount_setattr(
+                tmpfs.as_fd(),
+                Path::new(""),
+                linux::AT_EMPTY_PATH,
+                &attributes,
+                mem::size_of::<linux::MountAttr>(),
+            )?;
         }
 
         Ok(())
@@ -361,6 +391,7 @@ impl Mount {
         options: &MountOptions,
         subsystem_name: &str,
         named: bool,
+        readonly: bool,
     ) -> Result<()> {
         tracing::debug!(
             "Mounting (namespaced) {:?} cgroup subsystem",
@@ -388,8 +419,12 @@ impl Mount {
             subsystem_name.into()
         };
 
+        let mut flags = MsFlags::MS_NOEXEC | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+        if readonly {
+            flags |= MsFlags::MS_RDONLY; // skiff patch
+        }
         let mount_options_config = MountOptionConfig {
-            flags: MsFlags::MS_NOEXEC | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            flags,
             data: vec![data.into_owned()],
             rec_attr: None,
         };
@@ -415,6 +450,7 @@ impl Mount {
         named: bool,
         host_mount: &Path,
         process_cgroups: &HashMap<String, String>,
+        readonly: bool,
     ) -> Result<()> {
         tracing::debug!("Mounting (emulated) {:?} cgroup subsystem", subsystem_name);
         let named_hierarchy: Cow<str> = if named {
@@ -450,7 +486,8 @@ impl Mount {
                 )
                 .typ("bind")
                 .options(
-                    ["rw", "rbind"]
+                    // skiff patch: read-only, and no devices, setuid or programs, as runc binds them.
+                    [if readonly { "ro" } else { "rw" }, "rbind", "nosuid", "nodev", "noexec"]
                         .iter()
                         .map(|o| o.to_string())
                         .collect::<Vec<String>>(),
