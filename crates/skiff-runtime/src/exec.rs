@@ -5,7 +5,8 @@
 //!
 //! Leaks from the host are closed on purpose (the runc CVE-2024-21626 class): every descriptor
 //! above 2 is close-on-exec before the program runs, and the working directory is checked to lie
-//! inside the container's root after the mount namespace is joined.
+//! inside the container's root after the mount namespace is joined. The child is not dumpable
+//! until it execs, and callers run from a sealed binary (`sealed`: CVE-2019-5736).
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -31,9 +32,12 @@ pub struct ExecProcess {
     /// A new pseudo-terminal from the container's devpts as the process's stdio; its master
     /// end is returned to the caller.
     pub tty: bool,
-    /// Inherit this process's stdin (else /dev/null). Output always goes to this process's
-    /// stdout and stderr when there is no terminal.
+    /// Inherit this process's stdin (else /dev/null). Output goes to this process's stdout and
+    /// stderr when there is no terminal, unless detached.
     pub stdin: bool,
+    /// Nobody waits for the process: its stdio is /dev/null (holding the caller's output open
+    /// would keep `out=$(skiff exec -d ...)` waiting until the process ends).
+    pub detached: bool,
 }
 
 /// A started exec'd process: wait for it with waitpid; with a terminal, its master end.
@@ -99,10 +103,19 @@ pub fn exec(
         setns(fd, CloneFlags::CLONE_NEWPID)
             .map_err(|e| internal(format!("join the container's PID namespace: {e}")))?;
     }
+    // The child is born in the container's PID namespace and runs this binary until it execs:
+    // not dumpable, its /proc entries (exe above all) are closed to the container's processes
+    // (see `sealed`). execve makes the program dumpable again as usual.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| internal(format!("prctl(PR_SET_DUMPABLE): {e}")))?;
     // SAFETY: the caller is single-threaded; the child only runs the code below and ends in
     // execve or _exit.
     #[allow(unsafe_code)]
-    match unsafe { nix::unistd::fork() }.map_err(|e| internal(format!("fork: {e}")))? {
+    let forked = unsafe { nix::unistd::fork() };
+    if !matches!(forked, Ok(ForkResult::Child)) {
+        let _ = nix::sys::prctl::set_dumpable(true);
+    }
+    match forked.map_err(|e| internal(format!("fork: {e}")))? {
         ForkResult::Child => {
             drop(error_read);
             drop(terminal_parent);
@@ -359,6 +372,10 @@ impl ChildSetup<'_> {
             for target in 0..3 {
                 nix::unistd::dup2(slave, target).map_err(|e| fail("dup2", e))?;
             }
+        } else if self.process.detached {
+            for target in 0..3 {
+                nix::unistd::dup2(self.null.as_raw_fd(), target).map_err(|e| fail("dup2", e))?;
+            }
         } else if !self.process.stdin {
             nix::unistd::dup2(self.null.as_raw_fd(), 0).map_err(|e| fail("dup2", e))?;
         }
@@ -499,6 +516,7 @@ mod tests {
             privileged,
             tty: false,
             stdin: false,
+            detached: false,
         }
     }
 

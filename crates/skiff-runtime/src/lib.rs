@@ -7,6 +7,7 @@ mod backend;
 mod error;
 pub mod exec;
 pub mod process;
+pub mod sealed;
 pub mod socket;
 
 pub use backend::{

@@ -236,6 +236,28 @@ impl TestContext {
         self
     }
 
+    /// Runs skiff from copies of its binaries that only this context uses, owned by the
+    /// context's user (as a user's own install in ~/bin would be): no other test's skiff keeps
+    /// them busy, so whether a container could write them shows.
+    pub fn with_private_binary(mut self) -> Self {
+        let dir = self.dir.join("bin");
+        std::fs::create_dir_all(&dir).expect("create bin dir");
+        set_mode(&dir, 0o755);
+        for name in ["skiff", "skiff-monitor"] {
+            let to = dir.join(name);
+            std::fs::copy(self.binary.with_file_name(name), &to).expect("copy binary");
+            set_mode(&to, 0o755);
+            chown(&to, self.owner);
+        }
+        self.binary = dir.join("skiff");
+        self
+    }
+
+    /// The skiff binary this context runs.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
     /// A directory the context's user may write, for bind mounts and files.
     pub fn scratch(&self, name: &str) -> PathBuf {
         let path = self.dir.join(name);

@@ -233,3 +233,68 @@ fn cgroupfs_is_read_only_in_unprivileged_containers() {
         assert!(!Path::new("/sys/fs/cgroup/systemd/skiff-escape").exists());
     }
 }
+
+/// While `skiff exec` entered a container and before it exec'd the command, its /proc/PID/exe
+/// was the host's skiff: a container process could open it and, once no skiff ran, reopen it
+/// for writing (runc CVE-2019-5736). Watched from inside during 50 execs, in a default
+/// container and in one holding CAP_SYS_PTRACE, the binary is never writable and never changes.
+#[test]
+fn exec_never_exposes_a_writable_skiff_binary() {
+    const WATCHER: &str = r#"
+        : > /tmp/log
+        while [ ! -e /tmp/stop ]; do
+          for p in /proc/[0-9]*; do
+            l=$(readlink $p/exe 2>/dev/null) || continue
+            case "$l" in /bin/busybox|"") continue;; esac
+            echo "seen $l" >> /tmp/log
+            if (exec 3>>"$p/exe") 2>/dev/null; then echo "WRITABLE $l" >> /tmp/log; fi
+            exec 5<"$p/exe" 2>/dev/null
+          done
+        done
+        # Every skiff has left: reopen what was held, as the attack does.
+        if (exec 6>>/proc/self/fd/5) 2>/dev/null; then echo "REOPENED" >> /tmp/log; fi
+        echo finished >> /tmp/log
+    "#;
+    for mode in Mode::BOTH {
+        for extra in [&[][..], &["--cap-add", "SYS_PTRACE"][..]] {
+            let ctx = TestContext::new(SKIFF, mode)
+                .with_busybox()
+                .with_private_binary();
+            let before = std::fs::read(ctx.binary()).unwrap();
+            let mut args = vec!["run", "-d", "--name", "target", "--network", "none"];
+            args.extend_from_slice(extra);
+            args.extend(["busybox", "sleep", "1000"]);
+            ctx.skiff(&args).ok();
+            ctx.skiff(["exec", "-d", "target", "sh", "-c", WATCHER])
+                .ok();
+            for _ in 0..50 {
+                assert_eq!(
+                    ctx.skiff(["exec", "target", "echo", "ok"]).ok(),
+                    "ok",
+                    "{mode:?}"
+                );
+            }
+            ctx.skiff(["exec", "target", "touch", "/tmp/stop"]).ok();
+            let mut log = String::new();
+            for _ in 0..100 {
+                log = ctx
+                    .skiff(["exec", "target", "cat", "/tmp/log"])
+                    .ok()
+                    .to_string();
+                if log.contains("finished") {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            assert!(log.contains("finished"), "{mode:?} {extra:?}: {log}");
+            assert!(
+                !log.contains("WRITABLE") && !log.contains("REOPENED"),
+                "{mode:?} {extra:?}: {log}"
+            );
+            assert!(
+                std::fs::read(ctx.binary()).unwrap() == before,
+                "{mode:?}: the binary changed"
+            );
+        }
+    }
+}

@@ -55,6 +55,22 @@ impl Engine {
             ))
         })?;
         let process = config.process().clone().unwrap_or_default();
+        if may_read_undumpable(&process)
+            && !self.options.rootless
+            && !skiff_runtime::sealed::is_sealed()
+        {
+            // A process in this container may open /proc/PID/exe of our child although it is
+            // not dumpable: run from a copy it cannot write through (`skiff_runtime::sealed`).
+            // The new image starts this command over; where no copy can be made, refuse.
+            let error = skiff_runtime::sealed::reexec_sealed();
+            return Err(EngineError::StartFailed(
+                125,
+                format!(
+                    "run from a sealed copy of skiff before joining {}: {error}",
+                    record.name
+                ),
+            ));
+        }
         let mut env = process.env().clone().unwrap_or_default();
         let (mut uid, mut gid) = (process.user().uid(), process.user().gid());
         let mut additional_gids = process.user().additional_gids().clone().unwrap_or_default();
@@ -95,6 +111,7 @@ impl Engine {
             privileged: options.privileged,
             tty: options.tty,
             stdin: options.interactive,
+            detached: options.detach,
         };
         let join_cgroups = !self.options.rootless || self.cgroups_usable();
         let child = exec(
@@ -115,6 +132,17 @@ impl Engine {
         }
         Ok(super::lifecycle::wait_child(pid))
     }
+}
+
+/// Whether the container's processes hold CAP_SYS_PTRACE, and so could open the /proc entries
+/// of a process that is not dumpable (rootless, theirs is only their user namespace's, which
+/// does not own skiff's memory: not dumpable is enough there).
+fn may_read_undumpable(process: &oci_spec::runtime::Process) -> bool {
+    process.capabilities().as_ref().is_some_and(|c| {
+        c.bounding()
+            .as_ref()
+            .is_some_and(|set| set.contains(&oci_spec::runtime::Capability::SysPtrace))
+    })
 }
 
 /// Sets `KEY=VALUE` in an environment list, replacing an earlier value of KEY.
