@@ -20,6 +20,37 @@ pub const SKIFF_MONITOR: &str = "SKIFF_MONITOR";
 /// The invoking user's name, for /etc/subuid lookups when inside the user namespace.
 pub const USER: &str = "USER";
 
+/// Every variable above.
+const ALL: [&str; 15] = [
+    XDG_DATA_HOME,
+    XDG_RUNTIME_DIR,
+    HOME,
+    SKIFF_ROOT,
+    SKIFF_RUNROOT,
+    SKIFF_STORAGE_DRIVER,
+    SKIFF_RUNTIME,
+    SKIFF_USERNS,
+    SKIFF_MONITOR,
+    USER,
+    XDG_CONFIG_HOME,
+    REGISTRY_AUTH_FILE,
+    DOCKER_CONFIG,
+    CONTAINERS_REGISTRIES_CONF,
+    SOURCE_DATE_EPOCH,
+];
+
+/// Refuses a variable skiff reads whose value is not UTF-8, naming it: `var` would otherwise
+/// take it as unset and quietly use a default (another storage root, say).
+pub fn check_utf8() -> Result<(), String> {
+    match ALL
+        .iter()
+        .find(|name| matches!(std::env::var(name), Err(std::env::VarError::NotUnicode(_))))
+    {
+        Some(name) => Err(format!("environment variable {name} is not valid UTF-8")),
+        None => Ok(()),
+    }
+}
+
 pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

@@ -44,7 +44,12 @@ impl StoreOptions {
     /// `rootless` is decided by the caller before entering the user namespace.
     pub fn defaults(rootless: bool) -> Self {
         let (root, runroot) = if rootless {
-            let uid = nix::unistd::getuid().as_raw();
+            // The user's ID on the host, also inside skiff's user namespace (where it is 0 and
+            // /tmp/skiff-run-0 would be every user's).
+            let uid = host_uid(
+                &std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default(),
+                nix::unistd::getuid().as_raw(),
+            );
             let data = var(environment::XDG_DATA_HOME)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| {
@@ -69,5 +74,33 @@ impl StoreOptions {
             runtime: var(environment::SKIFF_RUNTIME).unwrap_or_default(),
             rootless,
         }
+    }
+}
+
+/// The host's ID for `uid` of this user namespace, from its `uid_map` (`inside outside count`
+/// lines); `uid` itself where no line maps it.
+fn host_uid(uid_map: &str, uid: u32) -> u32 {
+    uid_map
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().ok());
+            let (inside, outside, count) = (fields.next()??, fields.next()??, fields.next()??);
+            let uid = u64::from(uid);
+            (inside <= uid && uid < inside + count).then(|| (outside + uid - inside) as u32)
+        })
+        .unwrap_or(uid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_uid;
+
+    #[test]
+    fn host_uid_reads_the_user_namespace_map() {
+        let skiff_userns = "         0       1000          1\n         1     300000      65536\n";
+        assert_eq!(host_uid(skiff_userns, 0), 1000);
+        assert_eq!(host_uid(skiff_userns, 5), 300004);
+        assert_eq!(host_uid("0 0 4294967295\n", 1234), 1234);
+        assert_eq!(host_uid("", 1234), 1234);
     }
 }

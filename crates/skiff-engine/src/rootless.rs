@@ -19,15 +19,34 @@ pub struct IdRange {
     pub count: u32,
 }
 
-/// Finds the user's ranges in a subid file (`name:start:count` or `uid:start:count`).
+/// Finds the user's ranges in a subid file (`name:start:count` or `uid:start:count`), sorted,
+/// with duplicate, overlapping and adjacent ranges merged: a user listed twice (`useradd` adds a
+/// range, scripts often add the same one again) would otherwise make newuidmap refuse the map.
 pub fn subordinate_ranges(text: &str, name: Option<&str>, id: u32) -> Vec<IdRange> {
-    text.lines()
+    let mut ranges: Vec<(u64, u64)> = text
+        .lines()
         .filter_map(|line| {
             let mut fields = line.trim().split(':');
             let owner = fields.next()?;
-            let start = fields.next()?.parse().ok()?;
-            let count = fields.next()?.parse().ok()?;
-            (Some(owner) == name || owner == id.to_string()).then_some(IdRange { start, count })
+            let start: u32 = fields.next()?.parse().ok()?;
+            let count: u32 = fields.next()?.parse().ok()?;
+            (count > 0 && (Some(owner) == name || owner == id.to_string()))
+                .then_some((u64::from(start), u64::from(start) + u64::from(count)))
+        })
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some((_, last_end)) if start <= *last_end => *last_end = (*last_end).max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(start, end)| IdRange {
+            start: start as u32,
+            count: (end - start).min(u64::from(u32::MAX)) as u32,
         })
         .collect()
 }
@@ -272,5 +291,15 @@ mod tests {
             }]
         );
         assert!(subordinate_ranges(text, Some("dave"), 5).is_empty());
+    }
+
+    #[test]
+    fn duplicate_and_overlapping_ranges_are_merged() {
+        let range = |start, count| IdRange { start, count };
+        let text = "alice:100000:65536\nalice:100000:65536\n1000:150000:65536\nalice:300000:10\nalice:300010:5\nalice:5:0\n";
+        assert_eq!(
+            subordinate_ranges(text, Some("alice"), 1000),
+            vec![range(100000, 115536), range(300000, 15)]
+        );
     }
 }

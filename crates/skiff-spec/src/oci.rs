@@ -191,6 +191,11 @@ pub fn generate(
         "namespaces": namespaces,
         "cgroupsPath": context.cgroups_path,
     });
+    // Podman's default sysctl (containers.conf default_sysctls): ping through ICMP sockets
+    // without CAP_NET_RAW, in a network namespace of the container's own.
+    if !matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)) {
+        linux["sysctl"] = json!({"net.ipv4.ping_group_range": "0 0"});
+    }
     if !spec.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
@@ -321,6 +326,27 @@ mod tests {
 
     fn image(config: Value) -> ImageConfiguration {
         serde_json::from_value(json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": config})).unwrap()
+    }
+
+    #[test]
+    fn ping_group_range_is_podmans_in_private_network_namespaces() {
+        let sysctl = |network: NetworkMode| {
+            let spec = ContainerSpec {
+                command: vec!["true".into()],
+                network,
+                ..Default::default()
+            };
+            generate(&spec, &image(json!({})), &context()).unwrap()["linux"]["sysctl"].clone()
+        };
+        assert_eq!(
+            sysctl(NetworkMode::None)["net.ipv4.ping_group_range"],
+            "0 0"
+        );
+        assert_eq!(
+            sysctl(NetworkMode::Pasta)["net.ipv4.ping_group_range"],
+            "0 0"
+        );
+        assert!(sysctl(NetworkMode::Host).is_null());
     }
 
     #[test]

@@ -53,6 +53,7 @@ fn render_lines(body: &str, values: &[Value]) -> Result<Vec<String>> {
     engine.add_func("lower", template_lower);
     engine.add_func("join", template_join);
     engine.add_func("truncate", template_truncate);
+    check_limits(body)?;
     engine
         .parse(body)
         .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
@@ -66,6 +67,60 @@ fn render_lines(body: &str, values: &[Value]) -> Result<Vec<String>> {
                 .context("--format")
         })
         .collect()
+}
+
+/// Nesting (parentheses, range/if/with blocks) and printf widths that the template engine
+/// cannot take (it recurses without bound, and formats widths above 65535 by panicking).
+const TEMPLATE_MAX_DEPTH: usize = 100;
+const TEMPLATE_MAX_WIDTH: u64 = 10_000;
+
+fn check_limits(body: &str) -> Result<()> {
+    let (mut parentheses, mut blocks) = (0usize, 0usize);
+    let mut deepest = 0;
+    for action in body.split("{{").skip(1) {
+        let action = action.split("}}").next().unwrap_or("");
+        let words = action.trim_matches(|c: char| c == '-' || c.is_whitespace());
+        let keyword = words.split(|c: char| c.is_whitespace() || c == '(').next();
+        match keyword {
+            Some("range" | "if" | "with" | "block" | "define") => blocks += 1,
+            Some("end") => blocks = blocks.saturating_sub(1),
+            _ => {}
+        }
+        for c in action.chars() {
+            match c {
+                '(' => parentheses += 1,
+                ')' => parentheses = parentheses.saturating_sub(1),
+                _ => {}
+            }
+            deepest = deepest.max(parentheses + blocks);
+        }
+        deepest = deepest.max(parentheses + blocks);
+    }
+    if deepest > TEMPLATE_MAX_DEPTH {
+        anyhow::bail!("template parsing error: nested deeper than {TEMPLATE_MAX_DEPTH} levels");
+    }
+    let bytes = body.as_bytes();
+    for (at, _) in body.match_indices('%') {
+        let rest = &bytes[at + 1..];
+        let flags = rest.iter().take_while(|b| b"-+# 0".contains(b)).count();
+        for number in rest[flags..].split(|b| *b == b'.').take(2) {
+            let digits: Vec<u8> = number
+                .iter()
+                .copied()
+                .take_while(u8::is_ascii_digit)
+                .collect();
+            let value = std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|d| d.parse::<u64>().ok());
+            if digits.len() > 5 || value.is_some_and(|v| v > TEMPLATE_MAX_WIDTH) {
+                anyhow::bail!("template: printf width or precision above {TEMPLATE_MAX_WIDTH}");
+            }
+            if digits.len() != number.len() {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A table with the given header line (tab-separated) over rows rendered from `body`.
@@ -278,6 +333,24 @@ pub fn formatted(format: Option<&str>, values: &[Value]) -> Result<Option<String
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn templates_beyond_the_engines_limits_are_errors() {
+        let values = [serde_json::json!({"ID": "x"})];
+        for template in [
+            r#"{{ printf "%70000d" 1 }}"#.to_string(),
+            r#"{{ printf "%.99999999999f" 1.0 }}"#.to_string(),
+            format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000)),
+            format!("{}x{}", "{{range .}}".repeat(3000), "{{end}}".repeat(3000)),
+        ] {
+            let error = render(&template, &values).unwrap_err().to_string();
+            assert!(error.starts_with("template"), "{error}");
+        }
+        assert_eq!(
+            render(r#"{{printf "%.1s|%s" .ID .ID}}"#, &values).unwrap(),
+            "x|x\n"
+        );
+    }
 
     #[test]
     fn templates_render_fields_and_tables() {

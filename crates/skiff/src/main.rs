@@ -8,7 +8,13 @@ mod commands;
 mod format;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let args = match utf8_arguments() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("Error: {message}");
+            std::process::exit(125);
+        }
+    };
     // What the monitor runs after the container exited: not a user command.
     if args.get(1).map(String::as_str) == Some(skiff_engine::monitor::CLEANUP_COMMAND) {
         std::process::exit(skiff_engine::monitor::cleanup_main(&args[2..]));
@@ -43,6 +49,23 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// The command line, refusing an argument (or a variable skiff reads) that is not UTF-8 with
+/// one line naming it: names, images, templates and paths are all text to skiff.
+fn utf8_arguments() -> Result<Vec<String>, String> {
+    skiff_engine::environment::check_utf8()?;
+    std::env::args_os()
+        .enumerate()
+        .map(|(index, argument)| {
+            argument.into_string().map_err(|raw| {
+                format!(
+                    "argument {index} ({}) is not valid UTF-8",
+                    raw.to_string_lossy().escape_debug()
+                )
+            })
+        })
+        .collect()
 }
 
 fn exit_code(err: &anyhow::Error) -> i32 {

@@ -276,7 +276,8 @@ fn exec_never_exposes_a_writable_skiff_binary() {
             }
             ctx.skiff(["exec", "target", "touch", "/tmp/stop"]).ok();
             let mut log = String::new();
-            for _ in 0..100 {
+            // The watcher ends its round first (slow while the machine is busy).
+            for _ in 0..600 {
                 log = ctx
                     .skiff(["exec", "target", "cat", "/tmp/log"])
                     .ok()
@@ -297,4 +298,99 @@ fn exec_never_exposes_a_writable_skiff_binary() {
             );
         }
     }
+}
+
+/// Arguments that are not UTF-8 aborted with "called `Result::unwrap()` on an `Err`" (exit
+/// 134), and some templates panicked or overflowed the stack inside the template engine.
+#[test]
+fn bad_text_gets_one_error_line_never_a_panic() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let bad = OsStr::from_bytes(b"\xff\xfe");
+    for args in [
+        vec![OsStr::new("run"), bad],
+        vec![
+            OsStr::new("run"),
+            OsStr::new("--name"),
+            bad,
+            OsStr::new("busybox"),
+        ],
+        vec![OsStr::new("ps"), OsStr::new("--format"), bad],
+    ] {
+        let out = ctx.command(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {stderr}");
+        assert!(stderr.contains("is not valid UTF-8"), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
+    let out = ctx
+        .command(["images"])
+        .env("SKIFF_ROOT", bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SKIFF_ROOT"));
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "one",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    let deep_parentheses = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+    let deep_ranges = format!("{}x{}", "{{range .}}".repeat(3000), "{{end}}".repeat(3000));
+    for template in [
+        r#"{{ printf "%70000d" 1 }}"#,
+        &deep_parentheses,
+        &deep_ranges,
+    ] {
+        let out = ctx.skiff(["ps", "--format", template]);
+        out.fails(125, "template");
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+    }
+}
+
+/// Without XDG_RUNTIME_DIR every unprivileged user got /tmp/skiff-run-0 (the ID inside the
+/// user namespace), so the second user was refused: it is the real UID's, as Podman's.
+#[test]
+fn runtime_directory_without_xdg_is_the_users_own() {
+    let ctx = TestContext::new(SKIFF, Mode::Rootless).with_busybox();
+    let uid = std::process::Command::new("id")
+        .args(["-u", skiff_test::TEST_USER])
+        .output()
+        .unwrap();
+    let uid = String::from_utf8_lossy(&uid.stdout).trim().to_string();
+    let expected = format!("/tmp/skiff-run-{uid}");
+    let _ = std::fs::remove_dir_all(&expected);
+    let out = std::process::Command::new("runuser")
+        .args([
+            "-u",
+            skiff_test::TEST_USER,
+            "--",
+            "env",
+            "-u",
+            "XDG_RUNTIME_DIR",
+        ])
+        .arg(format!("HOME={}", ctx.dir.display()))
+        .arg(ctx.binary())
+        .arg("--root")
+        .arg(ctx.root())
+        .args(["run", "--rm", "--network", "none", "busybox", "echo", "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hi",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&expected).expect("the runtime directory is the user's UID's");
+    assert_eq!(meta.uid().to_string(), uid);
 }
