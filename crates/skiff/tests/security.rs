@@ -242,17 +242,25 @@ fn cgroupfs_is_read_only_in_unprivileged_containers() {
 fn exec_never_exposes_a_writable_skiff_binary() {
     const WATCHER: &str = r#"
         : > /tmp/log
+        holders=""
         while [ ! -e /tmp/stop ]; do
           for p in /proc/[0-9]*; do
             l=$(readlink $p/exe 2>/dev/null) || continue
             case "$l" in /bin/busybox|"") continue;; esac
             echo "seen $l" >> /tmp/log
             if (exec 3>>"$p/exe") 2>/dev/null; then echo "WRITABLE $l" >> /tmp/log; fi
-            exec 5<"$p/exe" 2>/dev/null
+            # Hold a handle (a failed redirection ends only the background command).
+            sleep 1000 < "$p/exe" 2>/dev/null &
+            holders="$holders $!"
           done
         done
-        # Every skiff has left: reopen what was held, as the attack does.
-        if (exec 6>>/proc/self/fd/5) 2>/dev/null; then echo "REOPENED" >> /tmp/log; fi
+        # Every skiff has left (the one that made /tmp/stop too): reopen what was held for
+        # writing, as the attack does.
+        sleep 2
+        for h in $holders; do
+          if (exec 6>>/proc/$h/fd/0) 2>/dev/null; then echo "REOPENED" >> /tmp/log; fi
+          kill $h 2>/dev/null
+        done
         echo finished >> /tmp/log
     "#;
     for mode in Mode::BOTH {
@@ -274,14 +282,15 @@ fn exec_never_exposes_a_writable_skiff_binary() {
                     "{mode:?}"
                 );
             }
+            // From here on no skiff of this context runs (one would keep its binary busy and
+            // hide a writable handle): the log is read through the container's root.
+            let pid = ctx.skiff(["inspect", "--format", "{{.State.Pid}}", "target"]).ok().to_string();
             ctx.skiff(["exec", "target", "touch", "/tmp/stop"]).ok();
+            let log_path = format!("/proc/{pid}/root/tmp/log");
             let mut log = String::new();
             // The watcher ends its round first (slow while the machine is busy).
             for _ in 0..600 {
-                log = ctx
-                    .skiff(["exec", "target", "cat", "/tmp/log"])
-                    .ok()
-                    .to_string();
+                log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 if log.contains("finished") {
                     break;
                 }
