@@ -8,6 +8,7 @@ mod config;
 pub mod dns;
 mod error;
 mod firewall;
+mod hostwide;
 mod netlink;
 mod setup;
 mod store;

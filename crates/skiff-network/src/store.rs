@@ -2,13 +2,14 @@
 //! network is one row, a lease is one row per container and network, so two containers
 //! starting at once never get the same address.
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use skiff_storage::database::open_database;
 
 use crate::config::{DEFAULT_NETWORK, Network, Subnet, Subnet6, SubnetConfig, valid_name};
 use crate::error::NetworkError;
+use crate::hostwide::{BridgeRecord, kernel_addresses};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS networks (
@@ -43,12 +44,16 @@ pub struct CreateRequest {
 
 pub struct NetworkStore {
     db: Connection,
+    /// The database file: this store's name in the host-wide lease records.
+    path: PathBuf,
 }
 
 impl NetworkStore {
     pub fn open(root: &Path) -> Result<Self, NetworkError> {
+        let path = root.join("networks.db");
         Ok(Self {
-            db: open_database(&root.join("networks.db"), SCHEMA)?,
+            db: open_database(&path, SCHEMA)?,
+            path: std::fs::canonicalize(&path).unwrap_or(path),
         })
     }
 
@@ -229,6 +234,14 @@ impl NetworkStore {
     ) -> Result<Ipv4Addr, NetworkError> {
         let names = names.join(" ").to_ascii_lowercase();
         let (subnet, gateway) = network.subnet()?;
+        // Bridges of the host are shared with other storage roots and engines: their leases
+        // and the kernel's neighbours count too (`hostwide`). Locked before our own store.
+        let bridge = &network.network_interface;
+        let record = BridgeRecord::open(bridge)?;
+        let elsewhere = record
+            .as_ref()
+            .map(|r| r.leased_elsewhere(&self.path))
+            .unwrap_or_default();
         let tx = self
             .db
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -248,6 +261,9 @@ impl NetworkStore {
                 params![names, network.name, container],
             )?;
             tx.commit()?;
+            if let Some(record) = record {
+                record.record(address, &network.name, container, &self.path)?;
+            }
             return Ok(address);
         }
         let taken: std::collections::HashSet<String> = {
@@ -268,7 +284,7 @@ impl NetworkStore {
                         network.name.clone(),
                     ));
                 }
-                if taken.contains(&address.to_string()) {
+                if taken.contains(&address.to_string()) || elsewhere.contains(&address) {
                     return Err(NetworkError::AddressInUse(
                         address.to_string(),
                         network.name.clone(),
@@ -276,16 +292,31 @@ impl NetworkStore {
                 }
                 address
             }
-            None => subnet
-                .hosts()
-                .find(|a| *a != gateway && !taken.contains(&a.to_string()))
-                .ok_or_else(|| NetworkError::Exhausted(network.name.clone()))?,
+            None => {
+                let in_kernel: Vec<Ipv4Addr> = if record.is_some() {
+                    kernel_addresses(bridge)
+                } else {
+                    Vec::new()
+                };
+                subnet
+                    .hosts()
+                    .find(|a| {
+                        *a != gateway
+                            && !taken.contains(&a.to_string())
+                            && !elsewhere.contains(a)
+                            && !in_kernel.contains(a)
+                    })
+                    .ok_or_else(|| NetworkError::Exhausted(network.name.clone()))?
+            }
         };
         tx.execute(
             "INSERT INTO leases (network, address, container, names) VALUES (?1, ?2, ?3, ?4)",
             params![network.name, address.to_string(), container, names],
         )?;
         tx.commit()?;
+        if let Some(record) = record {
+            record.record(address, &network.name, container, &self.path)?;
+        }
         Ok(address)
     }
 

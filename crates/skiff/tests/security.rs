@@ -284,7 +284,10 @@ fn exec_never_exposes_a_writable_skiff_binary() {
             }
             // From here on no skiff of this context runs (one would keep its binary busy and
             // hide a writable handle): the log is read through the container's root.
-            let pid = ctx.skiff(["inspect", "--format", "{{.State.Pid}}", "target"]).ok().to_string();
+            let pid = ctx
+                .skiff(["inspect", "--format", "{{.State.Pid}}", "target"])
+                .ok()
+                .to_string();
             ctx.skiff(["exec", "target", "touch", "/tmp/stop"]).ok();
             let log_path = format!("/proc/{pid}/root/tmp/log");
             let mut log = String::new();
@@ -402,4 +405,33 @@ fn runtime_directory_without_xdg_is_the_users_own() {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(&expected).expect("the runtime directory is the user's UID's");
     assert_eq!(meta.uid().to_string(), uid);
+}
+
+/// Two storage roots both leased 10.88.0.2 on the shared podman0 bridge: addresses on a host
+/// bridge are unique host-wide, whoever leased them.
+#[test]
+fn two_storage_roots_never_share_an_address() {
+    let first = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let second = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let mut seen = Vec::new();
+    for (index, ctx) in [&first, &second, &first, &second].into_iter().enumerate() {
+        let name = format!("c{index}");
+        ctx.skiff(["run", "-d", "--name", &name, "busybox", "sleep", "1000"])
+            .ok();
+        let address = ctx
+            .skiff([
+                "inspect",
+                "--format",
+                "{{.NetworkSettings.IPAddress}}",
+                &name,
+            ])
+            .ok()
+            .to_string();
+        assert!(address.starts_with("10.88."), "{address}");
+        assert!(
+            !seen.contains(&address),
+            "{address} handed out twice: {seen:?}"
+        );
+        seen.push(address);
+    }
 }
