@@ -409,33 +409,82 @@ impl Builder<'_> {
         target: usize,
         global: &BTreeMap<String, String>,
     ) -> Result<Vec<usize>, BuildError> {
+        let references = (0..self.dockerfile.stages.len())
+            .map(|index| self.stage_references(index, global))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A stage that needs itself, directly or through later stages, can never be built.
+        let mut path = Vec::new();
+        self.check_cycle(target, &references, &mut path)?;
         let mut needed = BTreeSet::new();
         let mut pending = vec![target];
         while let Some(index) = pending.pop() {
             if !needed.insert(index) {
                 continue;
             }
-            let stage = &self.dockerfile.stages[index];
-            let mut references = vec![self.expand_base(stage, global)?];
-            for instruction in &stage.instructions {
-                if let Some(from) = instruction.flag("from") {
-                    references.push(from.to_string());
-                }
-                for mount in instruction.flag_values("mount") {
-                    if let Some(from) = mount_options(mount).get("from") {
-                        references.push(from.clone());
-                    }
-                }
-            }
-            for reference in references {
-                if let Some(dependency) = self.dockerfile.stage(&reference)
-                    && dependency.index < index
-                {
-                    pending.push(dependency.index);
+            for dependency in &references[index] {
+                // A name of a later stage in FROM is an image's, as Docker reads it.
+                if *dependency < index {
+                    pending.push(*dependency);
                 }
             }
         }
         Ok(needed.into_iter().collect())
+    }
+
+    /// The stages one stage names (FROM, COPY --from, RUN --mount from=).
+    fn stage_references(
+        &self,
+        index: usize,
+        global: &BTreeMap<String, String>,
+    ) -> Result<Vec<usize>, BuildError> {
+        let stage = &self.dockerfile.stages[index];
+        let mut references = Vec::new();
+        for instruction in &stage.instructions {
+            if let Some(from) = instruction.flag("from") {
+                references.push(from.to_string());
+            }
+            for mount in instruction.flag_values("mount") {
+                if let Some(from) = mount_options(mount).get("from") {
+                    references.push(from.clone());
+                }
+            }
+        }
+        let mut indexes: Vec<usize> = references
+            .iter()
+            .filter_map(|reference| self.dockerfile.stage(reference))
+            .map(|dependency| dependency.index)
+            .collect();
+        // `FROM golang AS golang` names the image, not the stage itself.
+        if let Some(base) = self.dockerfile.stage(&self.expand_base(stage, global)?)
+            && base.index != index
+        {
+            indexes.push(base.index);
+        }
+        Ok(indexes)
+    }
+
+    fn check_cycle(
+        &self,
+        index: usize,
+        references: &[Vec<usize>],
+        path: &mut Vec<usize>,
+    ) -> Result<(), BuildError> {
+        if path.contains(&index) {
+            let stage = &self.dockerfile.stages[index];
+            return Err(self.step_error(
+                &stage.from,
+                format!(
+                    "circular dependency detected on stage: {}",
+                    stage.name.clone().unwrap_or_else(|| index.to_string())
+                ),
+            ));
+        }
+        path.push(index);
+        for dependency in &references[index] {
+            self.check_cycle(*dependency, references, path)?;
+        }
+        path.pop();
+        Ok(())
     }
 
     fn expand_base(
@@ -663,6 +712,11 @@ impl Builder<'_> {
             }
             "EXPOSE" => {
                 let ports = words(&instruction.text())?;
+                if let Some(bad) = ports.iter().find(|p| !valid_exposed_port(p)) {
+                    return Err(
+                        self.step_error(instruction, format!("invalid containerPort: {bad}"))
+                    );
+                }
                 for port in &ports {
                     let port = if port.contains('/') {
                         port.to_ascii_lowercase()
@@ -688,6 +742,9 @@ impl Builder<'_> {
             }
             "STOPSIGNAL" => {
                 let signal = word(&instruction.text())?;
+                if !skiff_engine::valid_signal(&signal) {
+                    return Err(self.step_error(instruction, format!("invalid signal: {signal}")));
+                }
                 apply(Change::StopSignal(signal.clone()));
                 (format!("/bin/sh -c #(nop) STOPSIGNAL {signal}"), None)
             }
@@ -1503,6 +1560,10 @@ fn key_values(
             .trim()
             .split_once(char::is_whitespace)
             .unwrap_or((text.trim(), ""));
+        // `ENV KEY value`: without a value (or a key) it means nothing, as Docker says.
+        if key.is_empty() || rest.trim().is_empty() {
+            return Err(WordError::Invalid("must have two arguments"));
+        }
         return Ok(vec![(key.to_string(), expand(rest.trim(), vars, escape)?)]);
     }
     let mut pairs = Vec::new();
@@ -1515,6 +1576,23 @@ fn key_values(
         pairs.push((expand(key, vars, escape)?, expand(value, vars, escape)?));
     }
     Ok(pairs)
+}
+
+/// `80`, `80/udp`, `8000-8010/tcp`: ports 1 to 65535, protocols tcp, udp and sctp.
+fn valid_exposed_port(spec: &str) -> bool {
+    let (ports, protocol) = spec.split_once('/').unwrap_or((spec, "tcp"));
+    let port = |p: &str| p.parse::<u16>().is_ok_and(|p| p > 0);
+    let ports_valid = match ports.split_once('-') {
+        Some((low, high)) => {
+            port(low) && port(high) && low.parse::<u16>().ok() <= high.parse::<u16>().ok()
+        }
+        None => port(ports),
+    };
+    ports_valid
+        && matches!(
+            protocol.to_ascii_lowercase().as_str(),
+            "tcp" | "udp" | "sctp"
+        )
 }
 
 /// A heredoc body with `$VAR` and `${VAR}` expanded (quotes in it stay as written).

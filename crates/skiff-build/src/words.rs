@@ -14,6 +14,8 @@ pub enum WordError {
     BadSubstitution(String),
     #[error("{0}: {1}")]
     Required(String, String),
+    #[error("{0}")]
+    Invalid(&'static str),
 }
 
 /// Values a word can refer to.

@@ -51,6 +51,10 @@ pub use skiff_spec::{
 pub use skiff_spec::{ResolvedUser, normalize_capability, resolve_user};
 pub use skiff_storage::LayerInfo;
 pub use terminal::parse_detach_keys;
+/// Whether a signal name or number (`SIGTERM`, `TERM`, `15`) is one the kernel knows.
+pub fn valid_signal(name: &str) -> bool {
+    skiff_runtime::process::parse_signal(name).is_some()
+}
 
 /// Checks that a seccomp profile (Docker or OCI format) can be used.
 pub fn check_seccomp_profile(profile: &str) -> Result<(), EngineError> {

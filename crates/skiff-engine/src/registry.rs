@@ -121,6 +121,10 @@ impl Engine {
         options: &PullOptions,
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<String, EngineError> {
+        // A malformed --platform is refused whether or not a pull happens.
+        if let Some(platform) = &options.platform {
+            parse_platform(platform).map_err(skiff_image::ImageError::from)?;
+        }
         let local = || -> Result<String, EngineError> { Ok(self.images.resolve(name)?.id) };
         let pulled = |engine: &mut Self| -> Result<String, EngineError> {
             Ok(engine.pull_image(name, options, progress)?.id().to_string())

@@ -309,6 +309,16 @@ impl ImageStore {
         name: Option<&Reference>,
         options: &ImportOptions,
     ) -> Result<Image, ImageError> {
+        // Nothing at all (`import /dev/null`) is no archive: a tar holds at least its end blocks.
+        let mut tarball = std::io::BufReader::new(tarball);
+        if std::io::BufRead::fill_buf(&mut tarball)
+            .map_err(|e| ImageError::InvalidArchive(format!("import: {e}")))?
+            .is_empty()
+        {
+            return Err(ImageError::InvalidArchive(
+                "import: the input is empty, not a tar archive".into(),
+            ));
+        }
         let layer = self.layers.apply(tarball)?;
         let created = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
         let mut container_config = serde_json::Map::new();

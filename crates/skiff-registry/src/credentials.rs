@@ -35,7 +35,32 @@ impl AuthFile {
     /// Credentials for `registry`, from the first file that has them.
     pub fn get(&self, registry: &str) -> Result<Option<Credentials>, RegistryError> {
         for path in std::iter::once(&self.path).chain(&self.fallbacks) {
-            let auths = read_auths(path)?;
+            let document = read_document(path)?;
+            // A helper named for this registry (or for every one) answers first, as Docker's.
+            let helper = document
+                .get("credHelpers")
+                .and_then(|h| {
+                    h.as_object()?
+                        .iter()
+                        .find(|(k, _)| registry_of_key(k) == registry)
+                })
+                .map(|(_, name)| name)
+                .or_else(|| document.get("credsStore"))
+                .map(|name| {
+                    name.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| RegistryError::AuthFile {
+                            path: path.display().to_string(),
+                            detail: "a credential helper's name is not a string".into(),
+                        })
+                })
+                .transpose()?;
+            if let Some(helper) = helper
+                && let Some(credentials) = from_helper(path, &helper, registry)?
+            {
+                return Ok(Some(credentials));
+            }
+            let auths = auths_of(path, &document)?;
             for (key, entry) in &auths {
                 if registry_of_key(key) == registry
                     && let Some(credentials) = decode_entry(path, entry)?
@@ -95,10 +120,11 @@ impl AuthFile {
     }
 }
 
-fn read_auths(path: &Path) -> Result<Map<String, Value>, RegistryError> {
+/// A credentials file as JSON (an empty object where there is no file).
+fn read_document(path: &Path) -> Result<Value, RegistryError> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Map::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(json!({})),
         Err(e) => {
             return Err(RegistryError::AuthFile {
                 path: path.display().to_string(),
@@ -106,15 +132,85 @@ fn read_auths(path: &Path) -> Result<Map<String, Value>, RegistryError> {
             });
         }
     };
-    let document: Value = serde_json::from_slice(&bytes).map_err(|e| RegistryError::AuthFile {
+    serde_json::from_slice(&bytes).map_err(|e| RegistryError::AuthFile {
         path: path.display().to_string(),
         detail: format!("invalid JSON: {e}"),
-    })?;
-    Ok(document
-        .get("auths")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default())
+    })
+}
+
+/// The `auths` object, each entry checked to be an object whose `auth` (if any) is a string:
+/// an entry of the wrong type is an error, not an anonymous pull.
+fn auths_of(path: &Path, document: &Value) -> Result<Map<String, Value>, RegistryError> {
+    let invalid = |detail: String| RegistryError::AuthFile {
+        path: path.display().to_string(),
+        detail,
+    };
+    let auths = match document.get("auths") {
+        None | Some(Value::Null) => return Ok(Map::new()),
+        Some(Value::Object(auths)) => auths,
+        Some(_) => return Err(invalid("\"auths\" is not an object".into())),
+    };
+    for (key, entry) in auths {
+        match entry {
+            Value::Object(fields) if fields.get("auth").is_none_or(Value::is_string) => {}
+            _ => {
+                return Err(invalid(format!(
+                    "the entry for {key:?} is not an object with a string \"auth\""
+                )));
+            }
+        }
+    }
+    Ok(auths.clone())
+}
+
+/// Asks `docker-credential-NAME get` (Docker's credential helper protocol) for the registry's
+/// credentials; a helper that is not installed is an error naming it.
+fn from_helper(
+    path: &Path,
+    name: &str,
+    registry: &str,
+) -> Result<Option<Credentials>, RegistryError> {
+    use std::process::{Command, Stdio};
+    let program = format!("docker-credential-{name}");
+    let failed = |detail: String| RegistryError::AuthFile {
+        path: path.display().to_string(),
+        detail: format!("credential helper {program}: {detail}"),
+    };
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(e.to_string()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(registry.as_bytes());
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        // The protocol's answer for a registry the helper has nothing for.
+        if text.contains("credentials not found") {
+            return Ok(None);
+        }
+        return Err(failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
+    }
+    let answer: Value =
+        serde_json::from_str(&text).map_err(|e| failed(format!("invalid answer: {e}")))?;
+    match (
+        answer.get("Username").and_then(Value::as_str),
+        answer.get("Secret").and_then(Value::as_str),
+    ) {
+        (Some(username), Some(password)) => Ok(Some(Credentials {
+            username: username.to_string(),
+            password: password.to_string(),
+        })),
+        _ => Err(failed("the answer lacks Username or Secret".into())),
+    }
 }
 
 fn decode_entry(path: &Path, entry: &Value) -> Result<Option<Credentials>, RegistryError> {
@@ -201,6 +297,35 @@ mod tests {
         assert!(file.remove("127.0.0.1:5001").unwrap());
         assert!(!file.remove("127.0.0.1:5001").unwrap());
         assert_eq!(file.get("127.0.0.1:5001").unwrap(), None);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn entries_of_the_wrong_type_and_missing_helpers_are_errors() {
+        let dir = std::env::temp_dir().join(format!("skiff-auth-bad-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let file = AuthFile {
+            path: dir.join("auth.json"),
+            fallbacks: Vec::new(),
+        };
+        for (text, needle) in [
+            (r#"{"auths": []}"#, "\"auths\" is not an object"),
+            (r#"{"auths": {"r.io": "x"}}"#, "\"r.io\""),
+            (r#"{"auths": {"r.io": {"auth": 5}}}"#, "\"r.io\""),
+            (
+                r#"{"credHelpers": {"r.io": "skiff-no-such-helper"}}"#,
+                "docker-credential-skiff-no-such-helper",
+            ),
+            (
+                r#"{"credsStore": "skiff-no-such-helper"}"#,
+                "docker-credential-skiff-no-such-helper",
+            ),
+        ] {
+            fs::write(&file.path, text).unwrap();
+            let err = file.get("r.io").unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -17,6 +17,8 @@ struct File {
     registry: Vec<RegistryEntry>,
     #[serde(default)]
     aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    short_name_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -92,6 +94,26 @@ impl RegistriesConf {
                 path: path.display().to_string(),
                 detail: e.message().to_string(),
             })?;
+            let invalid = |detail: String| RegistryError::RegistriesConf {
+                path: path.display().to_string(),
+                detail,
+            };
+            if let Some(mode) = &file.short_name_mode
+                && !matches!(mode.as_str(), "enforcing" | "permissive" | "disabled")
+            {
+                return Err(invalid(format!(
+                    "invalid short-name-mode {mode:?} (expected enforcing, permissive or disabled)"
+                )));
+            }
+            if file
+                .registry
+                .iter()
+                .any(|e| e.location.is_empty() && e.prefix.as_deref().unwrap_or("").is_empty())
+            {
+                return Err(invalid(
+                    "a [[registry]] table has neither location nor prefix".into(),
+                ));
+            }
             if let Some(search) = file.unqualified_search_registries {
                 conf.search = search;
             }
@@ -152,6 +174,33 @@ fn split_tag(short: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_modes_and_entries_without_location_are_refused() {
+        let dir = std::env::temp_dir().join(format!("skiff-regconf-bad-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("registries.conf");
+        for (text, needle) in [
+            ("short-name-mode = \"sometimes\"\n", "short-name-mode"),
+            (
+                "[[registry]]\ninsecure = true\n",
+                "neither location nor prefix",
+            ),
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = RegistriesConf::load(&file, &dir.join("d"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(needle) && err.contains("registries.conf"),
+                "{err}"
+            );
+        }
+        std::fs::write(&file, "short-name-mode = \"enforcing\"\n").unwrap();
+        assert!(RegistriesConf::load(&file, &dir.join("d")).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn search_aliases_and_entries_merge_from_drop_ins() {

@@ -435,3 +435,83 @@ fn two_storage_roots_never_share_an_address() {
         seen.push(address);
     }
 }
+
+/// Inputs Podman refuses were accepted: each is now one error line, exit 125, and nothing is
+/// created.
+#[test]
+fn inputs_podman_refuses_are_refused_and_change_nothing() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        for (args, needle) in [
+            (
+                &["run", "--rm", "--cpus", "999", "busybox", "true"][..],
+                "range of CPUs",
+            ),
+            (
+                &["run", "--rm", "--cpus", "inf", "busybox", "true"][..],
+                "range of CPUs",
+            ),
+            (
+                &["create", "-m", "99999999999999999t", "busybox"][..],
+                "too large",
+            ),
+            (
+                &["create", "--platform", "linux/amd64/v1/x", "busybox"][..],
+                "invalid platform",
+            ),
+            (&["import", "/dev/null", "empty"][..], "empty"),
+        ] {
+            ctx.skiff(args).fails(125, needle);
+        }
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "", "{mode:?}");
+        assert_eq!(
+            ctx.skiff(["images", "-q"]).ok().lines().count(),
+            1,
+            "{mode:?}"
+        );
+
+        let dir = ctx.scratch("context");
+        for (containerfile, needle) in [
+            (
+                "FROM localhost/busybox\nEXPOSE 99999\n",
+                "invalid containerPort: 99999",
+            ),
+            (
+                "FROM localhost/busybox\nEXPOSE abc\n",
+                "invalid containerPort: abc",
+            ),
+            (
+                "FROM localhost/busybox\nSTOPSIGNAL bogus\n",
+                "invalid signal: bogus",
+            ),
+            (
+                "FROM localhost/busybox\nENV FOO\n",
+                "must have two arguments",
+            ),
+            (
+                "FROM b AS a\nRUN true\nFROM a AS b\nRUN true\n",
+                "circular dependency",
+            ),
+        ] {
+            let file = dir.join("Containerfile");
+            std::fs::write(&file, containerfile).unwrap();
+            ctx.chown(&file);
+            ctx.skiff(["build", "-t", "refused", dir.to_str().unwrap()])
+                .fails(125, needle);
+            assert_eq!(ctx.skiff(["image", "exists", "refused"]).code, 1);
+        }
+
+        let conf = ctx.dir.join("registries.conf");
+        for (text, needle) in [
+            ("short-name-mode = \"sometimes\"\n", "short-name-mode"),
+            (
+                "[[registry]]\ninsecure = true\n",
+                "neither location nor prefix",
+            ),
+        ] {
+            std::fs::write(&conf, text).unwrap();
+            ctx.skiff(["pull", "busybox"]).fails(125, needle);
+        }
+        let _ = std::fs::remove_file(&conf);
+    }
+}

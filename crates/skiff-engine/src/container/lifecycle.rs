@@ -111,6 +111,14 @@ impl Engine {
                 "--init: no init binary found (install catatonit or tini)".into(),
             ));
         }
+        if let Some(cpus) = spec.cpus {
+            let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if !cpus.is_finite() || cpus < 0.01 || cpus > available as f64 {
+                return Err(EngineError::InvalidArgument(format!(
+                    "--cpus {cpus}: range of CPUs is from 0.01 to {available}.00, as there are only {available} CPUs available"
+                )));
+            }
+        }
         if let Some(signal) = &spec.stop_signal
             && process::parse_signal(signal).is_none()
         {

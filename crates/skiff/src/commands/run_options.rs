@@ -53,11 +53,6 @@ pub fn container_spec(args: &RunArgs, default_network: NetworkMode) -> Result<Co
     {
         bail!("--workdir {workdir:?}: must be an absolute path");
     }
-    if let Some(cpus) = spec.cpus
-        && (cpus.is_nan() || cpus <= 0.0)
-    {
-        bail!("--cpus {cpus}: must be greater than 0");
-    }
     for cap in spec.cap_add.iter().chain(&spec.cap_drop) {
         skiff_engine::normalize_capability(cap)?;
     }
@@ -209,7 +204,11 @@ pub fn parse_memory(value: &str) -> Result<i64> {
     let number: f64 = number
         .parse()
         .map_err(|_| anyhow::anyhow!("invalid memory size {value:?}"))?;
-    let bytes = (number * multiplier as f64) as i64;
+    let bytes = number * multiplier as f64;
+    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
+        bail!("invalid memory size {value:?}: too large");
+    }
+    let bytes = bytes as i64;
     if bytes < 6 * 1024 * 1024 {
         bail!("invalid memory size {value:?}: minimum memory limit allowed is 6MB");
     }
@@ -227,6 +226,7 @@ mod tests {
         assert_eq!(parse_memory("1GB").unwrap(), 1 << 30);
         assert!(parse_memory("12x").is_err());
         assert!(parse_memory("1k").is_err());
+        assert!(parse_memory("99999999999999999t").is_err());
     }
 
     #[test]
