@@ -37,6 +37,12 @@ pub enum UnpackError {
         "layer entry {entry:?}: whiteout of {hidden:?} refused (a whiteout names one entry of its directory)"
     )]
     BadWhiteout { entry: PathBuf, hidden: String },
+    #[error("layer entry {entry:?}: extended attribute {name}: {reason}")]
+    BadXattr {
+        entry: PathBuf,
+        name: String,
+        reason: &'static str,
+    },
     #[error("layer entry {entry:?}: {source}")]
     Entry { entry: PathBuf, source: io::Error },
     #[error("reading layer: {0}")]
@@ -109,6 +115,7 @@ pub fn unpack_layer(
                 .map_err(|errno| entry_error(&name, errno.into()))?;
             continue;
         }
+        check_xattrs(&mut entry, &name)?;
         let kind = entry.header().entry_type();
         if kind.is_hard_link() {
             let link = entry
@@ -144,7 +151,9 @@ pub fn unpack_layer(
                     return Err(entry_error(&name, err));
                 }
             }
-            Err(err) if is_einval(&err) => {
+            // EINVAL from chown: an owner this user namespace does not map. Anything else
+            // (an xattr the kernel refuses, say) is said as it is.
+            Err(err) if is_einval(&err) && !owner_mapped(uid, gid) => {
                 return Err(UnpackError::UnmappedOwner {
                     entry: name,
                     uid,
@@ -163,6 +172,43 @@ pub fn unpack_layer(
         let _ = set_mtime(&dest.join(relative), time);
     }
     Ok(())
+}
+
+/// File capabilities must be a whole `vfs_cap_data`: an empty or truncated one is refused by
+/// the kernel with EINVAL, which would otherwise read as an ownership problem.
+fn check_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>, name: &Path) -> Result<(), UnpackError> {
+    let Some(extensions) = entry.pax_extensions().map_err(UnpackError::Read)? else {
+        return Ok(());
+    };
+    for extension in extensions {
+        let extension = extension.map_err(UnpackError::Read)?;
+        if extension.key_bytes() == b"SCHILY.xattr.security.capability"
+            && extension.value_bytes().len() < 4
+        {
+            return Err(UnpackError::BadXattr {
+                entry: name.to_path_buf(),
+                name: "security.capability".into(),
+                reason: "empty or truncated file capabilities",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether this process's user namespace maps both IDs (always, outside any namespace).
+fn owner_mapped(uid: u64, gid: u64) -> bool {
+    let mapped = |file: &str, id: u64| {
+        fs::read_to_string(file).map_or(true, |map| {
+            map.lines().any(|line| {
+                let fields: Vec<u64> = line
+                    .split_whitespace()
+                    .filter_map(|f| f.parse().ok())
+                    .collect();
+                matches!(fields.as_slice(), [inside, _, count] if *inside <= id && id < inside + count)
+            })
+        })
+    };
+    mapped("/proc/self/uid_map", uid) && mapped("/proc/self/gid_map", gid)
 }
 
 fn entry_error(name: &Path, source: io::Error) -> UnpackError {
@@ -441,6 +487,20 @@ mod tests {
                 "{name} removed outside the layer"
             );
         }
+    }
+
+    #[test]
+    fn empty_file_capabilities_are_named_not_taken_for_an_owner_problem() {
+        let dir = tempdir("empty-capability");
+        let tar = tar_with(|b| {
+            b.append_pax_extensions([("SCHILY.xattr.security.capability", &b""[..])])
+                .unwrap();
+            file(b, "bin/ping", b"x");
+        });
+        let err = unpack_layer(&tar[..], &dir, OpaqueXattr::Trusted).unwrap_err();
+        assert!(matches!(err, UnpackError::BadXattr { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("bin/ping") && text.contains("security.capability"), "{text}");
     }
 
     #[test]
