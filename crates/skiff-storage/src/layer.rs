@@ -89,7 +89,10 @@ impl LayerStore {
         let blobs = storage.join("layer-blobs");
         fs::create_dir_all(&dir).io("create", &dir)?;
         fs::create_dir_all(&blobs).io("create", &blobs)?;
-        Ok(Self { dir, blobs, opaque })
+        let store = Self { dir, blobs, opaque };
+        // Whatever command comes next cleans up after a killed one (two directory reads).
+        store.remove_stale_temporaries();
+        Ok(store)
     }
 
     /// Where the unpacked content of a layer lives.
@@ -464,8 +467,13 @@ fn check(info: &LayerInfo, expected: Expected<'_>) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Whether a process exists (one of another user, EPERM, does: a rootless user's temporaries
+/// are named by host PIDs that may now be anyone's).
 fn process_alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
 }
 
 #[cfg(test)]

@@ -500,7 +500,10 @@ mod tests {
         let err = unpack_layer(&tar[..], &dir, OpaqueXattr::Trusted).unwrap_err();
         assert!(matches!(err, UnpackError::BadXattr { .. }), "{err}");
         let text = err.to_string();
-        assert!(text.contains("bin/ping") && text.contains("security.capability"), "{text}");
+        assert!(
+            text.contains("bin/ping") && text.contains("security.capability"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -515,3 +515,59 @@ fn inputs_podman_refuses_are_refused_and_change_nothing() {
         let _ = std::fs::remove_file(&conf);
     }
 }
+
+/// A layer larger than the disk stops with one error when the disk is full, and nothing it
+/// wrote stays; temporaries of a killed import go with the next command.
+#[test]
+fn a_full_disk_stops_the_unpack_cleanly() {
+    let ctx = TestContext::new(SKIFF, Mode::Root);
+    let root = ctx.root();
+    std::fs::create_dir_all(&root).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    /// Unmounted before the context removes its directory, also when an assertion fails.
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(root.clone());
+    let big = ctx.dir.join("big.tar");
+    {
+        let mut builder = tar::Builder::new(std::fs::File::create(&big).unwrap());
+        let mut header = tar::Header::new_gnu();
+        let body = vec![7u8; 40 << 20];
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_path("big").unwrap();
+        header.set_cksum();
+        builder.append(&header, &body[..]).unwrap();
+        builder.finish().unwrap();
+    }
+    let out = ctx.skiff(["import", big.to_str().unwrap(), "big"]);
+    let stderr = out.fails(125, "No space left on device").to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let leftovers: Vec<_> = ["storage/layers", "storage/layer-blobs"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap().flatten())
+        .map(|e| e.file_name())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(ctx.skiff(["images", "-q"]).ok(), "");
+    // What a killed import leaves (a temporary named by a PID that is gone) goes next time.
+    let stale = root.join("storage/layers/.tmp-999999999-1-0");
+    std::fs::create_dir_all(stale.join("usr")).unwrap();
+    ctx.skiff(["images"]).ok();
+    assert!(!stale.exists());
+}
