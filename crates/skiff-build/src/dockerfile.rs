@@ -529,3 +529,46 @@ mod tests {
         assert!(error("FROM a\nWORKDIR\n").contains("WORKDIR requires at least one argument"));
     }
 }
+
+/// Any text is a Containerfile or a parse error naming a line: never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "(FROM|RUN|COPY|ADD|ENV|ARG|LABEL|EXPOSE|ONBUILD|HEALTHCHECK|SHELL|CMD|ENTRYPOINT|WORKDIR|USER|VOLUME|STOPSIGNAL) \\PC{0,30}",
+            "(FROM|COPY|RUN) --[a-z]{1,6}(=\\PC{0,8})? \\PC{0,20}",
+            "(RUN|COPY) <<-?[A-Z\"']{0,4}EOF[ a-z/]{0,8}",
+            "# (escape|syntax)=\\PC{0,3}",
+            "\\PC{0,30}\\\\",
+            "\\PC{0,40}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn containerfiles_parse_or_fail(lines in prop::collection::vec(line(), 0..12)) {
+            let text = lines.join("\n");
+            if let Ok(file) = Dockerfile::parse(&text, "Containerfile") {
+                for stage in &file.stages {
+                    let _ = file.stage(&stage.base);
+                    for instruction in &stage.instructions {
+                        let _ = instruction.text();
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn words_and_patterns_never_panic(word in "\\PC{0,40}", escape in prop_oneof![Just('\\'), Just('`')]) {
+            let _ = crate::words::split_raw(&word, escape);
+            let vars = |name: &str| (name.len() % 2 == 0).then(|| name.to_string());
+            let _ = crate::words::expand(&word, &vars, escape);
+            let rules = crate::patterns::IgnoreRules::parse(&word);
+            let _ = rules.excludes(std::path::Path::new(&word));
+            let _ = crate::patterns::segment_matches(&word, &word);
+        }
+    }
+}

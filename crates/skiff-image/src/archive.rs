@@ -834,3 +834,56 @@ mod tests {
         assert!(resolve_within(Path::new("abc"), "../../x").is_err());
     }
 }
+
+/// Whatever an archive's manifest.json, index.json and configs say, planning its load never
+/// panics, and every layer it plans is named by a checked digest.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("config.json".to_string()),
+            Just("layer.tar".to_string()),
+            Just("../etc".to_string()),
+            Just("/etc/passwd".to_string()),
+            "[a-z./]{0,12}",
+        ]
+    }
+
+    fn diff_id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "sha256:[0-9a-f]{64}",
+            "sha256:(\\.\\./){1,4}[a-z]{1,5}",
+            "\\PC{0,20}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn docker_archive_plans_are_checked(
+            config_name in name(),
+            layers in prop::collection::vec(name(), 0..3),
+            ids in prop::collection::vec(diff_id(), 0..3),
+            tags in prop::collection::vec("\\PC{0,12}", 0..2),
+            garbage in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let config = serde_json::json!({"rootfs": {"type": "layers", "diff_ids": ids}}).to_string();
+            let manifest = serde_json::json!([{"Config": config_name, "Layers": layers, "RepoTags": tags}]).to_string();
+            let mut small = HashMap::new();
+            small.insert("manifest.json".to_string(), manifest.into_bytes());
+            small.insert("config.json".to_string(), config.into_bytes());
+            if let Ok(plans) = plan_docker_archive(&small) {
+                for layer in plans.iter().flat_map(|p| &p.layers) {
+                    prop_assert!(skiff_storage::sha256_hex(&layer.diff_id).is_ok());
+                    prop_assert!(!layer.entry.contains(".."));
+                }
+            }
+            small.insert("manifest.json".to_string(), garbage.clone());
+            let _ = plan_docker_archive(&small);
+            small.insert("index.json".to_string(), garbage);
+            let _ = plan_oci_layout(&small);
+        }
+    }
+}

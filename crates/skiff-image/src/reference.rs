@@ -197,3 +197,26 @@ mod tests {
         );
     }
 }
+
+/// Any text is a reference or an error, and a reference's stored form reads back as itself.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn references_parse_or_fail_and_round_trip(
+            input in "(\\PC{0,40}|([a-z0-9.:-]{1,12}/){0,3}[a-z0-9._-]{1,12}(:[a-zA-Z0-9._-]{0,10})?(@sha256:[0-9a-f]{64})?)"
+        ) {
+            if let Ok(reference) = Reference::parse(&input) {
+                let stored = reference.normalized();
+                let again = Reference::parse(&stored);
+                prop_assert!(again.is_ok(), "{} -> {}", input, stored);
+                prop_assert_eq!(again.unwrap().normalized(), stored.clone());
+                let _ = reference.matches(&input);
+                let _ = repository_and_tag(&stored);
+            }
+        }
+    }
+}

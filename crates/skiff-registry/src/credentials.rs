@@ -329,3 +329,51 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// A credentials file of any content gives credentials, nothing or an error: never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[A-Za-z0-9+/=:]{0,16}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    "(auths|auth|r\\.io|credHelpers|[a-z]{1,3})",
+                    inner,
+                    0..3
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_document_is_read_or_refused(document in json(), raw in prop::collection::vec(any::<u8>(), 0..64)) {
+            let dir = std::env::temp_dir().join(format!("skiff-auth-prop-{}", std::process::id()));
+            fs::create_dir_all(&dir).unwrap();
+            let file = AuthFile { path: dir.join("auth.json"), fallbacks: Vec::new() };
+            // Helpers are not run here: the property is about reading the file.
+            let mut document = document;
+            if let Some(object) = document.as_object_mut() {
+                object.remove("credHelpers");
+                object.remove("credsStore");
+            }
+            fs::write(&file.path, document.to_string()).unwrap();
+            let _ = file.get("r.io");
+            fs::write(&file.path, &raw).unwrap();
+            let _ = file.get("r.io");
+        }
+    }
+}

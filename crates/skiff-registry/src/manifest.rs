@@ -268,3 +268,46 @@ mod tests {
         assert!(parse_platform("linux").is_err());
     }
 }
+
+/// Whatever a registry or an archive sends, reading it never panics, and a digest that passes
+/// can never name a path.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn manifests_and_indexes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Manifest::parse(&bytes);
+            let _ = serde_json::from_slice::<Index>(&bytes);
+        }
+
+        #[test]
+        fn structured_manifests_never_panic(
+            digest in "(sha256|sha512|[a-z+._-]{0,8}):[a-zA-Z0-9=_./-]{0,130}",
+            size in any::<u64>(),
+            version in any::<u32>(),
+        ) {
+            let text = serde_json::json!({
+                "schemaVersion": version,
+                "config": {"mediaType": "x", "digest": digest, "size": size},
+                "layers": [{"mediaType": "x", "digest": digest, "size": size}],
+            })
+            .to_string();
+            let _ = Manifest::parse(text.as_bytes());
+        }
+
+        #[test]
+        fn accepted_digests_are_never_paths(digest in "\\PC{0,140}") {
+            if valid_digest(&digest) {
+                prop_assert!(!digest.contains('/') && !digest.contains(".."), "{}", digest);
+            }
+        }
+
+        #[test]
+        fn platforms_never_panic(platform in "\\PC{0,40}") {
+            let _ = parse_platform(&platform);
+        }
+    }
+}

@@ -258,3 +258,29 @@ blocked = true
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// A registries.conf of any content is read or refused with an error, never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_file_is_read_or_refused(
+            text in "(\\[\\[registry\\]\\]\n|location = \"[a-z./:]{0,12}\"\n|prefix = \"[a-z./*]{0,8}\"\n|short-name-mode = \"[a-z]{0,10}\"\n|unqualified-search-registries = \\[\"[a-z.]{0,8}\"\\]\n|\\[aliases\\]\n|\"[a-z]{1,5}\" = \"[a-z./]{0,10}\"\n|\\PC{0,12}\n){0,8}",
+            short in "\\PC{0,30}",
+        ) {
+            let dir = std::env::temp_dir().join(format!("skiff-regconf-prop-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = dir.join("registries.conf");
+            std::fs::write(&file, &text).unwrap();
+            if let Ok(conf) = RegistriesConf::load(&file, &dir.join("d")) {
+                let _ = conf.resolve_short_name(&short);
+                let _ = conf.entry(&short, &short);
+            }
+        }
+    }
+}

@@ -527,3 +527,104 @@ mod tests {
         );
     }
 }
+
+/// No layer, however hostile, makes the unpack panic or write outside its directory.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("..".to_string()),
+            Just(".".to_string()),
+            Just("".to_string()),
+            Just(".wh..wh..opq".to_string()),
+            Just("etc".to_string()),
+            "\\.wh\\.[.a-z]{0,3}",
+            "[a-z.]{1,4}",
+        ]
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        (any::<bool>(), prop::collection::vec(segment(), 1..4)).prop_map(|(absolute, parts)| {
+            format!("{}{}", if absolute { "/" } else { "" }, parts.join("/"))
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    struct Entry {
+        name: String,
+        kind: u8,
+        target: String,
+    }
+
+    fn entry() -> impl Strategy<Value = Entry> {
+        (path(), 0u8..4, path()).prop_map(|(name, kind, target)| Entry { name, kind, target })
+    }
+
+    fn archive(entries: &[Entry]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for entry in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(0);
+            header.set_mode(0o755);
+            let (kind, body): (tar::EntryType, &[u8]) = match entry.kind {
+                0 => (tar::EntryType::Regular, b"x"),
+                1 => (tar::EntryType::Directory, b""),
+                2 => (tar::EntryType::Symlink, b""),
+                _ => (tar::EntryType::Link, b""),
+            };
+            header.set_entry_type(kind);
+            header.set_size(body.len() as u64);
+            let name = entry.name.as_bytes();
+            let target = entry.target.as_bytes();
+            if name.len() > 99 || target.len() > 99 {
+                continue;
+            }
+            header.as_old_mut().name[..name.len()].copy_from_slice(name);
+            header.as_old_mut().linkname[..target.len()].copy_from_slice(target);
+            header.set_cksum();
+            builder.append(&header, body).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn hostile_layers_stay_inside(entries in prop::collection::vec(entry(), 1..8)) {
+            static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let sandbox = std::env::temp_dir().join(format!(
+                "skiff-unpack-prop-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&sandbox);
+            let dest = sandbox.join("layer");
+            fs::create_dir_all(&dest).unwrap();
+            fs::write(sandbox.join("sentinel"), b"keep").unwrap();
+            let _ = unpack_layer(&archive(&entries)[..], &dest, OpaqueXattr::User);
+            let mut outside: Vec<String> = fs::read_dir(&sandbox)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            outside.sort();
+            prop_assert_eq!(outside, vec!["layer".to_string(), "sentinel".to_string()]);
+            prop_assert_eq!(fs::read(sandbox.join("sentinel")).unwrap(), b"keep");
+            let _ = fs::remove_dir_all(&sandbox);
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let dest = std::env::temp_dir().join(format!("skiff-unpack-bytes-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dest);
+            fs::create_dir_all(&dest).unwrap();
+            let _ = unpack_layer(&bytes[..], &dest, OpaqueXattr::User);
+        }
+    }
+}

@@ -381,3 +381,37 @@ mod tests {
         assert!(render("{{.ID", &rows).is_err());
     }
 }
+
+/// Any `--format` a user types renders or is an error: never a panic.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\{\\{ ?(\\.|\\.ID|\\.Names|\\.Labels|\\.Ports|\\$|\\$x) ?\\}\\}",
+            "\\{\\{ ?(range|if|with) (\\.|\\.Labels|\\.Names) ?\\}\\}",
+            Just("{{end}}".to_string()),
+            Just("{{else}}".to_string()),
+            "\\{\\{ ?(printf|json|upper|lower|join|truncate|len|index|slice|eq|ne|lt|and|or|not|print|println) \\PC{0,12}\\}\\}",
+            "\\{\\{ ?printf \"%[-+# 0]{0,2}[0-9]{0,6}(\\.[0-9]{0,6})?[a-zA-Z%]\" (1|\\.ID|\"x\"|1\\.5) ?\\}\\}",
+            "\\{\\{[-(). |$a-zA-Z0-9\"]{0,20}\\}\\}",
+            Just("table ".to_string()),
+            "\\PC{0,10}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn templates_render_or_fail(pieces in prop::collection::vec(piece(), 0..6)) {
+            let template = pieces.concat();
+            let values = [serde_json::json!({
+                "ID": "abc", "Names": ["a", "b"], "Labels": {"k": "v"}, "Ports": [], "Size": 12
+            })];
+            let _ = render(&template, &values);
+        }
+    }
+}
