@@ -564,7 +564,7 @@ mod properties {
         #[test]
         fn words_and_patterns_never_panic(word in "\\PC{0,40}", escape in prop_oneof![Just('\\'), Just('`')]) {
             let _ = crate::words::split_raw(&word, escape);
-            let vars = |name: &str| (name.len() % 2 == 0).then(|| name.to_string());
+            let vars = |name: &str| name.len().is_multiple_of(2).then(|| name.to_string());
             let _ = crate::words::expand(&word, &vars, escape);
             let rules = crate::patterns::IgnoreRules::parse(&word);
             let _ = rules.excludes(std::path::Path::new(&word));
