@@ -1414,9 +1414,11 @@ impl Builder<'_> {
             ("start-interval", "StartInterval"),
         ] {
             if let Some(value) = instruction.flag(flag) {
-                let nanos = parse_duration(value).ok_or_else(|| {
-                    self.step_error(instruction, format!("invalid --{flag} {value:?}"))
-                })?;
+                let nanos = skiff_engine::parse_go_duration(value)
+                    .map(|d| d.as_nanos() as u64)
+                    .ok_or_else(|| {
+                        self.step_error(instruction, format!("invalid --{flag} {value:?}"))
+                    })?;
                 check[key] = json!(nanos);
             }
         }
@@ -1619,44 +1621,6 @@ fn shell_quote(value: &str) -> String {
     }
 }
 
-/// Go durations as Docker's HEALTHCHECK flags take them (`30s`, `1m30s`), in nanoseconds.
-fn parse_duration(text: &str) -> Option<u64> {
-    let mut total = 0f64;
-    let mut number = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        while let Some(&next) = chars.peek() {
-            if next.is_ascii_alphabetic() {
-                unit.push(next);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let value: f64 = number.parse().ok()?;
-        number.clear();
-        total += value
-            * match unit.as_str() {
-                "ns" => 1.0,
-                "us" | "µs" => 1e3,
-                "ms" => 1e6,
-                "s" => 1e9,
-                "m" => 60e9,
-                "h" => 3600e9,
-                _ => return None,
-            };
-    }
-    if !number.is_empty() {
-        return None;
-    }
-    Some(total as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1664,8 +1628,6 @@ mod tests {
     #[test]
     fn helpers() {
         assert_eq!(clean_absolute(Path::new("/app/../srv/./x")), "/srv/x");
-        assert_eq!(parse_duration("1m30s"), Some(90_000_000_000));
-        assert_eq!(parse_duration("30"), None);
         assert_eq!(shell_quote("a b"), "\"a b\"");
         assert_eq!(shell_quote("1.0"), "1.0");
         let options = mount_options("type=cache,target=/root/.cache,ro");

@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 mod archive;
+mod check;
 mod container;
 mod copy;
 mod engine;
@@ -22,12 +23,13 @@ pub mod rootless_netns;
 mod terminal;
 
 pub use archive::{HistoryEntry, SaveTarget};
+pub use check::{CheckOptions, CheckReport};
 pub use container::commit::{ChangeKind, CommitOptions};
 pub use container::exec::ExecOptions;
 pub use container::files::{CopyTarget, ImageRoot};
 pub use container::filter::ContainerFilter;
 pub use container::lifecycle::{AttachOptions, Created, StartMode};
-pub use container::logs::{LogOptions, parse_log_time};
+pub use container::logs::{LogOptions, parse_go_duration, parse_log_time};
 pub use container::report::human_duration;
 pub use container::report::{ContainerReport, ContainerState};
 pub use container::top::ProcessTable;

@@ -320,6 +320,17 @@ impl NetworkStore {
         Ok(address)
     }
 
+    /// Every container that holds a lease.
+    pub fn leaseholders(&self) -> Result<Vec<String>, NetworkError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT DISTINCT container FROM leases ORDER BY container")?;
+        let holders = statement
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(holders)
+    }
+
     /// Gives back every address a container holds.
     pub fn release(&mut self, container: &str) -> Result<(), NetworkError> {
         self.db

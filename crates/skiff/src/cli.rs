@@ -142,6 +142,9 @@ pub enum Command {
     Network(NetworkCommand),
     /// Display system information
     Info(FormatArgs),
+    /// Manage skiff: check and repair storage, prune, information
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Display the skiff version information
     Version(FormatArgs),
 }
@@ -830,6 +833,45 @@ pub struct InspectArgs {
     pub kind: String,
     #[arg(required = true)]
     pub names: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SystemCommand {
+    /// Check storage consistency (and repair it)
+    Check(SystemCheckArgs),
+    /// Remove all unused containers, networks and images
+    Prune(SystemPruneArgs),
+    /// Display system information
+    Info(FormatArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SystemCheckArgs {
+    /// Skip time-consuming checks
+    #[arg(short, long)]
+    pub quick: bool,
+    /// Remove inconsistent images
+    #[arg(short, long)]
+    pub repair: bool,
+    /// Remove inconsistent images and containers
+    #[arg(short, long)]
+    pub force: bool,
+    /// Maximum allowed age of unreferenced layers
+    #[arg(short, long, default_value = "24h")]
+    pub max: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Prune volumes too (skiff has no volumes yet: nothing to remove)
+    #[arg(long)]
+    pub volumes: bool,
 }
 
 #[derive(Args, Debug)]

@@ -73,12 +73,16 @@ pub fn parse_log_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, E
     Ok(now - duration)
 }
 
-/// `1h2m3.5s`, `300ms`, `10m`: Go's time.ParseDuration units (ns, us, ms, s, m, h).
-fn parse_go_duration(text: &str) -> Option<Duration> {
+/// `1h2m3.5s`, `300ms`, `10m`, `0`: Go's time.ParseDuration units (ns, us, ms, s, m, h).
+/// None for anything else, a duration too large included.
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
     let mut rest = text;
     let mut total = 0f64;
     if rest.is_empty() {
         return None;
+    }
+    if rest == "0" {
+        return Some(Duration::ZERO);
     }
     while !rest.is_empty() {
         let number_end = rest
@@ -101,7 +105,7 @@ fn parse_go_duration(text: &str) -> Option<Duration> {
         total += value * seconds;
         rest = &rest[unit_end..];
     }
-    Some(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).ok()
 }
 
 impl Engine {
@@ -214,6 +218,10 @@ mod tests {
         assert_eq!(at("1795521600"), "2026-11-24T12:00:00+00:00");
         assert!(parse_log_time("yesterday", now).is_err());
         assert!(parse_log_time("10x", now).is_err());
+        assert!(parse_log_time("99999999999999999999999h", now).is_err());
+        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("30"), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use skiff_engine::{Engine, NetworkMode, StoreOptions, rootless};
 
 use crate::cli::{
     Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand,
-    ManifestCommand, StartArgs, StopArgs,
+    ManifestCommand, StartArgs, StopArgs, SystemCommand,
 };
 
 /// A command that ends with a specific exit code after printing its own errors.
@@ -44,6 +44,11 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Network(command) => network::dispatch(&mut open_for_networks(&global)?, command),
         Command::Info(args) => system::info(&open(&global)?, &args),
+        Command::System(SystemCommand::Info(args)) => system::info(&open(&global)?, &args),
+        Command::System(SystemCommand::Check(args)) => system::check(&mut open(&global)?, &args),
+        Command::System(SystemCommand::Prune(args)) => {
+            system::prune(&mut open_for_networks(&global)?, &args)
+        }
         Command::Container(command) => container_command(&global, *command),
         Command::Inspect(args) => system::inspect(&open(&global)?, &args),
         Command::ContainerGroup(command) => match command {

@@ -3,7 +3,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use skiff_engine::{Engine, EngineError};
 
-use crate::cli::{FormatArgs, InspectArgs};
+use crate::cli::{FormatArgs, InspectArgs, SystemCheckArgs, SystemPruneArgs};
 use crate::format;
 
 pub fn info(engine: &Engine, args: &FormatArgs) -> Result<i32> {
@@ -12,6 +12,100 @@ pub fn info(engine: &Engine, args: &FormatArgs) -> Result<i32> {
         Some(f) if format::is_json(f) => println!("{}", format::json(&info)?),
         Some(f) => print!("{}", format::render(f, std::slice::from_ref(&info))?),
         None => print!("{}", format::yaml(&info)),
+    }
+    Ok(0)
+}
+
+/// `system check`: Podman's report, then an error when damage is left.
+pub fn check(engine: &mut Engine, args: &SystemCheckArgs) -> Result<i32> {
+    let max_age = skiff_engine::parse_go_duration(&args.max).ok_or_else(|| {
+        anyhow::anyhow!(
+            "invalid --max {:?}: expected a duration such as 24h",
+            args.max
+        )
+    })?;
+    let options = skiff_engine::CheckOptions {
+        quick: args.quick,
+        repair: args.repair || args.force,
+        force: args.force,
+        max_age,
+    };
+    let report = engine.check_storage(&options)?;
+    print_check_report(&report);
+    if !report.errors() {
+        return Ok(0);
+    }
+    if !options.repair {
+        anyhow::bail!("damage detected in local storage");
+    }
+    let recheck = skiff_engine::CheckOptions {
+        repair: false,
+        force: false,
+        ..options
+    };
+    if engine.check_storage(&recheck)?.errors() {
+        anyhow::bail!("damage in local storage still present after repair attempt");
+    }
+    Ok(0)
+}
+
+fn print_check_report(report: &skiff_engine::CheckReport) {
+    let damaged = |kind: &str, found: &std::collections::BTreeMap<String, Vec<String>>| {
+        for (what, problems) in found {
+            println!("Damaged {kind}{what}:");
+            for problem in problems {
+                println!("  * {problem}");
+            }
+        }
+    };
+    let deleted = |kind: &str, removed: &[String]| {
+        for what in removed {
+            println!("Deleted damaged {kind}{what}");
+        }
+    };
+    damaged("layer ", &report.layers);
+    deleted("layer: ", &report.removed_layers);
+    damaged("image ", &report.images);
+    deleted("image: ", &report.removed_images);
+    damaged("container ", &report.containers);
+    deleted("container: ", &report.removed_containers);
+    damaged("", &report.other);
+    deleted("", &report.removed_other);
+}
+
+/// `system prune`: stopped containers, unused networks, dangling (or, with -a, unused) images.
+pub fn prune(engine: &mut Engine, args: &SystemPruneArgs) -> Result<i32> {
+    if !args.force {
+        let images = if args.all {
+            "all images without at least one container associated with them"
+        } else {
+            "all dangling images"
+        };
+        print!(
+            "WARNING! This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container\n\t- {images}\n\t- all build cache\n\nAre you sure you want to continue? [y/N] "
+        );
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let containers = engine.prune_containers()?;
+    let networks = engine.prune_networks()?;
+    let images = engine.prune_images(args.all)?;
+    for (title, removed) in [
+        ("Deleted Containers", containers),
+        ("Deleted Networks", networks),
+        ("Deleted Images", images),
+    ] {
+        if !removed.is_empty() {
+            println!("{title}");
+            for item in removed {
+                println!("{item}");
+            }
+        }
     }
     Ok(0)
 }
