@@ -72,6 +72,7 @@ impl Engine {
         self.check_container_files(options, &mut report)?;
         self.check_leases(options, &mut report)?;
         self.check_mounts(options, &mut report)?;
+        self.check_monitors(options, &mut report)?;
         Ok(report)
     }
 
@@ -277,6 +278,81 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Monitors of this store whose container has no record (its record was deleted while it
+    /// ran, by a crash or by hand): the repair kills the container, and its monitor ends.
+    fn check_monitors(
+        &mut self,
+        options: &CheckOptions,
+        report: &mut CheckReport,
+    ) -> Result<(), EngineError> {
+        let known: BTreeSet<String> = self.containers.list()?.into_iter().map(|r| r.id).collect();
+        let Ok(processes) = fs::read_dir("/proc") else {
+            return Ok(());
+        };
+        for process in processes.flatten() {
+            let Ok(monitor) = process.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(cmdline) = fs::read(process.path().join("cmdline")) else {
+                continue;
+            };
+            let Some(found) = MonitorLine::parse(&cmdline) else {
+                continue;
+            };
+            if Path::new(&found.root) != self.options.root || known.contains(&found.container) {
+                continue;
+            }
+            let what = format!("monitor {monitor} of container {}", found.container);
+            report
+                .other
+                .insert(what.clone(), vec!["the container has no record".into()]);
+            if options.repair {
+                use nix::sys::signal::{Signal, kill};
+                use nix::unistd::Pid;
+                let _ = kill(Pid::from_raw(found.container_pid), Signal::SIGKILL);
+                let _ = kill(Pid::from_raw(monitor), Signal::SIGKILL);
+                report.removed_other.push(what);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a monitor's command line says of its container (see `monitor.rs`, which writes it):
+/// `skiff-monitor --pid PID ... -- skiff __cleanup --root ROOT ... ID`.
+#[derive(Debug, PartialEq, Eq)]
+struct MonitorLine {
+    container_pid: i32,
+    root: String,
+    container: String,
+}
+
+impl MonitorLine {
+    fn parse(cmdline: &[u8]) -> Option<Self> {
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let program = args.first()?;
+        if !program.ends_with("skiff-monitor") {
+            return None;
+        }
+        let after = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+        };
+        Some(Self {
+            container_pid: after("--pid")?.parse().ok()?,
+            root: after("--root")?,
+            container: args.last()?.clone(),
+        })
+    }
+}
+
 fn directory_names(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .map(|entries| {
@@ -320,6 +396,20 @@ fn mount_points(mountinfo: &str) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn monitor_command_lines_name_their_container() {
+        let line = b"skiff-monitor\0--pid\0611\0--log\0/r/x.log\0--\0/usr/bin/skiff\0__cleanup\0--root\0/var/lib/skiff\0--runroot\0/run/skiff\0abc123\0";
+        assert_eq!(
+            MonitorLine::parse(line),
+            Some(MonitorLine {
+                container_pid: 611,
+                root: "/var/lib/skiff".into(),
+                container: "abc123".into()
+            })
+        );
+        assert_eq!(MonitorLine::parse(b"sleep\0100\0"), None);
+    }
 
     #[test]
     fn mount_points_are_read_with_their_escapes() {

@@ -74,6 +74,47 @@ fn check_finds_and_repairs_what_a_crash_leaves() {
     }
 }
 
+/// A running container whose record vanished (deleted by hand, or a crash between writes)
+/// leaves its monitor and its process: the check names the monitor, the repair ends both.
+#[test]
+fn monitors_of_containers_without_a_record_are_ended() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let id = ctx
+            .skiff(["run", "-d", "--network", "none", "busybox", "sleep", "1000"])
+            .ok()
+            .to_string();
+        let pid: i32 = ctx
+            .skiff(["inspect", "--format", "{{.State.Pid}}", &id])
+            .ok()
+            .parse()
+            .unwrap();
+        let db = rusqlite::Connection::open(ctx.root().join("containers.db")).unwrap();
+        db.execute("DELETE FROM containers WHERE id = ?1", [&id])
+            .unwrap();
+        drop(db);
+        let out = ctx.skiff(["system", "check"]);
+        out.fails(125, "damage detected");
+        assert!(
+            out.stdout.contains(&format!("of container {id}")),
+            "{}",
+            out.stdout
+        );
+        ctx.skiff(["system", "check", "--repair"]).ok();
+        for _ in 0..100 {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "{mode:?}"
+        );
+        assert_eq!(ctx.skiff(["system", "check"]).ok(), "", "{mode:?}");
+    }
+}
+
 #[test]
 fn damaged_images_are_removed_and_their_containers_only_with_force() {
     for mode in Mode::BOTH {
