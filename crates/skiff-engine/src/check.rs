@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn monitor_command_lines_name_their_container() {
-        let line = b"skiff-monitor\0--pid\0611\0--log\0/r/x.log\0--\0/usr/bin/skiff\0__cleanup\0--root\0/var/lib/skiff\0--runroot\0/run/skiff\0abc123\0";
+        let line = b"skiff-monitor\0--pid\x00611\0--log\0/r/x.log\0--\0/usr/bin/skiff\0__cleanup\0--root\0/var/lib/skiff\0--runroot\0/run/skiff\0abc123\0";
         assert_eq!(
             MonitorLine::parse(line),
             Some(MonitorLine {
@@ -408,7 +408,7 @@ mod tests {
                 container: "abc123".into()
             })
         );
-        assert_eq!(MonitorLine::parse(b"sleep\0100\0"), None);
+        assert_eq!(MonitorLine::parse(b"sleep\x00100\0"), None);
     }
 
     #[test]
