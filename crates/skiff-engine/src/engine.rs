@@ -43,7 +43,10 @@ impl Engine {
             OpaqueXattr::Trusted
         };
         let driver = Self::choose_driver(&options, opaque)?;
-        let images = ImageStore::open(&options.root, opaque)?;
+        let mut images = ImageStore::open(&options.root, opaque)?;
+        images.limit_layer_size(
+            crate::environment::max_layer_size().map_err(EngineError::InvalidArgument)?,
+        );
         let containers = ContainerStore::open(&options.root);
         Ok(Self {
             options,

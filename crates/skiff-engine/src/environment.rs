@@ -20,8 +20,40 @@ pub const SKIFF_MONITOR: &str = "SKIFF_MONITOR";
 /// The invoking user's name, for /etc/subuid lookups when inside the user namespace.
 pub const USER: &str = "USER";
 
+/// The most one layer may unpack to (`10G`, `512m`, bytes): larger ones are refused and
+/// removed (decompression bombs). Unset: no cap, as Podman.
+pub const SKIFF_MAX_LAYER_SIZE: &str = "SKIFF_MAX_LAYER_SIZE";
+
+/// `SKIFF_MAX_LAYER_SIZE` in bytes (k, m, g, t: powers of 1024), if set.
+pub fn max_layer_size() -> Result<Option<u64>, String> {
+    let Some(text) = var(SKIFF_MAX_LAYER_SIZE) else {
+        return Ok(None);
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let digits = lower.trim_end_matches(['b', 'k', 'm', 'g', 't']);
+    let unit = &lower[digits.len()..];
+    let multiplier: u64 = match unit.trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => 0,
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|n| *n > 0)
+        .map(Some)
+        .ok_or_else(|| {
+            format!("{SKIFF_MAX_LAYER_SIZE}={text:?}: expected a size such as 10G or 512m")
+        })
+}
+
 /// Every variable above.
-const ALL: [&str; 15] = [
+const ALL: [&str; 16] = [
+    SKIFF_MAX_LAYER_SIZE,
     XDG_DATA_HOME,
     XDG_RUNTIME_DIR,
     HOME,

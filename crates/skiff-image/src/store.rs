@@ -471,6 +471,11 @@ impl ImageStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// See `LayerStore::limit_unpacked_size`.
+    pub fn limit_layer_size(&mut self, bytes: Option<u64>) {
+        self.layers.limit_unpacked_size(bytes);
+    }
+
     pub fn layers(&self) -> &LayerStore {
         &self.layers
     }

@@ -19,6 +19,11 @@ impl<T> Digester<T> {
         }
     }
 
+    /// The wrapped reader or writer.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
     /// As `finish`, also handing back the inner value (e.g. to flush a writer).
     pub fn finish_with<U>(
         self,

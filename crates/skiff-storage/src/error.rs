@@ -29,6 +29,8 @@ pub enum StorageError {
     LayerStreamMissing(String),
     #[error("invalid digest {0:?}: expected sha256: and 64 lowercase hex digits")]
     InvalidDigest(String),
+    #[error("the layer unpacks to more than {0} bytes, the maximum set by SKIFF_MAX_LAYER_SIZE")]
+    LayerTooLarge(u64),
     #[error("layer {0} is not in the store")]
     LayerUnknown(String),
 }

@@ -80,6 +80,8 @@ pub struct LayerStore {
     dir: PathBuf,
     blobs: PathBuf,
     opaque: OpaqueXattr,
+    /// The most a layer may unpack to (its uncompressed tar stream), if capped.
+    max_unpacked: Option<u64>,
 }
 
 impl LayerStore {
@@ -89,10 +91,21 @@ impl LayerStore {
         let blobs = storage.join("layer-blobs");
         fs::create_dir_all(&dir).io("create", &dir)?;
         fs::create_dir_all(&blobs).io("create", &blobs)?;
-        let store = Self { dir, blobs, opaque };
+        let store = Self {
+            dir,
+            blobs,
+            opaque,
+            max_unpacked: None,
+        };
         // Whatever command comes next cleans up after a killed one (two directory reads).
         store.remove_stale_temporaries();
         Ok(store)
+    }
+
+    /// Refuses layers whose uncompressed stream is larger than `bytes` (a decompression bomb
+    /// stops there, and what it wrote is removed).
+    pub fn limit_unpacked_size(&mut self, bytes: Option<u64>) {
+        self.max_unpacked = bytes;
     }
 
     /// Where the unpacked content of a layer lives.
@@ -160,10 +173,10 @@ impl LayerStore {
         let blob_file = File::create(blob_path).io("create", blob_path)?;
         let mut blob = Digester::new(io::BufWriter::with_capacity(1024 * 1024, blob_file));
         let (sender, receiver) = mpsc::sync_channel::<io::Result<Vec<u8>>>(PIPELINE_DEPTH);
-        let opaque = self.opaque;
+        let (opaque, limit) = (self.opaque, self.max_unpacked);
         let (read, unpacked) = std::thread::scope(|scope| {
-            let unpacker =
-                scope.spawn(move || unpack_stream(ChannelReader::new(receiver), dest, opaque));
+            let unpacker = scope
+                .spawn(move || unpack_stream(ChannelReader::new(receiver), dest, opaque, limit));
             let read = loop {
                 let mut chunk = vec![0u8; PIPELINE_CHUNK];
                 let n = match reader.read(&mut chunk) {
@@ -395,18 +408,65 @@ fn unpack_stream(
     input: impl Read,
     dest: &Path,
     opaque: OpaqueXattr,
+    limit: Option<u64>,
 ) -> Result<(String, u64, Compression), StorageError> {
     let mut buffered = BufReader::with_capacity(256 * 1024, input);
     let head = buffered.fill_buf().io("read", "layer")?;
     let compression = Compression::detect(head);
     let decoder = compression.decoder(&mut buffered).io("read", "layer")?;
-    let mut plain = Digester::new(decoder);
-    unpack_layer(&mut plain, dest, opaque)?;
+    let mut plain = Digester::new(Capped {
+        inner: decoder,
+        left: limit.unwrap_or(u64::MAX),
+        limit,
+    });
+    unpack_layer(&mut plain, dest, opaque).map_err(|e| match limit {
+        // The tar reader says "unexpected end" or names an entry: the cap is the reason.
+        Some(limit) if plain_exhausted(&plain) => StorageError::LayerTooLarge(limit),
+        _ => e.into(),
+    })?;
     // The diff ID covers the whole tar stream, including its trailing padding.
-    io::copy(&mut plain, &mut io::sink()).io("read", "layer")?;
+    io::copy(&mut plain, &mut io::sink()).map_err(|e| match limit {
+        Some(limit) if plain_exhausted(&plain) => StorageError::LayerTooLarge(limit),
+        _ => StorageError::Io {
+            action: "read",
+            path: "layer".into(),
+            source: e,
+        },
+    })?;
     let (diff_id, size) = plain.finish();
     io::copy(&mut buffered, &mut io::sink()).io("read", "layer")?;
     Ok((diff_id, size, compression))
+}
+
+/// A reader that fails once more than its limit has passed through.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    limit: Option<u64>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match self.left.checked_sub(n as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(n)
+            }
+            None => {
+                self.left = 0;
+                self.limit = None;
+                Err(io::Error::other(
+                    "the layer is larger than the configured maximum",
+                ))
+            }
+        }
+    }
+}
+
+/// Whether the cap stopped the stream (it forgets its limit when it does).
+fn plain_exhausted<R>(plain: &Digester<Capped<R>>) -> bool {
+    plain.inner().limit.is_none() && plain.inner().left == 0
 }
 
 /// Chunks in flight between the reading and the unpacking thread.

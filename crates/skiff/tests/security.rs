@@ -571,3 +571,48 @@ fn a_full_disk_stops_the_unpack_cleanly() {
     ctx.skiff(["images"]).ok();
     assert!(!stale.exists());
 }
+
+/// A small gzip stream that unpacks to far more than the disk holds: with SKIFF_MAX_LAYER_SIZE
+/// the unpack stops at the cap, says so in one line, and leaves nothing.
+#[test]
+fn layers_above_the_configured_size_are_refused() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode);
+        let bomb = ctx.dir.join("bomb.tar.gz");
+        let zeros = ctx.dir.join("zeros");
+        std::fs::write(&zeros, vec![0u8; 64 << 20]).unwrap();
+        let made = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "tar -C {} -cf - zeros | gzip -1 > {}",
+                ctx.dir.display(),
+                bomb.display()
+            ))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        std::fs::remove_file(&zeros).unwrap();
+        ctx.chown(&bomb);
+        let out = ctx.skiff_with_env(
+            &[("SKIFF_MAX_LAYER_SIZE", "16m")],
+            &["import", bomb.to_str().unwrap(), "bomb"],
+        );
+        let stderr = out
+            .fails(125, "unpacks to more than 16777216 bytes")
+            .to_string();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert_eq!(ctx.skiff(["images", "-q"]).ok(), "", "{mode:?}");
+        let layers = std::fs::read_dir(ctx.root().join("storage/layers"))
+            .unwrap()
+            .count();
+        assert_eq!(layers, 0, "{mode:?}");
+        ctx.skiff_with_env(&[("SKIFF_MAX_LAYER_SIZE", "lots")], &["images"])
+            .fails(125, "SKIFF_MAX_LAYER_SIZE");
+        // Under the cap, the same layer is fine.
+        ctx.skiff_with_env(
+            &[("SKIFF_MAX_LAYER_SIZE", "1g")],
+            &["import", bomb.to_str().unwrap(), "fine"],
+        )
+        .ok();
+    }
+}
