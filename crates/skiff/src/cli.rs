@@ -621,7 +621,7 @@ pub struct NameArg {
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// Force removal of a running container
+    /// Force removal of a running container (implies --ignore)
     #[arg(short, long)]
     pub force: bool,
     /// Remove all containers
@@ -656,6 +656,13 @@ pub struct PsArgs {
     /// Filter output: id, name, label, status, exited, ancestor (KEY=VALUE)
     #[arg(short, long = "filter", value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
+    /// Show containers in storage not controlled by skiff (there are none: skiff's storage
+    /// holds only its own)
+    #[arg(long)]
+    pub external: bool,
+    /// Do not print headers
+    #[arg(long)]
+    pub noheading: bool,
 }
 
 #[derive(Args, Debug)]
@@ -1013,9 +1020,12 @@ pub struct NetworkInspectArgs {
 
 #[derive(Args, Debug)]
 pub struct NetworkRmArgs {
-    /// Remove any containers using the network
+    /// Remove any containers using the network (and ignore networks that do not exist)
     #[arg(short, long)]
     pub force: bool,
+    /// Seconds to wait for containers to stop before killing them (accepted, as for rm)
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
     #[arg(required = true)]
     pub networks: Vec<String>,
 }
@@ -1136,9 +1146,12 @@ pub struct RmiArgs {
     /// Remove all images
     #[arg(short, long)]
     pub all: bool,
-    /// Force removal of the image and any containers using it
+    /// Force removal of the image and any containers using it (implies --ignore)
     #[arg(short, long)]
     pub force: bool,
+    /// Ignore errors if a specified image does not exist
+    #[arg(short, long)]
+    pub ignore: bool,
     pub images: Vec<String>,
 }
 

@@ -244,7 +244,8 @@ pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
         &names,
         |name| match engine.remove_container(name, args.force) {
             Ok(id) => Ok(Some(id)),
-            Err(EngineError::NoSuchContainer(_)) if args.ignore => Ok(None),
+            // Podman: --force implies --ignore.
+            Err(EngineError::NoSuchContainer(_)) if args.ignore || args.force => Ok(None),
             Err(err) => Err(err.into()),
         },
         |err| match err.downcast_ref::<EngineError>() {
@@ -296,7 +297,10 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
         );
         return Ok(0);
     }
-    let mut rows = vec!["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_string()];
+    let mut rows = Vec::new();
+    if !args.noheading {
+        rows.push("CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_string());
+    }
     for c in &containers {
         let view = c.ps_template(now);
         let id = if args.no_trunc {
@@ -309,14 +313,17 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
             command = format!("{}...", command.chars().take(17).collect::<String>());
         }
         rows.push(format!(
-            "{id}\t{}\t{command}\t{}\t{}\t\t{}",
+            "{id}\t{}\t{command}\t{}\t{}\t{}\t{}",
             view["Image"].as_str().unwrap_or_default(),
             view["CreatedHuman"].as_str().unwrap_or_default(),
             view["Status"].as_str().unwrap_or_default(),
+            view["Ports"].as_str().unwrap_or_default(),
             c.name()
         ));
     }
-    println!("{}", format::align(&rows));
+    if !rows.is_empty() {
+        println!("{}", format::align(&rows));
+    }
     Ok(0)
 }
 

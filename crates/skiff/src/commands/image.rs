@@ -181,9 +181,11 @@ pub fn remove(engine: &mut Engine, args: &RmiArgs) -> Result<i32> {
     };
     Ok(for_each(
         &names,
-        |name| {
-            let lines = engine.remove_image(name, args.force)?;
-            Ok(Some(lines.join("\n")))
+        |name| match engine.remove_image(name, args.force) {
+            Ok(lines) => Ok(Some(lines.join("\n"))),
+            // Podman: --force implies --ignore.
+            Err(e) if e.is_no_such_image() && (args.ignore || args.force) => Ok(None),
+            Err(e) => Err(e.into()),
         },
         |err| match err.downcast_ref::<EngineError>() {
             // Podman's rmi: 1 no such image, 2 image in use, 125 otherwise.

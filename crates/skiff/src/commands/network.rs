@@ -186,6 +186,7 @@ fn remove(engine: &mut Engine, args: &NetworkRmArgs) -> Result<i32> {
     for name in &args.networks {
         match engine.remove_network(name, args.force) {
             Ok(name) => println!("{name}"),
+            Err(EngineError::Network(NetworkError::NotFound(_))) if args.force => {}
             Err(err) => {
                 eprintln!("Error: {err}");
                 // Podman's codes: 1 no such network, 2 in use.

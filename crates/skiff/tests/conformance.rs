@@ -1,0 +1,67 @@
+//! Podman's behaviour where scripts depend on it (flags, output, exit codes), root and
+//! rootless: each test pins one difference that Podman's own system tests found.
+use skiff_test::{Mode, TestContext};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+/// `--force` implies `--ignore` for rm and rmi (Podman's rm.go and rmi.go), and for network rm:
+/// a missing object is no error, and nothing is printed for it.
+#[test]
+fn force_removal_of_what_does_not_exist_succeeds() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        for args in [
+            &["rm", "-f", "nonexistent"][..],
+            &["rm", "--ignore", "nonexistent"][..],
+            &["rm", "-t", "0", "--all", "--force", "--ignore"][..],
+            &["rmi", "-f", "nonexistent"][..],
+            &["rmi", "--ignore", "nonexistent"][..],
+            &["network", "rm", "-f", "nonexistent"][..],
+        ] {
+            let out = ctx.skiff(args);
+            assert_eq!(out.ok(), "", "{mode:?} {args:?}: {}", out.stderr);
+            assert_eq!(out.stderr, "", "{mode:?} {args:?}");
+        }
+        ctx.skiff(["rm", "nonexistent"])
+            .fails(1, "no such container");
+        ctx.skiff(["rmi", "nonexistent"]).fails(1, "nonexistent");
+        // Present and missing together: the present one goes, the missing one is skipped.
+        let id = ctx.skiff(["create", "busybox", "true"]).ok().to_string();
+        assert_eq!(ctx.skiff(["rm", "-f", &id, "nonexistent"]).ok(), id);
+    }
+}
+
+/// `ps --external` (every Podman test's set-up) and `--noheading` are accepted, and the default
+/// table shows published ports in PORTS as `{{.Ports}}` does.
+#[test]
+fn ps_takes_podmans_flags_and_shows_ports() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "sleep",
+        "100",
+    ])
+    .ok();
+    let ports = ctx.skiff(["ps", "--format", "{{.Ports}}"]).ok().to_string();
+    assert!(ports.contains("->80/tcp"), "{ports}");
+    let table = ctx.skiff(["ps"]).ok().to_string();
+    assert!(table.starts_with("CONTAINER ID"), "{table}");
+    assert!(table.lines().nth(1).unwrap().contains(&ports), "{table}");
+    let bare = ctx
+        .skiff(["ps", "--all", "--external", "--noheading"])
+        .ok()
+        .to_string();
+    assert_eq!(bare.lines().count(), 1, "{bare}");
+    assert!(bare.ends_with("web"), "{bare}");
+    assert_eq!(
+        ctx.skiff(["ps", "--all", "--external", "--format", "{{.Names}}"])
+            .ok(),
+        "web"
+    );
+}
