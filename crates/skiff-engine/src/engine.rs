@@ -4,7 +4,6 @@ use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
 use skiff_image::ImageStore;
 use skiff_storage::{Driver, OpaqueXattr, RootfsLayout};
 
@@ -20,10 +19,6 @@ pub struct Engine {
     pub(crate) driver: Driver,
     pub(crate) cgroup: CgroupMode,
 }
-
-/// Facts for `skiff info`.
-#[derive(Debug, Clone)]
-pub struct HostInfo(pub Value);
 
 impl Engine {
     pub fn open(options: StoreOptions) -> Result<Self, EngineError> {
@@ -150,45 +145,6 @@ impl Engine {
         }
         self.cgroup == CgroupMode::Unified && delegated_cgroup().is_some()
     }
-
-    pub fn info(&self) -> Result<HostInfo, EngineError> {
-        let containers = self.containers.list()?;
-        let reports: Vec<_> = containers
-            .into_iter()
-            .map(|r| self.refresh(r))
-            .collect::<Result<_, _>>()?;
-        let running = reports
-            .iter()
-            .filter(|r| r.state == crate::container::store::State::Running)
-            .count();
-        let kernel = nix::sys::utsname::uname()
-            .map(|u| u.release().to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let hostname = fs::read_to_string("/proc/sys/kernel/hostname")
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        Ok(HostInfo(json!({
-            "host": {
-                "arch": skiff_image_arch(),
-                "cgroupManager": "cgroupfs",
-                "cgroupVersion": self.cgroup.version(),
-                "hostname": hostname,
-                "kernel": kernel,
-                "os": "linux",
-                "ociRuntime": {"name": if self.options.runtime.is_empty() { "skiff (libcontainer)" } else { self.options.runtime.as_str() }},
-                "security": {"rootless": self.options.rootless, "seccompEnabled": true, "seccompProfilePath": "built-in"},
-            },
-            "store": {
-                "graphRoot": self.options.root,
-                "runRoot": self.options.runroot,
-                "graphDriverName": self.driver.name(),
-                "containerStore": {"number": reports.len(), "running": running, "stopped": reports.len() - running, "paused": 0},
-                "imageStore": {"number": self.images.list()?.len()},
-            },
-            "version": {"Version": env!("CARGO_PKG_VERSION"), "APIVersion": env!("CARGO_PKG_VERSION"), "OsArch": format!("linux/{}", skiff_image_arch())},
-        })))
-    }
 }
 
 /// The storage and state directories must be this user's alone: another user who could write
@@ -205,10 +161,6 @@ fn check_owned(dir: &Path) -> Result<(), EngineError> {
         )));
     }
     Ok(())
-}
-
-fn skiff_image_arch() -> &'static str {
-    skiff_image::oci_architecture()
 }
 
 /// Our own cgroup v2 directory if we may write it (a systemd user session delegates one).

@@ -376,7 +376,7 @@ impl Engine {
 
     /// $CONTAINERS_REGISTRIES_CONF, else the user's own file, else the system's; drop-ins from
     /// /etc/containers/registries.conf.d.
-    fn registries_conf(&self) -> Result<RegistriesConf, EngineError> {
+    pub(crate) fn registries_conf(&self) -> Result<RegistriesConf, EngineError> {
         let system = PathBuf::from("/etc/containers/registries.conf");
         let main = var(environment::CONTAINERS_REGISTRIES_CONF)
             .map(PathBuf::from)

@@ -69,6 +69,56 @@ fn render_lines(body: &str, values: &[Value]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// A value whose object keys are Podman's JSON keys, with Go's field names instead (what its
+/// templates name): `ociRuntime` → `OCIRuntime`, `graphRoot` → `GraphRoot`. Map values keyed by
+/// data (labels, graph status) keep their keys.
+pub fn go_field_names(value: &Value) -> Value {
+    const DATA_MAPS: [&str; 4] = ["graphOptions", "graphStatus", "registries", "plugins"];
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, inner)| {
+                    let inner = if DATA_MAPS.contains(&key.as_str()) {
+                        inner.clone()
+                    } else {
+                        go_field_names(inner)
+                    };
+                    (go_field_name(key), inner)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(go_field_names).collect()),
+        other => other.clone(),
+    }
+}
+
+fn go_field_name(key: &str) -> String {
+    let special = [
+        ("ociRuntime", "OCIRuntime"),
+        ("cgroupVersion", "CgroupsVersion"),
+        ("os", "OS"),
+        ("idMappings", "IDMappings"),
+        ("uidmap", "UIDMap"),
+        ("gidmap", "GIDMap"),
+        ("container_id", "ContainerID"),
+        ("host_id", "HostID"),
+        ("cpus", "CPUs"),
+        ("slirp4netns", "Slirp4NetNS"),
+        ("selinuxEnabled", "SELinuxEnabled"),
+        ("apparmorEnabled", "AppArmorEnabled"),
+        ("seccompEnabled", "SECCOMPEnabled"),
+        ("seccompProfilePath", "SECCOMPProfilePath"),
+    ];
+    if let Some((_, go)) = special.iter().find(|(json, _)| *json == key) {
+        return go.to_string();
+    }
+    let mut chars = key.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// Nesting (parentheses, range/if/with blocks) and printf widths that the template engine
 /// cannot take (it recurses without bound, and formats widths above 65535 by panicking).
 const TEMPLATE_MAX_DEPTH: usize = 100;
@@ -333,6 +383,20 @@ pub fn formatted(format: Option<&str>, values: &[Value]) -> Result<Option<String
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn podman_json_keys_become_go_field_names() {
+        let info = serde_json::json!({
+            "host": {"ociRuntime": {"name": "skiff"}, "cgroupVersion": "v1", "os": "linux"},
+            "store": {"graphRoot": "/r", "graphStatus": {"Supports d_type": "true"}},
+        });
+        let go = go_field_names(&info);
+        assert_eq!(go["Host"]["OCIRuntime"]["Name"], "skiff");
+        assert_eq!(go["Host"]["CgroupsVersion"], "v1");
+        assert_eq!(go["Host"]["OS"], "linux");
+        assert_eq!(go["Store"]["GraphRoot"], "/r");
+        assert_eq!(go["Store"]["GraphStatus"]["Supports d_type"], "true");
+    }
 
     #[test]
     fn templates_beyond_the_engines_limits_are_errors() {

@@ -673,6 +673,31 @@ fn info_and_version() {
         serde_json::from_str(ctx.skiff(["info", "--format", "json"]).ok()).unwrap();
     assert_eq!(info["store"]["graphRoot"], ctx.root().to_str().unwrap());
     assert!(ctx.skiff(["info"]).ok().contains("graphDriverName"));
+    // Templates name Podman's Go fields, JSON its keys (what Podman's helpers read).
+    assert_eq!(
+        ctx.skiff([
+            "info",
+            "--format",
+            "{{.Host.OCIRuntime.Name}} {{.Store.RunRoot}} {{.Store.GraphOptions}} {{.Host.Security.Rootless}} {{.Store.ImageStore.Number}}"
+        ])
+        .ok(),
+        format!("skiff {} map[] false 0", ctx.runroot().display())
+    );
+    assert!(
+        matches!(info["host"]["cgroupVersion"].as_str(), Some("v1" | "v2")),
+        "{info}"
+    );
+    assert!(
+        info["host"]["conmon"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("skiff-monitor")
+    );
+    assert_eq!(
+        ctx.skiff(["version", "--format", "{{.Server.Version}}"])
+            .ok(),
+        env!("CARGO_PKG_VERSION")
+    );
     assert!(ctx.skiff(["version"]).ok().contains("Version:"));
     assert_eq!(
         ctx.skiff(["version", "--format", "{{.Client.Os}}"]).ok(),
@@ -871,7 +896,7 @@ fn the_vfs_driver_runs_containers_too() {
         ctx.chown(&copy);
         with_vfs(&["import", copy.to_str().unwrap(), "busybox"]).ok();
         assert_eq!(
-            with_vfs(&["info", "--format", "{{.store.graphDriverName}}"]).ok(),
+            with_vfs(&["info", "--format", "{{.Store.GraphDriverName}}"]).ok(),
             "vfs"
         );
         with_vfs(&[

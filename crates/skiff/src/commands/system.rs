@@ -7,10 +7,14 @@ use crate::cli::{FormatArgs, InspectArgs, SystemCheckArgs, SystemPruneArgs};
 use crate::format;
 
 pub fn info(engine: &Engine, args: &FormatArgs) -> Result<i32> {
-    let info = engine.info()?.0;
+    let info = serde_json::to_value(engine.info()?)?;
     match args.format.as_deref() {
         Some(f) if format::is_json(f) => println!("{}", format::json(&info)?),
-        Some(f) => print!("{}", format::render(f, std::slice::from_ref(&info))?),
+        // Templates name Podman's Go fields (`{{.Host.OCIRuntime.Name}}`), JSON its keys.
+        Some(f) => print!(
+            "{}",
+            format::render(f, std::slice::from_ref(&format::go_field_names(&info)))?
+        ),
         None => print!("{}", format::yaml(&info)),
     }
     Ok(0)
@@ -111,36 +115,23 @@ pub fn prune(engine: &mut Engine, args: &SystemPruneArgs) -> Result<i32> {
 }
 
 pub fn version(args: &FormatArgs) -> Result<i32> {
-    let version = json!({
-        "Client": {
-            "APIVersion": env!("CARGO_PKG_VERSION"),
-            "Version": env!("CARGO_PKG_VERSION"),
-            "GoVersion": "",
-            "GitCommit": "",
-            "BuiltTime": "",
-            "Built": 0,
-            "OsArch": format!("linux/{}", std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64")),
-            "Os": "linux",
-        }
-    });
+    let client = serde_json::to_value(skiff_engine::VersionReport::current())?;
+    let version = json!({ "Client": client });
     match args.format.as_deref() {
         Some(f) if format::is_json(f) => println!("{}", format::json(&version)?),
-        Some(f) => print!("{}", format::render(f, std::slice::from_ref(&version))?),
+        // Daemonless, the engine is this program: `{{.Server.Version}}` is the client's.
+        Some(f) => {
+            let both = json!({ "Client": client, "Server": client });
+            print!("{}", format::render(f, std::slice::from_ref(&both))?)
+        }
         None => {
-            let client = &version["Client"];
+            let field = |key: &str| client[key].as_str().unwrap_or_default().to_string();
             println!("Client:       skiff");
-            println!(
-                "Version:      {}",
-                client["Version"].as_str().unwrap_or_default()
-            );
-            println!(
-                "API Version:  {}",
-                client["APIVersion"].as_str().unwrap_or_default()
-            );
-            println!(
-                "OS/Arch:      {}",
-                client["OsArch"].as_str().unwrap_or_default()
-            );
+            println!("Version:      {}", field("Version"));
+            println!("API Version:  {}", field("APIVersion"));
+            println!("Go Version:   {}", field("GoVersion"));
+            println!("Built:        Thu Jan  1 00:00:00 1970");
+            println!("OS/Arch:      {}", field("OsArch"));
         }
     }
     Ok(0)
