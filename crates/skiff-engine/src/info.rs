@@ -304,10 +304,10 @@ impl Engine {
                 graph_root: self.options.root.clone(),
                 graph_root_allocated: storage
                     .as_ref()
-                    .map_or(0, |s| s.blocks() as u64 * s.fragment_size() as u64),
-                graph_root_used: storage.as_ref().map_or(0, |s| {
-                    (s.blocks() as u64 - s.blocks_free() as u64) * s.fragment_size() as u64
-                }),
+                    .map_or(0, |s| s.blocks() * s.fragment_size()),
+                graph_root_used: storage
+                    .as_ref()
+                    .map_or(0, |s| (s.blocks() - s.blocks_free()) * s.fragment_size()),
                 graph_status: BTreeMap::from([
                     (
                         "Native Overlay Diff".to_string(),
