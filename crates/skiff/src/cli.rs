@@ -50,12 +50,19 @@ impl Cli {
 /// The subcommand's name: the first argument after the global options, if all before it are
 /// global options skiff knows.
 fn subcommand(args: &[std::ffi::OsString]) -> Option<&str> {
-    const WITH_VALUE: [&str; 5] = [
+    const WITH_VALUE: [&str; 12] = [
         "--root",
         "--runroot",
         "--storage-driver",
         "--runtime",
         "--log-level",
+        "--events-backend",
+        "--cgroup-manager",
+        "--storage-opt",
+        "--runtime-flag",
+        "--volumepath",
+        "--default-mounts-file",
+        "--tmpdir",
     ];
     let mut iter = args.iter().skip(1);
     while let Some(arg) = iter.next() {
@@ -88,10 +95,51 @@ pub struct GlobalArgs {
     /// OCI runtime: a name on $PATH (runc, crun, youki) or a path; default is skiff's embedded runtime
     #[arg(long, global = true, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
-    /// Log level (accepted for compatibility)
-    #[arg(long = "log-level", global = true, hide = true)]
+    /// Log messages at and above this level: trace, debug, info, warn, warning, error, fatal
+    /// or panic (skiff itself logs only warnings and errors)
+    #[arg(long = "log-level", global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Do not print to stdout
+    #[arg(long, global = true)]
+    pub noout: bool,
+    /// Events backend: file, journald or none (skiff records no events yet)
+    #[arg(long = "events-backend", global = true, value_name = "BACKEND")]
+    pub events_backend: Option<String>,
+    /// Cgroup manager: cgroupfs (skiff's) or systemd
+    #[arg(long = "cgroup-manager", global = true, value_name = "MANAGER")]
+    pub cgroup_manager: Option<String>,
+    /// Storage driver option (accepted; skiff's drivers take none)
+    #[arg(long = "storage-opt", global = true, value_name = "OPTION")]
+    pub storage_opt: Vec<String>,
+    /// Option for an external OCI runtime (accepted; not passed on yet)
+    #[arg(long = "runtime-flag", global = true, value_name = "FLAG")]
+    pub runtime_flag: Vec<String>,
+    /// Volume directory (skiff keeps volumes under the graph root)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub volumepath: Option<PathBuf>,
+    /// Path to the default mounts file (accepted)
+    #[arg(
+        long = "default-mounts-file",
+        global = true,
+        value_name = "PATH",
+        hide = true
+    )]
+    pub default_mounts_file: Option<PathBuf>,
+    /// Temporary directory for state (accepted)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub tmpdir: Option<PathBuf>,
+    /// URL of a remote skiff/Podman service (skiff runs locally only)
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+    /// Access a remote service (skiff runs locally only)
+    #[arg(short = 'r', long, global = true)]
+    pub remote: bool,
 }
+
+/// The log levels Podman accepts for --log-level.
+pub const LOG_LEVELS: [&str; 8] = [
+    "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic",
+];
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -568,7 +616,14 @@ pub struct StartArgs {
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
     pub detach_keys: String,
-    #[arg(required = true)]
+    /// Start all containers that are not running
+    #[arg(long)]
+    pub all: bool,
+    /// Start only the containers that match: id, name, label, status, exited, ancestor,
+    /// restart-policy (KEY=VALUE)
+    #[arg(short, long = "filter", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    #[arg(required_unless_present = "all")]
     pub containers: Vec<String>,
 }
 

@@ -65,3 +65,90 @@ fn ps_takes_podmans_flags_and_shows_ports() {
         "web"
     );
 }
+
+/// `start --all` starts what is not running and prints full IDs; `--filter` chooses among the
+/// given containers (or all); the errors are Podman's.
+#[test]
+fn start_all_and_filters() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let done = ctx
+        .skiff(["run", "-d", "--network", "none", "busybox", "true"])
+        .ok()
+        .to_string();
+    let failed = ctx
+        .skiff(["run", "-d", "--network", "none", "busybox", "false"])
+        .ok()
+        .to_string();
+    let running = ctx
+        .skiff([
+            "run",
+            "-d",
+            "--restart",
+            "always",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .ok()
+        .to_string();
+    ctx.skiff(["wait", &done, &failed]).ok();
+    let out = ctx
+        .skiff(["start", "--all", "--filter", "exited=0"])
+        .ok()
+        .to_string();
+    assert_eq!(out, done);
+    ctx.skiff(["wait", &done]).ok();
+    let out = ctx.skiff(["start", "--all"]).ok().to_string();
+    assert!(out.contains(&done) && out.contains(&failed), "{out}");
+    assert!(
+        !out.contains(&running),
+        "a running container is not started again: {out}"
+    );
+    ctx.skiff(["wait", &done, &failed]).ok();
+    assert_eq!(
+        ctx.skiff(["start", "--filter", "restart-policy=always", &done])
+            .ok(),
+        ""
+    );
+    assert_eq!(
+        ctx.skiff(["start", "--filter", "restart-policy=none", &done])
+            .ok(),
+        done
+    );
+    ctx.skiff(["start", "--filter", "restart-policy=fakepolicy", &done])
+        .fails(125, "fakepolicy invalid restart policy");
+    ctx.skiff(["start", "--all", "12333"]).fails(
+        125,
+        "either start all containers or the container(s) provided in the arguments",
+    );
+}
+
+/// Podman's global options: --log-level values are checked (exit 1, Podman's words), --noout
+/// silences stdout, and the storage and events options are accepted.
+#[test]
+fn global_options_as_podman() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let out = ctx.skiff(["--log-level=telepathic", "info"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .starts_with("Log Level \"telepathic\" is not supported"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ctx.skiff(["--noout", "images"]).ok(), "");
+    assert!(
+        ctx.skiff([
+            "--log-level=debug",
+            "--events-backend=file",
+            "--storage-opt=",
+            "images"
+        ])
+        .ok()
+        .contains("localhost/busybox")
+    );
+    ctx.skiff(["--events-backend=carrier-pigeon", "images"])
+        .fails(125, "carrier-pigeon");
+}

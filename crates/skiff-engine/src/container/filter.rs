@@ -35,7 +35,16 @@ pub struct ContainerFilter {
     by_key: BTreeMap<String, Vec<String>>,
 }
 
-const KEYS: &[&str] = &["id", "name", "label", "status", "exited", "ancestor"];
+const KEYS: &[&str] = &[
+    "id",
+    "name",
+    "label",
+    "status",
+    "exited",
+    "ancestor",
+    "restart-policy",
+];
+const RESTART_POLICIES: &[&str] = &["none", "no", "always", "on-failure", "unless-stopped"];
 const STATUSES: &[&str] = &[
     "created", "running", "exited", "paused", "stopped", "unknown",
 ];
@@ -49,6 +58,14 @@ impl ContainerFilter {
                 return Err(EngineError::InvalidArgument(format!(
                     "invalid status {value:?}: expected one of {}",
                     STATUSES.join(", ")
+                )));
+            }
+        }
+        for value in by_key.get("restart-policy").into_iter().flatten() {
+            if !RESTART_POLICIES.contains(&value.as_str()) {
+                // Podman's words.
+                return Err(EngineError::InvalidArgument(format!(
+                    "{value} invalid restart policy"
                 )));
             }
         }
@@ -94,6 +111,10 @@ fn matches_one(container: &ContainerReport, key: &str, value: &str) -> bool {
             other => container.state.as_str() == other,
         },
         "exited" => container.state.as_str() == "exited" && value.parse() == Ok(record.exit_code),
+        "restart-policy" => {
+            let policy = record.spec.restart.name();
+            policy == value || (value == "none" && policy == "no")
+        }
         "ancestor" => {
             record
                 .image_id
@@ -122,6 +143,8 @@ mod tests {
         assert!(err.contains("color"), "{err}");
         assert!(ContainerFilter::parse(&["status=sleeping".into()]).is_err());
         assert!(ContainerFilter::parse(&["exited=x".into()]).is_err());
+        let err = ContainerFilter::parse(&["restart-policy=fakepolicy".into()]).unwrap_err();
+        assert_eq!(err.to_string(), "fakepolicy invalid restart policy");
         let ok = ContainerFilter::parse(&[
             "status=exited".into(),
             "status=created".into(),

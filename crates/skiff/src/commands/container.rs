@@ -78,11 +78,43 @@ pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
             },
         )?);
     }
+    if args.all && !args.containers.is_empty() {
+        bail!("either start all containers or the container(s) provided in the arguments");
+    }
+    if !args.all && args.filter.is_empty() {
+        // Podman prints what was asked for: a name stays a name.
+        return Ok(for_each(
+            &args.containers,
+            |name| {
+                engine.start_container(name, StartMode::Detached)?;
+                Ok(Some(name.to_string()))
+            },
+            code_for,
+        ));
+    }
+    let filter = ContainerFilter::parse(&args.filter)?;
+    let chosen: Vec<String> = if args.all {
+        engine
+            .list_containers_filtered(true, &filter)?
+            .into_iter()
+            .filter(|c| !c.is_running())
+            .map(|c| c.id().to_string())
+            .collect()
+    } else {
+        let mut chosen = Vec::new();
+        for name in &args.containers {
+            let container = engine.container(name)?;
+            if filter.matches(&container) {
+                chosen.push(container.id().to_string());
+            }
+        }
+        chosen
+    };
     Ok(for_each(
-        &args.containers,
-        |name| {
-            engine.start_container(name, StartMode::Detached)?;
-            Ok(Some(name.to_string()))
+        &chosen,
+        |id| {
+            engine.start_container(id, StartMode::Detached)?;
+            Ok(Some(id.to_string()))
         },
         code_for,
     ))

@@ -29,6 +29,12 @@ impl std::error::Error for Exit {}
 
 pub fn dispatch(cli: Cli) -> Result<i32> {
     let global = cli.global;
+    check_global(&global)?;
+    if global.noout {
+        // What the command prints goes nowhere; errors still go to stderr.
+        let null = std::fs::File::options().write(true).open("/dev/null")?;
+        nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 1)?;
+    }
     match cli.command {
         Command::Version(args) => system::version(&args),
         Command::Save(args) => image::save(&open(&global)?, &args),
@@ -88,6 +94,34 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ImageCommand::Copy(args) => registry::copy(&mut open(&global)?, &args),
         },
     }
+}
+
+/// Podman's global options with a fixed set of values; a remote service is not skiff's.
+fn check_global(global: &GlobalArgs) -> Result<()> {
+    if let Some(level) = &global.log_level
+        && !crate::cli::LOG_LEVELS.contains(&level.as_str())
+    {
+        // Podman's own words and exit code, without the "Error:" prefix.
+        eprintln!(
+            "Log Level {level:?} is not supported, choose from: {}",
+            crate::cli::LOG_LEVELS.join(", ")
+        );
+        return Err(Exit(1).into());
+    }
+    if let Some(backend) = &global.events_backend
+        && !matches!(backend.as_str(), "file" | "journald" | "none")
+    {
+        anyhow::bail!("invalid events backend {backend:?}: expected file, journald or none");
+    }
+    if let Some(manager) = &global.cgroup_manager
+        && !matches!(manager.as_str(), "cgroupfs" | "systemd")
+    {
+        anyhow::bail!("invalid cgroup manager {manager:?}: expected cgroupfs or systemd");
+    }
+    if global.remote || global.url.is_some() {
+        anyhow::bail!("skiff runs locally only: --remote and --url name a service it does not use");
+    }
+    Ok(())
 }
 
 fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i32> {
