@@ -39,23 +39,28 @@ impl ImageReport {
             "Digest": i.digest,
             "History": i.names,
             "Created": i.created.timestamp(),
-            "CreatedAt": i.created.to_rfc3339(),
+            "CreatedAt": i.created.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             "Dangling": i.names.is_empty(),
         })
     }
 
-    /// The values `images --format '{{...}}'` templates see (one row per name).
-    pub fn template_rows(&self, now: DateTime<Utc>) -> Vec<Value> {
+    /// The values `images --format '{{...}}'` templates see (one row per name): `.ID` is
+    /// short, or `sha256:` and the whole ID with `no_trunc`; `.CreatedAt` prints as Go prints a
+    /// time; `.History` is the names, as one string.
+    pub fn template_rows(&self, now: DateTime<Utc>, no_trunc: bool) -> Vec<Value> {
         self.image
             .repository_tags()
             .into_iter()
             .map(|(repository, tag)| {
                 let mut row = self.list_json();
                 if let Value::Object(map) = &mut row {
-                    map.insert(
-                        "ID".into(),
-                        json!(self.image.id.chars().take(12).collect::<String>()),
-                    );
+                    let id = if no_trunc {
+                        format!("sha256:{}", self.image.id)
+                    } else {
+                        self.image.id.chars().take(12).collect()
+                    };
+                    map.insert("ID".into(), json!(id));
+                    map.insert("History".into(), json!(self.image.names.join(", ")));
                     map.insert("Repository".into(), json!(repository));
                     map.insert("Tag".into(), json!(tag));
                     map.insert(
@@ -65,7 +70,10 @@ impl ImageReport {
                             crate::container::report::human_duration(now, self.image.created)
                         )),
                     );
-                    map.insert("CreatedAt".into(), json!(self.image.created.to_rfc3339()));
+                    map.insert(
+                        "CreatedAt".into(),
+                        json!(crate::container::report::go_time(self.image.created)),
+                    );
                     map.insert("Size".into(), json!(human_size(self.image.size)));
                 }
                 row
@@ -91,7 +99,8 @@ impl ImageReport {
             .unwrap_or(Value::Null)
     }
 
-    /// Podman's `image inspect` object.
+    /// Podman's `image inspect` object. (Its templates also take `.ID`, the Go field's name:
+    /// see `inspect_template`.)
     pub fn inspect_json(&self) -> Value {
         let i = &self.image;
         let config: Value = serde_json::from_str(i.config_json()).unwrap_or(Value::Null);

@@ -152,3 +152,54 @@ fn global_options_as_podman() {
     ctx.skiff(["--events-backend=carrier-pigeon", "images"])
         .fails(125, "carrier-pigeon");
 }
+
+/// Image and container templates as Podman's report types print them: `--no-trunc` IDs with
+/// `sha256:`, `.CreatedAt` as Go prints a time (JSON: RFC 3339 with `Z`), `.History` as one
+/// string, and image inspect's `.ID` beside `.Id`.
+#[test]
+fn templates_print_podmans_report_fields() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let long = ctx
+        .skiff(["images", "--no-trunc", "--format", "{{.ID}}"])
+        .ok()
+        .to_string();
+    assert!(long.starts_with("sha256:") && long.len() == 71, "{long}");
+    let short = ctx
+        .skiff(["images", "--format", "{{.ID}}"])
+        .ok()
+        .to_string();
+    assert_eq!(short.len(), 12);
+    assert_eq!(
+        ctx.skiff(["image", "inspect", "--format", "{{.ID}}", "busybox"])
+            .ok(),
+        &long[7..]
+    );
+    assert_eq!(
+        ctx.skiff(["image", "inspect", "--format", "{{.Id}}", "busybox"])
+            .ok(),
+        &long[7..]
+    );
+    assert_eq!(
+        ctx.skiff(["images", "--format", "{{.History}}"]).ok(),
+        "localhost/busybox:latest"
+    );
+    let go_time = |text: &str| {
+        let parts: Vec<&str> = text.split(' ').collect();
+        parts.len() == 4 && parts[2] == "+0000" && parts[3] == "UTC" && parts[0].len() == 10
+    };
+    let created = ctx
+        .skiff(["images", "--format", "{{.CreatedAt}}"])
+        .ok()
+        .to_string();
+    assert!(go_time(&created), "{created}");
+    let json: serde_json::Value =
+        serde_json::from_str(ctx.skiff(["images", "--format", "json"]).ok()).unwrap();
+    let at = json[0]["CreatedAt"].as_str().unwrap();
+    assert!(at.ends_with('Z') && at.contains('T'), "{at}");
+    ctx.skiff(["create", "--name", "c", "busybox", "true"]).ok();
+    let created = ctx
+        .skiff(["ps", "-a", "--format", "{{.CreatedAt}}"])
+        .ok()
+        .to_string();
+    assert!(go_time(&created), "{created}");
+}

@@ -212,6 +212,7 @@ impl ContainerReport {
         let mut value = self.ps_json(now);
         let extra = json!({
             "ID": r.id.chars().take(12).collect::<String>(),
+            "CreatedAt": go_time(r.created),
             "Names": r.name,
             "Command": self.command.join(" "),
             "CreatedHuman": format!("{} ago", human_duration(now, r.created)),
@@ -358,6 +359,33 @@ mod tests {
         assert_eq!(
             human_duration(now, now - chrono::Duration::hours(3)),
             "3 hours"
+        );
+    }
+}
+
+/// A time as Go prints a `time.Time` (what Podman's `{{.CreatedAt}}` shows), in UTC:
+/// `2022-06-15 12:00:00.123 +0000 UTC`, the fraction without trailing zeros.
+pub fn go_time(time: DateTime<Utc>) -> String {
+    let nanos = time.timestamp_subsec_nanos();
+    let fraction = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    };
+    format!("{}{fraction} +0000 UTC", time.format("%Y-%m-%d %H:%M:%S"))
+}
+
+#[cfg(test)]
+mod go_time_tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_go_prints_them() {
+        let at = |text: &str| go_time(DateTime::parse_from_rfc3339(text).unwrap().into());
+        assert_eq!(at("2022-06-15T12:00:00Z"), "2022-06-15 12:00:00 +0000 UTC");
+        assert_eq!(
+            at("2022-06-15T12:00:00.1230Z"),
+            "2022-06-15 12:00:00.123 +0000 UTC"
         );
     }
 }

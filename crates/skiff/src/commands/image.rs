@@ -106,7 +106,10 @@ pub fn list(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
         let values: Vec<_> = if format::is_json(format) {
             images.iter().map(|i| i.list_json()).collect()
         } else {
-            images.iter().flat_map(|i| i.template_rows(now)).collect()
+            images
+                .iter()
+                .flat_map(|i| i.template_rows(now, args.no_trunc))
+                .collect()
         };
         print!(
             "{}",
@@ -121,7 +124,7 @@ pub fn list(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
     header.push_str("\tIMAGE ID\tCREATED\tSIZE");
     let mut rows = vec![header];
     for image in &images {
-        for row in image.template_rows(now) {
+        for row in image.template_rows(now, args.no_trunc) {
             let id = if args.no_trunc {
                 format!("sha256:{}", image.id())
             } else {

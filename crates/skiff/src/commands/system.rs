@@ -164,7 +164,19 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
         }
     }
     match args.format.as_deref() {
-        Some(f) if !format::is_json(f) => print!("{}", format::render(f, &values)?),
+        Some(f) if !format::is_json(f) => {
+            // Podman's inspect structs name the ID field `ID` (JSON `Id`): both resolve.
+            let values: Vec<Value> = values
+                .into_iter()
+                .map(|mut value| {
+                    if let Some(id) = value.get("Id").cloned() {
+                        value["ID"] = id;
+                    }
+                    value
+                })
+                .collect();
+            print!("{}", format::render(f, &values)?)
+        }
         _ => println!("{}", format::json(&values)?),
     }
     Ok(code)
