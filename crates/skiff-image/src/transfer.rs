@@ -67,7 +67,8 @@ impl ImageStore {
     ) -> Result<Image, ImageError> {
         let repository = client.repository(&source.repository);
         let tag = source.tag_or_digest();
-        progress(TransferEvent::Trying(source.normalized()));
+        // The name asked for, as Podman says it: a mirror it comes from is transparent.
+        progress(TransferEvent::Trying(reference.normalized()));
         // What an earlier pull killed midway left behind goes first.
         self.layers().remove_stale_temporaries();
         let mut fetched = client.manifest(&repository, tag)?;

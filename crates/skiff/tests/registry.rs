@@ -558,7 +558,13 @@ fn mirrors_in_registries_conf_serve_pulls() {
         fresh.dir.join("registries.conf"),
     )
     .unwrap();
-    fresh.skiff(["pull", "-q", &name]).ok();
+    let pulled = fresh.skiff(["pull", &name]);
+    pulled.ok();
+    assert!(
+        pulled.stderr.contains(&format!("Trying to pull {name}...")),
+        "the name asked for, not the mirror: {}",
+        pulled.stderr
+    );
     assert_eq!(
         fresh
             .skiff(["images", "--format", "{{.Repository}}:{{.Tag}}"])
