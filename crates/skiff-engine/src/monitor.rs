@@ -19,7 +19,7 @@ use skiff_monitor::MonitorArgs;
 use skiff_monitor::sync::SyncMessage;
 use skiff_runtime::socket::{listen_at, receive_terminal};
 use skiff_runtime::{ContainerStdio, process, runtime_for};
-use skiff_spec::{RuntimeContext, generate, resolve_user};
+use skiff_spec::{MountSpec, RuntimeContext, generate, resolve_user};
 
 use crate::container::lifecycle::{StartMode, Starter, find_init_binary};
 use crate::container::store::ContainerRecord;
@@ -517,7 +517,7 @@ impl Engine {
             serde_json::from_value(oci["process"]["env"].clone()).unwrap_or_default();
         let cwd = oci["process"]["cwd"].as_str().unwrap_or("/").to_string();
         if !spec.init {
-            check_executable(rootfs, &args, &env, &cwd)?;
+            check_executable(rootfs, &spec.mounts, &args, &env, &cwd)?;
         }
 
         let bundle = self.run_dir(&record.id);
@@ -596,6 +596,7 @@ impl Engine {
 /// Fails like Podman when the program cannot run: 127 not found, 126 not executable.
 fn check_executable(
     rootfs: &Path,
+    mounts: &[MountSpec],
     args: &[String],
     env: &[String],
     cwd: &str,
@@ -621,7 +622,20 @@ fn check_executable(
     };
     let mut denied = false;
     for candidate in &candidates {
-        if let Some(resolved) = resolve_in_root(rootfs, candidate) {
+        // A program on a bind mount is looked for where the mount comes from: the mounts
+        // are not made yet.
+        let mounted = mounts.iter().find_map(|mount| match mount {
+            MountSpec::Bind {
+                source,
+                destination,
+                ..
+            } => Path::new(candidate)
+                .strip_prefix(destination)
+                .ok()
+                .map(|rest| Path::new(source).join(rest)),
+            _ => None,
+        });
+        if let Some(resolved) = mounted.or_else(|| resolve_in_root(rootfs, candidate)) {
             use std::os::unix::fs::PermissionsExt;
             match std::fs::metadata(&resolved) {
                 Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {
@@ -632,26 +646,7 @@ fn check_executable(
             }
         }
     }
-    if denied {
-        Err((
-            126,
-            format!("{program}: permission denied: OCI permission denied"),
-        ))
-    } else if program.contains('/') {
-        Err((
-            127,
-            format!(
-                "{program}: no such file or directory: OCI runtime attempted to invoke a command that was not found"
-            ),
-        ))
-    } else {
-        Err((
-            127,
-            format!(
-                "executable file `{program}` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found"
-            ),
-        ))
-    }
+    Err(skiff_runtime::exec::command_failure(program, denied))
 }
 
 /// Resolves `path` as the container will see it: symlinks followed with `root` as `/`.

@@ -440,23 +440,29 @@ fn exec_program(argv: &[CString], envp: &[CString], search_path: &str) -> (i32, 
             Err(_) => {}
         }
     }
+    command_failure(&name, denied)
+}
+
+/// Podman's exit code and words (as runc says them) for a command that cannot run: 126 when
+/// it exists but may not be executed, 127 when it is not there.
+pub fn command_failure(program: &str, denied: bool) -> (i32, String) {
     if denied {
         (
             126,
-            format!("{name}: permission denied: OCI permission denied"),
+            format!("exec: \"{program}\": permission denied: OCI permission denied"),
         )
-    } else if name.contains('/') {
+    } else if program.contains('/') {
         (
             127,
             format!(
-                "{name}: no such file or directory: OCI runtime attempted to invoke a command that was not found"
+                "{program}: no such file or directory: OCI runtime attempted to invoke a command that was not found"
             ),
         )
     } else {
         (
             127,
             format!(
-                "executable file `{name}` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found"
+                "executable file `{program}` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found"
             ),
         )
     }

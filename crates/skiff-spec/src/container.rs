@@ -14,6 +14,10 @@ pub struct ContainerSpec {
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=value` from `-e` and `--env-file`, in order; later wins.
     pub env: Vec<String>,
+    /// `--unsetenv`: default and image variables left out (what `-e` sets stays).
+    pub unset_env: Vec<String>,
+    /// `--unsetenv-all`: no default or image variables at all.
+    pub unset_env_all: bool,
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub hostname: Option<String>,

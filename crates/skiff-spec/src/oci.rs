@@ -74,23 +74,37 @@ impl ContainerSpec {
         hostname: &str,
         home: &str,
     ) -> Vec<String> {
-        let mut env: Vec<String> = vec![DEFAULT_PATH.to_string(), "container=skiff".to_string()];
-        if self.tty {
-            env.push("TERM=xterm".to_string());
-        }
+        // Podman's defaults (containers.conf env: PATH and TERM=xterm; container=ENGINE).
+        let mut env: Vec<String> = vec![
+            DEFAULT_PATH.to_string(),
+            "TERM=xterm".to_string(),
+            "container=skiff".to_string(),
+        ];
         let image_env = image
             .config()
             .as_ref()
             .and_then(|c| c.env().clone())
             .unwrap_or_default();
-        for entry in image_env.into_iter().chain(self.env.iter().cloned()) {
+        for entry in image_env {
             set_env(&mut env, entry);
         }
-        if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
-            env.push(format!("HOSTNAME={hostname}"));
+        if !self.unset_env_all {
+            if !env.iter().any(|e| e.starts_with("HOSTNAME=")) {
+                env.push(format!("HOSTNAME={hostname}"));
+            }
+            if !env.iter().any(|e| e.starts_with("HOME=")) {
+                env.push(format!("HOME={home}"));
+            }
         }
-        if !env.iter().any(|e| e.starts_with("HOME=")) {
-            env.push(format!("HOME={home}"));
+        if self.unset_env_all {
+            env.clear();
+        }
+        env.retain(|e| {
+            let key = e.split('=').next().unwrap_or(e);
+            !self.unset_env.iter().any(|unset| unset == key)
+        });
+        for entry in &self.env {
+            set_env(&mut env, entry.clone());
         }
         env
     }

@@ -603,6 +603,15 @@ pub struct RunArgs {
     /// Command and its arguments
     #[arg(allow_hyphen_values = true)]
     pub command: Vec<String>,
+    /// Unset a default or image environment variable
+    #[arg(long = "unsetenv", value_name = "NAME")]
+    pub unsetenv: Vec<String>,
+    /// Unset all default and image environment variables
+    #[arg(long = "unsetenv-all")]
+    pub unsetenv_all: bool,
+    /// Kernel memory limit (no longer supported by the kernel: ignored with a warning)
+    #[arg(long = "kernel-memory", value_name = "SIZE", hide = true)]
+    pub kernel_memory: Option<String>,
 }
 
 #[derive(Args, Debug)]

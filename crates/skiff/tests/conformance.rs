@@ -203,3 +203,59 @@ fn templates_print_podmans_report_fields() {
         .to_string();
     assert!(go_time(&created), "{created}");
 }
+
+/// Podman's default environment (TERM=xterm, container=ENGINE), --unsetenv and
+/// --unsetenv-all; --memory 0 is no limit; --kernel-memory warns; a directory as the command is
+/// runc's "exec ... permission denied" (126); a command on a bind mount runs.
+#[test]
+fn run_environment_and_command_lookup_as_podman() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let run = |extra: &[&str], command: &[&str]| {
+            let mut args = vec!["run", "--rm", "--network", "none"];
+            args.extend_from_slice(extra);
+            args.push("busybox");
+            args.extend_from_slice(command);
+            ctx.skiff(&args)
+        };
+        let env = run(&[], &["env"]).ok().to_string();
+        assert!(env.lines().any(|l| l == "TERM=xterm"), "{env}");
+        assert!(env.lines().any(|l| l.starts_with("container=")), "{env}");
+        let env = run(&["--unsetenv", "TERM"], &["env"]).ok().to_string();
+        assert!(!env.contains("TERM"), "{env}");
+        let env = run(&["--unsetenv-all", "-e", "TERM=abc"], &["/bin/env"])
+            .ok()
+            .to_string();
+        assert!(env.contains("TERM=abc"), "{env}");
+        for gone in ["PATH=", "container="] {
+            assert!(!env.contains(gone), "{mode:?}: {env}");
+        }
+        assert_eq!(run(&["--memory", "0"], &["echo", "ok"]).ok(), "ok");
+        let out = run(&["--kernel-memory", "100"], &["true"]);
+        out.ok();
+        assert!(
+            out.stderr
+                .contains("The --kernel-memory flag is no longer supported")
+        );
+        let out = run(&[], &["/etc"]);
+        let stderr = out.fails(126, "permission denied").to_string();
+        assert!(stderr.contains("exec"), "{stderr}");
+        run(&[], &["/no/such/command"]).fails(127, "no such file or directory");
+        // The program is on a bind mount, which does not exist until the container starts.
+        let tools = ctx.scratch("tools");
+        std::fs::write(
+            tools.join("hello"),
+            "#!/bin/sh\necho hello from the mount\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tools.join("hello"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        ctx.chown(&tools.join("hello"));
+        let volume = format!("{}:/p", tools.display());
+        assert_eq!(
+            run(&["-v", &volume], &["/p/hello"]).ok(),
+            "hello from the mount"
+        );
+    }
+}

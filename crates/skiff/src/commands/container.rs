@@ -25,6 +25,11 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
 
 fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
     let mut spec = container_spec(args, engine.default_network_mode())?;
+    if args.kernel_memory.is_some() {
+        eprintln!(
+            "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop."
+        );
+    }
     let policy = PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?;
     spec.image = engine.image_for_run(
         &args.image,

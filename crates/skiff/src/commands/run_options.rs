@@ -38,7 +38,15 @@ pub fn container_spec(args: &RunArgs, default_network: NetworkMode) -> Result<Co
         interactive: args.interactive,
         tty: args.tty,
         pids_limit: args.pids_limit,
-        memory: args.memory.as_deref().map(parse_memory).transpose()?,
+        // --memory 0 is no limit, as Podman.
+        memory: args
+            .memory
+            .as_deref()
+            .map(parse_memory)
+            .transpose()?
+            .filter(|bytes| *bytes != 0),
+        unset_env: args.unsetenv.clone(),
+        unset_env_all: args.unsetenv_all,
         cpus: args.cpus,
         restart: args
             .restart
@@ -209,7 +217,7 @@ pub fn parse_memory(value: &str) -> Result<i64> {
         bail!("invalid memory size {value:?}: too large");
     }
     let bytes = bytes as i64;
-    if bytes < 6 * 1024 * 1024 {
+    if bytes != 0 && bytes < 6 * 1024 * 1024 {
         bail!("invalid memory size {value:?}: minimum memory limit allowed is 6MB");
     }
     Ok(bytes)

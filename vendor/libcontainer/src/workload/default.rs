@@ -56,14 +56,12 @@ impl Executor for DefaultExecutor {
 
         if let Some(args) = proc.args() {
             let envs: Vec<String> = proc.env().as_ref().unwrap_or(&vec![]).clone();
-            let path_vars: Vec<&String> = envs.iter().filter(|&e| e.starts_with("PATH=")).collect();
-            if path_vars.is_empty() {
-                tracing::error!("PATH environment variable is not set");
-                Err(ExecutorValidationError::ArgValidationError(
-                    "PATH environment variable is not set".into(),
-                ))?;
-            }
-            let path_var = path_vars[0].trim_start_matches("PATH=");
+            // skiff patch: a container may run without PATH (`--unsetenv-all`), as with
+            // runc and crun; a program named by its path needs no search.
+            let path_var = envs
+                .iter()
+                .find_map(|e| e.strip_prefix("PATH="))
+                .unwrap_or("");
             match get_executable_path(&args[0], path_var) {
                 None => {
                     tracing::error!(
