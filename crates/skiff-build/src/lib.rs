@@ -3,10 +3,12 @@
 //! executor that runs each step through the engine with a layer cache.
 #![deny(unsafe_code)]
 
+mod context;
 pub mod dockerfile;
 mod executor;
 pub mod patterns;
 pub mod sources;
 pub mod words;
 
+pub use context::StreamContext;
 pub use executor::{BuildError, BuildOptions, Squash, build};

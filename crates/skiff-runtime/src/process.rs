@@ -1,7 +1,6 @@
 //! Facts about host processes that survive the death of whoever started them: is PID n still the
 //! process we started (its start time must match), and signals to it.
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 /// The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), which
 /// tells a live process from a later one that reused its PID.
@@ -28,26 +27,49 @@ pub fn is_alive(pid: i32, started: u64) -> bool {
     state != "Z" && state != "X" && start_time(pid) == Some(started)
 }
 
-/// Sends `signal` to `pid` if it is still the process that started at `started`.
-pub fn signal(pid: i32, started: u64, signal: Signal) -> Result<bool, nix::Error> {
+/// Sends signal number `signal` to `pid` if it is still the process that started at `started`.
+pub fn signal(pid: i32, started: u64, signal: i32) -> Result<bool, nix::Error> {
     if !is_alive(pid, started) {
         return Ok(false);
     }
-    kill(Pid::from_raw(pid), signal).map(|()| true)
+    // SAFETY: kill(2) with plain integers; no memory is involved.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::kill(pid, signal) };
+    if rc == 0 {
+        Ok(true)
+    } else {
+        Err(nix::Error::last())
+    }
 }
 
-/// Parses `KILL`, `SIGKILL`, `sigterm`, `9` into a signal.
-pub fn parse_signal(name: &str) -> Option<Signal> {
+/// Parses `KILL`, `SIGKILL`, `sigterm`, `9`, and the real-time signals (`RTMIN+3`,
+/// `SIGRTMAX-1`, `64`) into a signal number, as Podman takes them. 0 is no signal.
+pub fn parse_signal(name: &str) -> Option<i32> {
+    let (rt_min, rt_max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
     if let Ok(number) = name.parse::<i32>() {
-        return Signal::try_from(number).ok();
+        return (1..=rt_max).contains(&number).then_some(number);
     }
     let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let real_time = |base: i32, rest: &str| -> Option<i32> {
+        let number = match rest.chars().next() {
+            None => base,
+            Some('+') => base + rest[1..].parse::<i32>().ok()?,
+            Some('-') => base - rest[1..].parse::<i32>().ok()?,
+            Some(_) => return None,
+        };
+        (rt_min..=rt_max).contains(&number).then_some(number)
     };
-    full.parse().ok()
+    if let Some(rest) = bare.strip_prefix("RTMIN") {
+        return real_time(rt_min, rest);
+    }
+    if let Some(rest) = bare.strip_prefix("RTMAX") {
+        return real_time(rt_max, rest);
+    }
+    format!("SIG{bare}")
+        .parse::<Signal>()
+        .ok()
+        .map(|s| s as i32)
 }
 
 /// Moves this process into the cgroup it is already in, to take the kernel's cgroup
@@ -124,9 +146,14 @@ mod tests {
         let started = start_time(me).unwrap();
         assert!(is_alive(me, started));
         assert!(!is_alive(me, started + 1));
-        assert_eq!(parse_signal("kill"), Some(Signal::SIGKILL));
-        assert_eq!(parse_signal("SIGTERM"), Some(Signal::SIGTERM));
-        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
-        assert_eq!(parse_signal("bogus"), None);
+        assert_eq!(parse_signal("kill"), Some(Signal::SIGKILL as i32));
+        assert_eq!(parse_signal("SIGTERM"), Some(Signal::SIGTERM as i32));
+        assert_eq!(parse_signal("9"), Some(9));
+        assert_eq!(parse_signal("64"), Some(64));
+        assert_eq!(parse_signal("RTMIN+3"), Some(libc::SIGRTMIN() + 3));
+        assert_eq!(parse_signal("SIGRTMAX-1"), Some(libc::SIGRTMAX() - 1));
+        for bad in ["bogus", "0", "65", "-1", "RTMIN+99", "RTMAXX"] {
+            assert_eq!(parse_signal(bad), None, "{bad}");
+        }
     }
 }

@@ -727,6 +727,9 @@ pub struct PsArgs {
     /// Do not print headers
     #[arg(long)]
     pub noheading: bool,
+    /// Sort by command, created, id, image, names, runningfor or status
+    #[arg(long)]
+    pub sort: Option<String>,
 }
 
 #[derive(Args, Debug)]

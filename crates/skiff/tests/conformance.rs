@@ -259,3 +259,100 @@ fn run_environment_and_command_lookup_as_podman() {
         );
     }
 }
+
+/// `ps --sort` and full IDs in templates with `--no-trunc`; `kill` takes every signal Podman
+/// takes (real-time ones too) and refuses others in Podman's words.
+#[test]
+fn ps_sort_and_kill_signals() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    for name in ["bravo", "alpha", "charlie"] {
+        ctx.skiff(["create", "--name", name, "busybox", "true"])
+            .ok();
+    }
+    let names = |sort: &str| {
+        ctx.skiff(["ps", "-a", "--sort", sort, "--format", "{{.Names}}"])
+            .ok()
+            .to_string()
+    };
+    assert_eq!(names("names"), "alpha\nbravo\ncharlie");
+    assert_eq!(names("created"), "bravo\nalpha\ncharlie");
+    ctx.skiff(["ps", "--sort", "colour"])
+        .fails(125, "invalid option for --sort");
+    let full = ctx
+        .skiff(["ps", "-a", "--no-trunc", "--format", "{{.ID}}"])
+        .ok()
+        .to_string();
+    assert!(full.lines().all(|id| id.len() == 64), "{full}");
+
+    let id = ctx
+        .skiff([
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got64' 64; trap 'echo got37' 37; while :; do sleep 0.1; done",
+        ])
+        .ok()
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ctx.skiff(["kill", "-s", "64", &id]).ok();
+    ctx.skiff(["kill", "-s", "RTMIN+3", &id]).ok();
+    let mut logs = String::new();
+    for _ in 0..50 {
+        logs = ctx.skiff(["logs", &id]).ok().to_string();
+        if logs.contains("got64") && logs.contains("got37") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(logs.contains("got64") && logs.contains("got37"), "{logs}");
+    for bad in ["0", "65", "bogus"] {
+        ctx.skiff(["kill", "-s", bad, &id])
+            .fails(125, &format!("invalid signal: {bad}"));
+    }
+}
+
+/// `build -`: a Containerfile alone on stdin, or a whole context as a tar archive.
+#[test]
+fn build_reads_a_containerfile_or_a_context_from_stdin() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff_with_input(
+            &["build", "-q", "-t", "alone", "-"],
+            b"FROM localhost/busybox\nRUN echo built > /x\nCMD [\"cat\", \"/x\"]\n",
+        )
+        .ok();
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "--network", "none", "alone"])
+                .ok(),
+            "built"
+        );
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, body) in [
+            (
+                "Containerfile",
+                &b"FROM localhost/busybox\nCOPY a /a\nCMD [\"cat\", \"/a\"]\n"[..],
+            ),
+            ("a", &b"from the archive\n"[..]),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(0);
+            header.set_cksum();
+            builder.append_data(&mut header, name, body).unwrap();
+        }
+        let archive = builder.into_inner().unwrap();
+        ctx.skiff_with_input(&["build", "-q", "-t", "archived", "-"], &archive)
+            .ok();
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "--network", "none", "archived"])
+                .ok(),
+            "from the archive",
+            "{mode:?}"
+        );
+    }
+}

@@ -491,7 +491,7 @@ impl Engine {
     /// `kill`: sends a signal to the container's init process.
     pub fn kill_container(&mut self, name_or_id: &str, signal: &str) -> Result<(), EngineError> {
         let signal = process::parse_signal(signal)
-            .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal {signal:?}")))?;
+            .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal: {signal}")))?;
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         if record.state != State::Running {
             return Err(EngineError::InvalidState(format!(
@@ -529,7 +529,7 @@ impl Engine {
             .stop_signal
             .as_deref()
             .and_then(process::parse_signal)
-            .unwrap_or(Signal::SIGTERM);
+            .unwrap_or(Signal::SIGTERM as i32);
         let timeout = Duration::from_secs(timeout.or(record.spec.stop_timeout).unwrap_or(10));
         if timeout > Duration::ZERO {
             let _ = process::signal(record.pid, record.pid_start, signal);
@@ -538,7 +538,7 @@ impl Engine {
                 return Ok(());
             }
         }
-        let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL);
+        let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL as i32);
         self.thaw(&record.id, record.pid);
         self.wait_stopped(&record, KILL_GRACE)?;
         Ok(())
@@ -723,7 +723,7 @@ impl Engine {
                 return Err(EngineError::ContainerRunning(record.id.clone(), "running"));
             }
             self.containers.set_stopped_by_user(&record.id)?;
-            let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL);
+            let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL as i32);
             self.thaw(&record.id, record.pid);
             self.wait_stopped(&record, KILL_GRACE)?;
         }

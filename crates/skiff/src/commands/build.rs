@@ -10,7 +10,23 @@ use super::registry::registry_options;
 use crate::cli::BuildArgs;
 
 pub fn build(engine: &mut Engine, args: &BuildArgs) -> Result<i32> {
-    if !args.context.is_dir() {
+    // `build -`: the context (a tar archive) or the Containerfile alone comes on stdin.
+    let streamed = if args.context.as_os_str() == "-" {
+        Some(
+            skiff_build::StreamContext::read(std::io::stdin().lock(), &std::env::temp_dir())
+                .context("read the build context from stdin")?,
+        )
+    } else {
+        None
+    };
+    let context = streamed
+        .as_ref()
+        .map_or(args.context.clone(), |s| s.dir().to_path_buf());
+    let file = match streamed.as_ref().and_then(|s| s.file()) {
+        Some(file) => Some(file.to_path_buf()),
+        None => args.file.clone(),
+    };
+    if !context.is_dir() {
         bail!(
             "{}: the build context must be a directory",
             args.context.display()
@@ -79,8 +95,8 @@ pub fn build(engine: &mut Engine, args: &BuildArgs) -> Result<i32> {
             .with_context(|| format!("--network {name:?}: build supports host and none"))?,
     };
     let options = BuildOptions {
-        context: args.context.clone(),
-        file: args.file.clone(),
+        context,
+        file,
         tags: args.tag.clone(),
         build_args,
         target: args.target.clone(),

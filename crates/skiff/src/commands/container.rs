@@ -309,6 +309,9 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
         containers.truncate(1);
     }
     let now = Utc::now();
+    if let Some(key) = &args.sort {
+        sort_containers(&mut containers, key, now)?;
+    }
     if args.quiet {
         for c in &containers {
             println!(
@@ -326,7 +329,16 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
         let values: Vec<_> = if format::is_json(format) {
             containers.iter().map(|c| c.ps_json(now)).collect()
         } else {
-            containers.iter().map(|c| c.ps_template(now)).collect()
+            containers
+                .iter()
+                .map(|c| {
+                    let mut value = c.ps_template(now);
+                    if args.no_trunc {
+                        value["ID"] = serde_json::json!(c.id());
+                    }
+                    value
+                })
+                .collect()
         };
         print!(
             "{}",
@@ -362,6 +374,35 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
         println!("{}", format::align(&rows));
     }
     Ok(0)
+}
+
+/// `ps --sort KEY`: Podman's keys, ascending (created: oldest first).
+fn sort_containers(
+    containers: &mut [skiff_engine::ContainerReport],
+    key: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let text = |c: &skiff_engine::ContainerReport, field: &str| {
+        c.ps_template(now)[field]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    match key {
+        "created" | "runningfor" => containers.sort_by_key(|c| c.record.created),
+        "id" => containers.sort_by(|a, b| a.id().cmp(b.id())),
+        "names" => containers.sort_by(|a, b| a.name().cmp(b.name())),
+        "image" => containers.sort_by_key(|c| text(c, "Image")),
+        "command" => containers.sort_by_key(|c| text(c, "Command")),
+        "status" => containers.sort_by_key(|c| text(c, "Status")),
+        other => bail!(
+            "invalid option for --sort {other:?}: options are command, created, id, image, names, runningfor or status"
+        ),
+    }
+    if key == "runningfor" {
+        containers.reverse();
+    }
+    Ok(())
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
