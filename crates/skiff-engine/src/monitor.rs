@@ -516,6 +516,10 @@ impl Engine {
         let env: Vec<String> =
             serde_json::from_value(oci["process"]["env"].clone()).unwrap_or_default();
         let cwd = oci["process"]["cwd"].as_str().unwrap_or("/").to_string();
+        // A --workdir must exist (Podman does not make it); the image's own is the image's.
+        if spec.workdir.is_some() {
+            check_working_directory(rootfs, &spec.mounts, &cwd, &record.id)?;
+        }
         if !spec.init {
             check_executable(rootfs, &spec.mounts, &args, &env, &cwd)?;
         }
@@ -593,6 +597,29 @@ impl Engine {
         let _ = self.start_container_as(id, StartMode::Detached, Starter::RestartPolicy);
     }
 }
+/// The working directory must be in the image, or come with a mount (it is a mount's
+/// destination, below one, or above one, which the runtime makes): Podman does not create it.
+fn check_working_directory(
+    rootfs: &Path,
+    mounts: &[MountSpec],
+    cwd: &str,
+    id: &str,
+) -> Result<(), (i32, String)> {
+    let from_mount = mounts.iter().any(|mount| {
+        let destination = Path::new(mount.destination());
+        Path::new(cwd).starts_with(destination) || destination.starts_with(cwd)
+    });
+    let in_image = resolve_in_root(rootfs, cwd).is_some_and(|path| path.is_dir());
+    if from_mount || in_image {
+        Ok(())
+    } else {
+        Err((
+            126,
+            format!("workdir {cwd:?} does not exist on container {id}"),
+        ))
+    }
+}
+
 /// Fails like Podman when the program cannot run: 127 not found, 126 not executable.
 fn check_executable(
     rootfs: &Path,

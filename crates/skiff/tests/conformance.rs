@@ -356,3 +356,102 @@ fn build_reads_a_containerfile_or_a_context_from_stdin() {
         );
     }
 }
+
+/// `cp` paths in a container that do not start with `/` start at its working directory; a
+/// directory onto a file is Podman's error.
+#[test]
+fn cp_relative_paths_start_at_the_working_directory() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "c",
+            "--workdir",
+            "/tmp",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .ok();
+        let dir = ctx.scratch("files");
+        std::fs::write(dir.join("hostfile"), "from the host\n").unwrap();
+        ctx.chown(&dir.join("hostfile"));
+        ctx.skiff(["cp", dir.join("hostfile").to_str().unwrap(), "c:."])
+            .ok();
+        assert_eq!(
+            ctx.skiff(["exec", "c", "cat", "/tmp/hostfile"]).ok(),
+            "from the host"
+        );
+        ctx.skiff(["exec", "c", "sh", "-c", "echo in the container > /tmp/made"])
+            .ok();
+        let out = dir.join("out");
+        ctx.skiff(["cp", "c:made", out.to_str().unwrap()]).ok();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "in the container\n",
+            "{mode:?}"
+        );
+        ctx.skiff(["cp", "c:/etc", out.to_str().unwrap()]).fails(
+            125,
+            "destination must be a directory when copying a directory",
+        );
+    }
+}
+
+/// A --workdir that is neither in the image nor brought by a mount is Podman's 126 error; one
+/// that a volume brings works.
+#[test]
+fn a_missing_workdir_is_refused_unless_a_mount_brings_it() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--workdir",
+        "/i/do/not/exist",
+        "busybox",
+        "pwd",
+    ])
+    .fails(
+        126,
+        "workdir \"/i/do/not/exist\" does not exist on container",
+    );
+    let dir = ctx.scratch("volume");
+    std::fs::write(dir.join("content"), "mounted\n").unwrap();
+    let volume = format!("{}:/NotOnTheImage", dir.display());
+    assert_eq!(
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--workdir",
+            "/NotOnTheImage",
+            "-v",
+            &volume,
+            "busybox",
+            "cat",
+            "content"
+        ])
+        .ok(),
+        "mounted"
+    );
+    let file = format!("{}:/NotOnTheImage/foo", dir.join("content").display());
+    assert_eq!(
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--workdir",
+            "/NotOnTheImage",
+            "-v",
+            &file,
+            "busybox",
+            "cat",
+            "foo"
+        ])
+        .ok(),
+        "mounted"
+    );
+    assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+}

@@ -176,6 +176,22 @@ impl Engine {
         self.refresh(self.containers.lookup(name_or_id)?)
     }
 
+    /// A container path as `cp` takes it: a relative one starts at the container's working
+    /// directory (`--workdir`, else the image's), as in Podman.
+    fn in_working_directory(&self, record: &ContainerRecord, path: &str) -> String {
+        if path.starts_with('/') {
+            return path.to_string();
+        }
+        let workdir = record.spec.workdir.clone().or_else(|| {
+            let config = self.images.resolve(&record.image_id).ok()?.config().ok()?;
+            config.config().as_ref()?.working_dir().clone()
+        });
+        let workdir = workdir
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into());
+        format!("{}/{path}", workdir.trim_end_matches('/'))
+    }
+
     /// `cp CONTAINER:SRC DEST` (DEST `-`: a tar stream to `stdout`).
     pub fn copy_from_container(
         &self,
@@ -186,6 +202,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let record = self.record_for_files(name_or_id)?;
         let root = self.container_root(&record, true)?;
+        let source = &self.in_working_directory(&record, source);
         let source_path = Path::new(source);
         let Some(kind) = kind_in_root(&root.dir, source_path) else {
             return Err(EngineError::InvalidArgument(format!(
@@ -210,10 +227,9 @@ impl Engine {
         let existing = fs::metadata(destination).ok();
         let (directory, name) = match (&existing, kind) {
             (Some(meta), Kind::Directory) if !meta.is_dir() => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "cannot copy directory {source:?} onto the file {}",
-                    destination.display()
-                )));
+                return Err(EngineError::InvalidArgument(
+                    "destination must be a directory when copying a directory".into(),
+                ));
             }
             (Some(meta), _) if meta.is_dir() && contents => (destination.clone(), ".".into()),
             (Some(meta), _) if meta.is_dir() => (destination.clone(), base),
@@ -269,6 +285,7 @@ impl Engine {
         let record = self.record_for_files(name_or_id)?;
         let root = self.container_root(&record, true)?;
         let owner = (0, 0);
+        let destination = &self.in_working_directory(&record, destination);
         let destination_path = Path::new(destination);
         let existing = kind_in_root(&root.dir, destination_path);
         let source = match source {
@@ -301,10 +318,9 @@ impl Engine {
                 PathBuf::from(last_name(source)),
             ),
             Some(_) if source_meta.is_dir() => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "cannot copy directory {} onto the file {destination:?}",
-                    source.display()
-                )));
+                return Err(EngineError::InvalidArgument(
+                    "destination must be a directory when copying a directory".into(),
+                ));
             }
             None if destination.ends_with('/') => {
                 return Err(EngineError::InvalidArgument(format!(
