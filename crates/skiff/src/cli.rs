@@ -612,6 +612,9 @@ pub struct RunArgs {
     /// Kernel memory limit (no longer supported by the kernel: ignored with a warning)
     #[arg(long = "kernel-memory", value_name = "SIZE", hide = true)]
     pub kernel_memory: Option<String>,
+    /// If a container with the same name exists, replace it
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Args, Debug)]

@@ -455,3 +455,48 @@ fn a_missing_workdir_is_refused_unless_a_mount_brings_it() {
     );
     assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
 }
+
+/// `--replace` removes a container of the same name (running or not) first.
+#[test]
+fn replace_takes_the_name_over() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let first = ctx
+        .skiff([
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .ok()
+        .to_string();
+    ctx.skiff(["create", "--name", "web", "busybox", "true"])
+        .fails(125, "web");
+    let second = ctx
+        .skiff([
+            "run",
+            "-d",
+            "--replace",
+            "--name",
+            "web",
+            "--network",
+            "none",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .ok()
+        .to_string();
+    assert_ne!(first, second);
+    assert_eq!(
+        ctx.skiff(["ps", "-a", "--no-trunc", "--format", "{{.ID}}"])
+            .ok(),
+        second
+    );
+    ctx.skiff(["create", "--replace", "--name", "fresh", "busybox", "true"])
+        .ok();
+}

@@ -25,6 +25,14 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
 
 fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
     let mut spec = container_spec(args, engine.default_network_mode())?;
+    if args.replace
+        && let Some(name) = &args.name
+    {
+        match engine.remove_container(name, true) {
+            Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
     if args.kernel_memory.is_some() {
         eprintln!(
             "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop."
