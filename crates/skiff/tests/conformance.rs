@@ -500,3 +500,16 @@ fn replace_takes_the_name_over() {
     ctx.skiff(["create", "--replace", "--name", "fresh", "busybox", "true"])
         .ok();
 }
+
+/// `wait` on a container that never ran returns at once (Podman 4: exit code 0), also after a
+/// start that failed.
+#[test]
+fn wait_returns_for_containers_that_never_ran() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["create", "--name", "never", "busybox", "/no/such/command"])
+        .ok();
+    assert_eq!(ctx.skiff(["wait", "never"]).ok(), "0");
+    ctx.skiff(["start", "never"]).fails(125, "/no/such/command");
+    let code = ctx.skiff(["wait", "never"]).ok().to_string();
+    assert!(code.parse::<i32>().is_ok(), "{code}");
+}

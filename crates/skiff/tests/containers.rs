@@ -109,7 +109,7 @@ fn programs_that_cannot_run_get_podman_exit_codes() {
             .skiff(["create", "--name", "bad", "busybox", "nosuchcommand"])
             .ok()
             .to_string();
-        ctx.skiff(["start", "bad"]).fails(127, "nosuchcommand");
+        ctx.skiff(["start", "bad"]).fails(125, "nosuchcommand"); // Podman: start is 125
         let hierarchies = std::fs::read_dir("/sys/fs/cgroup").unwrap();
         for hierarchy in hierarchies.flatten() {
             let cgroup = hierarchy.path().join("skiff").join(&id);

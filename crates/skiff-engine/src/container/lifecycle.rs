@@ -679,7 +679,9 @@ impl Engine {
                 return Err(EngineError::NoSuchContainer(name_or_id.to_string()));
             };
             let record = self.refresh(record)?;
-            if record.state == State::Exited {
+            // As Podman 4's WaitForExit: whatever is not running has its exit code now (0 for
+            // a container that never ran).
+            if record.state != State::Running {
                 return Ok(record.exit_code);
             }
             std::thread::sleep(Duration::from_millis(20));

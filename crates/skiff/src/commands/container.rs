@@ -94,6 +94,8 @@ pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
     if args.all && !args.containers.is_empty() {
         bail!("either start all containers or the container(s) provided in the arguments");
     }
+    // Podman's start fails with 125 whatever the runtime said (run passes 126/127 on).
+    let start_failure = |_: &anyhow::Error| 125;
     if !args.all && args.filter.is_empty() {
         // Podman prints what was asked for: a name stays a name.
         return Ok(for_each(
@@ -102,7 +104,7 @@ pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
                 engine.start_container(name, StartMode::Detached)?;
                 Ok(Some(name.to_string()))
             },
-            code_for,
+            start_failure,
         ));
     }
     let filter = ContainerFilter::parse(&args.filter)?;
@@ -129,7 +131,7 @@ pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
             engine.start_container(id, StartMode::Detached)?;
             Ok(Some(id.to_string()))
         },
-        code_for,
+        start_failure,
     ))
 }
 
