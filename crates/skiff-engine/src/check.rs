@@ -68,11 +68,12 @@ impl Engine {
     /// `system check [--quick] [--repair] [--force] [--max AGE]`.
     pub fn check_storage(&mut self, options: &CheckOptions) -> Result<CheckReport, EngineError> {
         let mut report = CheckReport::default();
+        // Monitors first: a live one still writes into the container's directories.
+        self.check_monitors(options, &mut report)?;
         self.check_images_and_layers(options, &mut report)?;
         self.check_container_files(options, &mut report)?;
         self.check_leases(options, &mut report)?;
         self.check_mounts(options, &mut report)?;
-        self.check_monitors(options, &mut report)?;
         Ok(report)
     }
 
@@ -312,6 +313,13 @@ impl Engine {
                 use nix::unistd::Pid;
                 let _ = kill(Pid::from_raw(found.container_pid), Signal::SIGKILL);
                 let _ = kill(Pid::from_raw(monitor), Signal::SIGKILL);
+                // Gone (or a zombie, whose command line is empty) before the files are looked at.
+                for _ in 0..200 {
+                    if fs::read(process.path().join("cmdline")).map_or(true, |c| c.is_empty()) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 report.removed_other.push(what);
             }
         }

@@ -132,7 +132,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL")]
     pub url: Option<String>,
     /// Access a remote service (skiff runs locally only)
-    #[arg(short = 'r', long, global = true)]
+    #[arg(long, global = true)]
     pub remote: bool,
 }
 
@@ -1235,6 +1235,14 @@ pub struct FormatArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// clap's own check of the whole tree (two options with one short name, say): in release
+    /// builds a conflict would only show as a wrong parse.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     fn both(line: &str) -> (Option<String>, String) {
         let args: Vec<std::ffi::OsString> = line.split(' ').map(Into::into).collect();
