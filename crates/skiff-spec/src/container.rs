@@ -28,6 +28,11 @@ pub struct ContainerSpec {
     pub privileged: bool,
     pub seccomp: SeccompChoice,
     pub no_new_privileges: bool,
+    /// `--security-opt unmask=ALL|PATH[:PATH...]`: default masked or read-only paths left
+    /// open (globs with `*`).
+    pub unmask: Vec<String>,
+    /// `--security-opt mask=PATH[:PATH...]`: more paths masked.
+    pub mask: Vec<String>,
     pub network: NetworkMode,
     pub labels: BTreeMap<String, String>,
     pub init: bool,

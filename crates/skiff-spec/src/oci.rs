@@ -211,8 +211,17 @@ pub fn generate(
         linux["sysctl"] = json!({"net.ipv4.ping_group_range": "0 0"});
     }
     if !spec.privileged {
-        linux["maskedPaths"] = json!(MASKED_PATHS);
-        linux["readonlyPaths"] = json!(READONLY_PATHS);
+        let kept = |paths: &[&str]| -> Vec<String> {
+            paths
+                .iter()
+                .filter(|path| !spec.unmask.iter().any(|pattern| unmasks(pattern, path)))
+                .map(|path| path.to_string())
+                .collect()
+        };
+        let mut masked = kept(MASKED_PATHS);
+        masked.extend(spec.mask.iter().cloned());
+        linux["maskedPaths"] = json!(masked);
+        linux["readonlyPaths"] = json!(kept(READONLY_PATHS));
     }
     let seccomp = match &spec.seccomp {
         SeccompChoice::Unconfined => None,
@@ -253,6 +262,23 @@ pub fn generate(
     }))
 }
 
+/// Whether `--security-opt unmask=PATTERN` opens `path`: `ALL`, the path itself, or a glob
+/// whose `*` stands for any characters but `/` (Go's filepath.Match, as Podman uses).
+fn unmasks(pattern: &str, path: &str) -> bool {
+    fn glob(pattern: &[u8], text: &[u8]) -> bool {
+        match (pattern.first(), text.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                glob(&pattern[1..], text)
+                    || (!text.is_empty() && text[0] != b'/' && glob(pattern, &text[1..]))
+            }
+            (Some(p), Some(t)) if p == t => glob(&pattern[1..], &text[1..]),
+            _ => false,
+        }
+    }
+    pattern == "ALL" || glob(pattern.as_bytes(), path.as_bytes())
+}
+
 fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
@@ -270,10 +296,16 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     }
     // Read-only unless privileged, as Podman: a writable cgroupfs lets container root lift its
     // own limits and, on cgroup v1, reach release_agent (CVE-2022-0492).
-    let access = if spec.privileged { "rw" } else { "ro" };
+    // `--security-opt unmask=/sys/fs/cgroup` (or ALL) opens it too, as in Podman.
+    let unmasked = spec.unmask.iter().any(|p| unmasks(p, "/sys/fs/cgroup"));
+    let access = if spec.privileged || unmasked {
+        "rw"
+    } else {
+        "ro"
+    };
     if context.rootless && !context.cgroup_v2 {
         let mut options = vec!["rbind", "nosuid", "noexec", "nodev", access];
-        if !spec.privileged {
+        if access == "ro" {
             // The host's hierarchies are mounts below the bound tmpfs: read-only all the way.
             options.push("rro");
         }
@@ -361,6 +393,35 @@ mod tests {
             "0 0"
         );
         assert!(sysctl(NetworkMode::Host).is_null());
+    }
+
+    #[test]
+    fn unmask_opens_default_paths_and_mask_adds_some() {
+        let paths = |unmask: &[&str], mask: &[&str]| {
+            let spec = ContainerSpec {
+                command: vec!["true".into()],
+                unmask: unmask.iter().map(|s| s.to_string()).collect(),
+                mask: mask.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            };
+            let config = generate(&spec, &image(json!({})), &context()).unwrap();
+            let list = |key: &str| -> Vec<String> {
+                serde_json::from_value(config["linux"][key].clone()).unwrap()
+            };
+            (list("maskedPaths"), list("readonlyPaths"))
+        };
+        let (masked, readonly) = paths(&[], &[]);
+        assert!(masked.contains(&"/proc/kcore".to_string()) && !readonly.is_empty());
+        let (masked, readonly) = paths(&["ALL"], &["/secret"]);
+        assert_eq!(masked, ["/secret"]);
+        assert!(readonly.is_empty());
+        let (masked, _) = paths(&["/proc/k*"], &[]);
+        assert!(
+            !masked.iter().any(|p| p.starts_with("/proc/k")),
+            "{masked:?}"
+        );
+        assert!(masked.contains(&"/proc/acpi".to_string()));
+        assert!(!unmasks("/proc/*", "/proc/sys/kernel"));
     }
 
     #[test]

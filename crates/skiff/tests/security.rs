@@ -616,3 +616,62 @@ fn layers_above_the_configured_size_are_refused() {
         .ok();
     }
 }
+
+/// `--security-opt unmask=` opens default masked and read-only paths (cgroupfs too, as
+/// Podman), `mask=` adds some; without them every default stays.
+#[test]
+fn unmask_and_mask_as_podman() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let mounts = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(extra);
+        args.extend(["busybox", "cat", "/proc/self/mountinfo"]);
+        ctx.skiff(&args).ok().to_string()
+    };
+    let mounted = |text: &str, path: &str| text.lines().any(|l| l.split(' ').nth(4) == Some(path));
+    let default = mounts(&[]);
+    assert!(
+        mounted(&default, "/proc/keys") && mounted(&default, "/proc/sys"),
+        "{default}"
+    );
+    let open = mounts(&["--security-opt", "unmask=/proc/keys:/proc/sys"]);
+    assert!(
+        !mounted(&open, "/proc/keys") && !mounted(&open, "/proc/sys"),
+        "{open}"
+    );
+    assert!(mounted(&open, "/proc/timer_list"), "{open}");
+    let glob = mounts(&["--security-opt", "unmask=/proc/*"]);
+    assert!(
+        !mounted(&glob, "/proc/timer_list") && mounted(&glob, "/sys/firmware"),
+        "{glob}"
+    );
+    let all = mounts(&[
+        "--security-opt",
+        "unmask=ALL",
+        "--security-opt",
+        "mask=/proc/uptime",
+    ]);
+    assert!(
+        !mounted(&all, "/proc/keys") && !mounted(&all, "/sys/firmware"),
+        "{all}"
+    );
+    assert!(
+        mounted(&all, "/proc/uptime") && !mounted(&default, "/proc/uptime"),
+        "{all}"
+    );
+    let cgroup = all
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(cgroup.contains(" rw,"), "{cgroup}");
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--security-opt",
+        "mask=relative",
+        "busybox",
+        "true",
+    ])
+    .fails(125, "not an absolute path");
+}

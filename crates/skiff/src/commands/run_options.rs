@@ -107,10 +107,24 @@ pub fn container_spec(args: &RunArgs, default_network: NetworkMode) -> Result<Co
             }
             None if option == "no-new-privileges" => spec.no_new_privileges = true,
             Some(("no-new-privileges", value)) => spec.no_new_privileges = value != "false",
+            Some((kind @ ("unmask" | "mask"), paths)) => {
+                for path in paths.split(':') {
+                    let absolute = path.starts_with('/') || (kind == "unmask" && path == "ALL");
+                    if !absolute {
+                        bail!("--security-opt {option:?}: {path:?} is not an absolute path");
+                    }
+                    let list = if kind == "mask" {
+                        &mut spec.mask
+                    } else {
+                        &mut spec.unmask
+                    };
+                    list.push(path.to_string());
+                }
+            }
             // No SELinux or AppArmor here: accepted so scripts written for Podman keep working.
             Some(("label", _)) | Some(("apparmor", _)) => {}
             _ => bail!(
-                "--security-opt {option:?}: supported options are seccomp=unconfined|PATH, no-new-privileges, label=..., apparmor=..."
+                "--security-opt {option:?}: supported options are seccomp=unconfined|PATH, no-new-privileges, unmask=..., mask=..., label=..., apparmor=..."
             ),
         }
     }
