@@ -321,7 +321,11 @@ impl Engine {
                     number: self.images.list()?.len(),
                 },
                 run_root: self.options.runroot.clone(),
-                volume_path: self.options.root.join("volumes"),
+                volume_path: self
+                    .options
+                    .volume_path
+                    .clone()
+                    .unwrap_or_else(|| self.options.root.join("volumes")),
             },
             registries: BTreeMap::from([("search".to_string(), search)]),
             plugins: BTreeMap::from([

@@ -37,6 +37,8 @@ pub struct StoreOptions {
     /// Empty for the embedded runtime, else a runtime name or path.
     pub runtime: String,
     pub rootless: bool,
+    /// `--volumepath`: where volumes live (default `<root>/volumes`).
+    pub volume_path: Option<PathBuf>,
 }
 
 impl StoreOptions {
@@ -73,6 +75,7 @@ impl StoreOptions {
             driver: var(environment::SKIFF_STORAGE_DRIVER),
             runtime: var(environment::SKIFF_RUNTIME).unwrap_or_default(),
             rootless,
+            volume_path: None,
         }
     }
 }

@@ -33,11 +33,8 @@ pub fn render(template: &str, values: &[Value]) -> Result<String> {
         rows.push(header_of(&body));
     }
     rows.extend(render_lines(&body, values)?);
-    let text = if table || body.contains('\t') {
-        align(&rows)
-    } else {
-        rows.join("\n")
-    };
+    // Only a `table` format is aligned; elsewhere a tab stays a tab, as in Podman.
+    let text = if table { align(&rows) } else { rows.join("\n") };
     Ok(if text.is_empty() {
         text
     } else {
@@ -383,6 +380,14 @@ pub fn formatted(format: Option<&str>, values: &[Value]) -> Result<Option<String
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn tabs_stay_tabs_unless_the_format_is_a_table() {
+        let rows = [serde_json::json!({"ID": "a", "Names": "bb"})];
+        assert_eq!(render("{{.ID}}\\t{{.Names}}", &rows).unwrap(), "a\tbb\n");
+        let table = render("table {{.ID}}\t{{.Names}}", &rows).unwrap();
+        assert_eq!(table, "CONTAINER ID  NAMES\na             bb\n");
+    }
 
     #[test]
     fn podman_json_keys_become_go_field_names() {

@@ -513,3 +513,47 @@ fn wait_returns_for_containers_that_never_ran() {
     let code = ctx.skiff(["wait", "never"]).ok().to_string();
     assert!(code.parse::<i32>().is_ok(), "{code}");
 }
+
+/// history's {{.CreatedSince}} and {{.CreatedAt}} as images has them; a tab in a format that is
+/// not a table stays a tab; --volumepath shows in info.
+#[test]
+fn history_fields_tabs_and_volumepath() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let history = ctx
+        .skiff([
+            "image",
+            "history",
+            "--format",
+            "{{.CreatedSince}}--{{.CreatedAt}}",
+            "busybox",
+        ])
+        .ok()
+        .to_string();
+    let first = history.lines().next().unwrap();
+    assert!(
+        first.contains(" ago--") && first.ends_with(" +0000 UTC"),
+        "{history}"
+    );
+    assert_eq!(
+        ctx.skiff(["history", "--format", "{{.ID}}\\t{{.ID}}", "busybox"])
+            .ok()
+            .lines()
+            .next()
+            .unwrap()
+            .split('\t')
+            .count(),
+        2
+    );
+    let volumes = ctx.dir.join("volumes-here");
+    assert_eq!(
+        ctx.skiff([
+            "--volumepath",
+            volumes.to_str().unwrap(),
+            "info",
+            "--format",
+            "{{.Store.VolumePath}}"
+        ])
+        .ok(),
+        volumes.to_str().unwrap()
+    );
+}

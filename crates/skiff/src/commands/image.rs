@@ -283,6 +283,11 @@ pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
                     },
                 );
                 map.insert("Comment".into(), entry.comment.clone().into());
+                if let Some(created) = entry.created {
+                    let since = format!("{} ago", skiff_engine::human_duration(now, created));
+                    map.insert("CreatedSince".into(), since.into());
+                    map.insert("CreatedAt".into(), skiff_engine::go_time(created).into());
+                }
             }
             value
         })

@@ -272,6 +272,9 @@ fn store_options(global: &GlobalArgs) -> StoreOptions {
     if let Some(runtime) = &global.runtime {
         options.runtime = runtime.clone();
     }
+    if let Some(volumes) = &global.volumepath {
+        options.volume_path = Some(volumes.clone());
+    }
     options
 }
 
