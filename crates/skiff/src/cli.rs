@@ -978,6 +978,12 @@ pub struct ImagesArgs {
     /// Change the output format to JSON or a Go template
     #[arg(long)]
     pub format: Option<String>,
+    /// Do not print column headings
+    #[arg(short, long)]
+    pub noheading: bool,
+    /// Sort by created, id, repository, size or tag
+    #[arg(long)]
+    pub sort: Option<String>,
     /// Optional image name to list
     pub name: Option<String>,
 }

@@ -557,3 +557,27 @@ fn history_fields_tabs_and_volumepath() {
         volumes.to_str().unwrap()
     );
 }
+
+/// `images --noheading` and `--sort`.
+#[test]
+fn images_noheading_and_sort() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["tag", "busybox", "zeta:1"]).ok();
+    ctx.skiff(["tag", "busybox", "alpha:2"]).ok();
+    let names = ctx
+        .skiff([
+            "images",
+            "--sort",
+            "repository",
+            "--format",
+            "{{.Repository}}",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(names, "localhost/alpha\nlocalhost/busybox\nlocalhost/zeta");
+    let bare = ctx.skiff(["images", "--noheading"]).ok().to_string();
+    assert_eq!(bare.lines().count(), 3, "{bare}");
+    assert!(!bare.contains("REPOSITORY"));
+    ctx.skiff(["images", "--sort", "colour"])
+        .fails(125, "invalid option for --sort");
+}

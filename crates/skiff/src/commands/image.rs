@@ -102,15 +102,24 @@ pub fn list(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    let sort = args.sort.as_deref().unwrap_or("created");
+    if let Some(format) = &args.format
+        && format::is_json(format)
+    {
+        let mut values: Vec<_> = images.iter().map(|i| i.list_json()).collect();
+        sort_image_rows(&mut values, sort)?;
+        print!(
+            "{}",
+            format::formatted(Some(format), &values)?.unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    let mut values: Vec<_> = images
+        .iter()
+        .flat_map(|i| i.template_rows(now, args.no_trunc))
+        .collect();
+    sort_image_rows(&mut values, sort)?;
     if let Some(format) = &args.format {
-        let values: Vec<_> = if format::is_json(format) {
-            images.iter().map(|i| i.list_json()).collect()
-        } else {
-            images
-                .iter()
-                .flat_map(|i| i.template_rows(now, args.no_trunc))
-                .collect()
-        };
         print!(
             "{}",
             format::formatted(Some(format), &values)?.unwrap_or_default()
@@ -122,33 +131,47 @@ pub fn list(engine: &Engine, args: &ImagesArgs) -> Result<i32> {
         header.push_str("\tDIGEST");
     }
     header.push_str("\tIMAGE ID\tCREATED\tSIZE");
-    let mut rows = vec![header];
-    for image in &images {
-        for row in image.template_rows(now, args.no_trunc) {
-            let id = if args.no_trunc {
-                format!("sha256:{}", image.id())
-            } else {
-                row["ID"].as_str().unwrap_or_default().to_string()
-            };
-            let mut line = format!(
-                "{}\t{}",
-                row["Repository"].as_str().unwrap_or_default(),
-                row["Tag"].as_str().unwrap_or_default()
-            );
-            if args.digests {
-                line.push('\t');
-                line.push_str(row["Digest"].as_str().unwrap_or_default());
-            }
-            line.push_str(&format!(
-                "\t{id}\t{}\t{}",
-                row["CreatedSince"].as_str().unwrap_or_default(),
-                row["Size"].as_str().unwrap_or_default()
-            ));
-            rows.push(line);
-        }
+    let mut rows = Vec::new();
+    if !args.noheading {
+        rows.push(header);
     }
-    println!("{}", format::align(&rows));
+    let field =
+        |row: &serde_json::Value, key: &str| row[key].as_str().unwrap_or_default().to_string();
+    for row in &values {
+        let mut line = format!("{}\t{}", field(row, "Repository"), field(row, "Tag"));
+        if args.digests {
+            line.push('\t');
+            line.push_str(&field(row, "Digest"));
+        }
+        line.push_str(&format!(
+            "\t{}\t{}\t{}",
+            field(row, "ID"),
+            field(row, "CreatedSince"),
+            field(row, "Size")
+        ));
+        rows.push(line);
+    }
+    if !rows.is_empty() {
+        println!("{}", format::align(&rows));
+    }
     Ok(0)
+}
+
+/// `images --sort`: Podman's keys; created is newest first, the others ascending.
+fn sort_image_rows(rows: &mut [serde_json::Value], key: &str) -> Result<()> {
+    let text =
+        |row: &serde_json::Value, field: &str| row[field].as_str().unwrap_or_default().to_string();
+    match key {
+        "created" => rows.sort_by_key(|r| std::cmp::Reverse(r["Created"].as_i64().unwrap_or(0))),
+        "id" => rows.sort_by_key(|r| text(r, "Id")),
+        "repository" => rows.sort_by_key(|r| text(r, "Repository")),
+        "tag" => rows.sort_by_key(|r| text(r, "Tag")),
+        "size" => rows.sort_by_key(|r| r["VirtualSize"].as_u64().unwrap_or(0)),
+        other => bail!(
+            "invalid option for --sort {other:?}: options are created, id, repository, size or tag"
+        ),
+    }
+    Ok(())
 }
 
 pub fn tag(engine: &mut Engine, args: &TagArgs) -> Result<i32> {
