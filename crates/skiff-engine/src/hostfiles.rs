@@ -11,6 +11,11 @@ use crate::error::{EngineError, IoContext};
 pub struct HostFilesRequest<'a> {
     pub hostname: &'a str,
     pub name: &'a str,
+    pub id: &'a str,
+    /// The image as the user named it, and its ID (for a privileged /run/.containerenv).
+    pub image: &'a str,
+    pub image_id: &'a str,
+    pub rootless: bool,
     pub host_network: bool,
     /// The container's own addresses on bridge networks (`IP\tNAMES` lines).
     pub own_entries: String,
@@ -37,8 +42,24 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
         hostname: dir.join("hostname"),
         hosts: dir.join("hosts"),
         resolv_conf: dir.join("resolv.conf"),
+        containerenv: dir.join(".containerenv"),
     };
     fs::write(&files.hostname, format!("{hostname}\n")).io("write", &files.hostname)?;
+    // Podman's file: empty, or for a privileged container (which can see the host anyway)
+    // the engine, the container and its image, as shell assignments.
+    let containerenv = if spec.privileged {
+        format!(
+            "engine=\"skiff-{}\"\nname=\"{name}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless={}\n",
+            env!("CARGO_PKG_VERSION"),
+            request.id,
+            request.image,
+            request.image_id,
+            u8::from(request.rootless)
+        )
+    } else {
+        String::new()
+    };
+    fs::write(&files.containerenv, containerenv).io("write", &files.containerenv)?;
     if let Some(other) = &request.network_of {
         for (path, name) in [(&files.hosts, "hosts"), (&files.resolv_conf, "resolv.conf")] {
             let source = other.join(name);

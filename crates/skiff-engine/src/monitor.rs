@@ -477,6 +477,10 @@ impl Engine {
             &hostfiles::HostFilesRequest {
                 hostname: &hostname,
                 name: &record.name,
+                id: &record.id,
+                image: &record.image_name,
+                image_id: &record.image_id,
+                rootless: self.options.rootless,
                 host_network,
                 own_entries,
                 resolvers: namespace.map(|n| n.resolvers.clone()).unwrap_or_default(),

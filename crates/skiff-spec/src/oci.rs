@@ -23,6 +23,9 @@ pub struct HostFiles {
     pub hostname: PathBuf,
     pub hosts: PathBuf,
     pub resolv_conf: PathBuf,
+    /// `/run/.containerenv`: how a process tells it runs in a container (and, privileged,
+    /// which one), as Podman gives it.
+    pub containerenv: PathBuf,
 }
 
 /// What the host and the engine know that the spec does not.
@@ -325,6 +328,13 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
             mounts.push(json!({"destination": destination, "type": "bind", "source": source, "options": ["bind", "rprivate"]}));
         }
     }
+    if !spec
+        .mounts
+        .iter()
+        .any(|m| m.destination() == "/run/.containerenv")
+    {
+        mounts.push(json!({"destination": "/run/.containerenv", "type": "bind", "source": files.containerenv, "options": ["bind", "rprivate", "ro"]}));
+    }
     if let (true, Some(init)) = (spec.init, &context.init_binary) {
         mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro", "nosuid", "nodev"]}));
     }
@@ -357,6 +367,7 @@ mod tests {
                 hostname: "/h".into(),
                 hosts: "/hs".into(),
                 resolv_conf: "/rc".into(),
+                containerenv: "/ce".into(),
             },
             user: ResolvedUser {
                 uid: 0,

@@ -581,3 +581,45 @@ fn images_noheading_and_sort() {
     ctx.skiff(["images", "--sort", "colour"])
         .fails(125, "invalid option for --sort");
 }
+
+/// `/run/.containerenv` as Podman gives it: empty in a default container, and the engine, the
+/// container and its image in a privileged one.
+#[test]
+fn containerenv_tells_a_process_where_it_runs() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let size = ctx
+            .skiff([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "busybox",
+                "stat",
+                "-c",
+                "%s",
+                "/run/.containerenv",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(size, "0", "{mode:?}");
+        let image_id = ctx
+            .skiff(["image", "inspect", "--format", "{{.Id}}", "busybox"])
+            .ok()
+            .to_string();
+        let out = ctx
+            .skiff([
+                "run", "--rm", "--privileged", "--name", "envtest", "--network", "none", "busybox", "sh", "-c",
+                ". /run/.containerenv; echo $engine; echo $name; echo $image; echo $id; echo $imageid; echo $rootless",
+            ])
+            .ok()
+            .to_string();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("skiff-"), "{out}");
+        assert_eq!(lines[1], "envtest");
+        assert_eq!(lines[2], "localhost/busybox:latest");
+        assert_eq!(lines[3].len(), 64);
+        assert_eq!(lines[4], image_id);
+        assert_eq!(lines[5], if mode == Mode::Root { "0" } else { "1" });
+    }
+}
