@@ -122,10 +122,17 @@ const TEMPLATE_MAX_DEPTH: usize = 100;
 const TEMPLATE_MAX_WIDTH: u64 = 10_000;
 
 fn check_limits(body: &str) -> Result<()> {
+    if let Some(c) = unsafe_character(body) {
+        anyhow::bail!("template parsing error: unexpected {c:?} in an action");
+    }
     let (mut parentheses, mut blocks) = (0usize, 0usize);
     let mut deepest = 0;
     for action in body.split("{{").skip(1) {
         let action = action.split("}}").next().unwrap_or("");
+        // The template engine's lexer slices actions by bytes and panics inside a character
+        // of more than one byte: such characters are refused in actions (text around them and
+        // quoted strings take any).
+
         let words = action.trim_matches(|c: char| c == '-' || c.is_whitespace());
         let keyword = words.split(|c: char| c.is_whitespace() || c == '(').next();
         match keyword {
@@ -168,6 +175,52 @@ fn check_limits(body: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A character the template engine's lexer cannot take in an action: it slices by bytes and
+/// panics inside a character of more than one byte outside a string, or after a backslash in
+/// one. Strings ("..." and `...`, which may hold "}}") take any other character; so does the
+/// text around actions.
+fn unsafe_character(body: &str) -> Option<char> {
+    let chars: Vec<char> = body.chars().collect();
+    let (mut in_action, mut quote, mut after_backslash) = (false, None, false);
+    let mut index = 0;
+    while let Some(&c) = chars.get(index) {
+        let pair = |second: char| chars.get(index + 1) == Some(&second);
+        if !in_action {
+            if c == '{' && pair('{') {
+                in_action = true;
+                index += 1;
+            }
+        } else {
+            match quote {
+                // A backslash escapes in "..." only; in `...` it does not end the string,
+                // but the engine still unquotes what follows it.
+                Some(q) => {
+                    let escaped = std::mem::take(&mut after_backslash);
+                    if escaped && !c.is_ascii() {
+                        return Some(c);
+                    }
+                    if !(escaped && q == '"') {
+                        if c == q {
+                            quote = None;
+                        } else {
+                            after_backslash = c == '\\';
+                        }
+                    }
+                }
+                None if c == '"' || c == '`' => quote = Some(c),
+                None if c == '}' && pair('}') => {
+                    in_action = false;
+                    index += 1;
+                }
+                None if !c.is_ascii() => return Some(c),
+                None => {}
+            }
+        }
+        index += 1;
+    }
+    None
 }
 
 /// A table with the given header line (tab-separated) over rows rendered from `body`.
@@ -408,6 +461,9 @@ mod tests {
         let values = [serde_json::json!({"ID": "x"})];
         for template in [
             r#"{{ printf "%70000d" 1 }}"#.to_string(),
+            "{{print ö}}".to_string(),
+            "{{eq `\\Σ}}`".to_string(),
+            "{{\"}}\\𞹡{{\"}}".to_string(),
             r#"{{ printf "%.99999999999f" 1.0 }}"#.to_string(),
             format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000)),
             format!("{}x{}", "{{range .}}".repeat(3000), "{{end}}".repeat(3000)),
