@@ -185,10 +185,7 @@ impl Engine {
             }
         }
         let known: BTreeSet<&String> = records.iter().map(|r| &r.id).collect();
-        let (root_trash, run_trash) = (
-            skiff_storage::trash::Trash::new(self.options.root.join("trash")),
-            skiff_storage::trash::Trash::new(self.options.runroot.join("trash")),
-        );
+        let (root_trash, run_trash) = crate::container::lifecycle::trashes(&self.options);
         for (base, trash) in [
             (self.options.root.join("containers"), &root_trash),
             (self.options.runroot.join("containers"), &run_trash),

@@ -380,22 +380,12 @@ fn cgroup_controllers() -> Vec<String> {
 }
 
 fn id_map(file: &str) -> Vec<IdMap> {
-    fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<u64> = line
-                .split_whitespace()
-                .filter_map(|f| f.parse().ok())
-                .collect();
-            match fields.as_slice() {
-                [inside, outside, size] => Some(IdMap {
-                    container_id: *inside,
-                    host_id: *outside,
-                    size: *size,
-                }),
-                _ => None,
-            }
+    crate::options::id_map_ranges(&fs::read_to_string(file).unwrap_or_default())
+        .into_iter()
+        .map(|(container_id, host_id, size)| IdMap {
+            container_id,
+            host_id,
+            size,
         })
         .collect()
 }

@@ -83,15 +83,23 @@ impl StoreOptions {
 /// The host's ID for `uid` of this user namespace, from its `uid_map` (`inside outside count`
 /// lines); `uid` itself where no line maps it.
 fn host_uid(uid_map: &str, uid: u32) -> u32 {
-    uid_map
-        .lines()
-        .find_map(|line| {
-            let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().ok());
-            let (inside, outside, count) = (fields.next()??, fields.next()??, fields.next()??);
-            let uid = u64::from(uid);
-            (inside <= uid && uid < inside + count).then(|| (outside + uid - inside) as u32)
+    let uid = u64::from(uid);
+    id_map_ranges(uid_map)
+        .into_iter()
+        .find_map(|(inside, outside, count)| {
+            (inside <= uid && uid < inside + count).then(|| outside + uid - inside)
         })
-        .unwrap_or(uid)
+        .unwrap_or(uid) as u32
+}
+
+/// The `inside outside count` lines of a `/proc/PID/uid_map` or `gid_map`.
+pub(crate) fn id_map_ranges(map: &str) -> Vec<(u64, u64, u64)> {
+    map.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().ok());
+            Some((fields.next()??, fields.next()??, fields.next()??))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -87,10 +87,25 @@ impl BridgeRecord {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(io("read", &path, e)),
         };
-        let lines = text
-            .lines()
-            .filter_map(Line::parse)
-            .filter(still_held)
+        let lines = text.lines().filter_map(Line::parse).collect::<Vec<_>>();
+        // One connection per store, however many of its leases the record lists: this runs
+        // on every start of a container on a host bridge.
+        let mut stores: std::collections::HashMap<PathBuf, Option<Connection>> = Default::default();
+        let lines = lines
+            .into_iter()
+            .filter(|line| {
+                let db = stores.entry(line.store.clone()).or_insert_with(|| {
+                    Connection::open_with_flags(
+                        &line.store,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .ok()
+                    .inspect(|db| {
+                        let _ = db.busy_timeout(std::time::Duration::from_secs(5));
+                    })
+                });
+                still_held(db.as_ref(), line)
+            })
             .collect();
         Ok(Self {
             path,
@@ -147,14 +162,10 @@ impl BridgeRecord {
 
 /// Whether the line's store still holds that lease (a removed container, or a deleted storage
 /// root, frees it).
-fn still_held(line: &Line) -> bool {
-    let Ok(db) = Connection::open_with_flags(
-        &line.store,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    ) else {
+fn still_held(db: Option<&Connection>, line: &Line) -> bool {
+    let Some(db) = db else {
         return false;
     };
-    let _ = db.busy_timeout(std::time::Duration::from_secs(5));
     // A store that cannot be read (busy past the timeout): keep the line, to be safe.
     db.query_row(
         "SELECT 1 FROM leases WHERE network = ?1 AND address = ?2 AND container = ?3",

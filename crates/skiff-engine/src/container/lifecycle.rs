@@ -69,7 +69,7 @@ const POLL: Duration = Duration::from_millis(5);
 const RUNTIME_STATE: &str = "state";
 
 /// The trash of the graph root and of the run root (see `skiff_storage::trash`).
-fn trashes(options: &crate::options::StoreOptions) -> (Trash, Trash) {
+pub(crate) fn trashes(options: &crate::options::StoreOptions) -> (Trash, Trash) {
     (
         Trash::new(options.root.join("trash")),
         Trash::new(options.runroot.join("trash")),

@@ -402,9 +402,9 @@ fn sort_containers(
         "created" | "runningfor" => containers.sort_by_key(|c| c.record.created),
         "id" => containers.sort_by(|a, b| a.id().cmp(b.id())),
         "names" => containers.sort_by(|a, b| a.name().cmp(b.name())),
-        "image" => containers.sort_by_key(|c| text(c, "Image")),
-        "command" => containers.sort_by_key(|c| text(c, "Command")),
-        "status" => containers.sort_by_key(|c| text(c, "Status")),
+        "image" => containers.sort_by_cached_key(|c| text(c, "Image")),
+        "command" => containers.sort_by_cached_key(|c| text(c, "Command")),
+        "status" => containers.sort_by_cached_key(|c| text(c, "Status")),
         other => bail!(
             "invalid option for --sort {other:?}: options are command, created, id, image, names, runningfor or status"
         ),
