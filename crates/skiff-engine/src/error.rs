@@ -53,6 +53,10 @@ pub enum EngineError {
     Rootless(String),
     #[error("{0}")]
     InvalidArgument(String),
+    /// The request clashes with what exists: a port already published, a network already
+    /// connected, dependent containers.
+    #[error("{0}")]
+    Conflict(String),
     /// The container is not in a state that allows the action (Podman: "container state improper").
     #[error("{0}: container state improper")]
     InvalidState(String),
@@ -67,10 +71,115 @@ pub enum EngineError {
     Cleanup(Vec<String>),
 }
 
+/// What kind of failure an error is: what a caller matches on. The one mapping to Podman's
+/// exit codes is [`EngineError::exit_code`], the one to HTTP statuses [`ErrorKind::http_status`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// No such container, image, pod, volume or network.
+    NotFound,
+    /// A name in use, an object in use, a port already published, the wrong state.
+    Conflict,
+    /// Bad input, naming the flag or field.
+    InvalidArgument,
+    /// Not allowed: file permissions, registry credentials, user namespaces.
+    Permission,
+    /// Anything else: the runtime, the kernel, the disk.
+    Runtime,
+}
+
+impl ErrorKind {
+    /// The Docker/Podman REST API's status for this kind.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::InvalidArgument => 400,
+            ErrorKind::Permission => 403,
+            ErrorKind::Runtime => 500,
+        }
+    }
+}
+
 impl EngineError {
     /// "image not known", for exit codes and HTTP 404s.
     pub fn is_no_such_image(&self) -> bool {
         matches!(self, EngineError::Image(ImageError::NotKnown(_)))
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        use skiff_network::NetworkError as N;
+        use skiff_registry::RegistryError as R;
+        match self {
+            EngineError::NoSuchContainer(_) | EngineError::NoSuchObject(_) => ErrorKind::NotFound,
+            EngineError::NameInUse(..)
+            | EngineError::ContainerRunning(..)
+            | EngineError::ImageInUse(..)
+            | EngineError::NetworkInUse(_)
+            | EngineError::InvalidState(_)
+            | EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::InvalidName(_)
+            | EngineError::InvalidArgument(_)
+            | EngineError::Spec(_) => ErrorKind::InvalidArgument,
+            EngineError::Rootless(_) => ErrorKind::Permission,
+            EngineError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                ErrorKind::Permission
+            }
+            EngineError::Network(error) => match error {
+                N::NotFound(_) => ErrorKind::NotFound,
+                N::Exists(_) | N::SubnetInUse(..) | N::AddressInUse(..) | N::DefaultNetwork(_) => {
+                    ErrorKind::Conflict
+                }
+                N::InvalidName(_)
+                | N::InvalidSubnet(_)
+                | N::InvalidGateway(_)
+                | N::Driver(_)
+                | N::AddressOutside(..)
+                | N::InvalidPort(..) => ErrorKind::InvalidArgument,
+                _ => ErrorKind::Runtime,
+            },
+            EngineError::Image(error) => match error {
+                ImageError::NotKnown(_) => ErrorKind::NotFound,
+                ImageError::Ambiguous(_)
+                | ImageError::Reference(_)
+                | ImageError::InvalidChange(..)
+                | ImageError::InvalidFormat(_) => ErrorKind::InvalidArgument,
+                ImageError::Registry(R::ManifestUnknown { .. }) => ErrorKind::NotFound,
+                ImageError::Registry(
+                    R::Unauthorized { .. } | R::LoginFailed { .. } | R::Denied { .. },
+                ) => ErrorKind::Permission,
+                ImageError::Registry(R::InvalidPlatform(_) | R::NoMatchingPlatform { .. }) => {
+                    ErrorKind::InvalidArgument
+                }
+                _ => ErrorKind::Runtime,
+            },
+            _ => ErrorKind::Runtime,
+        }
+    }
+
+    /// Podman's exit code for a command that failed with this error: the code a container's
+    /// program could not start with (126 not executable, 127 not found), else 125.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            EngineError::StartFailed(code, _) => *code,
+            _ => 125,
+        }
+    }
+
+    /// The exit code of Podman's commands that remove or test for objects (`rm`, `rmi`,
+    /// `exists`): 1 when the object does not exist, 2 when it is running or used by a
+    /// container (Podman's ErrCtrStateInvalid and ErrImageUsedByContainer), else 125: other
+    /// conflicts, such as dependent containers, keep 125 as in Podman.
+    pub fn removal_exit_code(&self) -> i32 {
+        match self {
+            _ if self.kind() == ErrorKind::NotFound => 1,
+            EngineError::ContainerRunning(..)
+            | EngineError::InvalidState(_)
+            | EngineError::ImageInUse(..) => 2,
+            _ => self.exit_code(),
+        }
     }
 }
 
@@ -93,5 +202,103 @@ impl<T> IoContext<T> for std::io::Result<T> {
             path: path.into(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_once_to_exit_codes_and_http_statuses() {
+        let cases: Vec<(EngineError, ErrorKind, i32, i32, u16)> = vec![
+            (
+                EngineError::NoSuchContainer("c".into()),
+                ErrorKind::NotFound,
+                125,
+                1,
+                404,
+            ),
+            (
+                EngineError::Image(ImageError::NotKnown("i".into())),
+                ErrorKind::NotFound,
+                125,
+                1,
+                404,
+            ),
+            (
+                EngineError::Network(skiff_network::NetworkError::NotFound("n".into())),
+                ErrorKind::NotFound,
+                125,
+                1,
+                404,
+            ),
+            (
+                EngineError::NameInUse("a".into(), "b".into()),
+                ErrorKind::Conflict,
+                125,
+                125,
+                409,
+            ),
+            (
+                EngineError::ContainerRunning("a".into(), "running"),
+                ErrorKind::Conflict,
+                125,
+                2,
+                409,
+            ),
+            (
+                EngineError::ImageInUse("a".into(), "b".into()),
+                ErrorKind::Conflict,
+                125,
+                2,
+                409,
+            ),
+            (
+                EngineError::Conflict("dependent containers".into()),
+                ErrorKind::Conflict,
+                125,
+                125,
+                409,
+            ),
+            (
+                EngineError::InvalidArgument("--x".into()),
+                ErrorKind::InvalidArgument,
+                125,
+                125,
+                400,
+            ),
+            (
+                EngineError::Rootless("no subuid".into()),
+                ErrorKind::Permission,
+                125,
+                125,
+                403,
+            ),
+            (
+                EngineError::StartFailed(127, "nope".into()),
+                ErrorKind::Runtime,
+                127,
+                127,
+                500,
+            ),
+            (
+                EngineError::Io {
+                    action: "open",
+                    path: "/x".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                },
+                ErrorKind::Permission,
+                125,
+                125,
+                403,
+            ),
+        ];
+        for (error, kind, exit, removal, status) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+            assert_eq!(error.exit_code(), exit, "{error}");
+            assert_eq!(error.removal_exit_code(), removal, "{error}");
+            assert_eq!(error.kind().http_status(), status, "{error}");
+        }
     }
 }

@@ -36,7 +36,7 @@ pub use container::report::{go_time, human_duration};
 pub use container::top::ProcessTable;
 pub use copy::CopyOptions;
 pub use engine::Engine;
-pub use error::EngineError;
+pub use error::{EngineError, ErrorKind};
 pub use image::{ImageReport, human_size};
 pub use image_filter::ImageFilter;
 pub use info::{InfoReport, VersionReport};

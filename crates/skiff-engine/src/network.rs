@@ -151,7 +151,7 @@ impl Engine {
             unreachable!("checked by bridged_container")
         };
         if attachments.iter().any(|a| a.network == network.name) {
-            return Err(EngineError::InvalidArgument(format!(
+            return Err(EngineError::Conflict(format!(
                 "container {} is already connected to network {:?}: network is already connected",
                 record.name, network.name
             )));
@@ -422,7 +422,7 @@ impl Engine {
                 .iter()
                 .find(|p| other.spec.ports.iter().any(|q| same_host_port(p, q)))
             {
-                return Err(EngineError::InvalidArgument(format!(
+                return Err(EngineError::Conflict(format!(
                     "port {}/{} is already published by container {}: address already in use",
                     port.host_port, port.protocol, other.name
                 )));
@@ -431,7 +431,7 @@ impl Engine {
         // A rootless start listens on its ports itself (see `rootless_netns::listen`).
         for port in record.spec.ports.iter().filter(|_| !self.options.rootless) {
             if let Err(e) = bind_port(&port.protocol, &port.host_ip, port.host_port) {
-                return Err(EngineError::InvalidArgument(format!(
+                return Err(EngineError::Conflict(format!(
                     "cannot listen on the {} port {}:{}: {e}",
                     port.protocol.to_uppercase(),
                     bind_address(&port.host_ip),

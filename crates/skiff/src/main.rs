@@ -70,8 +70,8 @@ fn utf8_arguments() -> Result<Vec<String>, String> {
 
 fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
-        if let Some(skiff_engine::EngineError::StartFailed(code, _)) = cause.downcast_ref() {
-            return *code;
+        if let Some(err) = cause.downcast_ref::<skiff_engine::EngineError>() {
+            return err.exit_code();
         }
         if let Some(commands::Exit(code)) = cause.downcast_ref() {
             return *code;

@@ -714,7 +714,7 @@ impl Engine {
             .map(|c| c.name)
             .collect();
         if !dependents.is_empty() {
-            return Err(EngineError::InvalidArgument(format!(
+            return Err(EngineError::Conflict(format!(
                 "container {} has dependent containers which must be removed before it: {}",
                 record.id,
                 dependents.join(", ")

@@ -295,21 +295,20 @@ pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
             Err(EngineError::NoSuchContainer(_)) if args.ignore || args.force => Ok(None),
             Err(err) => Err(err.into()),
         },
-        |err| match err.downcast_ref::<EngineError>() {
-            // Podman's rm: 1 no such container, 2 container running, 125 otherwise.
-            Some(EngineError::NoSuchContainer(_)) => 1,
-            Some(EngineError::ContainerRunning(..)) => 2,
-            _ => 125,
-        },
+        removal_code,
     ))
 }
 
-/// Exit codes of commands over many containers: 125 for any failure (Podman's).
+/// Exit codes of commands over many containers: the engine's mapping, 125 for others.
 fn code_for(err: &anyhow::Error) -> i32 {
-    match err.downcast_ref::<EngineError>() {
-        Some(EngineError::StartFailed(code, _)) => *code,
-        _ => 125,
-    }
+    err.downcast_ref::<EngineError>()
+        .map_or(125, EngineError::exit_code)
+}
+
+/// Exit codes of `rm` and `rmi`: 1 no such object, 2 in use or running (the engine's mapping).
+pub(super) fn removal_code(err: &anyhow::Error) -> i32 {
+    err.downcast_ref::<EngineError>()
+        .map_or(125, EngineError::removal_exit_code)
 }
 
 pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {

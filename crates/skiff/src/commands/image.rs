@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use skiff_engine::{
-    Change, CommitOptions, Engine, EngineError, HistoryEntry, ImageFilter, ImportOptions,
+    Change, CommitOptions, Engine, ErrorKind, HistoryEntry, ImageFilter, ImportOptions,
     ManifestFormat, SaveTarget,
 };
 
@@ -213,19 +213,14 @@ pub fn remove(engine: &mut Engine, args: &RmiArgs) -> Result<i32> {
             Err(e) if e.is_no_such_image() && (args.ignore || args.force) => Ok(None),
             Err(e) => Err(e.into()),
         },
-        |err| match err.downcast_ref::<EngineError>() {
-            // Podman's rmi: 1 no such image, 2 image in use, 125 otherwise.
-            Some(e) if e.is_no_such_image() => 1,
-            Some(EngineError::ImageInUse(..)) => 2,
-            _ => 125,
-        },
+        super::container::removal_code,
     ))
 }
 
 pub fn exists(engine: &Engine, args: &NameArg) -> Result<i32> {
     match engine.image(&args.name) {
         Ok(_) => Ok(0),
-        Err(e) if e.is_no_such_image() => Err(Exit(1).into()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(Exit(1).into()),
         Err(err) => Err(err.into()),
     }
 }

@@ -2,7 +2,8 @@
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use skiff_engine::{
-    Engine, EngineError, NetworkAttachment, NetworkCreateRequest, NetworkError, NetworkReport,
+    Engine, EngineError, ErrorKind, NetworkAttachment, NetworkCreateRequest, NetworkError,
+    NetworkReport,
 };
 
 use super::Exit;
@@ -20,7 +21,7 @@ pub fn dispatch(engine: &mut Engine, command: NetworkCommand) -> Result<i32> {
         NetworkCommand::Rm(args) => remove(engine, &args),
         NetworkCommand::Exists(args) => match engine.network(&args.name) {
             Ok(_) => Ok(0),
-            Err(EngineError::Network(_)) => Err(Exit(1).into()),
+            Err(err) if err.kind() == ErrorKind::NotFound => Err(Exit(1).into()),
             Err(err) => Err(err.into()),
         },
         NetworkCommand::Prune(args) => prune(engine, &args),
