@@ -21,6 +21,7 @@ mod options;
 mod registry;
 pub mod rootless;
 pub mod rootless_netns;
+mod scope;
 mod terminal;
 
 pub use archive::{HistoryEntry, SaveTarget};
@@ -43,6 +44,7 @@ pub use info::{InfoReport, VersionReport};
 pub use network::{ContainerAddress, NetworkReport};
 pub use options::{CgroupMode, StoreOptions};
 pub use registry::{PullOptions, PullPolicy, PushOptions, RegistryOptions};
+pub use scope::{Opened, Scope};
 pub use skiff_image::TransferEvent;
 pub use skiff_image::oci_architecture as machine_architecture;
 pub use skiff_image::{Change, ChildImage, ImportOptions, ManifestFormat};

@@ -42,6 +42,13 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
+    /// The defaults for this process: rootless for an unprivileged user, and for root of a
+    /// user namespace skiff entered.
+    pub fn for_this_process() -> Self {
+        let rootless = !nix::unistd::geteuid().is_root() || crate::rootless::in_user_namespace();
+        Self::defaults(rootless)
+    }
+
     /// Defaults: /var/lib/skiff and /run/skiff for root; XDG directories for a user.
     /// `rootless` is decided by the caller before entering the user namespace.
     pub fn defaults(rootless: bool) -> Self {

@@ -8,7 +8,7 @@ mod run_options;
 mod system;
 
 use anyhow::{Context, Result};
-use skiff_engine::{Engine, NetworkMode, StoreOptions, rootless};
+use skiff_engine::{Engine, Scope, StoreOptions};
 
 use crate::cli::{
     Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand,
@@ -125,42 +125,20 @@ fn check_global(global: &GlobalArgs) -> Result<()> {
 }
 
 fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i32> {
-    match &command {
-        ContainerCommand::Exec(args) => {
-            return container::exec(&open_joined(global, &args.container)?, args);
-        }
-        ContainerCommand::Top(args) => {
-            return container::top(&open_joined(global, &args.container)?, args);
-        }
+    let copied_from: String;
+    let scope = match &command {
+        ContainerCommand::Exec(args) => Scope::Container(&args.container),
+        ContainerCommand::Top(args) => Scope::Container(&args.container),
         ContainerCommand::Cp(args) => {
-            let name = container::cp_container(args)?;
-            return container::cp(&open_joined(global, &name)?, args);
+            copied_from = container::cp_container(args)?;
+            Scope::Container(&copied_from)
         }
-        _ => {}
-    }
-    let mut engine = match &command {
-        ContainerCommand::Run(args) => match shared_network(&args.network) {
-            Some(target) => open_joined(global, target)?,
-            None if !nix::unistd::geteuid().is_root() && on_bridge(&args.network) => {
-                open_in_rootless_netns(global)?
-            }
-            None => open(global)?,
-        },
+        ContainerCommand::Run(args) => Scope::Run(&args.network),
         ContainerCommand::Start(StartArgs { containers, .. })
-        | ContainerCommand::Restart(StopArgs { containers, .. })
-            if !nix::unistd::geteuid().is_root() =>
-        {
-            let mode = containers
-                .first()
-                .and_then(|name| open_here(global).ok()?.network_mode(name).ok());
-            match mode {
-                Some(NetworkMode::Container(target)) => open_joined(global, &target)?,
-                Some(NetworkMode::Bridge(_)) => open_in_rootless_netns(global)?,
-                _ => open(global)?,
-            }
-        }
-        _ => open(global)?,
+        | ContainerCommand::Restart(StopArgs { containers, .. }) => Scope::Start(containers),
+        _ => Scope::Store,
     };
+    let mut engine = open_in(global, scope)?;
     match command {
         ContainerCommand::Run(args) => container::run(&mut engine, args),
         ContainerCommand::Create(args) => container::create(&mut engine, args),
@@ -172,9 +150,9 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         ContainerCommand::Rm(args) => container::rm(&mut engine, &args),
         ContainerCommand::Ps(args) => container::ps(&engine, &args),
         ContainerCommand::Logs(args) => container::logs(&engine, &args),
-        ContainerCommand::Exec(_) | ContainerCommand::Top(_) | ContainerCommand::Cp(_) => {
-            unreachable!("handled above")
-        }
+        ContainerCommand::Exec(args) => container::exec(&engine, &args),
+        ContainerCommand::Top(args) => container::top(&engine, &args),
+        ContainerCommand::Cp(args) => container::cp(&engine, &args),
         ContainerCommand::Diff(args) => container::diff(&engine, &args),
         ContainerCommand::Export(args) => container::export(&engine, &args),
         ContainerCommand::Commit(args) => image::commit(&mut engine, &args),
@@ -187,79 +165,28 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
     }
 }
 
-/// Opens the engine; an unprivileged user first becomes root of its own user namespace.
-fn open(global: &GlobalArgs) -> Result<Engine> {
-    // The databases open while the user namespace is being mapped.
-    if !nix::unistd::geteuid().is_root()
-        && let Some(warning) =
-            rootless::enter_while(|| Engine::open_databases_ahead(&store_options(global)))?
-    {
+/// Opens the engine in the namespaces the engine decides for `scope`.
+fn open_in(global: &GlobalArgs, scope: Scope) -> Result<Engine> {
+    let opened = Engine::open_in(store_options(global), scope).context("opening storage")?;
+    for warning in &opened.warnings {
         eprintln!("WARN[0000] {warning}");
     }
-    open_here(global)
+    Ok(opened.engine)
 }
 
-/// Opens the engine for work inside a running container, or to start one in its network
-/// namespace: an unprivileged user joins that container's user namespace (a new one of its
-/// own could not enter the container's others).
-fn open_joined(global: &GlobalArgs, container: &str) -> Result<Engine> {
-    if nix::unistd::geteuid().is_root() {
-        return open_here(global);
-    }
-    let engine = open_here(global)?;
-    match engine.container_pid(container) {
-        Ok(Some(pid)) => rootless::join(pid)?,
-        // Not running: a namespace of our own, as for any other command.
-        Ok(None) => {
-            if let Some(warning) = rootless::enter()? {
-                eprintln!("WARN[0000] {warning}");
-            }
-        }
-        // No such container: the command says so.
-        Err(_) => {}
-    }
-    Ok(engine)
+/// Opens the engine for commands on the store.
+fn open(global: &GlobalArgs) -> Result<Engine> {
+    open_in(global, Scope::Store)
 }
 
-/// Opens the engine in the user namespace that owns the rootless network namespace (made if
-/// missing), where rootless bridge networks live.
-fn open_in_rootless_netns(global: &GlobalArgs) -> Result<Engine> {
-    skiff_engine::rootless_netns::join_holder(&store_options(global).runroot)?;
-    open_here(global)
-}
-
-/// Opens the engine for network commands: an unprivileged user joins the rootless network
-/// namespace's owner when it exists, where its bridges are (to remove or connect them).
+/// Opens the engine for network commands.
 fn open_for_networks(global: &GlobalArgs) -> Result<Engine> {
-    if !nix::unistd::geteuid().is_root()
-        && skiff_engine::rootless_netns::join_running_holder(&store_options(global).runroot)?
-    {
-        return open_here(global);
-    }
-    open(global)
+    open_in(global, Scope::Networks)
 }
 
-/// Whether `--network` values name bridge networks (not none, host, pasta, container:...).
-fn on_bridge(values: &[String]) -> bool {
-    values
-        .iter()
-        .any(|v| matches!(NetworkMode::parse(v), Some(NetworkMode::Bridge(_))))
-}
-
-/// The container named by `--network container:NAME`, if any.
-fn shared_network(values: &[String]) -> Option<&str> {
-    values.iter().find_map(|v| v.strip_prefix("container:"))
-}
-
-/// Opens the engine in the namespaces this process is in.
-fn open_here(global: &GlobalArgs) -> Result<Engine> {
-    Engine::open(store_options(global)).context("opening storage")
-}
-
-/// The storage options of the global flags, for the namespaces this process is in.
+/// The storage options of the global flags.
 fn store_options(global: &GlobalArgs) -> StoreOptions {
-    let rootless = !nix::unistd::geteuid().is_root() || rootless::in_user_namespace();
-    let mut options = StoreOptions::defaults(rootless);
+    let mut options = StoreOptions::for_this_process();
     if let Some(root) = &global.root {
         options.root = root.clone();
     }

@@ -1,0 +1,103 @@
+//! Which user and network namespaces an action runs in, decided here for every front end.
+//!
+//! Root works in the host's namespaces. An unprivileged user first becomes root of a user
+//! namespace of its own (with its subordinate IDs mapped), except where the action must see
+//! what another namespace holds: a running container's (exec, top, cp, `--network
+//! container:`), or the rootless network namespace's, where rootless bridge networks live.
+//! Entering a user namespace needs a single-threaded process: the CLI opens in-process, a
+//! multi-threaded front end runs the action in a helper process of its own.
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::options::StoreOptions;
+use skiff_spec::NetworkMode;
+
+/// What an action acts on, as far as namespaces go.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Images, containers' records, anything in the store: a user namespace of our own.
+    Store,
+    /// Network commands: the rootless network namespace's owner when it runs (its bridges are
+    /// there to remove or connect), else a namespace of our own.
+    Networks,
+    /// Work inside this running container (exec, top, cp): its user namespace.
+    Container(&'a str),
+    /// Creating and running a container with these `--network` values.
+    Run(&'a [String]),
+    /// Starting or restarting these existing containers (the first one decides).
+    Start(&'a [String]),
+}
+
+/// An engine opened in the namespaces its scope needs, and what was worth a warning on the way.
+pub struct Opened {
+    pub engine: Engine,
+    pub warnings: Vec<String>,
+}
+
+impl Engine {
+    /// Enters the namespaces `scope` needs (rootless only) and opens the engine there. The
+    /// calling process must be single-threaded when it is unprivileged.
+    pub fn open_in(options: StoreOptions, scope: Scope<'_>) -> Result<Opened, EngineError> {
+        let mut warnings = Vec::new();
+        if nix::unistd::geteuid().is_root() {
+            return Ok(Opened {
+                engine: Engine::open(options)?,
+                warnings,
+            });
+        }
+        match scope {
+            Scope::Store => {}
+            Scope::Networks => {
+                if crate::rootless_netns::join_running_holder(&options.runroot)? {
+                    return Engine::open(options).map(|engine| Opened { engine, warnings });
+                }
+            }
+            Scope::Container(name) => return Self::open_joined(options, name),
+            Scope::Run(networks) => {
+                if let Some(target) = networks.iter().find_map(|v| v.strip_prefix("container:")) {
+                    return Self::open_joined(options, target);
+                }
+                let on_bridge = networks
+                    .iter()
+                    .any(|v| matches!(NetworkMode::parse(v), Some(NetworkMode::Bridge(_))));
+                if on_bridge {
+                    crate::rootless_netns::join_holder(&options.runroot)?;
+                    return Engine::open(options).map(|engine| Opened { engine, warnings });
+                }
+            }
+            Scope::Start(names) => {
+                let mode = names
+                    .first()
+                    .and_then(|name| Engine::open(options.clone()).ok()?.network_mode(name).ok());
+                match mode {
+                    Some(NetworkMode::Container(target)) => {
+                        return Self::open_joined(options, &target);
+                    }
+                    Some(NetworkMode::Bridge(_)) => {
+                        crate::rootless_netns::join_holder(&options.runroot)?;
+                        return Engine::open(options).map(|engine| Opened { engine, warnings });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // The databases open while the user namespace is being mapped.
+        warnings.extend(crate::rootless::enter_while(|| {
+            Engine::open_databases_ahead(&options)
+        })?);
+        Engine::open(options).map(|engine| Opened { engine, warnings })
+    }
+
+    /// Opens the engine in the user namespace of a running container (a new one of our own
+    /// could not enter the container's others); a namespace of our own when it is not running.
+    fn open_joined(options: StoreOptions, container: &str) -> Result<Opened, EngineError> {
+        let mut warnings = Vec::new();
+        let engine = Engine::open(options)?;
+        match engine.container_pid(container) {
+            Ok(Some(pid)) => crate::rootless::join(pid)?,
+            Ok(None) => warnings.extend(crate::rootless::enter()?),
+            // No such container: the action says so.
+            Err(_) => {}
+        }
+        Ok(Opened { engine, warnings })
+    }
+}
