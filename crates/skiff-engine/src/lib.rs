@@ -51,8 +51,8 @@ pub use skiff_image::{Change, ChildImage, ImportOptions, ManifestFormat};
 pub use skiff_network::{CreateRequest as NetworkCreateRequest, Network, NetworkError};
 pub use skiff_registry::Credentials;
 pub use skiff_spec::{
-    ContainerSpec, MountSpec, NetworkAttachment, NetworkMode, PortMapping, RestartPolicy,
-    SeccompChoice, parse_tmpfs, parse_volume,
+    ContainerSpec, CreateOptions, MountSpec, NetworkAttachment, NetworkMode, PortMapping,
+    RestartPolicy, SeccompChoice, environment_entries, parse_memory, parse_tmpfs, parse_volume,
 };
 pub use skiff_spec::{ResolvedUser, normalize_capability, resolve_user};
 pub use skiff_storage::LayerInfo;
@@ -60,11 +60,4 @@ pub use terminal::parse_detach_keys;
 /// Whether a signal name or number (`SIGTERM`, `TERM`, `15`) is one the kernel knows.
 pub fn valid_signal(name: &str) -> bool {
     skiff_runtime::process::parse_signal(name).is_some()
-}
-
-/// Checks that a seccomp profile (Docker or OCI format) can be used.
-pub fn check_seccomp_profile(profile: &str) -> Result<(), EngineError> {
-    skiff_spec::profile_to_oci(profile, &[])
-        .map(|_| ())
-        .map_err(Into::into)
 }

@@ -79,6 +79,39 @@ pub enum RestartPolicy {
     UnlessStopped,
 }
 
+impl ContainerSpec {
+    /// Checks what the spec says on its own, not against the host (the engine checks that):
+    /// every front end's spec passes here before a container is made of it.
+    pub fn validate(&self) -> Result<(), crate::SpecError> {
+        let invalid = |message: String| Err(crate::SpecError::Option(message));
+        if let Some(workdir) = &self.workdir
+            && !workdir.starts_with('/')
+        {
+            return invalid(format!("--workdir {workdir:?}: must be an absolute path"));
+        }
+        for cap in self.cap_add.iter().chain(&self.cap_drop) {
+            crate::normalize_capability(cap)?;
+        }
+        for server in &self.dns_servers {
+            if server.parse::<std::net::IpAddr>().is_err() {
+                return invalid(format!("--dns {server:?}: not an IP address"));
+            }
+        }
+        for host in &self.extra_hosts {
+            match host.split_once([':', '=']) {
+                Some((name, ip)) if !name.is_empty() && ip.parse::<std::net::IpAddr>().is_ok() => {}
+                _ => return invalid(format!("--add-host {host:?}: expected HOST:IP")),
+            }
+        }
+        if self.remove && self.restart != RestartPolicy::No {
+            return invalid(
+                "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and not \"no\"".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl RestartPolicy {
     pub fn parse(text: &str) -> Result<Self, crate::SpecError> {
         let bad = |why| crate::SpecError::RestartPolicy(text.to_string(), why);

@@ -19,6 +19,9 @@ pub enum SpecError {
     Env(String, &'static str),
     #[error("invalid restart policy {0:?}: {1}")]
     RestartPolicy(String, &'static str),
+    /// A create option or spec field that is wrong; the message names it.
+    #[error("{0}")]
+    Option(String),
     #[error("invalid OCI config: {0}")]
     Oci(#[from] serde_json::Error),
 }

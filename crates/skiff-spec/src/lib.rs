@@ -5,6 +5,7 @@
 
 mod capabilities;
 mod container;
+mod create;
 mod error;
 mod mounts;
 mod oci;
@@ -16,6 +17,7 @@ pub use container::{
     ContainerSpec, MountSpec, NetworkAttachment, NetworkMode, PortMapping, RestartPolicy,
     SeccompChoice,
 };
+pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;
 pub use mounts::{parse_tmpfs, parse_volume};
 pub use oci::{HostFiles, RuntimeContext, generate};

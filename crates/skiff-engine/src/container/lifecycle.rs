@@ -84,6 +84,7 @@ impl Engine {
         mut spec: ContainerSpec,
         name: Option<&str>,
     ) -> Result<Created, EngineError> {
+        spec.validate()?;
         let generated = name.is_none();
         let name = match name {
             Some(n) if !names::valid_name(n) => {
@@ -100,11 +101,6 @@ impl Engine {
                     "statfs {source}: no such file or directory"
                 )));
             }
-        }
-        if spec.remove && spec.restart != skiff_spec::RestartPolicy::No {
-            return Err(EngineError::InvalidArgument(
-                "the --rm option conflicts with --restart, when the restartPolicy is not \"\" and not \"no\"".into(),
-            ));
         }
         if spec.init && find_init_binary().is_none() {
             return Err(EngineError::InvalidArgument(

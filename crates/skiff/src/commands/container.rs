@@ -8,7 +8,7 @@ use skiff_engine::{
     ExecOptions, LogOptions, PullPolicy, RestartPolicy, StartMode,
 };
 
-use super::run_options::{container_spec, environment};
+use super::run_options::create_options;
 use super::{Exit, for_each};
 use crate::cli::{
     AttachArgs, CpArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, NameArg, PauseArgs,
@@ -24,7 +24,7 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
 }
 
 fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
-    let mut spec = container_spec(args, engine.default_network_mode())?;
+    let mut spec = create_options(args).to_spec(engine.default_network_mode())?;
     if args.replace
         && let Some(name) = &args.name
     {
@@ -477,7 +477,7 @@ pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     }
     let options = ExecOptions {
         command: args.command.clone(),
-        env: environment(&args.process.env_file, &args.process.env)?,
+        env: skiff_engine::environment_entries(&args.process.env_file, &args.process.env)?,
         user: args.process.user.clone(),
         workdir: args.process.workdir.clone(),
         tty: args.tty,

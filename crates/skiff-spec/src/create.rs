@@ -1,0 +1,419 @@
+//! What a user asks for when creating a container (Podman's `ContainerCreateOptions`), as
+//! every front end gives it: `run`/`create` flags, REST API bodies, kube YAML and compose files
+//! turn into `CreateOptions`, and [`CreateOptions::to_spec`] alone validates them and makes
+//! the `ContainerSpec`.
+use serde::{Deserialize, Serialize};
+
+use crate::container::{ContainerSpec, NetworkMode, PortMapping, RestartPolicy, SeccompChoice};
+use crate::error::SpecError;
+use crate::mounts::{parse_tmpfs, parse_volume};
+
+/// Create options in the words of Podman's flags: values are the strings a user types.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct CreateOptions {
+    pub image: String,
+    pub command: Vec<String>,
+    /// `--entrypoint`: a JSON array or one program; empty clears the image's.
+    pub entrypoint: Option<String>,
+    /// `-e KEY=VALUE` or `-e KEY` (this process's value).
+    pub env: Vec<String>,
+    pub env_file: Vec<std::path::PathBuf>,
+    pub unsetenv: Vec<String>,
+    pub unsetenv_all: bool,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub volume: Vec<String>,
+    pub tmpfs: Vec<String>,
+    pub read_only: bool,
+    /// Capabilities; each entry may be a comma list.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub security_opt: Vec<String>,
+    /// `--network` values (repeatable, comma lists); empty takes the engine's default.
+    pub network: Vec<String>,
+    pub ip: Option<String>,
+    pub mac_address: Option<String>,
+    pub network_alias: Vec<String>,
+    pub publish: Vec<String>,
+    pub publish_all: bool,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_option: Vec<String>,
+    pub add_host: Vec<String>,
+    pub no_hosts: bool,
+    /// `KEY=VALUE` or `KEY`.
+    pub label: Vec<String>,
+    pub init: bool,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<u64>,
+    pub rm: bool,
+    pub interactive: bool,
+    pub tty: bool,
+    pub pids_limit: Option<i64>,
+    /// `64m`, `1g`, bytes; 0 is no limit.
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    pub restart: Option<String>,
+}
+
+/// An invalid option, the message naming the flag.
+fn invalid(message: impl Into<String>) -> SpecError {
+    SpecError::Option(message.into())
+}
+
+/// Capabilities as given, comma lists split.
+fn capabilities(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|c| c.split(','))
+        .map(str::to_string)
+        .collect()
+}
+
+impl CreateOptions {
+    /// Validates the options and makes the spec; `default_network` is the engine's, for a
+    /// container without `--network`.
+    pub fn to_spec(&self, default_network: NetworkMode) -> Result<ContainerSpec, SpecError> {
+        let mut spec = ContainerSpec {
+            image: self.image.clone(),
+            command: self.command.clone(),
+            entrypoint: self.entrypoint.as_deref().map(entrypoint),
+            env: environment_entries(&self.env_file, &self.env)?,
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            read_only: self.read_only,
+            cap_add: capabilities(&self.cap_add),
+            cap_drop: capabilities(&self.cap_drop),
+            privileged: self.privileged,
+            init: self.init,
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            remove: self.rm,
+            interactive: self.interactive,
+            tty: self.tty,
+            pids_limit: self.pids_limit,
+            // --memory 0 is no limit, as Podman.
+            memory: self
+                .memory
+                .as_deref()
+                .map(parse_memory)
+                .transpose()?
+                .filter(|bytes| *bytes != 0),
+            unset_env: self.unsetenv.clone(),
+            unset_env_all: self.unsetenv_all,
+            cpus: self.cpus,
+            restart: self
+                .restart
+                .as_deref()
+                .map(RestartPolicy::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        for volume in &self.volume {
+            spec.mounts.push(parse_volume(volume)?);
+        }
+        for tmpfs in &self.tmpfs {
+            spec.mounts.push(parse_tmpfs(tmpfs)?);
+        }
+        spec.network = network_mode(self, default_network)?;
+        for publish in &self.publish {
+            spec.ports.extend(PortMapping::parse(publish)?);
+        }
+        spec.publish_all = self.publish_all;
+        spec.dns_servers = self.dns.clone();
+        spec.dns_search = self.dns_search.clone();
+        spec.dns_options = self.dns_option.clone();
+        spec.extra_hosts = self.add_host.clone();
+        spec.no_hosts = self.no_hosts;
+        for label in &self.label {
+            let (key, value) = label.split_once('=').unwrap_or((label, ""));
+            spec.labels.insert(key.to_string(), value.to_string());
+        }
+        for option in &self.security_opt {
+            security_option(&mut spec, option)?;
+        }
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+/// One `--security-opt` value.
+fn security_option(spec: &mut ContainerSpec, option: &str) -> Result<(), SpecError> {
+    match option.split_once(['=', ':']) {
+        Some(("seccomp", "unconfined")) => spec.seccomp = SeccompChoice::Unconfined,
+        Some(("seccomp", path)) => {
+            let profile = std::fs::read_to_string(path)
+                .map_err(|e| invalid(format!("--security-opt seccomp={path}: {e}")))?;
+            crate::profile_to_oci(&profile, &[])
+                .map_err(|e| invalid(format!("--security-opt seccomp={path}: {e}")))?;
+            spec.seccomp = SeccompChoice::Profile(profile);
+        }
+        None if option == "no-new-privileges" => spec.no_new_privileges = true,
+        Some(("no-new-privileges", value)) => spec.no_new_privileges = value != "false",
+        Some((kind @ ("unmask" | "mask"), paths)) => {
+            for path in paths.split(':') {
+                let absolute = path.starts_with('/') || (kind == "unmask" && path == "ALL");
+                if !absolute {
+                    return Err(invalid(format!(
+                        "--security-opt {option:?}: {path:?} is not an absolute path"
+                    )));
+                }
+                let list = if kind == "mask" {
+                    &mut spec.mask
+                } else {
+                    &mut spec.unmask
+                };
+                list.push(path.to_string());
+            }
+        }
+        // No SELinux or AppArmor here: accepted so scripts written for Podman keep working.
+        Some(("label", _)) | Some(("apparmor", _)) => {}
+        _ => {
+            return Err(invalid(format!(
+                "--security-opt {option:?}: supported options are seccomp=unconfined|PATH, no-new-privileges, unmask=..., mask=..., label=..., apparmor=..."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `--network` (repeatable, comma lists) with `--ip`, `--mac-address` and `--network-alias`
+/// for the first network; without it, the engine's default.
+fn network_mode(
+    args: &CreateOptions,
+    default_network: NetworkMode,
+) -> Result<NetworkMode, SpecError> {
+    let mut mode = None;
+    for value in &args.network {
+        let parsed = NetworkMode::parse(value).ok_or_else(|| {
+            invalid(format!(
+                "--network {value:?}: expected none, host, bridge or network names"
+            ))
+        })?;
+        mode = Some(match (mode, parsed) {
+            (None, parsed) => parsed,
+            (Some(NetworkMode::Bridge(mut first)), NetworkMode::Bridge(more)) => {
+                first.extend(more);
+                NetworkMode::Bridge(first)
+            }
+            _ => {
+                return Err(invalid(
+                    "--network none and host cannot be combined with other networks",
+                ));
+            }
+        });
+    }
+    let mut mode = mode.unwrap_or(default_network);
+    let fixed = args.ip.is_some() || args.mac_address.is_some() || !args.network_alias.is_empty();
+    match &mut mode {
+        NetworkMode::Bridge(networks) => {
+            if let Some(first) = networks.first_mut() {
+                first.ip = args.ip.clone();
+                first.mac = args.mac_address.clone();
+                first.aliases = args.network_alias.clone();
+            }
+        }
+        _ if fixed => {
+            return Err(invalid(
+                "--ip, --mac-address and --network-alias need a bridge network",
+            ));
+        }
+        _ => {}
+    }
+    Ok(mode)
+}
+
+/// `--env-file` files, then `-e` entries, as `KEY=VALUE` (a bare `KEY` takes this process's value
+/// and is dropped when unset, as in Podman).
+pub fn environment_entries(
+    files: &[std::path::PathBuf],
+    entries: &[String],
+) -> Result<Vec<String>, SpecError> {
+    let mut env = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| invalid(format!("--env-file {}: {e}", file.display())))?;
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            env.extend(env_entry(line)?);
+        }
+    }
+    for entry in entries {
+        env.extend(env_entry(entry)?);
+    }
+    Ok(env)
+}
+
+fn env_entry(entry: &str) -> Result<Option<String>, SpecError> {
+    if entry.starts_with('=') || entry.is_empty() {
+        return Err(SpecError::Env(entry.to_string(), "the name is empty"));
+    }
+    Ok(match entry.split_once('=') {
+        Some(_) => Some(entry.to_string()),
+        None => std::env::var(entry).ok().map(|v| format!("{entry}={v}")),
+    })
+}
+
+/// `--entrypoint '["a","b"]'` (JSON) or `--entrypoint a` (one program).
+fn entrypoint(value: &str) -> Vec<String> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    serde_json::from_str::<Vec<String>>(value).unwrap_or_else(|_| vec![value.to_string()])
+}
+
+/// `64m`, `1g`, `512k`, `1024` (bytes) with 1024-based units, as Podman.
+pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
+    let lower = value.trim().to_ascii_lowercase();
+    let (number, unit) = lower.trim_end_matches('b').split_at(
+        lower
+            .trim_end_matches('b')
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(lower.trim_end_matches('b').len()),
+    );
+    let multiplier: i64 = match unit {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        "t" => 1 << 40,
+        _ => {
+            return Err(invalid(format!(
+                "invalid memory size {value:?}: use a number with an optional unit b, k, m or g"
+            )));
+        }
+    };
+    let number: f64 = number
+        .parse()
+        .map_err(|_| invalid(format!("invalid memory size {value:?}")))?;
+    let bytes = number * multiplier as f64;
+    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
+        return Err(invalid(format!("invalid memory size {value:?}: too large")));
+    }
+    let bytes = bytes as i64;
+    if bytes != 0 && bytes < 6 * 1024 * 1024 {
+        return Err(invalid(format!(
+            "invalid memory size {value:?}: minimum memory limit allowed is 6MB"
+        )));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units_are_binary() {
+        assert_eq!(parse_memory("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("1GB").unwrap(), 1 << 30);
+        assert!(parse_memory("12x").is_err());
+        assert!(parse_memory("1k").is_err());
+        assert!(parse_memory("99999999999999999t").is_err());
+    }
+
+    #[test]
+    fn options_become_a_validated_spec() {
+        let options = CreateOptions {
+            image: "busybox".into(),
+            cap_add: vec!["net_admin,sys_time".into()],
+            label: vec!["a=b".into(), "flag".into()],
+            network: vec!["net1,net2".into()],
+            ip: Some("10.89.0.9".into()),
+            memory: Some("0".into()),
+            ..Default::default()
+        };
+        let spec = options.to_spec(NetworkMode::None).unwrap();
+        assert_eq!(spec.cap_add, vec!["net_admin", "sys_time"]);
+        assert_eq!(spec.labels.get("flag").map(String::as_str), Some(""));
+        assert_eq!(spec.memory, None);
+        let NetworkMode::Bridge(networks) = &spec.network else {
+            panic!("{:?}", spec.network)
+        };
+        assert_eq!(networks.len(), 2);
+        assert_eq!(networks[0].ip.as_deref(), Some("10.89.0.9"));
+        assert_eq!(
+            CreateOptions::default()
+                .to_spec(NetworkMode::None)
+                .unwrap()
+                .network,
+            NetworkMode::None
+        );
+    }
+
+    #[test]
+    fn bad_options_name_their_flag() {
+        let cases: [(CreateOptions, &str); 7] = [
+            (
+                CreateOptions {
+                    workdir: Some("rel".into()),
+                    ..Default::default()
+                },
+                "--workdir",
+            ),
+            (
+                CreateOptions {
+                    cap_add: vec!["nope".into()],
+                    ..Default::default()
+                },
+                "nope",
+            ),
+            (
+                CreateOptions {
+                    dns: vec!["x".into()],
+                    ..Default::default()
+                },
+                "--dns",
+            ),
+            (
+                CreateOptions {
+                    add_host: vec!["h".into()],
+                    ..Default::default()
+                },
+                "--add-host",
+            ),
+            (
+                CreateOptions {
+                    rm: true,
+                    restart: Some("always".into()),
+                    ..Default::default()
+                },
+                "--rm",
+            ),
+            (
+                CreateOptions {
+                    network: vec!["none".into(), "n1".into()],
+                    ..Default::default()
+                },
+                "--network",
+            ),
+            (
+                CreateOptions {
+                    security_opt: vec!["bogus".into()],
+                    ..Default::default()
+                },
+                "--security-opt",
+            ),
+        ];
+        for (options, named) in cases {
+            let error = options.to_spec(NetworkMode::None).unwrap_err().to_string();
+            assert!(error.contains(named), "{error}");
+        }
+    }
+
+    #[test]
+    fn entrypoints_accept_json_or_a_word() {
+        assert_eq!(entrypoint("[\"/bin/sh\",\"-c\"]"), vec!["/bin/sh", "-c"]);
+        assert_eq!(entrypoint("/bin/echo"), vec!["/bin/echo"]);
+        assert!(entrypoint("").is_empty());
+    }
+}
