@@ -18,6 +18,8 @@ pub struct Engine {
     pub(crate) opaque: OpaqueXattr,
     pub(crate) driver: Driver,
     pub(crate) cgroup: CgroupMode,
+    /// Where the window size of a terminal this engine proxies comes from.
+    pub(crate) window: crate::terminal::WindowSource,
 }
 
 impl Engine {
@@ -50,6 +52,7 @@ impl Engine {
             opaque,
             driver,
             cgroup: CgroupMode::detect(),
+            window: Default::default(),
         })
     }
 
@@ -63,6 +66,7 @@ impl Engine {
             opaque: self.opaque,
             driver: self.driver,
             cgroup: self.cgroup,
+            window: self.window,
         }
     }
 

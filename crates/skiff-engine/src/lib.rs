@@ -3,6 +3,7 @@
 //! layer storage, spec generation and runtime together, and runs the per-container monitor.
 #![deny(unsafe_code)]
 
+pub mod action;
 mod archive;
 mod check;
 mod container;
@@ -34,6 +35,7 @@ pub use container::lifecycle::{AttachOptions, Created, StartMode};
 pub use container::logs::{LogOptions, parse_go_duration, parse_log_time};
 pub use container::report::{ContainerReport, ContainerState};
 pub use container::report::{go_time, human_duration};
+pub use container::run::NewContainer;
 pub use container::top::ProcessTable;
 pub use copy::CopyOptions;
 pub use engine::Engine;

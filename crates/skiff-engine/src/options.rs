@@ -28,7 +28,7 @@ impl CgroupMode {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoreOptions {
     pub root: PathBuf,
     pub runroot: PathBuf,

@@ -42,7 +42,8 @@ pub struct PushOptions {
 }
 
 /// `--pull` policies of run, create and build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PullPolicy {
     Always,
     Missing,

@@ -5,7 +5,7 @@
 //! what another namespace holds: a running container's (exec, top, cp, `--network
 //! container:`), or the rootless network namespace's, where rootless bridge networks live.
 //! Entering a user namespace needs a single-threaded process: the CLI opens in-process, a
-//! multi-threaded front end runs the action in a helper process of its own.
+//! multi-threaded front end runs the action in a helper process (`crate::action`).
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::options::StoreOptions;

@@ -1,7 +1,9 @@
 //! The user's side of an interactive container: this process's stdin and stdout joined to a
 //! container's terminal (the master end of an exec'd pty) or to its monitor's attach socket,
 //! with the local terminal in raw mode, window size changes passed on, and the detach keys.
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+//! The window size is the local terminal's, or what a caller of the action helper sends
+//! (`crate::action`) when the streams are sockets and the terminal is elsewhere.
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
@@ -33,6 +35,16 @@ impl Drop for RawTerminal {
             let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, saved);
         }
     }
+}
+
+/// Where the window size of a proxied terminal comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum WindowSource {
+    /// This process's own terminal (stdin): its size at the start and on every SIGWINCH.
+    #[default]
+    Local,
+    /// Resize messages on this control socket (`crate::action::Control`).
+    Messages(RawFd),
 }
 
 /// What this process is joined to.
@@ -120,12 +132,23 @@ pub(crate) fn proxy(
     forward_stdin: bool,
     detach_keys: &[u8],
     signals: Option<(&SignalProxy, i32)>,
+    window: WindowSource,
 ) -> Ending {
-    let mut winch_set = SigSet::empty();
-    winch_set.add(Signal::SIGWINCH);
-    let _ = winch_set.thread_block();
-    let winch = SignalFd::with_flags(&winch_set, SfdFlags::SFD_NONBLOCK).ok();
-    send_window_size(peer);
+    let winch = (window == WindowSource::Local)
+        .then(|| {
+            let mut winch_set = SigSet::empty();
+            winch_set.add(Signal::SIGWINCH);
+            let _ = winch_set.thread_block();
+            SignalFd::with_flags(&winch_set, SfdFlags::SFD_NONBLOCK).ok()
+        })
+        .flatten();
+    if window == WindowSource::Local {
+        send_window_size(peer, window_size(0));
+    }
+    let mut messages = match window {
+        WindowSource::Messages(fd) => Some(ControlLines::new(fd)),
+        WindowSource::Local => None,
+    };
     let stdin = std::io::stdin();
     let mut stdin_open = forward_stdin;
     let mut matcher = DetachMatcher::new(detach_keys);
@@ -134,14 +157,23 @@ pub(crate) fn proxy(
         Peer::Terminal(fd) | Peer::Monitor(fd) => fd.as_fd(),
     };
     loop {
+        // What each polled descriptor is, in order.
+        let mut sources = vec![Source::Peer];
         let mut fds = vec![PollFd::new(peer_fd, PollFlags::POLLIN)];
         if let Some(winch) = &winch {
+            sources.push(Source::Winch);
             fds.push(PollFd::new(winch.as_fd(), PollFlags::POLLIN));
         }
+        if let Some(lines) = &messages {
+            sources.push(Source::Messages);
+            fds.push(PollFd::new(lines.fd(), PollFlags::POLLIN));
+        }
         if let Some((proxy, _)) = signals {
+            sources.push(Source::Signals);
             fds.push(PollFd::new(proxy.signal_fd.as_fd(), PollFlags::POLLIN));
         }
         if stdin_open {
+            sources.push(Source::Stdin);
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
         }
         match poll(&mut fds, PollTimeout::NONE) {
@@ -149,43 +181,113 @@ pub(crate) fn proxy(
             Err(_) => return Ending::Closed,
             Ok(_) => {}
         }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+        let ready: Vec<Source> = sources
+            .into_iter()
+            .zip(&fds)
+            .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(source, _)| source)
             .collect();
         drop(fds);
-        if ready[0] && !copy_output(peer, peer_fd, &mut buffer) {
-            return Ending::Closed;
-        }
-        if winch.is_some() && ready[1] {
-            if let Some(winch) = &winch {
-                while let Ok(Some(_)) = winch.read_signal() {}
-            }
-            send_window_size(peer);
-        }
-        let signalled = 1 + usize::from(winch.is_some());
-        if let Some((proxy, pid)) = signals
-            && ready[signalled]
-        {
-            proxy.forward(pid);
-        }
-        if stdin_open && *ready.last().unwrap_or(&false) {
-            match nix::unistd::read(stdin.as_raw_fd(), &mut buffer) {
-                Ok(0) | Err(_) => {
-                    stdin_open = false;
-                    if let Peer::Monitor(fd) = peer {
-                        let _ = attach::send(fd.as_raw_fd(), &Packet::CloseStdin);
+        for source in ready {
+            match source {
+                Source::Peer => {
+                    if !copy_output(peer, peer_fd, &mut buffer) {
+                        return Ending::Closed;
                     }
                 }
-                Ok(n) => {
-                    let (input, detached) = matcher.feed(&buffer[..n]);
-                    write_input(peer, &input);
-                    if detached {
-                        return Ending::Detached;
+                Source::Winch => {
+                    if let Some(winch) = &winch {
+                        while let Ok(Some(_)) = winch.read_signal() {}
+                    }
+                    send_window_size(peer, window_size(0));
+                }
+                Source::Messages => {
+                    let Some(lines) = &mut messages else { continue };
+                    match lines.read() {
+                        Some(sizes) => {
+                            for size in sizes {
+                                send_window_size(peer, Some(size));
+                            }
+                        }
+                        // The caller closed its end: no more resizes, the streams go on.
+                        None => messages = None,
                     }
                 }
+                Source::Signals => {
+                    if let Some((proxy, pid)) = signals {
+                        proxy.forward(pid);
+                    }
+                }
+                Source::Stdin => match nix::unistd::read(stdin.as_raw_fd(), &mut buffer) {
+                    Ok(0) | Err(_) => {
+                        stdin_open = false;
+                        if let Peer::Monitor(fd) = peer {
+                            let _ = attach::send(fd.as_raw_fd(), &Packet::CloseStdin);
+                        }
+                    }
+                    Ok(n) => {
+                        let (input, detached) = matcher.feed(&buffer[..n]);
+                        write_input(peer, &input);
+                        if detached {
+                            return Ending::Detached;
+                        }
+                    }
+                },
             }
         }
+    }
+}
+
+/// A descriptor `proxy` polls.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Peer,
+    Winch,
+    Messages,
+    Signals,
+    Stdin,
+}
+
+/// Resize messages read off a control socket, a line at a time.
+struct ControlLines {
+    fd: RawFd,
+    pending: Vec<u8>,
+}
+
+impl ControlLines {
+    fn new(fd: RawFd) -> Self {
+        Self {
+            fd,
+            pending: Vec::new(),
+        }
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the action helper keeps its control socket open for the whole action.
+        #[allow(unsafe_code)]
+        unsafe {
+            BorrowedFd::borrow_raw(self.fd)
+        }
+    }
+
+    /// The window sizes of the complete lines read now; None once the socket is closed.
+    fn read(&mut self) -> Option<Vec<(u16, u16)>> {
+        let mut chunk = [0u8; 512];
+        let n = match nix::unistd::read(self.fd, &mut chunk) {
+            Ok(0) => return None,
+            Err(nix::Error::EINTR | nix::Error::EAGAIN) => 0,
+            Err(_) => return None,
+            Ok(n) => n,
+        };
+        self.pending.extend_from_slice(&chunk[..n]);
+        let mut sizes = Vec::new();
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            if let Some(size) = crate::action::window_size_of(&line) {
+                sizes.push(size);
+            }
+        }
+        Some(sizes)
     }
 }
 
@@ -229,9 +331,9 @@ fn write_input(peer: &Peer, input: &[u8]) {
     }
 }
 
-/// The local terminal's size, given to the container's terminal.
-fn send_window_size(peer: &Peer) {
-    let Some((rows, columns)) = window_size(0) else {
+/// A window size (rows, columns), given to the container's terminal.
+fn send_window_size(peer: &Peer, size: Option<(u16, u16)>) {
+    let Some((rows, columns)) = size else {
         return;
     };
     match peer {

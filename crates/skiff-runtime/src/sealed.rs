@@ -41,6 +41,15 @@ pub fn is_sealed() -> bool {
     }
 }
 
+/// A descriptor the re-executed process must still hold (the action helper's control socket),
+/// or -1.
+static KEPT_ACROSS_REEXEC: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Keeps `fd` open across `reexec_sealed` although it is close-on-exec for every other exec.
+pub fn keep_across_reexec(fd: std::os::fd::RawFd) {
+    KEPT_ACROSS_REEXEC.store(fd, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Re-executes this process, with the same arguments and environment, from a sealed copy of
 /// its binary. Returns only when that was not possible. Check `is_sealed` first.
 pub fn reexec_sealed() -> io::Error {
@@ -70,6 +79,14 @@ pub fn reexec_sealed() -> io::Error {
             .collect()
     };
     let (argv_pointers, envp_pointers) = (pointers(&argv), pointers(&envp));
+    let kept = KEPT_ACROSS_REEXEC.load(std::sync::atomic::Ordering::Relaxed);
+    if kept >= 0 {
+        // SAFETY: F_SETFD with flags 0 on a descriptor number; no pointers.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::fcntl(kept, libc::F_SETFD, 0);
+        }
+    }
     // SAFETY: execveat with a descriptor we own, an empty NUL-terminated path, and
     // NULL-terminated arrays of pointers into CStrings that outlive the call.
     #[allow(unsafe_code)]

@@ -122,6 +122,10 @@ impl TestContext {
     pub fn root(&self) -> PathBuf {
         self.dir.join("root")
     }
+    /// The user and group skiff runs as in this context.
+    pub fn owner(&self) -> (u32, u32) {
+        self.owner
+    }
     pub fn runroot(&self) -> PathBuf {
         self.dir.join("run")
     }

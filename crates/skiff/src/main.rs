@@ -25,6 +25,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(skiff_engine::rootless_netns::FORWARDER_COMMAND) {
         std::process::exit(skiff_engine::rootless_netns::forwarder_main(&args[2..]));
     }
+    if args.get(1).map(String::as_str) == Some(skiff_engine::action::ACTION_COMMAND) {
+        std::process::exit(skiff_engine::action::action_main(&args[2..]));
+    }
     if args.get(1).map(String::as_str) == Some(skiff_engine::network::DNS_COMMAND) {
         std::process::exit(skiff_engine::network::dns_main(&args[2..]));
     }

@@ -13,7 +13,8 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::terminal::{Peer, RawTerminal, proxy};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ExecOptions {
     pub command: Vec<String>,
     /// `KEY=VALUE`, or `KEY` to pass this process's value on.
@@ -39,6 +40,13 @@ impl Engine {
             return Err(EngineError::InvalidArgument(
                 "exec requires at least one command".into(),
             ));
+        }
+        if let Some(workdir) = &options.workdir
+            && !workdir.starts_with('/')
+        {
+            return Err(EngineError::InvalidArgument(format!(
+                "--workdir {workdir:?}: must be an absolute path"
+            )));
         }
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         if record.state != State::Running || self.is_paused(&record.id, record.pid) {
@@ -128,7 +136,13 @@ impl Engine {
         let pid = nix::unistd::Pid::from_raw(child.pid);
         if let Some(terminal) = child.terminal {
             let _raw = RawTerminal::enter();
-            proxy(&Peer::Terminal(terminal), options.interactive, &[], None);
+            proxy(
+                &Peer::Terminal(terminal),
+                options.interactive,
+                &[],
+                None,
+                self.window,
+            );
         }
         Ok(super::lifecycle::wait_child(pid))
     }

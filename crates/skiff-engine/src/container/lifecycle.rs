@@ -28,7 +28,8 @@ use crate::names;
 use crate::terminal::{Ending, Peer, RawTerminal, SignalProxy, proxy};
 
 /// How `start` and `run` wait.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StartMode {
     /// Return as soon as the container runs (`-d`, `start`).
     Detached,
@@ -45,7 +46,8 @@ pub(crate) enum Starter {
 }
 
 /// `attach`'s choices.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct AttachOptions {
     /// Do not pass this process's stdin on.
     pub no_stdin: bool,
@@ -56,7 +58,7 @@ pub struct AttachOptions {
 }
 
 /// A new container, and what the user should know about it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Created {
     pub id: String,
     pub warnings: Vec<String>,
@@ -307,6 +309,7 @@ impl Engine {
                     stdin,
                     &detach_keys,
                     signals.as_ref().map(|s| (s, pid)),
+                    self.window,
                 )
             };
             if ending == Ending::Detached {
@@ -367,6 +370,7 @@ impl Engine {
                 keys_to_container,
                 &options.detach_keys,
                 signals.as_ref().map(|s| (s, record.pid)),
+                self.window,
             )
         };
         match ending {

@@ -11,7 +11,8 @@ use super::store::State;
 use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LogOptions {
     pub follow: bool,
     pub tail: Option<usize>,

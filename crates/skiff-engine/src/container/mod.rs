@@ -7,5 +7,6 @@ pub mod freezer;
 pub mod lifecycle;
 pub mod logs;
 pub mod report;
+pub mod run;
 pub mod store;
 pub mod top;

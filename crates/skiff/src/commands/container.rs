@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use skiff_engine::{
     AttachOptions, ChangeKind, ContainerFilter, ContainerState, CopyTarget, Engine, EngineError,
-    ExecOptions, LogOptions, PullPolicy, RestartPolicy, StartMode,
+    ExecOptions, LogOptions, NewContainer, PullPolicy, RestartPolicy, StartMode,
 };
 
 use super::run_options::create_options;
@@ -24,28 +24,21 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
 }
 
 fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
-    let mut spec = create_options(args).to_spec(engine.default_network_mode())?;
-    if args.replace
-        && let Some(name) = &args.name
-    {
-        match engine.remove_container(name, true) {
-            Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
-            Err(err) => return Err(err.into()),
-        }
-    }
     if args.kernel_memory.is_some() {
         eprintln!(
             "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop."
         );
     }
-    let policy = PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?;
-    spec.image = engine.image_for_run(
-        &args.image,
-        policy,
-        &super::registry::run_pull_options(args)?,
-        &super::registry::progress_printer(false),
-    )?;
-    let created = engine.create_container(spec, args.name.as_deref())?;
+    let pull = super::registry::run_pull_options(args)?;
+    let new = NewContainer {
+        name: args.name.clone(),
+        replace: args.replace,
+        pull: PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?,
+        platform: pull.platform,
+        registry: pull.registry,
+        ..NewContainer::new(create_options(args))
+    };
+    let created = engine.create_from(&new, &super::registry::progress_printer(false))?;
     for warning in &created.warnings {
         eprintln!("WARN[0000] {warning}");
     }
@@ -53,7 +46,6 @@ fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
 }
 
 pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
-    let remove = args.rm;
     let id = create_with_warnings(engine, &args)?;
     let mode = if args.detach {
         StartMode::Detached
@@ -63,19 +55,12 @@ pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
             detach_keys: detach_keys(&args.detach_keys)?,
         }
     };
-    match engine.start_container(&id, mode) {
-        Ok(_) if args.detach => {
-            println!("{id}");
-            Ok(0)
-        }
-        Ok(code) => Ok(code),
-        Err(err) => {
-            if remove && engine.container_exists(&id).unwrap_or(false) {
-                let _ = engine.remove_container(&id, true);
-            }
-            Err(err.into())
-        }
+    let code = engine.run_created(&id, mode)?;
+    if args.detach {
+        println!("{id}");
+        return Ok(0);
     }
+    Ok(code)
 }
 
 pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
@@ -469,11 +454,6 @@ pub fn exists(engine: &Engine, args: &NameArg) -> Result<i32> {
 pub fn exec(engine: &Engine, args: &ExecArgs) -> Result<i32> {
     if let Some(keys) = &args.detach_keys {
         detach_keys(keys)?;
-    }
-    if let Some(workdir) = &args.process.workdir
-        && !workdir.starts_with('/')
-    {
-        bail!("--workdir {workdir:?}: must be an absolute path");
     }
     let options = ExecOptions {
         command: args.command.clone(),
