@@ -327,10 +327,9 @@ impl Engine {
         &mut self,
         name_or_id: &str,
         force: bool,
-    ) -> Result<Vec<String>, EngineError> {
+    ) -> Result<ImageRemoval, EngineError> {
         let lock = self.images.write_lock()?;
         let image = self.images.resolve(name_or_id)?;
-        let mut lines = Vec::new();
         let by_name = Reference::parse(name_or_id)
             .ok()
             .map(|r| r.normalized())
@@ -341,7 +340,10 @@ impl Engine {
         {
             let reference = Reference::parse(name).map_err(skiff_image::ImageError::from)?;
             self.images.untag(&image, &reference)?;
-            return Ok(vec![format!("Untagged: {name}")]);
+            return Ok(ImageRemoval {
+                untagged: vec![name.clone()],
+                deleted: None,
+            });
         }
         let users = self.containers.users_of_image(&image.id)?;
         if !users.is_empty() {
@@ -354,11 +356,20 @@ impl Engine {
             }
             return self.remove_image(&image.id, false);
         }
-        lines.extend(image.names.iter().map(|n| format!("Untagged: {n}")));
         self.images.remove(&image, &lock)?;
-        lines.push(format!("Deleted: {}", image.id));
-        Ok(lines)
+        Ok(ImageRemoval {
+            untagged: image.names.clone(),
+            deleted: Some(image.id.clone()),
+        })
     }
+}
+
+/// What `remove_image` did: the names it took off, and the image it deleted (none when it
+/// only untagged one of several names). Docker's API reports the same two things.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImageRemoval {
+    pub untagged: Vec<String>,
+    pub deleted: Option<String>,
 }
 
 #[cfg(test)]

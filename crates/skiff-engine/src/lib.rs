@@ -40,7 +40,7 @@ pub use container::top::ProcessTable;
 pub use copy::CopyOptions;
 pub use engine::Engine;
 pub use error::{EngineError, ErrorKind};
-pub use image::{ImageReport, human_size};
+pub use image::{ImageRemoval, ImageReport, human_size};
 pub use image_filter::ImageFilter;
 pub use info::{InfoReport, VersionReport};
 pub use network::{ContainerAddress, NetworkReport};

@@ -26,7 +26,8 @@ impl ContainerState {
 /// One container as the engine reports it.
 #[derive(Debug, Clone)]
 pub struct ContainerReport {
-    pub record: ContainerRecord,
+    /// The database row: the engine's own, not a caller's to read.
+    pub(crate) record: ContainerRecord,
     pub state: ContainerState,
     pub command: Vec<String>,
     pub paths: ReportPaths,
@@ -145,6 +146,10 @@ impl ContainerReport {
     pub fn id(&self) -> &str {
         &self.record.id
     }
+    pub fn created(&self) -> DateTime<Utc> {
+        self.record.created
+    }
+
     pub fn name(&self) -> &str {
         &self.record.name
     }

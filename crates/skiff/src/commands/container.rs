@@ -383,7 +383,7 @@ fn sort_containers(
             .to_string()
     };
     match key {
-        "created" | "runningfor" => containers.sort_by_key(|c| c.record.created),
+        "created" | "runningfor" => containers.sort_by_key(|c| c.created()),
         "id" => containers.sort_by(|a, b| a.id().cmp(b.id())),
         "names" => containers.sort_by(|a, b| a.name().cmp(b.name())),
         "image" => containers.sort_by_cached_key(|c| text(c, "Image")),

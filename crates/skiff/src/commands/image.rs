@@ -208,7 +208,11 @@ pub fn remove(engine: &mut Engine, args: &RmiArgs) -> Result<i32> {
     Ok(for_each(
         &names,
         |name| match engine.remove_image(name, args.force) {
-            Ok(lines) => Ok(Some(lines.join("\n"))),
+            Ok(removal) => {
+                let untagged = removal.untagged.iter().map(|n| format!("Untagged: {n}"));
+                let deleted = removal.deleted.iter().map(|id| format!("Deleted: {id}"));
+                Ok(Some(untagged.chain(deleted).collect::<Vec<_>>().join("\n")))
+            }
             // Podman: --force implies --ignore.
             Err(e) if e.is_no_such_image() && (args.ignore || args.force) => Ok(None),
             Err(e) => Err(e.into()),
