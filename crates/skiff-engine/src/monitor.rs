@@ -515,11 +515,10 @@ impl Engine {
             },
         )
         .map_err(|e| (125, e.to_string()))?;
-        let args: Vec<String> =
-            serde_json::from_value(oci["process"]["args"].clone()).unwrap_or_default();
-        let env: Vec<String> =
-            serde_json::from_value(oci["process"]["env"].clone()).unwrap_or_default();
-        let cwd = oci["process"]["cwd"].as_str().unwrap_or("/").to_string();
+        let process = oci.process().clone().unwrap_or_default();
+        let args = process.args().clone().unwrap_or_default();
+        let env = process.env().clone().unwrap_or_default();
+        let cwd = process.cwd().display().to_string();
         // A --workdir must exist (Podman does not make it); the image's own is the image's.
         if spec.workdir.is_some() {
             check_working_directory(rootfs, &spec.mounts, &cwd, &record.id)?;
@@ -532,7 +531,8 @@ impl Engine {
         std::fs::create_dir_all(&bundle)
             .map_err(|e| (125, format!("create {}: {e}", bundle.display())))?;
         let config_path = bundle.join("config.json");
-        std::fs::write(&config_path, serde_json::to_vec(&oci).unwrap_or_default())
+        let config = serde_json::to_vec(&oci).map_err(|e| (125, format!("OCI config: {e}")))?;
+        std::fs::write(&config_path, config)
             .io("write", &config_path)
             .map_err(engine_error)?;
         let runtime = runtime_for(&record.runtime, &self.runtime_state_root())

@@ -134,8 +134,17 @@ fn set_env(env: &mut Vec<String>, entry: String) {
     env.push(entry);
 }
 
-/// Builds the OCI runtime config for one start of a container.
+/// Builds the OCI runtime config for one start of a container, typed: what the runtime reads
+/// is what `oci_spec` parses, and a config that does not parse is an error, never a file.
 pub fn generate(
+    spec: &ContainerSpec,
+    image: &ImageConfiguration,
+    context: &RuntimeContext,
+) -> Result<oci_spec::runtime::Spec, SpecError> {
+    Ok(serde_json::from_value(config_json(spec, image, context)?)?)
+}
+
+fn config_json(
     spec: &ContainerSpec,
     image: &ImageConfiguration,
     context: &RuntimeContext,
@@ -381,6 +390,15 @@ mod tests {
         }
     }
 
+    /// The generated config as JSON, after its trip through the typed `Spec`.
+    fn generated(
+        spec: &ContainerSpec,
+        image: &ImageConfiguration,
+        context: &RuntimeContext,
+    ) -> Value {
+        serde_json::to_value(generate(spec, image, context).unwrap()).unwrap()
+    }
+
     fn image(config: Value) -> ImageConfiguration {
         serde_json::from_value(json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": config})).unwrap()
     }
@@ -393,7 +411,7 @@ mod tests {
                 network,
                 ..Default::default()
             };
-            generate(&spec, &image(json!({})), &context()).unwrap()["linux"]["sysctl"].clone()
+            generated(&spec, &image(json!({})), &context())["linux"]["sysctl"].clone()
         };
         assert_eq!(
             sysctl(NetworkMode::None)["net.ipv4.ping_group_range"],
@@ -415,7 +433,7 @@ mod tests {
                 mask: mask.iter().map(|s| s.to_string()).collect(),
                 ..Default::default()
             };
-            let config = generate(&spec, &image(json!({})), &context()).unwrap();
+            let config = generated(&spec, &image(json!({})), &context());
             let list = |key: &str| -> Vec<String> {
                 serde_json::from_value(config["linux"][key].clone()).unwrap()
             };
@@ -445,7 +463,7 @@ mod tests {
             };
             let mut ctx = context();
             ctx.rootless = rootless;
-            let config = generate(&spec, &image(json!({})), &ctx).unwrap();
+            let config = generated(&spec, &image(json!({})), &ctx);
             let mounts = config["mounts"].as_array().unwrap().clone();
             let cgroup = mounts
                 .into_iter()
@@ -466,7 +484,7 @@ mod tests {
             command: vec!["true".into()],
             ..Default::default()
         };
-        let config = generate(&spec, &image(json!({})), &context()).unwrap();
+        let config = generated(&spec, &image(json!({})), &context());
         assert_eq!(
             config["process"]["capabilities"]["bounding"]
                 .as_array()
@@ -518,7 +536,7 @@ mod tests {
             memory: Some(1 << 20),
             ..Default::default()
         };
-        let config = generate(&spec, &image(json!({})), &ctx).unwrap();
+        let config = generated(&spec, &image(json!({})), &ctx);
         assert!(config["linux"].get("resources").is_none());
     }
 }
