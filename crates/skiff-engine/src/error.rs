@@ -57,6 +57,10 @@ pub enum EngineError {
     /// connected, dependent containers.
     #[error("{0}")]
     Conflict(String),
+    /// What the forked child that starts a container reported, other than a runtime failure
+    /// (`StartFailed`): its kind crossed the sync channel with it.
+    #[error("{1}")]
+    Child(ErrorKind, String),
     /// The container is not in a state that allows the action (Podman: "container state improper").
     #[error("{0}: container state improper")]
     InvalidState(String),
@@ -89,6 +93,33 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    const ALL: [ErrorKind; 5] = [
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::InvalidArgument,
+        ErrorKind::Permission,
+        ErrorKind::Runtime,
+    ];
+
+    /// The kind's one-word name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Runtime => "runtime",
+        }
+    }
+
+    /// The kind named `word`; an unknown word is a runtime failure.
+    pub fn from_word(word: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == word)
+            .unwrap_or(ErrorKind::Runtime)
+    }
+
     /// The Docker/Podman REST API's status for this kind.
     pub fn http_status(self) -> u16 {
         match self {
@@ -122,6 +153,7 @@ impl EngineError {
             | EngineError::InvalidArgument(_)
             | EngineError::Spec(_) => ErrorKind::InvalidArgument,
             EngineError::Rootless(_) => ErrorKind::Permission,
+            EngineError::Child(kind, _) => *kind,
             EngineError::Io { source, .. }
                 if source.kind() == std::io::ErrorKind::PermissionDenied =>
             {
@@ -156,6 +188,14 @@ impl EngineError {
                 _ => ErrorKind::Runtime,
             },
             _ => ErrorKind::Runtime,
+        }
+    }
+
+    /// The error a forked child reported on the sync channel.
+    pub(crate) fn from_child(code: i32, kind: &str, message: String) -> Self {
+        match ErrorKind::from_word(kind) {
+            ErrorKind::Runtime => EngineError::StartFailed(code, message),
+            kind => EngineError::Child(kind, message),
         }
     }
 
@@ -294,6 +334,20 @@ mod tests {
                 403,
             ),
         ];
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_word(kind.as_str()), kind);
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+            let child = EngineError::from_child(125, kind.as_str(), "m".into());
+            assert_eq!(child.kind(), kind);
+            assert_eq!(child.exit_code(), 125);
+        }
+        assert!(matches!(
+            EngineError::from_child(127, "runtime", "m".into()),
+            EngineError::StartFailed(127, _)
+        ));
         for (error, kind, exit, removal, status) in cases {
             assert_eq!(error.kind(), kind, "{error}");
             assert_eq!(error.exit_code(), exit, "{error}");

@@ -136,10 +136,7 @@ impl Engine {
         if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
             .and_then(|()| crate::rootless::make_mounts_private())
         {
-            report(SyncMessage::Error(
-                125,
-                format!("private mount namespace: {e}"),
-            ));
+            report(ChildFailure::runtime(125, format!("private mount namespace: {e}")).to_sync());
             return 125;
         }
         // Fresh connections: SQLite connections must not cross fork().
@@ -147,7 +144,7 @@ impl Engine {
         let prepared = match self.prepare_stdio(record, attached, stdin) {
             Ok(prepared) => prepared,
             Err(message) => {
-                report(SyncMessage::Error(125, message));
+                report(ChildFailure::runtime(125, message).to_sync());
                 return 125;
             }
         };
@@ -164,7 +161,7 @@ impl Engine {
             match crate::rootless_netns::listen(&record.spec.ports) {
                 Ok(listeners) => listeners,
                 Err(message) => {
-                    report(SyncMessage::Error(125, message));
+                    report(ChildFailure::runtime(125, message).to_sync());
                     return 125;
                 }
             }
@@ -173,13 +170,13 @@ impl Engine {
         };
         let pid = match engine.create_and_start(record, image, container) {
             Ok(pid) => pid,
-            Err((code, message)) => {
+            Err(failure) => {
                 let _ = engine.layout(&record.id, &record.driver).unmount();
                 if record.spec.remove {
                     let _ = engine.delete_container_files(record);
                 }
-                report(SyncMessage::Error(code, message));
-                return code;
+                report(failure.to_sync());
+                return failure.code;
             }
         };
         let terminal = match console.map(|c| receive_terminal(&c, Duration::from_secs(10))) {
@@ -189,7 +186,7 @@ impl Engine {
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
                 );
-                report(SyncMessage::Error(125, format!("container terminal: {e}")));
+                report(ChildFailure::runtime(125, format!("container terminal: {e}")).to_sync());
                 return 125;
             }
             None => None,
@@ -201,7 +198,7 @@ impl Engine {
                 nix::unistd::Pid::from_raw(pid),
                 nix::sys::signal::Signal::SIGKILL,
             );
-            report(SyncMessage::Error(125, message));
+            report(ChildFailure::runtime(125, message).to_sync());
             return 125;
         }
         drop(engine);
@@ -429,6 +426,50 @@ pub fn cleanup_main(args: &[String]) -> i32 {
     code
 }
 
+/// A failure of the forked child as it crosses the sync channel (`skiff_monitor::sync`):
+/// Podman's exit code, the error's kind, the message.
+#[derive(Debug)]
+struct ChildFailure {
+    code: i32,
+    kind: crate::error::ErrorKind,
+    message: String,
+}
+
+impl ChildFailure {
+    fn runtime(code: i32, message: String) -> Self {
+        Self {
+            code,
+            kind: crate::error::ErrorKind::Runtime,
+            message,
+        }
+    }
+
+    fn to_sync(&self) -> SyncMessage {
+        SyncMessage::Error {
+            code: self.code,
+            kind: self.kind.as_str().to_string(),
+            message: self.message.clone(),
+        }
+    }
+}
+
+impl From<EngineError> for ChildFailure {
+    fn from(error: EngineError) -> Self {
+        Self {
+            code: error.exit_code(),
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// A runtime failure with Podman's exit code (126 not executable, 127 not found, 125).
+impl From<(i32, String)> for ChildFailure {
+    fn from((code, message): (i32, String)) -> Self {
+        Self::runtime(code, message)
+    }
+}
+
 impl Engine {
     /// In the forked child: root filesystem, host files, OCI bundle, runtime create and
     /// start, then the record says running. Errors carry Podman's exit codes (125/126/127).
@@ -437,8 +478,8 @@ impl Engine {
         record: &ContainerRecord,
         image: &ResolvedImage,
         stdio: ContainerStdio,
-    ) -> Result<i32, (i32, String)> {
-        let engine_error = |e: EngineError| (125, e.to_string());
+    ) -> Result<i32, ChildFailure> {
+        let engine_error = ChildFailure::from;
         let layout = self.layout(&record.id, &record.driver);
         let rootfs = layout
             .mount(&image.layers, self.opaque)
@@ -464,8 +505,8 @@ impl Engine {
         rootfs: &Path,
         namespace: Option<&skiff_network::Namespace>,
         stdio: ContainerStdio,
-    ) -> Result<i32, (i32, String)> {
-        let engine_error = |e: EngineError| (125, e.to_string());
+    ) -> Result<i32, ChildFailure> {
+        let engine_error = ChildFailure::from;
         let spec = &record.spec;
         let hostname = spec.effective_hostname(&record.id);
         let host_network = spec.network == skiff_spec::NetworkMode::Host;
@@ -496,7 +537,7 @@ impl Engine {
         .map_err(engine_error)?;
         let image_user = config.config().as_ref().and_then(|c| c.user().clone());
         let user = resolve_user(rootfs, spec.user.as_deref().or(image_user.as_deref()))
-            .map_err(|e| (125, e.to_string()))?;
+            .map_err(|e| engine_error(e.into()))?;
         let oci = generate(
             spec,
             config,
@@ -542,7 +583,10 @@ impl Engine {
             .map_err(|e| (125, format!("{}: {e}", runtime.name())))?;
         if let Err(e) = runtime.start(&record.id) {
             let _ = runtime.delete(&record.id);
-            return Err((125, format!("{}: {e}", runtime.name())));
+            return Err(ChildFailure::runtime(
+                125,
+                format!("{}: {e}", runtime.name()),
+            ));
         }
         // This process becomes the monitor (same PID across the exec).
         let monitor = nix::unistd::getpid().as_raw();

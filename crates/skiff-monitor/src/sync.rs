@@ -1,5 +1,6 @@
 //! The contract between a starting `skiff` and the monitor, over a socket pair, one line a
-//! message: `started <pid>` or `error <exit code> <message>` once the container runs or failed.
+//! message: `started <pid>` or `error <exit code> <kind> <message>` once the container runs or
+//! failed (the kind is the engine's error kind, one word, for callers to match on).
 //! When the container has ended the monitor says `ended <code>` and waits a moment for an
 //! answer: `done` from a `skiff` still there, which has cleaned up itself (it has the engine
 //! open already; a fresh cleanup process would start from nothing) as far as moving files
@@ -11,7 +12,11 @@ use alloc::string::{String, ToString};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncMessage {
     Started(i32),
-    Error(i32, String),
+    Error {
+        code: i32,
+        kind: String,
+        message: String,
+    },
     Ended(i32),
     Exited(i32),
 }
@@ -26,9 +31,15 @@ impl SyncMessage {
     pub fn encode(&self) -> String {
         match self {
             SyncMessage::Started(pid) => alloc::format!("started {pid}\n"),
-            SyncMessage::Error(code, message) => {
-                alloc::format!("error {code} {}\n", message.replace('\n', " "))
-            }
+            SyncMessage::Error {
+                code,
+                kind,
+                message,
+            } => alloc::format!(
+                "error {code} {} {}\n",
+                kind.replace([' ', '\n'], "_"),
+                message.replace('\n', " ")
+            ),
             SyncMessage::Ended(code) => alloc::format!("ended {code}\n"),
             SyncMessage::Exited(code) => alloc::format!("exited {code}\n"),
         }
@@ -41,8 +52,13 @@ impl SyncMessage {
             "ended" => rest.parse().ok().map(SyncMessage::Ended),
             "exited" => rest.parse().ok().map(SyncMessage::Exited),
             "error" => {
-                let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
-                Some(SyncMessage::Error(code.parse().ok()?, message.to_string()))
+                let (code, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+                let (kind, message) = rest.split_once(' ').unwrap_or((rest, ""));
+                Some(SyncMessage::Error {
+                    code: code.parse().ok()?,
+                    kind: kind.to_string(),
+                    message: message.to_string(),
+                })
             }
             _ => None,
         }
@@ -59,11 +75,23 @@ mod tests {
             SyncMessage::Started(42),
             SyncMessage::Ended(4),
             SyncMessage::Exited(3),
-            SyncMessage::Error(127, "not found\nhere".into()),
+            SyncMessage::Error {
+                code: 127,
+                kind: "runtime".into(),
+                message: "not found\nhere".into(),
+            },
         ] {
             let decoded = SyncMessage::decode(&message.encode()).unwrap();
-            if let SyncMessage::Error(code, text) = decoded {
-                assert_eq!((code, text.as_str()), (127, "not found here"));
+            if let SyncMessage::Error {
+                code,
+                kind,
+                message,
+            } = decoded
+            {
+                assert_eq!(
+                    (code, kind.as_str(), message.as_str()),
+                    (127, "runtime", "not found here")
+                );
             } else {
                 assert_eq!(decoded, message);
             }

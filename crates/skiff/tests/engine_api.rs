@@ -406,8 +406,48 @@ fn eight_concurrent_rounds(mode: Mode) {
             task.await.expect("task");
         }
     });
+    if mode == Mode::Root {
+        runtime.block_on(conflicts_cross_from_the_starting_child(&ctx));
+    }
     // Nothing is left behind, and the CLI sees the same store.
     assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+}
+
+/// A failure found by the forked child that starts a container keeps its kind: a host port
+/// another container publishes is a conflict (HTTP 409), not a runtime failure.
+async fn conflicts_cross_from_the_starting_child(ctx: &TestContext) {
+    let helper = helper(ctx);
+    let web = |name: &str| Action::Run {
+        container: container(
+            CreateOptions {
+                command: vec!["sleep".into(), "1000".into()],
+                publish: vec!["127.0.0.1:41873:80".into()],
+                ..Default::default()
+            },
+            name,
+        ),
+        mode: StartMode::Detached,
+    };
+    assert!(matches!(
+        call(&helper, web("web1")).await,
+        Ok(Report::Started { .. })
+    ));
+    let Err(taken) = call(&helper, web("web2")).await else {
+        panic!("a published port was published twice")
+    };
+    assert_eq!((taken.kind, taken.exit_code), (ErrorKind::Conflict, 125));
+    assert!(taken.message.contains("41873"), "{}", taken.message);
+    for name in ["web1", "web2"] {
+        let removed = call(
+            &helper,
+            Action::Remove {
+                container: name.into(),
+                force: true,
+            },
+        )
+        .await;
+        assert!(matches!(removed, Ok(Report::Removed { .. })), "{removed:?}");
+    }
 }
 
 #[test]

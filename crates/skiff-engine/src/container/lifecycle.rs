@@ -275,9 +275,13 @@ impl Engine {
         };
         let pid = match sync.next(None) {
             Some(SyncMessage::Started(pid)) => pid,
-            Some(SyncMessage::Error(code, message)) => {
+            Some(SyncMessage::Error {
+                code,
+                kind,
+                message,
+            }) => {
                 failed();
-                return Err(EngineError::StartFailed(code, message));
+                return Err(EngineError::from_child(code, &kind, message));
             }
             _ => {
                 failed();
