@@ -138,7 +138,7 @@ pub fn build(
         let keep = result.as_ref().ok().cloned();
         for id in std::mem::take(&mut builder.created) {
             if Some(&id) != keep.as_ref() {
-                let _ = builder.engine.remove_image(&id, false);
+                let _ = builder.engine.remove_image_entirely(&id, false);
             }
         }
     }

@@ -194,7 +194,7 @@ impl Engine {
                 {
                     continue;
                 }
-                match self.remove_image(&report.image.id, false) {
+                match self.remove_image_entirely(&report.image.id, false) {
                     Ok(_) => removed.push(report.image.id.clone()),
                     Err(err) if err.is_no_such_image() => {}
                     Err(err) => return Err(err),

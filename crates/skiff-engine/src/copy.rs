@@ -117,7 +117,7 @@ impl Engine {
         let result = self.copy_to(&id, &image, &destination, options, progress);
         let temporary = !before.contains(&id) && !matches!(destination, Location::Local(_));
         if temporary {
-            let _ = self.remove_image(&id, false);
+            let _ = self.remove_image_entirely(&id, false);
         }
         result.map(|()| id)
     }

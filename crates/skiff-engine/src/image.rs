@@ -320,31 +320,48 @@ impl Engine {
         Ok(())
     }
 
-    /// `rmi`: removes a name; when it was the image's last name (or an ID was given), the image
-    /// and its unshared layers. With `force`, containers using the image are removed first.
-    /// Returns the lines Podman prints: "Untagged: NAME" and "Deleted: ID".
+    /// `rmi NAME|ID`: a name of an image with other names is untagged, with or without
+    /// `force`; an image's last name or its ID removes the image and its unshared layers (an ID
+    /// of an image with several names only with `force`, as Podman). With `force`, containers
+    /// using the image are removed first.
     pub fn remove_image(
         &mut self,
         name_or_id: &str,
         force: bool,
     ) -> Result<ImageRemoval, EngineError> {
-        let lock = self.images.write_lock()?;
         let image = self.images.resolve(name_or_id)?;
         let by_name = Reference::parse(name_or_id)
             .ok()
             .map(|r| r.normalized())
             .filter(|n| image.names.contains(n));
-        if let Some(name) = &by_name
-            && image.names.len() > 1
-            && !force
-        {
-            let reference = Reference::parse(name).map_err(skiff_image::ImageError::from)?;
-            self.images.untag(&image, &reference)?;
-            return Ok(ImageRemoval {
-                untagged: vec![name.clone()],
-                deleted: None,
-            });
+        match &by_name {
+            Some(name) if image.names.len() > 1 => {
+                let _lock = self.images.write_lock()?;
+                let reference = Reference::parse(name).map_err(skiff_image::ImageError::from)?;
+                self.images.untag(&image, &reference)?;
+                Ok(ImageRemoval {
+                    untagged: vec![name.clone()],
+                    deleted: None,
+                })
+            }
+            None if image.names.len() > 1 && !force => Err(EngineError::Conflict(format!(
+                "unable to delete image {:?} by ID with more than one tag ({}): please force removal",
+                image.id,
+                image.names.join(", ")
+            ))),
+            _ => self.remove_image_entirely(&image.id, force),
         }
+    }
+
+    /// Removes an image whatever names it has (`rmi --all`, and images skiff made itself).
+    /// With `force`, containers using the image are removed first.
+    pub fn remove_image_entirely(
+        &mut self,
+        id: &str,
+        force: bool,
+    ) -> Result<ImageRemoval, EngineError> {
+        let lock = self.images.write_lock()?;
+        let image = self.images.resolve(id)?;
         let users = self.containers.users_of_image(&image.id)?;
         if !users.is_empty() {
             if !force {
@@ -354,7 +371,7 @@ impl Engine {
             for user in users {
                 self.remove_container(&user, true)?;
             }
-            return self.remove_image(&image.id, false);
+            return self.remove_image_entirely(&image.id, false);
         }
         self.images.remove(&image, &lock)?;
         Ok(ImageRemoval {

@@ -12,17 +12,37 @@ pub struct ImageFilter {
     by_key: BTreeMap<String, Vec<String>>,
 }
 
-const KEYS: &[&str] = &["id", "reference", "dangling", "label", "before", "since"];
+const KEYS: &[&str] = &[
+    "id",
+    "reference",
+    "dangling",
+    "label",
+    "before",
+    "since",
+    "after",
+    "until",
+    "containers",
+    "readonly",
+];
 
 impl ImageFilter {
     pub fn parse(filters: &[String]) -> Result<Self, EngineError> {
-        let by_key = parse_filters(filters, KEYS)?;
-        for value in by_key.get("dangling").into_iter().flatten() {
-            if !matches!(value.as_str(), "true" | "false") {
-                return Err(EngineError::InvalidArgument(format!(
-                    "invalid dangling filter {value:?}: expected true or false"
-                )));
+        let mut by_key = parse_filters(filters, KEYS)?;
+        // `after` is Podman's other name for `since`.
+        if let Some(after) = by_key.remove("after") {
+            by_key.entry("since".into()).or_default().extend(after);
+        }
+        for key in ["dangling", "containers", "readonly"] {
+            for value in by_key.get(key).into_iter().flatten() {
+                if !matches!(value.as_str(), "true" | "false") {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "invalid {key} filter {value:?}: expected true or false"
+                    )));
+                }
             }
+        }
+        for value in by_key.get("until").into_iter().flatten() {
+            crate::container::logs::parse_log_time(value, chrono::Utc::now())?;
         }
         Ok(Self { by_key })
     }
@@ -72,6 +92,11 @@ fn matches(image: &ImageReport, key: &str, value: &str) -> bool {
     match key {
         "id" => image.id().starts_with(value.trim_start_matches("sha256:")),
         "dangling" => image.image.names.is_empty() == (value == "true"),
+        "containers" => (image.containers > 0) == (value == "true"),
+        // No read-only image stores here.
+        "readonly" => value == "false",
+        "until" => crate::container::logs::parse_log_time(value, chrono::Utc::now())
+            .is_ok_and(|until| image.image.created < until),
         "label" => {
             let labels = image
                 .image

@@ -24,8 +24,10 @@ pub fn is_json(format: &str) -> bool {
 /// Renders `template` once per value; `table ` in front adds a header row and aligns columns.
 pub fn render(template: &str, values: &[Value]) -> Result<String> {
     let (table, body) = match template.strip_prefix("table") {
-        Some(rest) => (true, rest.trim_start()),
-        None => (false, template),
+        // As Podman's `table ` formats: every space separates columns.
+        Some(rest) if rest.starts_with(' ') => (true, rest.trim_start().replace(' ', "\t")),
+        Some(rest) => (true, rest.trim_start().to_string()),
+        None => (false, template.to_string()),
     };
     let body = body.replace("\\t", "\t").replace("\\n", "\n");
     let mut rows = Vec::new();
@@ -201,6 +203,10 @@ fn unsafe_character(body: &str) -> Option<char> {
                     if escaped && !c.is_ascii() {
                         return Some(c);
                     }
+                    // `...\`: the engine unquotes a lone backslash at the end and panics.
+                    if escaped && q == '`' && c == q {
+                        return Some('\\');
+                    }
                     if !(escaped && q == '"') {
                         if c == q {
                             quote = None;
@@ -232,7 +238,8 @@ pub fn table_with_header(header: &str, body: &str, values: &[Value]) -> Result<S
 
 /// `{{.ID}}\t{{.Names}}` → `ID\tNAMES`, using Podman's column names where they differ.
 fn header_of(body: &str) -> String {
-    body.split('\t')
+    columns(body)
+        .into_iter()
         .map(|cell| {
             let field = cell
                 .split("{{")
@@ -240,10 +247,14 @@ fn header_of(body: &str) -> String {
                 .and_then(|c| c.split("}}").next())
                 .unwrap_or("")
                 .trim();
-            let name = field
-                .trim_start_matches('.')
-                .split_whitespace()
-                .last()
+            // The field an action shows: `.Names` in `join .Names ","`.
+            let words: Vec<&str> = field.split_whitespace().collect();
+            let name = words
+                .iter()
+                .rev()
+                .find(|w| w.starts_with('.'))
+                .or(words.last())
+                .copied()
                 .unwrap_or("")
                 .trim_start_matches('.');
             match name {
@@ -254,6 +265,31 @@ fn header_of(body: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\t")
+}
+
+/// The tab-separated columns of a template body; a tab inside `{{ }}` separates nothing.
+fn columns(body: &str) -> Vec<&str> {
+    let mut cells = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"{{") {
+            depth += 1;
+            i += 2;
+        } else if bytes[i..].starts_with(b"}}") {
+            depth = depth.saturating_sub(1);
+            i += 2;
+        } else {
+            if bytes[i] == b'\t' && depth == 0 {
+                cells.push(&body[start..i]);
+                start = i + 1;
+            }
+            i += 1;
+        }
+    }
+    cells.push(&body[start..]);
+    cells
 }
 
 /// Aligns tab-separated rows into columns two spaces apart (Go's tabwriter as Podman uses it).
@@ -435,6 +471,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn spaces_of_a_table_format_separate_columns_as_in_podman() {
+        let rows = vec![json!({"Repository": "a.b/c", "Tag": "d", "Names": ["x", "y"]})];
+        assert_eq!(
+            render("table {{.Repository}} {{.Tag}}", &rows).unwrap(),
+            "REPOSITORY  TAG\na.b/c       d\n"
+        );
+        assert_eq!(
+            render("table {{ .Tag }} {{join .Names \",\"}}", &rows).unwrap(),
+            "TAG  NAMES\nd    x,y\n"
+        );
+    }
+
+    #[test]
     fn tabs_stay_tabs_unless_the_format_is_a_table() {
         let rows = [serde_json::json!({"ID": "a", "Names": "bb"})];
         assert_eq!(render("{{.ID}}\\t{{.Names}}", &rows).unwrap(), "a\tbb\n");
@@ -464,6 +513,7 @@ mod tests {
             "{{print ö}}".to_string(),
             "{{eq `\\Σ}}`".to_string(),
             "{{\"}}\\𞹡{{\"}}".to_string(),
+            "{{eq `}}{{printf \\`A}}".to_string(),
             r#"{{ printf "%.99999999999f" 1.0 }}"#.to_string(),
             format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000)),
             format!("{}x{}", "{{range .}}".repeat(3000), "{{end}}".repeat(3000)),

@@ -207,7 +207,11 @@ pub fn remove(engine: &mut Engine, args: &RmiArgs) -> Result<i32> {
     };
     Ok(for_each(
         &names,
-        |name| match engine.remove_image(name, args.force) {
+        |name| match if args.all {
+            engine.remove_image_entirely(name, args.force)
+        } else {
+            engine.remove_image(name, args.force)
+        } {
             Ok(removal) => {
                 let untagged = removal.untagged.iter().map(|n| format!("Untagged: {n}"));
                 let deleted = removal.deleted.iter().map(|id| format!("Deleted: {id}"));
