@@ -109,8 +109,17 @@ impl Engine {
     pub(crate) fn userdata_dir(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("userdata")
     }
-    pub(crate) fn log_path(&self, id: &str) -> PathBuf {
-        self.userdata_dir(id).join("ctr.log")
+    /// The container's log file: its own, or `--log-opt path=`; none when its log driver
+    /// writes no file (`none`, `journald`).
+    pub(crate) fn log_path(
+        &self,
+        record: &crate::container::store::ContainerRecord,
+    ) -> Option<PathBuf> {
+        let log = &record.spec.log;
+        log.to_file().then(|| match &log.path {
+            Some(path) => PathBuf::from(path),
+            None => self.userdata_dir(&record.id).join("ctr.log"),
+        })
     }
     pub(crate) fn layout(&self, id: &str, driver: &str) -> RootfsLayout {
         RootfsLayout::new(

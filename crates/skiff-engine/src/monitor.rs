@@ -227,7 +227,11 @@ impl Engine {
         };
         let args = MonitorArgs {
             pid,
-            log: self.log_path(&record.id).display().to_string(),
+            log: self
+                .log_path(record)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            log_size_max: record.spec.log.max_size.unwrap_or(0).max(0) as u64,
             exit: self.exit_path(&record.id).display().to_string(),
             stdout_fd,
             stderr_fd,

@@ -27,17 +27,27 @@ pub struct LogWriter {
     fd: i32,
     utc_offset_seconds: i64,
     pending: [Vec<u8>; 2],
+    /// `--log-opt max-size`: the file is emptied before a record would take it past this
+    /// (as conmon does); 0 for no limit.
+    max_size: u64,
+    size: u64,
 }
 
 impl LogWriter {
     /// Opens (or creates) the log for appending. Times are written with this offset from UTC
     /// (the host's local offset, given by `skiff` when it starts the monitor).
-    pub fn open(path: &str, utc_offset_seconds: i64) -> Option<Self> {
+    /// An empty path: nothing is logged (`--log-driver none` or `journald`).
+    pub fn open(path: &str, utc_offset_seconds: i64, max_size: u64) -> Option<Self> {
+        if path.is_empty() {
+            return None;
+        }
         let fd = sys::open_append(path);
         (fd >= 0).then(|| Self {
             fd,
             utc_offset_seconds,
             pending: [Vec::new(), Vec::new()],
+            max_size,
+            size: sys::file_size(fd),
         })
     }
 
@@ -70,7 +80,12 @@ impl LogWriter {
         let mut record = alloc::format!("{time} {} {tag} ", stream.name()).into_bytes();
         record.extend_from_slice(line);
         record.push(b'\n');
+        if self.max_size > 0 && self.size + record.len() as u64 > self.max_size {
+            sys::truncate(self.fd);
+            self.size = 0;
+        }
         sys::write_all(self.fd, &record);
+        self.size += record.len() as u64;
     }
 }
 
@@ -166,6 +181,27 @@ mod tests {
     }
 
     #[test]
+    fn a_log_past_its_size_limit_starts_over_and_no_path_logs_nothing() {
+        let path = std::format!(
+            "{}/skiff-log-limit-{}",
+            std::env::temp_dir().display(),
+            std::process::id()
+        );
+        let _ = std::fs::remove_file(&path);
+        // A record here is 36 bytes of time, ` stdout F `, the line and a newline: 50 for 3.
+        let mut log = LogWriter::open(&path, 0, 120).unwrap();
+        for line in [&b"one\n"[..], b"two\n", b"six\n"] {
+            log.write(Stream::Stdout, line);
+        }
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with(" stdout F six\n"), "{text}");
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let _ = std::fs::remove_file(&path);
+        assert!(LogWriter::open("", 0, 0).is_none());
+    }
+
+    #[test]
     fn lines_are_split_and_partials_marked() {
         let path = std::format!(
             "{}/skiff-log-{}",
@@ -173,7 +209,7 @@ mod tests {
             std::process::id()
         );
         let _ = std::fs::remove_file(&path);
-        let mut log = LogWriter::open(&path, 0).unwrap();
+        let mut log = LogWriter::open(&path, 0, 0).unwrap();
         log.write(Stream::Stdout, b"hel");
         log.write(Stream::Stdout, b"lo\nwor");
         log.write(Stream::Stderr, b"oops\n");

@@ -21,7 +21,10 @@ use crate::sys;
 #[derive(Debug, PartialEq)]
 pub struct MonitorArgs {
     pub pid: i32,
+    /// The log file; empty: nothing is logged.
     pub log: String,
+    /// `--log-opt max-size` in bytes; 0: no limit.
+    pub log_size_max: u64,
     pub exit: String,
     /// The container's output: pipes, or with `terminal` the pty master as stdout_fd.
     pub stdout_fd: i32,
@@ -53,6 +56,7 @@ impl Default for MonitorArgs {
         Self {
             pid: 0,
             log: String::new(),
+            log_size_max: 0,
             exit: String::new(),
             stdout_fd: -1,
             stderr_fd: -1,
@@ -98,6 +102,12 @@ impl MonitorArgs {
             match arg.as_str() {
                 "--pid" => out.pid = number(value("--pid")?, "--pid")?,
                 "--log" => out.log = value("--log")?,
+                "--log-size-max" => {
+                    let text = value("--log-size-max")?;
+                    out.log_size_max = text
+                        .parse()
+                        .map_err(|_| alloc::format!("--log-size-max: not a number: {text}"))?
+                }
                 "--exit" => out.exit = value("--exit")?,
                 "--stdout-fd" => out.stdout_fd = number(value("--stdout-fd")?, "--stdout-fd")?,
                 "--stderr-fd" => out.stderr_fd = number(value("--stderr-fd")?, "--stderr-fd")?,
@@ -131,6 +141,8 @@ impl MonitorArgs {
             self.pid.to_string(),
             "--log".into(),
             self.log.clone(),
+            "--log-size-max".into(),
+            self.log_size_max.to_string(),
             "--exit".into(),
             self.exit.clone(),
             "--stdout-fd".into(),
@@ -203,7 +215,7 @@ pub fn run(args: MonitorArgs) -> i32 {
         libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
     };
     let mut reaper = ChildReaper::new(args.pid);
-    let mut log = LogWriter::open(&args.log, args.utc_offset_seconds);
+    let mut log = LogWriter::open(&args.log, args.utc_offset_seconds, args.log_size_max);
     let mut streams = [
         (args.stdout_fd, Stream::Stdout),
         (args.stderr_fd, Stream::Stderr),
@@ -449,6 +461,7 @@ mod tests {
         let args = MonitorArgs {
             pid: 42,
             log: "/l".into(),
+            log_size_max: 4096,
             exit: "/e".into(),
             stdout_fd: 5,
             stderr_fd: 6,

@@ -155,6 +155,23 @@ pub fn stdio_to_null() {
 }
 
 /// Opens `path` for appending (created 0640 if missing); -1 on failure.
+/// The size of an open file (0 when it cannot be told).
+pub fn file_size(fd: i32) -> u64 {
+    // SAFETY: lseek on a descriptor; no pointers.
+    #[allow(unsafe_code)]
+    let end = unsafe { libc::lseek(fd, 0, libc::SEEK_END) };
+    end.max(0) as u64
+}
+
+/// Empties a file (one opened for appending goes on writing at its start).
+pub fn truncate(fd: i32) {
+    // SAFETY: ftruncate on a descriptor; no pointers.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::ftruncate(fd, 0);
+    }
+}
+
 pub fn open_append(path: &str) -> i32 {
     let Some(path) = c_string(path) else {
         return -1;

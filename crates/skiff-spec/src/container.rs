@@ -63,6 +63,42 @@ pub struct ContainerSpec {
     pub extra_hosts: Vec<String>,
     /// `--no-hosts`: leave the image's /etc/hosts alone.
     pub no_hosts: bool,
+    /// `--log-driver` and `--log-opt`.
+    pub log: LogConfig,
+}
+
+/// Where a container's output is logged (`--log-driver`, `--log-opt`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct LogConfig {
+    /// As the user gave it: `k8s-file` (also when empty), `json-file` (the same format),
+    /// `journald` or `none`.
+    pub driver: String,
+    /// `path=`: the log file instead of the container's own.
+    pub path: Option<String>,
+    /// `max-size=`: the file is emptied when it would grow past this many bytes.
+    pub max_size: Option<i64>,
+    /// `tag=`.
+    pub tag: Option<String>,
+}
+
+/// The drivers `--log-driver` takes.
+pub const LOG_DRIVERS: &[&str] = &["k8s-file", "json-file", "journald", "none"];
+
+impl LogConfig {
+    /// The driver's name, `k8s-file` when none was given.
+    pub fn driver(&self) -> &str {
+        if self.driver.is_empty() {
+            "k8s-file"
+        } else {
+            &self.driver
+        }
+    }
+
+    /// Whether output goes to a log file `logs` reads (k8s-file or json-file).
+    pub fn to_file(&self) -> bool {
+        matches!(self.driver(), "k8s-file" | "json-file")
+    }
 }
 
 /// `--restart no|on-failure[:N]|always|unless-stopped`, applied after each exit by the
@@ -102,6 +138,16 @@ impl ContainerSpec {
                 Some((name, ip)) if !name.is_empty() && ip.parse::<std::net::IpAddr>().is_ok() => {}
                 _ => return invalid(format!("--add-host {host:?}: expected HOST:IP")),
             }
+        }
+        if !LOG_DRIVERS.contains(&self.log.driver()) {
+            return invalid(
+                "running container create option: invalid log driver: invalid argument".into(),
+            );
+        }
+        if let Some(path) = &self.log.path
+            && !path.starts_with('/')
+        {
+            return invalid(format!("--log-opt path={path:?}: must be an absolute path"));
         }
         if self.remove && self.restart != RestartPolicy::No {
             return invalid(

@@ -57,6 +57,10 @@ pub struct CreateOptions {
     pub memory: Option<String>,
     pub cpus: Option<f64>,
     pub restart: Option<String>,
+    /// `--log-driver`: k8s-file (default), json-file, journald, none.
+    pub log_driver: Option<String>,
+    /// `--log-opt path=...|max-size=...|tag=...`.
+    pub log_opt: Vec<String>,
 }
 
 /// An invalid option, the message naming the flag.
@@ -137,6 +141,10 @@ impl CreateOptions {
         for option in &self.security_opt {
             security_option(&mut spec, option)?;
         }
+        spec.log.driver = self.log_driver.clone().unwrap_or_default();
+        for option in &self.log_opt {
+            log_option(&mut spec.log, option)?;
+        }
         spec.validate()?;
         Ok(spec)
     }
@@ -180,6 +188,47 @@ fn security_option(spec: &mut ContainerSpec, option: &str) -> Result<(), SpecErr
         }
     }
     Ok(())
+}
+
+/// One `--log-opt KEY=VALUE`.
+fn log_option(log: &mut crate::container::LogConfig, option: &str) -> Result<(), SpecError> {
+    match option.split_once('=') {
+        Some(("path", path)) => log.path = Some(path.to_string()),
+        Some(("tag", tag)) => log.tag = Some(tag.to_string()),
+        Some(("max-size", size)) => {
+            log.max_size = Some(
+                parse_decimal_size(size)
+                    .ok_or_else(|| invalid(format!("--log-opt max-size={size:?}: not a size")))?,
+            )
+        }
+        _ => {
+            return Err(invalid(format!(
+                "--log-opt {option:?}: supported options are path=PATH, max-size=SIZE, tag=TAG"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `3.5m`, `10k`, `1GB`, `100`: a size with decimal units (k = 1000), as Docker's
+/// `FromHumanSize` reads `--log-opt max-size`.
+fn parse_decimal_size(text: &str) -> Option<i64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let lower = lower.trim_end_matches('b');
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(split);
+    let multiplier = match unit {
+        "" => 1e0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "t" => 1e12,
+        _ => return None,
+    };
+    let bytes = number.parse::<f64>().ok()? * multiplier;
+    (bytes.is_finite() && bytes > 0.0 && bytes < i64::MAX as f64).then_some(bytes as i64)
 }
 
 /// `--network` (repeatable, comma lists) with `--ip`, `--mac-address` and `--network-alias`
@@ -310,6 +359,50 @@ pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_options_are_checked_and_kept() {
+        let options = CreateOptions {
+            log_driver: Some("json-file".into()),
+            log_opt: vec![
+                "max-size=3.045m".into(),
+                "path=/tmp/x.log".into(),
+                "tag=t".into(),
+            ],
+            ..Default::default()
+        };
+        let log = options.to_spec(NetworkMode::None).unwrap().log;
+        assert_eq!(log.driver(), "json-file");
+        assert_eq!(log.max_size, Some(3_045_000));
+        assert_eq!(log.path.as_deref(), Some("/tmp/x.log"));
+        assert!(log.to_file());
+        for (driver, opt) in [
+            ("InvalidDriver", ""),
+            ("none", "max-size=x"),
+            ("none", "color=1"),
+        ] {
+            let options = CreateOptions {
+                log_driver: Some(driver.into()),
+                log_opt: vec![opt.into()]
+                    .into_iter()
+                    .filter(|o: &String| !o.is_empty())
+                    .collect(),
+                ..Default::default()
+            };
+            assert!(
+                options.to_spec(NetworkMode::None).is_err(),
+                "{driver} {opt}"
+            );
+        }
+        assert_eq!(
+            CreateOptions::default()
+                .to_spec(NetworkMode::None)
+                .unwrap()
+                .log
+                .driver(),
+            "k8s-file"
+        );
+    }
 
     #[test]
     fn memory_units_are_binary() {

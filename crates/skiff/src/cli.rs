@@ -612,6 +612,12 @@ pub struct RunArgs {
     /// Kernel memory limit (no longer supported by the kernel: ignored with a warning)
     #[arg(long = "kernel-memory", value_name = "SIZE", hide = true)]
     pub kernel_memory: Option<String>,
+    /// Logging driver for the container (k8s-file, json-file, journald, none)
+    #[arg(long = "log-driver", value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Logging driver options (path=PATH, max-size=SIZE, tag=TAG)
+    #[arg(long = "log-opt", value_name = "OPTION")]
+    pub log_opt: Vec<String>,
     /// If a container with the same name exists, replace it
     #[arg(long)]
     pub replace: bool,

@@ -623,3 +623,126 @@ fn containerenv_tells_a_process_where_it_runs() {
         assert_eq!(lines[5], if mode == Mode::Root { "0" } else { "1" });
     }
 }
+
+/// `--log-driver` and `--log-opt` as Podman: the driver is kept as given, k8s-file and
+/// json-file write the log `logs` reads, none writes nothing and `logs` says so, max-size
+/// shows in inspect and caps the file, an unknown driver is Podman's error.
+#[test]
+fn log_drivers_and_options() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        for driver in ["none", "journald", "k8s-file", "json-file"] {
+            let name = format!("c-{driver}");
+            let out = ctx.skiff([
+                "run",
+                "--name",
+                &name,
+                "--log-driver",
+                driver,
+                "busybox",
+                "echo",
+                "said",
+            ]);
+            assert_eq!(out.ok(), "said", "{mode:?} {driver}");
+            let config = ctx
+                .skiff([
+                    "inspect",
+                    "--format",
+                    "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Path}}",
+                    &name,
+                ])
+                .ok()
+                .to_string();
+            match driver {
+                "k8s-file" | "json-file" => {
+                    let (kind, path) = config.split_once(' ').expect("type and path");
+                    assert_eq!(kind, driver);
+                    let log = std::fs::read_to_string(path).expect("log file");
+                    assert!(log.ends_with(" stdout F said\n"), "{log}");
+                    assert_eq!(ctx.skiff(["logs", &name]).ok(), "said");
+                }
+                "none" => {
+                    assert_eq!(config, "none");
+                    ctx.skiff(["logs", &name])
+                        .fails(125, "this container is using the 'none' log driver");
+                }
+                _ => assert_eq!(config, "journald"),
+            }
+        }
+        ctx.skiff(["run", "--log-driver=InvalidDriver", "busybox", "true"])
+            .fails(125, "invalid log driver: invalid argument");
+        ctx.skiff(["run", "--log-opt", "color=1", "busybox", "true"])
+            .fails(125, "--log-opt");
+        // The log starts over when a record would take it past max-size.
+        let path = ctx.scratch("logs").join("capped.log");
+        let opt = format!("path={}", path.display());
+        let out = ctx.skiff([
+            "run",
+            "--name",
+            "capped",
+            "--log-opt",
+            "max-size=1.5k",
+            "--log-opt",
+            &opt,
+            "busybox",
+            "sh",
+            "-c",
+            "seq 1 200",
+        ]);
+        assert!(out.ok().ends_with("200"));
+        let log = std::fs::read_to_string(&path).expect("log at path=");
+        assert!(
+            log.len() <= 1500 && log.ends_with(" stdout F 200\n"),
+            "{log}"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{.HostConfig.LogConfig.Size}}",
+                "capped"
+            ])
+            .ok(),
+            "1.5kB"
+        );
+    }
+}
+
+/// `rmi` of one of several names only untags it, with or without `--force`; the ID of an image
+/// with several names needs `--force`. `images --filter after=` is `since=`, and spaces in a
+/// `table` format separate columns.
+#[test]
+fn rmi_names_and_image_filters_as_podman() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let id = ctx
+        .skiff(["inspect", "--format", "{{.Id}}", "busybox"])
+        .ok()
+        .to_string();
+    ctx.skiff(["tag", "busybox", "extra:1"]).ok();
+    assert_eq!(
+        ctx.skiff(["rmi", "-f", "extra:1"]).ok(),
+        "Untagged: localhost/extra:1"
+    );
+    ctx.skiff(["tag", "busybox", "extra:2"]).ok();
+    ctx.skiff(["rmi", &id])
+        .fails(125, "by ID with more than one tag");
+    assert_eq!(
+        ctx.skiff(["images", "--noheading", "--filter", &format!("after={id}")])
+            .ok(),
+        ""
+    );
+    let table = ctx
+        .skiff([
+            "images",
+            "--sort",
+            "repository",
+            "--format",
+            "table {{.Repository}} {{.Tag}}",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(
+        table, "REPOSITORY         TAG\nlocalhost/busybox  latest\nlocalhost/extra    2",
+        "{table}"
+    );
+}

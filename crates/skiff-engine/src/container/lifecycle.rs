@@ -433,7 +433,10 @@ impl Engine {
                 .display()
                 .to_string(),
             userdata: self.userdata_dir(&record.id).display().to_string(),
-            log: self.log_path(&record.id).display().to_string(),
+            log: self
+                .log_path(&record)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         };
         let paused = record.state == State::Running && self.is_paused(&record.id, record.pid);
         Ok(ContainerReport::new(record, paused, command, paths))

@@ -119,7 +119,12 @@ impl Engine {
         stderr: &mut dyn Write,
     ) -> Result<(), EngineError> {
         let record = self.containers.lookup(name_or_id)?;
-        let path = self.log_path(&record.id);
+        let Some(path) = self.log_path(&record) else {
+            return Err(EngineError::InvalidArgument(match record.spec.log.driver() {
+                "none" => "this container is using the 'none' log driver, cannot read logs: this container is not logging output".to_string(),
+                driver => format!("this container is using the '{driver}' log driver: skiff reads only k8s-file logs"),
+            }));
+        };
         let mut file = match File::open(&path) {
             Ok(f) => Some(f),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -308,10 +308,46 @@ impl ContainerReport {
                 "Memory": r.spec.memory.unwrap_or(0),
                 "NanoCpus": r.spec.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
                 "SecurityOpt": security_options(&r.spec),
+                "LogConfig": self.log_config(),
             },
             "NetworkSettings": self.network_settings(),
         })
     }
+}
+
+impl ContainerReport {
+    /// `HostConfig.LogConfig` of inspect.
+    fn log_config(&self) -> Value {
+        let log = &self.record.spec.log;
+        json!({
+            "Type": log.driver(),
+            "Config": null,
+            "Path": self.paths.log,
+            "Tag": log.tag.clone().unwrap_or_default(),
+            "Size": log.max_size.map_or("0B".to_string(), log_size),
+        })
+    }
+}
+
+/// `--log-opt max-size` as Podman shows it: decimal units, four significant digits
+/// (`3.045MB`, `512kB`).
+fn log_size(bytes: i64) -> String {
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    while size >= 1000.0 && unit + 1 < UNITS.len() {
+        size /= 1000.0;
+        unit += 1;
+    }
+    // Go's %.4g: four significant digits, trailing zeros dropped.
+    let decimals = 3usize.saturating_sub(size.abs().log10().floor().max(0.0) as usize);
+    let text = format!("{size:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{}", UNITS[unit])
 }
 
 fn security_options(spec: &skiff_spec::ContainerSpec) -> Vec<String> {
@@ -325,6 +361,18 @@ fn security_options(spec: &skiff_spec::ContainerSpec) -> Vec<String> {
         out.push("no-new-privileges".into());
     }
     out
+}
+
+#[cfg(test)]
+mod log_size_tests {
+    #[test]
+    fn log_sizes_print_as_podman() {
+        assert_eq!(super::log_size(3_045_000), "3.045MB");
+        assert_eq!(super::log_size(9_001_000), "9.001MB");
+        assert_eq!(super::log_size(512_000), "512kB");
+        assert_eq!(super::log_size(100), "100B");
+        assert_eq!(super::log_size(1_500_000_000), "1.5GB");
+    }
 }
 
 /// Docker's human durations: "Less than a second", "5 seconds", "About a minute", "3 hours".

@@ -44,5 +44,7 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         memory: args.memory.clone(),
         cpus: args.cpus,
         restart: args.restart.clone(),
+        log_driver: args.log_driver.clone(),
+        log_opt: args.log_opt.clone(),
     }
 }
