@@ -60,6 +60,9 @@ pub enum Action {
     Run {
         container: NewContainer,
         mode: StartMode,
+        /// `--rmi`: remove the image after the `--rm` container, unless another uses it.
+        #[serde(default)]
+        remove_image: bool,
     },
     /// `start`: reports `Started`, or `Exited` when attached.
     Start {
@@ -217,12 +220,17 @@ impl Action {
                     warnings: created.warnings,
                 }
             }
-            Action::Run { container, mode } => {
+            Action::Run {
+                container,
+                mode,
+                remove_image,
+            } => {
                 let created = engine.create_from(container, &|_| {})?;
                 for warning in created.warnings {
                     send(&Event::Warning(warning));
                 }
-                let code = engine.run_created(&created.id, mode.clone())?;
+                let image = remove_image.then_some(container.options.image.as_str());
+                let code = engine.run_created(&created.id, mode.clone(), image)?;
                 match mode {
                     StartMode::Detached => Report::Started { id: created.id },
                     StartMode::Attached { .. } => exited(code),

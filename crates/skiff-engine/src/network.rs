@@ -305,17 +305,6 @@ impl Engine {
                     store.get(&attachment.network)?;
                 }
             }
-            NetworkMode::None if !spec.ports.is_empty() => {
-                return Err(EngineError::InvalidArgument(
-                    "port mappings need a bridge network: --network none has no outside to publish to".into(),
-                ));
-            }
-            NetworkMode::Container(_) | NetworkMode::Path(_) if !spec.ports.is_empty() => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "--network {}: ports cannot be published in another's network namespace (publish them where it is made)",
-                    spec.network.name()
-                )));
-            }
             NetworkMode::Container(name) => *name = self.containers.lookup(name)?.id,
             NetworkMode::Path(path) => {
                 if !std::path::Path::new(path.as_str()).exists() {
@@ -324,9 +313,11 @@ impl Engine {
                     )));
                 }
             }
-            // With the host's network the container's ports are the host's already.
-            NetworkMode::Host => spec.ports.clear(),
-            NetworkMode::None | NetworkMode::Pasta | NetworkMode::Slirp4netns => {}
+            // Ports of other modes were discarded at create (see `create_container`).
+            NetworkMode::Host
+            | NetworkMode::None
+            | NetworkMode::Pasta
+            | NetworkMode::Slirp4netns => {}
         }
         for port in spec.ports.iter_mut().filter(|p| p.host_port == 0) {
             port.host_port = free_port(&port.protocol, &port.host_ip)?;

@@ -65,6 +65,11 @@ pub struct ContainerSpec {
     pub no_hosts: bool,
     /// `--log-driver` and `--log-opt`.
     pub log: LogConfig,
+    /// `--tz`: a zone of the host's zoneinfo, or `local` (the host's /etc/localtime), bound
+    /// at /etc/localtime.
+    pub timezone: Option<String>,
+    /// `--conmon-pidfile`: where each start writes the PID of the container's monitor.
+    pub conmon_pidfile: Option<String>,
 }
 
 /// Where a container's output is logged (`--log-driver`, `--log-opt`).
@@ -84,6 +89,18 @@ pub struct LogConfig {
 
 /// The drivers `--log-driver` takes.
 pub const LOG_DRIVERS: &[&str] = &["k8s-file", "json-file", "journald", "none"];
+
+/// Where the host keeps time zones.
+pub const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// The host file `--tz ZONE` binds at /etc/localtime.
+pub fn timezone_file(zone: &str) -> std::path::PathBuf {
+    if zone == "local" {
+        std::path::PathBuf::from("/etc/localtime")
+    } else {
+        std::path::Path::new(ZONEINFO).join(zone)
+    }
+}
 
 impl LogConfig {
     /// The driver's name, `k8s-file` when none was given.
@@ -143,6 +160,13 @@ impl ContainerSpec {
             return invalid(
                 "running container create option: invalid log driver: invalid argument".into(),
             );
+        }
+        if let Some(zone) = &self.timezone
+            && (zone.is_empty()
+                || zone.starts_with('/')
+                || zone.split('/').any(|part| part == ".." || part == "."))
+        {
+            return invalid(format!("--tz {zone:?}: not a time zone name"));
         }
         if let Some(path) = &self.log.path
             && !path.starts_with('/')

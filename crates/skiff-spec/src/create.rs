@@ -61,6 +61,10 @@ pub struct CreateOptions {
     pub log_driver: Option<String>,
     /// `--log-opt path=...|max-size=...|tag=...`.
     pub log_opt: Vec<String>,
+    /// `--tz`: a time zone name, or `local`.
+    pub tz: Option<String>,
+    /// `--conmon-pidfile`: written with the monitor's PID at each start.
+    pub conmon_pidfile: Option<String>,
 }
 
 /// An invalid option, the message naming the flag.
@@ -142,10 +146,19 @@ impl CreateOptions {
             security_option(&mut spec, option)?;
         }
         spec.log.driver = self.log_driver.clone().unwrap_or_default();
+        spec.timezone = self.tz.clone();
+        spec.conmon_pidfile = self.conmon_pidfile.clone();
         for option in &self.log_opt {
             log_option(&mut spec.log, option)?;
         }
         spec.validate()?;
+        if let Some(zone) = &spec.timezone
+            && !crate::container::timezone_file(zone).is_file()
+        {
+            return Err(invalid(format!(
+                "--tz {zone:?}: finding timezone: unknown time zone {zone}"
+            )));
+        }
         Ok(spec)
     }
 }

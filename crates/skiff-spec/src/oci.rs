@@ -344,6 +344,15 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     {
         mounts.push(json!({"destination": "/run/.containerenv", "type": "bind", "source": files.containerenv, "options": ["bind", "rprivate", "ro"]}));
     }
+    if let Some(zone) = &spec.timezone
+        && !spec
+            .mounts
+            .iter()
+            .any(|m| m.destination() == "/etc/localtime")
+    {
+        let source = crate::container::timezone_file(zone);
+        mounts.push(json!({"destination": "/etc/localtime", "type": "bind", "source": source, "options": ["bind", "rprivate", "ro"]}));
+    }
     if let (true, Some(init)) = (spec.init, &context.init_binary) {
         mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro", "nosuid", "nodev"]}));
     }

@@ -618,6 +618,18 @@ pub struct RunArgs {
     /// Logging driver options (path=PATH, max-size=SIZE, tag=TAG)
     #[arg(long = "log-opt", value_name = "OPTION")]
     pub log_opt: Vec<String>,
+    /// Remove the image once the container is removed (with --rm), unless another uses it
+    #[arg(long)]
+    pub rmi: bool,
+    /// Write the container ID to the file (which must not exist)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<std::path::PathBuf>,
+    /// Write the PID of the container's monitor to the file at each start
+    #[arg(long = "conmon-pidfile", value_name = "FILE")]
+    pub conmon_pidfile: Option<String>,
+    /// Set the time zone in the container (a zone name, or local for the host's)
+    #[arg(long = "tz", value_name = "TIMEZONE", overrides_with = "tz")]
+    pub tz: Option<String>,
     /// If a container with the same name exists, replace it
     #[arg(long)]
     pub replace: bool,

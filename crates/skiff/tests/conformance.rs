@@ -746,3 +746,89 @@ fn rmi_names_and_image_filters_as_podman() {
         "{table}"
     );
 }
+
+/// `run --tz`, `--cidfile`, `--conmon-pidfile`, `--rmi` and inspect's ImageDigest, as Podman.
+#[test]
+fn run_time_zone_id_files_and_image_removal() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        // The last --tz wins; `local` is the host's /etc/localtime.
+        let out = ctx.skiff([
+            "run",
+            "--rm",
+            "--tz=Iceland",
+            "--tz=MST7MDT",
+            "busybox",
+            "date",
+            "-d",
+            "@1600000000",
+        ]);
+        assert_eq!(out.ok(), "Sun Sep 13 06:26:40 MDT 2020");
+        ctx.skiff(["run", "--rm", "--tz=No/Such", "busybox", "true"])
+            .fails(125, "unknown time zone No/Such");
+        ctx.skiff(["run", "--rm", "--tz=../../etc/passwd", "busybox", "true"])
+            .fails(125, "not a time zone name");
+        // The ID file must not exist; the monitor's PID is what inspect says.
+        let dir = ctx.scratch("files");
+        let (cidfile, pidfile) = (dir.join("cid"), dir.join("pid"));
+        let id = ctx
+            .skiff([
+                "run",
+                "-d",
+                "--cidfile",
+                cidfile.to_str().unwrap(),
+                "--conmon-pidfile",
+                pidfile.to_str().unwrap(),
+                "busybox",
+                "sleep",
+                "100",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), id);
+        let inspected = ctx
+            .skiff([
+                "inspect",
+                "--format",
+                "{{.State.ConmonPid}} {{.ImageDigest}}",
+                &id,
+            ])
+            .ok()
+            .to_string();
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        assert!(
+            inspected.starts_with(&format!("{pid} sha256:")),
+            "{inspected}"
+        );
+        ctx.skiff([
+            "run",
+            "--cidfile",
+            cidfile.to_str().unwrap(),
+            "busybox",
+            "true",
+        ])
+        .fails(125, "container id file exists");
+        ctx.skiff(["rm", "-f", &id]).ok();
+        // --rmi: the image goes with the --rm container, unless another container uses it.
+        ctx.skiff(["create", "--name", "base", "busybox", "true"])
+            .ok();
+        ctx.skiff(["commit", "-q", "base", "single"]).ok();
+        ctx.skiff(["rm", "base"]).ok();
+        ctx.skiff(["create", "--name", "keeper", "single", "true"])
+            .ok();
+        ctx.skiff(["run", "--rm", "--rmi", "single", "true"]).ok();
+        ctx.skiff(["image", "exists", "single"]).ok();
+        ctx.skiff(["rm", "keeper"]).ok();
+        ctx.skiff(["run", "--rmi", "single", "true"])
+            .fails(125, "the --rmi option does not work without --rm");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        ctx.skiff(["run", "--rm", "--rmi", "single", "true"]).ok();
+        ctx.skiff(["image", "exists", "single"]).fails(1, "");
+        // Of an image with several names, only the name given goes.
+        ctx.skiff(["tag", "busybox", "spare"]).ok();
+        ctx.skiff(["run", "--rm", "--rmi", "spare", "true"]).ok();
+        ctx.skiff(["image", "exists", "spare"]).fails(1, "");
+        // Only the name given went: the image keeps its other names.
+        ctx.skiff(["image", "exists", "busybox"]).ok();
+    }
+}

@@ -356,6 +356,7 @@ async fn round(helper: Helper, i: usize) {
             stdin: true,
             detach_keys: Vec::new(),
         },
+        remove_image: false,
     };
     let ran = converse(&helper, run, format!("run {i}\n").as_bytes()).await;
     assert_eq!(
@@ -427,6 +428,7 @@ async fn conflicts_cross_from_the_starting_child(ctx: &TestContext) {
             name,
         ),
         mode: StartMode::Detached,
+        remove_image: false,
     };
     assert!(matches!(
         call(&helper, web("web1")).await,

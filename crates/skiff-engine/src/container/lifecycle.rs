@@ -135,6 +135,23 @@ impl Engine {
                 "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
             ));
         }
+        let mut warnings = Vec::new();
+        if (!spec.ports.is_empty() || spec.publish_all)
+            && !matches!(
+                spec.network,
+                skiff_spec::NetworkMode::Bridge(_)
+                    | skiff_spec::NetworkMode::Pasta
+                    | skiff_spec::NetworkMode::Slirp4netns
+            )
+        {
+            // Podman's wording: host, none and another container's network forward no ports.
+            spec.ports.clear();
+            spec.publish_all = false;
+            warnings.push(
+                "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
+                    .to_string(),
+            );
+        }
         self.prepare_network(&mut spec, &config)?;
         if spec.stop_signal.is_none() {
             spec.stop_signal = config
@@ -143,7 +160,6 @@ impl Engine {
                 .and_then(|c| c.stop_signal().clone());
         }
         skiff_runtime::runtime_for(&self.options.runtime, &self.runtime_state_root())?;
-        let mut warnings = Vec::new();
         if (spec.memory.is_some() || spec.cpus.is_some() || spec.pids_limit.is_some())
             && !self.cgroups_usable()
         {
@@ -294,6 +310,10 @@ impl Engine {
                 ));
             }
         };
+        if let Some(path) = &record.spec.conmon_pidfile {
+            let monitor = self.containers.lookup(&record.id)?.monitor_pid;
+            fs::write(path, monitor.to_string()).io("write", path)?;
+        }
         // The cleanup after the container's exit takes this lock: let go of it now.
         drop(lock);
         if !attached {
@@ -473,6 +493,11 @@ impl Engine {
         if report.is_running() {
             report.addresses = self.container_addresses(&report.record)?;
         }
+        report.image_digest = self
+            .images
+            .resolve(&report.record.image_id)
+            .map(|image| image.digest)
+            .unwrap_or_default();
         Ok(report)
     }
 

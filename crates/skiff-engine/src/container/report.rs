@@ -33,6 +33,8 @@ pub struct ContainerReport {
     pub paths: ReportPaths,
     /// Addresses on bridge networks (filled for `inspect` of a running container).
     pub addresses: Vec<crate::network::ContainerAddress>,
+    /// The image's manifest digest (filled for `inspect`).
+    pub image_digest: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -61,6 +63,7 @@ impl ContainerReport {
             command,
             paths,
             addresses: Vec::new(),
+            image_digest: String::new(),
         }
     }
 
@@ -263,6 +266,7 @@ impl ContainerReport {
             },
             "Image": r.image_id,
             "ImageName": r.image_name,
+            "ImageDigest": self.image_digest,
             "Rootfs": "",
             "Pod": "",
             "ResolvConfPath": format!("{}/resolv.conf", self.paths.userdata),
@@ -271,6 +275,7 @@ impl ContainerReport {
             "StaticDir": self.paths.userdata,
             "OCIRuntime": if r.runtime.is_empty() { "skiff" } else { r.runtime.as_str() },
             "LogPath": self.paths.log,
+            "ConmonPidFile": r.spec.conmon_pidfile.clone().unwrap_or_default(),
             "Name": r.name,
             "RestartCount": r.restart_count,
             "Driver": r.driver,
@@ -290,6 +295,7 @@ impl ContainerReport {
                 "StopTimeout": r.spec.stop_timeout.unwrap_or(10),
                 "OpenStdin": r.spec.interactive,
                 "Tty": r.spec.tty,
+                "Timezone": r.spec.timezone.clone().unwrap_or_default(),
             },
             "HostConfig": {
                 "AutoRemove": r.spec.remove,

@@ -27,6 +27,9 @@ pub struct NewContainer {
     /// How to reach registries (the CLI's flags; other front ends use registries.conf).
     #[serde(skip)]
     pub registry: RegistryOptions,
+    /// `--cidfile`: a file that must not exist, given the new container's ID.
+    #[serde(default)]
+    pub cidfile: Option<std::path::PathBuf>,
 }
 
 fn missing() -> PullPolicy {
@@ -42,7 +45,29 @@ impl NewContainer {
             pull: PullPolicy::Missing,
             platform: None,
             registry: RegistryOptions::default(),
+            cidfile: None,
         }
+    }
+}
+
+/// Creates the `--cidfile`, which must not exist yet (Podman's message when it does).
+fn claim_cidfile(path: &std::path::Path) -> Result<(std::fs::File, &std::path::Path), EngineError> {
+    match std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(file) => Ok((file, path)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(EngineError::Conflict(format!(
+                "container id file exists. Ensure another container is not using it or delete {}",
+                path.display()
+            )))
+        }
+        Err(e) => Err(EngineError::InvalidArgument(format!(
+            "--cidfile {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -55,6 +80,32 @@ impl Engine {
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<Created, EngineError> {
         let mut spec = new.options.to_spec(self.default_network_mode())?;
+        // Claimed before anything is made, so two creates cannot share one.
+        let cidfile = match &new.cidfile {
+            Some(path) => Some(claim_cidfile(path)?),
+            None => None,
+        };
+        let created = self.create_claimed(new, &mut spec, progress);
+        match (cidfile, &created) {
+            (Some((mut file, _)), Ok(created)) => {
+                use std::io::Write;
+                file.write_all(created.id.as_bytes())
+                    .map_err(|e| EngineError::InvalidArgument(format!("--cidfile: {e}")))?;
+            }
+            (Some((_, path)), Err(_)) => {
+                let _ = std::fs::remove_file(path);
+            }
+            (None, _) => {}
+        }
+        created
+    }
+
+    fn create_claimed(
+        &mut self,
+        new: &NewContainer,
+        spec: &mut skiff_spec::ContainerSpec,
+        progress: &(dyn Fn(TransferEvent) + Sync),
+    ) -> Result<Created, EngineError> {
         if new.replace
             && let Some(name) = &new.name
         {
@@ -68,18 +119,40 @@ impl Engine {
             platform: new.platform.clone(),
         };
         spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
-        self.create_container(spec, new.name.as_deref())
+        self.create_container(std::mem::take(spec), new.name.as_deref())
     }
 
     /// `run`'s start of the container it created: as `start_container`, and a container
-    /// created with `--rm` does not outlive a start that failed.
-    pub fn run_created(&mut self, id: &str, mode: StartMode) -> Result<i32, EngineError> {
-        let started = self.start_container(id, mode);
-        if started.is_err()
-            && let Ok(record) = self.containers.lookup(id)
-            && record.spec.remove
-        {
+    /// created with `--rm` does not outlive a start that failed. `remove_image` (`--rmi`, with
+    /// `--rm` only): once the container is gone, the image as the user named it is removed
+    /// (as `rmi` does: one of several names is untagged) unless another container uses it.
+    pub fn run_created(
+        &mut self,
+        id: &str,
+        mode: StartMode,
+        remove_image: Option<&str>,
+    ) -> Result<i32, EngineError> {
+        let record = self.containers.lookup(id)?;
+        if remove_image.is_some() && !record.spec.remove {
+            // Refused before it ran: the container made for it goes.
             let _ = self.remove_container(id, true);
+            return Err(EngineError::InvalidArgument(
+                "the --rmi option does not work without --rm".into(),
+            ));
+        }
+        let attached = matches!(mode, StartMode::Attached { .. });
+        let started = self.start_container(id, mode);
+        if started.is_err() && record.spec.remove {
+            let _ = self.remove_container(id, true);
+        }
+        if let Some(image) = remove_image
+            && (started.is_err() || attached)
+        {
+            match self.remove_image(image, false) {
+                Ok(_) | Err(EngineError::ImageInUse(..) | EngineError::Conflict(_)) => {}
+                Err(err) if err.is_no_such_image() => {}
+                Err(err) => return Err(err),
+            }
         }
         started
     }

@@ -36,11 +36,13 @@ fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
         pull: PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?,
         platform: pull.platform,
         registry: pull.registry,
+        cidfile: args.cidfile.clone(),
         ..NewContainer::new(create_options(args))
     };
     let created = engine.create_from(&new, &super::registry::progress_printer(false))?;
+    // Podman prints what creating a container warns of as it is, without a log prefix.
     for warning in &created.warnings {
-        eprintln!("WARN[0000] {warning}");
+        eprintln!("{warning}");
     }
     Ok(created.id)
 }
@@ -55,7 +57,7 @@ pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
             detach_keys: detach_keys(&args.detach_keys)?,
         }
     };
-    let code = engine.run_created(&id, mode)?;
+    let code = engine.run_created(&id, mode, args.rmi.then_some(args.image.as_str()))?;
     if args.detach {
         println!("{id}");
         return Ok(0);

@@ -46,5 +46,7 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         restart: args.restart.clone(),
         log_driver: args.log_driver.clone(),
         log_opt: args.log_opt.clone(),
+        tz: args.tz.clone(),
+        conmon_pidfile: args.conmon_pidfile.clone(),
     }
 }
