@@ -292,7 +292,11 @@ fn columns(body: &str) -> Vec<&str> {
     cells
 }
 
-/// Aligns tab-separated rows into columns two spaces apart (Go's tabwriter as Podman uses it).
+/// The narrowest column of a table, its padding included.
+const MIN_COLUMN: usize = 12;
+
+/// Aligns tab-separated rows into columns two spaces apart, each at least 12 wide (Go's
+/// tabwriter as Podman's `report.NewWriterDefault` sets it: minwidth 12, padding 2).
 pub fn align(rows: &[String]) -> String {
     let cells: Vec<Vec<&str>> = rows.iter().map(|r| r.split('\t').collect()).collect();
     let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
@@ -301,9 +305,10 @@ pub fn align(rows: &[String]) -> String {
             cells
                 .iter()
                 .filter(|r| r.len() > c + 1)
-                .map(|r| r[c].chars().count())
+                .map(|r| r[c].chars().count() + 2)
                 .max()
                 .unwrap_or(0)
+                .max(MIN_COLUMN)
         })
         .collect();
     cells
@@ -313,7 +318,7 @@ pub fn align(rows: &[String]) -> String {
             for (i, cell) in row.iter().enumerate() {
                 line.push_str(cell);
                 if i + 1 < row.len() {
-                    let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                    let pad = widths[i].saturating_sub(cell.chars().count());
                     line.push_str(&" ".repeat(pad));
                 }
             }
@@ -479,7 +484,7 @@ mod tests {
         );
         assert_eq!(
             render("table {{ .Tag }} {{join .Names \",\"}}", &rows).unwrap(),
-            "TAG  NAMES\nd    x,y\n"
+            "TAG         NAMES\nd           x,y\n"
         );
     }
 
