@@ -8,6 +8,10 @@ pub enum EngineError {
     NoSuchContainer(String),
     #[error("no such object: \"{0}\"")]
     NoSuchObject(String),
+    #[error("no volume with name \"{0}\" found: no such volume")]
+    NoSuchVolume(String),
+    #[error("volume {0} is being used by the following container(s): {1}: volume is being used")]
+    VolumeInUse(String, String),
     #[error(
         "the container name \"{0}\" is already in use by {1}. You have to remove that container to be able to reuse that name: that name is already in use"
     )]
@@ -142,11 +146,14 @@ impl EngineError {
         use skiff_network::NetworkError as N;
         use skiff_registry::RegistryError as R;
         match self {
-            EngineError::NoSuchContainer(_) | EngineError::NoSuchObject(_) => ErrorKind::NotFound,
+            EngineError::NoSuchContainer(_)
+            | EngineError::NoSuchObject(_)
+            | EngineError::NoSuchVolume(_) => ErrorKind::NotFound,
             EngineError::NameInUse(..)
             | EngineError::ContainerRunning(..)
             | EngineError::ImageInUse(..)
             | EngineError::NetworkInUse(_)
+            | EngineError::VolumeInUse(..)
             | EngineError::InvalidState(_)
             | EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::InvalidName(_)
@@ -217,7 +224,8 @@ impl EngineError {
             _ if self.kind() == ErrorKind::NotFound => 1,
             EngineError::ContainerRunning(..)
             | EngineError::InvalidState(_)
-            | EngineError::ImageInUse(..) => 2,
+            | EngineError::ImageInUse(..)
+            | EngineError::VolumeInUse(..) => 2,
             _ => self.exit_code(),
         }
     }

@@ -24,6 +24,7 @@ pub mod rootless;
 pub mod rootless_netns;
 mod scope;
 mod terminal;
+mod volume;
 
 pub use archive::{HistoryEntry, SaveTarget};
 pub use check::{CheckOptions, CheckReport};
@@ -59,6 +60,7 @@ pub use skiff_spec::{
 pub use skiff_spec::{ResolvedUser, normalize_capability, resolve_user};
 pub use skiff_storage::LayerInfo;
 pub use terminal::parse_detach_keys;
+pub use volume::{VolumeCreate, VolumeReport};
 /// Whether a signal name or number (`SIGTERM`, `TERM`, `15`) is one the kernel knows.
 pub fn valid_signal(name: &str) -> bool {
     skiff_runtime::process::parse_signal(name).is_some()

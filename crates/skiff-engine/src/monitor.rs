@@ -542,12 +542,15 @@ impl Engine {
         let image_user = config.config().as_ref().and_then(|c| c.user().clone());
         let user = resolve_user(rootfs, spec.user.as_deref().or(image_user.as_deref()))
             .map_err(|e| engine_error(e.into()))?;
+        self.copy_up_volumes(&spec.mounts, rootfs)
+            .map_err(engine_error)?;
         let oci = generate(
             spec,
             config,
             &RuntimeContext {
                 id: record.id.clone(),
                 rootfs: rootfs.to_path_buf(),
+                volume_dir: self.volume_dir(),
                 rootless: self.options.rootless,
                 cgroups_usable: self.cgroups_usable(),
                 cgroup_v2: self.cgroup == crate::options::CgroupMode::Unified,
@@ -729,7 +732,7 @@ fn check_executable(
 }
 
 /// Resolves `path` as the container will see it: symlinks followed with `root` as `/`.
-fn resolve_in_root(root: &Path, path: &str) -> Option<PathBuf> {
+pub(crate) fn resolve_in_root(root: &Path, path: &str) -> Option<PathBuf> {
     let mut parts: Vec<String> = path
         .split('/')
         .filter(|p| !p.is_empty())

@@ -276,14 +276,22 @@ pub enum MountSpec {
         destination: String,
         options: Vec<String>,
     },
+    /// A named volume (`-v NAME:/dst`), or an anonymous one (`-v /dst`: named at create).
+    Volume {
+        name: String,
+        destination: String,
+        options: Vec<String>,
+        #[serde(default)]
+        anonymous: bool,
+    },
 }
 
 impl MountSpec {
     pub fn destination(&self) -> &str {
         match self {
-            MountSpec::Bind { destination, .. } | MountSpec::Tmpfs { destination, .. } => {
-                destination
-            }
+            MountSpec::Bind { destination, .. }
+            | MountSpec::Tmpfs { destination, .. }
+            | MountSpec::Volume { destination, .. } => destination,
         }
     }
 }

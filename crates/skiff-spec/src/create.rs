@@ -25,6 +25,8 @@ pub struct CreateOptions {
     pub user: Option<String>,
     pub hostname: Option<String>,
     pub volume: Vec<String>,
+    /// `--mount type=bind|volume|tmpfs,...`.
+    pub mount: Vec<String>,
     pub tmpfs: Vec<String>,
     pub read_only: bool,
     /// Capabilities; each entry may be a comma list.
@@ -124,6 +126,9 @@ impl CreateOptions {
         };
         for volume in &self.volume {
             spec.mounts.push(parse_volume(volume)?);
+        }
+        for mount in &self.mount {
+            spec.mounts.push(crate::mounts::parse_mount(mount)?);
         }
         for tmpfs in &self.tmpfs {
             spec.mounts.push(parse_tmpfs(tmpfs)?);

@@ -19,7 +19,7 @@ pub use container::{
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;
-pub use mounts::{parse_tmpfs, parse_volume};
-pub use oci::{HostFiles, RuntimeContext, generate};
+pub use mounts::{parse_mount, parse_tmpfs, parse_volume, valid_volume_name};
+pub use oci::{HostFiles, RuntimeContext, VOLUME_DATA, generate};
 pub use seccomp::{DEFAULT_PROFILE, profile_to_oci};
 pub use user::{ResolvedUser, resolve_user, resolve_user_with};

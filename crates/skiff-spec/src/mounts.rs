@@ -2,18 +2,30 @@
 use crate::SpecError;
 use crate::container::MountSpec;
 
-/// `-v /host:/ctr[:ro|rw|z|Z|...]`. Only bind mounts of absolute host paths for now.
+/// Whether `name` can name a volume (Podman's rule for names).
+pub fn valid_volume_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// `-v /host:/ctr[:OPTIONS]` (a bind mount), `-v NAME:/ctr[:OPTIONS]` (a named volume, made
+/// when missing) or `-v /ctr` (an anonymous volume). Options: ro, rw, z, Z, bind, rbind,
+/// nocopy (volumes), nosuid, nodev, noexec and propagations.
 pub fn parse_volume(value: &str) -> Result<MountSpec, SpecError> {
     let bad = |why| SpecError::Volume(value.to_string(), why);
     let mut parts = value.splitn(3, ':');
-    let source = parts.next().unwrap_or_default();
-    let destination = parts
-        .next()
-        .ok_or_else(|| bad("expected SOURCE:DESTINATION[:OPTIONS]"))?;
-    let options = parts.next().unwrap_or_default();
-    if !source.starts_with('/') {
+    let first = parts.next().unwrap_or_default();
+    let (source, destination, options) = match parts.next() {
+        Some(destination) => (Some(first), destination, parts.next().unwrap_or_default()),
+        None => (None, first, ""),
+    };
+    let named = source.filter(|s| !s.starts_with('/'));
+    if let Some(name) = named
+        && !valid_volume_name(name)
+    {
         return Err(bad(
-            "named volumes are not supported yet; the source must be an absolute host path",
+            "a volume name must be letters, digits, '_', '.' or '-', starting with a letter or digit",
         ));
     }
     if !destination.starts_with('/') {
@@ -21,6 +33,7 @@ pub fn parse_volume(value: &str) -> Result<MountSpec, SpecError> {
             "the destination must be an absolute path in the container",
         ));
     }
+    let volume = source.is_none() || named.is_some();
     let mut parsed = vec!["rbind".to_string()];
     let mut mode = "rw";
     for option in options.split(',').filter(|o| !o.is_empty()) {
@@ -29,6 +42,8 @@ pub fn parse_volume(value: &str) -> Result<MountSpec, SpecError> {
             // SELinux relabelling has no meaning without SELinux; accepted as Podman does.
             "z" | "Z" => {}
             "bind" | "rbind" => parsed[0] = option.to_string(),
+            // The image's files are not copied into a new volume.
+            "nocopy" | "copy" if volume => parsed.push(option.to_string()),
             "nosuid" | "suid" | "nodev" | "dev" | "noexec" | "exec" | "private" | "rprivate"
             | "shared" | "rshared" | "slave" | "rslave" => parsed.push(option.to_string()),
             _ => {
@@ -39,10 +54,98 @@ pub fn parse_volume(value: &str) -> Result<MountSpec, SpecError> {
         }
     }
     parsed.push(mode.to_string());
-    Ok(MountSpec::Bind {
-        source: clean(source),
-        destination: clean(destination),
-        options: parsed,
+    Ok(match source {
+        Some(source) if source.starts_with('/') => MountSpec::Bind {
+            source: clean(source),
+            destination: clean(destination),
+            options: parsed,
+        },
+        _ => MountSpec::Volume {
+            name: named.unwrap_or_default().to_string(),
+            destination: clean(destination),
+            options: parsed,
+            anonymous: named.is_none(),
+        },
+    })
+}
+
+/// `--mount type=bind|volume|tmpfs,source=...,target=...[,ro][,...]`, as Podman reads it
+/// (`src`, `dst` and `destination` too; `readonly`/`ro` and `rw`/`readwrite` take an optional
+/// `=true|false`).
+pub fn parse_mount(value: &str) -> Result<MountSpec, SpecError> {
+    let bad = |why: String| SpecError::Option(format!("--mount {value:?}: {why}"));
+    let (mut kind, mut source, mut target) = (None, None, None);
+    let mut read_only = false;
+    let (mut propagation, mut nocopy, mut tmpfs) = (None, false, Vec::new());
+    for field in value.split(',').filter(|f| !f.is_empty()) {
+        let (key, val) = match field.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (field, None),
+        };
+        let flag = || match val {
+            None | Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(bad(format!("{key}={other}: expected true or false"))),
+        };
+        match key {
+            "type" => kind = val,
+            "source" | "src" => source = val,
+            "target" | "dst" | "destination" => target = val,
+            "ro" | "readonly" => read_only = flag()?,
+            "rw" | "readwrite" => read_only = !flag()?,
+            "bind-propagation" => propagation = val,
+            "volume-nocopy" | "nocopy" => nocopy = flag()?,
+            "tmpfs-size" => tmpfs.push(format!("size={}", val.unwrap_or_default())),
+            "tmpfs-mode" => tmpfs.push(format!("mode={}", val.unwrap_or_default())),
+            // SELinux relabelling and ownership changes: accepted as Podman does without them.
+            "relabel" | "z" | "Z" | "U" | "bind-nonrecursive" | "consistency" => {}
+            _ => return Err(bad(format!("unknown option {key:?}"))),
+        }
+    }
+    let target = target.ok_or_else(|| bad("a target is required".into()))?;
+    let mode = if read_only { "ro" } else { "rw" };
+    Ok(match kind.unwrap_or("volume") {
+        "bind" => {
+            let source = source.ok_or_else(|| bad("a bind mount needs a source".into()))?;
+            if !source.starts_with('/') {
+                return Err(bad(
+                    "the source of a bind mount must be an absolute path".into()
+                ));
+            }
+            let mut options = vec![mode.to_string()];
+            options.extend(propagation.map(str::to_string));
+            parse_volume(&format!("{source}:{target}:{}", options.join(",")))?
+        }
+        "volume" => {
+            let mut options = vec![mode.to_string()];
+            if nocopy {
+                options.push("nocopy".into());
+            }
+            match source {
+                Some(name) => parse_volume(&format!("{name}:{target}:{}", options.join(",")))?,
+                None => {
+                    if !target.starts_with('/') {
+                        return Err(bad("the target must be an absolute path".into()));
+                    }
+                    options.insert(0, "rbind".into());
+                    MountSpec::Volume {
+                        name: String::new(),
+                        destination: clean(target),
+                        options,
+                        anonymous: true,
+                    }
+                }
+            }
+        }
+        "tmpfs" => {
+            tmpfs.push(mode.to_string());
+            parse_tmpfs(&format!("{target}:{}", tmpfs.join(",")))?
+        }
+        other => {
+            return Err(bad(format!(
+                "type {other:?} is not supported (bind, volume, tmpfs)"
+            )));
+        }
     })
 }
 
@@ -123,6 +226,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mount_flags_as_podman() {
+        assert_eq!(
+            parse_mount("type=bind,src=/h,dst=/c,ro=true,bind-propagation=rslave").unwrap(),
+            MountSpec::Bind {
+                source: "/h".into(),
+                destination: "/c".into(),
+                options: vec!["rbind".into(), "rslave".into(), "ro".into()],
+            }
+        );
+        assert!(matches!(
+            parse_mount("type=volume,source=data,target=/d,readonly").unwrap(),
+            MountSpec::Volume { ref name, anonymous: false, ref options, .. }
+                if name == "data" && options.contains(&"ro".to_string())
+        ));
+        assert!(matches!(
+            parse_mount("type=volume,target=/d,volume-nocopy").unwrap(),
+            MountSpec::Volume { anonymous: true, ref options, .. }
+                if options.contains(&"nocopy".to_string())
+        ));
+        assert!(matches!(
+            parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m").unwrap(),
+            MountSpec::Tmpfs { ref options, .. } if options.contains(&"size=1m".to_string())
+        ));
+        for bad in [
+            "type=bind,dst=/c",
+            "type=bind,src=rel,dst=/c",
+            "type=image,src=x,dst=/i",
+            "type=volume,src=x",
+            "type=bind,src=/h,dst=/c,ro=maybe",
+            "type=bind,src=/h,dst=/c,color=red",
+        ] {
+            assert!(parse_mount(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn volume_options() {
         let MountSpec::Bind {
             source,
@@ -134,8 +273,23 @@ mod tests {
         };
         assert_eq!((source.as_str(), destination.as_str()), ("/tmp/x", "/data"));
         assert_eq!(options, vec!["rbind", "ro"]);
-        assert!(parse_volume("named:/data").is_err());
-        assert!(parse_volume("/a").is_err());
+        assert_eq!(
+            parse_volume("named:/data:ro,nocopy").unwrap(),
+            MountSpec::Volume {
+                name: "named".into(),
+                destination: "/data".into(),
+                options: vec!["rbind".into(), "nocopy".into(), "ro".into()],
+                anonymous: false,
+            }
+        );
+        assert!(matches!(
+            parse_volume("/a").unwrap(),
+            MountSpec::Volume { anonymous: true, ref name, .. } if name.is_empty()
+        ));
+        assert!(parse_volume("-bad:/data").is_err());
+        assert!(parse_volume("a/b:/data").is_err());
+        assert!(parse_volume("/a:/b:nocopy").is_err());
+        assert!(parse_volume("rel").is_err());
         assert!(parse_volume("/a:rel").is_err());
         assert!(parse_volume("/a:/b:bogus").is_err());
     }

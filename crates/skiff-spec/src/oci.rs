@@ -14,6 +14,8 @@ use crate::user::ResolvedUser;
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Where `--init` puts the init binary, as Podman does.
 pub const INIT_PATH: &str = "/run/podman-init";
+/// A volume's contents, below its directory (Podman's layout).
+pub const VOLUME_DATA: &str = "_data";
 /// Podman's default `pids_limit`.
 pub const DEFAULT_PIDS_LIMIT: i64 = 2048;
 
@@ -33,6 +35,8 @@ pub struct HostFiles {
 pub struct RuntimeContext {
     pub id: String,
     pub rootfs: PathBuf,
+    /// Where named volumes live (`<volume_dir>/<name>/_data`).
+    pub volume_dir: PathBuf,
     /// Running inside a user namespace as an unprivileged host user.
     pub rootless: bool,
     /// The host's cgroups can take limits for this user (root, or delegated cgroup v2).
@@ -364,6 +368,12 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
             MountSpec::Tmpfs { destination, options } => {
                 json!({"destination": destination, "type": "tmpfs", "source": "tmpfs", "options": options})
             }
+            MountSpec::Volume { name, destination, options, .. } => {
+                let source = context.volume_dir.join(name).join(VOLUME_DATA);
+                let options: Vec<&String> =
+                    options.iter().filter(|o| !matches!(o.as_str(), "copy" | "nocopy")).collect();
+                json!({"destination": destination, "type": "bind", "source": source, "options": options})
+            }
         });
     }
     mounts
@@ -377,6 +387,7 @@ mod tests {
         RuntimeContext {
             id: "0123456789abcdef".into(),
             rootfs: "/r".into(),
+            volume_dir: "/v".into(),
             rootless: false,
             cgroups_usable: true,
             cgroup_v2: false,

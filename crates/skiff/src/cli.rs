@@ -188,6 +188,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Display system information
     Info(FormatArgs),
     /// Manage skiff: check and repair storage, prune, information
@@ -518,6 +521,9 @@ pub struct RunArgs {
     /// Bind mount a volume into the container
     #[arg(short, long = "volume", value_name = "SRC:DST[:OPTS]")]
     pub volume: Vec<String>,
+    /// Attach a filesystem mount (type=bind|volume|tmpfs,source=...,target=...,ro)
+    #[arg(long, value_name = "MOUNT")]
+    pub mount: Vec<String>,
     /// Mount a temporary filesystem
     #[arg(long)]
     pub tmpfs: Vec<String>,
@@ -718,6 +724,9 @@ pub struct RmArgs {
     /// Seconds to wait before forcibly stopping (accepted for compatibility)
     #[arg(short = 't', long = "time")]
     pub time: Option<u64>,
+    /// Remove the anonymous volumes of the container
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
     pub containers: Vec<String>,
 }
 
@@ -1122,6 +1131,89 @@ pub struct NetworkRmArgs {
     pub time: Option<u64>,
     #[arg(required = true)]
     pub networks: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VolumeCommand {
+    /// Create a new volume
+    Create(VolumeCreateArgs),
+    /// List volumes
+    #[command(alias = "list")]
+    Ls(VolumeLsArgs),
+    /// Display detailed information on one or more volumes
+    Inspect(VolumeInspectArgs),
+    /// Remove one or more volumes
+    #[command(alias = "remove")]
+    Rm(VolumeRmArgs),
+    /// Remove all unused volumes
+    Prune(VolumePruneArgs),
+    /// Check if a volume exists (exit code 0 or 1)
+    Exists(NameArg),
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeCreateArgs {
+    /// Volume driver (only local)
+    #[arg(short, long)]
+    pub driver: Option<String>,
+    /// Set metadata for a volume (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Set driver specific options (KEY=VALUE)
+    #[arg(short, long)]
+    pub opt: Vec<String>,
+    /// Do not fail if the volume already exists
+    #[arg(long)]
+    pub ignore: bool,
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeLsArgs {
+    /// Print only the volume names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Format volume output using JSON or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Filter volume output (name=, label=, driver=, dangling=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Do not print headers
+    #[arg(short = 'n', long)]
+    pub noheading: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeInspectArgs {
+    /// Format volume output using JSON or a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Inspect all volumes
+    #[arg(short, long)]
+    pub all: bool,
+    pub volumes: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumeRmArgs {
+    /// Remove the containers using the volume first (and ignore volumes that do not exist)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove all volumes
+    #[arg(short, long)]
+    pub all: bool,
+    /// Seconds to wait for containers to stop (accepted, as for rm)
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
+    pub volumes: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct VolumePruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

@@ -169,6 +169,9 @@ impl Engine {
                     .to_string(),
             );
         }
+        // Last before the record: volumes the container names are made, anonymous ones named.
+        let mut spec = spec;
+        self.prepare_volumes(&mut spec.mounts)?;
         let record = ContainerRecord {
             id: names::random_id(),
             name,
@@ -195,15 +198,19 @@ impl Engine {
         };
         let mut record = record;
         let mut attempts = 0;
-        loop {
+        let inserted = loop {
             match self.containers.insert(&record) {
                 // A generated name that happens to be taken: pick another, as Podman does.
                 Err(EngineError::NameInUse(..)) if generated && attempts < 20 => {
                     attempts += 1;
                     record.name = names::random_name();
                 }
-                result => break result?,
+                result => break result,
             }
+        };
+        if let Err(err) = inserted {
+            self.remove_anonymous_volumes(&record.spec.mounts);
+            return Err(err);
         }
         Ok(Created {
             id: record.id,
@@ -457,6 +464,7 @@ impl Engine {
                 .log_path(&record)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            volumes: self.volume_dir().display().to_string(),
         };
         let paused = record.state == State::Running && self.is_paused(&record.id, record.pid);
         Ok(ContainerReport::new(record, paused, command, paths))
@@ -736,6 +744,17 @@ impl Engine {
         name_or_id: &str,
         force: bool,
     ) -> Result<String, EngineError> {
+        self.remove_container_and_volumes(name_or_id, force, false)
+    }
+
+    /// `rm [-v]`: with `volumes`, the container's anonymous volumes go too (as they always
+    /// do for a `--rm` container).
+    pub fn remove_container_and_volumes(
+        &mut self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<String, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         let shares_network = skiff_spec::NetworkMode::Container(record.id.clone());
         let dependents: Vec<String> = self
@@ -763,6 +782,9 @@ impl Engine {
         }
         let _lock = self.container_lock(&record.id)?;
         self.delete_container_files(&record)?;
+        if volumes {
+            self.remove_anonymous_volumes(&record.spec.mounts);
+        }
         Ok(record.id)
     }
 
@@ -807,6 +829,9 @@ impl Engine {
         self.containers.delete(&record.id)?;
         // The caller holds this lock; a waiter that gets it next finds the container gone.
         let _ = fs::remove_file(self.lock_path(&record.id));
+        if record.spec.remove {
+            self.remove_anonymous_volumes(&record.spec.mounts);
+        }
         Ok(())
     }
 

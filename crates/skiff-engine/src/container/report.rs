@@ -1,6 +1,7 @@
 //! What `ps` and `inspect` show about a container, with Podman's field names.
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use skiff_spec::MountSpec;
 
 use super::store::{ContainerRecord, State};
 
@@ -42,6 +43,8 @@ pub struct ReportPaths {
     pub rootfs: String,
     pub userdata: String,
     pub log: String,
+    /// Where named volumes live.
+    pub volumes: String,
 }
 
 impl ContainerReport {
@@ -281,7 +284,7 @@ impl ContainerReport {
             "Driver": r.driver,
             "MountLabel": "",
             "ProcessLabel": "",
-            "Mounts": r.spec.mounts,
+            "Mounts": self.inspect_mounts(),
             "Config": {
                 "Hostname": r.spec.effective_hostname(&r.id),
                 "Env": r.spec.env,
@@ -322,6 +325,46 @@ impl ContainerReport {
 }
 
 impl ContainerReport {
+    /// inspect's `Mounts`, as Podman shows them: binds and volumes (tmpfs mounts are not
+    /// listed there).
+    fn inspect_mounts(&self) -> Vec<Value> {
+        fn shown(kind: &str, options: &[String]) -> (String, bool, Vec<String>) {
+            let rw = !options.iter().any(|o| o == "ro");
+            let options = options
+                .iter()
+                .filter(|o| !matches!(o.as_str(), "ro" | "rw" | "copy" | "nocopy"))
+                .cloned()
+                .collect();
+            (kind.to_string(), rw, options)
+        }
+        self.record
+            .spec
+            .mounts
+            .iter()
+            .filter_map(|mount| match mount {
+                MountSpec::Bind {
+                    source,
+                    destination,
+                    options,
+                } => {
+                    let (kind, rw, options) = shown("bind", options);
+                    Some(json!({"Type": kind, "Source": source, "Destination": destination, "Driver": "", "Mode": "", "Options": options, "RW": rw, "Propagation": "rprivate"}))
+                }
+                MountSpec::Volume {
+                    name,
+                    destination,
+                    options,
+                    ..
+                } => {
+                    let (kind, rw, options) = shown("volume", options);
+                    let source = format!("{}/{name}/{}", self.paths.volumes, skiff_spec::VOLUME_DATA);
+                    Some(json!({"Type": kind, "Name": name, "Source": source, "Destination": destination, "Driver": "local", "Mode": "", "Options": options, "RW": rw, "Propagation": "rprivate"}))
+                }
+                MountSpec::Tmpfs { .. } => None,
+            })
+            .collect()
+    }
+
     /// `HostConfig.LogConfig` of inspect.
     fn log_config(&self) -> Value {
         let log = &self.record.spec.log;

@@ -276,7 +276,7 @@ pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
     };
     Ok(for_each(
         &names,
-        |name| match engine.remove_container(name, args.force) {
+        |name| match engine.remove_container_and_volumes(name, args.force, args.volumes) {
             Ok(id) => Ok(Some(id)),
             // Podman: --force implies --ignore.
             Err(EngineError::NoSuchContainer(_)) if args.ignore || args.force => Ok(None),

@@ -6,6 +6,7 @@ mod network;
 mod registry;
 mod run_options;
 mod system;
+mod volume;
 
 use anyhow::{Context, Result};
 use skiff_engine::{Engine, Scope, StoreOptions};
@@ -49,6 +50,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             registry::manifest_inspect(&open(&global)?, &args)
         }
         Command::Network(command) => network::dispatch(&mut open_for_networks(&global)?, command),
+        Command::Volume(command) => volume::dispatch(&mut open(&global)?, command),
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Info(args)) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Check(args)) => system::check(&mut open(&global)?, &args),

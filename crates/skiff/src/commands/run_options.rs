@@ -16,6 +16,7 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         user: args.process.user.clone(),
         hostname: args.hostname.clone(),
         volume: args.volume.clone(),
+        mount: args.mount.clone(),
         tmpfs: args.tmpfs.clone(),
         read_only: args.read_only,
         cap_add: args.cap_add.clone(),
