@@ -330,10 +330,20 @@ impl Engine {
         force: bool,
     ) -> Result<ImageRemoval, EngineError> {
         let image = self.images.resolve(name_or_id)?;
+        let by_id = image.id.starts_with(name_or_id.trim_start_matches("sha256:"));
+        // The name the user meant: the exact one, else the one a short name answers to.
         let by_name = Reference::parse(name_or_id)
             .ok()
-            .map(|r| r.normalized())
-            .filter(|n| image.names.contains(n));
+            .filter(|r| !by_id && r.digest.is_none())
+            .and_then(|r| {
+                let exact = r.normalized();
+                image
+                    .names
+                    .iter()
+                    .find(|n| **n == exact)
+                    .or_else(|| image.names.iter().find(|n| r.matches(n)))
+                    .cloned()
+            });
         match &by_name {
             Some(name) if image.names.len() > 1 => {
                 let _lock = self.images.write_lock()?;

@@ -723,6 +723,12 @@ fn rmi_names_and_image_filters_as_podman() {
         ctx.skiff(["rmi", "-f", "extra:1"]).ok(),
         "Untagged: localhost/extra:1"
     );
+    // A short name untags the name it answers to.
+    ctx.skiff(["tag", "busybox", "example.com:5000/short"]).ok();
+    assert_eq!(
+        ctx.skiff(["rmi", "short"]).ok(),
+        "Untagged: example.com:5000/short:latest"
+    );
     ctx.skiff(["tag", "busybox", "extra:2"]).ok();
     ctx.skiff(["rmi", &id])
         .fails(125, "by ID with more than one tag");
