@@ -330,7 +330,9 @@ impl Engine {
         force: bool,
     ) -> Result<ImageRemoval, EngineError> {
         let image = self.images.resolve(name_or_id)?;
-        let by_id = image.id.starts_with(name_or_id.trim_start_matches("sha256:"));
+        let by_id = image
+            .id
+            .starts_with(name_or_id.trim_start_matches("sha256:"));
         // The name the user meant: the exact one, else the one a short name answers to.
         let by_name = Reference::parse(name_or_id)
             .ok()

@@ -779,7 +779,8 @@ pub struct LogsArgs {
     /// Show logs until TIMESTAMP
     #[arg(long)]
     pub until: Option<String>,
-    pub container: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
 }
 
 #[derive(Args, Debug)]

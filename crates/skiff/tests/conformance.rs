@@ -838,3 +838,29 @@ fn run_time_zone_id_files_and_image_removal() {
         ctx.skiff(["image", "exists", "busybox"]).ok();
     }
 }
+
+/// `logs -f C1 C2`: both followed at once, lines in the order written, each led by its
+/// container's short ID (Podman's multi-container logs).
+#[test]
+fn logs_of_several_containers_interleave() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let start = |name: &str, script: &str| {
+            let id = ctx
+                .skiff(["run", "-d", "--name", name, "busybox", "sh", "-c", script])
+                .ok()
+                .to_string();
+            id[..12].to_string()
+        };
+        let one = start("c1", "echo a; sleep 2; echo d");
+        let two = start("c2", "sleep 0.3; echo b; sleep 0.3; echo c");
+        assert_eq!(
+            ctx.skiff(["logs", "-f", "c1", "c2"]).ok(),
+            format!("{one} a\n{two} b\n{two} c\n{one} d")
+        );
+        // One container: no prefix.
+        assert_eq!(ctx.skiff(["logs", "c1"]).ok(), "a\nd");
+        ctx.skiff(["logs", "c1", "nope"])
+            .fails(125, "no container with name or ID \"nope\"");
+    }
+}

@@ -5,7 +5,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use skiff_monitor::log::{Stream, parse_record};
+use skiff_monitor::log::{LogRecord, Stream, parse_record};
 
 use super::store::State;
 use crate::engine::Engine;
@@ -109,6 +109,56 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(total).ok()
 }
 
+/// One container's log being read: where the last read stopped, and what it holds back.
+struct LogReader {
+    id: String,
+    path: std::path::PathBuf,
+    file: Option<File>,
+    offset: u64,
+    pending: Vec<u8>,
+    first: bool,
+    done: bool,
+}
+
+impl LogReader {
+    /// The complete records written since the last read (the first read keeps `tail`).
+    fn read(&mut self, options: &LogOptions) -> Result<Vec<LogRecord>, EngineError> {
+        if self.file.is_none() {
+            self.file = File::open(&self.path).ok();
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(Vec::new());
+        };
+        file.seek(SeekFrom::Start(self.offset))
+            .io("read", &self.path)?;
+        let mut chunk = Vec::new();
+        file.read_to_end(&mut chunk).io("read", &self.path)?;
+        self.offset += chunk.len() as u64;
+        self.pending.extend_from_slice(&chunk);
+        let complete = self
+            .pending
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let records: Vec<LogRecord> = self.pending[..complete]
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(parse_record)
+            .collect();
+        self.pending.drain(..complete);
+        let skip = match (std::mem::take(&mut self.first), options.tail) {
+            (true, Some(tail)) => records.len().saturating_sub(tail),
+            _ => 0,
+        };
+        Ok(records
+            .into_iter()
+            .skip(skip)
+            .filter(|r| options.shows(&r.time))
+            .collect())
+    }
+}
+
 impl Engine {
     /// `logs`: copies the container's log records to `stdout`/`stderr`.
     pub fn container_logs(
@@ -118,85 +168,82 @@ impl Engine {
         stdout: &mut dyn Write,
         stderr: &mut dyn Write,
     ) -> Result<(), EngineError> {
-        let record = self.containers.lookup(name_or_id)?;
-        let Some(path) = self.log_path(&record) else {
-            return Err(EngineError::InvalidArgument(match record.spec.log.driver() {
-                "none" => "this container is using the 'none' log driver, cannot read logs: this container is not logging output".to_string(),
-                driver => format!("this container is using the '{driver}' log driver: skiff reads only k8s-file logs"),
-            }));
-        };
-        let mut file = match File::open(&path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).io("open", &path),
-        };
-        let mut offset = 0u64;
-        let mut pending = Vec::new();
-        let mut first = true;
-        loop {
-            if file.is_none() {
-                file = File::open(&path).ok();
-            }
-            if let Some(f) = file.as_mut() {
-                f.seek(SeekFrom::Start(offset)).io("read", &path)?;
-                let mut chunk = Vec::new();
-                f.read_to_end(&mut chunk).io("read", &path)?;
-                offset += chunk.len() as u64;
-                pending.extend_from_slice(&chunk);
-                let complete = pending
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map(|i| i + 1)
-                    .unwrap_or(0);
-                let lines: Vec<&[u8]> = pending[..complete]
-                    .split(|b| *b == b'\n')
-                    .filter(|l| !l.is_empty())
-                    .collect();
-                let skip = match (first, options.tail) {
-                    (true, Some(tail)) => lines.len().saturating_sub(tail),
-                    _ => 0,
-                };
-                for line in lines.into_iter().skip(skip) {
-                    let Some(record) = parse_record(line) else {
-                        continue;
-                    };
-                    if !options.shows(&record.time) {
-                        continue;
-                    }
-                    let out: &mut dyn Write = match record.stream {
-                        Stream::Stdout => stdout,
-                        Stream::Stderr => stderr,
-                    };
-                    if options.timestamps {
-                        let _ = write!(out, "{} ", record.time);
-                    }
-                    let _ = out.write_all(&record.message);
-                    if !record.partial {
-                        let _ = out.write_all(b"\n");
-                    }
-                    let _ = out.flush();
-                }
-                pending.drain(..complete);
-            }
-            first = false;
-            if !options.follow {
-                return Ok(());
-            }
-            let Some(current) = self.containers.get(&record.id)? else {
-                return Ok(());
+        self.containers_logs(&[name_or_id.to_string()], options, stdout, stderr)
+    }
+
+    /// `logs C1 C2 ...`: the records of several containers in the order they were written,
+    /// each line led by its container's short ID (as Podman), followed together with `follow`
+    /// until every one has exited.
+    pub fn containers_logs(
+        &self,
+        names: &[String],
+        options: &LogOptions,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<(), EngineError> {
+        let mut readers = Vec::new();
+        for name in names {
+            let record = self.containers.lookup(name)?;
+            let Some(path) = self.log_path(&record) else {
+                return Err(EngineError::InvalidArgument(match record.spec.log.driver() {
+                    "none" => "this container is using the 'none' log driver, cannot read logs: this container is not logging output".to_string(),
+                    driver => format!("this container is using the '{driver}' log driver: skiff reads only k8s-file logs"),
+                }));
             };
-            if self.refresh(current)?.state != State::Running {
-                // One more pass picks up what the monitor wrote before it recorded the exit.
-                if let Some(f) = file.as_mut() {
-                    let mut rest = Vec::new();
-                    let _ = f
-                        .seek(SeekFrom::Start(offset))
-                        .and_then(|_| f.read_to_end(&mut rest));
-                    if rest.is_empty() {
-                        return Ok(());
-                    }
+            readers.push(LogReader {
+                id: record.id,
+                path,
+                file: None,
+                offset: 0,
+                pending: Vec::new(),
+                first: true,
+                done: false,
+            });
+        }
+        let several = readers.len() > 1;
+        loop {
+            let mut round = Vec::new();
+            for (index, reader) in readers.iter_mut().enumerate() {
+                if reader.done {
                     continue;
                 }
+                let records = reader.read(options)?;
+                let idle = records.is_empty();
+                round.extend(records.into_iter().map(|r| (index, r)));
+                if !options.follow {
+                    reader.done = true;
+                    continue;
+                }
+                // Once it has stopped and nothing more came, this container's log is done
+                // (the last read picked up what the monitor wrote before the exit).
+                let running = match self.containers.get(&reader.id)? {
+                    Some(current) => self.refresh(current)?.state == State::Running,
+                    None => false,
+                };
+                if !running && idle {
+                    reader.done = true;
+                }
+            }
+            // RFC 3339 times of one host sort as text.
+            round.sort_by(|a, b| a.1.time.cmp(&b.1.time));
+            for (index, record) in round {
+                let out: &mut dyn Write = match record.stream {
+                    Stream::Stdout => &mut *stdout,
+                    Stream::Stderr => &mut *stderr,
+                };
+                if several {
+                    let _ = write!(out, "{} ", &readers[index].id[..12]);
+                }
+                if options.timestamps {
+                    let _ = write!(out, "{} ", record.time);
+                }
+                let _ = out.write_all(&record.message);
+                if !record.partial {
+                    let _ = out.write_all(b"\n");
+                }
+                let _ = out.flush();
+            }
+            if readers.iter().all(|r| r.done) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));

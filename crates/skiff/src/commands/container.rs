@@ -418,8 +418,8 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    engine.container_logs(
-        &args.container,
+    engine.containers_logs(
+        &args.containers,
         &options,
         &mut stdout.lock(),
         &mut stderr.lock(),
