@@ -276,3 +276,52 @@ fn anonymous_volumes_go_with_rm_v_and_run_rm() {
         assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "stays");
     });
 }
+
+/// `cp` into a container that is not running lands in the volume its path falls in (the
+/// deepest of nested ones), as it would once the container runs; nothing else is touched.
+#[test]
+fn cp_reaches_the_volumes_of_a_stopped_container() {
+    both(|ctx| {
+        ctx.skiff([
+            "create",
+            "--name",
+            "box",
+            "-v",
+            "outer:/srv",
+            "-v",
+            "inner:/srv/in",
+            "busybox",
+            "true",
+        ])
+        .ok();
+        let file = ctx.scratch("src").join("note");
+        std::fs::write(&file, "in the inner volume\n").unwrap();
+        ctx.chown(&file);
+        ctx.skiff(["cp", file.to_str().unwrap(), "box:/srv/in"])
+            .ok();
+        let mountpoint = |name: &str| {
+            ctx.skiff(["volume", "inspect", "--format", "{{.Mountpoint}}", name])
+                .ok()
+                .to_string()
+        };
+        assert_eq!(
+            std::fs::read_to_string(format!("{}/note", mountpoint("inner"))).unwrap(),
+            "in the inner volume\n"
+        );
+        let outer: Vec<_> = std::fs::read_dir(mountpoint("outer")).unwrap().collect();
+        assert!(outer.is_empty(), "the outer volume stays empty: {outer:?}");
+        // And back out of it, while the container still has not run.
+        let copied = ctx
+            .command(["cp", "box:/srv/in/note", "-"])
+            .output()
+            .expect("cp out");
+        assert!(copied.status.success());
+        let mut archive = tar::Archive::new(copied.stdout.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["note"]);
+    });
+}

@@ -15,6 +15,7 @@ use skiff_storage::rootcopy::{
 use super::store::{ContainerRecord, State};
 use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
+use skiff_spec::MountSpec;
 
 /// One side of `cp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +173,47 @@ impl Engine {
         })
     }
 
+    /// The root `cp` works in for `path` and the path inside it: a running container's live
+    /// root; for one that is not running, the volume or bind mount `path` falls in (the
+    /// deepest, as a runtime would stack them), else its own mounted files.
+    fn container_root_at(
+        &self,
+        record: &ContainerRecord,
+        path: &str,
+    ) -> Result<(ContainerRoot, String), EngineError> {
+        let mut root = self.container_root(record, true)?;
+        if record.state == State::Running {
+            return Ok((root, path.to_string()));
+        }
+        let within = |destination: &str| -> Option<String> {
+            let rest = Path::new(path).strip_prefix(destination).ok()?;
+            Some(format!("/{}", rest.display()))
+        };
+        let deepest = record
+            .spec
+            .mounts
+            .iter()
+            .filter_map(|mount| {
+                let source = match mount {
+                    MountSpec::Bind { source, .. } => PathBuf::from(source),
+                    MountSpec::Volume { name, .. } => {
+                        self.volume_dir().join(name).join(skiff_spec::VOLUME_DATA)
+                    }
+                    MountSpec::Tmpfs { .. } => return None,
+                };
+                let rest = within(mount.destination())?;
+                Some((mount.destination().len(), source, rest))
+            })
+            .max_by_key(|(depth, ..)| *depth);
+        match deepest {
+            Some((_, source, rest)) if source.is_dir() => {
+                root.dir = File::open(&source).io("open", &source)?;
+                Ok((root, rest))
+            }
+            _ => Ok((root, path.to_string())),
+        }
+    }
+
     fn record_for_files(&self, name_or_id: &str) -> Result<ContainerRecord, EngineError> {
         self.refresh(self.containers.lookup(name_or_id)?)
     }
@@ -201,8 +243,9 @@ impl Engine {
         stdout: &mut dyn Write,
     ) -> Result<(), EngineError> {
         let record = self.record_for_files(name_or_id)?;
-        let root = self.container_root(&record, true)?;
-        let source = &self.in_working_directory(&record, source);
+        let (root, source) =
+            self.container_root_at(&record, &self.in_working_directory(&record, source))?;
+        let source = &source;
         let source_path = Path::new(source);
         let Some(kind) = kind_in_root(&root.dir, source_path) else {
             return Err(EngineError::InvalidArgument(format!(
@@ -283,9 +326,10 @@ impl Engine {
         stdin: &mut dyn Read,
     ) -> Result<(), EngineError> {
         let record = self.record_for_files(name_or_id)?;
-        let root = self.container_root(&record, true)?;
+        let (root, destination) =
+            self.container_root_at(&record, &self.in_working_directory(&record, destination))?;
         let owner = (0, 0);
-        let destination = &self.in_working_directory(&record, destination);
+        let destination = &destination;
         let destination_path = Path::new(destination);
         let existing = kind_in_root(&root.dir, destination_path);
         let source = match source {
