@@ -21,6 +21,9 @@ pub enum Scope<'a> {
     Networks,
     /// Work inside this running container (exec, top, cp): its user namespace.
     Container(&'a str),
+    /// Work on two containers (`cp` between them): the user namespace of the first of them
+    /// that runs.
+    Containers(&'a str, &'a str),
     /// Creating and running a container with these `--network` values.
     Run(&'a [String]),
     /// Starting or restarting these existing containers (the first one decides).
@@ -52,6 +55,16 @@ impl Engine {
                 }
             }
             Scope::Container(name) => return Self::open_joined(options, name),
+            Scope::Containers(first, second) => {
+                let running = |name: &str| {
+                    Engine::open(options.clone())
+                        .ok()
+                        .and_then(|engine| engine.container_pid(name).ok().flatten())
+                        .is_some()
+                };
+                let joined = if running(first) { first } else { second };
+                return Self::open_joined(options, joined);
+            }
             Scope::Run(networks) => {
                 if let Some(target) = networks.iter().find_map(|v| v.strip_prefix("container:")) {
                     return Self::open_joined(options, target);

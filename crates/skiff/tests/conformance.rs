@@ -864,3 +864,63 @@ fn logs_of_several_containers_interleave() {
             .fails(125, "no container with name or ID \"nope\"");
     }
 }
+
+/// `cp CONTAINER:SRC CONTAINER:DEST` as Podman: into a directory under the source's name, or
+/// renamed; running or not, either side.
+#[test]
+fn cp_between_containers() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "from",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /srv/d && echo one > /srv/d/f && echo top > /srv/t && sleep 1000",
+        ])
+        .ok();
+        ctx.skiff(["run", "-d", "--name", "live", "busybox", "sleep", "1000"])
+            .ok();
+        ctx.skiff(["create", "--name", "idle", "busybox", "true"])
+            .ok();
+        // Wait for the source's files.
+        for _ in 0..100 {
+            if ctx.skiff(["exec", "from", "test", "-e", "/srv/t"]).code == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Rootless, two running containers are in two user namespaces: skiff says so.
+        let both_running = match mode {
+            Mode::Root => vec!["live", "idle"],
+            Mode::Rootless => {
+                ctx.skiff(["cp", "from:/srv/t", "live:/tmp"])
+                    .fails(125, "container live runs in another user namespace");
+                vec!["idle"]
+            }
+        };
+        for to in both_running {
+            ctx.skiff(["cp", "from:/srv/t", &format!("{to}:/tmp")]).ok();
+            ctx.skiff(["cp", "from:/srv/d", &format!("{to}:/tmp/renamed")])
+                .ok();
+        }
+        ctx.skiff(["stop", "-t", "0", "from"]).ok();
+        ctx.skiff(["cp", "from:/srv/t", "live:/tmp/t"]).ok();
+        ctx.skiff(["cp", "from:/srv/d", "live:/tmp/renamed"]).ok();
+        assert_eq!(
+            ctx.skiff(["exec", "live", "cat", "/tmp/t", "/tmp/renamed/f"])
+                .ok(),
+            "top\none"
+        );
+        ctx.skiff(["cp", "idle:/tmp/renamed/f", "live:/tmp/back"])
+            .ok();
+        assert_eq!(ctx.skiff(["exec", "live", "cat", "/tmp/back"]).ok(), "one");
+        ctx.skiff(["cp", "from:/nope", "live:/tmp"])
+            .fails(125, "could not be found on container from");
+        ctx.skiff(["rm", "-f", "-t", "0", "from", "live", "idle"])
+            .ok();
+    }
+}

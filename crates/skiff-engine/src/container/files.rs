@@ -148,7 +148,20 @@ impl Engine {
     ) -> Result<ContainerRoot, EngineError> {
         if live && record.state == State::Running {
             let path = format!("/proc/{}/root", record.pid);
-            let dir = File::open(&path).io("open", &path)?;
+            let dir = match File::open(&path) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::PermissionDenied
+                        && self.options.rootless =>
+                {
+                    // Each running rootless container has a user namespace of its own; this
+                    // process can be in only one of them.
+                    return Err(EngineError::InvalidArgument(format!(
+                        "container {} runs in another user namespace: copy through the host (cp CONTAINER:SRC - | cp - {}:DEST)",
+                        record.name, record.name
+                    )));
+                }
+                opened => opened.io("open", &path)?,
+            };
             return Ok(ContainerRoot {
                 dir,
                 layout: None,
@@ -353,40 +366,15 @@ impl Engine {
         let source_meta = fs::symlink_metadata(source)
             .map_err(|e| EngineError::InvalidArgument(format!("{}: {e}", source.display())))?;
         let contents = source.as_os_str().to_string_lossy().ends_with("/.");
-        let (directory, name) = match existing {
-            Some(Kind::Directory) if contents => {
-                (destination_path.to_path_buf(), PathBuf::from("."))
-            }
-            Some(Kind::Directory) => (
-                destination_path.to_path_buf(),
-                PathBuf::from(last_name(source)),
-            ),
-            Some(_) if source_meta.is_dir() => {
-                return Err(EngineError::InvalidArgument(
-                    "destination must be a directory when copying a directory".into(),
-                ));
-            }
-            None if destination.ends_with('/') => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "{destination:?}: no such directory in container {}",
-                    record.name
-                )));
-            }
-            _ => {
-                let parent = destination_path.parent().unwrap_or(Path::new("/"));
-                if kind_in_root(&root.dir, parent) != Some(Kind::Directory) {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "{:?}: no such directory in container {}",
-                        parent.display().to_string(),
-                        record.name
-                    )));
-                }
-                (
-                    parent.to_path_buf(),
-                    PathBuf::from(last_name(destination_path)),
-                )
-            }
-        };
+        let (directory, name) = landing(
+            &root.dir,
+            &record.name,
+            destination,
+            existing,
+            source_meta.is_dir(),
+            contents,
+            &last_name(source),
+        )?;
         let (reader, writer) = std::io::pipe().io("create", "pipe")?;
         let mut failure = None;
         std::thread::scope(|scope| {
@@ -410,6 +398,57 @@ impl Engine {
         failure.map_or(Ok(()), Err)
     }
 
+    /// `cp CONTAINER:SRC CONTAINER:DEST`: a tar stream from one container into the other,
+    /// as `cp` from and to the host would make it.
+    pub fn copy_between_containers(
+        &self,
+        from: &str,
+        source: &str,
+        to: &str,
+        destination: &str,
+    ) -> Result<(), EngineError> {
+        let from_record = self.record_for_files(from)?;
+        let (from_root, source) = self.container_root_at(
+            &from_record,
+            &self.in_working_directory(&from_record, source),
+        )?;
+        let source_path = Path::new(&source);
+        let Some(kind) = kind_in_root(&from_root.dir, source_path) else {
+            return Err(EngineError::InvalidArgument(format!(
+                "{source:?} could not be found on container {}: no such file or directory",
+                from_record.name
+            )));
+        };
+        let to_record = self.record_for_files(to)?;
+        let (to_root, destination) = self.container_root_at(
+            &to_record,
+            &self.in_working_directory(&to_record, destination),
+        )?;
+        let existing = kind_in_root(&to_root.dir, Path::new(&destination));
+        let (directory, name) = landing(
+            &to_root.dir,
+            &to_record.name,
+            &destination,
+            existing,
+            kind == Kind::Directory,
+            source.ends_with("/."),
+            &last_name(source_path),
+        )?;
+        let (reader, writer) = std::io::pipe().io("create", "pipe")?;
+        let mut failure = None;
+        std::thread::scope(|scope| {
+            let from_dir = &from_root.dir;
+            let packing = scope.spawn(move || pack_from_root(from_dir, source_path, &name, writer));
+            if let Err(e) = unpack_into_root(&to_root.dir, &directory, reader, (0, 0)) {
+                failure = Some(copy_error(&destination, e));
+            }
+            if let Ok(Err(e)) = packing.join() {
+                failure.get_or_insert(copy_error(&source, e));
+            }
+        });
+        failure.map_or(Ok(()), Err)
+    }
+
     /// `export`: the container's files (not its volumes) as a tar stream.
     pub fn export_container(
         &self,
@@ -420,6 +459,48 @@ impl Engine {
         let root = self.container_root(&record, false)?;
         pack_root_contents(&root.dir, out).map_err(|e| copy_error(&record.name, e))
     }
+}
+
+/// Where a copy into a container lands: the directory to extract into and the name of the
+/// copied entry. An existing directory takes the source under its own name (or its contents,
+/// for `SRC/.`); anything else names the copy, in a parent that must exist.
+fn landing(
+    root: &File,
+    container: &str,
+    destination: &str,
+    existing: Option<Kind>,
+    source_is_dir: bool,
+    contents: bool,
+    source_name: &str,
+) -> Result<(PathBuf, PathBuf), EngineError> {
+    let destination_path = Path::new(destination);
+    Ok(match existing {
+        Some(Kind::Directory) if contents => (destination_path.to_path_buf(), PathBuf::from(".")),
+        Some(Kind::Directory) => (destination_path.to_path_buf(), PathBuf::from(source_name)),
+        Some(_) if source_is_dir => {
+            return Err(EngineError::InvalidArgument(
+                "destination must be a directory when copying a directory".into(),
+            ));
+        }
+        None if destination.ends_with('/') => {
+            return Err(EngineError::InvalidArgument(format!(
+                "{destination:?}: no such directory in container {container}"
+            )));
+        }
+        _ => {
+            let parent = destination_path.parent().unwrap_or(Path::new("/"));
+            if kind_in_root(root, parent) != Some(Kind::Directory) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "{:?}: no such directory in container {container}",
+                    parent.display().to_string(),
+                )));
+            }
+            (
+                parent.to_path_buf(),
+                PathBuf::from(last_name(destination_path)),
+            )
+        }
+    })
 }
 
 fn copy_error(what: &str, e: std::io::Error) -> EngineError {

@@ -492,17 +492,17 @@ pub fn update(engine: &Engine, args: &UpdateArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// The container `cp` works on: exactly one side names one.
-pub fn cp_container(args: &CpArgs) -> Result<String> {
+/// The containers `cp` works on: one side or both name one.
+pub fn cp_containers(args: &CpArgs) -> Result<(String, Option<String>)> {
     match (
         CopyTarget::parse(&args.source),
         CopyTarget::parse(&args.destination),
     ) {
-        (CopyTarget::Container { .. }, CopyTarget::Container { .. }) => {
-            bail!("copying between containers is not supported")
+        (CopyTarget::Container { container, .. }, CopyTarget::Container { container: to, .. }) => {
+            Ok((container, Some(to)))
         }
         (CopyTarget::Container { container, .. }, _)
-        | (_, CopyTarget::Container { container, .. }) => Ok(container),
+        | (_, CopyTarget::Container { container, .. }) => Ok((container, None)),
         _ => bail!("one of the paths must be a container path: CONTAINER:PATH"),
     }
 }
@@ -511,6 +511,14 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
     let destination = CopyTarget::parse(&args.destination);
     match CopyTarget::parse(&args.source) {
         CopyTarget::Container { container, path } => {
+            if let CopyTarget::Container {
+                container: to,
+                path: into,
+            } = &destination
+            {
+                engine.copy_between_containers(&container, &path, to, into)?;
+                return Ok(0);
+            }
             let stdout = std::io::stdout();
             engine.copy_from_container(&container, &path, &destination, &mut stdout.lock())?;
         }

@@ -127,13 +127,16 @@ fn check_global(global: &GlobalArgs) -> Result<()> {
 }
 
 fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i32> {
-    let copied_from: String;
+    let copied: (String, Option<String>);
     let scope = match &command {
         ContainerCommand::Exec(args) => Scope::Container(&args.container),
         ContainerCommand::Top(args) => Scope::Container(&args.container),
         ContainerCommand::Cp(args) => {
-            copied_from = container::cp_container(args)?;
-            Scope::Container(&copied_from)
+            copied = container::cp_containers(args)?;
+            match &copied {
+                (one, None) => Scope::Container(one),
+                (from, Some(to)) => Scope::Containers(from, to),
+            }
         }
         ContainerCommand::Run(args) => Scope::Run(&args.network),
         ContainerCommand::Start(StartArgs { containers, .. })
