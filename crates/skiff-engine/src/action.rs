@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::container::commit::CommitOptions;
 use crate::container::exec::ExecOptions;
-use crate::container::files::CopyTarget;
+use crate::container::files::{CopyInto, CopyTarget};
 use crate::container::lifecycle::{AttachOptions, StartMode};
 use crate::container::logs::LogOptions;
 use crate::container::run::NewContainer;
@@ -91,6 +91,8 @@ pub enum Action {
     CopyInto {
         container: String,
         path: String,
+        #[serde(default)]
+        options: CopyInto,
     },
     /// `cp CONTAINER:PATH -`: a tar archive of `path` on stdout.
     CopyFrom {
@@ -259,13 +261,18 @@ impl Action {
             Action::Attach { container, options } => {
                 exited(engine.attach_container(container, options)?)
             }
-            Action::CopyInto { container, path } => {
+            Action::CopyInto {
+                container,
+                path,
+                options,
+            } => {
                 let stdin = std::io::stdin();
                 engine.copy_to_container(
                     &CopyTarget::Stream,
                     container,
                     path,
                     &mut stdin.lock(),
+                    options,
                 )?;
                 Report::Done
             }

@@ -30,7 +30,7 @@ pub use archive::{HistoryEntry, SaveTarget};
 pub use check::{CheckOptions, CheckReport};
 pub use container::commit::{ChangeKind, CommitOptions};
 pub use container::exec::ExecOptions;
-pub use container::files::{CopyTarget, ImageRoot};
+pub use container::files::{CopyInto, CopyTarget, ImageRoot};
 pub use container::filter::ContainerFilter;
 pub use container::lifecycle::{AttachOptions, Created, StartMode};
 pub use container::logs::{LogOptions, parse_go_duration, parse_log_time};

@@ -163,14 +163,16 @@ fn append<W: Write>(
 }
 
 /// Extracts a tar stream into the directory `dest` inside `root`. Entries are owned by
-/// `owner` (the container's root, as in Podman) and keep their modes and times. An entry
+/// `owner` (the container's root, as in Podman), or with None by the IDs the archive gives
+/// (`cp --archive=false`), and keep their modes and times. An entry
 /// whose path climbs out with `..` or is absolute is refused, naming it.
 pub fn unpack_into_root(
     root: &File,
     dest: &Path,
     input: impl Read,
-    owner: (u32, u32),
+    owner: Option<(u32, u32)>,
 ) -> io::Result<()> {
+    let made_by = owner.unwrap_or((0, 0));
     let mut archive = tar::Archive::new(input);
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -193,8 +195,15 @@ pub fn unpack_into_root(
         let Some(name) = name else {
             continue;
         };
-        let dir = make_dirs(root, &parent, owner)?;
+        let dir = make_dirs(root, &parent, made_by)?;
         let header = entry.header().clone();
+        let owner = match owner {
+            Some(owner) => owner,
+            None => (
+                header.uid().unwrap_or(0) as u32,
+                header.gid().unwrap_or(0) as u32,
+            ),
+        };
         let mode = Mode::from_bits_truncate(header.mode().unwrap_or(0o644) & 0o7777);
         let kind = header.entry_type();
         let existing = fstatat(
@@ -388,7 +397,7 @@ mod tests {
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
         std::fs::create_dir_all(root_dir.join("copy")).unwrap();
-        unpack_into_root(&root, Path::new("/copy"), tar.as_slice(), (uid, gid)).unwrap();
+        unpack_into_root(&root, Path::new("/copy"), tar.as_slice(), Some((uid, gid))).unwrap();
         assert_eq!(
             std::fs::read_to_string(root_dir.join("copy/etc/sub/file")).unwrap(),
             "data"
@@ -409,7 +418,7 @@ mod tests {
                 .unwrap();
             builder.finish().unwrap();
         }
-        unpack_into_root(&root, Path::new("/"), single.as_slice(), (uid, gid)).unwrap();
+        unpack_into_root(&root, Path::new("/"), single.as_slice(), Some((uid, gid))).unwrap();
         assert_eq!(
             std::fs::read_to_string(base.join("outside")).unwrap(),
             "host"

@@ -924,3 +924,43 @@ fn cp_between_containers() {
             .ok();
     }
 }
+
+/// `cp --archive=false` keeps the owners the archive gives; the default makes the container's
+/// root the owner. `--pause` (default) and `--pause=false` both copy into a running container.
+#[test]
+fn cp_archive_and_pause() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff(["run", "-d", "--name", "box", "busybox", "sleep", "1000"])
+            .ok();
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_mode(0o644);
+        header.set_uid(1042);
+        header.set_gid(1043);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "owned", &b"abc"[..])
+            .unwrap();
+        let archive = builder.into_inner().unwrap();
+        ctx.skiff_with_input(&["cp", "--archive=false", "-", "box:/tmp"], &archive)
+            .ok();
+        ctx.skiff_with_input(&["cp", "--pause=false", "-", "box:/root"], &archive)
+            .ok();
+        assert_eq!(
+            ctx.skiff([
+                "exec",
+                "box",
+                "stat",
+                "-c",
+                "%u:%g",
+                "/tmp/owned",
+                "/root/owned"
+            ])
+            .ok(),
+            "1042:1043\n0:0"
+        );
+        ctx.skiff(["rm", "-f", "-t", "0", "box"]).ok();
+    }
+}

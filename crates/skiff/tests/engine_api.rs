@@ -232,6 +232,7 @@ async fn round(helper: Helper, i: usize) {
         Action::CopyInto {
             container: name.clone(),
             path: "/tmp".into(),
+            options: Default::default(),
         },
         &tar_of("greeting.txt", greeting.as_bytes()),
     )

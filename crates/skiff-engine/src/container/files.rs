@@ -17,6 +17,26 @@ use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
 use skiff_spec::MountSpec;
 
+/// How `cp` copies into a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CopyInto {
+    /// `--archive` (default): the copies belong to the container's root; else they keep the
+    /// owners they come with.
+    pub chown: bool,
+    /// `--pause` (default): the container is frozen while its files change, where it can be.
+    pub pause: bool,
+}
+
+impl Default for CopyInto {
+    fn default() -> Self {
+        Self {
+            chown: true,
+            pause: true,
+        }
+    }
+}
+
 /// One side of `cp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CopyTarget {
@@ -330,18 +350,38 @@ impl Engine {
         failure.map_or(Ok(()), Err)
     }
 
-    /// `cp SRC CONTAINER:DEST` (SRC `-`: a tar stream from `stdin`, extracted into DEST).
+    /// `cp SRC CONTAINER:DEST` (SRC `-`: a tar stream from `stdin`, extracted into DEST),
+    /// with the container frozen meanwhile when `options.pause` asks and it can be.
     pub fn copy_to_container(
         &self,
         source: &CopyTarget,
         name_or_id: &str,
         destination: &str,
         stdin: &mut dyn Read,
+        options: &CopyInto,
     ) -> Result<(), EngineError> {
         let record = self.record_for_files(name_or_id)?;
+        if options.pause && record.state == State::Running {
+            return self.frozen_while(&record.id, record.pid, || {
+                self.copy_into(source, &record, destination, stdin, options)
+            });
+        }
+        self.copy_into(source, &record, destination, stdin, options)
+    }
+
+    fn copy_into(
+        &self,
+        source: &CopyTarget,
+        record: &ContainerRecord,
+        destination: &str,
+        stdin: &mut dyn Read,
+        options: &CopyInto,
+    ) -> Result<(), EngineError> {
+        let record = record.clone();
         let (root, destination) =
             self.container_root_at(&record, &self.in_working_directory(&record, destination))?;
-        let owner = (0, 0);
+        // The container's root, or (`--archive=false`) the owners the archive gives.
+        let owner = options.chown.then_some((0, 0));
         let destination = &destination;
         let destination_path = Path::new(destination);
         let existing = kind_in_root(&root.dir, destination_path);
@@ -439,7 +479,7 @@ impl Engine {
         std::thread::scope(|scope| {
             let from_dir = &from_root.dir;
             let packing = scope.spawn(move || pack_from_root(from_dir, source_path, &name, writer));
-            if let Err(e) = unpack_into_root(&to_root.dir, &directory, reader, (0, 0)) {
+            if let Err(e) = unpack_into_root(&to_root.dir, &directory, reader, Some((0, 0))) {
                 failure = Some(copy_error(&destination, e));
             }
             if let Ok(Err(e)) = packing.join() {

@@ -131,6 +131,19 @@ impl Engine {
         Ok(record.id)
     }
 
+    /// Runs `work` with a running container frozen, where it has a freezer and is not frozen
+    /// already (then it runs as it is, as Podman's `cp --pause` on rootless cgroup v1).
+    pub(crate) fn frozen_while<T>(&self, id: &str, pid: i32, work: impl FnOnce() -> T) -> T {
+        let frozen = Freezer::of(pid, id)
+            .filter(|f| pid > 0 && !f.is_frozen())
+            .filter(|f| f.change(true).is_ok());
+        let result = work();
+        if let Some(freezer) = frozen {
+            let _ = freezer.change(false);
+        }
+        result
+    }
+
     /// Thaws a container if it is frozen (before signals that must reach it).
     pub(crate) fn thaw(&self, id: &str, pid: i32) {
         if let Some(freezer) = Freezer::of(pid, id)

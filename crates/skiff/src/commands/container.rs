@@ -527,7 +527,11 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
                 bail!("one of the paths must be a container path: CONTAINER:PATH");
             };
             let stdin = std::io::stdin();
-            engine.copy_to_container(&source, &container, &path, &mut stdin.lock())?;
+            let options = skiff_engine::CopyInto {
+                chown: args.archive,
+                pause: args.pause,
+            };
+            engine.copy_to_container(&source, &container, &path, &mut stdin.lock(), &options)?;
         }
     }
     Ok(0)
