@@ -82,7 +82,11 @@ impl Engine {
                 if format == ArchiveFormat::OciDir && path.is_dir() {
                     let _ = std::fs::remove_dir_all(path);
                 }
-                std::fs::rename(&temporary, path).io("rename", path)
+                std::fs::rename(&temporary, path).io("rename", path)?;
+                for item in &items {
+                    self.emit_image("save", &item.image.id, &path.display().to_string());
+                }
+                Ok(())
             }
         }
     }
@@ -118,6 +122,10 @@ impl Engine {
         let result = self.images.load(path);
         if input.is_none() {
             let _ = std::fs::remove_file(path);
+        }
+        if result.is_ok() {
+            let archive = input.map(|p| p.display().to_string()).unwrap_or_default();
+            self.emit_image("loadfromarchive", "", &archive);
         }
         result?
             .into_iter()

@@ -306,7 +306,9 @@ impl Engine {
     pub fn tag_image(&mut self, source: &str, target: &str) -> Result<(), EngineError> {
         let image = self.images.resolve(source)?;
         let reference = Reference::parse(target).map_err(skiff_image::ImageError::from)?;
-        Ok(self.images.tag(&image, &reference)?)
+        self.images.tag(&image, &reference)?;
+        self.emit_image("tag", &image.id, target);
+        Ok(())
     }
 
     pub fn untag_image(&mut self, source: &str, target: &str) -> Result<(), EngineError> {
@@ -317,6 +319,7 @@ impl Engine {
                 "{target}: tag not known"
             )));
         }
+        self.emit_image("untag", &image.id, &reference.normalized());
         Ok(())
     }
 
@@ -351,6 +354,7 @@ impl Engine {
                 let _lock = self.images.write_lock()?;
                 let reference = Reference::parse(name).map_err(skiff_image::ImageError::from)?;
                 self.images.untag(&image, &reference)?;
+                self.emit_image("untag", &image.id, name);
                 Ok(ImageRemoval {
                     untagged: vec![name.clone()],
                     deleted: None,
@@ -386,6 +390,10 @@ impl Engine {
             return self.remove_image_entirely(&image.id, false);
         }
         self.images.remove(&image, &lock)?;
+        for name in &image.names {
+            self.emit_image("untag", &image.id, name);
+        }
+        self.emit_image("remove", &image.id, &image.id);
         Ok(ImageRemoval {
             untagged: image.names.clone(),
             deleted: Some(image.id.clone()),

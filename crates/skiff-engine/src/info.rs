@@ -237,7 +237,10 @@ impl Engine {
                     version: field("VERSION_ID"),
                     codename: field("VERSION_CODENAME"),
                 },
-                event_logger: "none".into(),
+                event_logger: match self.options.events {
+                    crate::events::EventsBackend::File => "file".into(),
+                    crate::events::EventsBackend::None => "none".into(),
+                },
                 hostname: fs::read_to_string("/proc/sys/kernel/hostname")
                     .unwrap_or_default()
                     .trim()

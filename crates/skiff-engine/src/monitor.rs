@@ -623,10 +623,12 @@ impl Engine {
         let network = self.release_network(&record);
         self.containers
             .set_exited(id, record.pid, exit_code, chrono::Utc::now())?;
+        self.emit_container(&record, "died", Some(exit_code));
         network?;
         // Into the trash, which the monitor's cleanup empties after this (see `empty_trash`).
         if record.spec.remove {
             self.retire_container(&record)?;
+            self.emit_container(&record, "remove", None);
         } else {
             let _ = self.retire_runtime_state(&record);
         }

@@ -39,6 +39,9 @@ pub struct StoreOptions {
     pub rootless: bool,
     /// `--volumepath`: where volumes live (default `<root>/volumes`).
     pub volume_path: Option<PathBuf>,
+    /// `--events-backend`: the event log (`file`), or none.
+    #[serde(default)]
+    pub events: crate::events::EventsBackend,
 }
 
 impl StoreOptions {
@@ -83,6 +86,7 @@ impl StoreOptions {
             runtime: var(environment::SKIFF_RUNTIME).unwrap_or_default(),
             rootless,
             volume_path: None,
+            events: Default::default(),
         }
     }
 }

@@ -101,6 +101,7 @@ impl Engine {
                 })();
                 match result {
                     Ok(image) => {
+                        self.emit_image("pull", &image.id, name);
                         let containers = self.containers.users_of_image(&image.id)?.len();
                         return Ok(ImageReport { image, containers });
                     }
@@ -172,9 +173,11 @@ impl Engine {
             .transpose()?;
         let conf = self.registries_conf()?;
         let client = self.client(&conf, &reference, &options.registry)?;
-        Ok(self
+        let digest = self
             .images
-            .push(&image, &client, &reference, format, progress)?)
+            .push(&image, &client, &reference, format, progress)?;
+        self.emit_image("push", &image.id, destination);
+        Ok(digest)
     }
 
     /// `login`: checks the credentials against the registry, then stores them.

@@ -191,6 +191,8 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Show events of containers, images, volumes and networks
+    Events(EventsArgs),
     /// Display system information
     Info(FormatArgs),
     /// Manage skiff: check and repair storage, prune, information
@@ -1135,6 +1137,28 @@ pub struct NetworkRmArgs {
     pub time: Option<u64>,
     #[arg(required = true)]
     pub networks: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Filter output (container=, event=, image=, label=, type=, volume=, network=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format the output using a Go template or json
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show all events created since TIMESTAMP
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show all events created until TIMESTAMP
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Stream new events (false: print the existing ones and exit)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub stream: bool,
+    /// Do not truncate IDs
+    #[arg(long = "no-trunc", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_trunc: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -964,3 +964,111 @@ fn cp_archive_and_pause() {
         ctx.skiff(["rm", "-f", "-t", "0", "box"]).ok();
     }
 }
+
+/// `events` with Podman's file backend: what containers and images went through, filtered
+/// (one key's values are alternatives), formatted, streamed until `--until`; the none
+/// backend cannot be read.
+#[test]
+fn events_of_containers_and_images() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff([
+            "run", "--rm", "--name", "foo", "--label", "tier=web", "busybox", "sh", "-c", "exit 17",
+        ])
+        .fails(17, "");
+        let id = ctx
+            .skiff(["run", "-d", "--name", "bar", "busybox", "true"])
+            .ok()
+            .to_string();
+        ctx.skiff(["wait", "bar"]).ok();
+        ctx.skiff(["rm", "bar"]).ok();
+        let statuses = ctx
+            .skiff([
+                "events",
+                "--stream=false",
+                "--filter",
+                "container=foo",
+                "--format",
+                "{{.Status}}",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(statuses, "create\ninit\nstart\ndied\nremove");
+        assert_eq!(
+            ctx.skiff([
+                "events",
+                "--stream=false",
+                "--filter=status=died",
+                "--filter=container=foo",
+                "--format",
+                "{{.Attributes.tier}} {{.ContainerExitCode}}",
+            ])
+            .ok(),
+            "web 17"
+        );
+        let started = ctx
+            .skiff([
+                "events",
+                "--stream=false",
+                "-f",
+                "container=foo",
+                "-f",
+                "container=bar",
+                "-f",
+                "event=start",
+            ])
+            .ok()
+            .to_string();
+        let lines: Vec<&str> = started.lines().collect();
+        assert_eq!(lines.len(), 2, "{started}");
+        assert!(
+            lines[0].contains(" container start ") && lines[0].contains("name=foo, tier=web)"),
+            "{started}"
+        );
+        assert!(
+            lines[1].contains(&format!(" container start {id} ")),
+            "{started}"
+        );
+        let short = ctx
+            .skiff([
+                "events",
+                "--stream=false",
+                "--no-trunc=false",
+                "-f",
+                "container=bar",
+                "-f",
+                "event=start",
+            ])
+            .ok()
+            .to_string();
+        assert!(
+            short.contains(&format!(" {} (image=", &id[..12])),
+            "{short}"
+        );
+        ctx.skiff(["tag", "busybox", "registry.com/extra"]).ok();
+        ctx.skiff(["rmi", "registry.com/extra"]).ok();
+        assert_eq!(
+            ctx.skiff([
+                "events",
+                "--stream=false",
+                "--filter",
+                "type=image",
+                "--format",
+                "{{.Status}}--{{.Name}}",
+            ])
+            .ok(),
+            "tag--registry.com/extra\nuntag--registry.com/extra:latest"
+        );
+        // Streaming stops at --until.
+        let until = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+        let streamed = ctx
+            .skiff(["events", "--until", &until, "--filter", "type=image"])
+            .ok()
+            .to_string();
+        assert_eq!(streamed.lines().count(), 2, "{streamed}");
+        ctx.skiff(["--events-backend", "none", "events", "--stream=false"])
+            .fails(125, "cannot read events with the \"none\" backend");
+        ctx.skiff(["events", "--filter", "color=red"])
+            .fails(125, "supported filters are");
+    }
+}

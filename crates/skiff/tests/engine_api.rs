@@ -28,6 +28,7 @@ fn helper(ctx: &TestContext) -> Helper {
         runtime: String::new(),
         rootless: ctx.mode == Mode::Rootless,
         volume_path: None,
+        events: Default::default(),
     };
     let helper = Helper::new(ctx.binary(), store)
         .env(

@@ -212,6 +212,7 @@ impl Engine {
             self.remove_anonymous_volumes(&record.spec.mounts);
             return Err(err);
         }
+        self.emit_container(&record, "create", None);
         Ok(Created {
             id: record.id,
             warnings,
@@ -321,6 +322,8 @@ impl Engine {
             let monitor = self.containers.lookup(&record.id)?.monitor_pid;
             fs::write(path, monitor.to_string()).io("write", path)?;
         }
+        self.emit_container(&record, "init", None);
+        self.emit_container(&record, "start", None);
         // The cleanup after the container's exit takes this lock: let go of it now.
         drop(lock);
         if !attached {
@@ -548,6 +551,7 @@ impl Engine {
         })?;
         // A frozen container receives the signal once it thaws.
         self.thaw(&record.id, record.pid);
+        self.emit_container(&record, "kill", None);
         Ok(())
     }
 
@@ -571,6 +575,7 @@ impl Engine {
             .and_then(process::parse_signal)
             .unwrap_or(Signal::SIGTERM as i32);
         let timeout = Duration::from_secs(timeout.or(record.spec.stop_timeout).unwrap_or(10));
+        self.emit_container(&record, "stop", None);
         if timeout > Duration::ZERO {
             let _ = process::signal(record.pid, record.pid_start, signal);
             self.thaw(&record.id, record.pid);
@@ -782,6 +787,7 @@ impl Engine {
         }
         let _lock = self.container_lock(&record.id)?;
         self.delete_container_files(&record)?;
+        self.emit_container(&record, "remove", None);
         if volumes {
             self.remove_anonymous_volumes(&record.spec.mounts);
         }

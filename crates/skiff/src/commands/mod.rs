@@ -51,6 +51,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Network(command) => network::dispatch(&mut open_for_networks(&global)?, command),
         Command::Volume(command) => volume::dispatch(&mut open(&global)?, command),
+        Command::Events(args) => system::events(&open(&global)?, &args),
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Info(args)) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Check(args)) => system::check(&mut open(&global)?, &args),
@@ -206,6 +207,9 @@ fn store_options(global: &GlobalArgs) -> StoreOptions {
     }
     if let Some(volumes) = &global.volumepath {
         options.volume_path = Some(volumes.clone());
+    }
+    if global.events_backend.as_deref() == Some("none") {
+        options.events = skiff_engine::EventsBackend::None;
     }
     options
 }

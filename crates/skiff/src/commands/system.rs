@@ -1,9 +1,9 @@
 //! `info`, `version`, and `inspect` (which looks at containers, then images).
 use anyhow::Result;
 use serde_json::{Value, json};
-use skiff_engine::{Engine, EngineError};
+use skiff_engine::{Engine, EngineError, EventFilter, EventOptions};
 
-use crate::cli::{FormatArgs, InspectArgs, SystemCheckArgs, SystemPruneArgs};
+use crate::cli::{EventsArgs, FormatArgs, InspectArgs, SystemCheckArgs, SystemPruneArgs};
 use crate::format;
 
 pub fn info(engine: &Engine, args: &FormatArgs) -> Result<i32> {
@@ -180,4 +180,44 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
         _ => println!("{}", format::json(&values)?),
     }
     Ok(code)
+}
+
+/// `events`: the event log, as Podman prints it (one line an event, or `--format`).
+pub fn events(engine: &Engine, args: &EventsArgs) -> Result<i32> {
+    let now = chrono::Utc::now();
+    let time = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| skiff_engine::parse_log_time(v, now))
+            .transpose()
+    };
+    let options = EventOptions {
+        filter: EventFilter::parse(&args.filter)?,
+        since: time(&args.since)?,
+        until: time(&args.until)?,
+        stream: args.stream,
+    };
+    let mut stdout = std::io::stdout().lock();
+    let mut failure = None;
+    engine.events(&options, |event| {
+        let line = match args.format.as_deref() {
+            Some(f) if format::is_json(f) => format::json(event).map(|j| format!("{j}\n")),
+            Some(f) => serde_json::to_value(event)
+                .map_err(anyhow::Error::from)
+                .and_then(|value| format::render(f, &[value])),
+            None => Ok(format!("{}\n", event.human(!args.no_trunc))),
+        };
+        match line {
+            Ok(line) => {
+                use std::io::Write;
+                // A reader that went away ends the stream.
+                stdout.write_all(line.as_bytes()).is_ok() && stdout.flush().is_ok()
+            }
+            Err(err) => {
+                failure = Some(err);
+                false
+            }
+        }
+    })?;
+    failure.map_or(Ok(0), Err)
 }
