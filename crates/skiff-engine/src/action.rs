@@ -202,7 +202,7 @@ impl Action {
     fn scope(&self) -> Scope<'_> {
         match self {
             Action::Create { container } | Action::Run { container, .. } => {
-                Scope::Run(&container.options.network)
+                Scope::Run(&container.options)
             }
             Action::Start { container, .. } => Scope::Start(std::slice::from_ref(container)),
             Action::Exec { container, .. }

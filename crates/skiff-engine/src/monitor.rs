@@ -551,6 +551,7 @@ impl Engine {
                 id: record.id.clone(),
                 rootfs: rootfs.to_path_buf(),
                 volume_dir: self.volume_dir(),
+                joined_pid: self.joined_namespaces_pid(spec).map_err(engine_error)?,
                 rootless: self.options.rootless,
                 cgroups_usable: self.cgroups_usable(),
                 cgroup_v2: self.cgroup == crate::options::CgroupMode::Unified,

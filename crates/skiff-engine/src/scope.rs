@@ -24,8 +24,9 @@ pub enum Scope<'a> {
     /// Work on two containers (`cp` between them): the user namespace of the first of them
     /// that runs.
     Containers(&'a str, &'a str),
-    /// Creating and running a container with these `--network` values.
-    Run(&'a [String]),
+    /// Creating and running a container with these options (its `--network`, and the
+    /// container whose namespaces it joins).
+    Run(&'a skiff_spec::CreateOptions),
     /// Starting or restarting these existing containers (the first one decides).
     Start(&'a [String]),
 }
@@ -65,11 +66,12 @@ impl Engine {
                 let joined = if running(first) { first } else { second };
                 return Self::open_joined(options, joined);
             }
-            Scope::Run(networks) => {
-                if let Some(target) = networks.iter().find_map(|v| v.strip_prefix("container:")) {
+            Scope::Run(create) => {
+                if let Some(target) = create.joined_container() {
                     return Self::open_joined(options, target);
                 }
-                let on_bridge = networks
+                let on_bridge = create
+                    .network
                     .iter()
                     .any(|v| matches!(NetworkMode::parse(v), Some(NetworkMode::Bridge(_))));
                 if on_bridge {
@@ -78,18 +80,20 @@ impl Engine {
                 }
             }
             Scope::Start(names) => {
-                let mode = names
-                    .first()
-                    .and_then(|name| Engine::open(options.clone()).ok()?.network_mode(name).ok());
-                match mode {
-                    Some(NetworkMode::Container(target)) => {
-                        return Self::open_joined(options, &target);
-                    }
-                    Some(NetworkMode::Bridge(_)) => {
-                        crate::rootless_netns::join_holder(&options.runroot)?;
-                        return Engine::open(options).map(|engine| Opened { engine, warnings });
-                    }
-                    _ => {}
+                let spec = names.first().and_then(|name| {
+                    let engine = Engine::open(options.clone()).ok()?;
+                    engine
+                        .containers
+                        .lookup(name)
+                        .ok()
+                        .map(|record| record.spec)
+                });
+                if let Some(target) = spec.as_ref().and_then(|spec| spec.joined_container()) {
+                    return Self::open_joined(options, target);
+                }
+                if let Some(NetworkMode::Bridge(_)) = spec.map(|spec| spec.network) {
+                    crate::rootless_netns::join_holder(&options.runroot)?;
+                    return Engine::open(options).map(|engine| Opened { engine, warnings });
                 }
             }
         }

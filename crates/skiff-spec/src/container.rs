@@ -70,6 +70,48 @@ pub struct ContainerSpec {
     pub timezone: Option<String>,
     /// `--conmon-pidfile`: where each start writes the PID of the container's monitor.
     pub conmon_pidfile: Option<String>,
+    /// `--pid`, `--ipc`, `--uts`: a namespace of its own, the host's, or another container's.
+    pub pid: NamespaceMode,
+    pub ipc: NamespaceMode,
+    pub uts: NamespaceMode,
+}
+
+/// How a container gets its PID, IPC or UTS namespace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NamespaceMode {
+    #[default]
+    Private,
+    Host,
+    /// `container:NAME`: another container's (held as its full ID once created).
+    Container(String),
+}
+
+impl NamespaceMode {
+    /// `--pid`/`--ipc`/`--uts` values: `host`, `private`, `container:NAME` (and for IPC,
+    /// Docker's `shareable` and `none`, which are private namespaces here too).
+    pub fn parse(flag: &str, value: &str) -> Result<Self, crate::SpecError> {
+        match value {
+            "" | "private" => Ok(NamespaceMode::Private),
+            "shareable" | "none" if flag == "ipc" => Ok(NamespaceMode::Private),
+            "host" => Ok(NamespaceMode::Host),
+            _ => match value.strip_prefix("container:") {
+                Some(name) if !name.is_empty() => Ok(NamespaceMode::Container(name.to_string())),
+                _ => Err(crate::SpecError::Option(format!(
+                    "--{flag} {value:?}: expected host, private or container:NAME"
+                ))),
+            },
+        }
+    }
+
+    /// As inspect shows it: `private`, `host`, `container:ID`.
+    pub fn name(&self) -> String {
+        match self {
+            NamespaceMode::Private => "private".into(),
+            NamespaceMode::Host => "host".into(),
+            NamespaceMode::Container(id) => format!("container:{id}"),
+        }
+    }
 }
 
 /// Where a container's output is logged (`--log-driver`, `--log-opt`).
@@ -99,6 +141,21 @@ pub fn timezone_file(zone: &str) -> std::path::PathBuf {
         std::path::PathBuf::from("/etc/localtime")
     } else {
         std::path::Path::new(ZONEINFO).join(zone)
+    }
+}
+
+impl ContainerSpec {
+    /// The container whose namespaces this one joins (network, PID, IPC or UTS), if any.
+    pub fn joined_container(&self) -> Option<&str> {
+        if let NetworkMode::Container(id) = &self.network {
+            return Some(id);
+        }
+        [&self.pid, &self.ipc, &self.uts]
+            .into_iter()
+            .find_map(|mode| match mode {
+                NamespaceMode::Container(id) => Some(id.as_str()),
+                _ => None,
+            })
     }
 }
 
@@ -159,6 +216,23 @@ impl ContainerSpec {
         if !LOG_DRIVERS.contains(&self.log.driver()) {
             return invalid(
                 "running container create option: invalid log driver: invalid argument".into(),
+            );
+        }
+        let joined: Vec<&String> = [&self.pid, &self.ipc, &self.uts]
+            .into_iter()
+            .filter_map(|mode| match mode {
+                NamespaceMode::Container(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        if joined.windows(2).any(|pair| pair[0] != pair[1]) {
+            return invalid(
+                "--pid, --ipc and --uts can join the namespaces of one other container only".into(),
+            );
+        }
+        if self.hostname.is_some() && self.uts != NamespaceMode::Private {
+            return invalid(
+                "--hostname: cannot set the hostname in the host's or another container's UTS namespace".into(),
             );
         }
         if let Some(zone) = &self.timezone

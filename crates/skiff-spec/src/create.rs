@@ -67,6 +67,27 @@ pub struct CreateOptions {
     pub tz: Option<String>,
     /// `--conmon-pidfile`: written with the monitor's PID at each start.
     pub conmon_pidfile: Option<String>,
+    /// `--pid`, `--ipc`, `--uts`: host, private or container:NAME.
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
+    pub uts: Option<String>,
+}
+
+impl CreateOptions {
+    /// The container whose namespaces this one joins (`container:NAME` of `--network`,
+    /// `--pid`, `--ipc` or `--uts`), if any.
+    pub fn joined_container(&self) -> Option<&str> {
+        self.network
+            .iter()
+            .map(String::as_str)
+            .chain(
+                [&self.pid, &self.ipc, &self.uts]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str),
+            )
+            .find_map(|value| value.strip_prefix("container:"))
+    }
 }
 
 /// An invalid option, the message naming the flag.
@@ -153,6 +174,15 @@ impl CreateOptions {
         spec.log.driver = self.log_driver.clone().unwrap_or_default();
         spec.timezone = self.tz.clone();
         spec.conmon_pidfile = self.conmon_pidfile.clone();
+        for (flag, value, mode) in [
+            ("pid", &self.pid, &mut spec.pid),
+            ("ipc", &self.ipc, &mut spec.ipc),
+            ("uts", &self.uts, &mut spec.uts),
+        ] {
+            if let Some(value) = value {
+                *mode = crate::container::NamespaceMode::parse(flag, value)?;
+            }
+        }
         for option in &self.log_opt {
             log_option(&mut spec.log, option)?;
         }

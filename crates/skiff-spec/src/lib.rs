@@ -14,8 +14,8 @@ mod user;
 
 pub use capabilities::{DEFAULT_CAPABILITIES, current_bounding_set, normalize_capability};
 pub use container::{
-    ContainerSpec, LogConfig, MountSpec, NetworkAttachment, NetworkMode, PortMapping,
-    RestartPolicy, SeccompChoice,
+    ContainerSpec, LogConfig, MountSpec, NamespaceMode, NetworkAttachment, NetworkMode,
+    PortMapping, RestartPolicy, SeccompChoice,
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::SpecError;
 use crate::capabilities::{capability_set, clamp_to};
-use crate::container::{ContainerSpec, MountSpec, NetworkMode, SeccompChoice};
+use crate::container::{ContainerSpec, MountSpec, NamespaceMode, NetworkMode, SeccompChoice};
 use crate::mounts::{MASKED_PATHS, READONLY_PATHS};
 use crate::seccomp::{DEFAULT_PROFILE, profile_to_oci};
 use crate::user::ResolvedUser;
@@ -37,6 +37,9 @@ pub struct RuntimeContext {
     pub rootfs: PathBuf,
     /// Where named volumes live (`<volume_dir>/<name>/_data`).
     pub volume_dir: PathBuf,
+    /// For `--pid`/`--ipc`/`--uts container:NAME`: the PID of that container's init, whose
+    /// namespaces (and, for IPC, /dev/shm) this one joins.
+    pub joined_pid: Option<i32>,
     /// Running inside a user namespace as an unprivileged host user.
     pub rootless: bool,
     /// The host's cgroups can take limits for this user (root, or delegated cgroup v2).
@@ -121,6 +124,7 @@ impl ContainerSpec {
         match (&self.hostname, &self.network) {
             (Some(h), _) => h.clone(),
             (None, NetworkMode::Host) => nix_hostname(),
+            (None, _) if self.uts == NamespaceMode::Host => nix_hostname(),
             (None, _) => id.chars().take(12).collect(),
         }
     }
@@ -202,12 +206,17 @@ fn config_json(
         process["noNewPrivileges"] = json!(true);
     }
 
-    let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-    ];
+    let mut namespaces = Vec::new();
+    for (kind, mode) in [("pid", &spec.pid), ("ipc", &spec.ipc), ("uts", &spec.uts)] {
+        match (mode, context.joined_pid) {
+            (NamespaceMode::Host, _) => {}
+            (NamespaceMode::Container(_), Some(pid)) => {
+                namespaces.push(json!({"type": kind, "path": format!("/proc/{pid}/ns/{kind}")}))
+            }
+            _ => namespaces.push(json!({"type": kind})),
+        }
+    }
+    namespaces.push(json!({"type": "mount"}));
     match (&spec.network, &context.network_namespace) {
         (NetworkMode::Host, _) => {}
         (_, Some(path)) => namespaces.push(json!({"type": "network", "path": path})),
@@ -267,7 +276,7 @@ fn config_json(
         linux["resources"] = resources;
     }
 
-    Ok(json!({
+    let mut config = json!({
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": context.rootfs, "readonly": spec.read_only},
@@ -275,7 +284,14 @@ fn config_json(
         "mounts": mounts(spec, context),
         "linux": linux,
         "annotations": {"io.container.manager": "skiff"},
-    }))
+    });
+    // Without a UTS namespace of its own, the container cannot set a hostname.
+    if spec.uts != NamespaceMode::Private
+        && let Some(config) = config.as_object_mut()
+    {
+        config.remove("hostname");
+    }
+    Ok(config)
 }
 
 /// Whether `--security-opt unmask=PATTERN` opens `path`: `ALL`, the path itself, or a glob
@@ -296,13 +312,31 @@ fn unmasks(pattern: &str, path: &str) -> bool {
 }
 
 fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
+    // A rootless container cannot mount a procfs of the host's PID namespace: it binds it.
+    let proc = if context.rootless && spec.pid == NamespaceMode::Host {
+        json!({"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind", "nosuid", "noexec", "nodev"]})
+    } else {
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]})
+    };
+    // The host's IPC namespace comes with the host's shared memory. (A container joining
+    // another's IPC namespace shares its System V objects and message queues; its /dev/shm
+    // stays its own: a mount of another mount namespace cannot be bound here.)
+    let shm = if spec.ipc == NamespaceMode::Host {
+        json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "nosuid", "noexec", "nodev"]})
+    } else {
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]})
+    };
     let mut mounts = vec![
-        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        proc,
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
     ];
+    // A message queue filesystem belongs to an IPC namespace: a rootless container cannot
+    // mount the host's.
+    if !(context.rootless && spec.ipc == NamespaceMode::Host) {
+        mounts.push(json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}));
+    }
+    mounts.push(shm);
     // A rootless container in a network namespace its user namespace does not own (the
     // host's, or one given by path) may not mount a new sysfs.
     if context.rootless && matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)) {
@@ -388,6 +422,7 @@ mod tests {
             id: "0123456789abcdef".into(),
             rootfs: "/r".into(),
             volume_dir: "/v".into(),
+            joined_pid: None,
             rootless: false,
             cgroups_usable: true,
             cgroup_v2: false,

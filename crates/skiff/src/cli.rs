@@ -629,6 +629,15 @@ pub struct RunArgs {
     /// Remove the image once the container is removed (with --rm), unless another uses it
     #[arg(long)]
     pub rmi: bool,
+    /// PID namespace: host, private or container:NAME
+    #[arg(long, value_name = "MODE", overrides_with = "pid")]
+    pub pid: Option<String>,
+    /// IPC namespace: host, private, shareable, none or container:NAME
+    #[arg(long, value_name = "MODE", overrides_with = "ipc")]
+    pub ipc: Option<String>,
+    /// UTS namespace: host, private or container:NAME
+    #[arg(long, value_name = "MODE", overrides_with = "uts")]
+    pub uts: Option<String>,
     /// Write the container ID to the file (which must not exist)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<std::path::PathBuf>,

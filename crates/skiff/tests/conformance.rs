@@ -1072,3 +1072,105 @@ fn events_of_containers_and_images() {
             .fails(125, "supported filters are");
     }
 }
+
+/// `--pid`, `--ipc`, `--uts`: the host's namespaces, or another container's (which must run
+/// and cannot be removed while a container shares them).
+#[test]
+fn pid_ipc_and_uts_namespaces_are_shared() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "--uts=host", "busybox", "hostname"])
+                .ok(),
+            host_name.trim()
+        );
+        // The host's processes are seen (more than the container's own few).
+        let seen = ctx
+            .skiff([
+                "run",
+                "--rm",
+                "--pid=host",
+                "busybox",
+                "sh",
+                "-c",
+                "ls -d /proc/[0-9]* | wc -l",
+            ])
+            .ok()
+            .to_string();
+        assert!(seen.parse::<u32>().unwrap() > 10, "{seen}");
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "first",
+            "--hostname",
+            "shared",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .ok();
+        let out = ctx
+            .skiff([
+                "run",
+                "--rm",
+                "--pid",
+                "container:first",
+                "--ipc",
+                "container:first",
+                "--uts",
+                "container:first",
+                "busybox",
+                "sh",
+                "-c",
+                "hostname; cat /proc/1/cmdline | tr '\\0' ' '",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(out, "shared\nsleep 1000");
+        ctx.skiff([
+            "create",
+            "--name",
+            "second",
+            "--pid",
+            "container:first",
+            "busybox",
+            "true",
+        ])
+        .ok();
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{.HostConfig.PidMode}} {{.HostConfig.UTSMode}}",
+                "second"
+            ])
+            .ok(),
+            format!(
+                "container:{} private",
+                ctx.skiff(["inspect", "--format", "{{.Id}}", "first"]).ok()
+            )
+        );
+        ctx.skiff(["rm", "-f", "first"]).fails(
+            125,
+            "has dependent containers which must be removed before it: second",
+        );
+        ctx.skiff(["rm", "second"]).ok();
+        ctx.skiff(["rm", "-f", "-t", "0", "first"]).ok();
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--uts=host",
+            "--hostname",
+            "x",
+            "busybox",
+            "true",
+        ])
+        .fails(125, "cannot set the hostname");
+        ctx.skiff(["run", "--rm", "--pid=bogus", "busybox", "true"])
+            .fails(125, "--pid \"bogus\"");
+        ctx.skiff(["run", "--rm", "--pid=container:nope", "busybox", "true"])
+            .fails(125, "nope");
+    }
+}

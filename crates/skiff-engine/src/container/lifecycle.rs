@@ -153,6 +153,7 @@ impl Engine {
             );
         }
         self.prepare_network(&mut spec, &config)?;
+        self.resolve_joined_namespaces(&mut spec)?;
         if spec.stop_signal.is_none() {
             spec.stop_signal = config
                 .config()
@@ -519,6 +520,44 @@ impl Engine {
     }
 
     /// The container's `--network` mode (`container:ID` names the other by ID).
+    /// At create: `--pid/--ipc/--uts container:NAME` held as the other container's ID.
+    pub(crate) fn resolve_joined_namespaces(
+        &self,
+        spec: &mut ContainerSpec,
+    ) -> Result<(), EngineError> {
+        for mode in [&mut spec.pid, &mut spec.ipc, &mut spec.uts] {
+            if let skiff_spec::NamespaceMode::Container(name) = mode {
+                *name = self.containers.lookup(name)?.id;
+            }
+        }
+        Ok(())
+    }
+
+    /// At start: the init PID of the container whose PID, IPC or UTS namespaces this one
+    /// joins, which must be running.
+    pub(crate) fn joined_namespaces_pid(
+        &self,
+        spec: &ContainerSpec,
+    ) -> Result<Option<i32>, EngineError> {
+        let joined = [&spec.pid, &spec.ipc, &spec.uts]
+            .into_iter()
+            .find_map(|mode| match mode {
+                skiff_spec::NamespaceMode::Container(id) => Some(id),
+                _ => None,
+            });
+        let Some(id) = joined else {
+            return Ok(None);
+        };
+        let target = self.refresh(self.containers.lookup(id)?)?;
+        if target.state != State::Running {
+            return Err(EngineError::InvalidState(format!(
+                "cannot join the namespaces of container {}: it is not running",
+                target.name
+            )));
+        }
+        Ok(Some(target.pid))
+    }
+
     pub fn network_mode(&self, name_or_id: &str) -> Result<skiff_spec::NetworkMode, EngineError> {
         Ok(self.containers.lookup(name_or_id)?.spec.network)
     }
@@ -761,12 +800,11 @@ impl Engine {
         volumes: bool,
     ) -> Result<String, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
-        let shares_network = skiff_spec::NetworkMode::Container(record.id.clone());
         let dependents: Vec<String> = self
             .containers
             .list()?
             .into_iter()
-            .filter(|c| c.spec.network == shares_network)
+            .filter(|c| c.id != record.id && c.spec.joined_container() == Some(record.id.as_str()))
             .map(|c| c.name)
             .collect();
         if !dependents.is_empty() {
@@ -896,14 +934,14 @@ impl Engine {
             .into_iter()
             .map(|r| self.refresh(r))
             .collect::<Result<Vec<_>, _>>()?;
-        // A stopped container whose network namespace a running one shares stays.
-        let shared: Vec<skiff_spec::NetworkMode> = records
+        // A stopped container whose namespaces a running one shares stays.
+        let shared: Vec<String> = records
             .iter()
             .filter(|r| r.state == State::Running)
-            .map(|r| r.spec.network.clone())
+            .filter_map(|r| r.spec.joined_container().map(str::to_string))
             .collect();
         for record in records {
-            let needed = shared.contains(&skiff_spec::NetworkMode::Container(record.id.clone()));
+            let needed = shared.contains(&record.id);
             if record.state != State::Running && !needed {
                 let _lock = self.container_lock(&record.id)?;
                 self.delete_container_files(&record)?;

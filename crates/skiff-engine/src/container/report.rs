@@ -300,31 +300,40 @@ impl ContainerReport {
                 "Tty": r.spec.tty,
                 "Timezone": r.spec.timezone.clone().unwrap_or_default(),
             },
-            "HostConfig": {
-                "AutoRemove": r.spec.remove,
-                "RestartPolicy": {
-                    "Name": r.spec.restart.name(),
-                    "MaximumRetryCount": r.spec.restart.max_retries(),
-                },
-                "Binds": r.spec.mounts,
-                "CapAdd": r.spec.cap_add,
-                "CapDrop": r.spec.cap_drop,
-                "Privileged": r.spec.privileged,
-                "ReadonlyRootfs": r.spec.read_only,
-                "NetworkMode": r.spec.network.name(),
-                "Init": r.spec.init,
-                "PidsLimit": r.spec.pids_limit.unwrap_or(2048),
-                "Memory": r.spec.memory.unwrap_or(0),
-                "NanoCpus": r.spec.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
-                "SecurityOpt": security_options(&r.spec),
-                "LogConfig": self.log_config(),
-            },
+            "HostConfig": self.host_config(),
             "NetworkSettings": self.network_settings(),
         })
     }
 }
 
 impl ContainerReport {
+    /// inspect's `HostConfig`.
+    fn host_config(&self) -> Value {
+        let r = &self.record;
+        json!({
+            "AutoRemove": r.spec.remove,
+            "RestartPolicy": {
+                "Name": r.spec.restart.name(),
+                "MaximumRetryCount": r.spec.restart.max_retries(),
+            },
+            "Binds": r.spec.mounts,
+            "CapAdd": r.spec.cap_add,
+            "CapDrop": r.spec.cap_drop,
+            "Privileged": r.spec.privileged,
+            "ReadonlyRootfs": r.spec.read_only,
+            "NetworkMode": r.spec.network.name(),
+            "Init": r.spec.init,
+            "PidsLimit": r.spec.pids_limit.unwrap_or(2048),
+            "Memory": r.spec.memory.unwrap_or(0),
+            "NanoCpus": r.spec.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+            "SecurityOpt": security_options(&r.spec),
+            "LogConfig": self.log_config(),
+            "PidMode": r.spec.pid.name(),
+            "IpcMode": r.spec.ipc.name(),
+            "UTSMode": r.spec.uts.name(),
+        })
+    }
+
     /// inspect's `Mounts`, as Podman shows them: binds and volumes (tmpfs mounts are not
     /// listed there).
     fn inspect_mounts(&self) -> Vec<Value> {

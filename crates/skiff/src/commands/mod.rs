@@ -129,6 +129,7 @@ fn check_global(global: &GlobalArgs) -> Result<()> {
 
 fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i32> {
     let copied: (String, Option<String>);
+    let created: skiff_engine::CreateOptions;
     let scope = match &command {
         ContainerCommand::Exec(args) => Scope::Container(&args.container),
         ContainerCommand::Top(args) => Scope::Container(&args.container),
@@ -139,7 +140,10 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
                 (from, Some(to)) => Scope::Containers(from, to),
             }
         }
-        ContainerCommand::Run(args) => Scope::Run(&args.network),
+        ContainerCommand::Run(args) => {
+            created = run_options::create_options(args);
+            Scope::Run(&created)
+        }
         ContainerCommand::Start(StartArgs { containers, .. })
         | ContainerCommand::Restart(StopArgs { containers, .. }) => Scope::Start(containers),
         _ => Scope::Store,

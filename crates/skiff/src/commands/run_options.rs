@@ -49,5 +49,8 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         log_opt: args.log_opt.clone(),
         tz: args.tz.clone(),
         conmon_pidfile: args.conmon_pidfile.clone(),
+        pid: args.pid.clone(),
+        ipc: args.ipc.clone(),
+        uts: args.uts.clone(),
     }
 }
