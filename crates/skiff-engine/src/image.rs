@@ -340,15 +340,7 @@ impl Engine {
         let by_name = Reference::parse(name_or_id)
             .ok()
             .filter(|r| !by_id && r.digest.is_none())
-            .and_then(|r| {
-                let exact = r.normalized();
-                image
-                    .names
-                    .iter()
-                    .find(|n| **n == exact)
-                    .or_else(|| image.names.iter().find(|n| r.matches(n)))
-                    .cloned()
-            });
+            .and_then(|r| name_answering(&image.names, &r));
         match &by_name {
             Some(name) if image.names.len() > 1 => {
                 let _lock = self.images.write_lock()?;
@@ -399,6 +391,17 @@ impl Engine {
             deleted: Some(image.id.clone()),
         })
     }
+}
+
+/// Of an image's names, the one `reference` means: the exact one, else the one a short name
+/// answers to.
+pub(crate) fn name_answering(names: &[String], reference: &Reference) -> Option<String> {
+    let exact = reference.normalized();
+    names
+        .iter()
+        .find(|n| **n == exact)
+        .or_else(|| names.iter().find(|n| reference.matches(n)))
+        .cloned()
 }
 
 /// What `remove_image` did: the names it took off, and the image it deleted (none when it

@@ -420,7 +420,11 @@ impl ImageStore {
         }
         if let Some(name) = name {
             tx.execute(
-                "INSERT OR REPLACE INTO names (name, image_id) VALUES (?1, ?2)",
+                "DELETE FROM names WHERE name = ?1 AND image_id != ?2",
+                params![name.normalized(), id],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO names (name, image_id) VALUES (?1, ?2)",
                 params![name.normalized(), id],
             )?;
         }
@@ -490,7 +494,7 @@ impl ImageStore {
         let mut names = self
             .db
             .get()?
-            .prepare("SELECT name, image_id FROM names ORDER BY name")?;
+            .prepare("SELECT name, image_id FROM names ORDER BY rowid")?;
         for row in names.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
             let (name, image_id) = row?;
             if let Some(image) = images.iter_mut().find(|i| i.id == image_id) {
@@ -514,7 +518,7 @@ impl ImageStore {
         let mut names = self
             .db
             .get()?
-            .prepare("SELECT name FROM names WHERE image_id = ?1 ORDER BY name")?;
+            .prepare("SELECT name FROM names WHERE image_id = ?1 ORDER BY rowid")?;
         image.names = names
             .query_map([id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -563,7 +567,7 @@ impl ImageStore {
         let mut statement = self
             .db
             .get()?
-            .prepare("SELECT name, image_id FROM names ORDER BY name")?;
+            .prepare("SELECT name, image_id FROM names ORDER BY rowid")?;
         let mut matches: Vec<String> = statement
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
             .filter_map(Result::ok)
@@ -579,9 +583,16 @@ impl ImageStore {
     }
 
     /// Adds a name to an image, taking it from any image that had it.
+    /// Gives `image` the name (taken from another image that has it). Names keep the order
+    /// they were given in, as Podman lists them: tagging with a name it has changes nothing.
     pub fn tag(&mut self, image: &Image, name: &Reference) -> Result<(), ImageError> {
-        self.db.get()?.execute(
-            "INSERT OR REPLACE INTO names (name, image_id) VALUES (?1, ?2)",
+        let conn = self.db.get()?;
+        conn.execute(
+            "DELETE FROM names WHERE name = ?1 AND image_id != ?2",
+            params![name.normalized(), image.id],
+        )?;
+        conn.execute(
+            "INSERT OR IGNORE INTO names (name, image_id) VALUES (?1, ?2)",
             params![name.normalized(), image.id],
         )?;
         Ok(())

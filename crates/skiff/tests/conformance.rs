@@ -1174,3 +1174,23 @@ fn pid_ipc_and_uts_namespaces_are_shared() {
             .fails(125, "nope");
     }
 }
+
+/// inspect's ImageName is the name the container was created from, of the image's names.
+#[test]
+fn image_name_is_the_one_given() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["tag", "busybox", "example.com/app"]).ok();
+    ctx.skiff(["tag", "busybox", "example.com/app:v2"]).ok();
+    for (given, shown) in [
+        ("example.com/app:v2", "example.com/app:v2"),
+        ("example.com/app", "example.com/app:latest"),
+        ("busybox", "localhost/busybox:latest"),
+    ] {
+        let id = ctx.skiff(["create", given, "true"]).ok().to_string();
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.ImageName}}", &id])
+                .ok(),
+            shown
+        );
+    }
+}

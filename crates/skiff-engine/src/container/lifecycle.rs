@@ -83,8 +83,19 @@ impl Engine {
     /// bundle are made when it starts.
     pub fn create_container(
         &mut self,
+        spec: ContainerSpec,
+        name: Option<&str>,
+    ) -> Result<Created, EngineError> {
+        self.create_container_as(spec, name, None)
+    }
+
+    /// `create_container`, the image shown under `image_name` (the name the user gave, of
+    /// the image's names) rather than its first name.
+    pub(crate) fn create_container_as(
+        &mut self,
         mut spec: ContainerSpec,
         name: Option<&str>,
+        image_name: Option<String>,
     ) -> Result<Created, EngineError> {
         spec.validate()?;
         let generated = name.is_none();
@@ -177,10 +188,9 @@ impl Engine {
             id: names::random_id(),
             name,
             image_id: image.id.clone(),
-            image_name: image
-                .names
-                .first()
-                .cloned()
+            image_name: image_name
+                .filter(|n| image.names.contains(n))
+                .or_else(|| image.names.first().cloned())
                 .unwrap_or_else(|| spec.image.clone()),
             created: Utc::now(),
             spec,

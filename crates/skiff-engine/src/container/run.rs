@@ -119,7 +119,14 @@ impl Engine {
             platform: new.platform.clone(),
         };
         spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
-        self.create_container(std::mem::take(spec), new.name.as_deref())
+        // Shown as the user named it, as Podman's ImageName.
+        let named = skiff_image::Reference::parse(&new.options.image)
+            .ok()
+            .and_then(|reference| {
+                let image = self.images.resolve(&spec.image).ok()?;
+                crate::image::name_answering(&image.names, &reference)
+            });
+        self.create_container_as(std::mem::take(spec), new.name.as_deref(), named)
     }
 
     /// `run`'s start of the container it created: as `start_container`, and a container
