@@ -478,7 +478,8 @@ impl Engine {
                 .log_path(&record)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            volumes: self.volume_dir().display().to_string(),
+            // Filled for `inspect` alone (see `container`): `ps` lists many.
+            volumes: String::new(),
         };
         let paused = record.state == State::Running && self.is_paused(&record.id, record.pid);
         Ok(ContainerReport::new(record, paused, command, paths))
@@ -515,6 +516,7 @@ impl Engine {
         if report.is_running() {
             report.addresses = self.container_addresses(&report.record)?;
         }
+        report.paths.volumes = self.volume_dir().display().to_string();
         report.image_digest = self
             .images
             .resolve(&report.record.image_id)
