@@ -723,6 +723,13 @@ fn rmi_names_and_image_filters_as_podman() {
         ctx.skiff(["rmi", "-f", "extra:1"]).ok(),
         "Untagged: localhost/extra:1"
     );
+    // untag without names takes them all, the one given included.
+    ctx.skiff(["tag", "busybox", "gone:1"]).ok();
+    ctx.skiff(["tag", "gone:1", "gone:2"]).ok();
+    ctx.skiff(["untag", "gone:1"]).ok();
+    ctx.skiff(["image", "exists", &id]).ok();
+    ctx.skiff(["image", "exists", "busybox"]).fails(1, "");
+    ctx.skiff(["tag", &id, "busybox"]).ok();
     // A short name untags the name it answers to.
     ctx.skiff(["tag", "busybox", "example.com:5000/short"]).ok();
     assert_eq!(

@@ -182,13 +182,15 @@ pub fn tag(engine: &mut Engine, args: &TagArgs) -> Result<i32> {
 }
 
 pub fn untag(engine: &mut Engine, args: &UntagArgs) -> Result<i32> {
+    // By ID: the name given may be among those that go.
+    let image = engine.image(&args.image)?;
     let names = if args.names.is_empty() {
-        engine.image(&args.image)?.image.names.clone()
+        image.image.names.clone()
     } else {
         args.names.clone()
     };
     for name in &names {
-        engine.untag_image(&args.image, name)?;
+        engine.untag_image(image.id(), name)?;
     }
     Ok(0)
 }
