@@ -43,11 +43,23 @@ impl Image {
         &self.manifest
     }
     /// (REPOSITORY, TAG) pairs for `images`; `<none>` for a dangling image.
+    /// The rows `images` shows, as Podman: one per tagged name; a name pinned by a digest
+    /// (`repo@sha256:…`, kept from a pull by digest) shows only when the image has no tag,
+    /// as `repo <none>`.
     pub fn repository_tags(&self) -> Vec<(String, String)> {
-        if self.names.is_empty() {
-            return vec![("<none>".into(), "<none>".into())];
+        let tagged: Vec<(String, String)> = self
+            .names
+            .iter()
+            .filter(|n| !n.contains('@'))
+            .map(|n| repository_and_tag(n))
+            .collect();
+        if !tagged.is_empty() {
+            return tagged;
         }
-        self.names.iter().map(|n| repository_and_tag(n)).collect()
+        match self.names.first() {
+            Some(pinned) => vec![(repository_and_tag(pinned).0, "<none>".into())],
+            None => vec![("<none>".into(), "<none>".into())],
+        }
     }
 }
 
@@ -671,6 +683,33 @@ pub fn oci_architecture() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_pinned_by_digest_show_only_without_tags() {
+        let image = |names: &[&str]| Image {
+            id: "0".repeat(64),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            digest: String::new(),
+            created: Utc::now(),
+            size: 0,
+            layers: Vec::new(),
+            config: String::new(),
+            manifest: String::new(),
+        };
+        let pinned = "quay.io/x/y@sha256:abc";
+        assert_eq!(
+            image(&["quay.io/x/y:1", pinned]).repository_tags(),
+            [("quay.io/x/y".to_string(), "1".to_string())]
+        );
+        assert_eq!(
+            image(&[pinned]).repository_tags(),
+            [("quay.io/x/y".to_string(), "<none>".to_string())]
+        );
+        assert_eq!(
+            image(&[]).repository_tags(),
+            [("<none>".to_string(), "<none>".to_string())]
+        );
+    }
 
     #[test]
     fn changes_parse_like_dockerfile_instructions() {
