@@ -402,13 +402,7 @@ fn sort_containers(
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
-    let now = Utc::now();
-    let time = |value: &Option<String>| {
-        value
-            .as_deref()
-            .map(|v| skiff_engine::parse_log_time(v, now))
-            .transpose()
-    };
+    let time = super::time_option;
     let options = LogOptions {
         follow: args.follow,
         tail: args.tail.filter(|t| *t >= 0).map(|t| t as usize),
@@ -428,16 +422,8 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
 }
 
 pub fn prune(engine: &mut Engine, args: &PruneArgs) -> Result<i32> {
-    if !args.force {
-        print!(
-            "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
-        );
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    if !args.force && !super::confirm("This will remove all non running containers.")? {
+        return Ok(0);
     }
     for id in engine.prune_containers()? {
         println!("{id}");

@@ -1,6 +1,6 @@
 //! Image commands.
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
@@ -347,11 +347,7 @@ pub fn prune(engine: &mut Engine, args: &ImagePruneArgs) -> Result<i32> {
         } else {
             "all dangling images"
         };
-        print!("WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !super::confirm(&format!("This command removes {what}."))? {
             return Ok(0);
         }
     }

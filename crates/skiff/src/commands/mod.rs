@@ -218,6 +218,25 @@ fn store_options(global: &GlobalArgs) -> StoreOptions {
     options
 }
 
+/// Podman's prune prompt: `WARNING! WHAT` and a y/N question; true when the answer is yes.
+fn confirm(what: &str) -> Result<bool> {
+    use std::io::Write;
+    print!("WARNING! {what}\nAre you sure you want to continue? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// `--since`/`--until` of logs and events: Podman's time values, relative to now.
+fn time_option(value: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let now = chrono::Utc::now();
+    Ok(value
+        .as_deref()
+        .map(|v| skiff_engine::parse_log_time(v, now))
+        .transpose()?)
+}
+
 /// The error and its causes on one line, as Podman prints them.
 pub fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();

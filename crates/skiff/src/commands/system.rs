@@ -85,14 +85,9 @@ pub fn prune(engine: &mut Engine, args: &SystemPruneArgs) -> Result<i32> {
         } else {
             "all dangling images"
         };
-        print!(
-            "WARNING! This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container\n\t- {images}\n\t- all build cache\n\nAre you sure you want to continue? [y/N] "
-        );
-        use std::io::Write;
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !super::confirm(&format!(
+            "This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container\n\t- {images}\n\t- all build cache\n"
+        ))? {
             return Ok(0);
         }
     }
@@ -184,13 +179,7 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
 
 /// `events`: the event log, as Podman prints it (one line an event, or `--format`).
 pub fn events(engine: &Engine, args: &EventsArgs) -> Result<i32> {
-    let now = chrono::Utc::now();
-    let time = |value: &Option<String>| {
-        value
-            .as_deref()
-            .map(|v| skiff_engine::parse_log_time(v, now))
-            .transpose()
-    };
+    let time = super::time_option;
     let options = EventOptions {
         filter: EventFilter::parse(&args.filter)?,
         since: time(&args.since)?,

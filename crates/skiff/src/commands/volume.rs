@@ -1,6 +1,4 @@
 //! `volume`: the engine's volumes, printed as Podman prints them.
-use std::io::Write;
-
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use skiff_engine::{Engine, EngineError, VolumeCreate, VolumeReport};
@@ -164,16 +162,10 @@ fn remove(engine: &mut Engine, args: &VolumeRmArgs) -> Result<i32> {
 }
 
 fn prune(engine: &mut Engine, args: &VolumePruneArgs) -> Result<i32> {
-    if !args.force {
-        print!(
-            "WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue? [y/N] "
-        );
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    if !args.force
+        && !super::confirm("This will remove all volumes not used by at least one container.")?
+    {
+        return Ok(0);
     }
     for name in engine.prune_volumes()? {
         println!("{name}");
