@@ -1002,13 +1002,9 @@ impl Builder<'_> {
         };
         let _ = self.out.flush();
         let created = self.engine.create_container(spec, None)?;
-        let result = self.engine.start_container(
-            &created.id,
-            StartMode::Attached {
-                stdin: false,
-                detach_keys: Vec::new(),
-            },
-        );
+        let result = self
+            .engine
+            .start_container(&created.id, StartMode::attached(false, Vec::new()));
         let layer = match result {
             Ok(0) => self
                 .engine

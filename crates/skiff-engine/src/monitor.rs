@@ -51,11 +51,14 @@ pub fn monitor_binary() -> Result<PathBuf, EngineError> {
 impl Engine {
     /// Forks the container's monitor. Returns the socket on which it reports (see
     /// `skiff_monitor::sync`). The caller must be single-threaded.
+    /// `streams`: which of stdout and stderr an attached start without a terminal copies
+    /// to this process's.
     pub(crate) fn launch(
         &self,
         record: &ContainerRecord,
         attached: bool,
         stdin: bool,
+        streams: (bool, bool),
     ) -> Result<File, EngineError> {
         let monitor = monitor_binary()?;
         let exe = std::env::current_exe().io("find", "/proc/self/exe")?;
@@ -87,8 +90,9 @@ impl Engine {
             nix::unistd::ForkResult::Child => {
                 skiff_storage::database::forget_ahead();
                 drop(ours);
-                let code =
-                    self.become_monitor(record, &image, attached, stdin, monitors, &monitor, &exe);
+                let code = self.become_monitor(
+                    record, &image, attached, stdin, streams, monitors, &monitor, &exe,
+                );
                 // SAFETY: leaving the forked child without running the parent's destructors.
                 #[allow(unsafe_code)]
                 unsafe {
@@ -110,6 +114,7 @@ impl Engine {
         image: &ResolvedImage,
         attached: bool,
         stdin: bool,
+        (stdout, stderr): (bool, bool),
         sync: OwnedFd,
         monitor: &Path,
         exe: &Path,
@@ -127,10 +132,17 @@ impl Engine {
         }
         // With a terminal, the starting `skiff` attaches through the socket like any client.
         let copies_output = attached && !record.spec.tty;
-        if !copies_output && let Ok(null) = File::options().read(true).write(true).open("/dev/null")
-        {
-            for fd in 0..3 {
-                let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+        if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+            // What is not attached goes nowhere (the log keeps it).
+            let kept = [
+                copies_output,
+                copies_output && stdout,
+                copies_output && stderr,
+            ];
+            for (fd, kept) in kept.into_iter().enumerate() {
+                if !kept {
+                    let _ = nix::unistd::dup2(null.as_raw_fd(), fd as i32);
+                }
             }
         }
         if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)

@@ -629,6 +629,9 @@ pub struct RunArgs {
     /// Remove the image once the container is removed (with --rm), unless another uses it
     #[arg(long)]
     pub rmi: bool,
+    /// Attach to STDIN, STDOUT or STDERR (repeatable; default all)
+    #[arg(short = 'a', long, value_name = "STREAM")]
+    pub attach: Vec<String>,
     /// PID namespace: host, private or container:NAME
     #[arg(long, value_name = "MODE", overrides_with = "pid")]
     pub pid: Option<String>,

@@ -1201,3 +1201,32 @@ fn image_name_is_the_one_given() {
         );
     }
 }
+
+/// `run --attach STREAM`: only the streams named reach the terminal (all are logged); attached
+/// to stdin alone, run prints the container's ID, as Podman.
+#[test]
+fn run_attaches_the_streams_named() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let script = "echo out; echo err >&2";
+        let out = ctx.skiff([
+            "run", "--name", "o", "-a", "stdout", "busybox", "sh", "-c", script,
+        ]);
+        assert_eq!((out.ok(), out.stderr.as_str()), ("out", ""));
+        let err = ctx.skiff(["run", "--rm", "-a", "stderr", "busybox", "sh", "-c", script]);
+        assert_eq!((err.ok(), err.stderr.as_str()), ("", "err\n"));
+        let logged = ctx.skiff(["logs", "o"]);
+        assert_eq!((logged.ok(), logged.stderr.as_str()), ("out", "err\n"));
+        let id = ctx
+            .skiff([
+                "run", "--name", "i", "--attach", "stdin", "busybox", "echo", "hello",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(ctx.skiff(["inspect", "--format", "{{.Id}}", "i"]).ok(), id);
+        ctx.skiff(["run", "-a", "bogus", "busybox", "true"])
+            .fails(125, "invalid stream \"bogus\" for --attach");
+        ctx.skiff(["run", "-d", "-a", "stdout", "busybox", "true"])
+            .fails(125, "--attach and --detach cannot be set at the same time");
+    }
+}

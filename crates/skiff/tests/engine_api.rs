@@ -354,10 +354,7 @@ async fn round(helper: Helper, i: usize) {
             },
             &format!("run{i}"),
         ),
-        mode: StartMode::Attached {
-            stdin: true,
-            detach_keys: Vec::new(),
-        },
+        mode: StartMode::attached(true, Vec::new()),
         remove_image: false,
     };
     let ran = converse(&helper, run, format!("run {i}\n").as_bytes()).await;

@@ -34,8 +34,78 @@ pub enum StartMode {
     /// Return as soon as the container runs (`-d`, `start`).
     Detached,
     /// Stream output to this process's stdout and stderr and return the exit code. With a
-    /// terminal, typing `detach_keys` leaves the container running and returns 0.
-    Attached { stdin: bool, detach_keys: Vec<u8> },
+    /// terminal, typing `detach_keys` leaves the container running and returns 0. Without a
+    /// terminal, `stdout`/`stderr` false leave that stream out (`run --attach`); it is logged.
+    Attached {
+        stdin: bool,
+        detach_keys: Vec<u8>,
+        #[serde(default = "attached_by_default")]
+        stdout: bool,
+        #[serde(default = "attached_by_default")]
+        stderr: bool,
+    },
+}
+
+fn attached_by_default() -> bool {
+    true
+}
+
+impl StartMode {
+    /// `run [-d] [-a STREAM]...`: detached, attached to every stream, or to the ones named
+    /// (stdin, stdout, stderr; Podman's error for any other).
+    pub fn for_run(
+        detach: bool,
+        attach: &[String],
+        interactive: bool,
+        detach_keys: Vec<u8>,
+    ) -> Result<Self, EngineError> {
+        if attach.is_empty() {
+            return Ok(if detach {
+                StartMode::Detached
+            } else {
+                StartMode::attached(interactive, detach_keys)
+            });
+        }
+        if detach {
+            return Err(EngineError::InvalidArgument(
+                "--attach and --detach cannot be set at the same time".into(),
+            ));
+        }
+        let mut streams = [false; 3];
+        for stream in attach {
+            match stream.to_ascii_lowercase().as_str() {
+                "stdin" => streams[0] = true,
+                "stdout" => streams[1] = true,
+                "stderr" => streams[2] = true,
+                _ => {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "invalid stream {stream:?} for --attach - must be one of stdin, stdout, or stderr: invalid argument"
+                    )));
+                }
+            }
+        }
+        Ok(StartMode::Attached {
+            stdin: streams[0] && interactive,
+            detach_keys,
+            stdout: streams[1],
+            stderr: streams[2],
+        })
+    }
+
+    /// Whether any output stream is attached (else `run` prints the ID, as Podman).
+    pub fn shows_output(&self) -> bool {
+        matches!(self, StartMode::Attached { stdout, stderr, .. } if *stdout || *stderr)
+    }
+
+    /// Attached with both output streams.
+    pub fn attached(stdin: bool, detach_keys: Vec<u8>) -> Self {
+        StartMode::Attached {
+            stdin,
+            detach_keys,
+            stdout: true,
+            stderr: true,
+        }
+    }
 }
 
 /// Who starts a container: the user (the restart count starts again), or the restart policy.
@@ -279,12 +349,17 @@ impl Engine {
             .io("create", self.userdata_dir(&record.id))?;
 
         let attached = matches!(mode, StartMode::Attached { .. });
-        let (stdin, detach_keys) = match &mode {
-            StartMode::Attached { stdin, detach_keys } => (*stdin, detach_keys.clone()),
-            StartMode::Detached => (false, Vec::new()),
+        let (stdin, detach_keys, streams) = match &mode {
+            StartMode::Attached {
+                stdin,
+                detach_keys,
+                stdout,
+                stderr,
+            } => (*stdin, detach_keys.clone(), (*stdout, *stderr)),
+            StartMode::Detached => (false, Vec::new(), (false, false)),
         };
         let mut sync = SyncReader {
-            channel: self.launch(&record, attached, stdin)?,
+            channel: self.launch(&record, attached, stdin, streams)?,
             buffer: Vec::new(),
             primer: None,
         };

@@ -48,15 +48,18 @@ fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
 }
 
 pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
+    let mode = StartMode::for_run(
+        args.detach,
+        &args.attach,
+        args.interactive,
+        detach_keys(&args.detach_keys)?,
+    )?;
     let id = create_with_warnings(engine, &args)?;
-    let mode = if args.detach {
-        StartMode::Detached
-    } else {
-        StartMode::Attached {
-            stdin: args.interactive,
-            detach_keys: detach_keys(&args.detach_keys)?,
-        }
-    };
+    let attached_without_output = !args.detach && !mode.shows_output();
+    if attached_without_output {
+        // Podman's, for a run attached to stdin alone.
+        println!("{id}");
+    }
     let code = engine.run_created(&id, mode, args.rmi.then_some(args.image.as_str()))?;
     if args.detach {
         println!("{id}");
@@ -72,10 +75,7 @@ pub fn start(engine: &mut Engine, args: &StartArgs) -> Result<i32> {
         };
         return Ok(engine.start_container(
             name,
-            StartMode::Attached {
-                stdin: args.interactive,
-                detach_keys: detach_keys(&args.detach_keys)?,
-            },
+            StartMode::attached(args.interactive, detach_keys(&args.detach_keys)?),
         )?);
     }
     if args.all && !args.containers.is_empty() {
