@@ -244,6 +244,7 @@ impl Engine {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             log_size_max: record.spec.log.max_size.unwrap_or(0).max(0) as u64,
+            timeout_seconds: record.spec.timeout.unwrap_or(0),
             exit: self.exit_path(&record.id).display().to_string(),
             stdout_fd,
             stderr_fd,

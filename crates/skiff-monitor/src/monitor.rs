@@ -25,6 +25,9 @@ pub struct MonitorArgs {
     pub log: String,
     /// `--log-opt max-size` in bytes; 0: no limit.
     pub log_size_max: u64,
+    /// `run --timeout`: seconds after which the container is killed (its exit code is then
+    /// -1, as Podman's); 0: none.
+    pub timeout_seconds: u64,
     pub exit: String,
     /// The container's output: pipes, or with `terminal` the pty master as stdout_fd.
     pub stdout_fd: i32,
@@ -57,6 +60,7 @@ impl Default for MonitorArgs {
             pid: 0,
             log: String::new(),
             log_size_max: 0,
+            timeout_seconds: 0,
             exit: String::new(),
             stdout_fd: -1,
             stderr_fd: -1,
@@ -108,6 +112,12 @@ impl MonitorArgs {
                         .parse()
                         .map_err(|_| alloc::format!("--log-size-max: not a number: {text}"))?
                 }
+                "--timeout" => {
+                    let text = value("--timeout")?;
+                    out.timeout_seconds = text
+                        .parse()
+                        .map_err(|_| alloc::format!("--timeout: not a number: {text}"))?
+                }
                 "--exit" => out.exit = value("--exit")?,
                 "--stdout-fd" => out.stdout_fd = number(value("--stdout-fd")?, "--stdout-fd")?,
                 "--stderr-fd" => out.stderr_fd = number(value("--stderr-fd")?, "--stderr-fd")?,
@@ -143,6 +153,8 @@ impl MonitorArgs {
             self.log.clone(),
             "--log-size-max".into(),
             self.log_size_max.to_string(),
+            "--timeout".into(),
+            self.timeout_seconds.to_string(),
             "--exit".into(),
             self.exit.clone(),
             "--stdout-fd".into(),
@@ -233,6 +245,9 @@ pub fn run(args: MonitorArgs) -> i32 {
     let held_since = sys::monotonic_millis();
     // The container may have exited before this program started.
     let mut exit_code = reaper.reap();
+    let deadline = (args.timeout_seconds > 0)
+        .then(|| sys::monotonic_millis() + args.timeout_seconds as i64 * 1000);
+    let mut timed_out = false;
     let mut buffer = vec![0u8; attach::MAX_DATA + 1];
     while exit_code.is_none() || hold_output || streams.iter().any(|(fd, _)| *fd >= 0) {
         if hold_output && sys::monotonic_millis() - held_since > i64::from(WAIT_FOR_CLIENT_MS) {
@@ -270,6 +285,8 @@ pub fn run(args: MonitorArgs) -> i32 {
             100
         } else if exit_code.is_some() {
             0
+        } else if let Some(deadline) = deadline.filter(|_| !timed_out) {
+            (deadline - sys::monotonic_millis()).clamp(0, i64::from(i32::MAX)) as i32
         } else {
             -1
         };
@@ -282,10 +299,22 @@ pub fn run(args: MonitorArgs) -> i32 {
             }
             break;
         }
+        if let Some(deadline) = deadline
+            && exit_code.is_none()
+            && !timed_out
+            && sys::monotonic_millis() >= deadline
+        {
+            timed_out = true;
+            // SAFETY: kill with a PID and a signal number; no pointers.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(args.pid, libc::SIGKILL);
+            }
+        }
         if fds[0].revents != 0 {
             drain_signals(signal_fd);
             if let Some(code) = reaper.reap() {
-                exit_code = Some(code);
+                exit_code = Some(if timed_out { -1 } else { code });
             }
         }
         // Input from the clients polled; a client that hung up is dropped.
@@ -374,8 +403,14 @@ pub fn run(args: MonitorArgs) -> i32 {
                 sent
             });
         }
-        if exit_code.is_none() && !hold_output && streams.iter().all(|(fd, _)| *fd < 0) {
-            exit_code = Some(reaper.wait_blocking());
+        if exit_code.is_none()
+            && !hold_output
+            && streams.iter().all(|(fd, _)| *fd < 0)
+            && (deadline.is_none() || timed_out)
+        {
+            // Its output closed: wait for the exit (a timeout still to come keeps polling).
+            let code = reaper.wait_blocking();
+            exit_code = Some(if timed_out { -1 } else { code });
         }
     }
     // Attached clients see the end of the stream: the container is gone.
@@ -462,6 +497,7 @@ mod tests {
             pid: 42,
             log: "/l".into(),
             log_size_max: 4096,
+            timeout_seconds: 10,
             exit: "/e".into(),
             stdout_fd: 5,
             stderr_fd: 6,

@@ -74,6 +74,8 @@ pub struct ContainerSpec {
     pub pid: NamespaceMode,
     pub ipc: NamespaceMode,
     pub uts: NamespaceMode,
+    /// `--timeout`: seconds a run may last before its monitor kills it (exit code -1).
+    pub timeout: Option<u64>,
 }
 
 /// How a container gets its PID, IPC or UTS namespace.

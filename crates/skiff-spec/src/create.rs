@@ -71,6 +71,8 @@ pub struct CreateOptions {
     pub pid: Option<String>,
     pub ipc: Option<String>,
     pub uts: Option<String>,
+    /// `--timeout SECONDS` (0: none).
+    pub timeout: Option<u64>,
 }
 
 impl CreateOptions {
@@ -174,6 +176,7 @@ impl CreateOptions {
         spec.log.driver = self.log_driver.clone().unwrap_or_default();
         spec.timezone = self.tz.clone();
         spec.conmon_pidfile = self.conmon_pidfile.clone();
+        spec.timeout = self.timeout.filter(|t| *t > 0);
         for (flag, value, mode) in [
             ("pid", &self.pid, &mut spec.pid),
             ("ipc", &self.ipc, &mut spec.ipc),

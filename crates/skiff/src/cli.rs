@@ -629,6 +629,9 @@ pub struct RunArgs {
     /// Remove the image once the container is removed (with --rm), unless another uses it
     #[arg(long)]
     pub rmi: bool,
+    /// Kill the container after this many seconds (its exit code is then -1)
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
     /// Attach to STDIN, STDOUT or STDERR (repeatable; default all)
     #[arg(short = 'a', long, value_name = "STREAM")]
     pub attach: Vec<String>,

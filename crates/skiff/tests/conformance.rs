@@ -1230,3 +1230,60 @@ fn run_attaches_the_streams_named() {
             .fails(125, "--attach and --detach cannot be set at the same time");
     }
 }
+
+/// `run --timeout N`: the monitor kills the container after N seconds; its exit code is -1
+/// (255 from run), as Podman's.
+#[test]
+fn run_timeout_kills_the_container() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let start = std::time::Instant::now();
+        ctx.skiff([
+            "run",
+            "--name",
+            "slow",
+            "--timeout",
+            "1",
+            "busybox",
+            "sleep",
+            "60",
+        ])
+        .fails(255, "");
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{.State.Status}} {{.State.ExitCode}} {{.Config.Timeout}}",
+                "slow"
+            ])
+            .ok(),
+            "exited -1 1"
+        );
+        // Also one that closed its output first.
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--timeout",
+            "1",
+            "busybox",
+            "sh",
+            "-c",
+            "exec >&- 2>&-; sleep 60",
+        ])
+        .fails(255, "");
+        // A container that ends in time keeps its own code.
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--timeout",
+            "30",
+            "busybox",
+            "sh",
+            "-c",
+            "exit 3",
+        ])
+        .fails(3, "");
+    }
+}

@@ -299,6 +299,7 @@ impl ContainerReport {
                 "OpenStdin": r.spec.interactive,
                 "Tty": r.spec.tty,
                 "Timezone": r.spec.timezone.clone().unwrap_or_default(),
+                "Timeout": r.spec.timeout.unwrap_or(0),
             },
             "HostConfig": self.host_config(),
             "NetworkSettings": self.network_settings(),

@@ -52,5 +52,6 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         pid: args.pid.clone(),
         ipc: args.ipc.clone(),
         uts: args.uts.clone(),
+        timeout: args.timeout,
     }
 }
