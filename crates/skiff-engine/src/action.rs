@@ -342,6 +342,17 @@ fn send(event: &Event) {
 /// The helper's `main`: runs the request in `args[0]` and reports on the control socket.
 /// Returns the process's exit code (the report on the socket is what counts).
 pub fn action_main(args: &[String]) -> i32 {
+    // Started by hand, descriptor 3 is not a control socket (or not open): nothing to say on.
+    let is_socket = nix::sys::stat::fstat(CONTROL_FD).is_ok_and(|stat| {
+        nix::sys::stat::SFlag::from_bits_truncate(stat.st_mode) & nix::sys::stat::SFlag::S_IFMT
+            == nix::sys::stat::SFlag::S_IFSOCK
+    });
+    if !is_socket {
+        eprintln!(
+            "Error: {ACTION_COMMAND} is skiff's action helper: it needs its control socket on descriptor 3 (see skiff_engine::action::Helper)"
+        );
+        return 125;
+    }
     // Not for the monitor or anything else this process starts; kept across a re-execution
     // from a sealed copy, which must report here too.
     let _ = nix::fcntl::fcntl(

@@ -460,3 +460,24 @@ fn a_multi_threaded_caller_drives_containers_as_root() {
 fn a_multi_threaded_caller_drives_containers_rootless() {
     eight_concurrent_rounds(Mode::Rootless);
 }
+
+/// The helper started by hand (no control socket on descriptor 3) says so and writes nothing
+/// where descriptor 3 happens to point.
+#[test]
+fn the_helper_refuses_to_run_without_its_control_socket() {
+    let ctx = TestContext::new(SKIFF, Mode::Root);
+    let file = ctx.dir.join("fd3");
+    std::fs::write(&file, "kept").unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "exec {} __action '{{}}' 3>>{}",
+            ctx.binary().display(),
+            file.display()
+        ))
+        .output()
+        .expect("run the helper");
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("control socket on descriptor 3"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "kept");
+}
