@@ -599,8 +599,7 @@ impl Engine {
             .map_err(engine_error)?;
         let runtime = runtime_for(&record.runtime, &self.runtime_state_root())
             .map_err(|e| engine_error(e.into()))?;
-        let pid = runtime
-            .create(&record.id, &bundle, stdio)
+        let pid = process::default_signals_while(|| runtime.create(&record.id, &bundle, stdio))
             .map_err(|e| (125, format!("{}: {e}", runtime.name())))?;
         if let Err(e) = runtime.start(&record.id) {
             let _ = runtime.delete(&record.id);

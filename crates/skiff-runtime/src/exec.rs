@@ -430,6 +430,8 @@ fn exec_program(argv: &[CString], envp: &[CString], search_path: &str) -> (i32, 
             .map(|d| format!("{}/{name}", d.trim_end_matches('/')))
             .collect()
     };
+    // The program starts with no signal ignored (see `reset_ignored_signals`).
+    crate::process::reset_ignored_signals();
     let mut denied = false;
     for candidate in candidates {
         let Ok(path) = CString::new(candidate) else {

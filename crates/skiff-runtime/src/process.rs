@@ -136,6 +136,95 @@ fn own_cgroups() -> Vec<(std::path::PathBuf, String)> {
         .collect()
 }
 
+/// Sets every ignored signal back to its default action and returns which ones were ignored.
+/// A container's processes start as under any shell: Rust ignores SIGPIPE in its programs, a
+/// shell running skiff in the background ignores SIGINT and SIGQUIT, and an ignored signal
+/// stays ignored across exec (a shell in the container then cannot even trap it).
+/// Async-signal-safe: fit for a forked child before exec.
+pub fn reset_ignored_signals() -> u64 {
+    let mut ignored = 0u64;
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        let is_ignored = action_of(signal) == Some(libc::SIG_IGN);
+        if is_ignored {
+            set_action(signal, libc::SIG_DFL);
+            ignored |= 1 << (signal - 1);
+        }
+    }
+    ignored
+}
+
+/// Runs `work` (which starts a container's processes) with no signal ignored (see
+/// `reset_ignored_signals`), then ignores again what was ignored.
+pub fn default_signals_while<T>(work: impl FnOnce() -> T) -> T {
+    let ignored = reset_ignored_signals();
+    let result = work();
+    for signal in 1..=64 {
+        if ignored & (1 << (signal - 1)) != 0 {
+            set_action(signal, libc::SIG_IGN);
+        }
+    }
+    result
+}
+
+/// `struct sigaction` as the kernel's rt_sigaction takes it.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// A signal's current handler, read with the raw system call (see `set_action`).
+fn action_of(signal: i32) -> Option<libc::sighandler_t> {
+    let mut old = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: rt_sigaction with no new action, writing the current one into `old`, and the
+    // kernel's signal set size (8 bytes).
+    #[allow(unsafe_code)]
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            std::ptr::null::<KernelSigaction>(),
+            &mut old as *mut KernelSigaction,
+            8usize,
+        )
+    } == 0;
+    done.then_some(old.handler)
+}
+
+/// Sets a signal's action to SIG_DFL or SIG_IGN with the raw system call: glibc's wrappers
+/// refuse the two real-time signals it keeps for itself (32 and 33), which a parent may still
+/// have left ignored.
+fn set_action(signal: i32, handler: libc::sighandler_t) {
+    let action = KernelSigaction {
+        handler,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: rt_sigaction with a kernel-layout action that outlives the call, no old action,
+    // and the kernel's signal set size (8 bytes).
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            &action as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            8usize,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1287,3 +1287,33 @@ fn run_timeout_kills_the_container() {
         .fails(3, "");
     }
 }
+
+/// A container's processes start with no signal ignored, as under Podman: skiff (a Rust
+/// program) ignores SIGPIPE, and an ignored signal would stay ignored across exec, so a shell
+/// in the container could not even trap it (Podman's kill test traps SIGPIPE).
+#[test]
+fn container_processes_start_with_no_signal_ignored() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "busybox",
+                "grep",
+                "SigIgn",
+                "/proc/self/status"
+            ])
+            .ok(),
+            "SigIgn:\t0000000000000000"
+        );
+        ctx.skiff(["run", "-d", "--name", "box", "busybox", "sleep", "1000"])
+            .ok();
+        assert_eq!(
+            ctx.skiff(["exec", "box", "grep", "SigIgn", "/proc/self/status"])
+                .ok(),
+            "SigIgn:\t0000000000000000"
+        );
+        ctx.skiff(["rm", "-f", "-t", "0", "box"]).ok();
+    }
+}
