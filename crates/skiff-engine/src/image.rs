@@ -60,7 +60,12 @@ impl ImageReport {
                         self.image.id.chars().take(12).collect()
                     };
                     map.insert("ID".into(), json!(id));
-                    map.insert("History".into(), json!(self.image.names.join(", ")));
+                    let history = if self.image.names_history.is_empty() {
+                        &self.image.names
+                    } else {
+                        &self.image.names_history
+                    };
+                    map.insert("History".into(), json!(history.join(", ")));
                     map.insert("Repository".into(), json!(repository));
                     map.insert("Tag".into(), json!(tag));
                     map.insert(

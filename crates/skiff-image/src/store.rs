@@ -28,6 +28,9 @@ pub struct Image {
     pub size: u64,
     /// Diff IDs, base layer first.
     pub layers: Vec<String>,
+    /// Every name the image has had (`images --format {{.History}}`): its names now, then
+    /// the ones it lost, most recently held first. Filled by `ImageStore::list` only.
+    pub names_history: Vec<String>,
     config: String,
     manifest: String,
 }
@@ -238,6 +241,12 @@ CREATE TABLE IF NOT EXISTS names (
     name TEXT PRIMARY KEY,
     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS names_history (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    PRIMARY KEY (image_id, name)
+);
 CREATE INDEX IF NOT EXISTS names_by_image ON names(image_id);
 CREATE TABLE IF NOT EXISTS blob_locations (
     digest TEXT NOT NULL,
@@ -439,6 +448,7 @@ impl ImageStore {
                 "INSERT OR IGNORE INTO names (name, image_id) VALUES (?1, ?2)",
                 params![name.normalized(), id],
             )?;
+            record_names(&tx, &id)?;
         }
         tx.commit()?;
         self.get(&id)
@@ -511,6 +521,22 @@ impl ImageStore {
             let (name, image_id) = row?;
             if let Some(image) = images.iter_mut().find(|i| i.id == image_id) {
                 image.names.push(name);
+            }
+        }
+        for image in &mut images {
+            image.names_history = image.names.clone();
+        }
+        let conn = self.db.get()?;
+        let mut history =
+            conn.prepare("SELECT image_id, name FROM names_history ORDER BY seen DESC, name")?;
+        for row in
+            history.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        {
+            let (image_id, name) = row?;
+            if let Some(image) = images.iter_mut().find(|i| i.id == image_id)
+                && !image.names_history.contains(&name)
+            {
+                image.names_history.push(name);
             }
         }
         Ok(images)
@@ -607,15 +633,18 @@ impl ImageStore {
             "INSERT OR IGNORE INTO names (name, image_id) VALUES (?1, ?2)",
             params![name.normalized(), image.id],
         )?;
+        record_names(conn, &image.id)?;
         Ok(())
     }
 
     /// Removes one name. Returns false if the image did not have it.
     pub fn untag(&mut self, image: &Image, name: &Reference) -> Result<bool, ImageError> {
-        let changed = self.db.get()?.execute(
+        let conn = self.db.get()?;
+        let changed = conn.execute(
             "DELETE FROM names WHERE name = ?1 AND image_id = ?2",
             params![name.normalized(), image.id],
         )?;
+        record_names(conn, &image.id)?;
         Ok(changed > 0)
     }
 
@@ -627,6 +656,7 @@ impl ImageStore {
             .get_mut()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM names WHERE image_id = ?1", [&image.id])?;
+        tx.execute("DELETE FROM names_history WHERE image_id = ?1", [&image.id])?;
         tx.execute("DELETE FROM images WHERE id = ?1", [&image.id])?;
         tx.commit()?;
         self.collect_layers()
@@ -648,6 +678,16 @@ impl ImageStore {
     }
 }
 
+/// Notes that the image holds its current names now (see `Image::names_history`).
+fn record_names(conn: &rusqlite::Connection, image_id: &str) -> rusqlite::Result<()> {
+    let now = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    conn.execute(
+        "INSERT INTO names_history (image_id, name, seen) SELECT image_id, name, ?2 FROM names WHERE image_id = ?1 ON CONFLICT (image_id, name) DO UPDATE SET seen = excluded.seen",
+        params![image_id, now],
+    )?;
+    Ok(())
+}
+
 fn read_image_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Image> {
     Ok(Image {
         id: row.get(0)?,
@@ -661,6 +701,7 @@ fn read_image_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Image> {
         manifest: row.get(5)?,
         layers: Vec::new(),
         names: Vec::new(),
+        names_history: Vec::new(),
     })
     .and_then(|mut image| {
         let layers: String = row.get(6)?;
@@ -693,6 +734,7 @@ mod tests {
             created: Utc::now(),
             size: 0,
             layers: Vec::new(),
+            names_history: Vec::new(),
             config: String::new(),
             manifest: String::new(),
         };

@@ -1317,3 +1317,26 @@ fn container_processes_start_with_no_signal_ignored() {
         ctx.skiff(["rm", "-f", "-t", "0", "box"]).ok();
     }
 }
+
+/// `images --format {{.History}}`: the names an image has had, its names now first, then the
+/// ones it lost, most recently held first (Podman's NamesHistory).
+#[test]
+fn images_history_keeps_names_the_image_had() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["create", "--name", "c", "busybox", "true"]).ok();
+    ctx.skiff(["commit", "-q", "c", "mine"]).ok();
+    let history = || {
+        ctx.skiff(["images", "mine", "--format", "{{ .History }}"])
+            .ok()
+            .to_string()
+    };
+    assert_eq!(history(), "localhost/mine:latest");
+    for name in ["one", "two"] {
+        ctx.skiff(["tag", "mine", name]).ok();
+        ctx.skiff(["rmi", name]).ok();
+    }
+    assert_eq!(
+        history(),
+        "localhost/mine:latest, localhost/two:latest, localhost/one:latest"
+    );
+}
