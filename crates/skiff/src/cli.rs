@@ -707,8 +707,8 @@ pub struct StopArgs {
 
 #[derive(Args, Debug)]
 pub struct KillArgs {
-    /// Signal to send to the container
-    #[arg(short, long, default_value = "KILL")]
+    /// Signal to send to the container (a leading dash is allowed: -HUP, -1)
+    #[arg(short, long, default_value = "KILL", allow_hyphen_values = true)]
     pub signal: String,
     /// Act on all running containers
     #[arg(short, long)]

@@ -309,10 +309,12 @@ fn ps_sort_and_kill_signals() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(logs.contains("got64") && logs.contains("got37"), "{logs}");
-    for bad in ["0", "65", "bogus"] {
+    for bad in ["0", "bogus"] {
         ctx.skiff(["kill", "-s", bad, &id])
             .fails(125, &format!("invalid signal: {bad}"));
     }
+    ctx.skiff(["kill", "-s", "65", &id])
+        .fails(125, "valid signals are 1 through 64");
 }
 
 /// `build -`: a Containerfile alone on stdin, or a whole context as a tar archive.
@@ -1339,4 +1341,51 @@ fn images_history_keeps_names_the_image_had() {
         history(),
         "localhost/mine:latest, localhost/two:latest, localhost/one:latest"
     );
+}
+
+/// `kill -s` as Podman reads it: one leading dash is dropped (`-HUP`, `-1`), numbers past 64
+/// and unknown names are refused before any container is looked up.
+#[test]
+fn kill_signals_with_a_dash_and_out_of_range() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    for (signal, error) in [
+        ("-0", "invalid signal: 0"),
+        ("-BADSIG", "invalid signal: BADSIG"),
+        ("-65", "valid signals are 1 through 64"),
+        ("99999999", "valid signals are 1 through 64"),
+    ] {
+        ctx.skiff(["kill", "-s", signal, "nosuchcontainer"])
+            .fails(125, error);
+    }
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "trapper",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got HUP' HUP; echo ready; while true; do sleep 0.1; done",
+    ])
+    .ok();
+    for _ in 0..100 {
+        if ctx.skiff(["logs", "trapper"]).ok().contains("ready") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // One at a time: a shell runs a trap once for signals that arrive together.
+    for (signal, count) in [("-HUP", 1), ("-1", 2)] {
+        ctx.skiff(["kill", "-s", signal, "trapper"]).ok();
+        let mut logs = String::new();
+        for _ in 0..100 {
+            logs = ctx.skiff(["logs", "trapper"]).ok().to_string();
+            if logs.matches("got HUP").count() == count {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(logs.matches("got HUP").count(), count, "{signal}: {logs}");
+    }
+    ctx.skiff(["rm", "-f", "-t", "0", "trapper"]).ok();
 }

@@ -659,6 +659,13 @@ impl Engine {
 
     /// `kill`: sends a signal to the container's init process.
     pub fn kill_container(&mut self, name_or_id: &str, signal: &str) -> Result<(), EngineError> {
+        // Podman strips one leading dash (`kill -s -HUP`), and names the signal without it.
+        let signal = signal.strip_prefix('-').unwrap_or(signal);
+        if signal.parse::<i64>().is_ok_and(|n| n > 64) {
+            return Err(EngineError::InvalidArgument(
+                "valid signals are 1 through 64".into(),
+            ));
+        }
         let signal = process::parse_signal(signal)
             .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal: {signal}")))?;
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
