@@ -20,6 +20,8 @@ pub struct Engine {
     pub(crate) cgroup: CgroupMode,
     /// Where the window size of a terminal this engine proxies comes from.
     pub(crate) window: crate::terminal::WindowSource,
+    /// The event log, opened for appending on the first event (a `run` writes five).
+    pub(crate) events_log: std::cell::OnceCell<Option<fs::File>>,
 }
 
 impl Engine {
@@ -53,6 +55,7 @@ impl Engine {
             driver,
             cgroup: CgroupMode::detect(),
             window: Default::default(),
+            events_log: Default::default(),
         })
     }
 
@@ -67,6 +70,7 @@ impl Engine {
             driver: self.driver,
             cgroup: self.cgroup,
             window: self.window,
+            events_log: Default::default(),
         }
     }
 

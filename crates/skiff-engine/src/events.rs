@@ -204,20 +204,22 @@ impl Engine {
         if self.options.events == EventsBackend::None {
             return;
         }
-        let path = self.events_path();
         let Ok(mut line) = serde_json::to_vec(&event) else {
             return;
         };
         line.push(b'\n');
-        let file = OpenOptions::new().append(true).create(true).open(&path);
-        let file = match file {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let _ = fs::create_dir_all(path.parent().unwrap_or(&path));
-                OpenOptions::new().append(true).create(true).open(&path)
+        let log = self.events_log.get_or_init(|| {
+            let path = self.events_path();
+            let open = || OpenOptions::new().append(true).create(true).open(&path);
+            match open() {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let _ = fs::create_dir_all(path.parent().unwrap_or(&path));
+                    open().ok()
+                }
+                other => other.ok(),
             }
-            other => other,
-        };
-        if let Ok(mut file) = file {
+        });
+        if let Some(mut file) = log.as_ref() {
             let _ = file.write_all(&line);
         }
     }
