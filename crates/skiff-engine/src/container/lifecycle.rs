@@ -159,13 +159,13 @@ impl Engine {
         self.create_container_as(spec, name, None)
     }
 
-    /// `create_container`, the image shown under `image_name` (the name the user gave, of
-    /// the image's names) rather than its first name.
+    /// `create_container`, the image shown as the name `given` (the reference the user typed)
+    /// answers to, as Podman's ImageName, rather than the image's first name.
     pub(crate) fn create_container_as(
         &mut self,
         mut spec: ContainerSpec,
         name: Option<&str>,
-        image_name: Option<String>,
+        given: Option<&str>,
     ) -> Result<Created, EngineError> {
         spec.validate()?;
         let generated = name.is_none();
@@ -258,8 +258,9 @@ impl Engine {
             id: names::random_id(),
             name,
             image_id: image.id.clone(),
-            image_name: image_name
-                .filter(|n| image.names.contains(n))
+            image_name: given
+                .and_then(|g| skiff_image::Reference::parse(g).ok())
+                .and_then(|r| crate::image::name_answering(&image.names, &r))
                 .or_else(|| image.names.first().cloned())
                 .unwrap_or_else(|| spec.image.clone()),
             created: Utc::now(),

@@ -79,13 +79,13 @@ impl Engine {
         new: &NewContainer,
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<Created, EngineError> {
-        let mut spec = new.options.to_spec(self.default_network_mode())?;
+        let spec = new.options.to_spec(self.default_network_mode())?;
         // Claimed before anything is made, so two creates cannot share one.
         let cidfile = match &new.cidfile {
             Some(path) => Some(claim_cidfile(path)?),
             None => None,
         };
-        let created = self.create_claimed(new, &mut spec, progress);
+        let created = self.create_claimed(new, spec, progress);
         match (cidfile, &created) {
             (Some((mut file, _)), Ok(created)) => {
                 use std::io::Write;
@@ -103,7 +103,7 @@ impl Engine {
     fn create_claimed(
         &mut self,
         new: &NewContainer,
-        spec: &mut skiff_spec::ContainerSpec,
+        mut spec: skiff_spec::ContainerSpec,
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<Created, EngineError> {
         if new.replace
@@ -119,14 +119,7 @@ impl Engine {
             platform: new.platform.clone(),
         };
         spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
-        // Shown as the user named it, as Podman's ImageName.
-        let named = skiff_image::Reference::parse(&new.options.image)
-            .ok()
-            .and_then(|reference| {
-                let image = self.images.resolve(&spec.image).ok()?;
-                crate::image::name_answering(&image.names, &reference)
-            });
-        self.create_container_as(std::mem::take(spec), new.name.as_deref(), named)
+        self.create_container_as(spec, new.name.as_deref(), Some(&new.options.image))
     }
 
     /// `run`'s start of the container it created: as `start_container`, and a container
@@ -139,8 +132,14 @@ impl Engine {
         mode: StartMode,
         remove_image: Option<&str>,
     ) -> Result<i32, EngineError> {
-        let record = self.containers.lookup(id)?;
-        if remove_image.is_some() && !record.spec.remove {
+        // Looked up only off the start path: before it for --rmi, after a failed start.
+        let removed_with_rm = |engine: &Self| {
+            engine
+                .containers
+                .lookup(id)
+                .is_ok_and(|record| record.spec.remove)
+        };
+        if remove_image.is_some() && !removed_with_rm(self) {
             // Refused before it ran: the container made for it goes.
             let _ = self.remove_container(id, true);
             return Err(EngineError::InvalidArgument(
@@ -149,7 +148,7 @@ impl Engine {
         }
         let attached = matches!(mode, StartMode::Attached { .. });
         let started = self.start_container(id, mode);
-        if started.is_err() && record.spec.remove {
+        if started.is_err() && removed_with_rm(self) {
             let _ = self.remove_container(id, true);
         }
         if let Some(image) = remove_image
