@@ -27,6 +27,13 @@ impl Mode {
     pub const BOTH: [Mode; 2] = [Mode::Root, Mode::Rootless];
 }
 
+/// Runs `test` as root and then rootless, each in a fresh context with the busybox image.
+pub fn in_both_modes(binary: &str, test: impl Fn(&TestContext)) {
+    for mode in Mode::BOTH {
+        test(&TestContext::new(binary, mode).with_busybox());
+    }
+}
+
 pub struct TestContext {
     pub mode: Mode,
     pub dir: PathBuf,

@@ -6,10 +6,7 @@ use skiff_test::{Mode, TestContext};
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
 fn both(test: impl Fn(&TestContext)) {
-    for mode in Mode::BOTH {
-        let ctx = TestContext::new(SKIFF, mode).with_busybox();
-        test(&ctx);
-    }
+    skiff_test::in_both_modes(SKIFF, test);
 }
 
 #[test]

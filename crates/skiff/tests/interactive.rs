@@ -9,10 +9,7 @@ const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 const PATIENCE: Duration = Duration::from_secs(20);
 
 fn both(test: impl Fn(&TestContext)) {
-    for mode in Mode::BOTH {
-        let ctx = TestContext::new(SKIFF, mode).with_busybox();
-        test(&ctx);
-    }
+    skiff_test::in_both_modes(SKIFF, test);
 }
 
 fn start_box(ctx: &TestContext, name: &str) {

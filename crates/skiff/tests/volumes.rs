@@ -1,15 +1,12 @@
 //! Named and anonymous volumes against the real binary, root and rootless: Podman's `volume`
 //! commands, `-v NAME:/dst` and `-v /dst`, the image's files copied into a new volume, and the
 //! exit codes of removal.
-use skiff_test::{Mode, TestContext};
+use skiff_test::TestContext;
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
 fn both(test: impl Fn(&TestContext)) {
-    for mode in Mode::BOTH {
-        let ctx = TestContext::new(SKIFF, mode).with_busybox();
-        test(&ctx);
-    }
+    skiff_test::in_both_modes(SKIFF, test);
 }
 
 #[test]
