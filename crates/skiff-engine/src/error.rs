@@ -10,6 +10,10 @@ pub enum EngineError {
     NoSuchObject(String),
     #[error("no volume with name \"{0}\" found: no such volume")]
     NoSuchVolume(String),
+    #[error("no pod with name or ID {0} found: no such pod")]
+    NoSuchPod(String),
+    #[error("adding pod to state: name \"{0}\" is in use: pod already exists")]
+    PodExists(String),
     #[error("volume {0} is being used by the following container(s): {1}: volume is being used")]
     VolumeInUse(String, String),
     #[error(
@@ -148,8 +152,10 @@ impl EngineError {
         match self {
             EngineError::NoSuchContainer(_)
             | EngineError::NoSuchObject(_)
-            | EngineError::NoSuchVolume(_) => ErrorKind::NotFound,
+            | EngineError::NoSuchVolume(_)
+            | EngineError::NoSuchPod(_) => ErrorKind::NotFound,
             EngineError::NameInUse(..)
+            | EngineError::PodExists(_)
             | EngineError::ContainerRunning(..)
             | EngineError::ImageInUse(..)
             | EngineError::NetworkInUse(_)

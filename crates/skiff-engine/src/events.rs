@@ -238,6 +238,11 @@ impl Engine {
         self.emit(event);
     }
 
+    /// A pod event.
+    pub(crate) fn emit_pod(&self, pod: &crate::pod::store::PodRecord, status: &str) {
+        self.emit(Event::new("pod", status, &pod.id, &pod.name));
+    }
+
     /// An image event: `name` is what the action named (a tag, a destination, an archive).
     pub(crate) fn emit_image(&self, status: &str, id: &str, name: &str) {
         self.emit(Event::new("image", status, id, name));

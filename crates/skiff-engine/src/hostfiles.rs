@@ -29,6 +29,20 @@ pub struct HostFilesRequest<'a> {
     pub spec: &'a skiff_spec::ContainerSpec,
 }
 
+/// Appends `line` to a hosts file that does not hold it yet.
+fn add_hosts_line(hosts: &Path, line: &str) -> Result<(), EngineError> {
+    use std::io::Write;
+    let present = fs::read_to_string(hosts).io("read", hosts)?;
+    if present.lines().any(|l| format!("{l}\n") == line) {
+        return Ok(());
+    }
+    fs::OpenOptions::new()
+        .append(true)
+        .open(hosts)
+        .and_then(|mut file| file.write_all(line.as_bytes()))
+        .io("write", hosts)
+}
+
 pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, EngineError> {
     let HostFilesRequest {
         hostname,
@@ -61,10 +75,20 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
     };
     fs::write(&files.containerenv, containerenv).io("write", &files.containerenv)?;
     if let Some(other) = &request.network_of {
-        for (path, name) in [(&files.hosts, "hosts"), (&files.resolv_conf, "resolv.conf")] {
-            let source = other.join(name);
-            fs::copy(&source, path).io("copy", &source)?;
-        }
+        // As Podman: the other container's files are this one's too, and it adds its names
+        // to that /etc/hosts (127.0.0.1: they share the namespace), so pod members find each
+        // other by name.
+        let files = HostFiles {
+            hosts: other.join("hosts"),
+            resolv_conf: other.join("resolv.conf"),
+            ..files
+        };
+        let names = if spec.uts == skiff_spec::NamespaceMode::Private {
+            format!("{hostname} {name}")
+        } else {
+            name.to_string()
+        };
+        add_hosts_line(&files.hosts, &format!("127.0.0.1\t{names}\n"))?;
         return Ok(files);
     }
     let mut hosts = if host_network {

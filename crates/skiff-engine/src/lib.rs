@@ -20,6 +20,7 @@ pub mod monitor;
 mod names;
 pub mod network;
 mod options;
+mod pod;
 mod registry;
 pub mod rootless;
 pub mod rootless_netns;
@@ -48,6 +49,8 @@ pub use image_filter::ImageFilter;
 pub use info::{InfoReport, VersionReport};
 pub use network::{ContainerAddress, NetworkReport};
 pub use options::{CgroupMode, StoreOptions};
+pub use pod::NewPod;
+pub use pod::report::{PodFilter, PodMember, PodReport, pod_status};
 pub use registry::{PullOptions, PullPolicy, PushOptions, RegistryOptions};
 pub use scope::{Opened, Scope};
 pub use skiff_image::TransferEvent;
@@ -56,8 +59,9 @@ pub use skiff_image::{Change, ChildImage, ImportOptions, ManifestFormat};
 pub use skiff_network::{CreateRequest as NetworkCreateRequest, Network, NetworkError};
 pub use skiff_registry::Credentials;
 pub use skiff_spec::{
-    ContainerSpec, CreateOptions, MountSpec, NetworkAttachment, NetworkMode, PortMapping,
-    RestartPolicy, SeccompChoice, environment_entries, parse_memory, parse_tmpfs, parse_volume,
+    ContainerSpec, CreateOptions, MountSpec, NetworkAttachment, NetworkMode, PodOptions,
+    PortMapping, RestartPolicy, SeccompChoice, environment_entries, parse_memory, parse_tmpfs,
+    parse_volume,
 };
 pub use skiff_spec::{ResolvedUser, normalize_capability, resolve_user};
 pub use skiff_storage::LayerInfo;

@@ -29,6 +29,8 @@ pub enum Scope<'a> {
     Run(&'a skiff_spec::CreateOptions),
     /// Starting or restarting these existing containers (the first one decides).
     Start(&'a [String]),
+    /// Work on a pod's containers (`pod start`, `pod top`): its infra container's namespaces.
+    Pod(&'a str),
 }
 
 /// An engine opened in the namespaces its scope needs, and what was worth a warning on the way.
@@ -67,6 +69,10 @@ impl Engine {
                 return Self::open_joined(options, joined);
             }
             Scope::Run(create) => {
+                let pod = create.pod.as_deref().filter(|pod| !pod.starts_with("new:"));
+                if let Some(infra) = pod.and_then(|pod| Self::infra_of(&options, pod)) {
+                    return Self::open_joined(options, &infra);
+                }
                 if let Some(target) = create.joined_container() {
                     return Self::open_joined(options, target);
                 }
@@ -96,6 +102,11 @@ impl Engine {
                     return Engine::open(options).map(|engine| Opened { engine, warnings });
                 }
             }
+            Scope::Pod(pod) => {
+                if let Some(infra) = Self::infra_of(&options, pod) {
+                    return Self::open_joined(options, &infra);
+                }
+            }
         }
         // The databases open while the user namespace is being mapped.
         warnings.extend(crate::rootless::enter_while(|| {
@@ -104,13 +115,24 @@ impl Engine {
         Engine::open(options).map(|engine| Opened { engine, warnings })
     }
 
+    /// The infra container of a pod, if the pod exists and has one.
+    fn infra_of(options: &StoreOptions, pod: &str) -> Option<String> {
+        let engine = Engine::open(options.clone()).ok()?;
+        engine.containers.lookup_pod(pod).ok()?.infra_id
+    }
+
     /// Opens the engine in the user namespace of a running container (a new one of our own
-    /// could not enter the container's others); a namespace of our own when it is not running.
+    /// could not enter the container's others). When it is not running, where it will be
+    /// started: the rootless network namespace for a bridge network, else a namespace of
+    /// our own.
     fn open_joined(options: StoreOptions, container: &str) -> Result<Opened, EngineError> {
         let mut warnings = Vec::new();
         let engine = Engine::open(options)?;
         match engine.container_pid(container) {
             Ok(Some(pid)) => crate::rootless::join(pid)?,
+            Ok(None) if matches!(engine.network_mode(container), Ok(NetworkMode::Bridge(_))) => {
+                crate::rootless_netns::join_holder(&engine.options.runroot)?
+            }
             Ok(None) => warnings.extend(crate::rootless::enter()?),
             // No such container: the action says so.
             Err(_) => {}

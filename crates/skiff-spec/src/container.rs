@@ -76,6 +76,8 @@ pub struct ContainerSpec {
     pub uts: NamespaceMode,
     /// `--timeout`: seconds a run may last before its monitor kills it (exit code -1).
     pub timeout: Option<u64>,
+    /// The ID of the pod the container belongs to.
+    pub pod: Option<String>,
 }
 
 /// How a container gets its PID, IPC or UTS namespace.

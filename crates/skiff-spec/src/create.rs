@@ -73,6 +73,8 @@ pub struct CreateOptions {
     pub uts: Option<String>,
     /// `--timeout SECONDS` (0: none).
     pub timeout: Option<u64>,
+    /// `--pod NAME|ID` or `new:NAME` (a pod made for it): the pod the container joins.
+    pub pod: Option<String>,
 }
 
 impl CreateOptions {

@@ -9,6 +9,7 @@ mod create;
 mod error;
 mod mounts;
 mod oci;
+mod pod;
 mod seccomp;
 mod user;
 
@@ -21,5 +22,6 @@ pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;
 pub use mounts::{parse_mount, parse_tmpfs, parse_volume, valid_volume_name};
 pub use oci::{HostFiles, RuntimeContext, VOLUME_DATA, generate};
+pub use pod::{PodOptions, PodSpec, Share};
 pub use seccomp::{DEFAULT_PROFILE, profile_to_oci};
 pub use user::{ResolvedUser, resolve_user, resolve_user_with};

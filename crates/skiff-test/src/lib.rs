@@ -289,6 +289,11 @@ impl Drop for TestContext {
         }
         // Stop whatever a failed test left running, then remove the storage root.
         let _ = self
+            .command(["pod", "rm", "-a", "-f", "-t", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self
             .command(["rm", "-a", "-f"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -191,6 +191,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(PodCommand),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
     /// Display system information
@@ -656,6 +659,9 @@ pub struct RunArgs {
     /// If a container with the same name exists, replace it
     #[arg(long)]
     pub replace: bool,
+    /// Run the container in an existing pod (NAME or ID), or in a new one (new:NAME)
+    #[arg(long, value_name = "POD", overrides_with = "pod")]
+    pub pod: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -777,10 +783,21 @@ pub struct PsArgs {
     /// Sort by command, created, id, image, names, runningfor or status
     #[arg(long)]
     pub sort: Option<String>,
+    /// Show the pod ID and name of each container
+    #[arg(short, long)]
+    pub pod: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {
+    #[command(flatten)]
+    pub options: LogsOptions,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsOptions {
     /// Follow log output
     #[arg(short, long)]
     pub follow: bool,
@@ -796,8 +813,6 @@ pub struct LogsArgs {
     /// Show logs until TIMESTAMP
     #[arg(long)]
     pub until: Option<String>,
-    #[arg(required = true)]
-    pub containers: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -1436,4 +1451,222 @@ mod tests {
             assert_eq!(both(line).0, None, "{line}");
         }
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PodCommand {
+    /// Create a new empty pod
+    Create(Box<PodCreateArgs>),
+    /// Start one or more pods
+    Start(PodTargets),
+    /// Stop one or more pods
+    Stop(PodStopArgs),
+    /// Restart one or more pods
+    Restart(PodTargets),
+    /// Send the specified signal or SIGKILL to containers in pod
+    Kill(PodKillArgs),
+    /// Pause one or more pods
+    Pause(PodTargets),
+    /// Unpause one or more pods
+    Unpause(PodTargets),
+    /// Remove one or more pods
+    Rm(PodRmArgs),
+    /// Remove all stopped pods and their containers
+    Prune(VolumePruneArgs),
+    /// List pods
+    #[command(alias = "ls", alias = "list")]
+    Ps(PodPsArgs),
+    /// Display a pod configuration
+    Inspect(PodInspectArgs),
+    /// Check if a pod exists in local storage (exit code 0 or 1)
+    Exists(NameArg),
+    /// Display the running processes of containers in a pod
+    Top(PodTopArgs),
+    /// Fetch logs for pod with one or more containers
+    Logs(PodLogsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PodCreateArgs {
+    /// Assign a name to the pod
+    #[arg(short, long)]
+    pub name: Option<String>,
+    /// Publish a container's port, or range of ports, to the host
+    #[arg(short, long, value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// Connect the pod to a network
+    #[arg(long = "network", alias = "net", value_name = "MODE")]
+    pub network: Vec<String>,
+    /// Specify a static IPv4 address for the pod
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Specify a static MAC address for the pod
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
+    /// Add a network-scoped alias for the pod
+    #[arg(long = "network-alias")]
+    pub network_alias: Vec<String>,
+    /// A comma-separated list of kernel namespaces to share (cgroup, ipc, net, pid, uts, none)
+    #[arg(long)]
+    pub share: Option<String>,
+    /// Create an infra container associated with the pod to share namespaces with
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub infra: Option<bool>,
+    /// The image to use as the infra container's
+    #[arg(long = "infra-image")]
+    pub infra_image: Option<String>,
+    /// The command to run on the infra container when the pod is started
+    #[arg(long = "infra-command")]
+    pub infra_command: Option<String>,
+    /// The name used as infra container name
+    #[arg(long = "infra-name")]
+    pub infra_name: Option<String>,
+    /// Set the pod's hostname
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set custom DNS options
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Do not create /etc/hosts for the pod
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
+    /// Set metadata on the pod (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Bind mount a volume into every container of the pod
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Write the pod ID to the file
+    #[arg(long = "pod-id-file")]
+    pub pod_id_file: Option<std::path::PathBuf>,
+    /// If a pod with the same name exists, replace it
+    #[arg(long)]
+    pub replace: bool,
+    /// The pod's name (as --name)
+    #[arg(value_name = "NAME")]
+    pub pod_name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodTargets {
+    /// Act on all pods
+    #[arg(short, long)]
+    pub all: bool,
+    /// Act on the latest pod
+    #[arg(short, long)]
+    pub latest: bool,
+    pub pods: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodStopArgs {
+    #[command(flatten)]
+    pub targets: PodTargets,
+    /// Ignore errors when a specified pod is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Seconds to wait for the pod to stop before killing its containers
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodKillArgs {
+    #[command(flatten)]
+    pub targets: PodTargets,
+    /// Signal to send to the containers in the pod
+    #[arg(short, long, default_value = "KILL", allow_hyphen_values = true)]
+    pub signal: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PodRmArgs {
+    #[command(flatten)]
+    pub targets: PodTargets,
+    /// Stop and remove running pods (implies --ignore)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Ignore errors when a specified pod is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Seconds to wait for the pod to stop before killing its containers (with --force)
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
+    /// Read the pod ID from the file (which is removed with the pod)
+    #[arg(long = "pod-id-file")]
+    pub pod_id_file: Vec<std::path::PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodPsArgs {
+    /// Display the container names
+    #[arg(long = "ctr-names")]
+    pub ctr_names: bool,
+    /// Display the container IDs
+    #[arg(long = "ctr-ids")]
+    pub ctr_ids: bool,
+    /// Display the container status
+    #[arg(long = "ctr-status")]
+    pub ctr_status: bool,
+    /// Filter output based on conditions given (KEY=VALUE)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Pretty-print pods to JSON or using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not print headers
+    #[arg(short = 'n', long)]
+    pub noheading: bool,
+    /// Do not truncate pod and container IDs
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Print the IDs of the pods only
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Sort output by created, id, name, number or status
+    #[arg(long, default_value = "created")]
+    pub sort: String,
+    /// Show the latest pod only
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PodInspectArgs {
+    /// Format the output using a Go template or json
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Inspect the latest pod
+    #[arg(short, long)]
+    pub latest: bool,
+    pub pods: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodTopArgs {
+    /// Act on the latest pod
+    #[arg(short, long)]
+    pub latest: bool,
+    pub pod: String,
+    /// ps descriptors (as `top`)
+    pub descriptors: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PodLogsArgs {
+    /// Filter logs by container name or ID which belongs to the pod
+    #[arg(short, long)]
+    pub container: Option<String>,
+    #[command(flatten)]
+    pub logs: LogsOptions,
+    pub pod: String,
 }

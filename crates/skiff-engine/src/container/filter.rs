@@ -43,6 +43,7 @@ const KEYS: &[&str] = &[
     "exited",
     "ancestor",
     "restart-policy",
+    "pod",
 ];
 const RESTART_POLICIES: &[&str] = &["none", "no", "always", "on-failure", "unless-stopped"];
 const STATUSES: &[&str] = &[
@@ -111,6 +112,15 @@ fn matches_one(container: &ContainerReport, key: &str, value: &str) -> bool {
             other => container.state.as_str() == other,
         },
         "exited" => container.state.as_str() == "exited" && value.parse() == Ok(record.exit_code),
+        "pod" => {
+            !value.is_empty()
+                && (container.pod_name == value
+                    || record
+                        .spec
+                        .pod
+                        .as_deref()
+                        .is_some_and(|id| id.starts_with(value)))
+        }
         "restart-policy" => {
             let policy = record.spec.restart.name();
             policy == value || (value == "none" && policy == "no")

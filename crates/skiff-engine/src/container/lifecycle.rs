@@ -330,6 +330,14 @@ impl Engine {
                 ))),
             };
         }
+        // A pod member: the pod's infra container runs first, as in Podman.
+        if let Some(pod) = &record.spec.pod
+            && let Some(infra) = self.containers.pod(pod)?.and_then(|p| p.infra_id)
+            && infra != record.id
+            && self.container_pid(&infra)?.is_none()
+        {
+            self.start_container_as(&infra, StartMode::Detached, Starter::User)?;
+        }
         match starter {
             // Only when there is something to reset: an ordinary start writes nothing here.
             Starter::User if record.stopped_by_user || record.restart_count > 0 => {
@@ -558,7 +566,16 @@ impl Engine {
             volumes: String::new(),
         };
         let paused = record.state == State::Running && self.is_paused(&record.id, record.pid);
-        Ok(ContainerReport::new(record, paused, command, paths))
+        let pod = match &record.spec.pod {
+            Some(pod) => self.containers.pod(pod)?,
+            None => None,
+        };
+        let mut report = ContainerReport::new(record, paused, command, paths);
+        if let Some(pod) = pod {
+            report.is_infra = pod.infra_id.as_deref() == Some(report.id());
+            report.pod_name = pod.name;
+        }
+        Ok(report)
     }
 
     pub fn list_containers(&self, all: bool) -> Result<Vec<ContainerReport>, EngineError> {
@@ -894,7 +911,29 @@ impl Engine {
         force: bool,
         volumes: bool,
     ) -> Result<String, EngineError> {
+        self.remove_container_as(name_or_id, force, volumes, false)
+    }
+
+    /// `remove_container_and_volumes`; a pod's infra container only as part of removing the
+    /// pod (`with_pod`).
+    pub(crate) fn remove_container_as(
+        &mut self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+        with_pod: bool,
+    ) -> Result<String, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
+        if !with_pod
+            && let Some(pod) = &record.spec.pod
+            && let Some(pod) = self.containers.pod(pod)?
+            && pod.infra_id.as_deref() == Some(record.id.as_str())
+        {
+            return Err(EngineError::Conflict(format!(
+                "container {} is the infra container of pod {} and cannot be removed without removing the pod",
+                record.id, pod.id
+            )));
+        }
         let dependents: Vec<String> = self
             .containers
             .list()?
@@ -1035,8 +1074,15 @@ impl Engine {
             .filter(|r| r.state == State::Running)
             .filter_map(|r| r.spec.joined_container().map(str::to_string))
             .collect();
+        // Infra containers go with their pods.
+        let infra: Vec<String> = self
+            .containers
+            .list_pods()?
+            .into_iter()
+            .filter_map(|pod| pod.infra_id)
+            .collect();
         for record in records {
-            let needed = shared.contains(&record.id);
+            let needed = shared.contains(&record.id) || infra.contains(&record.id);
             if record.state != State::Running && !needed {
                 let _lock = self.container_lock(&record.id)?;
                 self.delete_container_files(&record)?;

@@ -14,6 +14,16 @@ pub enum ContainerState {
 }
 
 impl ContainerState {
+    /// A record's state: a running container whose processes are frozen is paused.
+    pub(crate) fn of(state: State, paused: bool) -> Self {
+        match state {
+            State::Created => ContainerState::Created,
+            State::Running if paused => ContainerState::Paused,
+            State::Running => ContainerState::Running,
+            State::Exited => ContainerState::Exited,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ContainerState::Created => "created",
@@ -36,6 +46,10 @@ pub struct ContainerReport {
     pub addresses: Vec<crate::network::ContainerAddress>,
     /// The image's manifest digest (filled for `inspect`).
     pub image_digest: String,
+    /// The name of the pod it belongs to, if any.
+    pub pod_name: String,
+    /// Whether it is its pod's infra container.
+    pub is_infra: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -54,19 +68,15 @@ impl ContainerReport {
         command: Vec<String>,
         paths: ReportPaths,
     ) -> Self {
-        let state = match record.state {
-            State::Created => ContainerState::Created,
-            State::Running if paused => ContainerState::Paused,
-            State::Running => ContainerState::Running,
-            State::Exited => ContainerState::Exited,
-        };
         Self {
+            state: ContainerState::of(record.state, paused),
             record,
-            state,
             command,
             paths,
             addresses: Vec::new(),
             image_digest: String::new(),
+            pod_name: String::new(),
+            is_infra: false,
         }
     }
 
@@ -159,6 +169,11 @@ impl ContainerReport {
     pub fn name(&self) -> &str {
         &self.record.name
     }
+
+    /// The ID of the pod it belongs to.
+    pub fn pod(&self) -> Option<&str> {
+        self.record.spec.pod.as_deref()
+    }
     /// Running or paused: its processes exist.
     pub fn is_running(&self) -> bool {
         matches!(self.state, ContainerState::Running | ContainerState::Paused)
@@ -195,15 +210,15 @@ impl ContainerReport {
             "Id": r.id,
             "Image": r.image_name,
             "ImageID": r.image_id,
-            "IsInfra": false,
+            "IsInfra": self.is_infra,
             "Labels": r.spec.labels,
             "Mounts": r.spec.mounts.iter().map(|m| m.destination().to_string()).collect::<Vec<_>>(),
             "Names": [r.name],
             "Namespaces": {},
             "Networks": self.network_names(),
             "Pid": if self.is_running() { r.pid } else { 0 },
-            "Pod": "",
-            "PodName": "",
+            "Pod": r.spec.pod.clone().unwrap_or_default(),
+            "PodName": self.pod_name,
             "Ports": r.spec.ports.iter().map(|p| json!({
                 "host_ip": p.host_ip,
                 "container_port": p.container_port,
@@ -231,6 +246,7 @@ impl ContainerReport {
             "Ports": self.ports_text(),
             "Size": "",
             "Networks": self.network_names().join(","),
+            "Pod": r.spec.pod.as_deref().unwrap_or_default().chars().take(12).collect::<String>(),
         });
         if let (Value::Object(base), Value::Object(extra)) = (&mut value, extra) {
             base.extend(extra);
@@ -271,7 +287,7 @@ impl ContainerReport {
             "ImageName": r.image_name,
             "ImageDigest": self.image_digest,
             "Rootfs": "",
-            "Pod": "",
+            "Pod": r.spec.pod.clone().unwrap_or_default(),
             "ResolvConfPath": format!("{}/resolv.conf", self.paths.userdata),
             "HostnamePath": format!("{}/hostname", self.paths.userdata),
             "HostsPath": format!("{}/hosts", self.paths.userdata),

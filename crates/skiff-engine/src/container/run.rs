@@ -8,7 +8,7 @@ use skiff_spec::CreateOptions;
 
 use super::lifecycle::{Created, StartMode};
 use crate::engine::Engine;
-use crate::error::EngineError;
+use crate::error::{EngineError, IoContext};
 use crate::registry::{PullOptions, PullPolicy, RegistryOptions};
 
 /// A container to create: what the user asked for and how to find its image.
@@ -50,24 +50,46 @@ impl NewContainer {
     }
 }
 
-/// Creates the `--cidfile`, which must not exist yet (Podman's message when it does).
-fn claim_cidfile(path: &std::path::Path) -> Result<(std::fs::File, &std::path::Path), EngineError> {
+/// Creates an ID file (`--cidfile`, `--pod-id-file`) that must not exist yet (Podman's
+/// message when it does); `noun` is what the ID is of.
+pub(crate) fn claim_id_file(
+    path: &std::path::Path,
+    noun: &str,
+) -> Result<(std::fs::File, std::path::PathBuf), EngineError> {
     match std::fs::File::options()
         .write(true)
         .create_new(true)
         .open(path)
     {
-        Ok(file) => Ok((file, path)),
+        Ok(file) => Ok((file, path.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(EngineError::Conflict(format!(
-                "container id file exists. Ensure another container is not using it or delete {}",
+                "{noun} id file exists. Ensure another {noun} is not using it or delete {}",
                 path.display()
             )))
         }
         Err(e) => Err(EngineError::InvalidArgument(format!(
-            "--cidfile {}: {e}",
+            "{}: {e}",
             path.display()
         ))),
+    }
+}
+
+/// Writes the new object's ID into the claimed file, or removes the file when there is none.
+pub(crate) fn fill_id_file(
+    claimed: Option<(std::fs::File, std::path::PathBuf)>,
+    id: Option<&str>,
+) -> Result<(), EngineError> {
+    match (claimed, id) {
+        (Some((mut file, path)), Some(id)) => {
+            use std::io::Write;
+            file.write_all(id.as_bytes()).io("write", path)
+        }
+        (Some((_, path)), None) => {
+            let _ = std::fs::remove_file(path);
+            Ok(())
+        }
+        (None, _) => Ok(()),
     }
 }
 
@@ -82,21 +104,11 @@ impl Engine {
         let spec = new.options.to_spec(self.default_network_mode())?;
         // Claimed before anything is made, so two creates cannot share one.
         let cidfile = match &new.cidfile {
-            Some(path) => Some(claim_cidfile(path)?),
+            Some(path) => Some(claim_id_file(path, "container")?),
             None => None,
         };
         let created = self.create_claimed(new, spec, progress);
-        match (cidfile, &created) {
-            (Some((mut file, _)), Ok(created)) => {
-                use std::io::Write;
-                file.write_all(created.id.as_bytes())
-                    .map_err(|e| EngineError::InvalidArgument(format!("--cidfile: {e}")))?;
-            }
-            (Some((_, path)), Err(_)) => {
-                let _ = std::fs::remove_file(path);
-            }
-            (None, _) => {}
-        }
+        fill_id_file(cidfile, created.as_ref().ok().map(|c| c.id.as_str()))?;
         created
     }
 
@@ -119,7 +131,28 @@ impl Engine {
             platform: new.platform.clone(),
         };
         spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
-        self.create_container_as(spec, new.name.as_deref(), Some(&new.options.image))
+        if new.options.pod.is_none() {
+            return self.create_container_as(spec, new.name.as_deref(), Some(&new.options.image));
+        }
+        // A pod member: `--pod new:NAME` makes the pod, which goes again if the member fails.
+        let mut options = new.options.clone();
+        let pod = self
+            .pod_for_member(&mut options)?
+            .ok_or_else(|| EngineError::NoSuchPod(String::new()))?;
+        let made = options.pod != new.options.pod;
+        let created = (|| {
+            if made {
+                let image = std::mem::take(&mut spec.image);
+                spec = options.to_spec(self.default_network_mode())?;
+                spec.image = image;
+            }
+            self.join_pod(&mut spec, &pod, &options)?;
+            self.create_container_as(spec, new.name.as_deref(), Some(&options.image))
+        })();
+        if created.is_err() && made {
+            let _ = self.remove_pod(&pod.id, true, Some(0));
+        }
+        created
     }
 
     /// `run`'s start of the container it created: as `start_container`, and a container

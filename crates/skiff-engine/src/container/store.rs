@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS containers (
     stopped_by_user INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS containers_by_image ON containers(image_id);
+CREATE TABLE IF NOT EXISTS pods (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    infra_id TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL
+);
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +88,10 @@ pub struct ContainerRecord {
     pub stopped_by_user: bool,
 }
 
+/// Containers and pods (`crate::pod::store`): one database, so a member and its pod change
+/// in one transaction.
 pub struct ContainerStore {
-    db: LazyDatabase,
+    pub(crate) db: LazyDatabase,
 }
 
 const COLUMNS: &str = "id, name, image_id, image_name, created, spec, driver, runtime, state, pid, pid_start, monitor_pid, monitor_start, exit_code, started_at, finished_at, restart_count, stopped_by_user";
@@ -93,7 +102,22 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("stopped_by_user", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
-fn time(value: Option<String>) -> Option<DateTime<Utc>> {
+/// The container or pod other than `except` that has `name`: containers and pods share
+/// one set of names, as in Podman.
+pub(crate) fn name_owner(
+    db: &Connection,
+    name: &str,
+    except: &str,
+) -> rusqlite::Result<Option<String>> {
+    db.query_row(
+        "SELECT id FROM containers WHERE name = ?1 AND id != ?2 UNION ALL SELECT id FROM pods WHERE name = ?1 AND id != ?2 LIMIT 1",
+        [name, except],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()
+}
+
+pub(crate) fn time(value: Option<String>) -> Option<DateTime<Utc>> {
     value.and_then(|v| v.parse().ok())
 }
 
@@ -161,21 +185,23 @@ impl ContainerStore {
         self.db.open_ahead_in_background();
     }
 
-    /// Registers a new container; fails with NameInUse if the name is taken.
+    /// Registers a new container; fails with NameInUse if the name is taken (by a container
+    /// or a pod), and with NoSuchPod when the pod it joins is gone.
     pub fn insert(&mut self, record: &ContainerRecord) -> Result<(), EngineError> {
         let tx = self
             .db
             .get_mut()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(owner) = tx
-            .query_row(
-                "SELECT id FROM containers WHERE name = ?1",
-                [&record.name],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-        {
+        if let Some(owner) = name_owner(&tx, &record.name, "")? {
             return Err(EngineError::NameInUse(record.name.clone(), owner));
+        }
+        if let Some(pod) = &record.spec.pod
+            && tx
+                .query_row("SELECT 1 FROM pods WHERE id = ?1", [pod], |_| Ok(()))
+                .optional()?
+                .is_none()
+        {
+            return Err(EngineError::NoSuchPod(pod.clone()));
         }
         tx.execute(
             &format!("INSERT INTO containers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, 0, 0, 0, NULL, NULL, 0, 0)"),
@@ -314,14 +340,7 @@ impl ContainerStore {
             .db
             .get_mut()?
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(owner) = tx
-            .query_row(
-                "SELECT id FROM containers WHERE name = ?1 AND id != ?2",
-                [name, id],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-        {
+        if let Some(owner) = name_owner(&tx, name, id)? {
             return Err(EngineError::NameInUse(name.to_string(), owner));
         }
         tx.execute("UPDATE containers SET name = ?2 WHERE id = ?1", [id, name])?;

@@ -11,9 +11,9 @@ use skiff_engine::{
 use super::run_options::create_options;
 use super::{Exit, for_each};
 use crate::cli::{
-    AttachArgs, CpArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, NameArg, PauseArgs,
-    PortArgs, PruneArgs, PsArgs, RenameArgs, RmArgs, RunArgs, StartArgs, StopArgs, TopArgs,
-    UpdateArgs, WaitArgs,
+    AttachArgs, CpArgs, DiffArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, LogsOptions, NameArg,
+    PauseArgs, PortArgs, PruneArgs, PsArgs, RenameArgs, RmArgs, RunArgs, StartArgs, StopArgs,
+    TopArgs, UpdateArgs, WaitArgs,
 };
 use crate::format;
 
@@ -331,6 +331,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
                     let mut value = c.ps_template(now);
                     if args.no_trunc {
                         value["ID"] = serde_json::json!(c.id());
+                        value["Pod"] = serde_json::json!(c.pod().unwrap_or_default());
                     }
                     value
                 })
@@ -344,7 +345,10 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
     }
     let mut rows = Vec::new();
     if !args.noheading {
-        rows.push("CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_string());
+        let pods = if args.pod { "\tPOD ID\tPODNAME" } else { "" };
+        rows.push(format!(
+            "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES{pods}"
+        ));
     }
     for c in &containers {
         let view = c.ps_template(now);
@@ -365,6 +369,15 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> Result<i32> {
             view["Ports"].as_str().unwrap_or_default(),
             c.name()
         ));
+        if args.pod
+            && let Some(row) = rows.last_mut()
+        {
+            row.push_str(&format!(
+                "\t{}\t{}",
+                view["Pod"].as_str().unwrap_or_default(),
+                view["PodName"].as_str().unwrap_or_default()
+            ));
+        }
     }
     if !rows.is_empty() {
         println!("{}", format::align(&rows));
@@ -402,6 +415,11 @@ fn sort_containers(
 }
 
 pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
+    logs_of(engine, &args.containers, &args.options)
+}
+
+/// The logs of `containers` (`logs`, `pod logs`).
+pub fn logs_of(engine: &Engine, containers: &[String], args: &LogsOptions) -> Result<i32> {
     let time = super::time_option;
     let options = LogOptions {
         follow: args.follow,
@@ -412,12 +430,7 @@ pub fn logs(engine: &Engine, args: &LogsArgs) -> Result<i32> {
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    engine.containers_logs(
-        &args.containers,
-        &options,
-        &mut stdout.lock(),
-        &mut stderr.lock(),
-    )?;
+    engine.containers_logs(containers, &options, &mut stdout.lock(), &mut stderr.lock())?;
     Ok(0)
 }
 

@@ -3,6 +3,7 @@ mod build;
 mod container;
 mod image;
 mod network;
+mod pod;
 mod registry;
 mod run_options;
 mod system;
@@ -13,7 +14,7 @@ use skiff_engine::{Engine, Scope, StoreOptions};
 
 use crate::cli::{
     Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, ImageCommand,
-    ManifestCommand, StartArgs, StopArgs, SystemCommand,
+    ManifestCommand, PodCommand, StartArgs, StopArgs, SystemCommand,
 };
 
 /// A command that ends with a specific exit code after printing its own errors.
@@ -51,6 +52,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Network(command) => network::dispatch(&mut open_for_networks(&global)?, command),
         Command::Volume(command) => volume::dispatch(&mut open(&global)?, command),
+        Command::Pod(command) => pod_command(&global, command),
         Command::Events(args) => system::events(&open(&global)?, &args),
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Info(args)) => system::info(&open(&global)?, &args),
@@ -173,6 +175,27 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         ContainerCommand::Update(args) => container::update(&engine, &args),
         ContainerCommand::Attach(args) => container::attach(&engine, &args),
     }
+}
+
+fn pod_command(global: &GlobalArgs, command: PodCommand) -> Result<i32> {
+    let created: skiff_engine::CreateOptions;
+    let scope = match &command {
+        PodCommand::Create(args) => {
+            // Where creating its infra container on these networks needs to be.
+            created = skiff_engine::CreateOptions {
+                network: args.network.clone(),
+                ..Default::default()
+            };
+            Scope::Run(&created)
+        }
+        PodCommand::Start(targets) | PodCommand::Restart(targets) => match targets.pods.first() {
+            Some(pod) => Scope::Pod(pod),
+            None => Scope::Store,
+        },
+        PodCommand::Top(args) => Scope::Pod(&args.pod),
+        _ => Scope::Store,
+    };
+    pod::dispatch(&mut open_in(global, scope)?, command)
 }
 
 /// Opens the engine in the namespaces the engine decides for `scope`.

@@ -53,5 +53,6 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         ipc: args.ipc.clone(),
         uts: args.uts.clone(),
         timeout: args.timeout,
+        pod: args.pod.clone(),
     }
 }

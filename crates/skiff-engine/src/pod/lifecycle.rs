@@ -1,0 +1,225 @@
+//! A pod's containers started, stopped, signalled, frozen and removed together, as Podman
+//! does: the infra container starts first and stops last, and a pod goes with its members.
+use crate::container::lifecycle::StartMode;
+use crate::container::store::{ContainerRecord, State};
+use crate::engine::Engine;
+use crate::error::EngineError;
+
+use super::store::PodRecord;
+
+/// The pod's members without its infra container, oldest first, and the infra container.
+type Members = (Vec<ContainerRecord>, Option<ContainerRecord>);
+
+impl Engine {
+    fn members(&self, pod: &PodRecord) -> Result<Members, EngineError> {
+        let (infra, members): (Vec<_>, Vec<_>) = self
+            .containers
+            .pod_members(&pod.id)?
+            .into_iter()
+            .partition(|c| pod.infra_id.as_deref() == Some(c.id.as_str()));
+        Ok((members, infra.into_iter().next()))
+    }
+
+    /// Runs `action` on each container, going on after a failure; the first error.
+    fn each_container(
+        &mut self,
+        containers: impl IntoIterator<Item = ContainerRecord>,
+        mut action: impl FnMut(&mut Self, &ContainerRecord) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let mut first = None;
+        for container in containers {
+            if let Err(err) = action(self, &container) {
+                first.get_or_insert(err);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// `pod start`: the infra container, then every member that is not running.
+    pub fn start_pod(&mut self, name_or_id: &str) -> Result<String, EngineError> {
+        let pod = self.containers.lookup_pod(name_or_id)?;
+        let (members, infra) = self.members(&pod)?;
+        if let Some(infra) = &infra {
+            self.start_container(&infra.id, StartMode::Detached)?;
+        }
+        let started = self.each_container(members, |engine, c| {
+            engine
+                .start_container(&c.id, StartMode::Detached)
+                .map(drop)
+                .map_err(|err| {
+                    EngineError::StartFailed(
+                        err.exit_code(),
+                        format!("starting container {}: {err}", c.id),
+                    )
+                })
+        });
+        self.emit_pod(&pod, "start");
+        started.map(|()| pod.id)
+    }
+
+    /// `pod stop`: every member, then the infra container.
+    pub fn stop_pod(
+        &mut self,
+        name_or_id: &str,
+        timeout: Option<u64>,
+    ) -> Result<String, EngineError> {
+        let pod = self.containers.lookup_pod(name_or_id)?;
+        self.stop_members(&pod, timeout)?;
+        self.emit_pod(&pod, "stop");
+        Ok(pod.id)
+    }
+
+    fn stop_members(&mut self, pod: &PodRecord, timeout: Option<u64>) -> Result<(), EngineError> {
+        let (members, infra) = self.members(pod)?;
+        self.each_container(members.into_iter().rev().chain(infra), |engine, c| {
+            engine.stop_container(&c.id, timeout)
+        })
+    }
+
+    /// `pod restart`: stopped, then started.
+    pub fn restart_pod(&mut self, name_or_id: &str) -> Result<String, EngineError> {
+        let id = self.stop_pod(name_or_id, None)?;
+        self.start_pod(&id)
+    }
+
+    /// `pod kill`: the signal to every running container of the pod.
+    pub fn kill_pod(&mut self, name_or_id: &str, signal: &str) -> Result<String, EngineError> {
+        let pod = self.containers.lookup_pod(name_or_id)?;
+        let (members, infra) = self.members(&pod)?;
+        let running: Vec<ContainerRecord> = members
+            .into_iter()
+            .chain(infra)
+            .map(|c| self.refresh(c))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|c| c.state == State::Running)
+            .collect();
+        if running.is_empty() {
+            if !crate::valid_signal(signal.strip_prefix('-').unwrap_or(signal)) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "invalid signal: {signal}"
+                )));
+            }
+            return Err(EngineError::InvalidState(format!(
+                "pod {} has no running containers",
+                pod.id
+            )));
+        }
+        self.each_container(running, |engine, c| engine.kill_container(&c.id, signal))?;
+        self.emit_pod(&pod, "kill");
+        Ok(pod.id)
+    }
+
+    /// `pod pause` (`frozen`) and `pod unpause`: every running container of the pod.
+    pub fn freeze_pod(&mut self, name_or_id: &str, frozen: bool) -> Result<String, EngineError> {
+        let pod = self.containers.lookup_pod(name_or_id)?;
+        let (members, infra) = self.members(&pod)?;
+        let mut running = Vec::new();
+        for container in members.into_iter().chain(infra) {
+            let container = self.refresh(container)?;
+            if container.state == State::Running
+                && self.is_paused(&container.id, container.pid) != frozen
+            {
+                running.push(container);
+            }
+        }
+        self.each_container(running, |engine, c| {
+            if frozen {
+                engine.pause_container(&c.id).map(drop)
+            } else {
+                engine.unpause_container(&c.id).map(drop)
+            }
+        })?;
+        self.emit_pod(&pod, if frozen { "pause" } else { "unpause" });
+        Ok(pod.id)
+    }
+
+    /// `pod rm`: the pod and its containers; running ones only with `force` (stopped first,
+    /// with `timeout`).
+    pub fn remove_pod(
+        &mut self,
+        name_or_id: &str,
+        force: bool,
+        timeout: Option<u64>,
+    ) -> Result<String, EngineError> {
+        let pod = self.containers.lookup_pod(name_or_id)?;
+        let (members, infra) = self.members(&pod)?;
+        let all: Vec<ContainerRecord> = members.iter().cloned().chain(infra.clone()).collect();
+        if !force {
+            for container in all {
+                let container = self.refresh(container)?;
+                if container.state == State::Running {
+                    return Err(EngineError::Conflict(format!(
+                        "pod {} has containers that are not ready to be removed: cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
+                        pod.id, container.id
+                    )));
+                }
+            }
+        } else {
+            self.stop_members(&pod, timeout)?;
+        }
+        self.each_container(members.into_iter().rev().chain(infra), |engine, c| {
+            engine
+                .remove_container_as(&c.id, true, false, true)
+                .map(drop)
+        })?;
+        if !self.containers.delete_pod(&pod.id)? {
+            return Err(EngineError::Conflict(format!(
+                "pod {}: a container joined it while it was being removed",
+                pod.id
+            )));
+        }
+        self.emit_pod(&pod, "remove");
+        Ok(pod.id)
+    }
+
+    /// `pod prune`: every pod none of whose containers runs.
+    pub fn prune_pods(&mut self) -> Result<Vec<String>, EngineError> {
+        let mut removed = Vec::new();
+        for pod in self.containers.list_pods()? {
+            let mut running = false;
+            for container in self.containers.pod_members(&pod.id)? {
+                running |= self.refresh(container)?.state == State::Running;
+            }
+            if !running {
+                removed.push(self.remove_pod(&pod.id, false, None)?);
+            }
+        }
+        Ok(removed)
+    }
+
+    pub fn pod_exists(&self, name_or_id: &str) -> Result<bool, EngineError> {
+        match self.containers.lookup_pod(name_or_id) {
+            Ok(_) => Ok(true),
+            Err(EngineError::NoSuchPod(_)) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The IDs of the pod's containers, oldest first (`pod logs`, `pod top`); with
+    /// `container`, that member alone, which must belong to the pod.
+    pub fn pod_containers(
+        &self,
+        name_or_id: &str,
+        container: Option<&str>,
+        with_infra: bool,
+    ) -> Result<Vec<String>, EngineError> {
+        let pod = self.containers.lookup_pod(name_or_id)?;
+        let (members, infra) = self.members(&pod)?;
+        if let Some(name) = container {
+            let found = self.containers.lookup(name)?;
+            if found.spec.pod.as_deref() != Some(pod.id.as_str()) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "container {name} is not in pod {name_or_id}"
+                )));
+            }
+            return Ok(vec![found.id]);
+        }
+        Ok(infra
+            .filter(|_| with_infra)
+            .into_iter()
+            .chain(members)
+            .map(|c| c.id)
+            .collect())
+    }
+}

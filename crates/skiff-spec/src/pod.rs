@@ -1,0 +1,275 @@
+//! What a user asks for when creating a pod (Podman's `pod create` flags; kube play's Pod and
+//! compose turn into the same), and the pod's stored spec. [`PodOptions::to_spec`] alone
+//! validates them: it makes the pod's spec and the create options of its infra container,
+//! which holds the namespaces the members share.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::container::MountSpec;
+use crate::create::CreateOptions;
+use crate::error::SpecError;
+use crate::mounts::parse_volume;
+
+/// Pod create options in the words of Podman's flags.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PodOptions {
+    pub name: Option<String>,
+    /// `-p`: published on the pod (its infra container's network).
+    pub publish: Vec<String>,
+    pub network: Vec<String>,
+    pub ip: Option<String>,
+    pub mac_address: Option<String>,
+    pub network_alias: Vec<String>,
+    /// `--share`: a comma list of cgroup, ipc, net, pid, uts; `+NS` adds to the default
+    /// (ipc, net, uts); empty or `none` shares nothing.
+    pub share: Option<String>,
+    /// `--infra`: whether the pod has an infra container (default: when it shares anything).
+    pub infra: Option<bool>,
+    pub infra_image: Option<String>,
+    /// `--infra-command`: a JSON array or one program.
+    pub infra_command: Option<String>,
+    pub infra_name: Option<String>,
+    /// The pod's hostname (its UTS namespace); the pod's name when not given.
+    pub hostname: Option<String>,
+    pub add_host: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_option: Vec<String>,
+    pub no_hosts: bool,
+    pub label: Vec<String>,
+    /// `-v`: mounted in every member.
+    pub volume: Vec<String>,
+}
+
+/// A kernel namespace the members of a pod share (through its infra container).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Share {
+    Cgroup,
+    Ipc,
+    Net,
+    Pid,
+    Uts,
+}
+
+impl Share {
+    const ALL: [Share; 5] = [
+        Share::Cgroup,
+        Share::Ipc,
+        Share::Net,
+        Share::Pid,
+        Share::Uts,
+    ];
+    /// Kubernetes' default, and Podman's.
+    pub const DEFAULT: [Share; 3] = [Share::Ipc, Share::Net, Share::Uts];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Share::Cgroup => "cgroup",
+            Share::Ipc => "ipc",
+            Share::Net => "net",
+            Share::Pid => "pid",
+            Share::Uts => "uts",
+        }
+    }
+
+    fn parse(word: &str) -> Result<Self, SpecError> {
+        Self::ALL
+            .into_iter()
+            .find(|share| share.name() == word)
+            .ok_or_else(|| {
+                SpecError::Option(format!(
+                    "invalid kernel namespace to share: {word}. Options are: cgroup, ipc, net, pid, uts or none"
+                ))
+            })
+    }
+
+    /// `--share` as Podman reads it.
+    pub fn parse_list(value: Option<&str>) -> Result<Vec<Share>, SpecError> {
+        let Some(value) = value else {
+            return Ok(Self::DEFAULT.to_vec());
+        };
+        let (mut shares, list) = match value.strip_prefix('+') {
+            Some(added) => (Self::DEFAULT.to_vec(), added),
+            None => (Vec::new(), value),
+        };
+        for word in list.split(',').map(str::trim) {
+            if word.is_empty() || word == "none" {
+                continue;
+            }
+            let share = Share::parse(word)?;
+            if !shares.contains(&share) {
+                shares.push(share);
+            }
+        }
+        shares.sort();
+        Ok(shares)
+    }
+}
+
+/// A pod as stored: what its members have in common.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PodSpec {
+    pub labels: BTreeMap<String, String>,
+    /// The namespaces members join (through the infra container; none without one).
+    pub shares: Vec<Share>,
+    pub infra: bool,
+    pub hostname: Option<String>,
+    /// Mounted in every member.
+    pub mounts: Vec<MountSpec>,
+}
+
+impl PodSpec {
+    pub fn shares(&self, share: Share) -> bool {
+        self.infra && self.shares.contains(&share)
+    }
+}
+
+fn invalid(message: impl Into<String>) -> SpecError {
+    SpecError::Option(message.into())
+}
+
+impl PodOptions {
+    /// Validates the options and makes the pod's spec and, when it has one, its infra
+    /// container's create options (the image left empty for the engine's infra image).
+    pub fn to_spec(&self, name: &str) -> Result<(PodSpec, Option<CreateOptions>), SpecError> {
+        let shares = Share::parse_list(self.share.as_deref())?;
+        let infra = self.infra.unwrap_or(!shares.is_empty());
+        if !infra {
+            if self
+                .share
+                .as_deref()
+                .is_some_and(|s| !s.is_empty() && s != "none")
+            {
+                return Err(invalid(format!(
+                    "cannot set share({}) namespaces without an infra container",
+                    self.share.as_deref().unwrap_or_default()
+                )));
+            }
+            if !self.publish.is_empty() {
+                return Err(invalid(
+                    "you must have an infra container to publish port bindings to the host",
+                ));
+            }
+            if !self.network.is_empty() {
+                return Err(invalid("cannot set --network without an infra container"));
+            }
+        }
+        if !self.publish.is_empty() && !shares.contains(&Share::Net) {
+            return Err(invalid(
+                "cannot publish ports without sharing the network namespace (--share net)",
+            ));
+        }
+        if self.hostname.is_some() && !shares.contains(&Share::Uts) {
+            return Err(invalid(
+                "--hostname: the pod must share its UTS namespace (--share uts)",
+            ));
+        }
+        let mut spec = PodSpec {
+            shares: if infra { shares } else { Vec::new() },
+            infra,
+            hostname: self.hostname.clone(),
+            ..Default::default()
+        };
+        for label in &self.label {
+            let (key, value) = label.split_once('=').unwrap_or((label, ""));
+            spec.labels.insert(key.to_string(), value.to_string());
+        }
+        for volume in &self.volume {
+            spec.mounts.push(parse_volume(volume)?);
+        }
+        if !infra {
+            return Ok((spec, None));
+        }
+        let private = Some("private".to_string());
+        let options = CreateOptions {
+            image: self.infra_image.clone().unwrap_or_default(),
+            entrypoint: self.infra_command.clone(),
+            network: self.network.clone(),
+            ip: self.ip.clone(),
+            mac_address: self.mac_address.clone(),
+            network_alias: self.network_alias.clone(),
+            publish: self.publish.clone(),
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_option: self.dns_option.clone(),
+            add_host: self.add_host.clone(),
+            no_hosts: self.no_hosts,
+            hostname: spec
+                .shares(Share::Uts)
+                .then(|| self.hostname.clone().unwrap_or_else(|| name.to_string())),
+            pid: private.clone(),
+            ipc: private.clone(),
+            uts: private,
+            ..Default::default()
+        };
+        Ok((spec, Some(options)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_lists_read_as_podman() {
+        assert_eq!(Share::parse_list(None).unwrap(), Share::DEFAULT.to_vec());
+        assert_eq!(
+            Share::parse_list(Some("+pid")).unwrap(),
+            vec![Share::Ipc, Share::Net, Share::Pid, Share::Uts]
+        );
+        assert_eq!(Share::parse_list(Some("net")).unwrap(), vec![Share::Net]);
+        assert!(Share::parse_list(Some("none")).unwrap().is_empty());
+        assert!(Share::parse_list(Some("")).unwrap().is_empty());
+        let err = Share::parse_list(Some("net,mnt")).unwrap_err().to_string();
+        assert!(
+            err.contains("invalid kernel namespace to share: mnt"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_pod_without_infra_shares_nothing_and_publishes_nothing() {
+        let options = PodOptions {
+            infra: Some(false),
+            ..Default::default()
+        };
+        let (spec, infra) = options.to_spec("p").unwrap();
+        assert!(!spec.infra && spec.shares.is_empty() && infra.is_none());
+        let options = PodOptions {
+            infra: Some(false),
+            publish: vec!["8080:80".into()],
+            ..Default::default()
+        };
+        assert!(options.to_spec("p").is_err());
+        let options = PodOptions {
+            share: Some("none".into()),
+            ..Default::default()
+        };
+        assert!(options.to_spec("p").unwrap().1.is_none());
+    }
+
+    #[test]
+    fn the_infra_container_holds_the_network_and_hostname() {
+        let options = PodOptions {
+            publish: vec!["8080:80".into()],
+            label: vec!["a=b".into()],
+            ..Default::default()
+        };
+        let (spec, infra) = options.to_spec("web").unwrap();
+        let infra = infra.unwrap();
+        assert_eq!(infra.publish, vec!["8080:80"]);
+        assert_eq!(infra.hostname.as_deref(), Some("web"));
+        assert_eq!(spec.labels.get("a").map(String::as_str), Some("b"));
+        assert!(spec.shares(Share::Net) && !spec.shares(Share::Pid));
+        let options = PodOptions {
+            share: Some("ipc".into()),
+            publish: vec!["8080:80".into()],
+            ..Default::default()
+        };
+        assert!(options.to_spec("p").is_err());
+    }
+}

@@ -1,0 +1,320 @@
+//! Pods against the real binary, root and rootless: members share the infra container's
+//! network, IPC and UTS namespaces (and PID with `--share +pid`), ports are published on the
+//! pod, the pod starts, stops and goes as one, and bad input changes nothing.
+use std::io::{Read, Write};
+
+use skiff_test::TestContext;
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+fn both(test: impl Fn(&TestContext)) {
+    skiff_test::in_both_modes(SKIFF, test);
+}
+
+/// A port no one listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The body of `GET /` on the host's loopback at `port`, once a server answers there.
+fn fetch_from_host(port: u16) -> String {
+    for _ in 0..50 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = stream.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response);
+            if let Some((_, body)) = response.split_once("\r\n\r\n") {
+                return body.trim().to_string();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    String::new()
+}
+
+/// A web server answering `hello from NAME` on port 80.
+fn server(name: &str) -> String {
+    format!("mkdir /www && echo hello from {name} > /www/index.html && exec httpd -f -p 80 -h /www")
+}
+
+#[test]
+fn members_share_the_pods_network_and_its_published_ports() {
+    both(|ctx| {
+        let port = free_port().to_string();
+        let pod = ctx
+            .skiff([
+                "pod",
+                "create",
+                "--name",
+                "web",
+                "-p",
+                &format!("{port}:80"),
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(pod.len(), 64, "{pod}");
+        // The infra container exists, created, listed by ps -a with its pod.
+        let listed = ctx
+            .skiff([
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}} {{.PodName}} {{.Status}} {{.IsInfra}}",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(listed, format!("{}-infra web Created true", &pod[..12]));
+        assert_eq!(
+            ctx.skiff([
+                "pod",
+                "ps",
+                "--format",
+                "{{.Name}} {{.Status}} {{.NumberOfContainers}}"
+            ])
+            .ok(),
+            "web Created 1"
+        );
+        // Running a member starts the infra container first.
+        ctx.skiff([
+            "run",
+            "-d",
+            "--pod",
+            "web",
+            "--name",
+            "site",
+            "busybox",
+            "sh",
+            "-c",
+            &server("site"),
+        ])
+        .ok();
+        assert_eq!(
+            ctx.skiff([
+                "pod",
+                "ps",
+                "--format",
+                "{{.Status}} {{.ContainerStatuses}}"
+            ])
+            .ok(),
+            "Running running,running"
+        );
+        // Members reach each other on localhost, by name, and share the pod's hostname.
+        let inside = ctx
+            .skiff([
+                "run", "--rm", "--pod", "web", "--name", "client", "busybox", "sh", "-c",
+                "hostname; for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://site:80/ && break; sleep 0.2; done",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(inside, "web\nhello from site");
+        // The port is published on the pod.
+        assert_eq!(fetch_from_host(port.parse().unwrap()), "hello from site");
+        assert_eq!(
+            ctx.skiff(["ps", "--filter", "pod=web", "--format", "{{.Names}}"])
+                .ok(),
+            format!("site\n{}-infra", &pod[..12])
+        );
+        let table = ctx.skiff(["ps", "--pod"]).ok().to_string();
+        let words = |line: &str| {
+            line.split_whitespace()
+                .rev()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut lines = table.lines();
+        assert_eq!(words(lines.next().unwrap()), "PODNAME ID POD", "{table}");
+        assert_eq!(
+            words(lines.next().unwrap()),
+            format!("web {} site", &pod[..12])
+        );
+    });
+}
+
+#[test]
+fn a_pod_starts_stops_and_goes_as_one() {
+    both(|ctx| {
+        ctx.skiff(["pod", "create", "--name", "p"]).ok();
+        ctx.skiff([
+            "run", "-d", "--pod", "p", "--name", "a", "busybox", "sleep", "1000",
+        ])
+        .ok();
+        ctx.skiff([
+            "create", "--pod", "p", "--name", "b", "busybox", "sleep", "1000",
+        ])
+        .ok();
+        let status = || {
+            ctx.skiff(["pod", "ps", "--format", "{{.Status}}"])
+                .ok()
+                .to_string()
+        };
+        assert_eq!(status(), "Degraded");
+        let infra = ctx
+            .skiff(["pod", "inspect", "--format", "{{.InfraContainerID}}", "p"])
+            .ok()
+            .to_string();
+        // The infra container goes with its pod only; a running pod only with --force.
+        ctx.skiff(["rm", "-f", &infra])
+            .fails(125, "is the infra container of pod");
+        ctx.skiff(["pod", "rm", "p"]).fails(125, "as it is running");
+        assert_eq!(status(), "Degraded");
+        let id = ctx.skiff(["pod", "stop", "-t", "0", "p"]).ok().to_string();
+        assert_eq!(id.len(), 64);
+        // b never ran: as Podman, some exited and some created is Stopped.
+        assert_eq!(status(), "Stopped");
+        ctx.skiff(["pod", "start", "p"]).ok();
+        assert_eq!(status(), "Running");
+        ctx.skiff(["pod", "kill", "p"]).ok();
+        assert_eq!(status(), "Exited");
+        ctx.skiff(["pod", "kill", "p"])
+            .fails(125, "no running containers");
+        ctx.skiff(["pod", "restart", "p"]).ok();
+        assert_eq!(status(), "Running");
+        assert_eq!(ctx.skiff(["pod", "rm", "-f", "-t", "0", "p"]).ok(), id);
+        ctx.skiff(["pod", "exists", "p"]).fails(1, "");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        ctx.skiff(["pod", "rm", "p"])
+            .fails(1, "no pod with name or ID p found: no such pod");
+        assert_eq!(ctx.skiff(["pod", "rm", "-f", "p"]).ok(), "");
+        ctx.skiff(["pod", "start", "p"]).fails(125, "no such pod");
+    });
+}
+
+#[test]
+fn shared_pid_namespace_and_pods_without_infra() {
+    both(|ctx| {
+        ctx.skiff(["pod", "create", "--name", "pids", "--share", "+pid"])
+            .ok();
+        ctx.skiff(["run", "-d", "--pod", "pids", "busybox", "sleep", "777"])
+            .ok();
+        let seen = ctx
+            .skiff([
+                "run", "--rm", "--pod", "pids", "busybox", "ps", "-o", "args",
+            ])
+            .ok()
+            .to_string();
+        assert!(
+            seen.contains("sleep 777") && seen.contains("/catatonit -P"),
+            "{seen}"
+        );
+        let top = ctx
+            .skiff(["pod", "top", "pids", "pid", "args"])
+            .ok()
+            .to_string();
+        assert!(top.contains("sleep 777"), "{top}");
+        assert_eq!(
+            ctx.skiff([
+                "pod",
+                "inspect",
+                "--format",
+                "{{.SharedNamespaces}}",
+                "pids"
+            ])
+            .ok(),
+            "[ipc net pid uts]"
+        );
+        // Without an infra container nothing is shared: each member has its own namespaces.
+        ctx.skiff(["pod", "create", "--name", "loose", "--infra=false"])
+            .ok();
+        ctx.skiff([
+            "run", "--rm", "--pod", "loose", "--name", "m", "busybox", "hostname",
+        ])
+        .ok();
+        assert_eq!(
+            ctx.skiff([
+                "pod",
+                "ps",
+                "--filter",
+                "name=loose",
+                "--format",
+                "{{.InfraID}}|{{.NumberOfContainers}}|{{.Status}}"
+            ])
+            .ok(),
+            "|0|Created"
+        );
+        assert_eq!(
+            ctx.skiff(["pod", "prune", "-f"]).ok().lines().count(),
+            1,
+            "the pod without running containers goes"
+        );
+        ctx.skiff(["pod", "exists", "pids"]).ok();
+    });
+}
+
+#[test]
+fn bad_pod_input_gets_one_error_and_changes_nothing() {
+    both(|ctx| {
+        ctx.skiff(["pod", "create", "--share", "net,mnt"])
+            .fails(125, "invalid kernel namespace to share: mnt");
+        ctx.skiff(["pod", "create", "--infra=false", "-p", "8080:80"])
+            .fails(
+                125,
+                "you must have an infra container to publish port bindings",
+            );
+        ctx.skiff(["pod", "create", "--name", "bad/name"])
+            .fails(125, "invalid");
+        ctx.skiff(["pod", "create", "--infra-image", "localhost/nope"])
+            .fails(125, "");
+        assert_eq!(ctx.skiff(["pod", "ps", "-q"]).ok(), "");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+
+        ctx.skiff(["pod", "create", "--name", "p"]).ok();
+        // Pods and containers share names, as in Podman.
+        ctx.skiff(["pod", "create", "--name", "p"])
+            .fails(125, "name \"p\" is in use: pod already exists");
+        ctx.skiff(["create", "--name", "p", "busybox", "true"])
+            .fails(125, "already in use");
+        ctx.skiff(["run", "--pod", "p", "-p", "8080:80", "busybox", "true"])
+            .fails(
+                125,
+                "published or exposed ports must be defined when the pod is created",
+            );
+        ctx.skiff(["run", "--pod", "p", "--network", "none", "busybox", "true"])
+            .fails(125, "networks must be defined when the pod is created");
+        ctx.skiff(["run", "--pod", "nope", "busybox", "true"])
+            .fails(125, "no pod with name or ID nope found: no such pod");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok().lines().count(), 1);
+        // --pod new:NAME makes the pod, and takes it away again when the member fails.
+        ctx.skiff(["run", "--rm", "--pod", "new:fresh", "busybox", "true"])
+            .ok();
+        ctx.skiff(["pod", "exists", "fresh"]).ok();
+        ctx.skiff(["run", "--pod", "new:broken", "localhost/nope", "true"])
+            .fails(125, "");
+        ctx.skiff(["pod", "exists", "broken"]).fails(1, "");
+
+        // --pod-id-file: claimed once, removed with the pod; --replace swaps a pod.
+        let file = ctx.scratch("ids").join("pod.id");
+        let path = file.to_str().unwrap();
+        let id = ctx
+            .skiff(["pod", "create", "--name", "q", "--pod-id-file", path])
+            .ok()
+            .to_string();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), id);
+        ctx.skiff(["pod", "create", "--pod-id-file", path])
+            .fails(125, "pod id file exists");
+        let replaced = ctx
+            .skiff(["pod", "create", "--name", "q", "--replace"])
+            .ok()
+            .to_string();
+        assert_ne!(replaced, id);
+        ctx.skiff(["pod", "rm", "--pod-id-file", path])
+            .fails(1, "no such pod");
+        let json = ctx
+            .skiff(["pod", "ps", "--format", "json"])
+            .ok()
+            .to_string();
+        let pods: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let names: Vec<&str> = pods
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["q", "fresh", "p"], "{json}");
+    });
+}
