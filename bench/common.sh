@@ -27,6 +27,8 @@ mkdir -p "$uhome" && chown "$user" "$uhome"
 RS="runuser -u $user -- env HOME=$uhome XDG_RUNTIME_DIR=$uhome/xdg $work/skiff"
 RP="runuser -u $user -- env HOME=$uhome XDG_RUNTIME_DIR=$uhome/xdg podman --runtime runc --cgroup-manager cgroupfs --events-backend none"
 cleanup() {
+  $S pod rm -a -f >/dev/null 2>&1 || true
+  $P pod rm -a -f >/dev/null 2>&1 || true
   $S rm -a -f >/dev/null 2>&1 || true
   $P rm -a -f >/dev/null 2>&1 || true
   $RS rm -a -f >/dev/null 2>&1 || true
