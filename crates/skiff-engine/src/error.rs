@@ -27,7 +27,7 @@ pub enum EngineError {
     )]
     ContainerRunning(String, &'static str),
     #[error(
-        "image used by {1}: image is in use by a container: consider listing external containers and force-removing image {0}"
+        "image used by {1}: image is in use by a container: consider listing external containers and force-removing image"
     )]
     ImageInUse(String, String),
     #[error("{0}")]

@@ -43,6 +43,23 @@ fn add_hosts_line(hosts: &Path, line: &str) -> Result<(), EngineError> {
         .io("write", hosts)
 }
 
+/// Takes `name`'s line (as `write` added it for a container that joined another's network)
+/// out of the other's /etc/hosts in `dir`, in place: running containers see the same file.
+pub fn forget(dir: &Path, name: &str) {
+    let hosts = dir.join("hosts");
+    let Ok(present) = fs::read_to_string(&hosts) else {
+        return;
+    };
+    let kept: String = present
+        .lines()
+        .filter(|l| !(l.starts_with("127.0.0.1\t") && l.split_whitespace().last() == Some(name)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if kept != present {
+        let _ = fs::write(&hosts, kept);
+    }
+}
+
 pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, EngineError> {
     let HostFilesRequest {
         hostname,

@@ -342,10 +342,17 @@ impl Engine {
             .id
             .starts_with(name_or_id.trim_start_matches("sha256:"));
         // The name the user meant: the exact one, else the one a short name answers to.
+        // A digest-pinned name only as the image has it (`pull NAME@DIGEST` gave it).
         let by_name = Reference::parse(name_or_id)
             .ok()
-            .filter(|r| !by_id && r.digest.is_none())
-            .and_then(|r| name_answering(&image.names, &r));
+            .filter(|_| !by_id)
+            .and_then(|r| match r.digest {
+                Some(_) => {
+                    let exact = r.normalized();
+                    image.names.iter().find(|n| **n == exact).cloned()
+                }
+                None => name_answering(&image.names, &r),
+            });
         match &by_name {
             Some(name) if image.names.len() > 1 => {
                 let _lock = self.images.write_lock()?;
@@ -382,7 +389,24 @@ impl Engine {
             }
             drop(lock);
             for user in users {
-                self.remove_container(&user, true)?;
+                // An infra container goes with its pod, as in Podman; an earlier one's pod may
+                // have taken this one already.
+                let pod = self.containers.get(&user)?.and_then(|c| c.spec.pod);
+                let infra_of = match pod {
+                    Some(pod) => self
+                        .containers
+                        .pod(&pod)?
+                        .filter(|p| p.infra_id.as_deref() == Some(user.as_str())),
+                    None => None,
+                };
+                let removed = match infra_of {
+                    Some(pod) => self.remove_pod(&pod.id, true, Some(0)).map(drop),
+                    None => self.remove_container(&user, true).map(drop),
+                };
+                match removed {
+                    Ok(()) | Err(EngineError::NoSuchContainer(_) | EngineError::NoSuchPod(_)) => {}
+                    Err(err) => return Err(err),
+                }
             }
             return self.remove_image_entirely(&image.id, false);
         }

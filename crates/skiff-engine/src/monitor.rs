@@ -525,7 +525,15 @@ impl Engine {
     ) -> Result<i32, ChildFailure> {
         let engine_error = ChildFailure::from;
         let spec = &record.spec;
-        let hostname = spec.effective_hostname(&record.id);
+        // In another container's UTS namespace (a pod's), that one's hostname.
+        let hostname = match &spec.uts {
+            skiff_spec::NamespaceMode::Container(other) => {
+                std::fs::read_to_string(self.userdata_dir(other).join("hostname"))
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_else(|_| spec.effective_hostname(&record.id))
+            }
+            _ => spec.effective_hostname(&record.id),
+        };
         let host_network = spec.network == skiff_spec::NetworkMode::Host;
         let own_entries = namespace
             .map(|n| crate::network::hosts_entries(&n.attached, &hostname, &record.name))
@@ -634,6 +642,9 @@ impl Engine {
         };
         let _ = self.layout(id, &record.driver).unmount();
         let network = self.release_network(&record);
+        if let skiff_spec::NetworkMode::Container(other) = &record.spec.network {
+            hostfiles::forget(&self.userdata_dir(other), &record.name);
+        }
         self.containers
             .set_exited(id, record.pid, exit_code, chrono::Utc::now())?;
         self.emit_container(&record, "died", Some(exit_code));

@@ -318,3 +318,35 @@ fn bad_pod_input_gets_one_error_and_changes_nothing() {
         assert_eq!(names, ["q", "fresh", "p"], "{json}");
     });
 }
+
+#[test]
+fn force_removing_the_infra_image_takes_its_pods() {
+    both(|ctx| {
+        ctx.skiff([
+            "create", "--pod", "new:p", "--name", "member", "busybox", "true",
+        ])
+        .ok();
+        let image = ctx
+            .skiff([
+                "ps",
+                "-a",
+                "--filter",
+                "name=infra",
+                "--format",
+                "{{.Image}}",
+            ])
+            .ok()
+            .to_string();
+        assert!(image.starts_with("localhost/podman-pause:"), "{image}");
+        ctx.skiff(["rmi", &image])
+            .fails(2, "image is in use by a container");
+        let removed = ctx.skiff(["rmi", "-f", &image]).ok().to_string();
+        assert!(
+            removed.starts_with(&format!("Untagged: {image}\nDeleted: ")),
+            "{removed}"
+        );
+        assert_eq!(ctx.skiff(["pod", "ps", "-q"]).ok(), "");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        ctx.skiff(["image", "exists", "busybox"]).ok();
+    });
+}

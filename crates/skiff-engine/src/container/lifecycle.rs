@@ -198,12 +198,9 @@ impl Engine {
                 )));
             }
         }
-        if let Some(signal) = &spec.stop_signal
-            && process::parse_signal(signal).is_none()
-        {
-            return Err(EngineError::InvalidArgument(format!(
-                "invalid stop signal {signal:?}"
-            )));
+        if let Some(signal) = &spec.stop_signal {
+            // Podman parses it as `kill -s` does, with its errors.
+            kill_signal(signal)?;
         }
         // The container database opens on the other CPU while this thread reads the image's.
         self.containers.open_ahead_in_background();
@@ -677,15 +674,7 @@ impl Engine {
 
     /// `kill`: sends a signal to the container's init process.
     pub fn kill_container(&mut self, name_or_id: &str, signal: &str) -> Result<(), EngineError> {
-        // Podman strips one leading dash (`kill -s -HUP`), and names the signal without it.
-        let signal = signal.strip_prefix('-').unwrap_or(signal);
-        if signal.parse::<i64>().is_ok_and(|n| n > 64) {
-            return Err(EngineError::InvalidArgument(
-                "valid signals are 1 through 64".into(),
-            ));
-        }
-        let signal = process::parse_signal(signal)
-            .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal: {signal}")))?;
+        let signal = kill_signal(signal)?;
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         if record.state != State::Running {
             return Err(EngineError::InvalidState(format!(
@@ -1091,6 +1080,19 @@ impl Engine {
         }
         Ok(removed)
     }
+}
+
+/// The signal `kill -s` names: Podman strips one leading dash (`kill -s -HUP`), and names the
+/// signal without it when it is not one.
+pub(crate) fn kill_signal(signal: &str) -> Result<i32, EngineError> {
+    let signal = signal.strip_prefix('-').unwrap_or(signal);
+    if signal.parse::<i64>().is_ok_and(|n| n > 64) {
+        return Err(EngineError::InvalidArgument(
+            "valid signals are 1 through 64".into(),
+        ));
+    }
+    process::parse_signal(signal)
+        .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal: {signal}")))
 }
 
 /// Host paths where an init binary for `--init` may be (Podman's catatonit, or tini).

@@ -43,23 +43,22 @@ fn layer_with(binary: &Path) -> Result<Vec<u8>, EngineError> {
 }
 
 impl Engine {
-    /// The infra image's name, made now if it does not exist: named for this skiff's version
-    /// and the catatonit it holds, so an upgraded catatonit makes a new one.
+    /// The infra image's name, made now if it does not exist: named as Podman names its own,
+    /// for this skiff's version and build (`version --format '{{.Server.Version}}-{{.Server.Built}}'`).
     pub(crate) fn infra_image(&mut self) -> Result<String, EngineError> {
+        let version = crate::info::VersionReport::current();
+        let name = format!(
+            "{INFRA_IMAGE_REPOSITORY}:{}-{}",
+            version.version, version.built
+        );
+        if self.images.resolve(&name).is_ok() {
+            return Ok(name);
+        }
         let catatonit = find_catatonit().ok_or_else(|| {
             EngineError::InvalidArgument(
                 "the infra container needs catatonit: install it, or give --infra-image".into(),
             )
         })?;
-        let modified = std::fs::metadata(&catatonit)
-            .and_then(|m| m.modified())
-            .io("stat", &catatonit)?
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let name = format!(
-            "{INFRA_IMAGE_REPOSITORY}:{}-{modified}",
-            env!("CARGO_PKG_VERSION")
-        );
         if self.images.resolve(&name).is_ok() {
             return Ok(name);
         }

@@ -84,6 +84,8 @@ impl Engine {
 
     /// `pod kill`: the signal to every running container of the pod.
     pub fn kill_pod(&mut self, name_or_id: &str, signal: &str) -> Result<String, EngineError> {
+        // A bad signal is refused before the pod is looked for, as Podman does.
+        crate::container::lifecycle::kill_signal(signal)?;
         let pod = self.containers.lookup_pod(name_or_id)?;
         let (members, infra) = self.members(&pod)?;
         let running: Vec<ContainerRecord> = members
@@ -95,11 +97,6 @@ impl Engine {
             .filter(|c| c.state == State::Running)
             .collect();
         if running.is_empty() {
-            if !crate::valid_signal(signal.strip_prefix('-').unwrap_or(signal)) {
-                return Err(EngineError::InvalidArgument(format!(
-                    "invalid signal: {signal}"
-                )));
-            }
             return Err(EngineError::InvalidState(format!(
                 "pod {} has no running containers",
                 pod.id
@@ -134,8 +131,8 @@ impl Engine {
         Ok(pod.id)
     }
 
-    /// `pod rm`: the pod and its containers; running ones only with `force` (stopped first,
-    /// with `timeout`).
+    /// `pod rm`: the pod and its containers; running members only with `force` (stopped
+    /// first, with `timeout`).
     pub fn remove_pod(
         &mut self,
         name_or_id: &str,
@@ -144,9 +141,9 @@ impl Engine {
     ) -> Result<String, EngineError> {
         let pod = self.containers.lookup_pod(name_or_id)?;
         let (members, infra) = self.members(&pod)?;
-        let all: Vec<ContainerRecord> = members.iter().cloned().chain(infra.clone()).collect();
+        // A running infra container is no reason to refuse (Podman's checkReadyForRemoval).
         if !force {
-            for container in all {
+            for container in members.iter().cloned() {
                 let container = self.refresh(container)?;
                 if container.state == State::Running {
                     return Err(EngineError::Conflict(format!(

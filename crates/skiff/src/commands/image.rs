@@ -9,7 +9,7 @@ use skiff_engine::{
     ManifestFormat, SaveTarget,
 };
 
-use super::{Exit, for_each};
+use super::Exit;
 use crate::cli::{
     CommitArgs, HistoryArgs, ImagePruneArgs, ImagesArgs, ImportArgs, LoadArgs, NameArg, RmiArgs,
     SaveArgs, TagArgs, UntagArgs,
@@ -197,34 +197,54 @@ pub fn untag(engine: &mut Engine, args: &UntagArgs) -> Result<i32> {
 
 pub fn remove(engine: &mut Engine, args: &RmiArgs) -> Result<i32> {
     let names = if args.all {
-        engine
-            .list_images()?
-            .into_iter()
-            .map(|i| i.id().to_string())
-            .collect()
+        // Oldest first, as Podman goes through its store.
+        let mut images = engine.list_images()?;
+        images.sort_by_key(|i| i.image.created);
+        images.into_iter().map(|i| i.id().to_string()).collect()
     } else if args.images.is_empty() {
         bail!("image name or ID must be specified");
     } else {
         args.images.clone()
     };
-    Ok(for_each(
-        &names,
-        |name| match if args.all {
+    // As Podman: every name untagged, then every image deleted, then the errors.
+    let (mut untagged, mut deleted, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for name in &names {
+        let removed = if args.all {
             engine.remove_image_entirely(name, args.force)
         } else {
             engine.remove_image(name, args.force)
-        } {
+        };
+        match removed {
             Ok(removal) => {
-                let untagged = removal.untagged.iter().map(|n| format!("Untagged: {n}"));
-                let deleted = removal.deleted.iter().map(|id| format!("Deleted: {id}"));
-                Ok(Some(untagged.chain(deleted).collect::<Vec<_>>().join("\n")))
+                untagged.extend(removal.untagged);
+                deleted.extend(removal.deleted);
             }
             // Podman: --force implies --ignore.
-            Err(e) if e.is_no_such_image() && (args.ignore || args.force) => Ok(None),
-            Err(e) => Err(e.into()),
-        },
-        super::container::removal_code,
-    ))
+            Err(e) if e.is_no_such_image() && (args.ignore || args.force) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    for name in untagged {
+        println!("Untagged: {name}");
+    }
+    for id in deleted {
+        println!("Deleted: {id}");
+    }
+    match errors.as_slice() {
+        [] => Ok(0),
+        [one] => {
+            eprintln!("Error: {one}");
+            Ok(one.removal_exit_code())
+        }
+        [.., last] => {
+            // Go's multierror, as Podman prints several.
+            eprintln!("Error: {} errors occurred:", errors.len());
+            for error in &errors {
+                eprintln!("\t* {error}");
+            }
+            Ok(last.removal_exit_code())
+        }
+    }
 }
 
 pub fn exists(engine: &Engine, args: &NameArg) -> Result<i32> {
