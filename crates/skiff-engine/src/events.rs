@@ -47,6 +47,13 @@ pub struct Event {
         skip_serializing_if = "Option::is_none"
     )]
     pub exit_code: Option<i32>,
+    /// A `health_status` event's status: starting, healthy or unhealthy.
+    #[serde(
+        rename = "HealthStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub health_status: Option<String>,
 }
 
 impl Event {
@@ -60,6 +67,7 @@ impl Event {
             kind: kind.to_string(),
             attributes: None,
             exit_code: None,
+            health_status: None,
         }
     }
 
@@ -78,6 +86,9 @@ impl Event {
                     "{time} container {} {id} (image={}, name={}",
                     self.status, self.image, self.name
                 );
+                if let Some(status) = &self.health_status {
+                    line.push_str(&format!(", health_status={status}"));
+                }
                 for (key, value) in self.attributes.iter().flatten() {
                     line.push_str(&format!(", {key}={value}"));
                 }

@@ -34,8 +34,9 @@ pub use container::commit::{ChangeKind, CommitOptions};
 pub use container::exec::ExecOptions;
 pub use container::files::{CopyInto, CopyTarget, ImageRoot};
 pub use container::filter::ContainerFilter;
+pub use container::health::{HealthOutcome, HealthResult, HealthState};
 pub use container::lifecycle::{AttachOptions, Created, StartMode};
-pub use container::logs::{LogOptions, parse_go_duration, parse_log_time};
+pub use container::logs::{LogOptions, parse_log_time};
 pub use container::report::{ContainerReport, ContainerState};
 pub use container::report::{go_time, human_duration};
 pub use container::run::NewContainer;
@@ -58,6 +59,7 @@ pub use skiff_image::oci_architecture as machine_architecture;
 pub use skiff_image::{Change, ChildImage, ImportOptions, ManifestFormat};
 pub use skiff_network::{CreateRequest as NetworkCreateRequest, Network, NetworkError};
 pub use skiff_registry::Credentials;
+pub use skiff_spec::parse_go_duration;
 pub use skiff_spec::{
     ContainerSpec, CreateOptions, MountSpec, NetworkAttachment, NetworkMode, PodOptions,
     PortMapping, RestartPolicy, SeccompChoice, environment_entries, parse_memory, parse_tmpfs,

@@ -256,6 +256,12 @@ impl Engine {
             sync_fd: Some(inheritable(&sync)),
             utc_offset_seconds: chrono::Local::now().offset().local_minus_utc().into(),
             attach: attached && terminal.is_none(),
+            health_interval_ms: record
+                .spec
+                .healthcheck
+                .as_ref()
+                .map_or(0, |check| check.interval / 1_000_000),
+            health: self.healthcheck_command(exe, &record.id),
             cleanup: self.cleanup_command(exe, inheritable(&sync), &record.id),
         };
         // Only returns if the monitor program could not start: then watch the container from here.
@@ -332,6 +338,22 @@ impl Engine {
             console: None,
             attach_socket,
         })
+    }
+
+    /// `skiff healthcheck run ID` on this store, as the monitor runs it on the check's interval.
+    fn healthcheck_command(&self, exe: &Path, id: &str) -> Vec<String> {
+        vec![
+            exe.display().to_string(),
+            "--root".into(),
+            self.options.root.display().to_string(),
+            "--runroot".into(),
+            self.options.runroot.display().to_string(),
+            "--storage-driver".into(),
+            self.driver.name().into(),
+            "healthcheck".into(),
+            "run".into(),
+            id.to_string(),
+        ]
     }
 
     fn cleanup_command(&self, exe: &Path, sync_fd: i32, id: &str) -> Vec<String> {

@@ -51,6 +51,10 @@ pub struct MonitorArgs {
     pub utc_offset_seconds: i64,
     /// Copy the container's output to the monitor's own stdout and stderr.
     pub attach: bool,
+    /// Milliseconds between healthchecks; 0: none.
+    pub health_interval_ms: u64,
+    /// The command that runs one healthcheck (`skiff healthcheck run ID`).
+    pub health: Vec<String>,
     pub cleanup: Vec<String>,
 }
 
@@ -72,6 +76,8 @@ impl Default for MonitorArgs {
             sync_fd: None,
             utc_offset_seconds: 0,
             attach: false,
+            health_interval_ms: 0,
+            health: Vec::new(),
             cleanup: Vec::new(),
         }
     }
@@ -128,6 +134,13 @@ impl MonitorArgs {
                 "--utc-offset" => {
                     out.utc_offset_seconds = number(value("--utc-offset")?, "--utc-offset")?.into()
                 }
+                "--health-interval-ms" => {
+                    let text = value("--health-interval-ms")?;
+                    out.health_interval_ms = text
+                        .parse()
+                        .map_err(|_| alloc::format!("--health-interval-ms: not a number: {text}"))?
+                }
+                "--health-arg" => out.health.push(value("--health-arg")?),
                 "--terminal" => out.terminal = true,
                 "--wait-client" => out.wait_client = true,
                 "--attach" => out.attach = true,
@@ -175,6 +188,15 @@ impl MonitorArgs {
             "--utc-offset".to_string(),
             self.utc_offset_seconds.to_string(),
         ]);
+        if self.health_interval_ms > 0 {
+            args.extend([
+                "--health-interval-ms".to_string(),
+                self.health_interval_ms.to_string(),
+            ]);
+            for arg in &self.health {
+                args.extend(["--health-arg".to_string(), arg.clone()]);
+            }
+        }
         for (set, flag) in [
             (self.terminal, "--terminal"),
             (self.wait_client, "--wait-client"),
@@ -248,6 +270,11 @@ pub fn run(args: MonitorArgs) -> i32 {
     let deadline = (args.timeout_seconds > 0)
         .then(|| sys::monotonic_millis() + args.timeout_seconds as i64 * 1000);
     let mut timed_out = false;
+    // Healthchecks run on their interval, as Podman's systemd timer runs them (the checks'
+    // own lock keeps them one at a time).
+    let health_interval = (args.health_interval_ms > 0 && !args.health.is_empty())
+        .then_some(args.health_interval_ms as i64);
+    let mut next_check = health_interval.map(|ms| sys::monotonic_millis() + ms);
     let mut buffer = vec![0u8; attach::MAX_DATA + 1];
     while exit_code.is_none() || hold_output || streams.iter().any(|(fd, _)| *fd >= 0) {
         if hold_output && sys::monotonic_millis() - held_since > i64::from(WAIT_FOR_CLIENT_MS) {
@@ -285,10 +312,14 @@ pub fn run(args: MonitorArgs) -> i32 {
             100
         } else if exit_code.is_some() {
             0
-        } else if let Some(deadline) = deadline.filter(|_| !timed_out) {
-            (deadline - sys::monotonic_millis()).clamp(0, i64::from(i32::MAX)) as i32
         } else {
-            -1
+            // The nearer of the timeout and the next healthcheck.
+            let now = sys::monotonic_millis();
+            [deadline.filter(|_| !timed_out), next_check]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(-1, |at| (at - now).clamp(0, i64::from(i32::MAX)) as i32)
         };
         // SAFETY: `fds` is a valid array of pollfd; negative fds are ignored by poll.
         #[allow(unsafe_code)]
@@ -310,6 +341,14 @@ pub fn run(args: MonitorArgs) -> i32 {
             unsafe {
                 libc::kill(args.pid, libc::SIGKILL);
             }
+        }
+        if let (Some(at), Some(interval)) = (next_check, health_interval)
+            && exit_code.is_none()
+            && sys::monotonic_millis() >= at
+        {
+            // The check's own process is reaped with the other children.
+            sys::spawn(&args.health);
+            next_check = Some(sys::monotonic_millis() + interval);
         }
         if fds[0].revents != 0 {
             drain_signals(signal_fd);
@@ -509,6 +548,8 @@ mod tests {
             sync_fd: Some(3),
             utc_offset_seconds: -3600,
             attach: true,
+            health_interval_ms: 1000,
+            health: vec!["/bin/skiff".into(), "healthcheck".into()],
             cleanup: vec!["/bin/skiff".into(), "__cleanup".into()],
         };
         assert_eq!(MonitorArgs::parse(&args.to_args()).unwrap(), args);

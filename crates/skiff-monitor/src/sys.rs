@@ -244,3 +244,23 @@ pub fn exec(command: &[alloc::string::String]) {
         libc::execv(pointers[0], pointers.as_ptr());
     }
 }
+
+/// Starts `command` in a child process with stdio on /dev/null, no descriptor of ours beyond
+/// those and no blocked signal; its PID, or None when it could not be forked.
+pub fn spawn(command: &[alloc::string::String]) -> Option<i32> {
+    // SAFETY: fork, then only async-signal-safe calls in the child before exec (or _exit).
+    #[allow(unsafe_code)]
+    unsafe {
+        let pid = libc::fork();
+        if pid != 0 {
+            return (pid > 0).then_some(pid);
+        }
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut());
+        stdio_to_null();
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        exec(command);
+        libc::_exit(127);
+    }
+}

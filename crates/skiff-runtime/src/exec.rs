@@ -95,11 +95,15 @@ pub fn exec(
         nix::sys::socket::SockFlag::SOCK_CLOEXEC,
     )
     .map_err(|e| internal(format!("socketpair: {e}")))?;
-    // The PID namespace applies to children: join it here, fork into it.
+    // The PID namespace applies to children: join it here, fork into it, and come back after
+    // the fork, so this process's later children (a restart after a healthcheck) are not
+    // born into a namespace that dies with the container.
+    let mut own_pid_namespace = None;
     if let Some((_, fd)) = namespaces
         .iter()
         .find(|(kind, _)| *kind == CloneFlags::CLONE_NEWPID)
     {
+        own_pid_namespace = File::open("/proc/self/ns/pid_for_children").ok();
         setns(fd, CloneFlags::CLONE_NEWPID)
             .map_err(|e| internal(format!("join the container's PID namespace: {e}")))?;
     }
@@ -114,6 +118,9 @@ pub fn exec(
     let forked = unsafe { nix::unistd::fork() };
     if !matches!(forked, Ok(ForkResult::Child)) {
         let _ = nix::sys::prctl::set_dumpable(true);
+        if let Some(own) = &own_pid_namespace {
+            let _ = setns(own, CloneFlags::CLONE_NEWPID);
+        }
     }
     match forked.map_err(|e| internal(format!("fork: {e}")))? {
         ForkResult::Child => {

@@ -78,6 +78,12 @@ pub struct ContainerSpec {
     pub timeout: Option<u64>,
     /// The ID of the pod the container belongs to.
     pub pod: Option<String>,
+    /// `--health-cmd` and companions; with none, the image's HEALTHCHECK (set at create).
+    pub healthcheck: Option<crate::HealthCheck>,
+    /// `--no-healthcheck`: not even the image's.
+    pub no_healthcheck: bool,
+    /// `--health-on-failure`.
+    pub health_on_failure: crate::HealthAction,
 }
 
 /// How a container gets its PID, IPC or UTS namespace.

@@ -75,6 +75,16 @@ pub struct CreateOptions {
     pub timeout: Option<u64>,
     /// `--pod NAME|ID` or `new:NAME` (a pod made for it): the pod the container joins.
     pub pod: Option<String>,
+    /// `--health-cmd`: a command for /bin/sh -c, or a JSON array (CMD, CMD-SHELL or NONE first).
+    pub health_cmd: Option<String>,
+    /// `--health-interval`: a Go duration, or `disable`.
+    pub health_interval: Option<String>,
+    pub health_retries: Option<u32>,
+    pub health_timeout: Option<String>,
+    pub health_start_period: Option<String>,
+    /// `--health-on-failure none|kill|restart|stop`.
+    pub health_on_failure: Option<String>,
+    pub no_healthcheck: bool,
 }
 
 impl CreateOptions {
@@ -190,6 +200,29 @@ impl CreateOptions {
         }
         for option in &self.log_opt {
             log_option(&mut spec.log, option)?;
+        }
+        if let Some(cmd) = &self.health_cmd {
+            if self.no_healthcheck {
+                return Err(invalid(
+                    "cannot specify both --no-healthcheck and --health-cmd",
+                ));
+            }
+            let check = crate::HealthCheck::from_flags(
+                cmd,
+                self.health_interval.as_deref(),
+                self.health_retries,
+                self.health_timeout.as_deref(),
+                self.health_start_period.as_deref(),
+            )?;
+            if check.command().is_some() {
+                spec.healthcheck = Some(check);
+            } else {
+                spec.no_healthcheck = true;
+            }
+        }
+        spec.no_healthcheck |= self.no_healthcheck;
+        if let Some(action) = &self.health_on_failure {
+            spec.health_on_failure = crate::HealthAction::parse(action)?;
         }
         spec.validate()?;
         if let Some(zone) = &spec.timezone

@@ -7,6 +7,7 @@ mod capabilities;
 mod container;
 mod create;
 mod error;
+mod health;
 mod mounts;
 mod oci;
 mod pod;
@@ -20,6 +21,7 @@ pub use container::{
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;
+pub use health::{HealthAction, HealthCheck, parse_go_duration};
 pub use mounts::{parse_mount, parse_tmpfs, parse_volume, valid_volume_name};
 pub use oci::{HostFiles, RuntimeContext, VOLUME_DATA, generate};
 pub use pod::{PodOptions, PodSpec, Share};

@@ -194,6 +194,9 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(PodCommand),
+    /// Manage healthchecks of containers
+    #[command(subcommand)]
+    Healthcheck(HealthcheckCommand),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
     /// Display system information
@@ -662,6 +665,27 @@ pub struct RunArgs {
     /// Run the container in an existing pod (NAME or ID), or in a new one (new:NAME)
     #[arg(long, value_name = "POD", overrides_with = "pod")]
     pub pod: Option<String>,
+    /// The command of a healthcheck (for /bin/sh -c, or a JSON array)
+    #[arg(long = "health-cmd", value_name = "COMMAND")]
+    pub health_cmd: Option<String>,
+    /// Time between healthchecks (a duration, or disable)
+    #[arg(long = "health-interval", value_name = "INTERVAL")]
+    pub health_interval: Option<String>,
+    /// Consecutive failures that make the container unhealthy
+    #[arg(long = "health-retries", value_name = "RETRIES")]
+    pub health_retries: Option<u32>,
+    /// Time a healthcheck may take
+    #[arg(long = "health-timeout", value_name = "TIMEOUT")]
+    pub health_timeout: Option<String>,
+    /// Time after the start during which failed healthchecks do not count
+    #[arg(long = "health-start-period", value_name = "PERIOD")]
+    pub health_start_period: Option<String>,
+    /// What to do when the container turns unhealthy: none, kill, restart or stop
+    #[arg(long = "health-on-failure", value_name = "ACTION")]
+    pub health_on_failure: Option<String>,
+    /// Disable any healthcheck, the image's included
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
 }
 
 #[derive(Args, Debug)]
@@ -1669,4 +1693,10 @@ pub struct PodLogsArgs {
     #[command(flatten)]
     pub logs: LogsOptions,
     pub pod: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HealthcheckCommand {
+    /// Run the healthcheck of a container
+    Run(NameArg),
 }

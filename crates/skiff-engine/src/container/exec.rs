@@ -36,6 +36,39 @@ impl Engine {
         name_or_id: &str,
         options: &ExecOptions,
     ) -> Result<i32, EngineError> {
+        let child = self.start_exec(name_or_id, options)?;
+        if options.detach {
+            return Ok(0);
+        }
+        let pid = nix::unistd::Pid::from_raw(child.pid);
+        if let Some(terminal) = child.terminal {
+            let _raw = RawTerminal::enter();
+            proxy(
+                &Peer::Terminal(terminal),
+                options.interactive,
+                &[],
+                None,
+                self.window,
+            );
+        }
+        Ok(super::lifecycle::wait_child(pid))
+    }
+
+    /// Starts a command in the container with this process's stdio; its PID, for the caller
+    /// to wait for (healthchecks).
+    pub(crate) fn exec_started(
+        &self,
+        name_or_id: &str,
+        options: &ExecOptions,
+    ) -> Result<i32, EngineError> {
+        Ok(self.start_exec(name_or_id, options)?.pid)
+    }
+
+    fn start_exec(
+        &self,
+        name_or_id: &str,
+        options: &ExecOptions,
+    ) -> Result<skiff_runtime::exec::ExecChild, EngineError> {
         if options.command.is_empty() {
             return Err(EngineError::InvalidArgument(
                 "exec requires at least one command".into(),
@@ -122,29 +155,14 @@ impl Engine {
             detached: options.detach,
         };
         let join_cgroups = !self.options.rootless || self.cgroups_usable();
-        let child = exec(
+        exec(
             record.pid,
             &config,
             &self.seccomp_cache(),
             join_cgroups,
             &request,
         )
-        .map_err(|(code, message)| EngineError::StartFailed(code, message))?;
-        if options.detach {
-            return Ok(0);
-        }
-        let pid = nix::unistd::Pid::from_raw(child.pid);
-        if let Some(terminal) = child.terminal {
-            let _raw = RawTerminal::enter();
-            proxy(
-                &Peer::Terminal(terminal),
-                options.interactive,
-                &[],
-                None,
-                self.window,
-            );
-        }
-        Ok(super::lifecycle::wait_child(pid))
+        .map_err(|(code, message)| EngineError::StartFailed(code, message))
     }
 }
 

@@ -208,6 +208,22 @@ impl Engine {
         let _lock = FileLock::shared(&self.options.root.join("images.lock"))?;
         let image = self.images.resolve(&spec.image)?;
         let config = image.config()?;
+        if spec.healthcheck.is_none()
+            && !spec.no_healthcheck
+            && image.config_json().contains("\"Healthcheck\"")
+        {
+            let raw: serde_json::Value =
+                serde_json::from_str(image.config_json()).unwrap_or_default();
+            spec.healthcheck = raw
+                .get("config")
+                .and_then(skiff_spec::HealthCheck::from_image);
+        }
+        if spec.health_on_failure != skiff_spec::HealthAction::None && spec.healthcheck.is_none() {
+            return Err(EngineError::InvalidArgument(format!(
+                "cannot set on-failure action to {} without a health check",
+                spec.health_on_failure.name()
+            )));
+        }
         if spec.process_args(&config).is_empty() {
             return Err(EngineError::InvalidArgument(
                 "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
@@ -353,6 +369,9 @@ impl Engine {
         let _ = fs::remove_file(self.exit_path(&record.id));
         fs::create_dir_all(self.userdata_dir(&record.id))
             .io("create", self.userdata_dir(&record.id))?;
+        if record.spec.healthcheck.is_some() {
+            self.reset_health(&record)?;
+        }
 
         let attached = matches!(mode, StartMode::Attached { .. });
         let (stdin, detach_keys, streams) = match &mode {
@@ -567,7 +586,9 @@ impl Engine {
             Some(pod) => self.containers.pod(pod)?,
             None => None,
         };
+        let health = self.health_state(&record);
         let mut report = ContainerReport::new(record, paused, command, paths);
+        report.health = health;
         if let Some(pod) = pod {
             report.is_infra = pod.infra_id.as_deref() == Some(report.id());
             report.pod_name = pod.name;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use skiff_monitor::log::{LogRecord, Stream, parse_record};
+use skiff_spec::parse_go_duration;
 
 use super::store::State;
 use crate::engine::Engine;
@@ -72,41 +73,6 @@ pub fn parse_log_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, E
     let duration = parse_go_duration(text).ok_or_else(bad)?;
     let duration = chrono::Duration::from_std(duration).map_err(|_| bad())?;
     Ok(now - duration)
-}
-
-/// `1h2m3.5s`, `300ms`, `10m`, `0`: Go's time.ParseDuration units (ns, us, ms, s, m, h).
-/// None for anything else, a duration too large included.
-pub fn parse_go_duration(text: &str) -> Option<Duration> {
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * seconds;
-        rest = &rest[unit_end..];
-    }
-    Duration::try_from_secs_f64(total).ok()
 }
 
 /// One container's log being read: where the last read stopped, and what it holds back.

@@ -4,6 +4,7 @@ pub mod exec;
 pub mod files;
 pub mod filter;
 pub mod freezer;
+pub mod health;
 pub mod lifecycle;
 pub mod logs;
 pub mod report;

@@ -50,6 +50,8 @@ pub struct ContainerReport {
     pub pod_name: String,
     /// Whether it is its pod's infra container.
     pub is_infra: bool,
+    /// Its health, when it has a healthcheck.
+    pub health: Option<super::health::HealthState>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +79,7 @@ impl ContainerReport {
             image_digest: String::new(),
             pod_name: String::new(),
             is_infra: false,
+            health: None,
         }
     }
 
@@ -184,10 +187,16 @@ impl ContainerReport {
         match self.state {
             ContainerState::Created => "Created".into(),
             ContainerState::Paused => "Paused".into(),
-            ContainerState::Running => format!(
-                "Up {}",
-                human_duration(now, self.record.started_at.unwrap_or(now))
-            ),
+            ContainerState::Running => {
+                let up = format!(
+                    "Up {}",
+                    human_duration(now, self.record.started_at.unwrap_or(now))
+                );
+                match &self.health {
+                    Some(health) => format!("{up} ({})", health.status),
+                    None => up,
+                }
+            }
             ContainerState::Exited => format!(
                 "Exited ({}) {} ago",
                 self.record.exit_code,
@@ -282,6 +291,8 @@ impl ContainerReport {
                 "Error": "",
                 "StartedAt": fmt(r.started_at),
                 "FinishedAt": fmt(r.finished_at),
+                "Health": self.health,
+                "Healthcheck": self.health,
             },
             "Image": r.image_id,
             "ImageName": r.image_name,
@@ -311,6 +322,14 @@ impl ContainerReport {
                 "User": r.spec.user.clone().unwrap_or_default(),
                 "Labels": r.spec.labels,
                 "StopSignal": r.spec.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into()),
+                "Healthcheck": r.spec.healthcheck.as_ref().map(|check| json!({
+                    "Test": check.test,
+                    "Interval": check.interval,
+                    "Timeout": check.timeout,
+                    "StartPeriod": check.start_period,
+                    "Retries": check.retries,
+                })),
+                "HealthcheckOnFailureAction": r.spec.health_on_failure.name(),
                 "StopTimeout": r.spec.stop_timeout.unwrap_or(10),
                 "OpenStdin": r.spec.interactive,
                 "Tty": r.spec.tty,

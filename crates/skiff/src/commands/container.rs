@@ -444,6 +444,16 @@ pub fn prune(engine: &mut Engine, args: &PruneArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// `healthcheck run`: nothing and 0 when healthy, `unhealthy` and 1 when not, as Podman.
+pub fn healthcheck(engine: &mut Engine, args: &NameArg) -> Result<i32> {
+    if engine.run_healthcheck(&args.name)?.healthy {
+        Ok(0)
+    } else {
+        println!("unhealthy");
+        Ok(1)
+    }
+}
+
 pub fn exists(engine: &Engine, args: &NameArg) -> Result<i32> {
     if engine.container_exists(&args.name)? {
         Ok(0)

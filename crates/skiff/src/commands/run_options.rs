@@ -54,5 +54,12 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         uts: args.uts.clone(),
         timeout: args.timeout,
         pod: args.pod.clone(),
+        health_cmd: args.health_cmd.clone(),
+        health_interval: args.health_interval.clone(),
+        health_retries: args.health_retries,
+        health_timeout: args.health_timeout.clone(),
+        health_start_period: args.health_start_period.clone(),
+        health_on_failure: args.health_on_failure.clone(),
+        no_healthcheck: args.no_healthcheck,
     }
 }
