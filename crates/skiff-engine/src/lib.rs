@@ -40,6 +40,7 @@ pub use container::logs::{LogOptions, parse_log_time};
 pub use container::report::{ContainerReport, ContainerState};
 pub use container::report::{go_time, human_duration};
 pub use container::run::NewContainer;
+pub use container::stats::{StatsSample, go_duration_text, go_human_size};
 pub use container::top::ProcessTable;
 pub use copy::CopyOptions;
 pub use engine::Engine;

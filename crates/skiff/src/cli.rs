@@ -199,6 +199,8 @@ pub enum Command {
     Healthcheck(HealthcheckCommand),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(StatsArgs),
     /// Display system information
     Info(FormatArgs),
     /// Manage skiff: check and repair storage, prune, information
@@ -1699,4 +1701,30 @@ pub struct PodLogsArgs {
 pub enum HealthcheckCommand {
     /// Run the healthcheck of a container
     Run(NameArg),
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Show all containers (the running ones: stopped ones use nothing)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Do not reset the terminal between samples
+    #[arg(long = "no-reset")]
+    pub no_reset: bool,
+    /// Do not truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Pretty-print container statistics to JSON or using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Time in seconds between stats reports
+    #[arg(short, long, default_value_t = 5)]
+    pub interval: u64,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    pub containers: Vec<String>,
 }

@@ -9,5 +9,6 @@ pub mod lifecycle;
 pub mod logs;
 pub mod report;
 pub mod run;
+pub mod stats;
 pub mod store;
 pub mod top;

@@ -444,6 +444,67 @@ pub fn prune(engine: &mut Engine, args: &PruneArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// `stats`: Podman's table (redrawn in place on a terminal, a table per sample elsewhere), a
+/// template, or JSON; every `--interval` seconds until interrupted, or once with --no-stream.
+pub fn stats(engine: &Engine, args: &crate::cli::StatsArgs) -> Result<i32> {
+    use std::io::IsTerminal;
+    if args.interval == 0 {
+        bail!("stats: --interval must be at least 1 second");
+    }
+    let mut names = args.containers.clone();
+    if args.latest {
+        names = engine
+            .list_containers(false)?
+            .first()
+            .map(|c| vec![c.id().to_string()])
+            .unwrap_or_default();
+    }
+    let terminal = std::io::stdout().is_terminal() && !args.no_reset;
+    let mut previous: Vec<skiff_engine::StatsSample> = Vec::new();
+    loop {
+        let samples = engine.container_stats(&names)?;
+        let values: Vec<serde_json::Value> = samples
+            .iter()
+            .map(|sample| {
+                let before = previous.iter().find(|p| p.id == sample.id);
+                let mut value = sample.podman_values(before);
+                if args.no_trunc {
+                    value["ID"] = serde_json::json!(sample.id);
+                }
+                value
+            })
+            .collect();
+        let mut out = String::new();
+        match args.format.as_deref() {
+            Some(f) if format::is_json(f) => {
+                let json: Vec<serde_json::Value> = samples
+                    .iter()
+                    .map(|s| s.podman_json(previous.iter().find(|p| p.id == s.id)))
+                    .collect();
+                out = format!("{}\n", format::json(&json)?);
+            }
+            Some(f) => out.push_str(&format::render(f, &values)?),
+            None => out.push_str(&format::table_with_header(
+                "ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET IO\tBLOCK IO\tPIDS\tCPU TIME\tAVG CPU %",
+                "{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}\t{{.CPU}}\t{{.AVGCPU}}",
+                &values,
+            )?),
+        }
+        let mut stdout = std::io::stdout().lock();
+        if terminal && !args.no_stream {
+            // Redrawn in place, as Podman's live table.
+            write!(stdout, "\x1b[2J\x1b[H")?;
+        }
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+        if args.no_stream {
+            return Ok(0);
+        }
+        previous = samples;
+        std::thread::sleep(std::time::Duration::from_secs(args.interval));
+    }
+}
+
 /// `healthcheck run`: nothing and 0 when healthy, `unhealthy` and 1 when not, as Podman.
 pub fn healthcheck(engine: &mut Engine, args: &NameArg) -> Result<i32> {
     if engine.run_healthcheck(&args.name)?.healthy {

@@ -58,6 +58,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             container::healthcheck(&mut engine, &args)
         }
         Command::Events(args) => system::events(&open(&global)?, &args),
+        Command::Stats(args) => container::stats(&open(&global)?, &args),
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Info(args)) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Check(args)) => system::check(&mut open(&global)?, &args),
