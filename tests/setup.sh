@@ -5,7 +5,7 @@ set -eu
 [ "$(id -u)" = 0 ] || { echo "tests/setup.sh must run as root" >&2; exit 1; }
 
 sh "$(dirname "$0")/../scripts/apt-install.sh" busybox-static uidmap libseccomp-dev pkg-config file catatonit runc \
-  docker-registry apache2-utils curl openssl nftables iptables iproute2 passt slirp4netns python3
+  docker-registry apache2-utils curl openssl nftables iptables iproute2 passt slirp4netns python3 systemd
 
 # The unprivileged user rootless tests run as, with its own subordinate ID ranges.
 user=skiff-test

@@ -110,6 +110,11 @@ impl Engine {
     pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
         self.options.root.join("containers").join(id)
     }
+    /// The store's run-time state directory (`--runroot`).
+    pub fn runroot(&self) -> &Path {
+        &self.options.runroot
+    }
+
     pub(crate) fn userdata_dir(&self, id: &str) -> PathBuf {
         self.container_dir(id).join("userdata")
     }

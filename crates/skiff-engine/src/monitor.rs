@@ -383,6 +383,19 @@ impl Engine {
     }
 }
 
+/// systemd's socket activation variables of the starting process, for the container (as
+/// Podman passes them: LISTEN_PID becomes 1, the container's init).
+fn socket_activation_env() -> Vec<String> {
+    let (Ok(fds), Ok(_)) = (std::env::var("LISTEN_FDS"), std::env::var("LISTEN_PID")) else {
+        return Vec::new();
+    };
+    let mut env = vec!["LISTEN_PID=1".to_string(), format!("LISTEN_FDS={fds}")];
+    if let Ok(names) = std::env::var("LISTEN_FDNAMES") {
+        env.push(format!("LISTEN_FDNAMES={names}"));
+    }
+    env
+}
+
 /// The container's image as the start needs it.
 struct ResolvedImage {
     config: oci_spec::image::ImageConfiguration,
@@ -604,6 +617,7 @@ impl Engine {
                 init_binary: find_init_binary(),
                 bounding_capabilities: skiff_spec::current_bounding_set(),
                 network_namespace: namespace.map(crate::network::namespace_path),
+                extra_env: socket_activation_env(),
             },
         )
         .map_err(|e| (125, e.to_string()))?;

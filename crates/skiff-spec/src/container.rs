@@ -84,6 +84,14 @@ pub struct ContainerSpec {
     pub no_healthcheck: bool,
     /// `--health-on-failure`.
     pub health_on_failure: crate::HealthAction,
+    /// `--systemd`: run systemd (or another init) as Podman does.
+    pub systemd: SystemdMode,
+    /// Whether systemd mode is on for this container (decided at create from its command):
+    /// tmpfs on /run, /run/lock, /tmp and /var/log/journal, `container_uuid` set.
+    pub systemd_active: bool,
+    /// The command line that created the container (Podman's CreateCommand), for
+    /// `generate systemd --new`; empty when a front end other than the CLI made it.
+    pub create_command: Vec<String>,
 }
 
 /// How a container gets its PID, IPC or UTS namespace.
@@ -120,6 +128,45 @@ impl NamespaceMode {
             NamespaceMode::Private => "private".into(),
             NamespaceMode::Host => "host".into(),
             NamespaceMode::Container(id) => format!("container:{id}"),
+        }
+    }
+}
+
+/// `--systemd true|false|always`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemdMode {
+    /// On when the command is systemd or init.
+    #[default]
+    True,
+    False,
+    Always,
+}
+
+impl SystemdMode {
+    pub fn parse(value: &str) -> Result<Self, crate::SpecError> {
+        match value.to_ascii_lowercase().as_str() {
+            "true" => Ok(SystemdMode::True),
+            "false" => Ok(SystemdMode::False),
+            "always" => Ok(SystemdMode::Always),
+            _ => Err(crate::SpecError::Option(format!(
+                "--systemd {value:?}: expected true, false or always"
+            ))),
+        }
+    }
+
+    /// Whether a container running `args` runs in systemd mode (Podman's rule: the program
+    /// is /sbin/init, /usr/sbin/init, /usr/local/sbin/init, or named systemd).
+    pub fn active_for(self, args: &[String]) -> bool {
+        match self {
+            SystemdMode::Always => true,
+            SystemdMode::False => false,
+            SystemdMode::True => args.first().is_some_and(|program| {
+                matches!(
+                    program.as_str(),
+                    "/sbin/init" | "/usr/sbin/init" | "/usr/local/sbin/init"
+                ) || program.rsplit('/').next() == Some("systemd")
+            }),
         }
     }
 }

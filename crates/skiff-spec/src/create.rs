@@ -85,6 +85,8 @@ pub struct CreateOptions {
     /// `--health-on-failure none|kill|restart|stop`.
     pub health_on_failure: Option<String>,
     pub no_healthcheck: bool,
+    /// `--systemd true|false|always`.
+    pub systemd: Option<String>,
 }
 
 impl CreateOptions {
@@ -221,6 +223,9 @@ impl CreateOptions {
             }
         }
         spec.no_healthcheck |= self.no_healthcheck;
+        if let Some(mode) = &self.systemd {
+            spec.systemd = crate::container::SystemdMode::parse(mode)?;
+        }
         if let Some(action) = &self.health_on_failure {
             spec.health_on_failure = crate::HealthAction::parse(action)?;
         }

@@ -17,7 +17,7 @@ mod user;
 pub use capabilities::{DEFAULT_CAPABILITIES, current_bounding_set, normalize_capability};
 pub use container::{
     ContainerSpec, LogConfig, MountSpec, NamespaceMode, NetworkAttachment, NetworkMode,
-    PortMapping, RestartPolicy, SeccompChoice,
+    PortMapping, RestartPolicy, SeccompChoice, SystemdMode,
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;

@@ -55,6 +55,9 @@ pub struct RuntimeContext {
     pub bounding_capabilities: u64,
     /// A network namespace prepared for the container (bridge networks), joined by path.
     pub network_namespace: Option<String>,
+    /// Variables the starting process passes on (systemd's socket activation: LISTEN_FDS,
+    /// LISTEN_FDNAMES, and LISTEN_PID=1), set last.
+    pub extra_env: Vec<String>,
 }
 
 impl ContainerSpec {
@@ -183,6 +186,15 @@ fn config_json(
     } else {
         Vec::new()
     };
+    let mut env = spec.process_env(image, &hostname, &context.user.home);
+    if spec.systemd_active {
+        // Podman's: the ID's first 32 characters, for systemd's machine ID.
+        let uuid = &context.id[..context.id.len().min(32)];
+        set_env(&mut env, format!("container_uuid={uuid}"));
+    }
+    for entry in &context.extra_env {
+        set_env(&mut env, entry.clone());
+    }
     let process = json!({
         "terminal": spec.tty,
         "user": {
@@ -191,7 +203,7 @@ fn config_json(
             "additionalGids": context.user.additional_gids,
         },
         "args": args,
-        "env": spec.process_env(image, &hostname, &context.user.home),
+        "env": env,
         "cwd": workdir,
         "capabilities": {
             "bounding": capabilities,
@@ -439,6 +451,7 @@ mod tests {
                 additional_gids: vec![],
                 home: "/root".into(),
             },
+            extra_env: Vec::new(),
             init_binary: None,
             bounding_capabilities: u64::MAX,
             network_namespace: None,

@@ -197,6 +197,9 @@ pub enum Command {
     /// Manage healthchecks of containers
     #[command(subcommand)]
     Healthcheck(HealthcheckCommand),
+    /// Generate structured data (systemd units) from containers and pods
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
     /// Display a live stream of container resource usage statistics
@@ -688,6 +691,9 @@ pub struct RunArgs {
     /// Disable any healthcheck, the image's included
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// Run in systemd mode: true (when the command is systemd or init), false or always
+    #[arg(long, value_name = "MODE")]
+    pub systemd: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -734,6 +740,12 @@ pub struct StopArgs {
     /// Act on all running containers
     #[arg(short, long)]
     pub all: bool,
+    /// Ignore errors when a specified container (or --cidfile) is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Read the container ID from the file
+    #[arg(long = "cidfile", value_name = "FILE")]
+    pub cidfile: Vec<std::path::PathBuf>,
     pub containers: Vec<String>,
 }
 
@@ -776,6 +788,9 @@ pub struct RmArgs {
     /// Remove the anonymous volumes of the container
     #[arg(short = 'v', long)]
     pub volumes: bool,
+    /// Read the container ID from the file
+    #[arg(long = "cidfile", value_name = "FILE")]
+    pub cidfile: Vec<std::path::PathBuf>,
     pub containers: Vec<String>,
 }
 
@@ -1536,7 +1551,7 @@ pub struct PodCreateArgs {
     #[arg(long)]
     pub share: Option<String>,
     /// Create an infra container associated with the pod to share namespaces with
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub infra: Option<bool>,
     /// The image to use as the infra container's
     #[arg(long = "infra-image")]
@@ -1727,4 +1742,66 @@ pub struct StatsArgs {
     #[arg(short, long)]
     pub latest: bool,
     pub containers: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GenerateCommand {
+    /// Generate systemd units for a container or a pod
+    Systemd(Box<GenerateSystemdArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateSystemdArgs {
+    /// Use container/pod names instead of IDs
+    #[arg(short, long)]
+    pub name: bool,
+    /// Create a new container or pod instead of starting an existing one
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false)]
+    pub new: bool,
+    /// Generate .service files instead of printing to stdout
+    #[arg(short, long)]
+    pub files: bool,
+    /// Print the units as JSON (json)
+    #[arg(long)]
+    pub format: Option<String>,
+    /// systemd restart-policy (no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always)
+    #[arg(long = "restart-policy")]
+    pub restart_policy: Option<String>,
+    /// systemd restart-sec
+    #[arg(long = "restart-sec")]
+    pub restart_sec: Option<u64>,
+    /// Stop timeout override
+    #[arg(short = 't', long = "time", alias = "stop-timeout")]
+    pub time: Option<u64>,
+    /// Start timeout override
+    #[arg(long = "start-timeout")]
+    pub start_timeout: Option<u64>,
+    /// Systemd unit name prefix for containers
+    #[arg(long = "container-prefix")]
+    pub container_prefix: Option<String>,
+    /// Systemd unit name prefix for pods
+    #[arg(long = "pod-prefix")]
+    pub pod_prefix: Option<String>,
+    /// Systemd unit name separator between name/id and prefix
+    #[arg(long)]
+    pub separator: Option<String>,
+    /// Skip header generation
+    #[arg(long = "no-header")]
+    pub no_header: bool,
+    /// Make it a template file and use %i and %I specifiers (with --new)
+    #[arg(long)]
+    pub template: bool,
+    /// Environment variables for the systemd unit files (KEY=VALUE, or KEY for this process's)
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// Add (weak) requirement dependencies to the generated unit file
+    #[arg(long)]
+    pub wants: Vec<String>,
+    /// Add dependencies order to the generated unit file
+    #[arg(long)]
+    pub after: Vec<String>,
+    /// Similar to wants, but declares stronger requirement dependencies
+    #[arg(long)]
+    pub requires: Vec<String>,
+    pub target: String,
 }

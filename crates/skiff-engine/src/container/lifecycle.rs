@@ -229,6 +229,18 @@ impl Engine {
                 "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
             ));
         }
+        spec.systemd_active = spec.systemd.active_for(&spec.process_args(&config));
+        if spec.systemd_active {
+            // As Podman's systemd mode: tmpfs where systemd writes, its stop signal.
+            for destination in ["/run", "/run/lock", "/tmp", "/var/log/journal"] {
+                if !spec.mounts.iter().any(|m| m.destination() == destination) {
+                    spec.mounts.push(skiff_spec::parse_tmpfs(&format!(
+                        "{destination}:rw,exec,suid,dev"
+                    ))?);
+                }
+            }
+            spec.stop_signal.get_or_insert_with(|| "SIGRTMIN+3".into());
+        }
         let mut warnings = Vec::new();
         if (!spec.ports.is_empty() || spec.publish_all)
             && !matches!(

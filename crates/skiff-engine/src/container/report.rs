@@ -173,6 +173,16 @@ impl ContainerReport {
         &self.record.name
     }
 
+    /// What the container was created with.
+    pub fn spec(&self) -> &skiff_spec::ContainerSpec {
+        &self.record.spec
+    }
+
+    /// The command line that created it (Podman's CreateCommand); empty when unknown.
+    pub fn create_command(&self) -> &[String] {
+        &self.record.spec.create_command
+    }
+
     /// The ID of the pod it belongs to.
     pub fn pod(&self) -> Option<&str> {
         self.record.spec.pod.as_deref()
@@ -322,6 +332,7 @@ impl ContainerReport {
                 "User": r.spec.user.clone().unwrap_or_default(),
                 "Labels": r.spec.labels,
                 "StopSignal": r.spec.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into()),
+                "CreateCommand": r.spec.create_command,
                 "Healthcheck": r.spec.healthcheck.as_ref().map(|check| json!({
                     "Test": check.test,
                     "Interval": check.interval,

@@ -30,6 +30,9 @@ pub struct NewContainer {
     /// `--cidfile`: a file that must not exist, given the new container's ID.
     #[serde(default)]
     pub cidfile: Option<std::path::PathBuf>,
+    /// The command line that asked for it (the CLI's), kept for `generate systemd --new`.
+    #[serde(default)]
+    pub create_command: Vec<String>,
 }
 
 fn missing() -> PullPolicy {
@@ -46,6 +49,7 @@ impl NewContainer {
             platform: None,
             registry: RegistryOptions::default(),
             cidfile: None,
+            create_command: Vec::new(),
         }
     }
 }
@@ -101,7 +105,8 @@ impl Engine {
         new: &NewContainer,
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<Created, EngineError> {
-        let spec = new.options.to_spec(self.default_network_mode())?;
+        let mut spec = new.options.to_spec(self.default_network_mode())?;
+        spec.create_command = new.create_command.clone();
         // Claimed before anything is made, so two creates cannot share one.
         let cidfile = match &new.cidfile {
             Some(path) => Some(claim_id_file(path, "container")?),
@@ -145,6 +150,7 @@ impl Engine {
                 let image = std::mem::take(&mut spec.image);
                 spec = options.to_spec(self.default_network_mode())?;
                 spec.image = image;
+                spec.create_command = new.create_command.clone();
             }
             self.join_pod(&mut spec, &pod, &options)?;
             self.create_container_as(spec, new.name.as_deref(), Some(&options.image))

@@ -37,6 +37,7 @@ fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
         platform: pull.platform,
         registry: pull.registry,
         cidfile: args.cidfile.clone(),
+        create_command: std::env::args().collect(),
         ..NewContainer::new(create_options(args))
     };
     let created = engine.create_from(&new, &super::registry::progress_printer(false))?;
@@ -136,13 +137,35 @@ fn targets(engine: &Engine, all: bool, names: &[String]) -> Result<Vec<String>> 
     Ok(names.to_vec())
 }
 
+/// The containers named, with the IDs in `--cidfile` files (a missing file skipped with
+/// `ignore`, as Podman).
+fn with_cidfiles(
+    mut names: Vec<String>,
+    files: &[std::path::PathBuf],
+    ignore: bool,
+) -> Result<Vec<String>> {
+    for file in files {
+        match std::fs::read_to_string(file) {
+            Ok(id) => names.push(id.trim().to_string()),
+            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => bail!("reading CIDFile {}: {e}", file.display()),
+        }
+    }
+    Ok(names)
+}
+
 pub fn stop(engine: &mut Engine, args: &StopArgs) -> Result<i32> {
-    let names = targets(engine, args.all, &args.containers)?;
+    let names = if args.cidfile.is_empty() {
+        targets(engine, args.all, &args.containers)?
+    } else {
+        with_cidfiles(args.containers.clone(), &args.cidfile, args.ignore)?
+    };
     Ok(for_each(
         &names,
-        |name| {
-            engine.stop_container(name, args.time)?;
-            Ok(Some(name.to_string()))
+        |name| match engine.stop_container(name, args.time) {
+            Ok(()) => Ok(Some(name.to_string())),
+            Err(EngineError::NoSuchContainer(_)) if args.ignore => Ok(None),
+            Err(err) => Err(err.into()),
         },
         code_for,
     ))
@@ -263,7 +286,13 @@ pub fn port(engine: &Engine, args: &PortArgs) -> Result<i32> {
 }
 
 pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
-    let names = if args.all {
+    let names = if !args.cidfile.is_empty() {
+        with_cidfiles(
+            args.containers.clone(),
+            &args.cidfile,
+            args.ignore || args.force,
+        )?
+    } else if args.all {
         engine
             .list_containers(true)?
             .into_iter()

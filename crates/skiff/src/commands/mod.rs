@@ -13,8 +13,9 @@ use anyhow::{Context, Result};
 use skiff_engine::{Engine, Scope, StoreOptions};
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, ContainerGroupCommand, GlobalArgs, HealthcheckCommand,
-    ImageCommand, ManifestCommand, PodCommand, StartArgs, StopArgs, SystemCommand,
+    Cli, Command, ContainerCommand, ContainerGroupCommand, GenerateCommand, GlobalArgs,
+    HealthcheckCommand, ImageCommand, ManifestCommand, PodCommand, StartArgs, StopArgs,
+    SystemCommand,
 };
 
 /// A command that ends with a specific exit code after printing its own errors.
@@ -53,6 +54,9 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Network(command) => network::dispatch(&mut open_for_networks(&global)?, command),
         Command::Volume(command) => volume::dispatch(&mut open(&global)?, command),
         Command::Pod(command) => pod_command(&global, command),
+        Command::Generate(GenerateCommand::Systemd(args)) => {
+            system::generate_systemd(&open(&global)?, &args)
+        }
         Command::Healthcheck(HealthcheckCommand::Run(args)) => {
             let mut engine = open_in(&global, Scope::Container(&args.name))?;
             container::healthcheck(&mut engine, &args)

@@ -61,5 +61,6 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         health_start_period: args.health_start_period.clone(),
         health_on_failure: args.health_on_failure.clone(),
         no_healthcheck: args.no_healthcheck,
+        systemd: args.systemd.clone(),
     }
 }

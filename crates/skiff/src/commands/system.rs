@@ -210,3 +210,71 @@ pub fn events(engine: &Engine, args: &EventsArgs) -> Result<i32> {
     })?;
     failure.map_or(Ok(0), Err)
 }
+
+/// `generate systemd`: the units printed (or written with --files, their paths printed).
+pub fn generate_systemd(engine: &Engine, args: &crate::cli::GenerateSystemdArgs) -> Result<i32> {
+    let options = skiff_systemd::UnitOptions {
+        use_name: args.name,
+        new: args.new,
+        restart_policy: args.restart_policy.clone(),
+        restart_sec: args.restart_sec,
+        stop_timeout: args.time,
+        start_timeout: args.start_timeout,
+        container_prefix: args.container_prefix.clone(),
+        pod_prefix: args.pod_prefix.clone(),
+        separator: args.separator.clone(),
+        no_header: args.no_header,
+        template: args.template,
+        env: args.env.clone(),
+        wants: args.wants.clone(),
+        after: args.after.clone(),
+        requires: args.requires.clone(),
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "/usr/local/bin/skiff".into()),
+    };
+    let generated = skiff_systemd::generate(engine, &args.target, &options)?;
+    for warning in &generated.warnings {
+        eprintln!("WARN[0000] {warning}");
+    }
+    let suffix = if args.template {
+        "@.service"
+    } else {
+        ".service"
+    };
+    if args.files {
+        let dir = std::env::current_dir()?;
+        let mut paths = serde_json::Map::new();
+        for unit in &generated.units {
+            let path = dir.join(format!("{}{suffix}", unit.name));
+            std::fs::write(&path, &unit.text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            paths.insert(unit.name.clone(), path.display().to_string().into());
+        }
+        match args.format.as_deref() {
+            Some(f) if format::is_json(f) => println!("{}", format::json(&paths)?),
+            _ => {
+                for path in paths.values() {
+                    println!("{}", path.as_str().unwrap_or_default());
+                }
+            }
+        }
+        return Ok(0);
+    }
+    match args.format.as_deref() {
+        Some(f) if format::is_json(f) => {
+            let units: serde_json::Map<String, serde_json::Value> = generated
+                .units
+                .iter()
+                .map(|u| (u.name.clone(), u.text.clone().into()))
+                .collect();
+            println!("{}", format::json(&units)?);
+        }
+        Some(other) => anyhow::bail!("--format {other:?}: only json is supported"),
+        None => {
+            let texts: Vec<&str> = generated.units.iter().map(|u| u.text.as_str()).collect();
+            print!("{}", texts.join("\n"));
+        }
+    }
+    Ok(0)
+}
