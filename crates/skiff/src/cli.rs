@@ -1012,7 +1012,10 @@ pub struct InspectArgs {
     /// Specify inspect-object type: container, image or all
     #[arg(short = 't', long = "type", default_value = "all")]
     pub kind: String,
-    #[arg(required = true)]
+    /// Inspect the latest container created
+    #[arg(short, long)]
+    pub latest: bool,
+    #[arg(required_unless_present = "latest")]
     pub names: Vec<String>,
 }
 

@@ -72,6 +72,15 @@ fn the_monitor_runs_checks_and_kills_an_unhealthy_container() {
         assert!(status.ends_with("(healthy)"), "{status}");
         ctx.skiff(["exec", "web", "touch", "/uh-oh"]).ok();
         // Two failed checks on the monitor's 1 s timer: unhealthy, then killed.
+        let waited = ctx.skiff([
+            "wait",
+            "--condition",
+            "unhealthy",
+            "--condition",
+            "exited",
+            "web",
+        ]);
+        assert!(["-1", "137"].contains(&waited.ok()), "{}", waited.stdout);
         assert!(
             eventually(Duration::from_secs(8), || inspect(
                 ctx,

@@ -385,15 +385,16 @@ fn published_ports_reach_the_container() {
     assert_eq!(ps.ok(), format!("127.0.0.1:{port}->80/tcp"));
     // A port is published once: by another container, or held by a host process, refused.
     let again = format!("{port}:80");
+    // At start: Podman's exit code for a container that could not start.
     publishing_true(&ctx, "pub", &again).fails(
-        125,
+        126,
         &format!("port {port}/tcp is already published by container web"),
     );
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let held_port = held.local_addr().unwrap().port().to_string();
     let taken = format!("127.0.0.1:{held_port}:80");
     publishing_true(&ctx, "pub", &taken).fails(
-        125,
+        126,
         &format!("cannot listen on the TCP port 127.0.0.1:{held_port}"),
     );
     drop(held);

@@ -846,10 +846,12 @@ impl Engine {
             "configured",
             "created",
             "exited",
+            "healthy",
             "paused",
             "removing",
             "running",
             "stopped",
+            "unhealthy",
         ];
         if let Some(bad) = conditions.iter().find(|c| !KNOWN.contains(&c.as_str())) {
             return Err(EngineError::InvalidArgument(format!(
@@ -878,6 +880,11 @@ impl Engine {
             let record = self.refresh(record)?;
             let report = self.report(record, &mut HashMap::new())?;
             let state = report.state.as_str();
+            // `healthy`/`unhealthy`: the healthcheck's verdict, while it runs.
+            let health = report.health.as_ref().map(|h| h.status.as_str());
+            if health.is_some_and(|h| report.is_running() && wanted(h)) {
+                return Ok(-1);
+            }
             if wanted(state) {
                 return Ok(if state == "exited" {
                     report.record.exit_code

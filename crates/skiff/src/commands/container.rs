@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use skiff_engine::{
     AttachOptions, ChangeKind, ContainerFilter, ContainerState, CopyTarget, Engine, EngineError,
-    ExecOptions, LogOptions, NewContainer, PullPolicy, RestartPolicy, StartMode,
+    ErrorKind, ExecOptions, LogOptions, NewContainer, PullPolicy, RestartPolicy, StartMode,
 };
 
 use super::run_options::create_options;
@@ -61,7 +61,18 @@ pub fn run(engine: &mut Engine, args: RunArgs) -> Result<i32> {
         // Podman's, for a run attached to stdin alone.
         println!("{id}");
     }
-    let code = engine.run_created(&id, mode, args.rmi.then_some(args.image.as_str()))?;
+    let code = match engine.run_created(&id, mode, args.rmi.then_some(args.image.as_str())) {
+        Ok(code) => code,
+        // Podman's run: a container whose start failed (a port already taken, say) is 126;
+        // bad input found on the way stays 125.
+        Err(err @ EngineError::Child(..))
+            if !matches!(err.kind(), ErrorKind::InvalidArgument | ErrorKind::NotFound) =>
+        {
+            eprintln!("Error: {err}");
+            return Err(Exit(126).into());
+        }
+        Err(err) => return Err(err.into()),
+    };
     if args.detach {
         println!("{id}");
         return Ok(0);

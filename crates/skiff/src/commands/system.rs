@@ -135,7 +135,17 @@ pub fn version(args: &FormatArgs) -> Result<i32> {
 pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let mut values: Vec<Value> = Vec::new();
     let mut code = 0;
-    for name in &args.names {
+    let latest: Vec<String> = if args.latest {
+        // The newest container, as Podman's --latest.
+        let newest = engine.list_containers(true)?.into_iter().next();
+        match newest {
+            Some(c) => vec![c.id().to_string()],
+            None => anyhow::bail!("no containers to inspect: no such container"),
+        }
+    } else {
+        Vec::new()
+    };
+    for name in args.names.iter().chain(&latest) {
         let container = match args.kind.as_str() {
             "container" | "all" => match engine.container(name) {
                 Ok(c) => Some(c.inspect_json()),
