@@ -1528,6 +1528,25 @@ pub enum PodCommand {
     Top(PodTopArgs),
     /// Fetch logs for pod with one or more containers
     Logs(PodLogsArgs),
+    /// Display a live stream of resource usage statistics for the containers in pods
+    Stats(PodStatsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PodStatsArgs {
+    /// Provide stats for all pods (the default without names)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Do not reset the terminal between samples
+    #[arg(long = "no-reset")]
+    pub no_reset: bool,
+    /// Pretty-print pod statistics to JSON or using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    pub pods: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -350,3 +350,43 @@ fn force_removing_the_infra_image_takes_its_pods() {
         ctx.skiff(["image", "exists", "busybox"]).ok();
     });
 }
+
+#[test]
+fn pod_stats_lists_each_running_member() {
+    let ctx = TestContext::new(SKIFF, skiff_test::Mode::Root).with_busybox();
+    let pod = ctx
+        .skiff(["pod", "create", "--name", "st"])
+        .ok()
+        .to_string();
+    ctx.skiff([
+        "run", "-d", "--pod", "st", "--name", "m", "busybox", "sleep", "100",
+    ])
+    .ok();
+    let rows = ctx
+        .skiff([
+            "pod",
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Pod}} {{.Name}} {{.PIDS}}",
+            "st",
+        ])
+        .ok()
+        .to_string();
+    let mut rows: Vec<&str> = rows.lines().collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            format!("{} {}-infra 1", &pod[..12], &pod[..12]),
+            format!("{} m 1", &pod[..12])
+        ]
+    );
+    let table = ctx.skiff(["pod", "stats", "--no-stream"]).ok().to_string();
+    assert!(
+        table.starts_with("POD           CID           NAME"),
+        "{table}"
+    );
+    ctx.skiff(["pod", "stats", "--no-stream", "nope"])
+        .fails(125, "no such pod");
+}

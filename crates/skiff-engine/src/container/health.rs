@@ -272,6 +272,8 @@ fn wait_with_timeout(pid: i32, timeout: Duration) -> (i32, bool) {
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     let pid = nix::unistd::Pid::from_raw(pid);
     let deadline = Instant::now() + timeout;
+    // Short checks end within a millisecond or two: look often at first.
+    let mut pause = Duration::from_micros(100);
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => return (code, false),
@@ -285,7 +287,8 @@ fn wait_with_timeout(pid: i32, timeout: Duration) -> (i32, bool) {
             let _ = waitpid(pid, None);
             return (1, true);
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
     }
 }
 

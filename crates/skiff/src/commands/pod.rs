@@ -48,6 +48,7 @@ pub fn dispatch(engine: &mut Engine, command: PodCommand) -> Result<i32> {
             print!("{}", engine.top_pod(&args.pod, &args.descriptors)?.render());
             Ok(0)
         }
+        PodCommand::Stats(args) => stats(engine, &args),
         PodCommand::Logs(args) => {
             let containers = engine.pod_containers(&args.pod, args.container.as_deref(), false)?;
             logs_of(engine, &containers, &args.logs)
@@ -294,4 +295,63 @@ fn inspect(engine: &Engine, args: &PodInspectArgs) -> Result<i32> {
         _ => {}
     }
     Ok(code)
+}
+
+/// `pod stats`: each running container of the pods, with its pod, as Podman's table or JSON.
+fn stats(engine: &Engine, args: &crate::cli::PodStatsArgs) -> Result<i32> {
+    use std::io::{IsTerminal, Write};
+    let pods: Vec<String> = if args.pods.is_empty() {
+        engine
+            .list_pods(&PodFilter::default())?
+            .iter()
+            .map(|p| p.id().to_string())
+            .collect()
+    } else {
+        args.pods.clone()
+    };
+    let terminal = std::io::stdout().is_terminal() && !args.no_reset && !args.no_stream;
+    let mut previous: Vec<skiff_engine::StatsSample> = Vec::new();
+    loop {
+        let mut values = Vec::new();
+        let mut samples = Vec::new();
+        for pod in &pods {
+            let report = engine.pod(pod)?;
+            let mut running = Vec::new();
+            for id in engine.pod_containers(pod, None, true)? {
+                if engine.container_pid(&id)?.is_some() {
+                    running.push(id);
+                }
+            }
+            for sample in engine.container_stats(&running)? {
+                let before = previous.iter().find(|p| p.id == sample.id);
+                let mut value = sample.podman_values(before);
+                value["Pod"] = report.id()[..12].into();
+                value["CID"] = value["ID"].clone();
+                value["CPU"] = value["CPUPerc"].clone();
+                value["Mem"] = value["MemPerc"].clone();
+                values.push(value);
+                samples.push(sample);
+            }
+        }
+        let out = match args.format.as_deref() {
+            Some(f) if format::is_json(f) => format!("{}\n", format::json(&values)?),
+            Some(f) => format::render(f, &values)?,
+            None => format::table_with_header(
+                "POD\tCID\tNAME\tCPU %\tMEM USAGE/ LIMIT\tMEM %\tNET IO\tBLOCK IO\tPIDS",
+                "{{.Pod}}\t{{.CID}}\t{{.Name}}\t{{.CPU}}\t{{.MemUsage}}\t{{.Mem}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDS}}",
+                &values,
+            )?,
+        };
+        let mut stdout = std::io::stdout().lock();
+        if terminal {
+            write!(stdout, "\x1b[2J\x1b[H")?;
+        }
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+        if args.no_stream {
+            return Ok(0);
+        }
+        previous = samples;
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    }
 }
