@@ -340,32 +340,30 @@ impl Engine {
         })
     }
 
-    /// `skiff healthcheck run ID` on this store, as the monitor runs it on the check's interval.
-    fn healthcheck_command(&self, exe: &Path, id: &str) -> Vec<String> {
-        vec![
-            exe.display().to_string(),
+    /// The flags that name this store, for a skiff the monitor starts.
+    fn store_flags(&self) -> [String; 6] {
+        [
             "--root".into(),
             self.options.root.display().to_string(),
             "--runroot".into(),
             self.options.runroot.display().to_string(),
             "--storage-driver".into(),
             self.driver.name().into(),
-            "healthcheck".into(),
-            "run".into(),
-            id.to_string(),
         ]
     }
 
+    /// `skiff healthcheck run ID` on this store, as the monitor runs it on the check's interval.
+    fn healthcheck_command(&self, exe: &Path, id: &str) -> Vec<String> {
+        let mut command = vec![exe.display().to_string()];
+        command.extend(self.store_flags());
+        command.extend(["healthcheck".into(), "run".into(), id.to_string()]);
+        command
+    }
+
     fn cleanup_command(&self, exe: &Path, sync_fd: i32, id: &str) -> Vec<String> {
-        let mut command = vec![
-            exe.display().to_string(),
-            CLEANUP_COMMAND.to_string(),
-            "--root".into(),
-            self.options.root.display().to_string(),
-            "--runroot".into(),
-            self.options.runroot.display().to_string(),
-            "--storage-driver".into(),
-            self.driver.name().into(),
+        let mut command = vec![exe.display().to_string(), CLEANUP_COMMAND.to_string()];
+        command.extend(self.store_flags());
+        command.extend([
             "--runtime".into(),
             if self.options.runtime.is_empty() {
                 "skiff".into()
@@ -374,7 +372,7 @@ impl Engine {
             },
             "--sync-fd".into(),
             sync_fd.to_string(),
-        ];
+        ]);
         if self.options.rootless {
             command.push("--rootless".into());
         }

@@ -30,6 +30,14 @@ pub(crate) fn parse_filters(
     Ok(by_key)
 }
 
+/// `label=KEY` or `label=KEY=VALUE` against an object's labels.
+pub(crate) fn labels_match(labels: &BTreeMap<String, String>, filter: &str) -> bool {
+    match filter.split_once('=') {
+        Some((key, value)) => labels.get(key).is_some_and(|l| l == value),
+        None => labels.contains_key(filter),
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ContainerFilter {
     by_key: BTreeMap<String, Vec<String>>,
@@ -103,10 +111,7 @@ fn matches_one(container: &ContainerReport, key: &str, value: &str) -> bool {
     match key {
         "id" => record.id.starts_with(value),
         "name" => record.name.contains(value),
-        "label" => match value.split_once('=') {
-            Some((k, v)) => record.spec.labels.get(k).is_some_and(|l| l == v),
-            None => record.spec.labels.contains_key(value),
-        },
+        "label" => labels_match(&record.spec.labels, value),
         "status" => match value {
             "stopped" => container.state.as_str() == "exited",
             other => container.state.as_str() == other,

@@ -238,10 +238,7 @@ impl PodReport {
         match key {
             "id" => record.id.starts_with(value),
             "name" => record.name.contains(value),
-            "label" => match value.split_once('=') {
-                Some((k, v)) => record.spec.labels.get(k).is_some_and(|l| l == v),
-                None => record.spec.labels.contains_key(value),
-            },
+            "label" => crate::container::filter::labels_match(&record.spec.labels, value),
             "status" => self.status().eq_ignore_ascii_case(value),
             "ctr-names" => self.members.iter().any(|m| m.name.contains(value)),
             "ctr-ids" => self.members.iter().any(|m| m.id.starts_with(value)),

@@ -530,13 +530,7 @@ pub fn stats(engine: &Engine, args: &crate::cli::StatsArgs) -> Result<i32> {
                 &values,
             )?),
         }
-        let mut stdout = std::io::stdout().lock();
-        if terminal && !args.no_stream {
-            // Redrawn in place, as Podman's live table.
-            write!(stdout, "\x1b[2J\x1b[H")?;
-        }
-        stdout.write_all(out.as_bytes())?;
-        stdout.flush()?;
+        super::print_sample(&out, terminal && !args.no_stream)?;
         if args.no_stream {
             return Ok(0);
         }

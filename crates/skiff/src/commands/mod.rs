@@ -260,6 +260,19 @@ fn confirm(what: &str) -> Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
+/// One sample of `stats`/`pod stats`: with `redraw`, the terminal is cleared first, so the
+/// table is redrawn in place as Podman's live table.
+fn print_sample(text: &str, redraw: bool) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if redraw {
+        write!(stdout, "\x1b[2J\x1b[H")?;
+    }
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
 /// `--since`/`--until` of logs and events: Podman's time values, relative to now.
 fn time_option(value: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     let now = chrono::Utc::now();

@@ -299,7 +299,7 @@ fn inspect(engine: &Engine, args: &PodInspectArgs) -> Result<i32> {
 
 /// `pod stats`: each running container of the pods, with its pod, as Podman's table or JSON.
 fn stats(engine: &Engine, args: &crate::cli::PodStatsArgs) -> Result<i32> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     let pods: Vec<String> = if args.pods.is_empty() {
         engine
             .list_pods(&PodFilter::default())?
@@ -342,12 +342,7 @@ fn stats(engine: &Engine, args: &crate::cli::PodStatsArgs) -> Result<i32> {
                 &values,
             )?,
         };
-        let mut stdout = std::io::stdout().lock();
-        if terminal {
-            write!(stdout, "\x1b[2J\x1b[H")?;
-        }
-        stdout.write_all(out.as_bytes())?;
-        stdout.flush()?;
+        super::print_sample(&out, terminal)?;
         if args.no_stream {
             return Ok(0);
         }
