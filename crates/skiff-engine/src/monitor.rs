@@ -682,6 +682,7 @@ impl Engine {
         self.containers
             .set_exited(id, record.pid, exit_code, chrono::Utc::now())?;
         self.emit_container(&record, "died", Some(exit_code));
+        self.stop_emptied_pod(&record);
         network?;
         // Into the trash, which the monitor's cleanup empties after this (see `empty_trash`).
         if record.spec.remove {

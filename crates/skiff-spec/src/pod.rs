@@ -41,6 +41,9 @@ pub struct PodOptions {
     pub label: Vec<String>,
     /// `-v`: mounted in every member.
     pub volume: Vec<String>,
+    /// `--exit-policy continue|stop`: whether the infra container stops once the last
+    /// member has exited.
+    pub exit_policy: Option<String>,
 }
 
 /// A kernel namespace the members of a pod share (through its infra container).
@@ -120,6 +123,8 @@ pub struct PodSpec {
     pub hostname: Option<String>,
     /// Mounted in every member.
     pub mounts: Vec<MountSpec>,
+    /// `--exit-policy stop`: the infra container stops once the last member has exited.
+    pub stop_when_empty: bool,
 }
 
 impl PodSpec {
@@ -168,7 +173,17 @@ impl PodOptions {
                 "--hostname: the pod must share its UTS namespace (--share uts)",
             ));
         }
+        let stop_when_empty = match self.exit_policy.as_deref() {
+            None | Some("continue") => false,
+            Some("stop") => true,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "invalid pod exit policy: \"{other}\": must be one of continue, stop"
+                )));
+            }
+        };
         let mut spec = PodSpec {
+            stop_when_empty,
             shares: if infra { shares } else { Vec::new() },
             infra,
             hostname: self.hostname.clone(),

@@ -1611,6 +1611,9 @@ pub struct PodCreateArgs {
     /// Write the pod ID to the file
     #[arg(long = "pod-id-file")]
     pub pod_id_file: Option<std::path::PathBuf>,
+    /// What happens when the pod's last container exits: continue, or stop (the infra too)
+    #[arg(long = "exit-policy", value_name = "POLICY")]
+    pub exit_policy: Option<String>,
     /// If a pod with the same name exists, replace it
     #[arg(long)]
     pub replace: bool,

@@ -390,3 +390,31 @@ fn pod_stats_lists_each_running_member() {
     ctx.skiff(["pod", "stats", "--no-stream", "nope"])
         .fails(125, "no such pod");
 }
+
+#[test]
+fn exit_policy_stop_stops_the_pod_with_its_last_member() {
+    both(|ctx| {
+        ctx.skiff(["pod", "create", "--name", "job", "--exit-policy", "stop"])
+            .ok();
+        assert_eq!(
+            ctx.skiff(["pod", "inspect", "--format", "{{.ExitPolicy}}", "job"])
+                .ok(),
+            "stop"
+        );
+        ctx.skiff(["run", "--pod", "job", "busybox", "true"]).ok();
+        let mut status = String::new();
+        for _ in 0..50 {
+            status = ctx
+                .skiff(["pod", "ps", "--format", "{{.Status}}"])
+                .ok()
+                .to_string();
+            if status == "Exited" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(status, "Exited");
+        ctx.skiff(["pod", "create", "--exit-policy", "maybe"])
+            .fails(125, "invalid pod exit policy: \"maybe\"");
+    });
+}

@@ -76,6 +76,43 @@ impl Engine {
         })
     }
 
+    /// After a member exited: a pod created with `--exit-policy stop` whose members have all
+    /// exited has its infra container stopped too (best effort: the member's exit stands).
+    pub(crate) fn stop_emptied_pod(&self, member: &ContainerRecord) {
+        let Some(pod) = member
+            .spec
+            .pod
+            .as_deref()
+            .and_then(|id| self.containers.pod(id).ok().flatten())
+        else {
+            return;
+        };
+        let Some(infra) = pod.infra_id.as_deref().filter(|_| pod.spec.stop_when_empty) else {
+            return;
+        };
+        if infra == member.id {
+            return;
+        }
+        let Ok((members, _)) = self.members(&pod) else {
+            return;
+        };
+        let running = members
+            .into_iter()
+            .any(|c| c.id != member.id && self.refresh(c).is_ok_and(|c| c.state == State::Running));
+        if let (false, Ok(record)) = (running, self.containers.lookup(infra))
+            && record.state == State::Running
+            && record.pid > 0
+        {
+            // The infra container (catatonit) ends on SIGTERM; its own cleanup records it.
+            let _ = self.containers.set_stopped_by_user(&record.id);
+            let _ = skiff_runtime::process::signal(
+                record.pid,
+                record.pid_start,
+                nix::sys::signal::Signal::SIGTERM as i32,
+            );
+        }
+    }
+
     /// `pod restart`: stopped, then started.
     pub fn restart_pod(&mut self, name_or_id: &str) -> Result<String, EngineError> {
         let id = self.stop_pod(name_or_id, None)?;

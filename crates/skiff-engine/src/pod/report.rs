@@ -144,7 +144,7 @@ impl PodReport {
             "Name": self.record.name,
             "Created": self.record.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             "CreateCommand": [],
-            "ExitPolicy": "continue",
+            "ExitPolicy": if spec.stop_when_empty { "stop" } else { "continue" },
             "State": self.status(),
             "Hostname": spec.hostname.clone().unwrap_or_else(|| if spec.shares(skiff_spec::Share::Uts) { self.record.name.clone() } else { String::new() }),
             "Labels": spec.labels,

@@ -81,6 +81,7 @@ fn create(engine: &mut Engine, args: PodCreateArgs) -> Result<i32> {
             no_hosts: args.no_hosts,
             label: args.label,
             volume: args.volume,
+            exit_policy: args.exit_policy,
         },
         replace: args.replace,
         pod_id_file: args.pod_id_file,
