@@ -27,6 +27,14 @@ impl Mode {
     pub const BOTH: [Mode; 2] = [Mode::Root, Mode::Rootless];
 }
 
+/// A TCP port no one listens on now (for `-p` in tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free TCP port")
+}
+
 /// Runs `test` as root and then rootless, each in a fresh context with the busybox image.
 pub fn in_both_modes(binary: &str, test: impl Fn(&TestContext)) {
     for mode in Mode::BOTH {

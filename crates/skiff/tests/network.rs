@@ -5,7 +5,7 @@
 //! (busybox-static's `wget -T` crashes: `timeout` bounds it instead.)
 use std::process::Command;
 
-use skiff_test::{Mode, TestContext};
+use skiff_test::{Mode, TestContext, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
@@ -626,15 +626,6 @@ fn network_commands_and_errors_like_podman() {
     // Nothing was half-made: no container, no lease left.
     assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
     ctx.skiff(["network", "rm", "mynet"]).ok();
-}
-
-/// A port no one listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A busybox httpd whose CGI answers with the client's address, as the server sees it.

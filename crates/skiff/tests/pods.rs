@@ -3,21 +3,12 @@
 //! pod, the pod starts, stops and goes as one, and bad input changes nothing.
 use std::io::{Read, Write};
 
-use skiff_test::TestContext;
+use skiff_test::{TestContext, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
 fn both(test: impl Fn(&TestContext)) {
     skiff_test::in_both_modes(SKIFF, test);
-}
-
-/// A port no one listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("0.0.0.0:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The body of `GET /` on the host's loopback at `port`, once a server answers there.
