@@ -224,12 +224,13 @@ impl Engine {
                 spec.health_on_failure.name()
             )));
         }
-        if spec.process_args(&config).is_empty() {
+        let args = spec.process_args(&config);
+        if args.is_empty() {
             return Err(EngineError::InvalidArgument(
                 "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
             ));
         }
-        spec.systemd_active = spec.systemd.active_for(&spec.process_args(&config));
+        spec.systemd_active = spec.systemd.active_for(&args);
         if spec.systemd_active {
             // As Podman's systemd mode: tmpfs where systemd writes, its stop signal.
             for destination in ["/run", "/run/lock", "/tmp", "/var/log/journal"] {
@@ -1135,18 +1136,22 @@ pub(crate) fn kill_signal(signal: &str) -> Result<i32, EngineError> {
         .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal: {signal}")))
 }
 
+/// Where distributions install catatonit (Podman's init, and its pods' infra program).
+pub(crate) const CATATONIT_PATHS: &[&str] = &[
+    "/usr/libexec/podman/catatonit",
+    "/usr/libexec/catatonit/catatonit",
+    "/usr/bin/catatonit",
+    "/usr/local/bin/catatonit",
+];
+
+/// The first of `paths` that is a file.
+pub(crate) fn first_file(paths: &[&str]) -> Option<PathBuf> {
+    paths.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
 /// Host paths where an init binary for `--init` may be (Podman's catatonit, or tini).
 pub(crate) fn find_init_binary() -> Option<PathBuf> {
-    [
-        "/usr/libexec/podman/catatonit",
-        "/usr/libexec/catatonit/catatonit",
-        "/usr/bin/catatonit",
-        "/usr/bin/tini-static",
-        "/usr/bin/tini",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
+    first_file(CATATONIT_PATHS).or_else(|| first_file(&["/usr/bin/tini-static", "/usr/bin/tini"]))
 }
 
 /// Waits for a child of this process, passing on the signals a user sends; its exit code, or

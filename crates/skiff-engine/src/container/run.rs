@@ -136,14 +136,12 @@ impl Engine {
             platform: new.platform.clone(),
         };
         spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
-        if new.options.pod.is_none() {
+        let Some(pod) = &new.options.pod else {
             return self.create_container_as(spec, new.name.as_deref(), Some(&new.options.image));
-        }
+        };
         // A pod member: `--pod new:NAME` makes the pod, which goes again if the member fails.
         let mut options = new.options.clone();
-        let pod = self
-            .pod_for_member(&mut options)?
-            .ok_or_else(|| EngineError::NoSuchPod(String::new()))?;
+        let pod = self.pod_for_member(pod, &mut options)?;
         let made = options.pod != new.options.pod;
         let created = (|| {
             if made {

@@ -1,29 +1,17 @@
 //! The infra image: what a pod's infra container runs when the user names no image. As
 //! Podman's `localhost/podman-pause`, it is made here from the host's catatonit (a static
 //! binary) the first time a pod needs it, with no registry.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use skiff_image::{Change, ImportOptions};
 use skiff_storage::lock::FileLock;
 
+use crate::container::lifecycle::{CATATONIT_PATHS, first_file};
 use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
 
 /// Podman's name for its infra image, so scripts that look for it find it.
 pub const INFRA_IMAGE_REPOSITORY: &str = "localhost/podman-pause";
-
-/// Where distributions install catatonit.
-fn find_catatonit() -> Option<PathBuf> {
-    [
-        "/usr/libexec/podman/catatonit",
-        "/usr/libexec/catatonit/catatonit",
-        "/usr/bin/catatonit",
-        "/usr/local/bin/catatonit",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
 
 /// A layer holding `/catatonit`.
 fn layer_with(binary: &Path) -> Result<Vec<u8>, EngineError> {
@@ -54,7 +42,7 @@ impl Engine {
         if self.images.resolve(&name).is_ok() {
             return Ok(name);
         }
-        let catatonit = find_catatonit().ok_or_else(|| {
+        let catatonit = first_file(CATATONIT_PATHS).ok_or_else(|| {
             EngineError::InvalidArgument(
                 "the infra container needs catatonit: install it, or give --infra-image".into(),
             )

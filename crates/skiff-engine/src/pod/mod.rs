@@ -117,11 +117,9 @@ impl Engine {
     /// network, which belong to a pod's infra container), else it must exist.
     pub(crate) fn pod_for_member(
         &mut self,
+        pod: &str,
         options: &mut CreateOptions,
-    ) -> Result<Option<PodRecord>, EngineError> {
-        let Some(pod) = options.pod.clone() else {
-            return Ok(None);
-        };
+    ) -> Result<PodRecord, EngineError> {
         if let Some(name) = pod.strip_prefix("new:") {
             let new = NewPod {
                 options: PodOptions {
@@ -134,9 +132,9 @@ impl Engine {
             };
             let id = self.create_pod(&new)?;
             options.pod = Some(id.clone());
-            return self.containers.lookup_pod(&id).map(Some);
+            return self.containers.lookup_pod(&id);
         }
-        self.containers.lookup_pod(&pod).map(Some)
+        self.containers.lookup_pod(pod)
     }
 
     /// Makes `spec` a member of `pod`: the namespaces the pod shares are its infra
