@@ -7,6 +7,14 @@ set -eu
 sh "$(dirname "$0")/../scripts/apt-install.sh" busybox-static uidmap libseccomp-dev pkg-config file catatonit runc \
   docker-registry apache2-utils curl openssl nftables iptables iproute2 passt slirp4netns python3 systemd
 
+# The docker CLI drives the REST API's tests (these machines ship 28.x in /usr/local/bin);
+# elsewhere Debian's, its daemon kept from starting.
+if ! command -v docker >/dev/null 2>&1; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  sh "$(dirname "$0")/../scripts/apt-install.sh" docker.io
+  rm -f /usr/sbin/policy-rc.d
+fi
+
 # The unprivileged user rootless tests run as, with its own subordinate ID ranges.
 user=skiff-test
 id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/sh "$user"

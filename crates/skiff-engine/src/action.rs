@@ -77,6 +77,17 @@ pub enum Action {
         container: String,
         signal: String,
     },
+    /// `restart`: stop (with this timeout) and start detached.
+    Restart {
+        container: String,
+        timeout: Option<u64>,
+    },
+    Pause {
+        container: String,
+    },
+    Unpause {
+        container: String,
+    },
     /// `exec`: reports `Exited` with the process's code.
     Exec {
         container: String,
@@ -117,6 +128,17 @@ pub enum Action {
         container: String,
         force: bool,
     },
+    /// `pull`: reports `Pulled` with the image's ID.
+    Pull {
+        reference: String,
+        #[serde(default)]
+        platform: Option<String>,
+    },
+    /// `rmi`: reports `ImageRemoved`.
+    RemoveImage {
+        image: String,
+        force: bool,
+    },
     /// `commit`: reports `Committed`.
     Commit {
         container: String,
@@ -136,11 +158,29 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "report", rename_all = "snake_case")]
 pub enum Report {
-    Created { id: String, warnings: Vec<String> },
-    Started { id: String },
-    Exited { code: i32 },
-    Removed { id: String },
-    Committed { id: String },
+    Created {
+        id: String,
+        warnings: Vec<String>,
+    },
+    Started {
+        id: String,
+    },
+    Exited {
+        code: i32,
+    },
+    Removed {
+        id: String,
+    },
+    Committed {
+        id: String,
+    },
+    Pulled {
+        id: String,
+    },
+    ImageRemoved {
+        untagged: Vec<String>,
+        deleted: Option<String>,
+    },
     Done,
 }
 
@@ -204,7 +244,9 @@ impl Action {
             Action::Create { container } | Action::Run { container, .. } => {
                 Scope::Run(&container.options)
             }
-            Action::Start { container, .. } => Scope::Start(std::slice::from_ref(container)),
+            Action::Start { container, .. } | Action::Restart { container, .. } => {
+                Scope::Start(std::slice::from_ref(container))
+            }
             Action::Exec { container, .. }
             | Action::CopyInto { container, .. }
             | Action::CopyFrom { container, .. } => Scope::Container(container),
@@ -254,6 +296,38 @@ impl Action {
             Action::Kill { container, signal } => {
                 engine.kill_container(container, signal)?;
                 Report::Done
+            }
+            Action::Restart { container, timeout } => {
+                engine.restart_container(container, *timeout)?;
+                Report::Done
+            }
+            Action::Pause { container } => {
+                engine.pause_container(container)?;
+                Report::Done
+            }
+            Action::Unpause { container } => {
+                engine.unpause_container(container)?;
+                Report::Done
+            }
+            Action::Pull {
+                reference,
+                platform,
+            } => {
+                let options = crate::registry::PullOptions {
+                    platform: platform.clone(),
+                    ..Default::default()
+                };
+                let image = engine.pull_image(reference, &options, &|_| {})?;
+                Report::Pulled {
+                    id: image.id().to_string(),
+                }
+            }
+            Action::RemoveImage { image, force } => {
+                let removal = engine.remove_image(image, *force)?;
+                Report::ImageRemoved {
+                    untagged: removal.untagged,
+                    deleted: removal.deleted,
+                }
             }
             Action::Exec { container, options } => {
                 exited(engine.exec_container(container, options)?)
@@ -503,12 +577,28 @@ impl Helper {
     }
 }
 
-impl Running {
+/// Passes window sizes to a running action's helper, from another thread than the one that
+/// waits for it.
+pub struct Resizer(UnixStream);
+
+impl Resizer {
     /// Tells the helper the caller's terminal has a new size.
     pub fn resize(&mut self, rows: u16, columns: u16) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(&Control::Resize { rows, columns })?;
         line.push(b'\n');
-        self.control.write_all(&line)
+        self.0.write_all(&line)
+    }
+}
+
+impl Running {
+    /// Tells the helper the caller's terminal has a new size.
+    pub fn resize(&mut self, rows: u16, columns: u16) -> std::io::Result<()> {
+        Resizer(self.control.try_clone()?).resize(rows, columns)
+    }
+
+    /// A handle that passes resizes while [`Running::finish`] waits.
+    pub fn resizer(&self) -> std::io::Result<Resizer> {
+        self.control.try_clone().map(Resizer)
     }
 
     /// The helper's process ID.

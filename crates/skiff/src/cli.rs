@@ -1027,6 +1027,18 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
     /// Display system information
     Info(FormatArgs),
+    /// Run the API service (Docker's Engine API)
+    Service(SystemServiceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SystemServiceArgs {
+    /// Time until the service session expires in seconds. Use 0 to disable the timeout
+    #[arg(short, long, default_value_t = 5)]
+    pub time: u64,
+    /// Where to listen: unix:///path, tcp://127.0.0.1:PORT (default: the socket systemd
+    /// passed, else /run/skiff/skiff.sock, or $XDG_RUNTIME_DIR/skiff/skiff.sock rootless)
+    pub uri: Option<String>,
 }
 
 #[derive(Args, Debug)]

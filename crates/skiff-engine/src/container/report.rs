@@ -183,6 +183,43 @@ impl ContainerReport {
         &self.record.spec.create_command
     }
 
+    /// The ID of the image it was made from, and the name it was asked by.
+    pub fn image(&self) -> (&str, &str) {
+        (&self.record.image_id, &self.record.image_name)
+    }
+
+    /// Its main process's ID while it runs, else 0.
+    pub fn pid(&self) -> i32 {
+        if self.is_running() {
+            self.record.pid
+        } else {
+            0
+        }
+    }
+
+    /// The exit code of its last run (0 before it ever ran).
+    pub fn exit_code(&self) -> i32 {
+        self.record.exit_code
+    }
+
+    /// When it last started and last exited.
+    pub fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.record.started_at
+    }
+    pub fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.record.finished_at
+    }
+
+    /// Restarts by its restart policy.
+    pub fn restart_count(&self) -> u32 {
+        self.record.restart_count
+    }
+
+    /// The names of the bridge networks it is on.
+    pub fn networks(&self) -> Vec<String> {
+        self.network_names()
+    }
+
     /// The ID of the pod it belongs to.
     pub fn pod(&self) -> Option<&str> {
         self.record.spec.pod.as_deref()

@@ -66,6 +66,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Info(args) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Info(args)) => system::info(&open(&global)?, &args),
         Command::System(SystemCommand::Check(args)) => system::check(&mut open(&global)?, &args),
+        // Multi-threaded, in the host's namespaces: its actions run in helpers.
+        Command::System(SystemCommand::Service(args)) => {
+            system::service(store_options(&global), &args)
+        }
         Command::System(SystemCommand::Prune(args)) => {
             system::prune(&mut open_for_networks(&global)?, &args)
         }

@@ -288,3 +288,22 @@ pub fn generate_systemd(engine: &Engine, args: &crate::cli::GenerateSystemdArgs)
     }
     Ok(0)
 }
+
+/// `system service`: the REST API until it has been idle for `--time` seconds.
+pub fn service(
+    store: skiff_engine::StoreOptions,
+    args: &crate::cli::SystemServiceArgs,
+) -> Result<i32> {
+    let program = std::env::current_exe()?;
+    skiff_api::serve(skiff_api::ServiceOptions {
+        api: skiff_api::ApiOptions {
+            store,
+            program,
+            env: Vec::new(),
+        },
+        address: args.uri.clone(),
+        idle: (args.time > 0).then(|| std::time::Duration::from_secs(args.time)),
+    })
+    .map_err(anyhow::Error::msg)?;
+    Ok(0)
+}

@@ -1,0 +1,426 @@
+//! The REST API (`skiff system service`) driven by the real docker CLI (28.x), root and
+//! rootless, each test with its own service on a private socket and storage root: run (with
+//! and without a terminal), the lifecycle, ps/inspect/logs, exec, images and pulls from a
+//! real registry, and the errors Docker's clients see.
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use skiff_test::terminal::Terminal;
+use skiff_test::{Access, Mode, Registry, TestContext};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+/// A service on a socket in the context's directory, stopped when dropped.
+struct Service {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Service {
+    fn start(ctx: &TestContext) -> Self {
+        let socket = ctx.dir.join("api.sock");
+        let child = ctx
+            .command([
+                "system",
+                "service",
+                "--time",
+                "0",
+                &format!("unix://{}", socket.display()),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start skiff system service");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while UnixStream::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "the service never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Service { child, socket }
+    }
+
+    fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// A docker CLI command against this service.
+    fn docker_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("docker");
+        command
+            .args(args)
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", self.socket.with_file_name("docker-config"))
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn docker(&self, args: &[&str]) -> Done {
+        let output = self
+            .docker_command(args)
+            .output()
+            .expect("run the docker CLI");
+        Done::from(output, args)
+    }
+
+    fn docker_with_input(&self, args: &[&str], input: &[u8]) -> Done {
+        let mut child = self
+            .docker_command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the docker CLI");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        Done::from(child.wait_with_output().unwrap(), args)
+    }
+
+    /// One raw HTTP/1.1 request; the status code and the body. (The body is written by a
+    /// thread of its own: the service may answer, and close, before it has read it all.)
+    fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut stream = UnixStream::connect(&self.socket).expect("connect");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: skiff\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut writer = stream.try_clone().unwrap();
+        let writing = std::thread::spawn(move || {
+            let _ = writer.write_all(request.as_bytes());
+        });
+        let mut text = Vec::new();
+        let _ = stream.read_to_end(&mut text);
+        let _ = writing.join();
+        let text = String::from_utf8_lossy(&text);
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (status, body.to_string())
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+struct Done {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    args: String,
+}
+
+impl Done {
+    fn from(output: Output, args: &[&str]) -> Self {
+        Done {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            args: args.join(" "),
+        }
+    }
+
+    fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "docker {} failed: {}{}",
+            self.args, self.stdout, self.stderr
+        );
+        self.stdout.trim_end()
+    }
+
+    fn fails(&self, code: i32, needle: &str) {
+        assert_eq!(
+            self.code, code,
+            "docker {}: {}{}",
+            self.args, self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "docker {}: wanted {needle:?} in {}",
+            self.args,
+            self.stderr
+        );
+    }
+}
+
+fn in_both_modes(test: impl Fn(&TestContext, &Service)) {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let service = Service::start(&ctx);
+        test(&ctx, &service);
+    }
+}
+
+#[test]
+fn docker_run_streams_output_and_exit_codes() {
+    in_both_modes(|ctx, api| {
+        let version = api.docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+        assert_eq!(version.ok(), "1.44");
+        let done = api.docker(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ]);
+        assert_eq!(
+            (done.code, done.stdout.as_str(), done.stderr.as_str()),
+            (3, "out\n", "err\n"),
+            "{:?}",
+            ctx.mode
+        );
+        // --rm took the container.
+        assert_eq!(api.docker(&["ps", "-aq"]).ok(), "");
+        // stdin reaches the container.
+        let piped = api.docker_with_input(&["run", "--rm", "-i", "busybox", "cat"], b"typed\n");
+        assert_eq!(piped.ok(), "typed");
+        // Docker's exit codes for what cannot run and for a missing image.
+        api.docker(&["run", "--rm", "busybox", "no-such-program"])
+            .fails(127, "executable file not found");
+        api.docker(&["run", "--pull", "never", "--rm", "no-such-image"])
+            .fails(125, "No such image: no-such-image");
+        // Through a real terminal: a tty in the container, and its exit code.
+        let mut command = api.docker_command(&[
+            "run",
+            "-it",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "tty; read line; echo got-$line; exit 7",
+        ]);
+        command.stdin(Stdio::inherit());
+        let mut terminal = Terminal::spawn(command, 30, 100);
+        terminal.expect("/dev/pts/", Duration::from_secs(20));
+        terminal.send(b"hello\r");
+        terminal.expect("got-hello", Duration::from_secs(20));
+        assert_eq!(terminal.wait(Duration::from_secs(20)), 7);
+    });
+}
+
+#[test]
+fn container_lifecycle_ps_inspect_logs() {
+    in_both_modes(|ctx, api| {
+        let id = api
+            .docker(&[
+                "run",
+                "-d",
+                "--name",
+                "web",
+                "-e",
+                "A=1",
+                "-l",
+                "tier=front",
+                "busybox",
+                "sh",
+                "-c",
+                "echo started; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(id.len(), 64, "{id}");
+        let ps = api.docker(&[
+            "ps",
+            "--filter",
+            "label=tier=front",
+            "--format",
+            "{{.Names}} {{.State}} {{.Label \"tier\"}}",
+        ]);
+        assert_eq!(ps.ok(), "web running front", "{:?}", ctx.mode);
+        let inspect = api.docker(&[
+            "inspect",
+            "--format",
+            "{{.Name}} {{.State.Status}} {{.Config.Env}} {{.State.Running}} {{.Id}}",
+            "web",
+        ]);
+        assert_eq!(inspect.ok(), format!("/web running [A=1] true {id}"));
+        // stop sends SIGTERM: the trap runs.
+        api.docker(&["stop", "web"]).ok();
+        assert_eq!(
+            api.docker(&[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                "web"
+            ])
+            .ok(),
+            "exited 0"
+        );
+        let logs = api.docker(&["logs", "web"]);
+        assert_eq!(logs.ok(), "started\nbye");
+        api.docker(&["start", "web"]).ok();
+        api.docker(&["restart", "-t", "1", "web"]).ok();
+        assert_eq!(api.docker(&["ps", "--format", "{{.Names}}"]).ok(), "web");
+        api.docker(&["rename", "web", "front"]).ok();
+        api.docker(&["rename", "front", "web"]).ok();
+        if ctx.mode == Mode::Root {
+            // (Rootless has no freezer on these cgroup v1 hosts, as Podman.)
+            api.docker(&["pause", "web"]).ok();
+            assert_eq!(
+                api.docker(&["inspect", "-f", "{{.State.Status}}", "web"])
+                    .ok(),
+                "paused"
+            );
+            api.docker(&["unpause", "web"]).ok();
+        }
+        // A running container is not removed without -f: Docker's 409.
+        api.docker(&["rm", "web"])
+            .fails(1, "You cannot remove a running container");
+        api.docker(&["kill", "web"]).ok();
+        assert_eq!(api.docker(&["wait", "web"]).ok(), "137");
+        api.docker(&["kill", "web"]).fails(1, "is not running");
+        api.docker(&["rm", "web"]).ok();
+        api.docker(&["inspect", "web"]).fails(1, "No such");
+        // logs -f follows until the container exits; attach joins one that runs.
+        api.docker(&[
+            "run",
+            "-d",
+            "--name",
+            "late",
+            "busybox",
+            "sh",
+            "-c",
+            "echo early; sleep 1; echo late; exit 2",
+        ])
+        .ok();
+        let attached = api.docker(&["attach", "late"]);
+        assert_eq!((attached.code, attached.stdout.as_str()), (2, "late\n"));
+        let followed = api.docker(&["logs", "-f", "--tail", "1", "late"]);
+        assert_eq!(followed.ok(), "late");
+        assert_eq!(api.docker(&["logs", "-t", "late"]).ok().lines().count(), 2);
+        api.docker(&["rm", "late"]).ok();
+        // What the API did, the CLI sees: one store.
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+    });
+}
+
+#[test]
+fn exec_passes_streams_and_exit_codes() {
+    in_both_modes(|ctx, api| {
+        api.docker(&["run", "-d", "--name", "box", "busybox", "sleep", "1000"])
+            .ok();
+        let done = api.docker(&["exec", "box", "sh", "-c", "echo in; echo e >&2; exit 4"]);
+        assert_eq!(
+            (done.code, done.stdout.as_str(), done.stderr.as_str()),
+            (4, "in\n", "e\n"),
+            "{:?}",
+            ctx.mode
+        );
+        let piped = api.docker_with_input(&["exec", "-i", "box", "cat"], b"through\n");
+        assert_eq!(piped.ok(), "through");
+        api.docker(&["exec", "-d", "box", "touch", "/made"]).ok();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while api.docker(&["exec", "box", "test", "-e", "/made"]).code != 0 {
+            assert!(Instant::now() < deadline, "exec -d never ran");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut command =
+            api.docker_command(&["exec", "-it", "box", "sh", "-c", "tty; stty size; exit 6"]);
+        command.stdin(Stdio::inherit());
+        let mut terminal = Terminal::spawn(command, 33, 120);
+        terminal.expect("/dev/pts/", Duration::from_secs(20));
+        terminal.expect("33 120", Duration::from_secs(20));
+        assert_eq!(terminal.wait(Duration::from_secs(20)), 6);
+        api.docker(&["rm", "-f", "box"]).ok();
+    });
+}
+
+#[test]
+fn images_pull_tag_and_remove() {
+    let registry = Registry::start(Access::Open);
+    in_both_modes(|ctx, api| {
+        let name = registry.name(&format!("{:?}/api-busybox:1", ctx.mode).to_lowercase());
+        std::fs::write(
+            ctx.dir.join("registries.conf"),
+            format!(
+                "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+                name.split('/').next().unwrap()
+            ),
+        )
+        .unwrap();
+        ctx.skiff(["push", "--tls-verify=false", "busybox", &name])
+            .ok();
+        let pulled = api.docker(&["pull", &name]);
+        assert!(
+            pulled
+                .ok()
+                .contains(&format!("Downloaded newer image for {name}")),
+            "{}",
+            pulled.stdout
+        );
+        api.docker(&["tag", &name, "localhost/retagged:v2"]).ok();
+        let images = api.docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+        let images = images.ok();
+        for wanted in [
+            name.as_str(),
+            "localhost/retagged:v2",
+            "localhost/busybox:latest",
+        ] {
+            assert!(images.lines().any(|l| l == wanted), "{wanted} in {images}");
+        }
+        let id = api
+            .docker(&[
+                "image",
+                "inspect",
+                "--format",
+                "{{.Id}}",
+                "localhost/retagged:v2",
+            ])
+            .ok()
+            .to_string();
+        assert!(id.starts_with("sha256:"), "{id}");
+        let removed = api.docker(&["rmi", "localhost/retagged:v2"]);
+        assert_eq!(removed.ok(), "Untagged: localhost/retagged:v2");
+        api.docker(&["rmi", "localhost/retagged:v2"])
+            .fails(1, "No such image");
+        assert_eq!(
+            api.docker(&["run", "--rm", &name, "echo", "pulled"]).ok(),
+            "pulled"
+        );
+    });
+}
+
+#[test]
+fn bad_requests_get_docker_json_errors() {
+    let ctx = TestContext::new(SKIFF, Mode::Root);
+    let api = Service::start(&ctx);
+    let (status, body) = api.request("GET", "/_ping", "");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    let (status, body) = api.request("POST", "/v1.44/containers/create", "{not json");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.starts_with("{\"message\":\"invalid JSON"), "{body}");
+    let (status, body) = api.request("GET", "/v1.99/containers/json", "");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("is too new"), "{body}");
+    let (status, body) = api.request("GET", "/v1.44/no/such/endpoint", "");
+    assert_eq!(
+        (status, body.trim()),
+        (404, "{\"message\":\"page not found\"}")
+    );
+    let (status, _) = api.request("GET", "/v1.44/containers/json?all=maybe", "");
+    assert_eq!(status, 400);
+    let (status, body) = api.request("GET", "/v1.44/containers/nosuch/json", "");
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = api.request(
+        "POST",
+        "/v1.44/containers/create",
+        &format!("{{\"Image\":\"x\",\"Env\":[\"{}\"]}}", "a".repeat(5 << 20)),
+    );
+    assert_eq!(
+        status,
+        400,
+        "a body over the cap: {}",
+        &body[..body.len().min(200)]
+    );
+}
