@@ -7,11 +7,14 @@ set -eu
 sh "$(dirname "$0")/../scripts/apt-install.sh" busybox-static uidmap libseccomp-dev pkg-config file catatonit runc \
   docker-registry apache2-utils curl openssl nftables iptables iproute2 passt slirp4netns python3 systemd
 
-# The docker CLI drives the REST API's tests (these machines ship 28.x in /usr/local/bin);
-# elsewhere Debian's, its daemon kept from starting.
-if ! command -v docker >/dev/null 2>&1; then
+# The docker CLI and docker-compose drive the REST API's tests (these machines ship the docker
+# CLI 28.x in /usr/local/bin; elsewhere Debian's, its daemon kept from starting).
+if ! command -v docker >/dev/null 2>&1 || ! command -v docker-compose >/dev/null 2>&1; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  sh "$(dirname "$0")/../scripts/apt-install.sh" docker.io
+  command -v docker >/dev/null 2>&1 || sh "$(dirname "$0")/../scripts/apt-install.sh" docker.io
+  # Without recommends: compose recommends Docker's daemon.
+  command -v docker-compose >/dev/null 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
 

@@ -24,7 +24,11 @@ const WAIT_POLL: Duration = Duration::from_millis(20);
 
 pub async fn list(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
     let all = query.flag("all", false)?;
-    let limit: Option<usize> = query.number("limit")?;
+    // Docker's clients send -1 for no limit.
+    let limit = query
+        .number::<i64>("limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let filters = query.filters()?;
     let mut containers = api
         .engine(move |engine| {
@@ -34,7 +38,7 @@ pub async fn list(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiEr
         .await?;
     // Newest first, as Docker lists them.
     containers.sort_by_key(|c| std::cmp::Reverse(c.created()));
-    if let Some(limit) = limit.filter(|l| *l > 0) {
+    if let Some(limit) = limit {
         containers.truncate(limit);
     }
     let now = chrono::Utc::now();

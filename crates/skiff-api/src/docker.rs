@@ -36,7 +36,12 @@ fn port_bindings(c: &ContainerReport) -> Map<String, Value> {
             .entry(format!("{}/{}", p.container_port, p.protocol))
             .or_insert_with(|| json!([]));
         if let Value::Array(list) = entry {
-            list.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
+            let ip = if p.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                &p.host_ip
+            };
+            list.push(json!({"HostIp": ip, "HostPort": p.host_port.to_string()}));
         }
     }
     ports

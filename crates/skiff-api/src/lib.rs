@@ -12,11 +12,14 @@ mod containers;
 mod create;
 mod docker;
 mod error;
+mod events;
 mod exec;
 mod images;
+mod networks;
 mod routes;
 mod service;
 mod system;
+mod volumes;
 
 pub use docker::{API_VERSION, MIN_API_VERSION};
 pub use error::ApiError;

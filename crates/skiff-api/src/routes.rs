@@ -337,7 +337,9 @@ async fn route(
     let query = Query::parse(request.uri().query());
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = request.method().clone();
-    use crate::{containers as c, exec as e, images as i, system as s};
+    use crate::{
+        containers as c, exec as e, images as i, networks as n, system as s, volumes as v,
+    };
     match (&method, segments.as_slice()) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(s::ping(&method)),
         (&Method::GET, ["version"]) => s::version().await,
@@ -363,6 +365,23 @@ async fn route(
         (&Method::POST, ["exec", id, "resize"]) => c::resize(api, id, &query),
         (&Method::GET, ["exec", id, "json"]) => e::inspect(api, id).await,
         (&Method::DELETE, ["containers", id]) => c::remove(api, id, &query).await,
+        (&Method::GET, ["events"]) => crate::events::events(api, &query).await,
+        (&Method::GET, ["networks"]) => n::list(api, &query).await,
+        (&Method::POST, ["networks", "create"]) => n::create(api, request).await,
+        (&Method::POST, ["networks", "prune"]) => n::prune(api).await,
+        (&Method::GET, ["networks", name]) => n::inspect(api, name).await,
+        (&Method::DELETE, ["networks", name]) => n::remove(api, name).await,
+        (&Method::POST, ["networks", name, "connect"]) => {
+            n::connect(api, name, request, true).await
+        }
+        (&Method::POST, ["networks", name, "disconnect"]) => {
+            n::connect(api, name, request, false).await
+        }
+        (&Method::GET, ["volumes"]) => v::list(api, &query).await,
+        (&Method::POST, ["volumes", "create"]) => v::create(api, request).await,
+        (&Method::POST, ["volumes", "prune"]) => v::prune(api).await,
+        (&Method::GET, ["volumes", name]) => v::inspect(api, name).await,
+        (&Method::DELETE, ["volumes", name]) => v::remove(api, name, &query).await,
         (&Method::GET, ["images", "json"]) => i::list(api, &query).await,
         (&Method::POST, ["images", "create"]) => i::pull(api, &query).await,
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {

@@ -139,6 +139,32 @@ pub enum Action {
         image: String,
         force: bool,
     },
+    /// `network create`: reports `Named`.
+    CreateNetwork {
+        request: skiff_network::CreateRequest,
+    },
+    /// `network rm`: reports `Named`.
+    RemoveNetwork {
+        network: String,
+        force: bool,
+    },
+    ConnectNetwork {
+        container: String,
+        attachment: skiff_spec::NetworkAttachment,
+    },
+    DisconnectNetwork {
+        container: String,
+        network: String,
+    },
+    /// `network prune`: reports `Pruned`.
+    PruneNetworks,
+    /// `volume rm`: reports `Named`.
+    RemoveVolume {
+        volume: String,
+        force: bool,
+    },
+    /// `volume prune`: reports `Pruned`.
+    PruneVolumes,
     /// `commit`: reports `Committed`.
     Commit {
         container: String,
@@ -176,6 +202,15 @@ pub enum Report {
     },
     Pulled {
         id: String,
+    },
+    /// A network or volume made or removed: its name, and its ID where it has one.
+    Named {
+        name: String,
+        id: String,
+    },
+    /// What a prune removed.
+    Pruned {
+        names: Vec<String>,
     },
     ImageRemoved {
         untagged: Vec<String>,
@@ -250,6 +285,11 @@ impl Action {
             Action::Exec { container, .. }
             | Action::CopyInto { container, .. }
             | Action::CopyFrom { container, .. } => Scope::Container(container),
+            Action::CreateNetwork { .. }
+            | Action::RemoveNetwork { .. }
+            | Action::ConnectNetwork { .. }
+            | Action::DisconnectNetwork { .. }
+            | Action::PruneNetworks => Scope::Networks,
             _ => Scope::Store,
         }
     }
@@ -329,6 +369,44 @@ impl Action {
                     deleted: removal.deleted,
                 }
             }
+            Action::CreateNetwork { request } => {
+                let network = engine.create_network(request)?;
+                Report::Named {
+                    name: network.name,
+                    id: network.id,
+                }
+            }
+            Action::RemoveNetwork { network, force } => {
+                let name = engine.remove_network(network, *force)?;
+                Report::Named {
+                    id: String::new(),
+                    name,
+                }
+            }
+            Action::ConnectNetwork {
+                container,
+                attachment,
+            } => {
+                engine.connect_network(container, attachment.clone())?;
+                Report::Done
+            }
+            Action::DisconnectNetwork { container, network } => {
+                engine.disconnect_network(container, network)?;
+                Report::Done
+            }
+            Action::PruneNetworks => Report::Pruned {
+                names: engine.prune_networks()?,
+            },
+            Action::RemoveVolume { volume, force } => {
+                let name = engine.remove_volume(volume, *force)?;
+                Report::Named {
+                    id: String::new(),
+                    name,
+                }
+            }
+            Action::PruneVolumes => Report::Pruned {
+                names: engine.prune_volumes()?,
+            },
             Action::Exec { container, options } => {
                 exited(engine.exec_container(container, options)?)
             }

@@ -264,6 +264,17 @@ impl Engine {
     pub fn events(
         &self,
         options: &EventOptions,
+        each: impl FnMut(&Event) -> bool,
+    ) -> Result<(), EngineError> {
+        self.events_while(options, || true, each)
+    }
+
+    /// `events`, streaming only while `wanted` says so (looked at between reads of the log:
+    /// a server's client that went away ends the stream even when no event comes).
+    pub fn events_while(
+        &self,
+        options: &EventOptions,
+        wanted: impl Fn() -> bool,
         mut each: impl FnMut(&Event) -> bool,
     ) -> Result<(), EngineError> {
         if self.options.events == EventsBackend::None {
@@ -312,7 +323,7 @@ impl Engine {
                 }
             }
             let done = options.until.is_some_and(|until| Utc::now() > until);
-            if !options.stream || done {
+            if !options.stream || done || !wanted() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -58,7 +58,9 @@ pub use scope::{Opened, Scope};
 pub use skiff_image::TransferEvent;
 pub use skiff_image::oci_architecture as machine_architecture;
 pub use skiff_image::{Change, ChildImage, ImageError, ImportOptions, ManifestFormat};
-pub use skiff_network::{CreateRequest as NetworkCreateRequest, Network, NetworkError};
+pub use skiff_network::{
+    CreateRequest as NetworkCreateRequest, DEFAULT_NETWORK, Network, NetworkError,
+};
 pub use skiff_registry::Credentials;
 pub use skiff_spec::parse_go_duration;
 pub use skiff_spec::{

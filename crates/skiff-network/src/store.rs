@@ -29,7 +29,7 @@ CREATE INDEX IF NOT EXISTS leases_by_container ON leases(container);
 ";
 
 /// `network create`'s choices.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CreateRequest {
     pub name: Option<String>,
     pub driver: Option<String>,

@@ -238,6 +238,25 @@ fn container_lifecycle_ps_inspect_logs() {
             "{{.Names}} {{.State}} {{.Label \"tier\"}}",
         ]);
         assert_eq!(ps.ok(), "web running front", "{:?}", ctx.mode);
+        // Every label filter must match, as Docker's.
+        let both = [
+            "ps",
+            "-q",
+            "--filter",
+            "label=tier=front",
+            "--filter",
+            "label=tier",
+        ];
+        assert_eq!(api.docker(&both).ok().len(), 12);
+        let other = [
+            "ps",
+            "-q",
+            "--filter",
+            "label=tier=front",
+            "--filter",
+            "label=x",
+        ];
+        assert_eq!(api.docker(&other).ok(), "");
         let inspect = api.docker(&[
             "inspect",
             "--format",
@@ -423,4 +442,207 @@ fn bad_requests_get_docker_json_errors() {
         "a body over the cap: {}",
         &body[..body.len().min(200)]
     );
+}
+
+#[test]
+fn networks_volumes_and_events() {
+    in_both_modes(|ctx, api| {
+        let since = api.docker(&["version", "--format", "{{.Server.Version}}"]);
+        since.ok();
+        let start = chrono_now();
+        // Bridges are the host's, shared by every store: this test's are its own.
+        let bridge = format!("skiffapi{}", ctx.mode as u8);
+        let subnet = format!("10.89.{}.0/24", 77 + ctx.mode as u8);
+        api.docker(&[
+            "network",
+            "create",
+            "--subnet",
+            &subnet,
+            "-o",
+            &format!("com.docker.network.bridge.name={bridge}"),
+            "appnet",
+        ])
+        .ok();
+        api.docker(&["network", "create", "appnet"])
+            .fails(1, "already");
+        api.docker(&["volume", "create", "--label", "k=v", "vol1"])
+            .ok();
+        assert_eq!(
+            api.docker(&[
+                "volume",
+                "ls",
+                "--filter",
+                "label=k=v",
+                "--format",
+                "{{.Name}}"
+            ])
+            .ok(),
+            "vol1"
+        );
+        // A file written through the volume, served by a container named on the network.
+        api.docker(&[
+            "run",
+            "--rm",
+            "-v",
+            "vol1:/data",
+            "busybox",
+            "sh",
+            "-c",
+            "echo stored > /data/x",
+        ])
+        .ok();
+        api.docker(&[
+            "run",
+            "-d",
+            "--name",
+            "server",
+            "--network",
+            "appnet",
+            "--network-alias",
+            "files",
+            "-v",
+            "vol1:/data",
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "8080",
+            "-h",
+            "/data",
+        ])
+        .ok();
+        let fetched = api.docker(&[
+            "run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+            "for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://files:8080/x && exit 0; sleep 0.3; done; exit 1",
+        ]);
+        assert_eq!(fetched.ok(), "stored", "{:?}", ctx.mode);
+        let inspected = api.docker(&[
+            "network",
+            "inspect",
+            "appnet",
+            "--format",
+            "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+        ]);
+        assert_eq!(inspected.ok(), subnet);
+        let members = api.docker(&[
+            "network",
+            "inspect",
+            "appnet",
+            "--format",
+            "{{range .Containers}}{{.Name}}{{end}}",
+        ]);
+        assert_eq!(members.ok(), "server");
+        api.docker(&["network", "rm", "appnet"])
+            .fails(1, "\"appnet\" has associated containers");
+        api.docker(&["volume", "rm", "vol1"]).fails(1, "vol1");
+        api.docker(&["rm", "-f", "server"]).ok();
+        api.docker(&["network", "rm", "appnet"]).ok();
+        api.docker(&["volume", "rm", "vol1"]).ok();
+        assert_eq!(api.docker(&["volume", "ls", "-q"]).ok(), "");
+        assert!(!api.docker(&["network", "ls"]).ok().contains("appnet"));
+        api.docker(&["network", "inspect", "appnet"])
+            .fails(1, "appnet");
+        // The events of what happened, ended by --until.
+        let until = chrono_now();
+        let events = api.docker(&[
+            "events",
+            "--since",
+            &start,
+            "--until",
+            &until,
+            "--filter",
+            "container=server",
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+        ]);
+        let events = events.ok();
+        for wanted in [
+            "container create server",
+            "container start server",
+            "container die server",
+            "container remove server",
+        ] {
+            assert!(
+                events.lines().any(|l| l == wanted),
+                "{wanted:?} in {events}"
+            );
+        }
+    });
+}
+
+/// Now, as Unix seconds with a fraction (the docker CLI's --since/--until).
+fn chrono_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
+}
+
+#[test]
+fn docker_compose_runs_a_project() {
+    in_both_modes(|ctx, api| {
+        let project = ctx.scratch("project");
+        let port = skiff_test::free_port();
+        std::fs::write(
+            project.join("docker-compose.yml"),
+            format!(
+                r#"version: "3.8"
+services:
+  db:
+    image: busybox
+    command: sh -c 'mkdir -p /data; echo from-db > /data/x; httpd -f -p 8080 -h /data'
+    volumes:
+      - dbdata:/data
+  web:
+    image: busybox
+    command: sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://db:8080/x && break; sleep 0.5; done; sleep 1000'
+    ports:
+      - "{port}:80"
+    depends_on:
+      - db
+volumes:
+  dbdata:
+"#
+            ),
+        )
+        .unwrap();
+        let compose = |args: &[&str]| {
+            let output = Command::new("docker-compose")
+                .args(["-p", "proj"])
+                .args(args)
+                .current_dir(&project)
+                .env("DOCKER_HOST", api.host())
+                .stdin(Stdio::null())
+                .output()
+                .expect("run docker-compose");
+            Done::from(output, args)
+        };
+        compose(&["up", "-d"]).ok();
+        let ps = compose(&["ps"]);
+        let ps = ps.ok();
+        assert!(
+            ps.contains("proj_db_1") && ps.contains("proj_web_1"),
+            "{ps}"
+        );
+        assert!(ps.contains(&format!("0.0.0.0:{port}->80/tcp")), "{ps}");
+        assert_eq!(ps.lines().filter(|l| l.contains(" Up ")).count(), 2, "{ps}");
+        // Service names resolve between services on the project's network.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let logs = compose(&["logs", "--no-color", "web"]);
+            if logs.ok().contains("from-db") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{:?}: {}", ctx.mode, logs.stdout);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(
+            compose(&["exec", "-T", "db", "cat", "/data/x"]).ok(),
+            "from-db"
+        );
+        compose(&["down", "-v"]).ok();
+        assert_eq!(api.docker(&["ps", "-aq"]).ok(), "");
+        assert_eq!(api.docker(&["volume", "ls", "-q"]).ok(), "");
+        assert!(!api.docker(&["network", "ls"]).ok().contains("proj_default"));
+    });
 }

@@ -97,11 +97,17 @@ impl ContainerFilter {
                 .is_some_and(|s| s.iter().any(|s| s != "running"))
     }
 
+    /// Values of one key are alternatives, except labels: every label given must match (as
+    /// Podman's MatchLabelFilters and Docker).
     pub fn matches(&self, container: &ContainerReport) -> bool {
         self.by_key.iter().all(|(key, values)| {
-            values
-                .iter()
-                .any(|value| matches_one(container, key, value))
+            let mut each = values.iter();
+            let one = |value: &String| matches_one(container, key, value);
+            if key == "label" {
+                each.all(one)
+            } else {
+                each.any(one)
+            }
         })
     }
 }
