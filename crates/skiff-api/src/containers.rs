@@ -78,7 +78,7 @@ pub async fn inspect(api: &Arc<Api>, id: &str) -> Result<Response<Body>, ApiErro
 
 /// The container's full ID and state now.
 pub(crate) async fn state_of(
-    api: &Api,
+    api: &Arc<Api>,
     id: &str,
 ) -> Result<(String, ContainerState, bool), ApiError> {
     let id = id.to_string();
@@ -364,9 +364,26 @@ pub async fn logs(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<Bo
     let (id, _, tty) = state_of(api, id).await?;
     let (sender, body) = body::channel();
     let store = api.store.clone();
+    // The answer goes once the log is open: a client that removes the container next (as
+    // docker-py's run does) still gets all of it.
+    let (opened, is_open) = tokio::sync::oneshot::channel();
     tokio::task::spawn_blocking(move || {
-        let Ok(engine) = skiff_engine::Engine::open(store) else {
-            return;
+        let engine = match skiff_engine::Engine::open(store) {
+            Ok(engine) => engine,
+            Err(error) => {
+                let _ = opened.send(Err(error));
+                return;
+            }
+        };
+        let logs = match engine.open_logs(std::slice::from_ref(&id)) {
+            Ok(logs) => {
+                let _ = opened.send(Ok(()));
+                logs
+            }
+            Err(error) => {
+                let _ = opened.send(Err(error));
+                return;
+            }
         };
         let writer = |wanted: bool, stream: u8| -> Box<dyn Write> {
             if !wanted {
@@ -378,8 +395,11 @@ pub async fn logs(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<Bo
             })
         };
         let (mut out, mut err) = (writer(stdout, 1), writer(stderr, 2));
-        let _ = engine.container_logs(&id, &options, &mut out, &mut err);
+        let _ = engine.write_logs(logs, &options, &mut out, &mut err);
     });
+    is_open
+        .await
+        .map_err(|_| ApiError::internal("the log reader ended"))??;
     let content_type = if tty {
         "application/vnd.docker.raw-stream"
     } else {
@@ -406,4 +426,188 @@ pub async fn remove(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<
     })
     .await?;
     Ok(no_content())
+}
+
+/// `GET /containers/{id}/top?ps_args=`: Docker's `ps` options beyond the default are taken
+/// as Podman's descriptors (`pid,user,args`).
+pub async fn top(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<Body>, ApiError> {
+    let descriptors: Vec<String> = match query.get("ps_args").map(str::trim) {
+        None | Some("" | "-ef" | "-e -f" | "aux") => Vec::new(),
+        Some(args) => args
+            .split([' ', ','])
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    let outcome = api
+        .action(Action::Top {
+            container: id.to_string(),
+            descriptors,
+        })
+        .await?;
+    let Report::Table { header, rows } = outcome.report else {
+        return Err(ApiError::internal("top reported nothing"));
+    };
+    Ok(body::json(
+        StatusCode::OK,
+        &json!({"Titles": header, "Processes": rows}),
+    ))
+}
+
+/// Docker's stats object for one reading, with the one before it as `precpu_stats`.
+fn stats_json(
+    sample: &skiff_engine::StatsSample,
+    before: Option<&skiff_engine::StatsSample>,
+    cpus: usize,
+) -> serde_json::Value {
+    let cpu = |s: Option<&skiff_engine::StatsSample>| {
+        json!({
+            "cpu_usage": {
+                "total_usage": s.map(|s| s.cpu_nanos).unwrap_or(0),
+                "usage_in_kernelmode": 0,
+                "usage_in_usermode": 0,
+            },
+            "system_cpu_usage": s.map(|s| system_nanos(s.taken)).unwrap_or(0),
+            "online_cpus": cpus,
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+        })
+    };
+    let rfc =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    json!({
+        "read": rfc(sample.taken),
+        "preread": before.map(|b| rfc(b.taken)).unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+        "pids_stats": {"current": sample.pids},
+        "blkio_stats": {"io_service_bytes_recursive": [
+            {"major": 0, "minor": 0, "op": "read", "value": sample.block_input},
+            {"major": 0, "minor": 0, "op": "write", "value": sample.block_output},
+        ]},
+        "num_procs": 0,
+        "storage_stats": {},
+        "cpu_stats": cpu(Some(sample)),
+        "precpu_stats": cpu(before),
+        "memory_stats": {
+            "usage": sample.memory_usage,
+            "limit": sample.memory_limit,
+            "stats": {},
+        },
+        "name": format!("/{}", sample.name),
+        "id": sample.id,
+        "networks": {"eth0": {
+            "rx_bytes": sample.net_input, "rx_packets": 0, "rx_errors": 0, "rx_dropped": 0,
+            "tx_bytes": sample.net_output, "tx_packets": 0, "tx_errors": 0, "tx_dropped": 0,
+        }},
+    })
+}
+
+/// The host's CPU time in nanoseconds (Docker's `system_cpu_usage`), from /proc/stat at the
+/// time of a reading (close enough: the two are taken together).
+fn system_nanos(_taken: chrono::DateTime<chrono::Utc>) -> u64 {
+    let ticks_per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100)
+        .max(1) as u64;
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().next()?;
+            Some(
+                line.split_whitespace()
+                    .skip(1)
+                    .filter_map(|v| v.parse::<u64>().ok())
+                    .sum::<u64>(),
+            )
+        })
+        .map(|ticks| ticks * (1_000_000_000 / ticks_per_second))
+        .unwrap_or(0)
+}
+
+/// How long between two stats readings.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `GET /containers/{id}/stats?stream=&one-shot=`: a reading each second (or one, with the
+/// one a second before it as `precpu_stats` unless `one-shot`).
+pub async fn stats(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<Body>, ApiError> {
+    let stream = query.flag("stream", true)?;
+    let one_shot = query.flag("one-shot", false)?;
+    let name = id.to_string();
+    let read = move |api: Arc<Api>| {
+        let name = name.clone();
+        async move {
+            api.engine(move |engine| engine.container_stats(&[name]))
+                .await
+                .map(|mut samples| samples.pop())
+        }
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let first = read(api.clone())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No such container: {id}")))?;
+    if !stream {
+        let (before, sample) = if one_shot {
+            (None, first)
+        } else {
+            tokio::time::sleep(STATS_INTERVAL).await;
+            let second = read(api.clone()).await?.unwrap_or_else(|| first.clone());
+            (Some(first), second)
+        };
+        return Ok(body::json(
+            StatusCode::OK,
+            &stats_json(&sample, before.as_ref(), cpus),
+        ));
+    }
+    let (sender, body) = body::channel();
+    let api = api.clone();
+    tokio::spawn(async move {
+        let mut before: Option<skiff_engine::StatsSample> = None;
+        let mut sample = Some(first);
+        while let Some(now) = sample {
+            let mut line = stats_json(&now, before.as_ref(), cpus).to_string();
+            line.push('\n');
+            if sender.send(Bytes::from(line)).await.is_err() {
+                return;
+            }
+            before = Some(now);
+            tokio::time::sleep(STATS_INTERVAL).await;
+            sample = read(api.clone()).await.ok().flatten();
+        }
+    });
+    Ok(body::with_type(StatusCode::OK, body, "application/json"))
+}
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`.
+pub async fn commit(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
+    let Some(container) = query.get("container").filter(|c| !c.is_empty()) else {
+        return Err(ApiError::bad_request("container is required"));
+    };
+    let image = query.get("repo").filter(|r| !r.is_empty()).map(|repo| {
+        match query.get("tag").filter(|t| !t.is_empty()) {
+            Some(tag) => format!("{repo}:{tag}"),
+            None => repo.to_string(),
+        }
+    });
+    let outcome = api
+        .action(Action::Commit {
+            container: container.to_string(),
+            image,
+            changes: query.all("changes"),
+            message: query
+                .get("comment")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            author: query
+                .get("author")
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
+            pause: query.flag("pause", true)?,
+        })
+        .await?;
+    let Report::Committed { id } = outcome.report else {
+        return Err(ApiError::internal("commit reported no image"));
+    };
+    Ok(body::json(
+        StatusCode::CREATED,
+        &json!({"Id": docker::image_id(&id)}),
+    ))
 }

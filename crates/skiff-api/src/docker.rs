@@ -296,8 +296,13 @@ pub fn container_inspect(c: &ContainerReport) -> Value {
         "HostConfig": {
             "Binds": binds(c),
             "ContainerIDFile": "",
+            // Docker's clients read logs only from the drivers they know: the default
+            // file (k8s-file, the format json-file also means here) is `json-file` to them.
             "LogConfig": {
-                "Type": if spec.log.driver.is_empty() { "k8s-file" } else { spec.log.driver.as_str() },
+                "Type": match spec.log.driver.as_str() {
+                    "" | "k8s-file" => "json-file",
+                    other => other,
+                },
                 "Config": {},
             },
             "NetworkMode": network_mode(c),

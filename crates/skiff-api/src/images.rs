@@ -87,6 +87,34 @@ pub async fn pull(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiEr
     ))
 }
 
+/// `GET /images/{name}/history`: newest first.
+pub async fn history(api: &Arc<Api>, name: &str) -> Result<Response<Body>, ApiError> {
+    let name = name.to_string();
+    let (entries, tags) = api
+        .engine(move |engine| {
+            Ok((
+                engine.image_history(&name)?,
+                engine.image(&name)?.image.names,
+            ))
+        })
+        .await?;
+    let list: Vec<_> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            json!({
+                "Id": entry.id.as_deref().map(docker::image_id).unwrap_or_else(|| "<missing>".into()),
+                "Created": entry.created.map(|t| t.timestamp()).unwrap_or(0),
+                "CreatedBy": entry.created_by,
+                "Tags": if i == 0 { tags.clone() } else { Vec::new() },
+                "Size": entry.size,
+                "Comment": entry.comment,
+            })
+        })
+        .collect();
+    Ok(body::json(StatusCode::OK, &list))
+}
+
 pub async fn tag(api: &Arc<Api>, name: &str, query: &Query) -> Result<Response<Body>, ApiError> {
     let Some(repo) = query.get("repo").filter(|r| !r.is_empty()) else {
         return Err(ApiError::bad_request("repo is required"));

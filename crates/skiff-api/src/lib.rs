@@ -14,6 +14,7 @@ mod docker;
 mod error;
 mod events;
 mod exec;
+mod files;
 mod images;
 mod networks;
 mod routes;

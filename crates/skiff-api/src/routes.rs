@@ -41,6 +41,8 @@ pub struct Api {
     /// Window sizes for the attached sessions and execs running, by container or exec ID.
     pub(crate) resizers: Resizers,
     pub(crate) execs: crate::exec::Execs,
+    /// Engines opened by earlier requests, free for the next.
+    engines: Mutex<Vec<Engine>>,
 }
 
 impl Api {
@@ -55,20 +57,37 @@ impl Api {
             attaches: Mutex::new(HashMap::new()),
             resizers: Resizers::default(),
             execs: Mutex::new(HashMap::new()),
+            engines: Mutex::new(Vec::new()),
         }
     }
 
-    /// Runs `work` on an engine opened in a blocking thread: reads, and writes that need no
-    /// namespace (the database only).
+    /// Runs `work` on an engine in a blocking thread: reads, and writes that need no
+    /// namespace (the database only). Engines are kept for the next request (opening one is
+    /// most of a small request's cost); each holds no state beyond its database connections.
     pub(crate) async fn engine<T: Send + 'static>(
-        &self,
+        self: &Arc<Self>,
         work: impl FnOnce(&mut Engine) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || work(&mut Engine::open(store)?))
-            .await
-            .map_err(|e| ApiError::internal(format!("engine task: {e}")))?
-            .map_err(ApiError::from)
+        let api = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let kept = api
+                .engines
+                .lock()
+                .ok()
+                .and_then(|mut engines| engines.pop());
+            let mut engine = match kept {
+                Some(engine) => engine,
+                None => Engine::open(api.store.clone())?,
+            };
+            let result = work(&mut engine);
+            if let Ok(mut engines) = api.engines.lock() {
+                engines.push(engine);
+            }
+            result
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("engine task: {e}")))?
+        .map_err(ApiError::from)
     }
 
     /// Runs `action` in a helper process (anything that forks, enters namespaces or needs
@@ -154,6 +173,15 @@ impl Query {
             .rev()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value given for `key`.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// A boolean parameter: Go's strconv.ParseBool words, absent is `default`.
@@ -338,7 +366,8 @@ async fn route(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = request.method().clone();
     use crate::{
-        containers as c, exec as e, images as i, networks as n, system as s, volumes as v,
+        containers as c, exec as e, files as f, images as i, networks as n, system as s,
+        volumes as v,
     };
     match (&method, segments.as_slice()) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(s::ping(&method)),
@@ -365,6 +394,23 @@ async fn route(
         (&Method::POST, ["exec", id, "resize"]) => c::resize(api, id, &query),
         (&Method::GET, ["exec", id, "json"]) => e::inspect(api, id).await,
         (&Method::DELETE, ["containers", id]) => c::remove(api, id, &query).await,
+        (&Method::GET, ["containers", id, "top"]) => c::top(api, id, &query).await,
+        (&Method::GET, ["containers", id, "stats"]) => c::stats(api, id, &query).await,
+        (&Method::GET, ["containers", id, "changes"]) => f::changes(api, id).await,
+        (&Method::GET, ["containers", id, "export"]) => f::export(api, id).await,
+        (&Method::HEAD, ["containers", id, "archive"]) => {
+            f::archive_get(api, id, &query, false).await
+        }
+        (&Method::GET, ["containers", id, "archive"]) => {
+            f::archive_get(api, id, &query, true).await
+        }
+        (&Method::PUT, ["containers", id, "archive"]) => {
+            f::archive_put(api, id, &query, request).await
+        }
+        (&Method::POST, ["commit"]) => c::commit(api, &query).await,
+        (&Method::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
+            i::history(api, &name.join("/")).await
+        }
         (&Method::GET, ["events"]) => crate::events::events(api, &query).await,
         (&Method::GET, ["networks"]) => n::list(api, &query).await,
         (&Method::POST, ["networks", "create"]) => n::create(api, request).await,

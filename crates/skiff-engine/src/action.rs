@@ -110,6 +110,20 @@ pub enum Action {
         container: String,
         path: String,
     },
+    /// What a path in the container is: reports `PathStat`.
+    StatPath {
+        container: String,
+        path: String,
+    },
+    /// `top`: reports `Table`.
+    Top {
+        container: String,
+        descriptors: Vec<String>,
+    },
+    /// `diff`: reports `Changes`.
+    Changes {
+        container: String,
+    },
     /// `export`: a tar archive of the root filesystem on stdout.
     Export {
         container: String,
@@ -175,6 +189,7 @@ pub enum Action {
         message: Option<String>,
         #[serde(default)]
         author: Option<String>,
+        /// Frozen while committed, where it can be (Docker's default).
         #[serde(default)]
         pause: bool,
     },
@@ -207,6 +222,15 @@ pub enum Report {
     Named {
         name: String,
         id: String,
+    },
+    PathStat(crate::PathStat),
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    /// What changed: `A`, `C` or `D` and the path.
+    Changes {
+        changes: Vec<(String, String)>,
     },
     /// What a prune removed.
     Pruned {
@@ -284,7 +308,9 @@ impl Action {
             }
             Action::Exec { container, .. }
             | Action::CopyInto { container, .. }
-            | Action::CopyFrom { container, .. } => Scope::Container(container),
+            | Action::CopyFrom { container, .. }
+            | Action::StatPath { container, .. }
+            | Action::Top { container, .. } => Scope::Container(container),
             Action::CreateNetwork { .. }
             | Action::RemoveNetwork { .. }
             | Action::ConnectNetwork { .. }
@@ -369,6 +395,26 @@ impl Action {
                     deleted: removal.deleted,
                 }
             }
+            Action::StatPath { container, path } => {
+                Report::PathStat(engine.stat_container_path(container, path)?)
+            }
+            Action::Top {
+                container,
+                descriptors,
+            } => {
+                let table = engine.top_container(container, descriptors)?;
+                Report::Table {
+                    header: table.header,
+                    rows: table.rows,
+                }
+            }
+            Action::Changes { container } => Report::Changes {
+                changes: engine
+                    .container_changes(container)?
+                    .into_iter()
+                    .map(|(kind, path)| (kind.letter().to_string(), path))
+                    .collect(),
+            },
             Action::CreateNetwork { request } => {
                 let network = engine.create_network(request)?;
                 Report::Named {
@@ -465,10 +511,18 @@ impl Action {
                         .collect::<Result<_, _>>()?,
                     message: message.clone(),
                     author: author.clone(),
-                    pause: *pause,
                     ..Default::default()
                 };
-                let report = engine.commit_container(container, image.as_deref(), &options)?;
+                let (id, pid) = match *pause {
+                    true => {
+                        let target = engine.container(container)?;
+                        (target.id().to_string(), target.pid())
+                    }
+                    false => (String::new(), 0),
+                };
+                let report = crate::container::freezer::while_frozen(&id, pid, || {
+                    engine.commit_container(container, image.as_deref(), &options)
+                })?;
                 Report::Committed {
                     id: report.id().to_string(),
                 }

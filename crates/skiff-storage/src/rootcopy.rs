@@ -24,6 +24,11 @@ pub enum Kind {
 
 /// The kind of `path` inside `root` (the last component not followed), None if missing.
 pub fn kind_in_root(root: &File, path: &Path) -> Option<Kind> {
+    stat_in_root(root, path).map(|(stat, _)| kind(&stat))
+}
+
+/// What `path` beneath `root` is (not following a last symlink), and a symlink's target.
+pub fn stat_in_root(root: &File, path: &Path) -> Option<(FileStat, Option<PathBuf>)> {
     let (parent, name) = split(path);
     let dir = open_in_root(root, &parent, libc::O_PATH | libc::O_DIRECTORY, 0).ok()?;
     let name = name.unwrap_or_else(|| OsString::from("."));
@@ -33,7 +38,11 @@ pub fn kind_in_root(root: &File, path: &Path) -> Option<Kind> {
         AtFlags::AT_SYMLINK_NOFOLLOW,
     )
     .ok()?;
-    Some(kind(&stat))
+    let target = (kind(&stat) == Kind::Symlink)
+        .then(|| nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name.as_os_str()).ok())
+        .flatten()
+        .map(PathBuf::from);
+    Some((stat, target))
 }
 
 fn kind(stat: &FileStat) -> Kind {

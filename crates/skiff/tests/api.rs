@@ -646,3 +646,148 @@ volumes:
         assert!(!api.docker(&["network", "ls"]).ok().contains("proj_default"));
     });
 }
+
+#[test]
+fn files_top_stats_and_commit() {
+    in_both_modes(|ctx, api| {
+        api.docker(&[
+            "run",
+            "-d",
+            "--name",
+            "f",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hi > /hello; mkdir -p /dir; echo a > /dir/a; touch /ready; sleep 1000",
+        ])
+        .ok();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while api.docker(&["exec", "f", "test", "-e", "/ready"]).code != 0 {
+            assert!(Instant::now() < deadline, "the container never got ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = ctx.scratch("out");
+        // Out of the container: a file, a directory; into it: a file.
+        let file = out.join("hello");
+        api.docker(&["cp", "f:/hello", file.to_str().unwrap()]).ok();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "hi\n");
+        let dir = out.join("dir");
+        api.docker(&["cp", "f:/dir", dir.to_str().unwrap()]).ok();
+        assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "a\n");
+        let upload = out.join("up.txt");
+        std::fs::write(&upload, "uploaded\n").unwrap();
+        api.docker(&["cp", upload.to_str().unwrap(), "f:/up.txt"])
+            .ok();
+        assert_eq!(
+            api.docker(&["exec", "f", "cat", "/up.txt"]).ok(),
+            "uploaded"
+        );
+        api.docker(&["cp", "f:/no-such-file", out.to_str().unwrap()])
+            .fails(1, "Could not find the file /no-such-file");
+        let diff = api.docker(&["diff", "f"]);
+        let diff = diff.ok();
+        for wanted in ["A /hello", "A /dir/a", "A /up.txt"] {
+            assert!(diff.lines().any(|l| l == wanted), "{wanted} in {diff}");
+        }
+        let top = api.docker(&["top", "f"]);
+        assert!(
+            top.ok().contains("sleep 1000"),
+            "{:?}: {}",
+            ctx.mode,
+            top.stdout
+        );
+        let exported = Command::new("sh")
+            .arg("-c")
+            .arg("docker export f | tar t")
+            .env("DOCKER_HOST", api.host())
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&exported.stdout);
+        assert!(listing.lines().any(|l| l == "hello"), "{listing}");
+        let stats = api.docker(&[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.PIDs}}",
+            "f",
+        ]);
+        match ctx.mode {
+            Mode::Root => assert_eq!(stats.ok(), "f 1"),
+            // No cgroups for a user on these cgroup v1 hosts, as Podman.
+            Mode::Rootless => stats.fails(1, "cgroups v2"),
+        }
+        let id = api
+            .docker(&["commit", "-c", "ENV MARK=1", "f", "localhost/committed:v1"])
+            .ok()
+            .to_string();
+        assert!(id.starts_with("sha256:"), "{id}");
+        assert_eq!(
+            api.docker(&[
+                "run",
+                "--rm",
+                "localhost/committed:v1",
+                "sh",
+                "-c",
+                "cat /hello; echo $MARK"
+            ])
+            .ok(),
+            "hi\n1"
+        );
+        let history = api.docker(&[
+            "history",
+            "--format",
+            "{{.CreatedBy}}",
+            "localhost/committed:v1",
+        ]);
+        assert_eq!(history.ok().lines().count(), 2, "{}", history.stdout);
+        api.docker(&["rm", "-f", "f"]).ok();
+    });
+}
+
+#[test]
+fn docker_py_drives_containers_images_networks() {
+    in_both_modes(|ctx, api| {
+        let script = r#"
+import sys, docker
+client = docker.DockerClient(base_url=sys.argv[1])
+assert client.ping()
+out = client.containers.run("busybox", ["sh", "-c", "echo from-py"], remove=True)
+assert out == b"from-py\n", out
+network = client.networks.create("pynet")
+volume = client.volumes.create("pyvol")
+c = client.containers.run("busybox", ["sleep", "1000"], detach=True, name="pyc",
+                          network="pynet", volumes={"pyvol": {"bind": "/v", "mode": "rw"}},
+                          labels={"made-by": "docker-py"})
+c.reload()
+assert c.status == "running", c.status
+code, output = c.exec_run(["sh", "-c", "echo x > /v/f; cat /v/f; exit 3"])
+assert (code, output) == (3, b"x\n"), (code, output)
+assert [x.name for x in client.containers.list(filters={"label": "made-by=docker-py"})] == ["pyc"]
+assert "pyc" in [x.name for x in client.networks.get("pynet").containers]
+c.stop(timeout=1)
+assert c.wait()["StatusCode"] == 137
+assert c.logs() == b""
+c.remove()
+network.remove()
+volume.remove()
+assert "busybox" in " ".join(t for i in client.images.list() for t in i.tags)
+try:
+    client.containers.get("pyc")
+    raise SystemExit("removed container still there")
+except docker.errors.NotFound:
+    pass
+print("ok")
+"#;
+        let output = Command::new("python3")
+            .args(["-c", script, &api.host()])
+            .output()
+            .expect("python3");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "ok",
+            "{:?}: {}",
+            ctx.mode,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}

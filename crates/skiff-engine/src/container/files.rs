@@ -37,6 +37,18 @@ impl Default for CopyInto {
     }
 }
 
+/// A path in a container, as `stat` sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PathStat {
+    pub name: String,
+    pub size: i64,
+    /// The Unix mode: type and permission bits.
+    pub mode: u32,
+    pub mtime: chrono::DateTime<chrono::Utc>,
+    /// A symlink's target, else empty.
+    pub link_target: String,
+}
+
 /// One side of `cp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CopyTarget {
@@ -265,6 +277,36 @@ impl Engine {
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| "/".into());
         format!("{}/{path}", workdir.trim_end_matches('/'))
+    }
+
+    /// What a path in the container is (`cp`'s stat, the API's archive HEAD), not following
+    /// a last symlink.
+    pub fn stat_container_path(
+        &self,
+        name_or_id: &str,
+        path: &str,
+    ) -> Result<PathStat, EngineError> {
+        let record = self.record_for_files(name_or_id)?;
+        let (root, path) =
+            self.container_root_at(&record, &self.in_working_directory(&record, path))?;
+        let Some((stat, target)) =
+            skiff_storage::rootcopy::stat_in_root(&root.dir, Path::new(&path))
+        else {
+            return Err(EngineError::NoSuchObject(format!(
+                "Could not find the file {path} in container {}",
+                record.name
+            )));
+        };
+        Ok(PathStat {
+            name: last_name(Path::new(&path)),
+            size: stat.st_size,
+            mode: stat.st_mode,
+            mtime: chrono::DateTime::from_timestamp(stat.st_mtime, stat.st_mtime_nsec as u32)
+                .unwrap_or_default(),
+            link_target: target
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        })
     }
 
     /// `cp CONTAINER:SRC DEST` (DEST `-`: a tar stream to `stdout`).

@@ -134,14 +134,7 @@ impl Engine {
     /// Runs `work` with a running container frozen, where it has a freezer and is not frozen
     /// already (then it runs as it is, as Podman's `cp --pause` on rootless cgroup v1).
     pub(crate) fn frozen_while<T>(&self, id: &str, pid: i32, work: impl FnOnce() -> T) -> T {
-        let frozen = Freezer::of(pid, id)
-            .filter(|f| pid > 0 && !f.is_frozen())
-            .filter(|f| f.change(true).is_ok());
-        let result = work();
-        if let Some(freezer) = frozen {
-            let _ = freezer.change(false);
-        }
-        result
+        while_frozen(id, pid, work)
     }
 
     /// Thaws a container if it is frozen (before signals that must reach it).
@@ -152,6 +145,19 @@ impl Engine {
             let _ = freezer.change(false);
         }
     }
+}
+
+/// Runs `work` with the container frozen where it can be (a container without a freezer of
+/// its own, rootless on cgroup v1, runs on).
+pub(crate) fn while_frozen<T>(id: &str, pid: i32, work: impl FnOnce() -> T) -> T {
+    let frozen = Freezer::of(pid, id)
+        .filter(|f| pid > 0 && !f.is_frozen())
+        .filter(|f| f.change(true).is_ok());
+    let result = work();
+    if let Some(freezer) = frozen {
+        let _ = freezer.change(false);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ pub fn parse_log_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, E
 }
 
 /// One container's log being read: where the last read stopped, and what it holds back.
+/// Container logs opened for reading (see [`Engine::open_logs`]).
+pub struct OpenLogs(Vec<LogReader>);
+
 struct LogReader {
     id: String,
     path: std::path::PathBuf,
@@ -147,6 +150,13 @@ impl Engine {
         stdout: &mut dyn Write,
         stderr: &mut dyn Write,
     ) -> Result<(), EngineError> {
+        let logs = self.open_logs(names)?;
+        self.write_logs(logs, options, stdout, stderr)
+    }
+
+    /// The logs of these containers, opened now: what they hold stays readable even if the
+    /// containers go (`--rm`) before [`Engine::write_logs`] reads them.
+    pub fn open_logs(&self, names: &[String]) -> Result<OpenLogs, EngineError> {
         let mut readers = Vec::new();
         for name in names {
             let record = self.containers.lookup(name)?;
@@ -158,14 +168,26 @@ impl Engine {
             };
             readers.push(LogReader {
                 id: record.id,
+                file: File::open(&path).ok(),
                 path,
-                file: None,
                 offset: 0,
                 pending: Vec::new(),
                 first: true,
                 done: false,
             });
         }
+        Ok(OpenLogs(readers))
+    }
+
+    /// Writes opened logs (`containers_logs`).
+    pub fn write_logs(
+        &self,
+        logs: OpenLogs,
+        options: &LogOptions,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<(), EngineError> {
+        let mut readers = logs.0;
         let several = readers.len() > 1;
         loop {
             let mut round = Vec::new();
