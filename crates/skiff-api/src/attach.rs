@@ -27,7 +27,7 @@ use crate::routes::{Api, Query};
 use crate::service::Busy;
 
 /// How often a start attached looks whether its container runs yet.
-const START_POLL: Duration = Duration::from_millis(10);
+const START_POLL: Duration = Duration::from_millis(5);
 
 /// A connection being hijacked (its response upgrades it), and what it carries: stdin when
 /// asked, output raw for a terminal, else framed.

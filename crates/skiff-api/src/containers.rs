@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::routes::{Api, Query, json_body, no_content};
 
 /// How often `wait` looks at a container's state.
-const WAIT_POLL: Duration = Duration::from_millis(20);
+const WAIT_POLL: Duration = Duration::from_millis(5);
 
 pub async fn list(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
     let all = query.flag("all", false)?;

@@ -54,7 +54,7 @@ struct ExecStart {
 }
 
 /// A new random ID, as Docker's: 64 hex digits.
-fn new_id() -> Result<String, ApiError> {
+pub(crate) fn new_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))

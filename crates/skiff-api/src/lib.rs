@@ -8,6 +8,7 @@
 
 mod attach;
 mod body;
+mod build;
 mod containers;
 mod create;
 mod docker;

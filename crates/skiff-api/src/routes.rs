@@ -408,6 +408,7 @@ async fn route(
             f::archive_put(api, id, &query, request).await
         }
         (&Method::POST, ["commit"]) => c::commit(api, &query).await,
+        (&Method::POST, ["build"]) => crate::build::build(api, &query, request).await,
         (&Method::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
             i::history(api, &name.join("/")).await
         }

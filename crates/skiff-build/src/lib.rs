@@ -7,8 +7,10 @@ mod context;
 pub mod dockerfile;
 mod executor;
 pub mod patterns;
+mod request;
 pub mod sources;
 pub mod words;
 
 pub use context::StreamContext;
 pub use executor::{BuildError, BuildOptions, Squash, build};
+pub use request::{BuildRequest, run_request};

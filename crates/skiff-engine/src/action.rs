@@ -179,6 +179,11 @@ pub enum Action {
     },
     /// `volume prune`: reports `Pruned`.
     PruneVolumes,
+    /// `build`: reports `Built`. `request` is skiff-build's (it stands on the engine, so the
+    /// engine cannot call it): the binary passes the [`BuildRunner`] that runs it.
+    Build {
+        request: serde_json::Value,
+    },
     /// `commit`: reports `Committed`.
     Commit {
         container: String,
@@ -216,6 +221,9 @@ pub enum Report {
         id: String,
     },
     Pulled {
+        id: String,
+    },
+    Built {
         id: String,
     },
     /// A network or volume made or removed: its name, and its ID where it has one.
@@ -320,9 +328,12 @@ impl Action {
         }
     }
 
-    fn run(&self, engine: &mut Engine) -> Result<Report, EngineError> {
+    fn run(&self, engine: &mut Engine, build: BuildRunner) -> Result<Report, EngineError> {
         let exited = |code| Report::Exited { code };
         Ok(match self {
+            Action::Build { request } => Report::Built {
+                id: build(engine, request)?,
+            },
             Action::Create { container } => {
                 let created = engine.create_from(container, &|_| {})?;
                 Report::Created {
@@ -545,9 +556,12 @@ fn send(event: &Event) {
     let _ = control.write_all(&line);
 }
 
-/// The helper's `main`: runs the request in `args[0]` and reports on the control socket.
-/// Returns the process's exit code (the report on the socket is what counts).
-pub fn action_main(args: &[String]) -> i32 {
+/// Runs a build request (skiff-build's), its progress on stdout; returns the image's ID.
+pub type BuildRunner = fn(&mut Engine, &serde_json::Value) -> Result<String, EngineError>;
+
+/// The helper's `main`: runs the request in `args[0]` (builds with `build`) and reports on the
+/// control socket. Returns the process's exit code (the report on the socket is what counts).
+pub fn action_main(args: &[String], build: BuildRunner) -> i32 {
     // Started by hand, descriptor 3 is not a control socket (or not open): nothing to say on.
     let is_socket = nix::sys::stat::fstat(CONTROL_FD).is_ok_and(|stat| {
         nix::sys::stat::SFlag::from_bits_truncate(stat.st_mode) & nix::sys::stat::SFlag::S_IFMT
@@ -566,7 +580,7 @@ pub fn action_main(args: &[String]) -> i32 {
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
     );
     skiff_runtime::sealed::keep_across_reexec(CONTROL_FD);
-    let result = serve(args.first().map(String::as_str).unwrap_or_default());
+    let result = serve(args.first().map(String::as_str).unwrap_or_default(), build);
     let code = match &result {
         Ok(Report::Exited { code }) => *code,
         Ok(_) => 0,
@@ -576,7 +590,7 @@ pub fn action_main(args: &[String]) -> i32 {
     code
 }
 
-fn serve(request: &str) -> Result<Report, ActionError> {
+fn serve(request: &str, build: BuildRunner) -> Result<Report, ActionError> {
     let request: Request = serde_json::from_str(request).map_err(|e| ActionError {
         kind: ErrorKind::InvalidArgument,
         message: format!("invalid action request: {e}"),
@@ -591,7 +605,7 @@ fn serve(request: &str) -> Result<Report, ActionError> {
     engine.window = WindowSource::Messages(CONTROL_FD);
     request
         .action
-        .run(&mut engine)
+        .run(&mut engine, build)
         .map_err(|e| ActionError::from(&e))
 }
 

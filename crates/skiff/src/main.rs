@@ -26,7 +26,10 @@ fn main() {
         std::process::exit(skiff_engine::rootless_netns::forwarder_main(&args[2..]));
     }
     if args.get(1).map(String::as_str) == Some(skiff_engine::action::ACTION_COMMAND) {
-        std::process::exit(skiff_engine::action::action_main(&args[2..]));
+        std::process::exit(skiff_engine::action::action_main(
+            &args[2..],
+            skiff_build::run_request,
+        ));
     }
     if args.get(1).map(String::as_str) == Some(skiff_engine::network::DNS_COMMAND) {
         std::process::exit(skiff_engine::network::dns_main(&args[2..]));

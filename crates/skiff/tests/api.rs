@@ -600,10 +600,20 @@ services:
       - "{port}:80"
     depends_on:
       - db
+  app:
+    build: ./app
+    image: localhost/proj-app
 volumes:
   dbdata:
 "#
             ),
+        )
+        .unwrap();
+        let app = project.join("app");
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(
+            app.join("Dockerfile"),
+            "FROM busybox\nRUN echo built-by-compose > /built\nCMD cat /built; sleep 1000\n",
         )
         .unwrap();
         let compose = |args: &[&str]| {
@@ -625,7 +635,7 @@ volumes:
             "{ps}"
         );
         assert!(ps.contains(&format!("0.0.0.0:{port}->80/tcp")), "{ps}");
-        assert_eq!(ps.lines().filter(|l| l.contains(" Up ")).count(), 2, "{ps}");
+        assert_eq!(ps.lines().filter(|l| l.contains(" Up ")).count(), 3, "{ps}");
         // Service names resolve between services on the project's network.
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -640,7 +650,12 @@ volumes:
             compose(&["exec", "-T", "db", "cat", "/data/x"]).ok(),
             "from-db"
         );
-        compose(&["down", "-v"]).ok();
+        // The service built from its Dockerfile runs what was built.
+        assert_eq!(
+            compose(&["exec", "-T", "app", "cat", "/built"]).ok(),
+            "built-by-compose"
+        );
+        compose(&["down", "-v", "-t", "1"]).ok();
         assert_eq!(api.docker(&["ps", "-aq"]).ok(), "");
         assert_eq!(api.docker(&["volume", "ls", "-q"]).ok(), "");
         assert!(!api.docker(&["network", "ls"]).ok().contains("proj_default"));
@@ -789,5 +804,64 @@ print("ok")
             ctx.mode,
             String::from_utf8_lossy(&output.stderr)
         );
+    });
+}
+
+#[test]
+fn docker_build_of_a_multi_stage_dockerfile() {
+    in_both_modes(|ctx, api| {
+        let dir = ctx.scratch("context");
+        std::fs::write(
+            dir.join("Dockerfile"),
+            "FROM busybox AS first\nARG WHO=nobody\nRUN echo \"built by $WHO\" > /made\n\
+             FROM busybox\nCOPY --from=first /made /made\nCOPY hello.txt /hello.txt\n\
+             LABEL stage=final\nCMD [\"cat\", \"/made\", \"/hello.txt\"]\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("hello.txt"), "hello file\n").unwrap();
+        std::fs::write(
+            dir.join("Failing"),
+            "FROM busybox\nRUN echo failing; exit 3\n",
+        )
+        .unwrap();
+        let build = |args: &[&str]| {
+            let mut command = api.docker_command(&["build"]);
+            command.args(args).env("DOCKER_BUILDKIT", "0");
+            Done::from(command.output().expect("docker build"), args)
+        };
+        let context = dir.to_str().unwrap();
+        let built = build(&[
+            "-t",
+            "localhost/built:1",
+            "--build-arg",
+            "WHO=docker",
+            context,
+        ]);
+        assert!(
+            built.ok().contains("Successfully tagged localhost/built:1"),
+            "{:?}: {}",
+            ctx.mode,
+            built.stdout
+        );
+        assert_eq!(
+            api.docker(&["run", "--rm", "localhost/built:1"]).ok(),
+            "built by docker\nhello file"
+        );
+        assert_eq!(
+            api.docker(&[
+                "image",
+                "inspect",
+                "-f",
+                "{{.Config.Labels.stage}}",
+                "localhost/built:1"
+            ])
+            .ok(),
+            "final"
+        );
+        let failing = dir.join("Failing");
+        let failed = build(&["-f", failing.to_str().unwrap(), context]);
+        assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+        assert!(failed.stdout.contains("failing"), "{}", failed.stdout);
+        assert!(failed.stderr.contains("exit status 3"), "{}", failed.stderr);
     });
 }
