@@ -15,6 +15,15 @@ install -D -m 0755 target/release/skiff "$PREFIX/bin/skiff"
 # The per-container monitor, found by skiff in ../libexec/skiff (as Podman keeps conmon).
 install -D -m 0755 target/release/skiff-monitor "$PREFIX/libexec/skiff/skiff-monitor"
 
+# The API's socket-activated units, for root and for every user (`systemctl [--user] enable
+# --now skiff.socket`), as Podman ships podman.socket.
+for dir in /usr/lib/systemd/system /usr/lib/systemd/user; do
+  mkdir -p "$dir"
+  install -m 0644 contrib/systemd/skiff.socket "$dir/skiff.socket"
+  sed "s|@BINDIR@|$PREFIX/bin|" contrib/systemd/skiff.service > "$dir/skiff.service"
+  chmod 0644 "$dir/skiff.service"
+done
+
 # The test image's root filesystem, kept so any user can import it too.
 rootfs="$PREFIX/share/skiff/busybox-rootfs.tar"
 mkdir -p "$(dirname "$rootfs")"

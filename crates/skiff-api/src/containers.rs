@@ -611,3 +611,15 @@ pub async fn commit(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, Api
         &json!({"Id": docker::image_id(&id)}),
     ))
 }
+
+/// `POST /containers/prune`: every container that is not running.
+pub async fn prune(api: &Arc<Api>) -> Result<Response<Body>, ApiError> {
+    let outcome = api.action(Action::PruneContainers).await?;
+    let Report::Pruned { names } = outcome.report else {
+        return Err(ApiError::internal("container prune reported nothing"));
+    };
+    Ok(body::json(
+        StatusCode::OK,
+        &json!({"ContainersDeleted": names, "SpaceReclaimed": 0}),
+    ))
+}

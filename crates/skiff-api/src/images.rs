@@ -158,3 +158,131 @@ mod tests {
         assert_eq!(reference("a", "sha256:00"), "a@sha256:00");
     }
 }
+
+/// `POST /images/prune`: dangling images, or (`dangling=false`) every image no container uses.
+pub async fn prune(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
+    let mut all = false;
+    for filter in query.filters()? {
+        match filter.split_once('=') {
+            Some(("dangling", value)) => all = matches!(value, "false" | "0"),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid filter {filter:?}: only dangling is supported"
+                )));
+            }
+        }
+    }
+    let outcome = api.action(Action::PruneImages { all }).await?;
+    let Report::Pruned { names } = outcome.report else {
+        return Err(ApiError::internal("image prune reported nothing"));
+    };
+    let deleted: Vec<_> = names
+        .iter()
+        .map(|id| json!({"Deleted": docker::image_id(id)}))
+        .collect();
+    Ok(body::json(
+        StatusCode::OK,
+        &json!({"ImagesDeleted": deleted, "SpaceReclaimed": 0}),
+    ))
+}
+
+/// Docker's `X-Registry-Auth`: base64url JSON with `username` and `password`.
+fn registry_auth(header: Option<&hyper::header::HeaderValue>) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let text = header?.to_str().ok()?.trim();
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(text)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+        .ok()?;
+    let auth: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let user = auth.get("username")?.as_str()?.to_string();
+    let password = auth.get("password")?.as_str()?.to_string();
+    (!user.is_empty()).then_some((user, password))
+}
+
+/// `POST /images/{name}/push?tag=`: the push's outcome as Docker's JSON lines; a failure is
+/// an `errorDetail` line, as Docker sends it once the answer has begun.
+pub async fn push(
+    api: &Arc<Api>,
+    name: &str,
+    query: &Query,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let tag = query.get("tag").filter(|t| !t.is_empty());
+    let image = match tag {
+        Some(tag) => format!("{name}:{tag}"),
+        None => name.to_string(),
+    };
+    let credentials = registry_auth(request.headers().get("X-Registry-Auth"));
+    let outcome = api
+        .action(Action::Push {
+            image: image.clone(),
+            destination: None,
+            credentials,
+        })
+        .await;
+    let tag = tag.unwrap_or("latest");
+    let lines = match outcome {
+        Ok(outcome) => match outcome.report {
+            Report::Pushed { digest } => vec![
+                json!({"status": format!("The push refers to repository [{name}]")}),
+                json!({"status": format!("{tag}: digest: {digest} size: 0")}),
+                json!({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest, "Size": 0}}),
+            ],
+            _ => return Err(ApiError::internal("push reported no digest")),
+        },
+        Err(error) => {
+            vec![json!({"errorDetail": {"message": error.message}, "error": error.message})]
+        }
+    };
+    let text: String = lines.iter().map(|line| format!("{line}\r\n")).collect();
+    Ok(body::with_type(
+        StatusCode::OK,
+        body::full(text),
+        "application/json",
+    ))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct AuthBody {
+    username: String,
+    password: String,
+    serveraddress: String,
+}
+
+/// `POST /auth`: checks credentials with the registry (`docker login`).
+pub async fn auth(
+    api: &Arc<Api>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let auth: AuthBody = crate::routes::json_body(request.into_body()).await?;
+    if auth.serveraddress.is_empty() || auth.username.is_empty() {
+        return Err(ApiError::bad_request(
+            "username and serveraddress are required",
+        ));
+    }
+    let registry = auth
+        .serveraddress
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .to_string();
+    api.action(Action::Login {
+        registry,
+        username: auth.username,
+        password: auth.password,
+    })
+    .await
+    // Docker answers a refused login with 401.
+    .map_err(|error| match error.status {
+        StatusCode::FORBIDDEN => ApiError::new(StatusCode::UNAUTHORIZED, error.message),
+        _ => error,
+    })?;
+    Ok(body::json(
+        StatusCode::OK,
+        &json!({"Status": "Login Succeeded", "IdentityToken": ""}),
+    ))
+}

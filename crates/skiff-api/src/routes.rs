@@ -408,6 +408,12 @@ async fn route(
             f::archive_put(api, id, &query, request).await
         }
         (&Method::POST, ["commit"]) => c::commit(api, &query).await,
+        (&Method::POST, ["containers", "prune"]) => c::prune(api).await,
+        (&Method::POST, ["images", "prune"]) => i::prune(api, &query).await,
+        (&Method::POST, ["auth"]) => i::auth(api, request).await,
+        (&Method::POST, ["images", name @ .., "push"]) if !name.is_empty() => {
+            i::push(api, &name.join("/"), &query, request).await
+        }
         (&Method::POST, ["build"]) => crate::build::build(api, &query, request).await,
         (&Method::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
             i::history(api, &name.join("/")).await

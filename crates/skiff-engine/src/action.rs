@@ -148,6 +148,20 @@ pub enum Action {
         #[serde(default)]
         platform: Option<String>,
     },
+    /// `push`: reports `Pushed` with the manifest's digest.
+    Push {
+        image: String,
+        destination: Option<String>,
+        /// User and password for the registry (else the stored login, if any).
+        #[serde(default)]
+        credentials: Option<(String, String)>,
+    },
+    /// `login`: checks the credentials with the registry and stores them.
+    Login {
+        registry: String,
+        username: String,
+        password: String,
+    },
     /// `rmi`: reports `ImageRemoved`.
     RemoveImage {
         image: String,
@@ -172,6 +186,12 @@ pub enum Action {
     },
     /// `network prune`: reports `Pruned`.
     PruneNetworks,
+    /// `container prune`: reports `Pruned`.
+    PruneContainers,
+    /// `image prune [-a]`: reports `Pruned`.
+    PruneImages {
+        all: bool,
+    },
     /// `volume rm`: reports `Named`.
     RemoveVolume {
         volume: String,
@@ -225,6 +245,9 @@ pub enum Report {
     },
     Built {
         id: String,
+    },
+    Pushed {
+        digest: String,
     },
     /// A network or volume made or removed: its name, and its ID where it has one.
     Named {
@@ -399,6 +422,36 @@ impl Action {
                     id: image.id().to_string(),
                 }
             }
+            Action::Push {
+                image,
+                destination,
+                credentials,
+            } => {
+                let options = crate::registry::PushOptions {
+                    registry: crate::registry::RegistryOptions {
+                        credentials: credentials.clone().map(|(username, password)| {
+                            skiff_registry::Credentials { username, password }
+                        }),
+                        ..Default::default()
+                    },
+                    format: None,
+                };
+                Report::Pushed {
+                    digest: engine.push_image(image, destination.as_deref(), &options, &|_| {})?,
+                }
+            }
+            Action::Login {
+                registry,
+                username,
+                password,
+            } => {
+                let credentials = skiff_registry::Credentials {
+                    username: username.clone(),
+                    password: password.clone(),
+                };
+                engine.login(registry, credentials, &Default::default())?;
+                Report::Done
+            }
             Action::RemoveImage { image, force } => {
                 let removal = engine.remove_image(image, *force)?;
                 Report::ImageRemoved {
@@ -461,6 +514,12 @@ impl Action {
                     name,
                 }
             }
+            Action::PruneContainers => Report::Pruned {
+                names: engine.prune_containers()?,
+            },
+            Action::PruneImages { all } => Report::Pruned {
+                names: engine.prune_images(*all)?,
+            },
             Action::PruneVolumes => Report::Pruned {
                 names: engine.prune_volumes()?,
             },

@@ -319,6 +319,18 @@ fn container_lifecycle_ps_inspect_logs() {
         assert_eq!(followed.ok(), "late");
         assert_eq!(api.docker(&["logs", "-t", "late"]).ok().lines().count(), 2);
         api.docker(&["rm", "late"]).ok();
+        // Prunes: stopped containers, then images no container uses.
+        let stopped = api.docker(&["create", "busybox", "true"]).ok().to_string();
+        let pruned = api.docker(&["container", "prune", "-f"]);
+        assert!(pruned.ok().contains(&stopped), "{}", pruned.stdout);
+        api.docker(&["tag", "busybox", "localhost/spare:1"]).ok();
+        let pruned = api.docker(&["image", "prune", "-a", "-f"]);
+        assert!(
+            pruned.ok().contains("deleted: sha256:"),
+            "{}",
+            pruned.stdout
+        );
+        assert_eq!(api.docker(&["images", "-q"]).ok(), "");
         // What the API did, the CLI sees: one store.
         assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
     });
@@ -863,5 +875,102 @@ fn docker_build_of_a_multi_stage_dockerfile() {
         assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
         assert!(failed.stdout.contains("failing"), "{}", failed.stdout);
         assert!(failed.stderr.contains("exit status 3"), "{}", failed.stderr);
+    });
+}
+
+#[test]
+fn socket_activation_and_the_shipped_units() {
+    // The units install.sh installs pass systemd's own checks (with this build's binary).
+    let units = std::env::temp_dir().join(format!("skiff-units-{}", std::process::id()));
+    std::fs::create_dir_all(&units).unwrap();
+    let bindir = std::path::Path::new(SKIFF).parent().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contrib/systemd");
+    for unit in ["skiff.socket", "skiff.service"] {
+        let text = std::fs::read_to_string(source.join(unit)).unwrap();
+        std::fs::write(
+            units.join(unit),
+            text.replace("@BINDIR@", &bindir.display().to_string()),
+        )
+        .unwrap();
+    }
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(["skiff.socket", "skiff.service"].map(|u| units.join(u)))
+        .output()
+        .expect("systemd-analyze");
+    assert!(
+        verified.status.success() && verified.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&units);
+
+    // A socket systemd passes (LISTEN_FDS, as systemd-socket-activate does) is served.
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let socket = ctx.dir.join("activated.sock");
+    let mut activator = Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(&socket)
+        .args([SKIFF, "--root"])
+        .arg(ctx.root())
+        .arg("--runroot")
+        .arg(ctx.runroot())
+        .args(["system", "service", "--time", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("systemd-socket-activate");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "no socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let version = Command::new("docker")
+        .args(["version", "--format", "{{.Server.APIVersion}}"])
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .output()
+        .unwrap();
+    let _ = activator.kill();
+    let _ = activator.wait();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        "1.44",
+        "{}",
+        String::from_utf8_lossy(&version.stderr)
+    );
+}
+
+#[test]
+fn docker_login_push_and_pull_with_a_password() {
+    let registry = Registry::start(Access::Password {
+        user: "alice",
+        password: "s3cret",
+    });
+    in_both_modes(|ctx, api| {
+        std::fs::write(
+            ctx.dir.join("registries.conf"),
+            format!(
+                "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+                registry.address
+            ),
+        )
+        .unwrap();
+        let name = registry.name(&format!("{:?}/pushed:1", ctx.mode).to_lowercase());
+        api.docker(&["tag", "busybox", &name]).ok();
+        api.docker(&["push", &name])
+            .fails(1, &format!("login {}", registry.address));
+        api.docker(&["login", "-u", "alice", "-p", "wrong", &registry.address])
+            .fails(1, "invalid username/password");
+        let login = api.docker(&["login", "-u", "alice", "-p", "s3cret", &registry.address]);
+        assert!(login.ok().contains("Login Succeeded"), "{}", login.stdout);
+        let pushed = api.docker(&["push", &name]);
+        assert!(pushed.ok().contains("digest: sha256:"), "{}", pushed.stdout);
+        api.docker(&["rmi", &name]).ok();
+        let pulled = api.docker(&["pull", &name]);
+        assert!(
+            pulled.ok().contains("Downloaded newer image"),
+            "{}",
+            pulled.stdout
+        );
     });
 }
