@@ -3,7 +3,6 @@
 //! multiplexed stream unless the container has a terminal. Docker's clients attach before
 //! they start: the attach waits here until `start`, which then starts the container attached
 //! to it in an action helper whose stdio are socket pairs pumped to and from the connection.
-use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,20 +116,11 @@ struct Ends {
     stderr: UnixStream,
 }
 
-fn pair() -> std::io::Result<(Stdio, UnixStream)> {
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
-    ours.set_nonblocking(true)?;
-    Ok((
-        Stdio::from(OwnedFd::from(theirs)),
-        UnixStream::from_std(ours)?,
-    ))
-}
-
-fn streams(stdin: bool) -> std::io::Result<(Streams, Ends)> {
-    let (stdout, our_stdout) = pair()?;
-    let (stderr, our_stderr) = pair()?;
+fn streams(stdin: bool) -> Result<(Streams, Ends), ApiError> {
+    let (stdout, our_stdout) = body::socket_pair()?;
+    let (stderr, our_stderr) = body::socket_pair()?;
     let (stdin, our_stdin) = if stdin {
-        let (theirs, ours) = pair()?;
+        let (theirs, ours) = body::socket_pair()?;
         (theirs, Some(ours))
     } else {
         (Stdio::null(), None)
@@ -169,8 +159,7 @@ pub(crate) async fn spawn_pumped(
         .upgrade
         .await
         .map_err(|e| ApiError::internal(format!("hijacking the connection: {e}")))?;
-    let (streams, ends) =
-        streams(hijack.stdin).map_err(|e| ApiError::internal(format!("socket pairs: {e}")))?;
+    let (streams, ends) = streams(hijack.stdin)?;
     let helper = api.helper.clone();
     let running = tokio::task::spawn_blocking(move || helper.spawn(action, streams))
         .await

@@ -73,6 +73,17 @@ impl HttpBody for ChannelBody {
     }
 }
 
+/// A socket pair for a helper's stdio: the helper's end, and ours for the runtime.
+pub fn socket_pair() -> Result<(std::process::Stdio, tokio::net::UnixStream), crate::ApiError> {
+    let fail = |e: std::io::Error| crate::ApiError::internal(format!("socket pair: {e}"));
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(fail)?;
+    ours.set_nonblocking(true).map_err(fail)?;
+    Ok((
+        std::process::Stdio::from(std::os::fd::OwnedFd::from(theirs)),
+        tokio::net::UnixStream::from_std(ours).map_err(fail)?,
+    ))
+}
+
 /// Docker's multiplexed stream: each chunk behind an 8-byte header naming its stream (0
 /// stdin, 1 stdout, 2 stderr) and its length, big-endian.
 pub fn frame(stream: u8, data: &[u8]) -> Bytes {

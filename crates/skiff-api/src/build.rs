@@ -3,7 +3,6 @@
 //! and its output comes back as Docker's JSON stream (`{"stream": ...}` lines, the image's ID
 //! as `aux`, an `errorDetail` when it fails).
 use std::collections::BTreeMap;
-use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::sync::Arc;
 
@@ -99,8 +98,8 @@ pub async fn build(
     let request = serde_json::to_value(&build)
         .map_err(|e| ApiError::internal(format!("encoding the build: {e}")))?;
 
-    let (stdout, our_stdout) = pair()?;
-    let (stderr, our_stderr) = pair()?;
+    let (stdout, our_stdout) = body::socket_pair()?;
+    let (stderr, our_stderr) = body::socket_pair()?;
     let streams = Streams {
         stdin: Stdio::null(),
         stdout,
@@ -154,14 +153,4 @@ pub async fn build(
 
 fn error_line(message: &str) -> Bytes {
     line(json!({"errorDetail": {"message": message}, "error": message}))
-}
-
-fn pair() -> Result<(Stdio, tokio::net::UnixStream), ApiError> {
-    let fail = |e: std::io::Error| ApiError::internal(format!("socket pair: {e}"));
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(fail)?;
-    ours.set_nonblocking(true).map_err(fail)?;
-    Ok((
-        Stdio::from(OwnedFd::from(theirs)),
-        tokio::net::UnixStream::from_std(ours).map_err(fail)?,
-    ))
 }

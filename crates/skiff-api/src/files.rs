@@ -1,8 +1,6 @@
 //! A container's files over the API: `archive` (HEAD: stat; GET: a tar of a path; PUT: a tar
 //! unpacked at a path), `export`, `changes`. The tar streams pass through an action helper's
 //! stdin or stdout.
-use std::os::fd::OwnedFd;
-use std::process::Stdio;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -12,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
-use skiff_engine::action::{Action, Report, Streams};
+use skiff_engine::action::{Action, Outcome, Report, Streams};
 use skiff_engine::{CopyInto, PathStat};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -109,12 +107,6 @@ pub async fn archive_put(
     let path = required_path(query)?;
     let keep_owners = query.flag("copyUIDGID", false)?;
     let (id, _, _) = state_of(api, id).await?;
-    let (theirs, ours) = std::os::unix::net::UnixStream::pair()
-        .map_err(|e| ApiError::internal(format!("socket pair: {e}")))?;
-    ours.set_nonblocking(true)
-        .map_err(|e| ApiError::internal(format!("socket pair: {e}")))?;
-    let mut ours = tokio::net::UnixStream::from_std(ours)
-        .map_err(|e| ApiError::internal(format!("socket pair: {e}")))?;
     let action = Action::CopyInto {
         container: id,
         path,
@@ -123,15 +115,25 @@ pub async fn archive_put(
             pause: true,
         },
     };
+    with_body_as_stdin(api, action, request.into_body()).await?;
+    Ok(body::status(StatusCode::OK))
+}
+
+/// Runs `action` with the request's body as its stdin, to its end.
+pub(crate) async fn with_body_as_stdin(
+    api: &Arc<Api>,
+    action: Action,
+    mut incoming: Incoming,
+) -> Result<Outcome, ApiError> {
+    let (theirs, mut ours) = body::socket_pair()?;
     let helper = api.helper.clone();
     let streams = Streams {
-        stdin: Stdio::from(OwnedFd::from(theirs)),
+        stdin: theirs,
         ..Default::default()
     };
     let running = tokio::task::spawn_blocking(move || helper.spawn(action, streams))
         .await
         .map_err(|e| ApiError::internal(format!("action task: {e}")))??;
-    let mut incoming = request.into_body();
     while let Some(frame) = incoming.frame().await {
         let Ok(frame) = frame else { break };
         if let Some(data) = frame.data_ref()
@@ -141,10 +143,9 @@ pub async fn archive_put(
         }
     }
     drop(ours);
-    tokio::task::spawn_blocking(move || running.finish())
+    Ok(tokio::task::spawn_blocking(move || running.finish())
         .await
-        .map_err(|e| ApiError::internal(format!("action task: {e}")))??;
-    Ok(body::status(StatusCode::OK))
+        .map_err(|e| ApiError::internal(format!("action task: {e}")))??)
 }
 
 /// `GET /containers/{id}/export`: the root filesystem as a tar.
@@ -155,15 +156,10 @@ pub async fn export(api: &Arc<Api>, id: &str) -> Result<Response<Body>, ApiError
 }
 
 /// A body carrying what `action` writes on its stdout, from a helper started now.
-fn streamed(api: &Arc<Api>, action: Action) -> Result<Body, ApiError> {
-    let (theirs, ours) = std::os::unix::net::UnixStream::pair()
-        .map_err(|e| ApiError::internal(format!("socket pair: {e}")))?;
-    ours.set_nonblocking(true)
-        .map_err(|e| ApiError::internal(format!("socket pair: {e}")))?;
-    let mut ours = tokio::net::UnixStream::from_std(ours)
-        .map_err(|e| ApiError::internal(format!("socket pair: {e}")))?;
+pub(crate) fn streamed(api: &Arc<Api>, action: Action) -> Result<Body, ApiError> {
+    let (theirs, mut ours) = body::socket_pair()?;
     let streams = Streams {
-        stdout: Stdio::from(OwnedFd::from(theirs)),
+        stdout: theirs,
         ..Default::default()
     };
     let running = api.helper.spawn(action, streams)?;

@@ -51,10 +51,17 @@ fn reference(from: &str, tag: &str) -> String {
 
 /// `POST /images/create?fromImage=...&tag=...`: a pull, answered with Docker's JSON
 /// progress lines.
-pub async fn pull(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
+pub async fn pull(
+    api: &Arc<Api>,
+    query: &Query,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    if query.get("fromSrc") == Some("-") {
+        return import(api, query, request).await;
+    }
     let Some(from) = query.get("fromImage").filter(|f| !f.is_empty()) else {
         return Err(ApiError::bad_request(
-            "only pulls are supported here: fromImage is required",
+            "fromImage (a pull) or fromSrc=- (an import of the body) is required",
         ));
     };
     let name = reference(from, query.get("tag").unwrap_or_default());
@@ -285,4 +292,94 @@ pub async fn auth(
         StatusCode::OK,
         &json!({"Status": "Login Succeeded", "IdentityToken": ""}),
     ))
+}
+
+/// `POST /images/create?fromSrc=-&repo=&tag=&message=&changes=`: `docker import`.
+async fn import(
+    api: &Arc<Api>,
+    query: &Query,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let name = query
+        .get("repo")
+        .filter(|r| !r.is_empty())
+        .map(|repo| reference(repo, query.get("tag").unwrap_or_default()));
+    let action = Action::Import {
+        name,
+        changes: query.all("changes"),
+        message: query
+            .get("message")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
+    };
+    let outcome = crate::files::with_body_as_stdin(api, action, request.into_body()).await?;
+    let Report::Built { id } = outcome.report else {
+        return Err(ApiError::internal("import reported no image"));
+    };
+    Ok(body::with_type(
+        StatusCode::OK,
+        body::full(format!("{}\r\n", json!({"status": docker::image_id(&id)}))),
+        "application/json",
+    ))
+}
+
+/// `GET /images/{name}/get` and `GET /images/get?names=...`: a docker-archive.
+pub fn save(api: &Arc<Api>, names: Vec<String>) -> Result<Response<Body>, ApiError> {
+    if names.is_empty() {
+        return Err(ApiError::bad_request("no image named (names=)"));
+    }
+    let body = crate::files::streamed(api, Action::Save { images: names })?;
+    Ok(body::with_type(StatusCode::OK, body, "application/x-tar"))
+}
+
+/// `POST /images/load`: a docker- or oci-archive in the body.
+pub async fn load(
+    api: &Arc<Api>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let outcome = crate::files::with_body_as_stdin(api, Action::Load, request.into_body()).await?;
+    let Report::Loaded { names } = outcome.report else {
+        return Err(ApiError::internal("load reported no image"));
+    };
+    let text: String = names
+        .iter()
+        .map(|name| {
+            let word = if name.contains(':') && !name.starts_with("sha256:") && name.len() != 64 {
+                "Loaded image"
+            } else {
+                "Loaded image ID"
+            };
+            format!("{}\r\n", json!({"stream": format!("{word}: {name}\n")}))
+        })
+        .collect();
+    Ok(body::with_type(
+        StatusCode::OK,
+        body::full(text),
+        "application/json",
+    ))
+}
+
+/// `GET /images/search?term=&limit=`: repositories of the registries searched.
+pub async fn search(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
+    let Some(term) = query
+        .get("term")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+    else {
+        return Err(ApiError::bad_request("term is required"));
+    };
+    let limit: Option<usize> = query.number("limit")?;
+    let mut names = api
+        .engine(move |engine| engine.search(&term, &Default::default()))
+        .await?;
+    if let Some(limit) = limit.filter(|l| *l > 0) {
+        names.truncate(limit);
+    }
+    let list: Vec<_> = names
+        .iter()
+        .map(|name| {
+            json!({"name": name, "description": "", "star_count": 0, "is_official": false, "is_automated": false})
+        })
+        .collect();
+    Ok(body::json(StatusCode::OK, &list))
 }

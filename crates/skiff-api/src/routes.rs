@@ -436,7 +436,14 @@ async fn route(
         (&Method::GET, ["volumes", name]) => v::inspect(api, name).await,
         (&Method::DELETE, ["volumes", name]) => v::remove(api, name, &query).await,
         (&Method::GET, ["images", "json"]) => i::list(api, &query).await,
-        (&Method::POST, ["images", "create"]) => i::pull(api, &query).await,
+        (&Method::POST, ["images", "create"]) => i::pull(api, &query, request).await,
+        (&Method::POST, ["images", "load"]) => i::load(api, request).await,
+        (&Method::GET, ["images", "get"]) => i::save(api, query.all("names")),
+        (&Method::GET, ["images", "search"]) => i::search(api, &query).await,
+        (&Method::GET, ["system", "df"]) => s::df(api).await,
+        (&Method::GET, ["images", name @ .., "get"]) if !name.is_empty() => {
+            i::save(api, vec![name.join("/")])
+        }
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             i::inspect(api, &name.join("/")).await
         }

@@ -46,3 +46,39 @@ pub async fn info(api: &Arc<Api>) -> Result<Response<Body>, ApiError> {
         .await?;
     Ok(body::json(StatusCode::OK, &docker::info(&info, images)))
 }
+
+/// `GET /system/df`: images, containers and volumes with their sizes as the engine knows them.
+pub async fn df(api: &Arc<Api>) -> Result<Response<Body>, ApiError> {
+    let (images, containers, volumes) = api
+        .engine(|engine| {
+            let images = engine.list_images()?;
+            let containers = engine.list_containers(true)?;
+            let mut volumes = Vec::new();
+            for volume in engine.list_volumes()? {
+                let users = engine.volume_users(&volume.name)?.len();
+                volumes.push((volume, users));
+            }
+            Ok((images, containers, volumes))
+        })
+        .await?;
+    let now = chrono::Utc::now();
+    let layers: u64 = images.iter().map(|i| i.image.size).sum();
+    let volumes: Vec<_> = volumes
+        .iter()
+        .map(|(v, users)| {
+            let mut volume = crate::volumes::volume_json(v);
+            volume["UsageData"] = serde_json::json!({"Size": -1, "RefCount": users});
+            volume
+        })
+        .collect();
+    Ok(body::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "LayersSize": layers,
+            "Images": images.iter().map(docker::image_summary).collect::<Vec<_>>(),
+            "Containers": containers.iter().map(|c| docker::container_summary(c, now)).collect::<Vec<_>>(),
+            "Volumes": volumes,
+            "BuildCache": [],
+        }),
+    ))
+}

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::routes::{Api, Query, json_body, no_content};
 
 /// Docker's Volume object.
-fn volume_json(v: &VolumeReport) -> Value {
+pub(crate) fn volume_json(v: &VolumeReport) -> Value {
     json!({
         "Name": v.name,
         "Driver": v.driver,

@@ -162,6 +162,20 @@ pub enum Action {
         username: String,
         password: String,
     },
+    /// `save`: a docker-archive of the images on stdout.
+    Save {
+        images: Vec<String>,
+    },
+    /// `load`: an archive on stdin; reports `Loaded` with the images' names (or IDs).
+    Load,
+    /// `import`: a root filesystem tar on stdin; reports `Built` with the image's ID.
+    Import {
+        name: Option<String>,
+        #[serde(default)]
+        changes: Vec<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
     /// `rmi`: reports `ImageRemoved`.
     RemoveImage {
         image: String,
@@ -248,6 +262,9 @@ pub enum Report {
     },
     Pushed {
         digest: String,
+    },
+    Loaded {
+        names: Vec<String>,
     },
     /// A network or volume made or removed: its name, and its ID where it has one.
     Named {
@@ -451,6 +468,38 @@ impl Action {
                 };
                 engine.login(registry, credentials, &Default::default())?;
                 Report::Done
+            }
+            Action::Save { images } => {
+                engine.save_images(images, "docker-archive", crate::SaveTarget::Stdout)?;
+                Report::Done
+            }
+            Action::Load => Report::Loaded {
+                names: engine
+                    .load_images(None)?
+                    .iter()
+                    .flat_map(|image| match image.image.names.is_empty() {
+                        true => vec![image.id().to_string()],
+                        false => image.image.names.clone(),
+                    })
+                    .collect(),
+            },
+            Action::Import {
+                name,
+                changes,
+                message,
+            } => {
+                let options = skiff_image::ImportOptions {
+                    changes: changes
+                        .iter()
+                        .map(|c| skiff_image::Change::parse(c))
+                        .collect::<Result<_, _>>()?,
+                    message: message.clone(),
+                };
+                let stdin = std::io::stdin();
+                let image = engine.import_image(stdin.lock(), name.as_deref(), &options)?;
+                Report::Built {
+                    id: image.id().to_string(),
+                }
             }
             Action::RemoveImage { image, force } => {
                 let removal = engine.remove_image(image, *force)?;

@@ -419,6 +419,35 @@ fn images_pull_tag_and_remove() {
             api.docker(&["run", "--rm", &name, "echo", "pulled"]).ok(),
             "pulled"
         );
+        // save, then load what was removed; export, then import.
+        let archive = ctx.scratch("archives").join("saved.tar");
+        api.docker(&["save", "-o", archive.to_str().unwrap(), &name])
+            .ok();
+        api.docker(&["rmi", &name]).ok();
+        let loaded = api.docker(&["load", "-i", archive.to_str().unwrap()]);
+        let loaded = loaded.ok();
+        assert!(
+            loaded.lines().any(|l| l == format!("Loaded image: {name}")),
+            "{loaded}"
+        );
+        api.docker(&["run", "--name", "exported", &name, "true"])
+            .ok();
+        let imported = Command::new("sh")
+            .arg("-c")
+            .arg("docker export exported | docker import - localhost/imported:1")
+            .env("DOCKER_HOST", api.host())
+            .output()
+            .unwrap();
+        assert!(imported.status.success(), "{imported:?}");
+        assert_eq!(
+            api.docker(&["run", "--rm", "localhost/imported:1", "echo", "imported"])
+                .ok(),
+            "imported"
+        );
+        let df = api.docker(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"]);
+        let df = df.ok();
+        assert!(df.lines().any(|l| l == "Containers 1"), "{df}");
+        api.docker(&["rm", "exported"]).ok();
     });
 }
 
