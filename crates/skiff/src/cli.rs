@@ -907,7 +907,11 @@ pub struct DiffArgs {
     /// Change the output format (json)
     #[arg(long)]
     pub format: Option<String>,
-    pub container: String,
+    /// Act on the latest container skiff is aware of
+    #[arg(short, long)]
+    pub latest: bool,
+    #[arg(required_unless_present = "latest")]
+    pub container: Option<String>,
 }
 
 #[derive(Args, Debug)]

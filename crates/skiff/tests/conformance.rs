@@ -1389,3 +1389,33 @@ fn kill_signals_with_a_dash_and_out_of_range() {
     }
     ctx.skiff(["rm", "-f", "-t", "0", "trapper"]).ok();
 }
+
+#[test]
+fn latest_means_the_container_created_last() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["inspect", "-l"])
+        .fails(125, "no containers to inspect: no such container");
+    ctx.skiff(["diff", "-l"]).fails(125, "no such container");
+    ctx.skiff(["create", "--name", "older", "busybox", "true"])
+        .ok();
+    ctx.skiff([
+        "run",
+        "--name",
+        "newer",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /made; rm /etc/passwd",
+    ])
+    .ok();
+    let diff = ctx.skiff(["diff", "-l", "--format", "json"]);
+    let diff: serde_json::Value = serde_json::from_str(diff.ok()).unwrap();
+    assert_eq!(diff["added"], serde_json::json!(["/made"]));
+    assert_eq!(diff["deleted"], serde_json::json!(["/etc/passwd"]));
+    assert_eq!(
+        ctx.skiff(["inspect", "-l", "--format", "{{.Name}}"]).ok(),
+        "newer"
+    );
+    ctx.skiff(["diff", "-l", "newer"])
+        .fails(125, "--latest and containers cannot be used together");
+}

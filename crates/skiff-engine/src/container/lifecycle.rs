@@ -614,6 +614,16 @@ impl Engine {
     }
 
     /// `ps --filter`: a filter about stopped containers implies `--all`, as in Docker.
+    /// Podman's `--latest`: the container created last.
+    pub fn latest_container(&self) -> Result<String, EngineError> {
+        self.containers
+            .list()?
+            .into_iter()
+            .max_by_key(|record| record.created)
+            .map(|record| record.id)
+            .ok_or_else(|| EngineError::NoSuchContainer("the latest container".into()))
+    }
+
     pub fn list_containers_filtered(
         &self,
         all: bool,

@@ -195,6 +195,13 @@ impl Engine {
                 if reader.done {
                     continue;
                 }
+                // Looked at before the read: the monitor writes the last output before it
+                // records the exit, so a read after a stop seen has everything.
+                let running = options.follow
+                    && match self.containers.get(&reader.id)? {
+                        Some(current) => self.refresh(current)?.state == State::Running,
+                        None => false,
+                    };
                 let records = reader.read(options)?;
                 let idle = records.is_empty();
                 round.extend(records.into_iter().map(|r| (index, r)));
@@ -202,12 +209,7 @@ impl Engine {
                     reader.done = true;
                     continue;
                 }
-                // Once it has stopped and nothing more came, this container's log is done
-                // (the last read picked up what the monitor wrote before the exit).
-                let running = match self.containers.get(&reader.id)? {
-                    Some(current) => self.refresh(current)?.state == State::Running,
-                    None => false,
-                };
+                // Once it has stopped and nothing more came, this container's log is done.
                 if !running && idle {
                     reader.done = true;
                 }

@@ -493,11 +493,7 @@ pub fn stats(engine: &Engine, args: &crate::cli::StatsArgs) -> Result<i32> {
     }
     let mut names = args.containers.clone();
     if args.latest {
-        names = engine
-            .list_containers(false)?
-            .first()
-            .map(|c| vec![c.id().to_string()])
-            .unwrap_or_default();
+        names = vec![engine.latest_container()?];
     }
     let terminal = std::io::stdout().is_terminal() && !args.no_reset;
     let mut previous: Vec<skiff_engine::StatsSample> = Vec::new();
@@ -642,7 +638,12 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
 }
 
 pub fn diff(engine: &Engine, args: &DiffArgs) -> Result<i32> {
-    let changes = engine.container_changes(&args.container)?;
+    let container = match (&args.container, args.latest) {
+        (Some(container), false) => container.clone(),
+        (None, true) => engine.latest_container()?,
+        _ => bail!("--latest and containers cannot be used together"),
+    };
+    let changes = engine.container_changes(&container)?;
     match args.format.as_deref() {
         Some(f) if format::is_json(f) => {
             let mut grouped = serde_json::Map::new();

@@ -136,11 +136,12 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> Result<i32> {
     let mut values: Vec<Value> = Vec::new();
     let mut code = 0;
     let latest: Vec<String> = if args.latest {
-        // The newest container, as Podman's --latest.
-        let newest = engine.list_containers(true)?.into_iter().next();
-        match newest {
-            Some(c) => vec![c.id().to_string()],
-            None => anyhow::bail!("no containers to inspect: no such container"),
+        match engine.latest_container() {
+            Ok(id) => vec![id],
+            Err(skiff_engine::EngineError::NoSuchContainer(_)) => {
+                anyhow::bail!("no containers to inspect: no such container")
+            }
+            Err(error) => return Err(error.into()),
         }
     } else {
         Vec::new()
