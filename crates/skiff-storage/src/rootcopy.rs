@@ -68,16 +68,54 @@ fn split(path: &Path) -> (PathBuf, Option<OsString>) {
     }
 }
 
+/// GNU tar's record size: archives it writes end on a multiple of it, and `tar -r` and `tar
+/// --delete` rewrite archives in place record by record, misreading one that ends short.
+const RECORD: u64 = 10240;
+
+/// A writer that counts what passed, so the archive can be closed on a whole record.
+struct Counted<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn tar_builder<W: Write>(out: W) -> tar::Builder<Counted<W>> {
+    let mut builder = tar::Builder::new(Counted {
+        inner: out,
+        written: 0,
+    });
+    builder.follow_symlinks(false);
+    builder
+}
+
+/// Ends the archive (its two zero blocks) and pads it to a whole record, as GNU tar does.
+fn finish_records<W: Write>(builder: tar::Builder<Counted<W>>) -> io::Result<()> {
+    let mut counted = builder.into_inner()?;
+    let pad = (RECORD - counted.written % RECORD) % RECORD;
+    counted.inner.write_all(&vec![0; pad as usize])?;
+    counted.inner.flush()
+}
+
 /// Writes `path` (a file, symlink or directory tree inside `root`) as a tar stream named
 /// `name` (its last component by default, or `.` for a directory's contents).
 pub fn pack_from_root(root: &File, path: &Path, name: &Path, out: impl Write) -> io::Result<()> {
     let (parent, last) = split(path);
     let dir = open_dir(root, &parent)?;
     let last = last.unwrap_or_else(|| OsString::from("."));
-    let mut builder = tar::Builder::new(out);
-    builder.follow_symlinks(false);
+    let mut builder = tar_builder(out);
     append(&mut builder, &dir, &last, name)?;
-    builder.into_inner()?.flush()
+    finish_records(builder)
 }
 
 /// Writes everything below `/` of `root` as a tar stream with relative names (`export`).
@@ -88,12 +126,11 @@ pub fn pack_root_contents(root: &File, out: impl Write) -> io::Result<()> {
         .map(|e| e.file_name())
         .collect();
     names.sort();
-    let mut builder = tar::Builder::new(out);
-    builder.follow_symlinks(false);
+    let mut builder = tar_builder(out);
     for name in names {
         append(&mut builder, &dir, &name, Path::new(&name))?;
     }
-    builder.into_inner()?.flush()
+    finish_records(builder)
 }
 
 fn open_dir(root: &File, path: &Path) -> io::Result<OwnedFd> {
@@ -388,6 +425,29 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn archives_end_on_a_whole_record_as_gnu_tar_writes_them() {
+        let base = scratch("records");
+        let root_dir = base.join("root");
+        std::fs::create_dir_all(root_dir.join("tmp")).unwrap();
+        std::fs::write(root_dir.join("tmp/empty"), "").unwrap();
+        std::fs::write(root_dir.join("file"), "x".repeat(700)).unwrap();
+        let root = File::open(&root_dir).unwrap();
+        let mut tar = Vec::new();
+        pack_root_contents(&root, &mut tar).unwrap();
+        assert_eq!(tar.len() % RECORD as usize, 0, "{}", tar.len());
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["file", "tmp", "tmp/empty"]);
+        let mut one = Vec::new();
+        pack_from_root(&root, Path::new("/file"), Path::new("file"), &mut one).unwrap();
+        assert_eq!(one.len(), RECORD as usize);
     }
 
     #[test]

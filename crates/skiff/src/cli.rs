@@ -791,6 +791,9 @@ pub struct RmArgs {
     /// Read the container ID from the file
     #[arg(long = "cidfile", value_name = "FILE")]
     pub cidfile: Vec<std::path::PathBuf>,
+    /// Act on the latest container skiff is aware of
+    #[arg(short, long, conflicts_with = "all")]
+    pub latest: bool,
     pub containers: Vec<String>,
 }
 

@@ -1418,4 +1418,12 @@ fn latest_means_the_container_created_last() {
     );
     ctx.skiff(["diff", "-l", "newer"])
         .fails(125, "--latest and containers cannot be used together");
+    // rm -l takes the newest, and the next rm -l the one before it.
+    assert_eq!(ctx.skiff(["rm", "-l"]).ok().len(), 64);
+    assert_eq!(
+        ctx.skiff(["ps", "-a", "--format", "{{.Names}}"]).ok(),
+        "older"
+    );
+    ctx.skiff(["rm", "-l"]).ok();
+    ctx.skiff(["rm", "-l"]).fails(125, "no such container");
 }

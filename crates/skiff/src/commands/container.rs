@@ -309,6 +309,11 @@ pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
             .into_iter()
             .map(|c| c.id().to_string())
             .collect()
+    } else if args.latest {
+        if !args.containers.is_empty() {
+            bail!("--latest and containers cannot be used together");
+        }
+        vec![engine.latest_container()?]
     } else if args.containers.is_empty() {
         bail!("you must provide at least one name or id");
     } else {
