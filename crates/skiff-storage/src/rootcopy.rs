@@ -99,12 +99,20 @@ fn tar_builder<W: Write>(out: W) -> tar::Builder<Counted<W>> {
     builder
 }
 
-/// Ends the archive (its two zero blocks) and pads it to a whole record, as GNU tar does.
+/// Ends the archive (its two zero blocks) and pads it to a whole record, as GNU tar does. A
+/// reader that stopped at the end of the archive (`cp`'s own unpacker) has all it needs: the
+/// padding is no loss to it.
 fn finish_records<W: Write>(builder: tar::Builder<Counted<W>>) -> io::Result<()> {
     let mut counted = builder.into_inner()?;
     let pad = (RECORD - counted.written % RECORD) % RECORD;
-    counted.inner.write_all(&vec![0; pad as usize])?;
-    counted.inner.flush()
+    match counted
+        .inner
+        .write_all(&vec![0; pad as usize])
+        .and_then(|()| counted.inner.flush())
+    {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Writes `path` (a file, symlink or directory tree inside `root`) as a tar stream named

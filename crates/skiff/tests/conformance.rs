@@ -1427,3 +1427,39 @@ fn latest_means_the_container_created_last() {
     ctx.skiff(["rm", "-l"]).ok();
     ctx.skiff(["rm", "-l"]).fails(125, "no such container");
 }
+
+#[test]
+fn cp_of_a_directory_to_the_host_keeps_every_file() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff([
+        "run",
+        "-d",
+        "--name",
+        "src",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /srv/subdir; echo zero > /srv/subdir/f0; echo one > /srv/subdir/f1; sleep 1000",
+    ])
+    .ok();
+    let dest = ctx.scratch("dest");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ctx
+        .skiff(["exec", "src", "test", "-e", "/srv/subdir/f1"])
+        .code
+        != 0
+    {
+        assert!(std::time::Instant::now() < deadline, "never written");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    ctx.skiff(["cp", "src:/srv", dest.to_str().unwrap()]).ok();
+    assert_eq!(
+        std::fs::read_to_string(dest.join("srv/subdir/f1")).unwrap(),
+        "one\n"
+    );
+    // To stdout: a tar ending on a whole record, as GNU tar writes one.
+    let tar = ctx.command(["cp", "src:/srv", "-"]).output().unwrap();
+    assert!(tar.status.success());
+    assert_eq!(tar.stdout.len() % 10240, 0, "{}", tar.stdout.len());
+    ctx.skiff(["rm", "-f", "-t", "0", "src"]).ok();
+}
