@@ -453,6 +453,17 @@ async fn route(
         (&Method::DELETE, ["images", name @ ..]) if !name.is_empty() => {
             i::remove(api, &name.join("/"), &query).await
         }
+        // No Swarm here: Docker's answer without one.
+        (
+            _,
+            [
+                "swarm" | "services" | "nodes" | "tasks" | "secrets" | "configs",
+                ..,
+            ],
+        ) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.",
+        )),
         _ => Err(ApiError::not_found("page not found")),
     }
 }

@@ -468,6 +468,9 @@ fn bad_requests_get_docker_json_errors() {
         (status, body.trim()),
         (404, "{\"message\":\"page not found\"}")
     );
+    let (status, body) = api.request("GET", "/v1.44/services", "");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("This node is not a swarm manager"), "{body}");
     let (status, _) = api.request("GET", "/v1.44/containers/json?all=maybe", "");
     assert_eq!(status, 400);
     let (status, body) = api.request("GET", "/v1.44/containers/nosuch/json", "");
