@@ -195,11 +195,19 @@ impl Engine {
                 if reader.done {
                     continue;
                 }
-                // Looked at before the read: the monitor writes the last output before it
-                // records the exit, so a read after a stop seen has everything.
+                // Looked at before the read: until its monitor (and the cleanup it becomes)
+                // has gone, output may still be on its way to the log; after, a read has all.
                 let running = options.follow
                     && match self.containers.get(&reader.id)? {
-                        Some(current) => self.refresh(current)?.state == State::Running,
+                        Some(current) => {
+                            let current = self.refresh(current)?;
+                            current.state == State::Running
+                                || (current.monitor_pid > 0
+                                    && skiff_runtime::process::is_alive(
+                                        current.monitor_pid,
+                                        current.monitor_start,
+                                    ))
+                        }
                         None => false,
                     };
                 let records = reader.read(options)?;
