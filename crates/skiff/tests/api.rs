@@ -356,8 +356,16 @@ fn exec_passes_streams_and_exit_codes() {
             assert!(Instant::now() < deadline, "exec -d never ran");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let mut command =
-            api.docker_command(&["exec", "-it", "box", "sh", "-c", "tty; stty size; exit 6"]);
+        // (The size comes as a resize just after the start: skiff does not yet apply the
+        // ConsoleSize of the exec's creation, so the command waits for it.)
+        let mut command = api.docker_command(&[
+            "exec",
+            "-it",
+            "box",
+            "sh",
+            "-c",
+            "tty; sleep 0.5; stty size; exit 6",
+        ]);
         command.stdin(Stdio::inherit());
         let mut terminal = Terminal::spawn(command, 33, 120);
         terminal.expect("/dev/pts/", Duration::from_secs(20));
