@@ -68,7 +68,7 @@ pub async fn build(
     let parent = api.store.runroot.join("build-contexts");
     std::fs::create_dir_all(&parent)
         .map_err(|e| ApiError::internal(format!("{}: {e}", parent.display())))?;
-    let upload = parent.join(format!("upload-{}", crate::exec::new_id()?));
+    let upload = parent.join(format!("upload-{}", skiff_engine::random_id()));
     let mut file = std::fs::File::create(&upload)
         .map_err(|e| ApiError::internal(format!("{}: {e}", upload.display())))?;
     let mut incoming = request.into_body();

@@ -454,20 +454,25 @@ pub async fn top(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<Bod
     ))
 }
 
+/// One stats reading, with the host's CPU time taken with it (Docker's clients divide the
+/// container's CPU time by the host's between two readings).
+#[derive(Clone)]
+struct Reading {
+    sample: skiff_engine::StatsSample,
+    system_nanos: u64,
+}
+
 /// Docker's stats object for one reading, with the one before it as `precpu_stats`.
-fn stats_json(
-    sample: &skiff_engine::StatsSample,
-    before: Option<&skiff_engine::StatsSample>,
-    cpus: usize,
-) -> serde_json::Value {
-    let cpu = |s: Option<&skiff_engine::StatsSample>| {
+fn stats_json(reading: &Reading, before: Option<&Reading>, cpus: usize) -> serde_json::Value {
+    let sample = &reading.sample;
+    let cpu = |r: Option<&Reading>| {
         json!({
             "cpu_usage": {
-                "total_usage": s.map(|s| s.cpu_nanos).unwrap_or(0),
+                "total_usage": r.map(|r| r.sample.cpu_nanos).unwrap_or(0),
                 "usage_in_kernelmode": 0,
                 "usage_in_usermode": 0,
             },
-            "system_cpu_usage": s.map(|s| system_nanos(s.taken)).unwrap_or(0),
+            "system_cpu_usage": r.map(|r| r.system_nanos).unwrap_or(0),
             "online_cpus": cpus,
             "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
         })
@@ -476,7 +481,9 @@ fn stats_json(
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
     json!({
         "read": rfc(sample.taken),
-        "preread": before.map(|b| rfc(b.taken)).unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+        "preread": before
+            .map(|b| rfc(b.sample.taken))
+            .unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
         "pids_stats": {"current": sample.pids},
         "blkio_stats": {"io_service_bytes_recursive": [
             {"major": 0, "minor": 0, "op": "read", "value": sample.block_input},
@@ -484,7 +491,7 @@ fn stats_json(
         ]},
         "num_procs": 0,
         "storage_stats": {},
-        "cpu_stats": cpu(Some(sample)),
+        "cpu_stats": cpu(Some(reading)),
         "precpu_stats": cpu(before),
         "memory_stats": {
             "usage": sample.memory_usage,
@@ -500,9 +507,8 @@ fn stats_json(
     })
 }
 
-/// The host's CPU time in nanoseconds (Docker's `system_cpu_usage`), from /proc/stat at the
-/// time of a reading (close enough: the two are taken together).
-fn system_nanos(_taken: chrono::DateTime<chrono::Utc>) -> u64 {
+/// The host's CPU time now in nanoseconds (Docker's `system_cpu_usage`), from /proc/stat.
+fn system_nanos() -> u64 {
     let ticks_per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()
@@ -535,9 +541,14 @@ pub async fn stats(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<B
     let read = move |api: Arc<Api>| {
         let name = name.clone();
         async move {
-            api.engine(move |engine| engine.container_stats(&[name]))
-                .await
-                .map(|mut samples| samples.pop())
+            api.engine(move |engine| {
+                let sample = engine.container_stats(&[name])?.pop();
+                Ok(sample.map(|sample| Reading {
+                    sample,
+                    system_nanos: system_nanos(),
+                }))
+            })
+            .await
         }
     };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -560,7 +571,7 @@ pub async fn stats(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<B
     let (sender, body) = body::channel();
     let api = api.clone();
     tokio::spawn(async move {
-        let mut before: Option<skiff_engine::StatsSample> = None;
+        let mut before: Option<Reading> = None;
         let mut sample = Some(first);
         while let Some(now) = sample {
             let mut line = stats_json(&now, before.as_ref(), cpus).to_string();

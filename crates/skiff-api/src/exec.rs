@@ -2,7 +2,6 @@
 //! Docker's daemon) from their creation until the service leaves; each start runs the
 //! command in an action helper, its streams on the hijacked connection.
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use hyper::body::Incoming;
@@ -53,15 +52,6 @@ struct ExecStart {
     detach: bool,
 }
 
-/// A new random ID, as Docker's: 64 hex digits.
-pub(crate) fn new_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| ApiError::internal(format!("/dev/urandom: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 fn non_empty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
@@ -83,7 +73,7 @@ pub async fn create(
             format!("Container {container} is not running"),
         ));
     }
-    let id = new_id()?;
+    let id = skiff_engine::random_id();
     let record = ExecRecord {
         container,
         options: ExecOptions {

@@ -49,6 +49,7 @@ pub use events::{Event, EventFilter, EventOptions, EventsBackend};
 pub use image::{ImageRemoval, ImageReport, human_size};
 pub use image_filter::ImageFilter;
 pub use info::{InfoReport, VersionReport};
+pub use names::random_id;
 pub use network::{ContainerAddress, NetworkReport};
 pub use options::{CgroupMode, StoreOptions};
 pub use pod::NewPod;
