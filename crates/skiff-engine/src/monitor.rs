@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -214,6 +215,15 @@ impl Engine {
             return 125;
         }
         drop(engine);
+        // The log exists once the start is reported: a `logs -f` that follows the start opens
+        // it then and keeps all of it even if the container is removed right after it exits.
+        if let Some(path) = self.log_path(record) {
+            let _ = File::options()
+                .create(true)
+                .append(true)
+                .mode(0o640)
+                .open(path);
+        }
         // Held by the monitor until it has reported the exit (see `MonitorArgs::hold_fd`).
         let mount_namespace = File::open(format!("/proc/{pid}/ns/mnt"))
             .ok()
