@@ -332,41 +332,89 @@ impl Drop for TestContext {
     }
 }
 
-/// The test image's root filesystem, made once per test process by the repository's script.
+/// The test image's root filesystem, made once by the repository's script and shared by
+/// every test process (named for the script's text, so a changed script makes a new one).
 pub fn busybox_tarball() -> &'static Path {
     static TARBALL: OnceLock<PathBuf> = OnceLock::new();
     TARBALL.get_or_init(|| {
-        let out = std::env::temp_dir().join(format!("skiff-busybox-{}.tar", std::process::id()));
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/image/make-busybox-rootfs.sh");
+        let text = std::fs::read(&script).expect("read make-busybox-rootfs.sh");
+        let out = std::env::temp_dir().join(format!("skiff-busybox-{:016x}.tar", digest(&text)));
+        if out.exists() {
+            return out;
+        }
+        let partial = out.with_extension(format!("{}.partial", std::process::id()));
         let status = Command::new("sh")
             .arg(&script)
-            .arg(&out)
+            .arg(&partial)
             .status()
             .expect("run make-busybox-rootfs.sh");
         assert!(
             status.success(),
             "making the busybox test image failed (is busybox-static installed?)"
         );
-        set_mode(&out, 0o644);
+        set_mode(&partial, 0o644);
+        std::fs::rename(&partial, &out).expect("place the busybox tarball");
         out
     })
 }
 
+/// A stable 64-bit digest (FNV-1a) naming shared test files.
+fn digest(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// The binaries (skiff and skiff-monitor beside it) copied where every user can run them:
-/// the build tree may not be readable by the test user.
+/// the build tree may not be readable by the test user. One copy per build, shared by the
+/// test processes; copies of older builds are removed after a day.
 fn shared_binary(binary: &str) -> PathBuf {
     static COPY: OnceLock<PathBuf> = OnceLock::new();
     COPY.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("skiff-bin-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create bin dir");
-        set_mode(&dir, 0o755);
+        use std::os::unix::fs::MetadataExt;
         let source = Path::new(binary);
-        for name in ["skiff", "skiff-monitor"] {
-            let from = source.with_file_name(name);
-            let to = dir.join(name);
-            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
-            set_mode(&to, 0o755);
+        let stamp = |name: &str| {
+            let meta = std::fs::metadata(source.with_file_name(name))
+                .unwrap_or_else(|e| panic!("{name} beside {binary}: {e}"));
+            format!("{}.{}.{}", meta.size(), meta.mtime(), meta.mtime_nsec())
+        };
+        let parent = std::env::temp_dir().join("skiff-bin");
+        std::fs::create_dir_all(&parent).expect("create bin dir");
+        set_mode(&parent, 0o755);
+        let build = format!(
+            "{:016x}",
+            digest(format!("{}/{}", stamp("skiff"), stamp("skiff-monitor")).as_bytes())
+        );
+        let dir = parent.join(&build);
+        if !dir.join("skiff").exists() {
+            let partial = parent.join(format!("{build}.{}.partial", std::process::id()));
+            std::fs::create_dir_all(&partial).expect("create bin dir");
+            set_mode(&partial, 0o755);
+            for name in ["skiff", "skiff-monitor"] {
+                let from = source.with_file_name(name);
+                let to = partial.join(name);
+                std::fs::copy(&from, &to)
+                    .unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+                set_mode(&to, 0o755);
+            }
+            // Another test process may have placed the same build first.
+            if std::fs::rename(&partial, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&partial);
+            }
+        }
+        let day = std::time::Duration::from_secs(24 * 60 * 60);
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > day);
+            if old && entry.file_name() != build.as_str() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
         dir.join("skiff")
     })
