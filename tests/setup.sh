@@ -5,7 +5,7 @@ set -eu
 [ "$(id -u)" = 0 ] || { echo "tests/setup.sh must run as root" >&2; exit 1; }
 
 sh "$(dirname "$0")/../scripts/apt-install.sh" busybox-static uidmap libseccomp-dev pkg-config file catatonit runc \
-  docker-registry apache2-utils curl openssl nftables iptables iproute2 passt slirp4netns python3 systemd
+  docker-registry apache2-utils curl openssl nftables iptables iproute2 passt slirp4netns python3 python3-venv systemd
 
 # The docker CLI and docker-compose drive the REST API's tests (these machines ship the docker
 # CLI 28.x in /usr/local/bin; elsewhere Debian's, its daemon kept from starting).
@@ -16,6 +16,12 @@ if ! command -v docker >/dev/null 2>&1 || ! command -v docker-compose >/dev/null
   command -v docker-compose >/dev/null 2>&1 ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
   rm -f /usr/sbin/policy-rc.d
+fi
+
+# kubernetes-validate (PyPI) checks what `kube generate` writes against Kubernetes' schemas.
+if [ ! -x /opt/skiff-tools/bin/kubernetes-validate ]; then
+  python3 -m venv /opt/skiff-tools
+  /opt/skiff-tools/bin/pip install --quiet --disable-pip-version-check kubernetes-validate
 fi
 
 # The unprivileged user rootless tests run as, with its own subordinate ID ranges.

@@ -14,7 +14,9 @@ mod pod;
 mod seccomp;
 mod user;
 
-pub use capabilities::{DEFAULT_CAPABILITIES, current_bounding_set, normalize_capability};
+pub use capabilities::{
+    DEFAULT_CAPABILITIES, capability_set, current_bounding_set, normalize_capability,
+};
 pub use container::{
     ContainerSpec, LogConfig, MountSpec, NamespaceMode, NetworkAttachment, NetworkMode,
     PortMapping, RestartPolicy, SeccompChoice, SystemdMode,

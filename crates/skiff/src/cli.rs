@@ -197,9 +197,15 @@ pub enum Command {
     /// Manage healthchecks of containers
     #[command(subcommand)]
     Healthcheck(HealthcheckCommand),
-    /// Generate structured data (systemd units) from containers and pods
+    /// Generate structured data (systemd units, Kubernetes YAML) from containers and pods
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Play containers, pods or volumes from Kubernetes YAML, and generate it
+    #[command(subcommand)]
+    Kube(KubeCommand),
+    /// Play containers, pods or volumes from a structured file
+    #[command(subcommand)]
+    Play(PlayCommand),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
     /// Display a live stream of container resource usage statistics
@@ -1792,6 +1798,85 @@ pub struct StatsArgs {
 pub enum GenerateCommand {
     /// Generate systemd units for a container or a pod
     Systemd(Box<GenerateSystemdArgs>),
+    /// Generate Kubernetes YAML from containers, pods or volumes
+    #[command(override_usage = "skiff generate kube [options] {CONTAINER...|POD...|VOLUME...}")]
+    Kube(KubeGenerateArgs),
+}
+#[derive(Subcommand, Debug)]
+pub enum KubeCommand {
+    /// Generate Kubernetes YAML from containers, pods or volumes
+    #[command(override_usage = "skiff kube generate [options] {CONTAINER...|POD...|VOLUME...}")]
+    Generate(KubeGenerateArgs),
+    /// Play a pod or volume from a Kubernetes YAML file
+    #[command(override_usage = "skiff kube play [options] KUBEFILE|-")]
+    Play(KubePlayArgs),
+    /// Remove the pods a Kubernetes YAML file made
+    #[command(override_usage = "skiff kube down [options] KUBEFILE|-")]
+    Down(KubeDownArgs),
+}
+
+/// `play kube`: kube play's old name, as Podman keeps it.
+#[derive(Subcommand, Debug)]
+pub enum PlayCommand {
+    /// Play a pod or volume from a Kubernetes YAML file
+    #[command(override_usage = "skiff play kube [options] KUBEFILE|-")]
+    Kube(KubePlayArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KubeGenerateArgs {
+    /// Write output to the specified path
+    #[arg(short, long)]
+    pub filename: Option<PathBuf>,
+    /// Generate YAML for a Kubernetes service object
+    #[arg(short, long)]
+    pub service: bool,
+    /// Generate YAML for the given Kubernetes kind: pod, deployment or daemonset
+    #[arg(short = 't', long = "type", default_value = "pod")]
+    pub kind: String,
+    /// Set the replica number for Deployment kind
+    #[arg(short, long)]
+    pub replicas: Option<u32>,
+    #[arg(required = true, value_name = "CONTAINER|POD|VOLUME")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KubePlayArgs {
+    /// Start the pod after creating it
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub start: bool,
+    /// Delete and recreate pods and containers that already exist
+    #[arg(long)]
+    pub replace: bool,
+    /// Stop and remove the pods the file made (kube down)
+    #[arg(long)]
+    pub down: bool,
+    /// Connect the pods to this network (host, none, NAME)
+    #[arg(long)]
+    pub network: Vec<String>,
+    /// Publish a container's port, or a range of ports, to the host
+    #[arg(long)]
+    pub publish: Vec<String>,
+    /// YAML files holding ConfigMaps the pods use (a comma list)
+    #[arg(long, value_delimiter = ',')]
+    pub configmap: Vec<PathBuf>,
+    /// Suppress output information when pulling images
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The YAML file, or - for standard input
+    #[arg(value_name = "KUBEFILE")]
+    pub file: String,
+}
+
+#[derive(Args, Debug)]
+pub struct KubeDownArgs {
+    /// Also remove the volumes of the file's PersistentVolumeClaims
+    #[arg(long)]
+    pub force: bool,
+    /// The YAML file, or - for standard input
+    #[arg(value_name = "KUBEFILE")]
+    pub file: String,
 }
 
 #[derive(Args, Debug)]

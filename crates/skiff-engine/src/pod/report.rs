@@ -66,6 +66,11 @@ impl PodReport {
         &self.record.spec.labels
     }
 
+    /// What the pod's members have in common (its hostname, shared namespaces, mounts).
+    pub fn spec(&self) -> &skiff_spec::PodSpec {
+        &self.record.spec
+    }
+
     pub fn infra_id(&self) -> Option<&str> {
         self.record.infra_id.as_deref()
     }

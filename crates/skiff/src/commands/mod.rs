@@ -2,6 +2,7 @@
 mod build;
 mod container;
 mod image;
+mod kube;
 mod network;
 mod pod;
 mod registry;
@@ -14,8 +15,8 @@ use skiff_engine::{Engine, Scope, StoreOptions};
 
 use crate::cli::{
     Cli, Command, ContainerCommand, ContainerGroupCommand, GenerateCommand, GlobalArgs,
-    HealthcheckCommand, ImageCommand, ManifestCommand, PodCommand, StartArgs, StopArgs,
-    SystemCommand,
+    HealthcheckCommand, ImageCommand, KubeCommand, KubePlayArgs, ManifestCommand, PlayCommand,
+    PodCommand, StartArgs, StopArgs, SystemCommand,
 };
 
 /// A command that ends with a specific exit code after printing its own errors.
@@ -57,6 +58,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Generate(GenerateCommand::Systemd(args)) => {
             system::generate_systemd(&open(&global)?, &args)
         }
+        Command::Generate(GenerateCommand::Kube(args))
+        | Command::Kube(KubeCommand::Generate(args)) => kube::generate(&open(&global)?, &args),
+        Command::Kube(KubeCommand::Play(args)) | Command::Play(PlayCommand::Kube(args)) => {
+            kube::play(&mut open_for_play(&global, &args)?, &args)
+        }
+        Command::Kube(KubeCommand::Down(args)) => kube::down(&mut open(&global)?, &args),
         Command::Healthcheck(HealthcheckCommand::Run(args)) => {
             let mut engine = open_in(&global, Scope::Container(&args.name))?;
             container::healthcheck(&mut engine, &args)
@@ -223,6 +230,18 @@ fn open_in(global: &GlobalArgs, scope: Scope) -> Result<Engine> {
 /// Opens the engine for commands on the store.
 fn open(global: &GlobalArgs) -> Result<Engine> {
     open_in(global, Scope::Store)
+}
+
+/// Opens the engine for `kube play`: where its pods' network is (`--network`).
+fn open_for_play(global: &GlobalArgs, args: &KubePlayArgs) -> Result<Engine> {
+    let network = skiff_engine::CreateOptions {
+        network: args.network.clone(),
+        ..Default::default()
+    };
+    if args.down {
+        return open(global);
+    }
+    open_in(global, Scope::Run(&network))
 }
 
 /// Opens the engine for network commands.
