@@ -332,6 +332,11 @@ fn add_containers(
                 pod.metadata.labels.insert(key.clone(), value.clone());
             }
         }
+        // Kubernetes' grace period is the pod's: the longest of its containers'.
+        if let Some(timeout) = spec.stop_timeout.filter(|t| *t != 10) {
+            let grace = &mut pod.spec.termination_grace_period_seconds;
+            *grace = Some(grace.unwrap_or(0).max(timeout));
+        }
         if pod.spec.restart_policy.is_none() {
             pod.spec.restart_policy = Some(
                 match spec.restart {

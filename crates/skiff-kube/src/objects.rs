@@ -72,6 +72,8 @@ pub struct PodSpec {
     pub restart_policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_context: Option<PodSecurityContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termination_grace_period_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
 }
@@ -130,6 +132,8 @@ pub struct Container {
     pub name: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ContainerPort>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<Probe>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,7 +297,17 @@ pub struct Volume {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub persistent_volume_claim: Option<ClaimSource>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<serde_json::Value>,
+    pub secret: Option<SecretVolume>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SecretVolume {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<KeyToPath>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub optional: bool,
+    pub secret_name: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -415,9 +429,21 @@ pub struct ClaimSpec {
     pub resources: Resources,
 }
 
+/// A ConfigMap or a Secret: named data for environment variables and volumes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ConfigMap {
+    pub api_version: String,
+    pub kind: String,
     pub metadata: ObjectMeta,
+    /// ConfigMap: text; Secret: base64.
     pub data: BTreeMap<String, String>,
+    /// ConfigMap: base64.
+    pub binary_data: BTreeMap<String, String>,
+    /// Secret: text.
+    pub string_data: BTreeMap<String, String>,
+    /// Secret: `Opaque` and the like (any type's data is used alike).
+    #[serde(rename = "type")]
+    pub secret_type: Option<String>,
+    pub immutable: Option<bool>,
 }

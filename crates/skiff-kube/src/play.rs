@@ -43,7 +43,9 @@ impl Default for PlayOptions {
 /// What `kube play` made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlayReport {
-    /// Volumes made for claims and ConfigMaps.
+    /// What skiff left out of the YAML, or read differently from a cluster.
+    pub warnings: Vec<String>,
+    /// Volumes made for claims, ConfigMaps and Secrets.
     pub volumes: Vec<String>,
     pub pods: Vec<PlayedPod>,
 }
@@ -76,7 +78,8 @@ enum Document {
         job: bool,
     },
     Claim(PersistentVolumeClaim),
-    ConfigMap(ConfigMap),
+    /// A ConfigMap or a Secret.
+    Data(ConfigMap),
     Ignored,
 }
 
@@ -84,35 +87,110 @@ fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::InvalidArgument(message.into())
 }
 
-/// The documents of a YAML text, in order.
-fn documents(yaml: &str) -> Result<Vec<Document>, EngineError> {
+/// Fields Kubernetes objects carry that change nothing for a pod on one machine (status,
+/// scheduling, rollout strategy, bookkeeping): read and dropped without a warning.
+const BENIGN_FIELDS: &[&str] = &[
+    "activeDeadlineSeconds",
+    "affinity",
+    "automountServiceAccountToken",
+    "backoffLimit",
+    "completions",
+    "defaultMode",
+    "deletionGracePeriodSeconds",
+    "deletionTimestamp",
+    "dnsPolicy",
+    "enableServiceLinks",
+    "finalizers",
+    "fsGroup",
+    "generateName",
+    "generation",
+    "imagePullSecrets",
+    "managedFields",
+    "minReadySeconds",
+    "namespace",
+    "nodeName",
+    "nodeSelector",
+    "ownerReferences",
+    "parallelism",
+    "paused",
+    "preemptionPolicy",
+    "priority",
+    "priorityClassName",
+    "progressDeadlineSeconds",
+    "resourceVersion",
+    "revisionHistoryLimit",
+    "runAsNonRoot",
+    "schedulerName",
+    "seLinuxOptions",
+    "seccompProfile",
+    "selfLink",
+    "serviceAccount",
+    "serviceAccountName",
+    "sizeLimit",
+    "status",
+    "strategy",
+    "successThreshold",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "tolerations",
+    "ttlSecondsAfterFinished",
+    "uid",
+    "updateStrategy",
+];
+
+/// The documents of a YAML text, in order (a `List`'s items in its place), and warnings
+/// naming what skiff does not act on.
+fn documents(yaml: &str) -> Result<Parsed, EngineError> {
     use serde::Deserialize;
-    let mut out = Vec::new();
+    let mut parsed = Parsed::default();
     for (index, document) in yaml_serde::Deserializer::from_str(yaml).enumerate() {
-        let number = index + 1;
+        let label = format!("YAML document {}", index + 1);
         let value = yaml_serde::Value::deserialize(document)
-            .map_err(|e| invalid(format!("YAML document {number}: {e}")))?;
+            .map_err(|e| invalid(format!("{label}: {e}")))?;
+        parsed.add(value, &label)?;
+    }
+    Ok(parsed)
+}
+
+#[derive(Debug, Default)]
+struct Parsed {
+    documents: Vec<Document>,
+    warnings: Vec<String>,
+    /// Kinds skiff does not play, for the error when nothing else is there.
+    skipped: Vec<String>,
+}
+
+impl Parsed {
+    fn add(&mut self, value: yaml_serde::Value, label: &str) -> Result<(), EngineError> {
         if value.is_null() {
-            continue;
+            return Ok(());
         }
         let kind = value
             .get("kind")
             .and_then(|k| k.as_str())
-            .ok_or_else(|| invalid(format!("YAML document {number} has no kind")))?
+            .ok_or_else(|| invalid(format!("{label} has no kind")))?
             .to_string();
-        let typed = |e: yaml_serde::Error| invalid(format!("YAML document {number} ({kind}): {e}"));
+        let label = format!("{label} ({kind})");
         let name_of = |meta: &ObjectMeta| -> Result<String, EngineError> {
             if meta.name.is_empty() {
-                Err(invalid(format!(
-                    "YAML document {number} ({kind}) has no metadata.name"
-                )))
+                Err(invalid(format!("{label} has no metadata.name")))
             } else {
                 Ok(meta.name.clone())
             }
         };
-        out.push(match kind.as_str() {
+        let document = match kind.as_str() {
+            "List" => {
+                let items = match value.get("items") {
+                    Some(yaml_serde::Value::Sequence(items)) => items.clone(),
+                    _ => return Err(invalid(format!("{label} has no items"))),
+                };
+                for (index, item) in items.into_iter().enumerate() {
+                    self.add(item, &format!("{label} item {}", index + 1))?;
+                }
+                return Ok(());
+            }
             "Pod" => {
-                let pod: Pod = yaml_serde::from_value(value).map_err(typed)?;
+                let pod: Pod = self.typed(value, &label)?;
                 Document::Workload {
                     name: name_of(&pod.metadata)?,
                     labels: pod.metadata.labels,
@@ -122,7 +200,7 @@ fn documents(yaml: &str) -> Result<Vec<Document>, EngineError> {
                 }
             }
             "Deployment" | "DaemonSet" | "Job" => {
-                let workload: Workload = yaml_serde::from_value(value).map_err(typed)?;
+                let workload: Workload = self.typed(value, &label)?;
                 let name = format!("{}-pod", name_of(&workload.metadata)?);
                 let template = workload.spec.template;
                 let mut annotations = workload.metadata.annotations;
@@ -138,25 +216,48 @@ fn documents(yaml: &str) -> Result<Vec<Document>, EngineError> {
                 }
             }
             "PersistentVolumeClaim" => {
-                let claim: PersistentVolumeClaim =
-                    yaml_serde::from_value(value).map_err(typed)?;
+                let claim: PersistentVolumeClaim = self.typed(value, &label)?;
                 name_of(&claim.metadata)?;
                 Document::Claim(claim)
             }
-            "ConfigMap" => {
-                let map: ConfigMap = yaml_serde::from_value(value).map_err(typed)?;
+            "ConfigMap" | "Secret" => {
+                let map: ConfigMap = self.typed(value, &label)?;
                 name_of(&map.metadata)?;
-                Document::ConfigMap(map)
+                Document::Data(map)
             }
-            "Service" | "Secret" | "Namespace" => Document::Ignored,
+            // What a cluster routes to pods: published ports do that here.
+            "Service" | "Namespace" => Document::Ignored,
             other => {
-                return Err(invalid(format!(
-                    "invalid YAML kind: {other:?}. [Pod Deployment DaemonSet Job PersistentVolumeClaim ConfigMap] are the only supported Kubernetes Kinds"
-                )));
+                self.warnings.push(format!(
+                    "{label}: skiff plays Pod, Deployment, DaemonSet, Job, PersistentVolumeClaim, ConfigMap and Secret; this {other} is left out"
+                ));
+                self.skipped.push(other.to_string());
+                Document::Ignored
             }
-        });
+        };
+        self.documents.push(document);
+        Ok(())
     }
-    Ok(out)
+
+    /// The value as `T`, with a warning for each field skiff would drop that matters.
+    fn typed<T: serde::de::DeserializeOwned>(
+        &mut self,
+        value: yaml_serde::Value,
+        label: &str,
+    ) -> Result<T, EngineError> {
+        let mut ignored = Vec::new();
+        let typed = serde_ignored::deserialize(value, |path| ignored.push(path.to_string()))
+            .map_err(|e: yaml_serde::Error| invalid(format!("{label}: {e}")))?;
+        for path in ignored {
+            let field = path.rsplit('.').next().unwrap_or(&path);
+            if !BENIGN_FIELDS.contains(&field) && path != "apiVersion" {
+                self.warnings.push(format!(
+                    "{label}: field {path} is not supported and is ignored"
+                ));
+            }
+        }
+        Ok(typed)
+    }
 }
 
 /// `kube play`: makes (and unless told otherwise starts) what the YAML describes. Everything
@@ -167,20 +268,26 @@ pub fn play(
     options: &PlayOptions,
     progress: &(dyn Fn(TransferEvent) + Sync),
 ) -> Result<PlayReport, EngineError> {
-    let documents = documents(yaml)?;
-    let mut configmaps: Vec<ConfigMap> = Vec::new();
+    let parsed = documents(yaml)?;
+    let mut warnings = parsed.warnings;
+    let documents = parsed.documents;
+    let mut sources: Vec<ConfigMap> = Vec::new();
     for text in &options.configmaps {
-        for document in self::documents(text)? {
+        let extra = self::documents(text)?;
+        warnings.extend(extra.warnings);
+        for document in extra.documents {
             match document {
-                Document::ConfigMap(map) => configmaps.push(map),
+                Document::Data(map) if map.kind == "ConfigMap" => sources.push(map),
+                Document::Ignored => {}
                 _ => return Err(invalid("--configmap files may hold only ConfigMaps")),
             }
         }
     }
-    configmaps.extend(documents.iter().filter_map(|d| match d {
-        Document::ConfigMap(map) => Some(map.clone()),
+    sources.extend(documents.iter().filter_map(|d| match d {
+        Document::Data(map) => Some(map.clone()),
         _ => None,
     }));
+    let configmaps = &sources;
     // Every pod is checked before anything is made.
     let mut plans = Vec::new();
     for document in &documents {
@@ -198,7 +305,7 @@ pub fn play(
                 annotations,
                 spec,
                 *job,
-                &configmaps,
+                configmaps,
                 options,
             )?);
         }
@@ -211,11 +318,19 @@ pub fn play(
         })
         .collect();
     if plans.is_empty() && claims.is_empty() {
-        return Err(invalid(
-            "YAML file has no Pod, Deployment, DaemonSet, Job or PersistentVolumeClaim",
-        ));
+        return Err(invalid(match parsed.skipped.first() {
+            Some(kind) => format!(
+                "invalid YAML kind: {kind:?}. [Pod Deployment DaemonSet Job PersistentVolumeClaim ConfigMap Secret] are the only supported Kubernetes Kinds"
+            ),
+            None => {
+                "YAML file has no Pod, Deployment, DaemonSet, Job or PersistentVolumeClaim".into()
+            }
+        }));
     }
-    let mut report = PlayReport::default();
+    let mut report = PlayReport {
+        warnings,
+        ..Default::default()
+    };
     for claim in claims {
         let name = &claim.metadata.name;
         if engine.volume(name).is_err() {
@@ -230,7 +345,7 @@ pub fn play(
     }
     // Host paths, claims and ConfigMaps are made ready before any pod is made.
     for plan in &mut plans {
-        plan.prepare(engine, &configmaps, &mut report.volumes)?;
+        plan.prepare(engine, configmaps, &mut report.volumes)?;
     }
     for plan in plans {
         report.pods.push(plan.run(engine, options, progress)?);
@@ -490,6 +605,7 @@ fn container_options(
         restart: Some(restart.to_string()),
         init: annotated("init"),
         rm: annotated("autoremove") && restart == "no",
+        stop_timeout: spec.termination_grace_period_seconds,
         ..Default::default()
     };
     let pod_context = spec.security_context.clone().unwrap_or_default();
@@ -527,7 +643,12 @@ fn container_options(
             );
         }
     }
-    if let Some(probe) = &container.liveness_probe {
+    // A readiness probe checks as a liveness probe would when there is none.
+    if let Some(probe) = container
+        .liveness_probe
+        .as_ref()
+        .or(container.readiness_probe.as_ref())
+    {
         let Some(exec) = &probe.exec else {
             return Err(invalid(
                 "only exec liveness probes are supported (httpGet and tcpSocket are not)",
@@ -545,55 +666,89 @@ fn container_options(
     Ok(options)
 }
 
-fn configmap<'a>(configmaps: &'a [ConfigMap], name: &str) -> Option<&'a ConfigMap> {
-    configmaps.iter().find(|m| m.metadata.name == name)
+/// The ConfigMap or Secret of this name.
+fn find<'a>(sources: &'a [ConfigMap], kind: &str, name: &str) -> Option<&'a ConfigMap> {
+    sources
+        .iter()
+        .find(|m| m.kind == kind && m.metadata.name == name)
+}
+
+/// A ConfigMap's or Secret's entries, base64 decoded where the kind says so.
+fn entries(map: &ConfigMap) -> Result<BTreeMap<String, Vec<u8>>, EngineError> {
+    use base64::Engine as _;
+    let decode = |key: &str, text: &str| {
+        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| {
+                invalid(format!(
+                    "{} {:?}: key {key}: invalid base64: {e}",
+                    map.kind, map.metadata.name
+                ))
+            })
+    };
+    let (text, encoded) = if map.kind == "Secret" {
+        (&map.string_data, &map.data)
+    } else {
+        (&map.data, &map.binary_data)
+    };
+    let mut out = BTreeMap::new();
+    for (key, value) in encoded {
+        out.insert(key.clone(), decode(key, value)?);
+    }
+    for (key, value) in text {
+        out.insert(key.clone(), value.clone().into_bytes());
+    }
+    Ok(out)
 }
 
 /// `env` and `envFrom`, resolved: `KEY=VALUE` entries.
-fn environment(
-    container: &Container,
-    configmaps: &[ConfigMap],
-) -> Result<Vec<String>, EngineError> {
+fn environment(container: &Container, sources: &[ConfigMap]) -> Result<Vec<String>, EngineError> {
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     let mut env = Vec::new();
     for source in &container.env_from {
-        if source.secret_ref.is_some() {
-            return Err(invalid("secrets are not supported (envFrom.secretRef)"));
-        }
-        let Some(reference) = &source.config_map_ref else {
-            continue;
-        };
-        match configmap(configmaps, &reference.name) {
-            Some(map) => {
-                let prefix = source.prefix.as_deref().unwrap_or("");
-                env.extend(map.data.iter().map(|(k, v)| format!("{prefix}{k}={v}")));
+        let prefix = source.prefix.as_deref().unwrap_or("");
+        for (kind, reference) in [
+            ("ConfigMap", &source.config_map_ref),
+            ("Secret", &source.secret_ref),
+        ] {
+            let Some(reference) = reference else {
+                continue;
+            };
+            match find(sources, kind, &reference.name) {
+                Some(map) => {
+                    for (key, value) in entries(map)? {
+                        env.push(format!("{prefix}{key}={}", text(value)));
+                    }
+                }
+                None if reference.optional => {}
+                None => return Err(invalid(format!("no {kind} named {:?}", reference.name))),
             }
-            None if reference.optional => {}
-            None => return Err(invalid(format!("no ConfigMap named {:?}", reference.name))),
         }
     }
     for var in &container.env {
         let value = match (&var.value, &var.value_from) {
             (_, Some(from)) => {
-                if from.secret_key_ref.is_some() {
-                    return Err(invalid(format!(
-                        "env {}: secrets are not supported (secretKeyRef)",
-                        var.name
-                    )));
-                }
-                let Some(reference) = &from.config_map_key_ref else {
-                    return Err(invalid(format!(
-                        "env {}: only configMapKeyRef is supported in valueFrom",
-                        var.name
-                    )));
+                let (kind, reference) = match (&from.config_map_key_ref, &from.secret_key_ref) {
+                    (Some(reference), _) => ("ConfigMap", reference),
+                    (None, Some(reference)) => ("Secret", reference),
+                    (None, None) => {
+                        return Err(invalid(format!(
+                            "env {}: only configMapKeyRef and secretKeyRef are supported in valueFrom",
+                            var.name
+                        )));
+                    }
                 };
-                match configmap(configmaps, &reference.name)
-                    .and_then(|m| m.data.get(&reference.key))
-                {
-                    Some(value) => value.clone(),
+                let found = match find(sources, kind, &reference.name) {
+                    Some(map) => entries(map)?.remove(&reference.key),
+                    None => None,
+                };
+                match found {
+                    Some(value) => text(value),
                     None if reference.optional => continue,
                     None => {
                         return Err(invalid(format!(
-                            "env {}: no key {:?} in ConfigMap {:?}",
+                            "env {}: no key {:?} in {kind} {:?}",
                             var.name, reference.key, reference.name
                         )));
                     }
@@ -667,20 +822,18 @@ fn mounts_of(
             } else {
                 volumes.push(path.to_string());
             }
-        } else if let Some(source) = &volume.config_map {
-            let Some(map) = configmap(configmaps, &source.name) else {
-                if source.optional {
+        } else if let Some((kind, name, items, optional)) = data_source(volume) {
+            let Some(map) = find(configmaps, kind, name) else {
+                if optional {
                     continue;
                 }
-                return Err(context(format!("no ConfigMap named {:?}", source.name)));
+                return Err(context(format!("no {kind} named {name:?}")));
             };
-            let name = configmap_volume(engine, map, &source.items, made)?;
+            let name = data_volume(engine, map, items, made)?;
             volumes.push(format!("{name}:{path}:ro"));
-        } else if volume.secret.is_some() {
-            return Err(context("secret volumes are not supported".into()));
         } else {
             return Err(context(
-                "no source skiff supports (hostPath, persistentVolumeClaim, emptyDir, configMap)"
+                "no source skiff supports (hostPath, persistentVolumeClaim, emptyDir, configMap, secret)"
                     .into(),
             ));
         }
@@ -738,8 +891,23 @@ fn host_path(path: &Path, kind: &str) -> Result<(), String> {
     }
 }
 
-/// A volume named for the ConfigMap holding its keys as files (all of them, or `items`).
-fn configmap_volume(
+/// A volume's ConfigMap or Secret: its kind, name, items and whether it may be missing.
+fn data_source(volume: &Volume) -> Option<(&'static str, &str, &[KeyToPath], bool)> {
+    if let Some(source) = &volume.config_map {
+        return Some(("ConfigMap", &source.name, &source.items, source.optional));
+    }
+    let source = volume.secret.as_ref()?;
+    Some((
+        "Secret",
+        &source.secret_name,
+        &source.items,
+        source.optional,
+    ))
+}
+
+/// A volume named for the ConfigMap or Secret holding its keys as files (all of them, or
+/// `items`).
+fn data_volume(
     engine: &mut Engine,
     map: &ConfigMap,
     items: &[KeyToPath],
@@ -758,8 +926,9 @@ fn configmap_volume(
             volume
         }
     };
+    let data = entries(map)?;
     let files: Vec<(&str, &str)> = if items.is_empty() {
-        map.data.keys().map(|k| (k.as_str(), k.as_str())).collect()
+        data.keys().map(|k| (k.as_str(), k.as_str())).collect()
     } else {
         items
             .iter()
@@ -768,15 +937,16 @@ fn configmap_volume(
     };
     let root = Path::new(&volume.mountpoint);
     for (key, path) in files {
-        let Some(data) = map.data.get(key) else {
-            return Err(invalid(format!("no key {key:?} in ConfigMap {name:?}")));
+        let Some(bytes) = data.get(key) else {
+            return Err(invalid(format!("no key {key:?} in {} {name:?}", map.kind)));
         };
         let target = root.join(relative(path).map_err(invalid)?);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| invalid(format!("{}: {e}", parent.display())))?;
         }
-        std::fs::write(&target, data).map_err(|e| invalid(format!("{}: {e}", target.display())))?;
+        std::fs::write(&target, bytes)
+            .map_err(|e| invalid(format!("{}: {e}", target.display())))?;
     }
     Ok(name)
 }
@@ -784,7 +954,7 @@ fn configmap_volume(
 /// `kube down`: stops and removes the pods the YAML describes (and, with `force`, the volumes
 /// of its claims). Pods that do not exist are an error once the others are gone.
 pub fn down(engine: &mut Engine, yaml: &str, force: bool) -> Result<DownReport, EngineError> {
-    let documents = documents(yaml)?;
+    let documents = documents(yaml)?.documents;
     let mut report = DownReport::default();
     let mut first_error = None;
     for document in &documents {
@@ -890,12 +1060,14 @@ spec: {ports: [{port: 80}]}
 
     #[test]
     fn a_deployment_becomes_a_pod_named_for_it() {
-        let docs = documents(YAML).unwrap();
+        let parsed = documents(YAML).unwrap();
+        assert_eq!(parsed.warnings, Vec::<String>::new());
+        let docs = parsed.documents;
         assert_eq!(docs.len(), 3);
         let configmaps: Vec<ConfigMap> = docs
             .iter()
             .filter_map(|d| match d {
-                Document::ConfigMap(m) => Some(m.clone()),
+                Document::Data(m) => Some(m.clone()),
                 _ => None,
             })
             .collect();
@@ -952,10 +1124,11 @@ spec: {ports: [{port: 80}]}
             err.to_string(),
             "YAML document 1 (Pod) has no metadata.name"
         );
-        let err = documents("apiVersion: v1\nkind: Widget\n").unwrap_err();
+        let parsed = documents("apiVersion: v1\nkind: Widget\n").unwrap();
+        assert_eq!(parsed.skipped, ["Widget"]);
         assert!(
-            err.to_string().starts_with("invalid YAML kind: \"Widget\""),
-            "{err}"
+            parsed.warnings[0].contains("this Widget is left out"),
+            "{parsed:?}"
         );
         let err = documents("kind: Pod\nmetadata: {name: p}\nspec: {containers: 3}\n").unwrap_err();
         assert!(
@@ -964,13 +1137,18 @@ spec: {ports: [{port: 80}]}
         );
         let err = documents("a: [\n").unwrap_err();
         assert!(err.to_string().starts_with("YAML document 1: "), "{err}");
-        assert!(documents("---\n---\n").unwrap().is_empty());
+        assert!(documents("---\n---\n").unwrap().documents.is_empty());
+        let err = documents("kind: List\nitems:\n- kind: Pod\n  metadata: {}\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "YAML document 1 (List) item 1 (Pod) has no metadata.name"
+        );
     }
 
     #[test]
     fn missing_configmaps_and_bad_policies_are_refused() {
         let yaml = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    env:\n    - name: X\n      valueFrom: {configMapKeyRef: {name: none, key: k}}\n";
-        let Document::Workload { spec, .. } = &documents(yaml).unwrap()[0] else {
+        let Document::Workload { spec, .. } = &documents(yaml).unwrap().documents[0] else {
             panic!()
         };
         let err = Plan::new(
@@ -1001,6 +1179,36 @@ spec: {ports: [{port: 80}]}
                 &PlayOptions::default()
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn fields_skiff_drops_are_named_and_secrets_are_decoded() {
+        let yaml = "kind: List\nitems:\n- kind: Secret\n  metadata: {name: s}\n  data: {token: aGk=}\n  stringData: {user: me}\n- kind: Pod\n  metadata: {name: p, namespace: x}\n  spec:\n    schedulerName: default\n    containers:\n    - name: c\n      image: busybox\n      lifecycle: {preStop: {exec: {command: [x]}}}\n      envFrom: [{secretRef: {name: s}}]\n";
+        let parsed = documents(yaml).unwrap();
+        assert_eq!(
+            parsed.warnings,
+            [
+                "YAML document 1 (List) item 2 (Pod): field spec.containers.0.lifecycle is not supported and is ignored"
+            ]
+        );
+        let Document::Data(secret) = &parsed.documents[0] else {
+            panic!("{parsed:?}")
+        };
+        let Document::Workload { spec, .. } = &parsed.documents[1] else {
+            panic!("{parsed:?}")
+        };
+        assert_eq!(
+            environment(&spec.containers[0], std::slice::from_ref(secret)).unwrap(),
+            ["token=hi", "user=me"]
+        );
+        let mut bad = secret.clone();
+        bad.data.insert("bad".into(), "%%%".into());
+        assert!(
+            entries(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("key bad: invalid base64")
         );
     }
 

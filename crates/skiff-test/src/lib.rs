@@ -332,6 +332,23 @@ impl Drop for TestContext {
     }
 }
 
+/// The body of `GET /` on the host's loopback at `port`, once a server answers there.
+pub fn fetch_from_host(port: u16) -> String {
+    for _ in 0..50 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let _ = std::io::Write::write_all(&mut stream, b"GET / HTTP/1.0\r\n\r\n");
+            let mut response = String::new();
+            let _ = std::io::Read::read_to_string(&mut stream, &mut response);
+            if let Some((_, body)) = response.split_once("\r\n\r\n") {
+                return body.trim().to_string();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    String::new()
+}
+
 /// The test image's root filesystem, made once by the repository's script and shared by
 /// every test process (named for the script's text, so a changed script makes a new one).
 pub fn busybox_tarball() -> &'static Path {

@@ -1,31 +1,13 @@
 //! Pods against the real binary, root and rootless: members share the infra container's
 //! network, IPC and UTS namespaces (and PID with `--share +pid`), ports are published on the
 //! pod, the pod starts, stops and goes as one, and bad input changes nothing.
-use std::io::{Read, Write};
 
-use skiff_test::{TestContext, free_port};
+use skiff_test::{TestContext, fetch_from_host, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
 fn both(test: impl Fn(&TestContext)) {
     skiff_test::in_both_modes(SKIFF, test);
-}
-
-/// The body of `GET /` on the host's loopback at `port`, once a server answers there.
-fn fetch_from_host(port: u16) -> String {
-    for _ in 0..50 {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-            let _ = stream.write_all(b"GET / HTTP/1.0\r\n\r\n");
-            let mut response = String::new();
-            let _ = stream.read_to_string(&mut response);
-            if let Some((_, body)) = response.split_once("\r\n\r\n") {
-                return body.trim().to_string();
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    String::new()
 }
 
 /// A web server answering `hello from NAME` on port 80.

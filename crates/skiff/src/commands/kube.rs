@@ -72,6 +72,9 @@ pub fn play(engine: &mut Engine, args: &KubePlayArgs) -> Result<i32> {
     };
     let progress = super::registry::progress_printer(args.quiet);
     let report = skiff_kube::play(engine, &yaml, &options, &progress)?;
+    for warning in &report.warnings {
+        eprintln!("WARN[0000] {warning}");
+    }
     if !report.volumes.is_empty() {
         println!("Volumes:");
         for volume in &report.volumes {
