@@ -19,6 +19,7 @@ mod info;
 pub mod monitor;
 mod names;
 pub mod network;
+mod notify;
 mod options;
 mod pod;
 mod registry;

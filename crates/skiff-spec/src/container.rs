@@ -86,6 +86,8 @@ pub struct ContainerSpec {
     pub health_on_failure: crate::HealthAction,
     /// `--systemd`: run systemd (or another init) as Podman does.
     pub systemd: SystemdMode,
+    /// `--sdnotify`.
+    pub sdnotify: SdNotify,
     /// Whether systemd mode is on for this container (decided at create from its command):
     /// tmpfs on /run, /run/lock, /tmp and /var/log/journal, `container_uuid` set.
     pub systemd_active: bool,
@@ -128,6 +130,37 @@ impl NamespaceMode {
             NamespaceMode::Private => "private".into(),
             NamespaceMode::Host => "host".into(),
             NamespaceMode::Container(id) => format!("container:{id}"),
+        }
+    }
+}
+
+/// `--sdnotify`: who tells systemd (`$NOTIFY_SOCKET`, a `Type=notify` unit) that the
+/// container is ready.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SdNotify {
+    /// The container itself: the socket is mounted in and `$NOTIFY_SOCKET` names it; skiff
+    /// sends only the monitor's PID (MAINPID).
+    #[default]
+    Container,
+    /// skiff: MAINPID and READY=1 once the container runs (Podman's conmon does this).
+    Conmon,
+    /// Nobody: `$NOTIFY_SOCKET` is not passed on.
+    Ignore,
+}
+
+impl SdNotify {
+    pub fn parse(value: &str) -> Result<Self, crate::SpecError> {
+        match value {
+            "container" => Ok(SdNotify::Container),
+            "conmon" => Ok(SdNotify::Conmon),
+            "ignore" => Ok(SdNotify::Ignore),
+            "healthy" => Err(crate::SpecError::Option(
+                "--sdnotify healthy: not supported by skiff yet; use conmon or container".into(),
+            )),
+            _ => Err(crate::SpecError::Option(format!(
+                "--sdnotify {value:?}: expected container, conmon, healthy or ignore"
+            ))),
         }
     }
 }

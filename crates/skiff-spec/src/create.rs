@@ -87,6 +87,8 @@ pub struct CreateOptions {
     pub no_healthcheck: bool,
     /// `--systemd true|false|always`.
     pub systemd: Option<String>,
+    /// `--sdnotify container|conmon|ignore`.
+    pub sdnotify: Option<String>,
 }
 
 impl CreateOptions {
@@ -223,6 +225,9 @@ impl CreateOptions {
             }
         }
         spec.no_healthcheck |= self.no_healthcheck;
+        if let Some(mode) = &self.sdnotify {
+            spec.sdnotify = crate::container::SdNotify::parse(mode)?;
+        }
         if let Some(mode) = &self.systemd {
             spec.systemd = crate::container::SystemdMode::parse(mode)?;
         }

@@ -179,7 +179,8 @@ fn run_arguments(
         };
         match flag {
             "-d" | "--detach" | "--rm" | "--replace" => continue,
-            "--cidfile" | "--restart" | "--pod" | "--pod-id-file" | "--conmon-pidfile" => {
+            "--cidfile" | "--restart" | "--pod" | "--pod-id-file" | "--conmon-pidfile"
+            | "--sdnotify" => {
                 if inline.is_none() {
                     words.next();
                 }
@@ -262,7 +263,12 @@ fn container_unit(
             run_arguments(command, options.template.then_some(service.as_str()))?;
         let mut start: Vec<String> = vec![exe.clone()];
         start.extend(root_flags.iter().map(|w| escape(w)));
-        start.extend(["run".into(), format!("--cidfile={id_file}"), "--rm".into()]);
+        start.extend([
+            "run".into(),
+            format!("--cidfile={id_file}"),
+            "--rm".into(),
+            "--sdnotify=conmon".into(),
+        ]);
         start.push("-d".into());
         if rest
             .iter()
@@ -368,8 +374,13 @@ fn container_unit(
         text.push_str(&format!("PIDFile={pid_file}\n"));
     }
     // Daemonless: `skiff start`/`run -d` return once the container runs, its monitor
-    // staying behind as the service's main process.
-    text.push_str("Type=forking\n\n[Install]\nWantedBy=default.target\n");
+    // staying behind as the service's main process; a new container's `run` tells systemd
+    // which process that is and when it is ready (`--sdnotify=conmon`), as Podman's units do.
+    text.push_str(if options.new {
+        "Type=notify\nNotifyAccess=all\n\n[Install]\nWantedBy=default.target\n"
+    } else {
+        "Type=forking\n\n[Install]\nWantedBy=default.target\n"
+    });
     Ok(Unit {
         name: service,
         text,

@@ -700,6 +700,9 @@ pub struct RunArgs {
     /// Run in systemd mode: true (when the command is systemd or init), false or always
     #[arg(long, value_name = "MODE")]
     pub systemd: Option<String>,
+    /// Who notifies systemd's $NOTIFY_SOCKET: container (default), conmon or ignore
+    #[arg(long, value_name = "container|conmon|ignore")]
+    pub sdnotify: Option<String>,
 }
 
 #[derive(Args, Debug)]

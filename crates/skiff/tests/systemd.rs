@@ -157,7 +157,11 @@ fn a_new_unit_runs_the_container_and_takes_it_away() {
         .ok()
         .to_string();
     verify(&ctx, "svc.service", &unit);
+    assert_eq!(directive(&unit, "Type").as_deref(), Some("notify"));
+    assert_eq!(directive(&unit, "NotifyAccess").as_deref(), Some("all"));
     ctx.skiff(["rm", "svc"]).ok();
+    // systemd's end of the notifications.
+    let (notified, notify_path) = notify_socket(&ctx, "svc.sock");
     // As systemd would: %t is the runtime directory, %n the unit's name.
     let runtime = ctx.scratch("runtime");
     let expand = |key: &str| {
@@ -170,6 +174,7 @@ fn a_new_unit_runs_the_container_and_takes_it_away() {
         let status = Command::new("sh")
             .arg("-c")
             .arg(expand(key))
+            .env("NOTIFY_SOCKET", &notify_path)
             .status()
             .unwrap();
         assert!(status.success(), "{key} failed: {}", expand(key));
@@ -181,6 +186,11 @@ fn a_new_unit_runs_the_container_and_takes_it_away() {
             .ok(),
         "svc web"
     );
+    let monitor = ctx
+        .skiff(["inspect", "--format", "{{.State.ConmonPid}}", "svc"])
+        .ok()
+        .to_string();
+    assert_eq!(received(&notified), format!("MAINPID={monitor}\nREADY=1"));
     for _ in 0..50 {
         if ctx.skiff(["logs", "svc"]).ok() == "ready now" {
             break;
@@ -245,5 +255,102 @@ fn systemd_mode_and_socket_activation_reach_the_container() {
             ],
         );
         assert_eq!(env.ok(), "LISTEN_FDNAMES=web\nLISTEN_FDS=1\nLISTEN_PID=1");
+    });
+}
+
+/// A datagram socket the unit's `$NOTIFY_SOCKET` names, writable by the context's user.
+fn notify_socket(ctx: &TestContext, name: &str) -> (std::os::unix::net::UnixDatagram, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = ctx.scratch("notify").join(name);
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    (socket, path.display().to_string())
+}
+
+fn received(socket: &std::os::unix::net::UnixDatagram) -> String {
+    let mut buffer = [0u8; 256];
+    let n = socket.recv(&mut buffer).expect("a notification");
+    String::from_utf8_lossy(&buffer[..n]).into_owned()
+}
+
+#[test]
+fn sdnotify_tells_the_unit_which_process_to_watch_and_when_it_is_ready() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let monitor_of = |name: &str| {
+            ctx.skiff(["inspect", "--format", "{{.State.ConmonPid}}", name])
+                .ok()
+                .to_string()
+        };
+        // conmon: skiff says where the container runs and that it is ready.
+        let (socket, path) = notify_socket(ctx, "conmon.sock");
+        ctx.skiff_with_env(
+            &[("NOTIFY_SOCKET", &path)],
+            &[
+                "run",
+                "-d",
+                "--sdnotify=conmon",
+                "--name",
+                "a",
+                "busybox",
+                "sleep",
+                "100",
+            ],
+        )
+        .ok();
+        assert_eq!(
+            received(&socket),
+            format!("MAINPID={}\nREADY=1", monitor_of("a"))
+        );
+        // container: the socket is the container's to tell; skiff names the process only.
+        let (socket, path) = notify_socket(ctx, "container.sock");
+        ctx.skiff_with_env(
+            &[("NOTIFY_SOCKET", &path)],
+            &[
+                "run",
+                "-d",
+                "--name",
+                "b",
+                "busybox",
+                "sh",
+                "-c",
+                "test -S $NOTIFY_SOCKET && echo $NOTIFY_SOCKET; sleep 100",
+            ],
+        )
+        .ok();
+        assert_eq!(received(&socket), format!("MAINPID={}", monitor_of("b")));
+        let mut logs = String::new();
+        for _ in 0..50 {
+            logs = ctx.skiff(["logs", "b"]).ok().to_string();
+            if !logs.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(logs, "/run/notify/notify.sock");
+        // ignore: nothing is sent.
+        let (socket, path) = notify_socket(ctx, "ignore.sock");
+        ctx.skiff_with_env(
+            &[("NOTIFY_SOCKET", &path)],
+            &[
+                "run",
+                "-d",
+                "--sdnotify=ignore",
+                "--name",
+                "c",
+                "busybox",
+                "true",
+            ],
+        )
+        .ok();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+            .unwrap();
+        assert!(socket.recv(&mut [0u8; 16]).is_err());
+        ctx.skiff(["run", "--rm", "--sdnotify=sometimes", "busybox", "true"])
+            .fails(125, "--sdnotify \"sometimes\"");
+        ctx.skiff(["rm", "-f", "-t", "0", "a", "b", "c"]).ok();
     });
 }

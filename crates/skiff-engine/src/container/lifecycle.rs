@@ -442,10 +442,11 @@ impl Engine {
                 ));
             }
         };
+        let monitor = self.containers.lookup(&record.id)?.monitor_pid;
         if let Some(path) = &record.spec.conmon_pidfile {
-            let monitor = self.containers.lookup(&record.id)?.monitor_pid;
             fs::write(path, monitor.to_string()).io("write", path)?;
         }
+        notify_unit(record.spec.sdnotify, monitor);
         self.emit_container(&record, "init", None);
         self.emit_container(&record, "start", None);
         // The cleanup after the container's exit takes this lock: let go of it now.
@@ -1144,6 +1145,22 @@ pub(crate) fn kill_signal(signal: &str) -> Result<i32, EngineError> {
     }
     process::parse_signal(signal)
         .ok_or_else(|| EngineError::InvalidArgument(format!("invalid signal: {signal}")))
+}
+
+/// `--sdnotify` under a `Type=notify` unit (`$NOTIFY_SOCKET`): the unit watches the
+/// monitor (MAINPID), and with `conmon` hears from skiff that the container runs (READY=1);
+/// with `container` the container says so itself. A unit that cannot be told is no reason to
+/// fail the start: systemd times it out and says why.
+fn notify_unit(mode: skiff_spec::SdNotify, monitor: i32) {
+    let Some(socket) = crate::environment::var(crate::notify::NOTIFY_SOCKET) else {
+        return;
+    };
+    let message = match mode {
+        skiff_spec::SdNotify::Ignore => return,
+        skiff_spec::SdNotify::Container => format!("MAINPID={monitor}"),
+        skiff_spec::SdNotify::Conmon => format!("MAINPID={monitor}\nREADY=1"),
+    };
+    let _ = crate::notify::send(&socket, &message);
 }
 
 /// Where distributions install catatonit (Podman's init, and its pods' infra program).

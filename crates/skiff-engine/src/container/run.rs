@@ -97,6 +97,25 @@ pub(crate) fn fill_id_file(
     }
 }
 
+/// `--sdnotify container` under a `Type=notify` unit: the unit's socket is mounted into the
+/// container, which tells systemd itself when it is ready.
+fn pass_notify_socket(spec: &mut skiff_spec::ContainerSpec) {
+    use crate::notify::{CONTAINER_SOCKET, NOTIFY_SOCKET};
+    let Some(socket) = crate::environment::var(NOTIFY_SOCKET) else {
+        return;
+    };
+    // An abstract socket cannot be mounted: only skiff's own messages reach it.
+    if spec.sdnotify != skiff_spec::SdNotify::Container || !socket.starts_with('/') {
+        return;
+    }
+    spec.mounts.push(skiff_spec::MountSpec::Bind {
+        source: socket,
+        destination: CONTAINER_SOCKET.into(),
+        options: Vec::new(),
+    });
+    spec.env.push(format!("{NOTIFY_SOCKET}={CONTAINER_SOCKET}"));
+}
+
 impl Engine {
     /// `create`: the container `new` asks for. Nothing is removed or pulled when the options
     /// are invalid.
@@ -107,6 +126,7 @@ impl Engine {
     ) -> Result<Created, EngineError> {
         let mut spec = new.options.to_spec(self.default_network_mode())?;
         spec.create_command = new.create_command.clone();
+        pass_notify_socket(&mut spec);
         // Claimed before anything is made, so two creates cannot share one.
         let cidfile = match &new.cidfile {
             Some(path) => Some(claim_id_file(path, "container")?),

@@ -62,5 +62,6 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         health_on_failure: args.health_on_failure.clone(),
         no_healthcheck: args.no_healthcheck,
         systemd: args.systemd.clone(),
+        sdnotify: args.sdnotify.clone(),
     }
 }
