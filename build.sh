@@ -13,3 +13,4 @@ export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="/usr/lib/$(gcc -print-mu
 static="-C target-feature=+crt-static -C relocation-model=static"
 cargo rustc --release --locked -p skiff --bin skiff -- $static
 cargo rustc --release --locked -p skiff --bin skiff-monitor -- $static
+cargo rustc --release --locked -p skiff --bin skiff-quadlet -- $static

@@ -15,6 +15,14 @@ install -D -m 0755 target/release/skiff "$PREFIX/bin/skiff"
 # The per-container monitor, found by skiff in ../libexec/skiff (as Podman keeps conmon).
 install -D -m 0755 target/release/skiff-monitor "$PREFIX/libexec/skiff/skiff-monitor"
 
+# The Quadlet generator, as systemd's system and user generators (Podman's are
+# podman-system-generator and podman-user-generator).
+install -D -m 0755 target/release/skiff-quadlet "$PREFIX/bin/skiff-quadlet"
+for kind in system user; do
+  mkdir -p "/usr/lib/systemd/$kind-generators"
+  ln -sf "$PREFIX/bin/skiff-quadlet" "/usr/lib/systemd/$kind-generators/skiff-$kind-generator"
+done
+
 # The API's socket-activated units, for root and for every user (`systemctl [--user] enable
 # --now skiff.socket`), as Podman ships podman.socket.
 for dir in /usr/lib/systemd/system /usr/lib/systemd/user; do

@@ -5,6 +5,9 @@
 //! container's monitor staying behind as the service's process.
 #![deny(unsafe_code)]
 
+pub mod quadlet;
+pub mod unitfile;
+
 use skiff_engine::{ContainerReport, Engine, EngineError, RestartPolicy};
 
 /// `generate systemd` options, in the words of Podman's flags.

@@ -392,6 +392,12 @@ fn shared_binary(binary: &str) -> PathBuf {
     COPY.get_or_init(|| {
         use std::os::unix::fs::MetadataExt;
         let source = Path::new(binary);
+        // skiff and skiff-monitor must be there; the generator is built with skiff's own
+        // tests only.
+        let names: Vec<&str> = ["skiff", "skiff-monitor", "skiff-quadlet"]
+            .into_iter()
+            .filter(|name| *name != "skiff-quadlet" || source.with_file_name(name).exists())
+            .collect();
         let stamp = |name: &str| {
             let meta = std::fs::metadata(source.with_file_name(name))
                 .unwrap_or_else(|e| panic!("{name} beside {binary}: {e}"));
@@ -402,14 +408,21 @@ fn shared_binary(binary: &str) -> PathBuf {
         set_mode(&parent, 0o755);
         let build = format!(
             "{:016x}",
-            digest(format!("{}/{}", stamp("skiff"), stamp("skiff-monitor")).as_bytes())
+            digest(
+                names
+                    .iter()
+                    .map(|name| stamp(name))
+                    .collect::<Vec<_>>()
+                    .join("/")
+                    .as_bytes()
+            )
         );
         let dir = parent.join(&build);
         if !dir.join("skiff").exists() {
             let partial = parent.join(format!("{build}.{}.partial", std::process::id()));
             std::fs::create_dir_all(&partial).expect("create bin dir");
             set_mode(&partial, 0o755);
-            for name in ["skiff", "skiff-monitor"] {
+            for name in &names {
                 let from = source.with_file_name(name);
                 let to = partial.join(name);
                 std::fs::copy(&from, &to)

@@ -206,6 +206,9 @@ pub enum Command {
     /// Play containers, pods or volumes from a structured file
     #[command(subcommand)]
     Play(PlayCommand),
+    /// Manage Quadlet files, which systemd's generator turns into services
+    #[command(subcommand)]
+    Quadlet(QuadletCommand),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
     /// Display a live stream of container resource usage statistics
@@ -1936,4 +1939,45 @@ pub struct GenerateSystemdArgs {
     #[arg(long)]
     pub requires: Vec<String>,
     pub target: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuadletCommand {
+    /// List the installed Quadlets
+    #[command(alias = "ls")]
+    List(QuadletListArgs),
+    /// Print the contents of an installed Quadlet
+    Print(QuadletPrintArgs),
+    /// Install Quadlet files (.container, .volume, .network, .pod, .kube, .image, .build)
+    Install(QuadletInstallArgs),
+    /// Remove installed Quadlets
+    Rm(QuadletRmArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct QuadletListArgs {
+    /// Pretty-print output to JSON or using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct QuadletPrintArgs {
+    /// The Quadlet's file name, e.g. web.container
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct QuadletInstallArgs {
+    /// Replace an installed Quadlet of the same name
+    #[arg(long)]
+    pub replace: bool,
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct QuadletRmArgs {
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
 }

@@ -5,6 +5,7 @@ mod image;
 mod kube;
 mod network;
 mod pod;
+mod quadlet;
 mod registry;
 mod run_options;
 mod system;
@@ -64,6 +65,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             kube::play(&mut open_for_play(&global, &args)?, &args)
         }
         Command::Kube(KubeCommand::Down(args)) => kube::down(&mut open(&global)?, &args),
+        // Files only: no storage is opened.
+        Command::Quadlet(command) => quadlet::dispatch(command),
         Command::Healthcheck(HealthcheckCommand::Run(args)) => {
             let mut engine = open_in(&global, Scope::Container(&args.name))?;
             container::healthcheck(&mut engine, &args)
