@@ -18,10 +18,13 @@ if ! command -v docker >/dev/null 2>&1 || ! command -v docker-compose >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
 
-# kubernetes-validate (PyPI) checks what `kube generate` writes against Kubernetes' schemas.
-if [ ! -x /opt/skiff-tools/bin/kubernetes-validate ]; then
-  python3 -m venv /opt/skiff-tools
-  /opt/skiff-tools/bin/pip install --quiet --disable-pip-version-check kubernetes-validate
+# Tools from PyPI, in a venv of the system's Python (any user can run it): kubernetes-validate
+# checks what `kube generate` writes; podman-compose drives skiff as it drives Podman.
+if [ ! -x /opt/skiff-tools/bin/kubernetes-validate ] || [ ! -x /opt/skiff-tools/bin/podman-compose ]; then
+  rm -rf /opt/skiff-tools
+  "$(command -v /usr/bin/python3 || command -v python3)" -m venv /opt/skiff-tools
+  /opt/skiff-tools/bin/pip install --quiet --disable-pip-version-check kubernetes-validate podman-compose
+  chmod -R a+rX /opt/skiff-tools
 fi
 
 # The unprivileged user rootless tests run as, with its own subordinate ID ranges.

@@ -360,6 +360,7 @@ pub async fn logs(api: &Arc<Api>, id: &str, query: &Query) -> Result<Response<Bo
         timestamps: query.flag("timestamps", false)?,
         since: unix_time(query.get("since"))?,
         until: unix_time(query.get("until"))?,
+        ..LogOptions::default()
     };
     let (id, _, tty) = state_of(api, id).await?;
     let (sender, body) = body::channel();

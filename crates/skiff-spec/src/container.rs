@@ -88,6 +88,8 @@ pub struct ContainerSpec {
     pub systemd: SystemdMode,
     /// `--sdnotify`.
     pub sdnotify: SdNotify,
+    /// `--requires`: the IDs of containers started before this one.
+    pub requires: Vec<String>,
     /// Whether systemd mode is on for this container (decided at create from its command):
     /// tmpfs on /run, /run/lock, /tmp and /var/log/journal, `container_uuid` set.
     pub systemd_active: bool,
@@ -521,7 +523,28 @@ impl NetworkMode {
                 path.starts_with('/')
                     .then(|| NetworkMode::Path(path.to_string()))
             }
-            name if name.contains(':') => None,
+            // Podman's `NAME:alias=A,ip=IP,mac=MAC` (one network with what is fixed for it).
+            name if name.contains(':') => {
+                let (network, options) = name.split_once(':')?;
+                if network.is_empty() || network.contains(',') {
+                    return None;
+                }
+                let mut attachment = NetworkAttachment {
+                    network: network.to_string(),
+                    ..NetworkAttachment::default()
+                };
+                for option in options.split(',') {
+                    match option.split_once('=')? {
+                        ("alias", alias) if !alias.is_empty() => {
+                            attachment.aliases.push(alias.to_string())
+                        }
+                        ("ip", ip) if !ip.is_empty() => attachment.ip = Some(ip.to_string()),
+                        ("mac", mac) if !mac.is_empty() => attachment.mac = Some(mac.to_string()),
+                        _ => return None,
+                    }
+                }
+                Some(NetworkMode::Bridge(vec![attachment]))
+            }
             name => Some(NetworkMode::Bridge(
                 name.split(',')
                     .map(|n| NetworkAttachment {

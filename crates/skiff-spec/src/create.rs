@@ -89,6 +89,8 @@ pub struct CreateOptions {
     pub systemd: Option<String>,
     /// `--sdnotify container|conmon|ignore`.
     pub sdnotify: Option<String>,
+    /// `--requires CTR[,CTR]`: containers started before this one.
+    pub requires: Vec<String>,
 }
 
 impl CreateOptions {
@@ -225,6 +227,7 @@ impl CreateOptions {
             }
         }
         spec.no_healthcheck |= self.no_healthcheck;
+        spec.requires = self.requires.clone();
         if let Some(mode) = &self.sdnotify {
             spec.sdnotify = crate::container::SdNotify::parse(mode)?;
         }
@@ -337,7 +340,7 @@ fn network_mode(
     for value in &args.network {
         let parsed = NetworkMode::parse(value).ok_or_else(|| {
             invalid(format!(
-                "--network {value:?}: expected none, host, bridge or network names"
+                "--network {value:?}: expected none, host, bridge, network names or NAME:alias=ALIAS,ip=IP,mac=MAC"
             ))
         })?;
         mode = Some(match (mode, parsed) {
@@ -358,9 +361,13 @@ fn network_mode(
     match &mut mode {
         NetworkMode::Bridge(networks) => {
             if let Some(first) = networks.first_mut() {
-                first.ip = args.ip.clone();
-                first.mac = args.mac_address.clone();
-                first.aliases = args.network_alias.clone();
+                if args.ip.is_some() {
+                    first.ip = args.ip.clone();
+                }
+                if args.mac_address.is_some() {
+                    first.mac = args.mac_address.clone();
+                }
+                first.aliases.extend(args.network_alias.iter().cloned());
             }
         }
         _ if fixed => {
@@ -455,6 +462,39 @@ pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks_take_podmans_per_network_options() {
+        let options = CreateOptions {
+            network: vec![
+                "app:alias=web,alias=www,ip=10.89.0.5".into(),
+                "other".into(),
+            ],
+            network_alias: vec!["extra".into()],
+            requires: vec!["db".into()],
+            ..Default::default()
+        };
+        let spec = options.to_spec(NetworkMode::None).unwrap();
+        let NetworkMode::Bridge(networks) = &spec.network else {
+            panic!("{:?}", spec.network)
+        };
+        assert_eq!(networks[0].network, "app");
+        assert_eq!(networks[0].aliases, ["web", "www", "extra"]);
+        assert_eq!(networks[0].ip.as_deref(), Some("10.89.0.5"));
+        assert_eq!(networks[1].network, "other");
+        assert_eq!(spec.requires, ["db"]);
+        for bad in ["app:alias", "app:color=red", ":alias=x", "app:alias="] {
+            let options = CreateOptions {
+                network: vec![bad.into()],
+                ..Default::default()
+            };
+            let err = options.to_spec(NetworkMode::None).unwrap_err().to_string();
+            assert!(
+                err.contains("NAME:alias=ALIAS,ip=IP,mac=MAC"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn log_options_are_checked_and_kept() {

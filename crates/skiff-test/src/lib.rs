@@ -174,9 +174,23 @@ impl TestContext {
             .filter(|(k, _)| !env.iter().any(|(key, _)| key == k))
             .chain(env.iter().copied().filter(|(_, v)| !v.is_empty()))
             .collect();
-        let mut command = match self.mode {
+        let mut command = self.user_command(&self.binary, &env);
+        command
+            .arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot())
+            .args(args);
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// `program` run as the context's user: as it is for root; through runuser for the test
+    /// user, with its HOME, USER and XDG_RUNTIME_DIR (runuser resets them), then `env`.
+    pub fn user_command(&self, program: impl AsRef<OsStr>, env: &[(&str, &str)]) -> Command {
+        match self.mode {
             Mode::Root => {
-                let mut c = Command::new(&self.binary);
+                let mut c = Command::new(program);
                 c.envs(env.iter().copied());
                 c
             }
@@ -190,18 +204,10 @@ impl TestContext {
                     self.dir.join("xdg").display()
                 ));
                 c.args(env.iter().map(|(k, v)| format!("{k}={v}")));
-                c.arg(&self.binary);
+                c.arg(program);
                 c
             }
-        };
-        command
-            .arg("--root")
-            .arg(self.root())
-            .arg("--runroot")
-            .arg(self.runroot())
-            .args(args);
-        command.stdin(Stdio::null());
-        command
+        }
     }
 
     pub fn skiff<I, S>(&self, args: I) -> Outcome
@@ -329,6 +335,17 @@ impl Drop for TestContext {
                 .status();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A program of the tools tests/setup.sh installs from PyPI (/opt/skiff-tools), else the
+/// one on the PATH.
+pub fn tool(name: &str) -> PathBuf {
+    let installed = Path::new("/opt/skiff-tools/bin").join(name);
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from(name)
     }
 }
 

@@ -706,6 +706,9 @@ pub struct RunArgs {
     /// Who notifies systemd's $NOTIFY_SOCKET: container (default), conmon or ignore
     #[arg(long, value_name = "container|conmon|ignore")]
     pub sdnotify: Option<String>,
+    /// Containers to start before this one (a comma list)
+    #[arg(long, value_delimiter = ',', value_name = "CONTAINER")]
+    pub requires: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -869,6 +872,12 @@ pub struct LogsOptions {
     /// Show logs until TIMESTAMP
     #[arg(long)]
     pub until: Option<String>,
+    /// Lead each line with its container's name, not its short ID (several containers)
+    #[arg(short, long)]
+    pub names: bool,
+    /// Output the containers with different colors in the log
+    #[arg(long)]
+    pub color: bool,
 }
 
 #[derive(Args, Debug)]
@@ -1221,6 +1230,9 @@ pub struct NetworkLsArgs {
     /// Do not truncate the network ID
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
+    /// Do not print headers
+    #[arg(long)]
+    pub noheading: bool,
 }
 
 #[derive(Args, Debug)]

@@ -2,7 +2,6 @@
 //! passes `kubernetes-validate --strict` (the current Kubernetes release's schemas, from PyPI),
 //! `kube play` runs YAML written for a cluster as pods, `kube down` takes them away, and a
 //! generated file plays back to the same containers.
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use skiff_test::{TestContext, fetch_from_host, free_port};
@@ -13,22 +12,12 @@ fn both(test: impl Fn(&TestContext)) {
     skiff_test::in_both_modes(SKIFF, test);
 }
 
-/// kubernetes-validate, as tests/setup.sh installs it (or on the PATH).
-fn validator() -> PathBuf {
-    let installed = Path::new("/opt/skiff-tools/bin/kubernetes-validate");
-    if installed.exists() {
-        installed.to_path_buf()
-    } else {
-        PathBuf::from("kubernetes-validate")
-    }
-}
-
 /// Asserts Kubernetes' schemas take every document of `yaml`, with no warning.
 #[track_caller]
 fn assert_valid(ctx: &TestContext, name: &str, yaml: &str) {
     let file = ctx.scratch("validate").join(format!("{name}.yaml"));
     std::fs::write(&file, yaml).unwrap();
-    let output = Command::new(validator())
+    let output = Command::new(skiff_test::tool("kubernetes-validate"))
         .args(["--strict"])
         .arg(&file)
         .output()

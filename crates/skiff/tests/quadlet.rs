@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use skiff_test::{Mode, TestContext, fetch_from_host, free_port};
+use skiff_test::{TestContext, fetch_from_host, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
@@ -17,19 +17,11 @@ fn generator(ctx: &TestContext) -> PathBuf {
 
 /// Runs a shell line as the context's user, with these variables.
 fn shell(ctx: &TestContext, line: &str, env: &[(&str, &str)]) -> Output {
-    let mut command = match ctx.mode {
-        Mode::Root => Command::new("sh"),
-        Mode::Rootless => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "skiff-test", "--", "env"]);
-            c.arg(format!("HOME={}", ctx.dir.display()));
-            c.arg(format!("XDG_RUNTIME_DIR={}", ctx.dir.join("xdg").display()));
-            c.arg("sh");
-            c
-        }
-    };
-    command.envs(env.iter().copied()).arg("-c").arg(line);
-    command.output().expect("run sh")
+    ctx.user_command("sh", env)
+        .arg("-c")
+        .arg(line)
+        .output()
+        .expect("run sh")
 }
 
 /// The service's value of `key`, with systemd's specifiers for `unit` expanded.

@@ -364,6 +364,12 @@ impl Engine {
         {
             self.start_container_as(&infra, StartMode::Detached, Starter::User)?;
         }
+        // `--requires`: the containers this one needs run first, as in Podman.
+        for required in &record.spec.requires {
+            if self.container_pid(required)?.is_none() {
+                self.start_container_as(required, StartMode::Detached, Starter::User)?;
+            }
+        }
         match starter {
             // Only when there is something to reset: an ordinary start writes nothing here.
             Starter::User if record.stopped_by_user || record.restart_count > 0 => {

@@ -22,6 +22,10 @@ pub struct LogOptions {
     pub since: Option<DateTime<Utc>>,
     /// Only lines logged before this time.
     pub until: Option<DateTime<Utc>>,
+    /// Several containers: lines led by the container's name (else its short ID).
+    pub names: bool,
+    /// Several containers: each one's lead in a color of its own (ANSI).
+    pub color: bool,
 }
 
 impl LogOptions {
@@ -81,6 +85,7 @@ pub struct OpenLogs(Vec<LogReader>);
 
 struct LogReader {
     id: String,
+    name: String,
     path: std::path::PathBuf,
     file: Option<File>,
     offset: u64,
@@ -168,6 +173,7 @@ impl Engine {
             };
             readers.push(LogReader {
                 id: record.id,
+                name: record.name,
                 file: File::open(&path).ok(),
                 path,
                 offset: 0,
@@ -230,7 +236,20 @@ impl Engine {
                     Stream::Stderr => &mut *stderr,
                 };
                 if several {
-                    let _ = write!(out, "{} ", &readers[index].id[..12]);
+                    let reader = &readers[index];
+                    let lead = if options.names {
+                        &reader.name
+                    } else {
+                        &reader.id[..12]
+                    };
+                    if options.color {
+                        // Podman's palette order: green, yellow, blue, magenta, cyan, red.
+                        const COLORS: [u8; 6] = [32, 33, 34, 35, 36, 31];
+                        let color = COLORS[index % COLORS.len()];
+                        let _ = write!(out, "\x1b[{color}m{lead}\x1b[0m ");
+                    } else {
+                        let _ = write!(out, "{lead} ");
+                    }
                 }
                 if options.timestamps {
                     let _ = write!(out, "{} ", record.time);

@@ -319,7 +319,7 @@ impl ContainerReport {
                 .unwrap_or_else(|| zero.clone())
         };
         let running = self.is_running();
-        json!({
+        let mut inspect = json!({
             "Id": r.id,
             "Created": r.created.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             "Path": self.command.first().cloned().unwrap_or_default(),
@@ -386,7 +386,10 @@ impl ContainerReport {
             },
             "HostConfig": self.host_config(),
             "NetworkSettings": self.network_settings(),
-        })
+        });
+        // Podman's `--requires` containers (built apart: the object above is at json!'s limit).
+        inspect["Dependencies"] = json!(r.spec.requires);
+        inspect
     }
 }
 

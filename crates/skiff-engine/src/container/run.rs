@@ -155,6 +155,10 @@ impl Engine {
             registry: new.registry.clone(),
             platform: new.platform.clone(),
         };
+        // `--requires`: the containers by ID, which must exist (before any pull).
+        for required in &mut spec.requires {
+            *required = self.containers.lookup(required)?.id;
+        }
         spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
         let Some(pod) = &new.options.pod else {
             return self.create_container_as(spec, new.name.as_deref(), Some(&new.options.image));

@@ -472,6 +472,8 @@ pub fn logs_of(engine: &Engine, containers: &[String], args: &LogsOptions) -> Re
         timestamps: args.timestamps,
         since: time(&args.since)?,
         until: time(&args.until)?,
+        names: args.names,
+        color: args.color,
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();

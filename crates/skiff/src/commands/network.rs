@@ -140,7 +140,10 @@ fn list(engine: &Engine, args: &NetworkLsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let mut rows = vec!["NETWORK ID\tNAME\tDRIVER".to_string()];
+    let mut rows = Vec::new();
+    if !args.noheading {
+        rows.push("NETWORK ID\tNAME\tDRIVER".to_string());
+    }
     for report in &networks {
         let n = &report.network;
         let id = if args.no_trunc {

@@ -63,5 +63,6 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         no_healthcheck: args.no_healthcheck,
         systemd: args.systemd.clone(),
         sdnotify: args.sdnotify.clone(),
+        requires: args.requires.clone(),
     }
 }

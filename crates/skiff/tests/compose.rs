@@ -1,0 +1,160 @@
+//! podman-compose (PyPI) drives skiff unchanged, root and rootless, as it drives Podman: its
+//! `up` makes the project's pod, network, volume and containers (`--network NAME:alias=...`,
+//! `--requires`), services find each other by name, ports are published, and `logs`, `exec`,
+//! `ps` and `down -v` work through skiff's commands.
+use std::path::Path;
+use std::process::Output;
+
+use skiff_test::{Mode, TestContext, fetch_from_host, free_port};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+/// `podman-compose ARGS` in `dir` as the context's user, with skiff as its podman.
+fn compose(ctx: &TestContext, dir: &Path, args: &[&str]) -> Output {
+    let global = format!(
+        "--root {} --runroot {}",
+        ctx.root().display(),
+        ctx.runroot().display()
+    );
+    let mut command = ctx.user_command(skiff_test::tool("podman-compose"), &[]);
+    command
+        .arg("--podman-path")
+        .arg(ctx.binary())
+        .arg(format!("--podman-args={global}"))
+        .args(args)
+        .current_dir(dir);
+    command
+        .output()
+        .expect("run podman-compose (tests/setup.sh installs it)")
+}
+
+#[track_caller]
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "podman-compose failed\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn podman_compose_runs_a_project_on_skiff() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let port = free_port();
+        let dir = ctx.scratch("proj");
+        std::fs::write(
+            dir.join("compose.yaml"),
+            format!(
+                r#"services:
+  web:
+    image: localhost/busybox
+    init: true
+    command: sh -c "echo hello from $$MODE > /www/index.html; exec httpd -f -p 80 -h /www"
+    ports:
+      - "{port}:80"
+    volumes:
+      - data:/www
+    environment:
+      MODE: compose
+  client:
+    image: localhost/busybox
+    init: true
+    command: sh -c "until wget -q -O- http://web/; do sleep 0.2; done; exec sleep 1000"
+    depends_on:
+      - web
+volumes:
+  data:
+"#
+            ),
+        )
+        .unwrap();
+        ok(&compose(ctx, &dir, &["up", "-d"]));
+        assert_eq!(fetch_from_host(port), "hello from compose");
+        // The client reached the web service by its name on the project's network.
+        let mut logs = String::new();
+        for _ in 0..50 {
+            logs = ctx.skiff(["logs", "proj_client_1"]).ok().to_string();
+            if !logs.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(logs, "hello from compose");
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{index .Config.Labels \"com.docker.compose.service\"}} {{len .Dependencies}}",
+                "proj_client_1"
+            ])
+            .ok(),
+            "client 1"
+        );
+        let ps = ok(&compose(ctx, &dir, &["ps"]));
+        assert!(
+            ps.contains("proj_web_1") && ps.contains("proj_client_1"),
+            "{ps}"
+        );
+        assert!(ok(&compose(ctx, &dir, &["logs", "client"])).contains("hello from compose"));
+        assert_eq!(
+            ok(&compose(
+                ctx,
+                &dir,
+                &["exec", "web", "cat", "/www/index.html"]
+            ))
+            .trim(),
+            "hello from compose"
+        );
+        ok(&compose(ctx, &dir, &["down", "-v"]));
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        assert_eq!(ctx.skiff(["pod", "ps", "-q"]).ok(), "");
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+        assert!(
+            !ctx.skiff(["network", "ls", "--format", "{{.Name}}"])
+                .ok()
+                .contains("proj_default")
+        );
+    });
+}
+
+#[test]
+fn requires_starts_the_required_containers_first() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff([
+        "create", "--init", "--name", "db", "busybox", "sleep", "1000",
+    ])
+    .ok();
+    let db = ctx
+        .skiff(["inspect", "--format", "{{.Id}}", "db"])
+        .ok()
+        .to_string();
+    ctx.skiff([
+        "create",
+        "--init",
+        "--name",
+        "app",
+        "--requires",
+        "db",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    assert_eq!(
+        ctx.skiff(["inspect", "--format", "{{.Dependencies}}", "app"])
+            .ok(),
+        format!("[{db}]")
+    );
+    ctx.skiff(["start", "app"]).ok();
+    assert_eq!(
+        ctx.skiff(["inspect", "--format", "{{.State.Status}}", "db"])
+            .ok(),
+        "running"
+    );
+    ctx.skiff(["create", "--requires", "nope", "busybox", "true"])
+        .fails(125, "no container with name or ID \"nope\" found");
+    assert_eq!(ctx.skiff(["ps", "-aq"]).ok().lines().count(), 2);
+    ctx.skiff(["rm", "-f", "-t", "0", "app", "db"]).ok();
+}
