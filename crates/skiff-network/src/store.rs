@@ -42,6 +42,25 @@ pub struct CreateRequest {
     pub labels: Vec<(String, String)>,
 }
 
+/// The IPv4 networks /proc/net/route's text routes, the default route left out (addresses
+/// in hexadecimal, in the kernel's byte order).
+fn routed_subnets(routes: &str) -> Vec<Subnet> {
+    routes
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let destination = u32::from_str_radix(fields.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(fields.get(7)?, 16).ok()?;
+            let prefix = mask.swap_bytes().leading_ones() as u8;
+            (mask != 0).then(|| Subnet {
+                network: Ipv4Addr::from(destination.to_le_bytes()),
+                prefix,
+            })
+        })
+        .collect()
+}
+
 pub struct NetworkStore {
     db: Connection,
     /// The database file: this store's name in the host-wide lease records.
@@ -133,14 +152,22 @@ impl NetworkStore {
                 }
                 subnet
             }
-            // Podman's pool: 10.89.0.0/24, 10.89.1.0/24, ...
-            None => (0..=255u8)
-                .map(|n| Subnet {
-                    network: Ipv4Addr::new(10, 89, n, 0),
-                    prefix: 24,
-                })
-                .find(|s| !used.iter().any(|(u, _)| u.overlaps(s)))
-                .ok_or_else(|| NetworkError::Exhausted("10.89.0.0/16".into()))?,
+            // Podman's pool: 10.89.0.0/24, 10.89.1.0/24, ..., past what this host routes
+            // already (another storage root's networks, the host's own).
+            None => {
+                let routed =
+                    routed_subnets(&std::fs::read_to_string("/proc/net/route").unwrap_or_default());
+                (0..=255u8)
+                    .map(|n| Subnet {
+                        network: Ipv4Addr::new(10, 89, n, 0),
+                        prefix: 24,
+                    })
+                    .find(|s| {
+                        !used.iter().any(|(u, _)| u.overlaps(s))
+                            && !routed.iter().any(|r| r.overlaps(s))
+                    })
+                    .ok_or_else(|| NetworkError::Exhausted("10.89.0.0/16".into()))?
+            }
         };
         let gateway = match &request.gateway {
             Some(text) => {
@@ -156,9 +183,13 @@ impl NetworkStore {
         };
         let interface = match &request.interface {
             Some(interface) => interface.clone(),
+            // Nor a bridge the host has already (another storage root's).
             None => (1..)
                 .map(|n| format!("podman{n}"))
-                .find(|i| !existing.iter().any(|e| &e.network_interface == i))
+                .find(|i| {
+                    !existing.iter().any(|e| &e.network_interface == i)
+                        && !Path::new("/sys/class/net").join(i).exists()
+                })
                 .unwrap_or_default(),
         };
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
@@ -410,5 +441,23 @@ impl NetworkStore {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routed_subnets_are_read_from_the_kernels_table() {
+        let routes = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+             eth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+             podman1\t0000590A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n\
+             eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+        let subnets: Vec<String> = routed_subnets(routes)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(subnets, ["10.89.0.0/24", "192.168.0.0/16"]);
     }
 }

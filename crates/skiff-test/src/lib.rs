@@ -27,12 +27,22 @@ impl Mode {
     pub const BOTH: [Mode; 2] = [Mode::Root, Mode::Rootless];
 }
 
-/// A TCP port no one listens on now (for `-p` in tests).
+/// A TCP port no one listens on now (for `-p` in tests), never one given to another test of
+/// this process: the kernel hands the port it just freed to the next caller.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("0.0.0.0:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free TCP port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    // Held until a new one is found, so the kernel cannot offer these again meanwhile.
+    let mut held = Vec::new();
+    loop {
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").expect("a free TCP port");
+        let port = listener.local_addr().expect("its address").port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+        held.push(listener);
+    }
 }
 
 /// Runs `test` as root and then rootless, each in a fresh context with the busybox image.

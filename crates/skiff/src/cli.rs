@@ -209,6 +209,8 @@ pub enum Command {
     /// Manage Quadlet files, which systemd's generator turns into services
     #[command(subcommand)]
     Quadlet(QuadletCommand),
+    /// Run multi-container applications from Compose files
+    Compose(ComposeArgs),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
     /// Display a live stream of container resource usage statistics
@@ -1992,4 +1994,127 @@ pub struct QuadletInstallArgs {
 pub struct QuadletRmArgs {
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeArgs {
+    /// Compose configuration files (later ones override earlier ones)
+    #[arg(short, long = "file")]
+    pub file: Vec<PathBuf>,
+    /// Project name
+    #[arg(short, long = "project-name")]
+    pub project_name: Option<String>,
+    /// Alternate working directory (default: the first file's directory)
+    #[arg(long = "project-directory")]
+    pub project_directory: Option<PathBuf>,
+    /// Alternate environment file (default: .env in the project directory)
+    #[arg(long = "env-file")]
+    pub env_file: Vec<PathBuf>,
+    /// Enable services of this profile
+    #[arg(long)]
+    pub profile: Vec<String>,
+    #[command(subcommand)]
+    pub command: ComposeCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ComposeCommand {
+    /// Create and start the project's containers
+    Up(ComposeUpArgs),
+    /// Stop and remove the project's containers and networks
+    Down(ComposeDownArgs),
+    /// List the project's containers
+    Ps(ComposePsArgs),
+    /// View output from the project's containers
+    Logs(ComposeLogsArgs),
+    /// Parse, resolve and render the Compose file in canonical format
+    Config(ComposeConfigArgs),
+    /// Start the services' existing containers
+    Start(ComposeServicesArgs),
+    /// Stop the services' containers
+    Stop(ComposeStopArgs),
+    /// Restart the services' containers
+    Restart(ComposeStopArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeUpArgs {
+    /// Detached mode: run the containers in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Recreate containers even if they exist
+    #[arg(long = "force-recreate")]
+    pub force_recreate: bool,
+    /// Don't start the services after creating them
+    #[arg(long = "no-start")]
+    pub no_start: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeDownArgs {
+    /// Remove named volumes declared in the volumes section
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Shutdown timeout in seconds
+    #[arg(short, long)]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposePsArgs {
+    /// Show all stopped containers too
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display services
+    #[arg(long)]
+    pub services: bool,
+    /// Format the output: table (default), json, or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    #[arg(value_name = "SERVICE")]
+    pub only: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeLogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Number of lines to show from the end of the logs
+    #[arg(short = 'n', long)]
+    pub tail: Option<usize>,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeConfigArgs {
+    /// Print the service names, one per line
+    #[arg(long)]
+    pub services: bool,
+    /// Print the volume names, one per line
+    #[arg(long)]
+    pub volumes: bool,
+    /// Only validate the configuration, don't print anything
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeServicesArgs {
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeStopArgs {
+    /// Shutdown timeout in seconds
+    #[arg(short, long)]
+    pub timeout: Option<u64>,
+    pub services: Vec<String>,
 }

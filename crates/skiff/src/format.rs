@@ -470,6 +470,21 @@ pub fn formatted(format: Option<&str>, values: &[Value]) -> Result<Option<String
     }
 }
 
+/// Prints values as `--format` asks, else as a table of these columns (header and row
+/// template tab-separated).
+pub fn print_formatted(
+    format: Option<&str>,
+    header: &str,
+    row: &str,
+    values: &[Value],
+) -> Result<()> {
+    match formatted(format, values)? {
+        Some(text) => print!("{text}"),
+        None => print!("{}", table_with_header(header, row, values)?),
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

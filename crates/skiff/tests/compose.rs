@@ -158,3 +158,133 @@ fn requires_starts_the_required_containers_first() {
     assert_eq!(ctx.skiff(["ps", "-aq"]).ok().lines().count(), 2);
     ctx.skiff(["rm", "-f", "-t", "0", "app", "db"]).ok();
 }
+
+/// `skiff compose ARGS` in `dir`.
+fn skiff_compose(ctx: &TestContext, dir: &Path, args: &[&str]) -> skiff_test::Outcome {
+    let mut all = vec!["compose"];
+    all.extend_from_slice(args);
+    let output = ctx
+        .command(&all)
+        .current_dir(dir)
+        .output()
+        .expect("run skiff compose");
+    skiff_test::Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn skiff_compose_brings_a_project_up_and_down() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let port = free_port();
+        let dir = ctx.scratch("shop");
+        std::fs::write(dir.join(".env"), format!("PORT={port}\nGREETING=welcome\n")).unwrap();
+        std::fs::write(
+            dir.join("compose.yaml"),
+            r#"x-common: &common
+  image: localhost/busybox
+  init: true
+services:
+  web:
+    <<: *common
+    command: sh -c "echo $${GREETING} > /www/index.html; exec httpd -f -p 80 -h /www"
+    environment:
+      GREETING: ${GREETING:-hello}
+    ports:
+      - "${PORT}:80"
+    volumes:
+      - site:/www
+    networks: [front]
+  client:
+    <<: *common
+    command: ["sh", "-c", "until wget -q -O- http://web/; do sleep 0.2; done; exec sleep 1000"]
+    depends_on:
+      web:
+        condition: service_started
+    networks: [front]
+    deploy:
+      replicas: 1
+    build: ./client
+volumes:
+  site: {}
+networks:
+  front: {}
+"#,
+        )
+        .unwrap();
+        let up = skiff_compose(ctx, &dir, &["up", "-d"]);
+        assert_eq!(up.code, 0, "{up:?}");
+        assert!(
+            up.stderr.contains("build: not supported by skiff compose"),
+            "{}",
+            up.stderr
+        );
+        for line in [
+            " Network shop_front  Created",
+            " Volume \"shop_site\"  Created",
+            " Container shop-web-1  Started",
+            " Container shop-client-1  Started",
+        ] {
+            assert!(up.stderr.contains(line), "{line:?} missing: {}", up.stderr);
+        }
+        assert_eq!(fetch_from_host(port), "welcome");
+        let mut logs = String::new();
+        for _ in 0..50 {
+            logs = skiff_compose(ctx, &dir, &["logs", "client"]).stdout;
+            if !logs.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(logs.trim(), "welcome");
+        let ps = skiff_compose(
+            ctx,
+            &dir,
+            &["ps", "--format", "{{.Name}} {{.Service}} {{.State}}"],
+        );
+        assert_eq!(
+            ps.stdout.trim(),
+            "shop-client-1 client running\nshop-web-1 web running",
+            "{ps:?}"
+        );
+        // Up again: what runs is left running.
+        let again = skiff_compose(ctx, &dir, &["up", "-d"]);
+        assert!(
+            again.stderr.contains(" Container shop-web-1  Running"),
+            "{again:?}"
+        );
+        let config = skiff_compose(ctx, &dir, &["config", "--services"]);
+        assert_eq!(config.stdout, "client\nweb\n");
+        let down = skiff_compose(ctx, &dir, &["down", "-v", "-t", "1"]);
+        assert_eq!(down.code, 0, "{down:?}");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+        assert!(
+            !ctx.skiff(["network", "ls", "--format", "{{.Name}}"])
+                .ok()
+                .contains("shop_front")
+        );
+        // Bad projects: one line naming what is wrong, nothing made.
+        std::fs::write(
+            dir.join("compose.yaml"),
+            "services:\n  a:\n    image: localhost/busybox\n    volumes: ['nope:/x']\n",
+        )
+        .unwrap();
+        let bad = skiff_compose(ctx, &dir, &["up", "-d"]);
+        assert_eq!(bad.code, 125, "{bad:?}");
+        assert_eq!(
+            bad.stderr.trim(),
+            "Error: service \"a\": refers to undefined volume nope: invalid compose project"
+        );
+        let empty = ctx.scratch("empty");
+        let missing = skiff_compose(ctx, &empty, &["ps"]);
+        assert_eq!(missing.code, 125);
+        assert!(
+            missing.stderr.contains("no configuration file provided"),
+            "{missing:?}"
+        );
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+    });
+}

@@ -1,5 +1,6 @@
 //! One function per command: parse → engine call → print. No engine logic lives here.
 mod build;
+mod compose;
 mod container;
 mod image;
 mod kube;
@@ -67,6 +68,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Kube(KubeCommand::Down(args)) => kube::down(&mut open(&global)?, &args),
         // Files only: no storage is opened.
         Command::Quadlet(command) => quadlet::dispatch(command),
+        Command::Compose(args) => compose::dispatch(&global, args),
         Command::Healthcheck(HealthcheckCommand::Run(args)) => {
             let mut engine = open_in(&global, Scope::Container(&args.name))?;
             container::healthcheck(&mut engine, &args)

@@ -25,17 +25,12 @@ pub fn dispatch(command: QuadletCommand) -> Result<i32> {
                     })
                 })
                 .collect();
-            match format::formatted(args.format.as_deref(), &values)? {
-                Some(text) => print!("{text}"),
-                None => print!(
-                    "{}",
-                    format::table_with_header(
-                        "NAME\tUNIT NAME\tPATH ON DISK",
-                        "{{.Name}}\t{{.UnitName}}\t{{.Path}}",
-                        &values
-                    )?
-                ),
-            }
+            format::print_formatted(
+                args.format.as_deref(),
+                "NAME\tUNIT NAME\tPATH ON DISK",
+                "{{.Name}}\t{{.UnitName}}\t{{.Path}}",
+                &values,
+            )?;
         }
         QuadletCommand::Print(args) => {
             let (files, _) = quadlet::find_files(&quadlet::search_paths(user));
