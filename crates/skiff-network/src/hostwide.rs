@@ -21,7 +21,7 @@ use skiff_storage::lock::FileLock;
 use crate::error::NetworkError;
 
 /// Where the records live: beside no storage root, so every root sees them.
-const RECORD_DIR: &str = "/run/skiff-bridges";
+pub(crate) const RECORD_DIR: &str = "/run/skiff-bridges";
 
 /// One lease as the record keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]

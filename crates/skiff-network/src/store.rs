@@ -42,6 +42,44 @@ pub struct CreateRequest {
     pub labels: Vec<(String, String)>,
 }
 
+fn claim_path(key: &str) -> PathBuf {
+    Path::new(crate::hostwide::RECORD_DIR).join(format!("{key}.owner"))
+}
+
+/// A subnet's name among the claims.
+fn subnet_key(subnet: &Subnet) -> String {
+    format!("subnet-{}", subnet.to_string().replace('/', "-"))
+}
+
+/// Claims a bridge name or a subnet host-wide for the store whose database is `store` (a
+/// file naming that database), so that two storage roots creating networks at once do not
+/// both take it (the bridge and its route appear only when a container first uses it). A
+/// claim whose database is gone is taken over; where the claims cannot be written (rootless,
+/// whose bridges live in a namespace of their own) there is nothing to share.
+fn claim(key: &str, store: &Path) -> bool {
+    use std::io::Write;
+    let path = claim_path(key);
+    if std::fs::create_dir_all(crate::hostwide::RECORD_DIR).is_err() {
+        return true;
+    }
+    let mine = store.display().to_string();
+    match std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut file) => file.write_all(mine.as_bytes()).is_ok(),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match std::fs::read_to_string(&path) {
+                Ok(owner) if owner == mine => true,
+                Ok(owner) if !Path::new(&owner).exists() => std::fs::write(&path, mine).is_ok(),
+                _ => false,
+            }
+        }
+        Err(_) => true,
+    }
+}
+
 /// The IPv4 networks /proc/net/route's text routes, the default route left out (addresses
 /// in hexadecimal, in the kernel's byte order).
 fn routed_subnets(routes: &str) -> Vec<Subnet> {
@@ -165,6 +203,7 @@ impl NetworkStore {
                     .find(|s| {
                         !used.iter().any(|(u, _)| u.overlaps(s))
                             && !routed.iter().any(|r| r.overlaps(s))
+                            && claim(&subnet_key(s), &self.path)
                     })
                     .ok_or_else(|| NetworkError::Exhausted("10.89.0.0/16".into()))?
             }
@@ -189,6 +228,7 @@ impl NetworkStore {
                 .find(|i| {
                     !existing.iter().any(|e| &e.network_interface == i)
                         && !Path::new("/sys/class/net").join(i).exists()
+                        && claim(i, &self.path)
                 })
                 .unwrap_or_default(),
         };
@@ -252,6 +292,14 @@ impl NetworkStore {
         tx.execute("DELETE FROM networks WHERE name = ?1", [&network.name])?;
         tx.execute("DELETE FROM leases WHERE network = ?1", [&network.name])?;
         tx.commit()?;
+        let mut claims = vec![network.network_interface.clone()];
+        claims.extend(network.subnet().ok().map(|(subnet, _)| subnet_key(&subnet)));
+        for key in claims {
+            let claim = claim_path(&key);
+            if std::fs::read_to_string(&claim).is_ok_and(|owner| Path::new(&owner) == self.path) {
+                let _ = std::fs::remove_file(claim);
+            }
+        }
         Ok(())
     }
 

@@ -73,15 +73,17 @@ volumes:
         ok(&compose(ctx, &dir, &["up", "-d"]));
         assert_eq!(fetch_from_host(port), "hello from compose");
         // The client reached the web service by its name on the project's network.
+        // The first DNS query on a fresh network is sometimes lost as root (an open issue):
+        // the resolver asks again after 5 s.
         let mut logs = String::new();
-        for _ in 0..50 {
+        for _ in 0..200 {
             logs = ctx.skiff(["logs", "proj_client_1"]).ok().to_string();
             if !logs.is_empty() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        assert_eq!(logs, "hello from compose");
+        assert_eq!(logs, "hello from compose", "{:?}", ctx.mode);
         assert_eq!(
             ctx.skiff([
                 "inspect",
@@ -231,7 +233,7 @@ networks:
         }
         assert_eq!(fetch_from_host(port), "welcome");
         let mut logs = String::new();
-        for _ in 0..50 {
+        for _ in 0..200 {
             logs = skiff_compose(ctx, &dir, &["logs", "client"]).stdout;
             if !logs.is_empty() {
                 break;
