@@ -18,6 +18,10 @@ if ! command -v docker >/dev/null 2>&1 || ! command -v docker-compose >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
 
+# Headless Chromium renders the dashboard's pages in its tests.
+command -v chromium >/dev/null 2>&1 ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
 # Tools from PyPI, in a venv of the system's Python (any user can run it): kubernetes-validate
 # checks what `kube generate` writes; podman-compose drives skiff as it drives Podman.
 if [ ! -x /opt/skiff-tools/bin/kubernetes-validate ] || [ ! -x /opt/skiff-tools/bin/podman-compose ]; then

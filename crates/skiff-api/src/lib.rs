@@ -18,6 +18,7 @@ mod exec;
 mod files;
 mod images;
 mod networks;
+mod pages;
 mod routes;
 mod service;
 mod system;
@@ -25,5 +26,6 @@ mod volumes;
 
 pub use docker::{API_VERSION, MIN_API_VERSION};
 pub use error::ApiError;
+pub use pages::{Page, Pages};
 pub use routes::ApiOptions;
 pub use service::{Address, ServiceOptions, default_socket, serve};

@@ -26,6 +26,10 @@ pub struct ServiceOptions {
     pub address: Option<String>,
     /// Leave after this long without a connection; None: serve until killed.
     pub idle: Option<Duration>,
+    /// A web front end served beside the API (and the token then required of every request).
+    pub pages: Option<Arc<crate::pages::Pages>>,
+    /// A line printed on stdout once the service listens (the address to open).
+    pub announce: Option<String>,
 }
 
 /// Where the service listens.
@@ -224,6 +228,11 @@ async fn run(options: ServiceOptions) -> Result<(), String> {
             Listener::bind(&address).map_err(|e| format!("listening on {address:?}: {e}"))?
         }
     };
+    if let Some(line) = &options.announce {
+        use std::io::Write;
+        println!("{line}");
+        let _ = std::io::stdout().flush();
+    }
     let api = Arc::new(Api::new(options.api));
     let activity = Arc::new(Activity::default());
     let idle = async {
@@ -239,7 +248,7 @@ async fn run(options: ServiceOptions) -> Result<(), String> {
             accepted = accept(&listener) => match accepted {
                 Ok(stream) => {
                     let busy = Busy::new(&activity);
-                    tokio::spawn(serve_connection(api.clone(), stream, busy));
+                    tokio::spawn(serve_connection(api.clone(), options.pages.clone(), stream, busy));
                 }
                 Err(e) => eprintln!("WARNING: accepting a connection: {e}"),
             },
@@ -257,12 +266,23 @@ async fn accept(listener: &Listener) -> std::io::Result<Box<dyn Stream>> {
     })
 }
 
-async fn serve_connection(api: Arc<Api>, stream: Box<dyn Stream>, busy: Busy) {
+async fn serve_connection(
+    api: Arc<Api>,
+    pages: Option<Arc<crate::pages::Pages>>,
+    stream: Box<dyn Stream>,
+    busy: Busy,
+) {
     let busy = Arc::new(busy);
     let service = service_fn(move |request| {
         let api = api.clone();
         let busy = busy.clone();
-        async move { Ok::<_, Infallible>(routes::handle(api, request, busy).await) }
+        let answered = pages.as_ref().and_then(|pages| pages.answer(&request));
+        async move {
+            Ok::<_, Infallible>(match answered {
+                Some(response) => response,
+                None => routes::handle(api, request, busy).await,
+            })
+        }
     });
     let _ = http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)

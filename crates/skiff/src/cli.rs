@@ -211,6 +211,8 @@ pub enum Command {
     Quadlet(QuadletCommand),
     /// Run multi-container applications from Compose files
     Compose(ComposeArgs),
+    /// Serve the web dashboard (containers, images, volumes, networks) until interrupted
+    Dashboard(DashboardArgs),
     /// Show events of containers, images, volumes and networks
     Events(EventsArgs),
     /// Display a live stream of container resource usage statistics
@@ -2117,4 +2119,17 @@ pub struct ComposeStopArgs {
     #[arg(short, long)]
     pub timeout: Option<u64>,
     pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DashboardArgs {
+    /// Address to listen on (a non-loopback address is reachable by others: mind the token)
+    #[arg(long, default_value = "127.0.0.1")]
+    pub address: String,
+    /// Port to listen on
+    #[arg(long, default_value_t = 9090)]
+    pub port: u16,
+    /// Do not open the address in a browser
+    #[arg(long = "no-browser")]
+    pub no_browser: bool,
 }

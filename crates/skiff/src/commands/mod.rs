@@ -69,6 +69,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         // Files only: no storage is opened.
         Command::Quadlet(command) => quadlet::dispatch(command),
         Command::Compose(args) => compose::dispatch(&global, args),
+        // Multi-threaded, as the API service: its actions run in helpers.
+        Command::Dashboard(args) => system::dashboard(store_options(&global), &args),
         Command::Healthcheck(HealthcheckCommand::Run(args)) => {
             let mut engine = open_in(&global, Scope::Container(&args.name))?;
             container::healthcheck(&mut engine, &args)

@@ -291,6 +291,54 @@ pub fn generate_systemd(engine: &Engine, args: &crate::cli::GenerateSystemdArgs)
 }
 
 /// `system service`: the REST API until it has been idle for `--time` seconds.
+/// `dashboard`: the API service on a TCP address with the dashboard's pages, behind a token
+/// printed in the address to open.
+pub fn dashboard(
+    store: skiff_engine::StoreOptions,
+    args: &crate::cli::DashboardArgs,
+) -> Result<i32> {
+    let token = skiff_dashboard::new_token()?;
+    let address = if args.address.contains(':') {
+        format!("[{}]:{}", args.address, args.port)
+    } else {
+        format!("{}:{}", args.address, args.port)
+    };
+    let url = format!("http://{address}/?token={token}");
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    if !args.no_browser && desktop {
+        // Once the service answers there.
+        let (url, address) = (url.clone(), address.clone());
+        std::thread::spawn(move || {
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(&address).is_ok() {
+                    let _ = std::process::Command::new("xdg-open")
+                        .arg(&url)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+    }
+    skiff_api::serve(skiff_api::ServiceOptions {
+        api: skiff_api::ApiOptions {
+            store,
+            program: std::env::current_exe()?,
+            env: Vec::new(),
+        },
+        address: Some(format!("tcp://{address}")),
+        idle: None,
+        pages: Some(std::sync::Arc::new(skiff_dashboard::pages(token))),
+        announce: Some(url),
+    })
+    .map_err(anyhow::Error::msg)?;
+    Ok(0)
+}
+
 pub fn service(
     store: skiff_engine::StoreOptions,
     args: &crate::cli::SystemServiceArgs,
@@ -304,6 +352,8 @@ pub fn service(
         },
         address: args.uri.clone(),
         idle: (args.time > 0).then(|| std::time::Duration::from_secs(args.time)),
+        pages: None,
+        announce: None,
     })
     .map_err(anyhow::Error::msg)?;
     Ok(0)

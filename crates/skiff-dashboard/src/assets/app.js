@@ -1,0 +1,259 @@
+// skiff's dashboard: the Docker-compatible API of the same service, read and acted on from
+// the page. Lists refresh from the event log (polled), so what the CLI does shows here too.
+"use strict";
+const API = "/v1.44";
+const $ = (selector) => document.querySelector(selector);
+let tab = "overview";
+let lastEvent = Math.floor(Date.now() / 1000) - 600;
+
+function say(text, ok) {
+  const message = $("#message");
+  message.textContent = text;
+  message.className = ok ? "ok" : "";
+  message.hidden = !text;
+}
+
+async function call(method, path, body) {
+  const response = await fetch(API + path, {
+    method,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin",
+  });
+  if (!response.ok) {
+    let text = response.statusText;
+    try { text = (await response.json()).message || text; } catch (_) { /* not JSON */ }
+    throw new Error(text);
+  }
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.arrayBuffer();
+}
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function action(td, label, run, confirmText) {
+  const button = document.createElement("button");
+  button.textContent = label;
+  button.addEventListener("click", async () => {
+    if (confirmText && !window.confirm(confirmText)) return;
+    try {
+      await run();
+      say(label + ": done", true);
+    } catch (error) {
+      say(label + ": " + error.message);
+    }
+    refresh();
+  });
+  td.appendChild(button);
+}
+
+const views = {
+  async overview() {
+    const info = await call("GET", "/info");
+    const rows = [
+      ["Engine", "skiff " + (info.ServerVersion || "")],
+      ["Containers", `${info.Containers} (${info.ContainersRunning} running, ${info.ContainersPaused} paused, ${info.ContainersStopped} stopped)`],
+      ["Images", String(info.Images)],
+      ["Storage", info.DockerRootDir || ""],
+      ["Kernel", info.KernelVersion || ""],
+    ];
+    const list = $("#info");
+    list.replaceChildren();
+    for (const [key, value] of rows) {
+      const dt = document.createElement("dt");
+      dt.textContent = key;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      list.append(dt, dd);
+    }
+  },
+
+  async containers() {
+    const containers = await call("GET", "/containers/json?all=1");
+    const filter = $("#filter").value.toLowerCase();
+    const body = $("#container-rows");
+    body.replaceChildren();
+    for (const c of containers) {
+      const name = (c.Names[0] || c.Id).replace(/^\//, "");
+      if (filter && !name.toLowerCase().includes(filter) && !c.Image.toLowerCase().includes(filter)) continue;
+      const row = document.createElement("tr");
+      row.dataset.container = name;
+      cell(row, name);
+      cell(row, c.Image);
+      cell(row, c.State, "state-" + c.State);
+      cell(row, c.Status);
+      cell(row, (c.Ports || []).filter((p) => p.PublicPort).map((p) => `${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(", "));
+      const actions = cell(row, "");
+      const id = encodeURIComponent(c.Id);
+      if (c.State === "running") {
+        action(actions, "Stop", () => call("POST", `/containers/${id}/stop`));
+        action(actions, "Restart", () => call("POST", `/containers/${id}/restart`));
+        action(actions, "Pause", () => call("POST", `/containers/${id}/pause`));
+        action(actions, "Kill", () => call("POST", `/containers/${id}/kill`));
+      } else if (c.State === "paused") {
+        action(actions, "Unpause", () => call("POST", `/containers/${id}/unpause`));
+      } else {
+        action(actions, "Start", () => call("POST", `/containers/${id}/start`));
+      }
+      action(actions, "Logs", () => showLogs(id, name));
+      action(actions, "Remove", () => call("DELETE", `/containers/${id}?force=1`), `Remove container ${name}?`);
+      body.appendChild(row);
+    }
+  },
+
+  async images() {
+    const images = await call("GET", "/images/json");
+    const body = $("#image-rows");
+    body.replaceChildren();
+    for (const image of images) {
+      const name = (image.RepoTags || [])[0] || "<none>";
+      const row = document.createElement("tr");
+      row.dataset.image = name;
+      cell(row, name);
+      cell(row, image.Id.replace("sha256:", "").slice(0, 12));
+      cell(row, (image.Size / 1e6).toFixed(1) + " MB");
+      const actions = cell(row, "");
+      action(actions, "Remove", () => call("DELETE", `/images/${encodeURIComponent(image.Id)}`), `Remove image ${name}?`);
+      body.appendChild(row);
+    }
+  },
+
+  async volumes() {
+    const result = await call("GET", "/volumes");
+    const body = $("#volume-rows");
+    body.replaceChildren();
+    for (const volume of result.Volumes || []) {
+      const row = document.createElement("tr");
+      row.dataset.volume = volume.Name;
+      cell(row, volume.Name);
+      cell(row, volume.Driver);
+      cell(row, volume.Mountpoint);
+      const actions = cell(row, "");
+      action(actions, "Remove", () => call("DELETE", `/volumes/${encodeURIComponent(volume.Name)}`), `Remove volume ${volume.Name}?`);
+      body.appendChild(row);
+    }
+  },
+
+  async networks() {
+    const networks = await call("GET", "/networks");
+    const body = $("#network-rows");
+    body.replaceChildren();
+    for (const network of networks) {
+      const row = document.createElement("tr");
+      row.dataset.network = network.Name;
+      cell(row, network.Name);
+      cell(row, network.Driver);
+      cell(row, ((network.IPAM || {}).Config || []).map((c) => c.Subnet).join(", "));
+      const actions = cell(row, "");
+      action(actions, "Remove", () => call("DELETE", `/networks/${encodeURIComponent(network.Id)}`), `Remove network ${network.Name}?`);
+      body.appendChild(row);
+    }
+  },
+};
+
+// Logs arrive in Docker's multiplexed frames (8-byte headers) unless the container has a terminal.
+function frames(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const decoder = new TextDecoder();
+  if (bytes.length < 8 || bytes[0] > 2 || bytes[1] || bytes[2] || bytes[3]) return decoder.decode(bytes);
+  let text = "";
+  for (let at = 0; at + 8 <= bytes.length;) {
+    const size = (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7];
+    text += decoder.decode(bytes.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return text;
+}
+
+async function showLogs(id, name) {
+  const buffer = await call("GET", `/containers/${id}/logs?stdout=1&stderr=1&timestamps=1&tail=200`);
+  $("#logs-title").textContent = "Logs of " + name;
+  $("#logs-title").hidden = false;
+  $("#logs").textContent = frames(buffer) || "(no output)";
+  $("#logs").hidden = false;
+}
+
+async function events() {
+  const now = Math.floor(Date.now() / 1000);
+  const buffer = await call("GET", `/events?since=${lastEvent}&until=${now}`);
+  lastEvent = now;
+  const lines = new TextDecoder().decode(buffer).split("\n").filter(Boolean);
+  const list = $("#events");
+  for (const line of lines) {
+    try {
+      const event = JSON.parse(line);
+      const item = document.createElement("li");
+      const name = (event.Actor && event.Actor.Attributes && event.Actor.Attributes.name) || event.id || "";
+      item.textContent = `${new Date(event.time * 1000).toLocaleTimeString()} ${event.Type} ${event.Action} ${name}`;
+      list.prepend(item);
+    } catch (_) { /* not an event */ }
+  }
+  while (list.children.length > 50) list.lastChild.remove();
+  return lines.length > 0;
+}
+
+async function refresh() {
+  try {
+    await views[tab]();
+  } catch (error) {
+    say(error.message);
+  }
+}
+
+function show(name) {
+  tab = name;
+  for (const section of document.querySelectorAll("[data-section]")) section.hidden = section.id !== name;
+  for (const button of document.querySelectorAll("nav button")) {
+    if (button.dataset.tab === name) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  history.replaceState(null, "", "#" + name);
+  refresh();
+}
+
+for (const button of document.querySelectorAll("nav button")) {
+  button.addEventListener("click", () => show(button.dataset.tab));
+}
+$("#filter").addEventListener("input", refresh);
+$("#create").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const form = new FormData(submitted.target);
+  const ports = String(form.get("ports") || "").split(/[\s,]+/).filter(Boolean);
+  const body = {
+    Image: form.get("image"),
+    Cmd: String(form.get("command") || "").split(/\s+/).filter(Boolean),
+    Env: String(form.get("env") || "").split(/\s+/).filter(Boolean),
+    ExposedPorts: {},
+    HostConfig: { PortBindings: {} },
+  };
+  if (body.Cmd.length === 0) delete body.Cmd;
+  for (const port of ports) {
+    const [host, container] = port.includes(":") ? port.split(":") : ["", port];
+    body.ExposedPorts[`${container}/tcp`] = {};
+    body.HostConfig.PortBindings[`${container}/tcp`] = [{ HostPort: host }];
+  }
+  const name = String(form.get("name") || "");
+  try {
+    const created = await call("POST", "/containers/create" + (name ? "?name=" + encodeURIComponent(name) : ""), body);
+    await call("POST", `/containers/${created.Id}/start`);
+    say(`Container ${name || created.Id.slice(0, 12)} started`, true);
+  } catch (error) {
+    say("Create: " + error.message);
+  }
+  refresh();
+});
+
+const initial = location.hash.slice(1);
+show(views[initial] ? initial : "overview");
+setInterval(async () => {
+  try {
+    if (await events()) refresh();
+  } catch (_) { /* the next poll says it */ }
+}, 2000);
+events().catch(() => {});

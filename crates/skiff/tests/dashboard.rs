@@ -1,0 +1,171 @@
+//! The web dashboard against the real binary and a real browser (headless Chromium), root and
+//! rootless: `skiff dashboard` prints the address with its token, refuses requests without
+//! it, and its pages show the engine's containers, images, volumes and networks as the API
+//! gives them; the page's own requests (cookie-borne token) act on containers.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+
+use skiff_test::{TestContext, free_port};
+
+const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
+
+/// The dashboard, serving until dropped.
+struct Dashboard {
+    child: Child,
+    url: String,
+    port: u16,
+}
+
+impl Dashboard {
+    fn start(ctx: &TestContext) -> Self {
+        let port = free_port();
+        let mut child = ctx
+            .command(["dashboard", "--no-browser", "--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("start skiff dashboard");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_string();
+        assert!(
+            url.starts_with(&format!("http://127.0.0.1:{port}/?token=")),
+            "{url:?}"
+        );
+        Self { child, url, port }
+    }
+
+    fn token(&self) -> &str {
+        self.url.rsplit('=').next().unwrap()
+    }
+
+    /// The status and body of a request (`headers` as `Name: value` lines).
+    fn request(&self, method: &str, path: &str, headers: &str) -> (u16, String) {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}Content-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// The page's DOM once its scripts have run, for the section `tab`.
+    fn rendered(&self, ctx: &TestContext, tab: &str) -> String {
+        let profile = ctx.scratch(&format!("chromium-{tab}"));
+        let output = Command::new("chromium")
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--virtual-time-budget=1500",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("--dump-dom")
+            .arg(format!("{}#{tab}", self.url))
+            .output()
+            .expect("chromium (tests/setup.sh installs it)");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        // The whole group: for the test user, runuser and the skiff it runs.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        ctx.skiff([
+            "run", "-d", "--init", "--name", "webby", "busybox", "sleep", "1000",
+        ])
+        .ok();
+        ctx.skiff(["create", "--name", "idle", "busybox", "true"])
+            .ok();
+        ctx.skiff(["volume", "create", "keepme"]).ok();
+        let dashboard = Dashboard::start(ctx);
+        // Nothing without the token: not the page, not the API.
+        assert_eq!(dashboard.request("GET", "/", "").0, 401);
+        assert_eq!(
+            dashboard.request("GET", "/v1.44/containers/json", "").0,
+            401
+        );
+        let (status, body) = dashboard.request(
+            "GET",
+            "/v1.44/containers/json",
+            &format!("Authorization: Bearer {}\r\n", dashboard.token()),
+        );
+        assert_eq!(status, 200, "{body}");
+        // The browser renders what the engine has.
+        let containers = dashboard.rendered(ctx, "containers");
+        for needle in [
+            r#"<tr data-container="webby">"#,
+            r#"<tr data-container="idle">"#,
+            r#"class="state-running">running"#,
+            "<button>Stop</button>",
+            "<button>Start</button>",
+        ] {
+            assert!(
+                containers.contains(needle),
+                "{needle:?} missing from:\n{containers}"
+            );
+        }
+        let images = dashboard.rendered(ctx, "images");
+        assert!(
+            images.contains(r#"data-image="localhost/busybox:latest""#),
+            "{images}"
+        );
+        let volumes = dashboard.rendered(ctx, "volumes");
+        assert!(volumes.contains(r#"data-volume="keepme""#), "{volumes}");
+        let networks = dashboard.rendered(ctx, "networks");
+        assert!(networks.contains("<tr data-network="), "{networks}");
+        let overview = dashboard.rendered(ctx, "overview");
+        assert!(
+            overview.contains("<dt>Containers</dt><dd>2 (1 running"),
+            "{overview}"
+        );
+        // The page's requests carry the token in the cookie the page set.
+        let cookie = format!("Cookie: skiff_token={}\r\n", dashboard.token());
+        assert_eq!(
+            dashboard
+                .request("POST", "/v1.44/containers/idle/start", &cookie)
+                .0,
+            204
+        );
+        assert_eq!(
+            dashboard
+                .request("POST", "/v1.44/containers/webby/stop?t=0", &cookie)
+                .0,
+            204
+        );
+        let containers = dashboard.rendered(ctx, "containers");
+        assert!(
+            containers.contains(r#"<tr data-container="webby"><td>webby</td><td>localhost/busybox:latest</td><td class="state-exited">exited</td>"#),
+            "{containers}"
+        );
+        // The CLI sees what the page did.
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.State.Status}}", "webby"])
+                .ok(),
+            "exited"
+        );
+    });
+}
