@@ -2037,6 +2037,35 @@ pub enum ComposeCommand {
     Stop(ComposeStopArgs),
     /// Restart the services' containers
     Restart(ComposeStopArgs),
+    /// Execute a command in a service's running container
+    Exec(ComposeExecArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(trailing_var_arg = true)]
+pub struct ComposeExecArgs {
+    /// Detached mode: run the command in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Disable pseudo-TTY allocation (by default one is allocated when stdin is a terminal)
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Run the command as this user
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Path to workdir directory for this command
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Give extended privileges to the process
+    #[arg(long)]
+    pub privileged: bool,
+    pub service: String,
+    /// Command and its arguments
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

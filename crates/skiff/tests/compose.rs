@@ -257,6 +257,23 @@ networks:
             again.stderr.contains(" Container shop-web-1  Running"),
             "{again:?}"
         );
+        let exec = skiff_compose(
+            ctx,
+            &dir,
+            &[
+                "exec",
+                "-T",
+                "web",
+                "sh",
+                "-c",
+                "cat /www/index.html; exit 3",
+            ],
+        );
+        assert_eq!(
+            (exec.code, exec.stdout.as_str()),
+            (3, "welcome\n"),
+            "{exec:?}"
+        );
         let config = skiff_compose(ctx, &dir, &["config", "--services"]);
         assert_eq!(config.stdout, "client\nweb\n");
         let down = skiff_compose(ctx, &dir, &["down", "-v", "-t", "1"]);

@@ -6,7 +6,7 @@ use skiff_compose::{Project, ProjectOptions, SERVICE_LABEL, UpOptions};
 use skiff_engine::action::Helper;
 use skiff_engine::{CreateOptions, Engine, LogOptions, Scope, StartMode};
 
-use crate::cli::{ComposeArgs, ComposeCommand, GlobalArgs};
+use crate::cli::{ComposeArgs, ComposeCommand, ComposeExecArgs, ExecArgs, GlobalArgs, ProcessArgs};
 use crate::format;
 
 pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
@@ -37,6 +37,9 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
         network: network.into_iter().collect(),
         ..Default::default()
     };
+    if let ComposeCommand::Exec(exec) = &args.command {
+        return exec_in(global, &project, exec);
+    }
     // Containers are started where their network is, and stopped and removed in a user
     // namespace of our own (where their storage can be unmounted).
     let scope = match &args.command {
@@ -110,9 +113,37 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
                 progress(&format!("Container {}  Started", container.name()));
             }
         }
-        ComposeCommand::Config(_) => {}
+        ComposeCommand::Config(_) | ComposeCommand::Exec(_) => {}
     }
     Ok(0)
+}
+
+/// `compose exec SERVICE CMD`: `exec` in the service's container, with a terminal when this
+/// one has one (unless -T), as docker compose does.
+fn exec_in(global: &GlobalArgs, project: &Project, args: &ComposeExecArgs) -> Result<i32> {
+    use std::io::IsTerminal;
+    if !project.file.services.contains_key(&args.service) {
+        anyhow::bail!("no such service: {}", args.service);
+    }
+    let container = project.container_name(&args.service);
+    let engine = super::open_in(global, Scope::Container(&container))?;
+    let terminal = !args.no_tty && !args.detach && std::io::stdin().is_terminal();
+    let exec = ExecArgs {
+        detach: args.detach,
+        interactive: !args.detach,
+        tty: terminal,
+        process: ProcessArgs {
+            env: args.env.clone(),
+            env_file: Vec::new(),
+            workdir: args.workdir.clone(),
+            user: args.user.clone(),
+        },
+        privileged: args.privileged,
+        detach_keys: None,
+        container,
+        command: args.command.clone(),
+    };
+    super::container::exec(&engine, &exec)
 }
 
 fn print_config(project: &Project, args: &crate::cli::ComposeConfigArgs) -> Result<i32> {
