@@ -19,6 +19,7 @@ mod files;
 mod images;
 mod networks;
 mod pages;
+mod pods;
 mod routes;
 mod service;
 mod system;

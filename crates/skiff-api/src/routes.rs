@@ -303,6 +303,12 @@ fn split_version(path: &str) -> (Option<&str>, &str) {
     let Some(rest) = path.strip_prefix("/v") else {
         return (None, path);
     };
+    // Podman's own API (`/v4.0.0/libpod/...`) is versioned apart from Docker's.
+    if let Some(i) = rest.find("/libpod/")
+        && rest[..i].bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    {
+        return (None, &rest[i..]);
+    }
     let (version, tail) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -370,6 +376,15 @@ async fn route(
         volumes as v,
     };
     match (&method, segments.as_slice()) {
+        (&Method::GET, ["libpod", "pods", "json"]) => crate::pods::list(api, &query).await,
+        (&Method::POST, ["libpod", "pods", name, "start"]) => crate::pods::start(api, name).await,
+        (&Method::POST, ["libpod", "pods", name, "stop"]) => {
+            crate::pods::stop(api, name, &query).await
+        }
+        (&Method::DELETE, ["libpod", "pods", name]) => crate::pods::remove(api, name, &query).await,
+        (&Method::GET, ["libpod", "generate", "kube"]) => {
+            crate::pods::generate_kube(api, &query).await
+        }
         (&Method::GET | &Method::HEAD, ["_ping"]) => Ok(s::ping(&method)),
         (&Method::GET, ["version"]) => s::version().await,
         (&Method::GET, ["info"]) => s::info(api).await,

@@ -213,6 +213,20 @@ pub enum Action {
     },
     /// `volume prune`: reports `Pruned`.
     PruneVolumes,
+    /// `pod start`: reports `Named` with the pod's ID.
+    StartPod {
+        pod: String,
+    },
+    /// `pod stop`: reports `Named`.
+    StopPod {
+        pod: String,
+        timeout: Option<u64>,
+    },
+    /// `pod rm`: reports `Named`.
+    RemovePod {
+        pod: String,
+        force: bool,
+    },
     /// `build`: reports `Built`. `request` is skiff-build's (it stands on the engine, so the
     /// engine cannot call it): the binary passes the [`BuildRunner`] that runs it.
     Build {
@@ -364,6 +378,7 @@ impl Action {
             | Action::ConnectNetwork { .. }
             | Action::DisconnectNetwork { .. }
             | Action::PruneNetworks => Scope::Networks,
+            Action::StartPod { pod } => Scope::Pod(pod),
             _ => Scope::Store,
         }
     }
@@ -555,6 +570,18 @@ impl Action {
             }
             Action::PruneNetworks => Report::Pruned {
                 names: engine.prune_networks()?,
+            },
+            Action::StartPod { pod } => Report::Named {
+                name: pod.clone(),
+                id: engine.start_pod(pod)?,
+            },
+            Action::StopPod { pod, timeout } => Report::Named {
+                name: pod.clone(),
+                id: engine.stop_pod(pod, *timeout)?,
+            },
+            Action::RemovePod { pod, force } => Report::Named {
+                name: pod.clone(),
+                id: engine.remove_pod(pod, *force, None)?,
             },
             Action::RemoveVolume { volume, force } => {
                 let name = engine.remove_volume(volume, *force)?;

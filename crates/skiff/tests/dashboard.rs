@@ -101,6 +101,12 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
         ctx.skiff(["create", "--name", "idle", "busybox", "true"])
             .ok();
         ctx.skiff(["volume", "create", "keepme"]).ok();
+        ctx.skiff(["pod", "create", "--name", "shop"]).ok();
+        ctx.skiff([
+            "run", "-d", "--init", "--pod", "shop", "--name", "shop-web", "busybox", "sleep",
+            "1000",
+        ])
+        .ok();
         let dashboard = Dashboard::start(ctx);
         // Nothing without the token: not the page, not the API.
         assert_eq!(dashboard.request("GET", "/", "").0, 401);
@@ -139,8 +145,14 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
         assert!(networks.contains("<tr data-network="), "{networks}");
         let overview = dashboard.rendered(ctx, "overview");
         assert!(
-            overview.contains("<dt>Containers</dt><dd>2 (1 running"),
+            overview.contains("<dt>Containers</dt><dd>4 (3 running"),
             "{overview}"
+        );
+        let pods = dashboard.rendered(ctx, "pods");
+        assert!(
+            pods.contains(r#"<tr data-pod="shop"><td>shop</td><td>Running</td>"#)
+                && pods.contains(r#"download="shop.yaml">Kubernetes YAML</a>"#),
+            "{pods}"
         );
         // The page's requests carry the token in the cookie the page set.
         let cookie = format!("Cookie: skiff_token={}\r\n", dashboard.token());
@@ -160,6 +172,20 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
         assert!(
             containers.contains(r#"<tr data-container="webby"><td>webby</td><td>localhost/busybox:latest</td><td class="state-exited">exited</td>"#),
             "{containers}"
+        );
+        let (status, yaml) =
+            dashboard.request("GET", "/v4.0.0/libpod/generate/kube?names=shop", &cookie);
+        assert_eq!(status, 200, "{yaml}");
+        assert!(
+            yaml.contains("kind: Pod\n") && yaml.contains("    name: web\n"),
+            "{yaml}"
+        );
+        let (status, stopped) =
+            dashboard.request("POST", "/v4.0.0/libpod/pods/shop/stop?t=0", &cookie);
+        assert_eq!(status, 200, "{stopped}");
+        assert_eq!(
+            ctx.skiff(["pod", "ps", "--format", "{{.Status}}"]).ok(),
+            "Exited"
         );
         // The CLI sees what the page did.
         assert_eq!(

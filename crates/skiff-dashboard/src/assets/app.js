@@ -2,6 +2,7 @@
 // the page. Lists refresh from the event log (polled), so what the CLI does shows here too.
 "use strict";
 const API = "/v1.44";
+const LIBPOD = "/v4.0.0/libpod";
 const $ = (selector) => document.querySelector(selector);
 let tab = "overview";
 let lastEvent = Math.floor(Date.now() / 1000) - 600;
@@ -14,7 +15,7 @@ function say(text, ok) {
 }
 
 async function call(method, path, body) {
-  const response = await fetch(API + path, {
+  const response = await fetch((path.startsWith("/libpod/") ? LIBPOD + path.slice(7) : API + path), {
     method,
     headers: body ? { "Content-Type": "application/json" } : {},
     body: body ? JSON.stringify(body) : undefined,
@@ -103,6 +104,33 @@ const views = {
       }
       action(actions, "Logs", () => showLogs(id, name));
       action(actions, "Remove", () => call("DELETE", `/containers/${id}?force=1`), `Remove container ${name}?`);
+      body.appendChild(row);
+    }
+  },
+
+  async pods() {
+    const pods = await call("GET", "/libpod/pods/json");
+    const body = $("#pod-rows");
+    body.replaceChildren();
+    for (const pod of pods) {
+      const row = document.createElement("tr");
+      row.dataset.pod = pod.Name;
+      cell(row, pod.Name);
+      cell(row, pod.Status);
+      cell(row, pod.Containers.map((c) => c.Names).join(", "));
+      const actions = cell(row, "");
+      const name = encodeURIComponent(pod.Name);
+      if (pod.Status === "Running") {
+        action(actions, "Stop", () => call("POST", `/libpod/pods/${name}/stop`));
+      } else {
+        action(actions, "Start", () => call("POST", `/libpod/pods/${name}/start`));
+      }
+      action(actions, "Remove", () => call("DELETE", `/libpod/pods/${name}?force=true`), `Remove pod ${pod.Name} and its containers?`);
+      const yaml = document.createElement("a");
+      yaml.href = `${LIBPOD}/generate/kube?names=${name}`;
+      yaml.download = pod.Name + ".yaml";
+      yaml.textContent = "Kubernetes YAML";
+      actions.appendChild(yaml);
       body.appendChild(row);
     }
   },

@@ -1,0 +1,94 @@
+//! Podman's libpod endpoints for pods (`/libpod/pods/...`) and `generate kube`: what Podman's
+//! own clients and the dashboard use, where the Docker API has no pods.
+use std::sync::Arc;
+
+use hyper::{Response, StatusCode};
+use serde_json::Value;
+use skiff_engine::PodFilter;
+use skiff_engine::action::{Action, Report};
+
+use crate::body::{self, Body};
+use crate::error::ApiError;
+use crate::routes::{Api, Query};
+
+/// `GET /libpod/pods/json`: Podman's ListPodsReport for each pod.
+pub async fn list(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
+    let filter = PodFilter::parse(&query.filters()?)?;
+    let pods: Vec<Value> = api
+        .engine(move |engine| {
+            Ok(engine
+                .list_pods(&filter)?
+                .iter()
+                .map(|p| p.ps_json())
+                .collect())
+        })
+        .await?;
+    Ok(body::json(StatusCode::OK, &pods))
+}
+
+/// `POST /libpod/pods/{name}/start|stop`, `DELETE /libpod/pods/{name}`: Podman's report
+/// (the pod's ID and no errors).
+pub async fn act(api: &Arc<Api>, action: Action) -> Result<Response<Body>, ApiError> {
+    let outcome = api.action(action).await?;
+    let Report::Named { id, .. } = outcome.report else {
+        return Err(ApiError::internal("the pod action reported nothing"));
+    };
+    Ok(body::json(
+        StatusCode::OK,
+        &serde_json::json!({ "Id": id, "Errs": [] }),
+    ))
+}
+
+/// `POST /libpod/pods/{name}/start`.
+pub async fn start(api: &Arc<Api>, name: &str) -> Result<Response<Body>, ApiError> {
+    act(api, Action::StartPod { pod: name.into() }).await
+}
+
+/// `POST /libpod/pods/{name}/stop?t=N`.
+pub async fn stop(api: &Arc<Api>, name: &str, query: &Query) -> Result<Response<Body>, ApiError> {
+    let timeout = query.number::<u64>("t")?;
+    act(
+        api,
+        Action::StopPod {
+            pod: name.into(),
+            timeout,
+        },
+    )
+    .await
+}
+
+/// `DELETE /libpod/pods/{name}?force=true`.
+pub async fn remove(api: &Arc<Api>, name: &str, query: &Query) -> Result<Response<Body>, ApiError> {
+    let force = query.flag("force", false)?;
+    act(
+        api,
+        Action::RemovePod {
+            pod: name.into(),
+            force,
+        },
+    )
+    .await
+}
+
+/// `GET /libpod/generate/kube?names=N&service=true&type=pod|deployment|daemonset`: the YAML.
+pub async fn generate_kube(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
+    let names = query.all("names");
+    if names.is_empty() {
+        return Err(ApiError::bad_request(
+            "names: at least one container, pod or volume",
+        ));
+    }
+    let options = skiff_kube::GenerateOptions {
+        service: query.flag("service", false)?,
+        kind: skiff_kube::WorkloadKind::parse(query.get("type").unwrap_or("pod"))?,
+        replicas: query.number("replicas")?,
+    };
+    let yaml = api
+        .engine(move |engine| skiff_kube::generate(engine, &names, &options))
+        .await?;
+    Ok(body::with_type(
+        StatusCode::OK,
+        body::full(yaml),
+        "text/vnd.yaml; charset=utf-8",
+    ))
+}
