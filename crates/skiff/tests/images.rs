@@ -291,6 +291,23 @@ fn history_and_image_prune() {
         );
         let size = ctx.skiff(["history", "--format", "{{.Size}}", "-H=false", "busybox"]);
         assert!(size.ok().parse::<u64>().unwrap() > 1_000_000);
+        // Not human: Go's RFC 3339, to the second (Z in UTC), as Podman prints it.
+        let created = ctx
+            .skiff([
+                "history",
+                "--format",
+                "{{.Created}}",
+                "--human=false",
+                "busybox",
+            ])
+            .ok()
+            .to_string();
+        let (date, zone) = created.split_at(19);
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S").is_ok()
+                && (zone == "Z" || (zone.len() == 6 && zone.starts_with(['+', '-']))),
+            "{created}"
+        );
 
         // A dangling image (no name) and a second named one.
         let tarball = ctx.dir.join("busybox.tar");

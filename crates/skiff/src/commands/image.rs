@@ -307,7 +307,15 @@ pub fn history(engine: &Engine, args: &HistoryArgs) -> Result<i32> {
                 (Some(created), true) => {
                     format!("{} ago", skiff_engine::human_duration(now, created))
                 }
-                (Some(created), false) => created.to_rfc3339(),
+                // Go's RFC 3339 of the local time, as Podman prints it: seconds, Z for UTC.
+                (Some(created), false) => {
+                    let local = created.with_timezone(&chrono::Local);
+                    if local.offset().local_minus_utc() == 0 {
+                        created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    } else {
+                        local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+                    }
+                }
                 (None, _) => String::new(),
             };
             let created_by = if args.no_trunc || entry.created_by.chars().count() <= 45 {
