@@ -10,4 +10,4 @@ mod project;
 
 pub use lifecycle::UpOptions;
 pub use options::{PROJECT_LABEL, SERVICE_LABEL};
-pub use project::{FILE_NAMES, Project, ProjectOptions, parse_env_file, substitute};
+pub use project::{Project, ProjectOptions};

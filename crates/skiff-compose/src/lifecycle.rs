@@ -9,6 +9,7 @@ use skiff_engine::{
     NewContainer, StartMode, VolumeCreate,
 };
 
+use crate::model::Assignments;
 use crate::options::{PROJECT_LABEL, SERVICE_LABEL};
 use crate::project::Project;
 
@@ -21,6 +22,26 @@ pub struct UpOptions {
     pub force_recreate: bool,
     /// `--no-start`: made, not started.
     pub no_start: bool,
+}
+
+impl Project {
+    /// What Compose labels a network or volume it makes with: the file's labels, the
+    /// project's and the resource's key.
+    fn resource_labels(
+        &self,
+        labels: &Assignments,
+        kind: &str,
+        key: &str,
+    ) -> Vec<(String, String)> {
+        let mut labels: Vec<(String, String)> = labels
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect();
+        labels.push((PROJECT_LABEL.into(), self.name.clone()));
+        labels.push((format!("com.docker.compose.{kind}"), key.to_string()));
+        labels
+    }
 }
 
 fn invalid(message: impl Into<String>) -> EngineError {
@@ -155,14 +176,7 @@ impl Project {
                 "network {name} declared as external, but could not be found"
             )));
         }
-        let mut labels: Vec<(String, String)> = definition
-            .labels
-            .pairs()
-            .into_iter()
-            .map(|(k, v)| (k, v.unwrap_or_default()))
-            .collect();
-        labels.push((PROJECT_LABEL.into(), self.name.clone()));
-        labels.push(("com.docker.compose.network".into(), key.to_string()));
+        let labels = self.resource_labels(&definition.labels, "network", key);
         let ipam = definition.ipam.unwrap_or_default();
         engine.create_network(&NetworkCreateRequest {
             name: Some(name.clone()),
@@ -201,14 +215,10 @@ impl Project {
         if definition.external {
             return Err(invalid(format!("external volume {name:?} not found")));
         }
-        let mut labels: BTreeMap<String, String> = definition
-            .labels
-            .pairs()
+        let labels: BTreeMap<String, String> = self
+            .resource_labels(&definition.labels, "volume", key)
             .into_iter()
-            .map(|(k, v)| (k, v.unwrap_or_default()))
             .collect();
-        labels.insert(PROJECT_LABEL.into(), self.name.clone());
-        labels.insert("com.docker.compose.volume".into(), key.to_string());
         engine.create_volume(&VolumeCreate {
             name: Some(name.clone()),
             driver: definition.driver.clone(),

@@ -448,11 +448,18 @@ impl Engine {
                 ));
             }
         };
-        let monitor = self.containers.lookup(&record.id)?.monitor_pid;
-        if let Some(path) = &record.spec.conmon_pidfile {
-            fs::write(path, monitor.to_string()).io("write", path)?;
+        // The monitor's PID, looked up only for those who are told it (off the plain start).
+        let notify = crate::environment::var(crate::notify::NOTIFY_SOCKET)
+            .filter(|_| record.spec.sdnotify != skiff_spec::SdNotify::Ignore);
+        if record.spec.conmon_pidfile.is_some() || notify.is_some() {
+            let monitor = self.containers.lookup(&record.id)?.monitor_pid;
+            if let Some(path) = &record.spec.conmon_pidfile {
+                fs::write(path, monitor.to_string()).io("write", path)?;
+            }
+            if let Some(socket) = notify {
+                notify_unit(&socket, record.spec.sdnotify, monitor);
+            }
         }
-        notify_unit(record.spec.sdnotify, monitor);
         self.emit_container(&record, "init", None);
         self.emit_container(&record, "start", None);
         // The cleanup after the container's exit takes this lock: let go of it now.
@@ -1157,16 +1164,13 @@ pub(crate) fn kill_signal(signal: &str) -> Result<i32, EngineError> {
 /// monitor (MAINPID), and with `conmon` hears from skiff that the container runs (READY=1);
 /// with `container` the container says so itself. A unit that cannot be told is no reason to
 /// fail the start: systemd times it out and says why.
-fn notify_unit(mode: skiff_spec::SdNotify, monitor: i32) {
-    let Some(socket) = crate::environment::var(crate::notify::NOTIFY_SOCKET) else {
-        return;
-    };
+fn notify_unit(socket: &str, mode: skiff_spec::SdNotify, monitor: i32) {
     let message = match mode {
         skiff_spec::SdNotify::Ignore => return,
         skiff_spec::SdNotify::Container => format!("MAINPID={monitor}"),
         skiff_spec::SdNotify::Conmon => format!("MAINPID={monitor}\nREADY=1"),
     };
-    let _ = crate::notify::send(&socket, &message);
+    let _ = crate::notify::send(socket, &message);
 }
 
 /// Where distributions install catatonit (Podman's init, and its pods' infra program).
