@@ -89,7 +89,7 @@ fn networks(c: &ContainerReport) -> Map<String, Value> {
     out
 }
 
-/// Docker's `Mounts` entries: binds and volumes.
+/// Docker's `Mounts` entries: binds, volumes and images.
 fn mounts(c: &ContainerReport, volume_dir: &str) -> Vec<Value> {
     c.spec()
         .mounts
@@ -122,6 +122,19 @@ fn mounts(c: &ContainerReport, volume_dir: &str) -> Vec<Value> {
                     "Driver": "local",
                     "Mode": "",
                     "RW": rw(options),
+                    "Propagation": "",
+                })),
+                MountSpec::Image {
+                    source,
+                    destination,
+                    read_write,
+                    ..
+                } => Some(json!({
+                    "Type": "image",
+                    "Source": source,
+                    "Destination": destination,
+                    "Mode": "",
+                    "RW": read_write,
                     "Propagation": "",
                 })),
                 MountSpec::Tmpfs { .. } => None,

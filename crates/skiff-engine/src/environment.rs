@@ -15,6 +15,9 @@ pub const SKIFF_STORAGE_DRIVER: &str = "SKIFF_STORAGE_DRIVER";
 pub const SKIFF_RUNTIME: &str = "SKIFF_RUNTIME";
 /// Set by skiff itself once it runs inside its rootless user namespace.
 pub const SKIFF_USERNS: &str = "_SKIFF_USERNS";
+/// Set by `skiff unshare` for its command: a skiff run there keeps its mounts in that
+/// command's namespaces (`skiff mount` works rootless).
+pub const SKIFF_UNSHARE: &str = "_SKIFF_UNSHARE";
 /// Path of the `skiff-monitor` program (default: beside `skiff`, or ../libexec/skiff).
 pub const SKIFF_MONITOR: &str = "SKIFF_MONITOR";
 /// The invoking user's name, for /etc/subuid lookups when inside the user namespace.
@@ -52,7 +55,7 @@ pub fn max_layer_size() -> Result<Option<u64>, String> {
 }
 
 /// Every variable above.
-const ALL: [&str; 16] = [
+const ALL: [&str; 17] = [
     SKIFF_MAX_LAYER_SIZE,
     XDG_DATA_HOME,
     XDG_RUNTIME_DIR,
@@ -62,6 +65,7 @@ const ALL: [&str; 16] = [
     SKIFF_STORAGE_DRIVER,
     SKIFF_RUNTIME,
     SKIFF_USERNS,
+    SKIFF_UNSHARE,
     SKIFF_MONITOR,
     USER,
     XDG_CONFIG_HOME,

@@ -185,6 +185,7 @@ impl Engine {
             Ok(pid) => pid,
             Err(failure) => {
                 let _ = engine.layout(&record.id, &record.driver).unmount();
+                engine.release_image_volumes(record);
                 if record.spec.remove {
                     let _ = engine.delete_container_files(record);
                 }
@@ -229,7 +230,9 @@ impl Engine {
             .ok()
             .map(OwnedFd::from);
         report(SyncMessage::Started(pid));
+        // The container has its own copies of these mounts.
         let _ = self.layout(&record.id, &record.driver).unmount();
+        self.detach_image_volumes(record);
         let (stdout_fd, stderr_fd, stdin_fd) = match (&terminal, &output) {
             (Some(master), _) => (
                 inheritable(master),
@@ -544,11 +547,17 @@ impl Engine {
         let rootfs = layout
             .mount(&image.layers, self.opaque)
             .map_err(|e| engine_error(e.into()))?;
+        let image_mounts = self.mount_image_volumes(record).map_err(engine_error)?;
         // Before the runtime: the network namespace it will join. Whatever fails from here
         // on gives back the leases and forwards it took.
         let namespace = self.setup_network(record).map_err(engine_error)?;
-        let result =
-            self.start_in_namespace(record, &image.config, &rootfs, namespace.as_ref(), stdio);
+        let result = self.start_in_namespace(
+            record,
+            &image.config,
+            (&rootfs, image_mounts),
+            namespace.as_ref(),
+            stdio,
+        );
         if result.is_err() {
             let _ = self.release_network(record);
         }
@@ -562,7 +571,7 @@ impl Engine {
         &mut self,
         record: &ContainerRecord,
         config: &oci_spec::image::ImageConfiguration,
-        rootfs: &Path,
+        (rootfs, image_mounts): (&Path, Vec<PathBuf>),
         namespace: Option<&skiff_network::Namespace>,
         stdio: ContainerStdio,
     ) -> Result<i32, ChildFailure> {
@@ -626,6 +635,7 @@ impl Engine {
                 bounding_capabilities: skiff_spec::current_bounding_set(),
                 network_namespace: namespace.map(crate::network::namespace_path),
                 extra_env: socket_activation_env(),
+                image_mounts,
             },
         )
         .map_err(|e| (125, e.to_string()))?;
@@ -684,7 +694,11 @@ impl Engine {
         let Some(record) = self.containers.get(id)? else {
             return Ok(false);
         };
-        let _ = self.layout(id, &record.driver).unmount();
+        // A root filesystem a user mounted stays mounted for them.
+        if !self.user_mounted(&record) {
+            let _ = self.layout(id, &record.driver).unmount();
+        }
+        self.release_image_volumes(&record);
         let network = self.release_network(&record);
         if let skiff_spec::NetworkMode::Container(other) = &record.spec.network {
             hostfiles::forget(&self.userdata_dir(other), &record.name);

@@ -56,6 +56,11 @@ pub fn in_user_namespace() -> bool {
     var(environment::SKIFF_USERNS).is_some() && getuid().is_root()
 }
 
+/// Whether this process runs in the namespaces of a `skiff unshare` command.
+pub fn in_unshare() -> bool {
+    in_user_namespace() && var(environment::SKIFF_UNSHARE).is_some()
+}
+
 /// Enters the user and mount namespaces. Call at start-up, before any thread exists.
 /// Returns a warning to print when only the user's own ID could be mapped.
 pub fn enter() -> Result<Option<String>, EngineError> {

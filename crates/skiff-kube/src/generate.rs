@@ -312,7 +312,9 @@ fn add_containers(
         let spec = report.spec();
         let mut container = container(engine, report, &name)?;
         for mount in &spec.mounts {
-            let (mount, volume) = volume_of(mount, volumes.len());
+            let Some((mount, volume)) = volume_of(mount, volumes.len()) else {
+                continue;
+            };
             container.volume_mounts.push(mount);
             // A claim two containers mount is one volume of the pod.
             if !volumes.iter().any(|v| v.name == volume.name) {
@@ -531,8 +533,9 @@ fn dns_config(spec: &skiff_engine::ContainerSpec) -> Option<DnsConfig> {
 }
 
 /// A mount as a volumeMount and the pod volume it names: a bind mount is a hostPath, a named
-/// volume its claim, a tmpfs or anonymous volume an emptyDir.
-fn volume_of(mount: &MountSpec, index: usize) -> (VolumeMount, Volume) {
+/// volume its claim, a tmpfs or anonymous volume an emptyDir. An image mount has no
+/// Kubernetes volume in the API versions this writes, and is left out, as Podman does.
+fn volume_of(mount: &MountSpec, index: usize) -> Option<(VolumeMount, Volume)> {
     let (volume, options) = match mount {
         MountSpec::Bind {
             source, options, ..
@@ -579,6 +582,7 @@ fn volume_of(mount: &MountSpec, index: usize) -> (VolumeMount, Volume) {
             };
             (volume, options)
         }
+        MountSpec::Image { .. } => return None,
     };
     let mount = VolumeMount {
         mount_path: mount.destination().to_string(),
@@ -586,7 +590,7 @@ fn volume_of(mount: &MountSpec, index: usize) -> (VolumeMount, Volume) {
         read_only: options.iter().any(|o| o == "ro"),
         sub_path: None,
     };
-    (mount, volume)
+    Some((mount, volume))
 }
 
 /// `--service`: a NodePort Service for the pod's published ports (none without any).

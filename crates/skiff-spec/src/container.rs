@@ -450,6 +450,17 @@ pub enum MountSpec {
         #[serde(default)]
         anonymous: bool,
     },
+    /// `--mount type=image,src=IMAGE,dst=/dst[,rw]`: an image's files, read-only unless asked.
+    Image {
+        /// The image as the user named it (shown by inspect).
+        source: String,
+        /// Its ID, resolved at create.
+        #[serde(default)]
+        image: String,
+        destination: String,
+        #[serde(default)]
+        read_write: bool,
+    },
 }
 
 impl MountSpec {
@@ -457,7 +468,8 @@ impl MountSpec {
         match self {
             MountSpec::Bind { destination, .. }
             | MountSpec::Tmpfs { destination, .. }
-            | MountSpec::Volume { destination, .. } => destination,
+            | MountSpec::Volume { destination, .. }
+            | MountSpec::Image { destination, .. } => destination,
         }
     }
 }

@@ -75,7 +75,8 @@ pub fn parse_volume(value: &str) -> Result<MountSpec, SpecError> {
 pub fn parse_mount(value: &str) -> Result<MountSpec, SpecError> {
     let bad = |why: String| SpecError::Option(format!("--mount {value:?}: {why}"));
     let (mut kind, mut source, mut target) = (None, None, None);
-    let mut read_only = false;
+    // Unset: read-write, except for images.
+    let mut read_only = None;
     let (mut propagation, mut nocopy, mut tmpfs) = (None, false, Vec::new());
     for field in value.split(',').filter(|f| !f.is_empty()) {
         let (key, val) = match field.split_once('=') {
@@ -91,8 +92,8 @@ pub fn parse_mount(value: &str) -> Result<MountSpec, SpecError> {
             "type" => kind = val,
             "source" | "src" => source = val,
             "target" | "dst" | "destination" => target = val,
-            "ro" | "readonly" => read_only = flag()?,
-            "rw" | "readwrite" => read_only = !flag()?,
+            "ro" | "readonly" => read_only = Some(flag()?),
+            "rw" | "readwrite" => read_only = Some(!flag()?),
             "bind-propagation" => propagation = val,
             "volume-nocopy" | "nocopy" => nocopy = flag()?,
             "tmpfs-size" => tmpfs.push(format!("size={}", val.unwrap_or_default())),
@@ -103,7 +104,7 @@ pub fn parse_mount(value: &str) -> Result<MountSpec, SpecError> {
         }
     }
     let target = target.ok_or_else(|| bad("a target is required".into()))?;
-    let mode = if read_only { "ro" } else { "rw" };
+    let mode = if read_only == Some(true) { "ro" } else { "rw" };
     Ok(match kind.unwrap_or("volume") {
         "bind" => {
             let source = source.ok_or_else(|| bad("a bind mount needs a source".into()))?;
@@ -141,9 +142,21 @@ pub fn parse_mount(value: &str) -> Result<MountSpec, SpecError> {
             tmpfs.push(mode.to_string());
             parse_tmpfs(&format!("{target}:{}", tmpfs.join(",")))?
         }
+        "image" => {
+            let source = source.ok_or_else(|| bad("an image mount needs a source".into()))?;
+            if !target.starts_with('/') {
+                return Err(bad("the target must be an absolute path".into()));
+            }
+            MountSpec::Image {
+                source: source.to_string(),
+                image: String::new(),
+                destination: clean(target),
+                read_write: read_only == Some(false),
+            }
+        }
         other => {
             return Err(bad(format!(
-                "type {other:?} is not supported (bind, volume, tmpfs)"
+                "type {other:?} is not supported (bind, volume, tmpfs, image)"
             )));
         }
     })
@@ -252,13 +265,41 @@ mod tests {
         for bad in [
             "type=bind,dst=/c",
             "type=bind,src=rel,dst=/c",
-            "type=image,src=x,dst=/i",
+            "type=glob,src=x,dst=/i",
             "type=volume,src=x",
             "type=bind,src=/h,dst=/c,ro=maybe",
             "type=bind,src=/h,dst=/c,color=red",
         ] {
             assert!(parse_mount(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn image_mounts_are_read_only_unless_asked() {
+        let image = |text: &str| match parse_mount(text).unwrap() {
+            MountSpec::Image {
+                source,
+                destination,
+                read_write,
+                ..
+            } => (source, destination, read_write),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            image("type=image,src=busybox,dst=/img/"),
+            ("busybox".into(), "/img".into(), false)
+        );
+        assert!(image("type=image,source=b,target=/i,rw=true").2);
+        assert!(image("type=image,source=b,target=/i,readwrite").2);
+        assert!(!image("type=image,source=b,target=/i,rw=false").2);
+        assert!(parse_mount("type=image,dst=/i").is_err());
+        assert!(parse_mount("type=image,src=b,dst=rel").is_err());
+        // Other types stay read-write by default.
+        let MountSpec::Bind { options, .. } = parse_mount("type=bind,src=/h,dst=/c").unwrap()
+        else {
+            panic!()
+        };
+        assert!(options.contains(&"rw".to_string()), "{options:?}");
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct RuntimeContext {
     pub bounding_capabilities: u64,
     /// A network namespace prepared for the container (bridge networks), joined by path.
     pub network_namespace: Option<String>,
+    /// Where each `--mount type=image` is mounted on the host, in the order of the spec's mounts.
+    pub image_mounts: Vec<PathBuf>,
     /// Variables the starting process passes on (systemd's socket activation: LISTEN_FDS,
     /// LISTEN_FDNAMES, and LISTEN_PID=1), set last.
     pub extra_env: Vec<String>,
@@ -406,6 +408,7 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     if let (true, Some(init)) = (spec.init, &context.init_binary) {
         mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro", "nosuid", "nodev"]}));
     }
+    let mut image_mounts = context.image_mounts.iter();
     for mount in &spec.mounts {
         mounts.push(match mount {
             MountSpec::Bind { source, destination, options } => {
@@ -419,6 +422,13 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
                 let options: Vec<&String> =
                     options.iter().filter(|o| !matches!(o.as_str(), "copy" | "nocopy")).collect();
                 json!({"destination": destination, "type": "bind", "source": source, "options": options})
+            }
+            MountSpec::Image { destination, read_write, .. } => {
+                let Some(source) = image_mounts.next() else {
+                    continue;
+                };
+                let mode = if *read_write { "rw" } else { "ro" };
+                json!({"destination": destination, "type": "bind", "source": source, "options": ["rbind", mode]})
             }
         });
     }
@@ -455,6 +465,7 @@ mod tests {
             init_binary: None,
             bounding_capabilities: u64::MAX,
             network_namespace: None,
+            image_mounts: Vec::new(),
         }
     }
 

@@ -133,9 +133,12 @@ impl RootfsLayout {
 
     /// Makes the root filesystem ready: mounts overlay, or copies the layers for vfs the first
     /// time. `layers` are ordered base first.
+    /// An overlay already mounted here (by `skiff mount`, in this mount namespace) is used as
+    /// it is: a second overlay on the same upper directory would be undefined behaviour.
     pub fn mount(&self, layers: &[PathBuf], opaque: OpaqueXattr) -> Result<PathBuf, StorageError> {
         let rootfs = self.rootfs();
         match self.driver {
+            Driver::Overlay if self.is_mounted() => {}
             Driver::Overlay => {
                 let upper = self.dir.join("diff");
                 let work = self.dir.join("work");
@@ -210,28 +213,95 @@ impl RootfsLayout {
             return self.mount(layers, opaque);
         }
         let view = self.dir.join("view");
-        let upper = self.dir.join("diff");
-        for dir in [&view, &upper] {
+        let mut lowers = vec![self.dir.join("diff")];
+        lowers.extend(layers.iter().rev().cloned());
+        self.mount_lowers(&view, lowers, opaque)?;
+        Ok(view)
+    }
+
+    /// The layers alone, read-only, at `rootfs()` (an image's files, for `skiff image mount`);
+    /// for vfs their copy. An existing mount is used as it is.
+    pub fn mount_read_only(
+        &self,
+        layers: &[PathBuf],
+        opaque: OpaqueXattr,
+    ) -> Result<PathBuf, StorageError> {
+        let rootfs = self.rootfs();
+        if self.driver == Driver::Vfs || layers.is_empty() {
+            return self.mount(layers, opaque);
+        }
+        if !self.is_mounted() {
+            self.mount_lowers(&rootfs, layers.iter().rev().cloned().collect(), opaque)?;
+        }
+        Ok(rootfs)
+    }
+
+    /// A read-only overlay of `lowers` (top first) at `target`. Without an upper directory
+    /// overlay wants two lower ones: a single layer gets an empty one below it.
+    fn mount_lowers(
+        &self,
+        target: &Path,
+        mut lowers: Vec<PathBuf>,
+        opaque: OpaqueXattr,
+    ) -> Result<(), StorageError> {
+        if lowers.len() == 1 {
+            lowers.push(self.dir.join("empty"));
+        }
+        for dir in lowers.iter().map(PathBuf::as_path).chain([target]) {
             fs::create_dir_all(dir).io("create", dir)?;
         }
-        let mut lower: Vec<String> = vec![upper.display().to_string()];
-        lower.extend(layers.iter().rev().map(|p| p.display().to_string()));
+        let lower: Vec<String> = lowers.iter().map(|p| p.display().to_string()).collect();
         let mut data = format!("lowerdir={}", lower.join(":"));
         if opaque == OpaqueXattr::User {
             data.push_str(",userxattr");
         }
         mount(
             Some("overlay"),
-            &view,
+            target,
             Some("overlay"),
             MsFlags::MS_RDONLY,
             Some(data.as_str()),
         )
         .map_err(|source| StorageError::Mount {
-            target: view.clone(),
+            target: target.to_path_buf(),
             source,
-        })?;
-        Ok(view)
+        })
+    }
+
+    /// Whether an overlay is mounted at `rootfs()` in this mount namespace (vfs: never).
+    pub fn is_mounted(&self) -> bool {
+        self.driver == Driver::Overlay
+            && match (fs::metadata(self.rootfs()), fs::metadata(&self.dir)) {
+                (Ok(rootfs), Ok(dir)) => rootfs.dev() != dir.dev(),
+                _ => false,
+            }
+    }
+
+    /// How many users mounted this root filesystem (`skiff mount`, `skiff image mount`, running
+    /// containers' image mounts), kept beside it so every process sees it. The caller holds
+    /// the lock of what owns the layout.
+    pub fn mount_count(&self) -> u32 {
+        fs::read_to_string(self.dir.join(MOUNT_COUNT))
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Records the number of users; zero removes the record.
+    pub fn set_mount_count(&self, count: u32) -> Result<(), StorageError> {
+        let path = self.dir.join(MOUNT_COUNT);
+        if count == 0 {
+            return match fs::remove_file(&path) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    Err(err).io("remove", &path)
+                }
+                _ => Ok(()),
+            };
+        }
+        fs::create_dir_all(&self.dir).io("create", &self.dir)?;
+        let partial = self.dir.join(format!("{MOUNT_COUNT}.partial"));
+        fs::write(&partial, count.to_string()).io("write", &partial)?;
+        fs::rename(&partial, &path).io("rename", &path)
     }
 
     /// Undoes `mount_view`.
@@ -269,6 +339,9 @@ impl RootfsLayout {
         }
     }
 }
+
+/// The file beside a root filesystem that counts its users.
+const MOUNT_COUNT: &str = "mountcount";
 
 /// Copies one layer on top of `dest`, applying its whiteouts (vfs driver).
 fn merge_layer(layer: &Path, dest: &Path, opaque: OpaqueXattr) -> Result<(), StorageError> {
@@ -352,6 +425,25 @@ fn remove_any(path: &Path) -> Result<(), StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_counts_are_kept_beside_the_layout() {
+        let dir = std::env::temp_dir().join(format!("skiff-count-{}", std::process::id()));
+        let layout = RootfsLayout::new(&dir, Driver::Overlay);
+        assert_eq!(layout.mount_count(), 0);
+        layout.set_mount_count(2).unwrap();
+        assert_eq!(layout.mount_count(), 2);
+        assert!(
+            !layout.is_mounted(),
+            "nothing is mounted at {}",
+            layout.rootfs().display()
+        );
+        layout.set_mount_count(0).unwrap();
+        assert_eq!(layout.mount_count(), 0);
+        assert!(!dir.join(MOUNT_COUNT).exists());
+        layout.set_mount_count(0).unwrap();
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_overlay_probe_mounts_nothing_here() {

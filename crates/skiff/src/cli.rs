@@ -224,6 +224,8 @@ pub enum Command {
     System(SystemCommand),
     /// Display the skiff version information
     Version(FormatArgs),
+    /// Run a command in a modified user namespace
+    Unshare(UnshareArgs),
 }
 
 /// Commands that work both as `skiff VERB` and `skiff container VERB`.
@@ -274,6 +276,74 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Create new image based on the changed container
     Commit(CommitArgs),
+    /// Mount a working container's root filesystem
+    Mount(MountArgs),
+    /// Unmount working container's root filesystem
+    #[command(alias = "unmount")]
+    Umount(UmountArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MountArgs {
+    /// Mount all containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print the mounted containers in specified format (json)
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate output
+    #[arg(long = "no-trunc", alias = "notruncate")]
+    pub no_trunc: bool,
+    /// Act on the latest container skiff is aware of
+    #[arg(short, long)]
+    pub latest: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UmountArgs {
+    /// Unmount all of the currently mounted containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force the complete unmount of the specified mounted containers
+    #[arg(short, long)]
+    pub force: bool,
+    /// Act on the latest container skiff is aware of
+    #[arg(short, long)]
+    pub latest: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageMountArgs {
+    /// Mount all images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print the mounted images in specified format (json)
+    #[arg(long)]
+    pub format: Option<String>,
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImageUmountArgs {
+    /// Unmount all of the currently mounted images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force the complete unmount of the specified mounted images
+    #[arg(short, long)]
+    pub force: bool,
+    pub images: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UnshareArgs {
+    /// Join the rootless network namespace used for bridge networks
+    #[arg(long = "rootless-netns")]
+    pub rootless_netns: bool,
+    /// The command to run (default: $SHELL)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 /// `skiff container ...`
@@ -312,6 +382,11 @@ pub enum ImageCommand {
     Prune(ImagePruneArgs),
     /// Copy an image between transports: docker://, containers-storage:, oci:, oci-archive:, docker-archive:
     Copy(CopyArgs),
+    /// Mount an image's root filesystem
+    Mount(ImageMountArgs),
+    /// Unmount an image's root filesystem
+    #[command(alias = "unmount")]
+    Umount(ImageUmountArgs),
 }
 
 #[derive(Args, Debug)]

@@ -9,8 +9,13 @@ use serde_json::Value;
 
 /// Pretty JSON with Podman's four-space indent.
 pub fn json<T: Serialize>(value: &T) -> Result<String> {
+    json_indented(value, b"    ")
+}
+
+/// Pretty JSON with this indent (Podman's `mount --format json` indents by one space).
+pub fn json_indented<T: Serialize>(value: &T, indent: &[u8]) -> Result<String> {
     let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
     value.serialize(&mut serializer)?;
     Ok(String::from_utf8(out)?)

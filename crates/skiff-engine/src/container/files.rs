@@ -244,7 +244,7 @@ impl Engine {
                     MountSpec::Volume { name, .. } => {
                         self.volume_dir().join(name).join(skiff_spec::VOLUME_DATA)
                     }
-                    MountSpec::Tmpfs { .. } => return None,
+                    MountSpec::Tmpfs { .. } | MountSpec::Image { .. } => return None,
                 };
                 let rest = within(mount.destination())?;
                 Some((mount.destination().len(), source, rest))

@@ -208,6 +208,11 @@ impl Engine {
         let _lock = FileLock::shared(&self.options.root.join("images.lock"))?;
         let image = self.images.resolve(&spec.image)?;
         let config = image.config()?;
+        for mount in &mut spec.mounts {
+            if let MountSpec::Image { source, image, .. } = mount {
+                image.clone_from(&self.images.resolve(source)?.id);
+            }
+        }
         if spec.healthcheck.is_none()
             && !spec.no_healthcheck
             && image.config_json().contains("\"Healthcheck\"")
@@ -1040,7 +1045,9 @@ impl Engine {
         if let Err(e) = self.retire_runtime_state(record) {
             errors.push(e.to_string());
         }
-        // Unmounted first: the trash must not hold a mounted root filesystem.
+        // Unmounted first, a user's mount too: the trash must not hold a mounted root
+        // filesystem.
+        self.detach_image_volumes(record);
         match self.layout(&record.id, &record.driver).unmount() {
             Ok(()) => {
                 let (root_trash, run_trash) = trashes(&self.options);

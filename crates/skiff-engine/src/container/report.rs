@@ -456,6 +456,12 @@ impl ContainerReport {
                     let source = format!("{}/{name}/{}", self.paths.volumes, skiff_spec::VOLUME_DATA);
                     Some(json!({"Type": kind, "Name": name, "Source": source, "Destination": destination, "Driver": "local", "Mode": "", "Options": options, "RW": rw, "Propagation": "rprivate"}))
                 }
+                MountSpec::Image {
+                    source,
+                    destination,
+                    read_write,
+                    ..
+                } => Some(json!({"Type": "image", "Source": source, "Destination": destination, "Driver": "", "Mode": "", "Options": [], "RW": read_write, "Propagation": "rprivate"})),
                 MountSpec::Tmpfs { .. } => None,
             })
             .collect()

@@ -356,11 +356,11 @@ impl ContainerStore {
             > 0)
     }
 
+    /// The containers made from the image, or that mount it (`--mount type=image`).
     pub fn users_of_image(&self, image_id: &str) -> Result<Vec<String>, EngineError> {
-        let mut statement = self
-            .db
-            .get()?
-            .prepare("SELECT id FROM containers WHERE image_id = ?1")?;
+        let mut statement = self.db.get()?.prepare(
+            "SELECT id FROM containers WHERE image_id = ?1 OR EXISTS (SELECT 1 FROM json_each(spec, '$.mounts') WHERE json_extract(value, '$.type') = 'image' AND json_extract(value, '$.image') = ?1)",
+        )?;
         let ids = statement
             .query_map([image_id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;

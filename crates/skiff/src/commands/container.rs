@@ -332,7 +332,7 @@ pub fn rm(engine: &mut Engine, args: &RmArgs) -> Result<i32> {
 }
 
 /// Exit codes of commands over many containers: the engine's mapping, 125 for others.
-fn code_for(err: &anyhow::Error) -> i32 {
+pub(super) fn code_for(err: &anyhow::Error) -> i32 {
     err.downcast_ref::<EngineError>()
         .map_or(125, EngineError::exit_code)
 }

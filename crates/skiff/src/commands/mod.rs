@@ -4,6 +4,7 @@ mod compose;
 mod container;
 mod image;
 mod kube;
+mod mount;
 mod network;
 mod pod;
 mod quadlet;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     }
     match cli.command {
         Command::Version(args) => system::version(&args),
+        Command::Unshare(args) => mount::unshare(&global, &args),
         Command::Save(args) => image::save(&open(&global)?, &args),
         Command::Load(args) => image::load(&mut open(&global)?, &args),
         Command::History(args) => image::history(&open(&global)?, &args),
@@ -124,6 +126,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             ImageCommand::History(args) => image::history(&open(&global)?, &args),
             ImageCommand::Prune(args) => image::prune(&mut open(&global)?, &args),
             ImageCommand::Copy(args) => registry::copy(&mut open(&global)?, &args),
+            ImageCommand::Mount(args) => mount::image_mount(&open(&global)?, &args),
+            ImageCommand::Umount(args) => mount::image_umount(&open(&global)?, &args),
         },
     }
 }
@@ -201,6 +205,8 @@ fn container_command(global: &GlobalArgs, command: ContainerCommand) -> Result<i
         ContainerCommand::Port(args) => container::port(&engine, &args),
         ContainerCommand::Update(args) => container::update(&engine, &args),
         ContainerCommand::Attach(args) => container::attach(&engine, &args),
+        ContainerCommand::Mount(args) => mount::mount(&engine, &args),
+        ContainerCommand::Umount(args) => mount::umount(&engine, &args),
     }
 }
 
