@@ -531,6 +531,23 @@ mod tests {
     }
 
     #[test]
+    fn templates_ending_inside_an_action_or_with_wide_characters_end() {
+        let values = [json!({"ID": "abc"})];
+        for template in [
+            "{{.",
+            "{{ \"}}",
+            "{{$",
+            "{{.ID é}}",
+            "{{é}}",
+            "{{ .IDé",
+            "x{{",
+        ] {
+            assert!(render(template, &values).is_err(), "{template}");
+        }
+        assert_eq!(render("é{{.ID}}é", &values).unwrap(), "éabcé\n");
+    }
+
+    #[test]
     fn templates_beyond_the_engines_limits_are_errors() {
         let values = [serde_json::json!({"ID": "x"})];
         for template in [
