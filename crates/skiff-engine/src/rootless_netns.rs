@@ -55,6 +55,16 @@ fn running_holder(runroot: &Path) -> Option<i32> {
     process::is_alive(pid, start).then_some(pid)
 }
 
+/// Stops the holder, if one runs (`system reset`: nothing is left attached to it).
+pub(crate) fn stop_holder(runroot: &Path) {
+    if let Some(pid) = running_holder(runroot) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+}
+
 /// The holder of `runroot`'s rootless network namespace, started if there is none. Called
 /// by the unprivileged user before it enters any user namespace.
 pub fn ensure_holder(runroot: &Path) -> Result<i32, EngineError> {

@@ -102,7 +102,7 @@ pub struct GlobalArgs {
     /// Do not print to stdout
     #[arg(long, global = true)]
     pub noout: bool,
-    /// Events backend: file, journald or none (skiff records no events yet)
+    /// Events backend: file (the event log skiff writes), journald (taken as file: no journald here) or none
     #[arg(long = "events-backend", global = true, value_name = "BACKEND")]
     pub events_backend: Option<String>,
     /// Cgroup manager: cgroupfs (skiff's) or systemd
@@ -1130,8 +1130,12 @@ pub struct InspectArgs {
 pub enum SystemCommand {
     /// Check storage consistency (and repair it)
     Check(SystemCheckArgs),
-    /// Remove all unused containers, networks and images
+    /// Remove all unused pods, containers, images, networks, and volume data
     Prune(SystemPruneArgs),
+    /// Show skiff disk usage
+    Df(SystemDfArgs),
+    /// Reset skiff storage back to initial state
+    Reset(SystemResetArgs),
     /// Display system information
     Info(FormatArgs),
     /// Run the API service (Docker's Engine API)
@@ -1172,9 +1176,26 @@ pub struct SystemPruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub force: bool,
-    /// Prune volumes too (skiff has no volumes yet: nothing to remove)
+    /// Prune volumes not used by at least one container
     #[arg(long)]
     pub volumes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SystemDfArgs {
+    /// Show detailed information on disk usage
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Pretty-print the summary using a Go template, or json
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SystemResetArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

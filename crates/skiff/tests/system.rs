@@ -229,3 +229,113 @@ fn system_prune_removes_what_nothing_uses() {
         assert_eq!(ctx.skiff(["ps", "-aq", "--no-trunc"]).ok(), kept);
     }
 }
+
+#[test]
+fn system_df_counts_what_is_stored_and_what_could_go() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        ctx.skiff([
+            "run",
+            "--name",
+            "writer",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            "head -c 2000000 /dev/zero > /big",
+        ])
+        .ok();
+        ctx.skiff(["volume", "create", "data"]).ok();
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            "data:/d",
+            "busybox",
+            "sh",
+            "-c",
+            "head -c 300000 /dev/zero > /d/f",
+        ])
+        .ok();
+        let summary = ctx.skiff(["system", "df"]).ok().to_string();
+        let lines: Vec<&str> = summary.lines().collect();
+        assert_eq!(
+            lines[0], "TYPE           TOTAL       ACTIVE      SIZE        RECLAIMABLE",
+            "{summary}"
+        );
+        assert!(
+            lines[1].starts_with("Images         1           1 "),
+            "{summary}"
+        );
+        // The stopped container's 2 MB can go; the unused volume's 300 kB too.
+        assert!(
+            lines[2].starts_with("Containers     1           0           2MB         2MB (100%)"),
+            "{summary}"
+        );
+        assert!(
+            lines[3].starts_with("Local Volumes  1           0           300kB       300kB (100%)"),
+            "{summary}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(ctx.skiff(["system", "df", "--format", "json"]).ok()).unwrap();
+        assert_eq!(json[1]["RawSize"], 2_000_000);
+        assert_eq!(json[2]["RawReclaimable"], 300_000);
+        assert_eq!(
+            ctx.skiff(["system", "df", "--format", "{{.Type}}: {{.Total}}"])
+                .ok(),
+            "Images: 1\nContainers: 1\nLocal Volumes: 1"
+        );
+        let verbose = ctx.skiff(["system", "df", "-v"]).ok().to_string();
+        assert!(
+            verbose.starts_with("Images space usage:\n\nREPOSITORY "),
+            "{verbose}"
+        );
+        assert!(
+            verbose.contains("\nContainers space usage:\n\nCONTAINER ID  IMAGE "),
+            "{verbose}"
+        );
+        assert!(verbose.contains("\nLocal Volumes space usage:\n\nVOLUME NAME  LINKS       SIZE\ndata         0           300kB"), "{verbose}");
+        ctx.skiff(["system", "df", "-v", "--format", "json"])
+            .fails(125, "cannot combine --format and --verbose flags");
+
+        // prune --volumes gives back the container's and the volume's bytes.
+        let pruned = ctx
+            .skiff(["system", "prune", "-f", "--volumes"])
+            .ok()
+            .to_string();
+        assert!(pruned.contains("Deleted Volumes\ndata"), "{pruned}");
+        assert!(pruned.ends_with("Total reclaimed space: 2.3MB"), "{pruned}");
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+    });
+}
+
+#[test]
+fn system_reset_removes_everything_stored() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        ctx.skiff(["run", "-d", "--name", "busy", "busybox", "sleep", "100"])
+            .ok();
+        ctx.skiff(["pod", "create", "--name", "pod"]).ok();
+        ctx.skiff(["volume", "create", "data"]).ok();
+        ctx.skiff(["network", "create", "resetnet"]).ok();
+        // "no" keeps everything.
+        let out = ctx.skiff_with_input(&["system", "reset"], b"n\n");
+        assert!(
+            out.stdout.contains("WARNING! This will remove:"),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(ctx.skiff(["ps", "-q"]).ok().lines().count(), 1);
+        ctx.skiff(["system", "reset", "--force"]).ok();
+        assert!(!ctx.root().exists(), "{} is left", ctx.root().display());
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        assert_eq!(ctx.skiff(["images", "-q"]).ok(), "");
+        assert_eq!(ctx.skiff(["pod", "ps", "-q"]).ok(), "");
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+        assert_eq!(
+            ctx.skiff(["network", "ls", "--format", "{{.Name}}"]).ok(),
+            "podman"
+        );
+    });
+}

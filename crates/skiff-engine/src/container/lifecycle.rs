@@ -584,7 +584,7 @@ impl Engine {
     }
 
     /// A report; `configs` keeps image configs already parsed (many containers share one image).
-    fn report(
+    pub(crate) fn report(
         &self,
         record: ContainerRecord,
         configs: &mut HashMap<String, Option<ImageConfiguration>>,

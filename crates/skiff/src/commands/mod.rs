@@ -89,6 +89,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::System(SystemCommand::Prune(args)) => {
             system::prune(&mut open_for_networks(&global)?, &args)
         }
+        Command::System(SystemCommand::Df(args)) => system::df(&open(&global)?, &args),
+        Command::System(SystemCommand::Reset(args)) => {
+            system::reset(open_for_networks(&global)?, &args)
+        }
         Command::Container(command) => container_command(&global, *command),
         Command::Inspect(args) => system::inspect(&open(&global)?, &args),
         Command::ContainerGroup(command) => match command {

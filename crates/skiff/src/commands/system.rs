@@ -1,9 +1,12 @@
 //! `info`, `version`, and `inspect` (which looks at containers, then images).
-use anyhow::Result;
+use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use skiff_engine::{Engine, EngineError, EventFilter, EventOptions};
 
-use crate::cli::{EventsArgs, FormatArgs, InspectArgs, SystemCheckArgs, SystemPruneArgs};
+use crate::cli::{
+    EventsArgs, FormatArgs, InspectArgs, SystemCheckArgs, SystemDfArgs, SystemPruneArgs,
+    SystemResetArgs,
+};
 use crate::format;
 
 pub fn info(engine: &Engine, args: &FormatArgs) -> Result<i32> {
@@ -77,26 +80,46 @@ fn print_check_report(report: &skiff_engine::CheckReport) {
     deleted("", &report.removed_other);
 }
 
-/// `system prune`: stopped containers, unused networks, dangling (or, with -a, unused) images.
+/// `system prune`: pods without running containers, stopped containers, unused networks,
+/// with `--volumes` unused volumes, and dangling (or, with -a, unused) images; then what that
+/// gave back, as Podman counts it.
 pub fn prune(engine: &mut Engine, args: &SystemPruneArgs) -> Result<i32> {
     if !args.force {
-        let images = if args.all {
-            "all images without at least one container associated with them"
+        let volumes = if args.volumes {
+            "\n\t- all volumes not used by at least one container"
         } else {
-            "all dangling images"
+            ""
+        };
+        let (images, cache) = if args.all {
+            (
+                "all images without at least one container associated with them",
+                "all build cache",
+            )
+        } else {
+            ("all dangling images", "all dangling build cache")
         };
         if !super::confirm(&format!(
-            "This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container\n\t- {images}\n\t- all build cache\n"
+            "This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container{volumes}\n\t- {images}\n\t- {cache}\n"
         ))? {
             return Ok(0);
         }
     }
+    let before = engine.disk_usage()?;
+    let pods = engine.prune_pods()?;
     let containers = engine.prune_containers()?;
     let networks = engine.prune_networks()?;
+    let volumes = if args.volumes {
+        engine.prune_volumes()?
+    } else {
+        Vec::new()
+    };
     let images = engine.prune_images(args.all)?;
+    let reclaimed = before.reclaimed_by(&containers, &volumes, &images);
     for (title, removed) in [
+        ("Deleted Pods", pods),
         ("Deleted Containers", containers),
         ("Deleted Networks", networks),
+        ("Deleted Volumes", volumes),
         ("Deleted Images", images),
     ] {
         if !removed.is_empty() {
@@ -104,6 +127,127 @@ pub fn prune(engine: &mut Engine, args: &SystemPruneArgs) -> Result<i32> {
             for item in removed {
                 println!("{item}");
             }
+        }
+    }
+    println!(
+        "Total reclaimed space: {}",
+        skiff_engine::go_human_size(reclaimed)
+    );
+    Ok(0)
+}
+
+/// `system reset`: everything stored goes, after a confirmation unless `--force`.
+pub fn reset(engine: Engine, args: &SystemResetArgs) -> Result<i32> {
+    if !args.force
+        && !super::confirm(
+            "This will remove:\n        - all containers\n        - all pods\n        - all images\n        - all networks\n        - all build cache\n        - all volumes",
+        )?
+    {
+        return Ok(0);
+    }
+    engine.reset()?;
+    Ok(0)
+}
+
+/// `system df`: Podman's summary table (or `--format`), or with `-v` every image, container
+/// and volume.
+pub fn df(engine: &Engine, args: &SystemDfArgs) -> Result<i32> {
+    if args.format.is_some() && args.verbose {
+        bail!("cannot combine --format and --verbose flags");
+    }
+    let usage = engine.disk_usage()?;
+    let size = |bytes: u64| skiff_engine::go_human_size(bytes);
+    if args.verbose {
+        let now = chrono::Utc::now();
+        let ago = |time| skiff_engine::human_duration(now, time);
+        let mut images = vec![
+            "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS"
+                .to_string(),
+        ];
+        images.extend(usage.images.iter().map(|i| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                i.repository,
+                i.tag,
+                &i.image_id[..12.min(i.image_id.len())],
+                ago(i.created),
+                size(i.size),
+                size(i.shared_size),
+                size(i.unique_size),
+                i.containers
+            )
+        }));
+        let mut containers = vec![
+            "CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES".to_string(),
+        ];
+        containers.extend(usage.containers.iter().map(|c| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                &c.container_id[..12.min(c.container_id.len())],
+                &c.image[..12.min(c.image.len())],
+                c.command.join(" "),
+                c.local_volumes,
+                size(c.rw_size),
+                ago(c.created),
+                c.status,
+                c.names
+            )
+        }));
+        let mut volumes = vec!["VOLUME NAME\tLINKS\tSIZE".to_string()];
+        volumes.extend(
+            usage
+                .volumes
+                .iter()
+                .map(|v| format!("{}\t{}\t{}", v.volume_name, v.links, size(v.size))),
+        );
+        println!("Images space usage:\n\n{}", format::align(&images));
+        println!(
+            "\nContainers space usage:\n\n{}",
+            format::align(&containers)
+        );
+        println!(
+            "\nLocal Volumes space usage:\n\n{}",
+            format::align(&volumes)
+        );
+        return Ok(0);
+    }
+    let rows: Vec<Value> = usage
+        .summary()
+        .iter()
+        .map(|s| {
+            let percent = if s.size > 0 {
+                (s.reclaimable as f64 / s.size as f64 * 100.0).round() as u64
+            } else {
+                0
+            };
+            json!({
+                "Type": s.kind,
+                "Total": s.total,
+                "TotalCount": s.total,
+                "Active": s.active,
+                "RawSize": s.size,
+                "RawReclaimable": s.reclaimable,
+                "Size": size(s.size),
+                "Reclaimable": format!("{} ({percent}%)", size(s.reclaimable)),
+            })
+        })
+        .collect();
+    match args.format.as_deref() {
+        Some(f) if format::is_json(f) => println!("{}", format::json(&rows)?),
+        Some(f) => print!("{}", format::render(f, &rows)?),
+        None => {
+            let mut lines = vec!["TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE".to_string()];
+            lines.extend(rows.iter().map(|r| {
+                format!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    r["Type"].as_str().unwrap_or_default(),
+                    r["Total"],
+                    r["Active"],
+                    r["Size"].as_str().unwrap_or_default(),
+                    r["Reclaimable"].as_str().unwrap_or_default()
+                )
+            }));
+            println!("{}", format::align(&lines));
         }
     }
     Ok(0)
