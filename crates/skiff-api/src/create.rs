@@ -81,6 +81,23 @@ pub struct HostConfig {
     pub memory: i64,
     pub nano_cpus: i64,
     pub pids_limit: Option<i64>,
+    pub memory_reservation: i64,
+    /// Memory and swap together; -1 unlimited.
+    pub memory_swap: i64,
+    pub memory_swappiness: Option<i64>,
+    pub oom_kill_disable: Option<bool>,
+    pub oom_score_adj: i64,
+    pub cpu_shares: u64,
+    pub cpu_period: u64,
+    pub cpu_quota: i64,
+    pub cpuset_cpus: String,
+    pub cpuset_mems: String,
+    pub blkio_weight: u64,
+    pub ulimits: Option<Vec<Ulimit>>,
+    pub shm_size: i64,
+    pub sysctls: Option<BTreeMap<String, String>>,
+    pub cgroup_parent: String,
+    pub cgroupns_mode: String,
     pub init: Option<bool>,
     pub pid_mode: String,
     pub ipc_mode: String,
@@ -88,6 +105,14 @@ pub struct HostConfig {
     pub uts_mode: String,
     pub log_config: Option<LogConfig>,
     pub mounts: Option<Vec<Mount>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +186,7 @@ impl CreateRequest {
             ));
         }
         let host = self.host_config;
+        let limits = limit_options(&host);
         let mut options = CreateOptions {
             image: self.image,
             command: self.cmd.map(StringOrList::into_list).unwrap_or_default(),
@@ -218,6 +244,7 @@ impl CreateRequest {
             pid: non_empty(&host.pid_mode),
             ipc: non_empty(&host.ipc_mode).filter(|mode| mode != "private" && mode != "shareable"),
             uts: non_empty(&host.uts_mode),
+            limits,
             ..Default::default()
         };
         if let Some(policy) = host
@@ -313,6 +340,40 @@ impl CreateRequest {
             cidfile: None,
             create_command: Vec::new(),
         })
+    }
+}
+
+/// Docker's HostConfig limits as the flags would give them (0 and empty: not set).
+fn limit_options(host: &HostConfig) -> skiff_engine::LimitOptions {
+    let bytes = |value: i64| (value != 0).then(|| value.to_string());
+    skiff_engine::LimitOptions {
+        memory_reservation: bytes(host.memory_reservation),
+        memory_swap: bytes(host.memory_swap),
+        memory_swappiness: host.memory_swappiness,
+        oom_kill_disable: host.oom_kill_disable.unwrap_or(false),
+        oom_score_adj: (host.oom_score_adj != 0).then_some(host.oom_score_adj),
+        cpu_shares: (host.cpu_shares != 0).then_some(host.cpu_shares),
+        cpu_period: (host.cpu_period != 0).then_some(host.cpu_period),
+        cpu_quota: (host.cpu_quota != 0).then_some(host.cpu_quota),
+        cpuset_cpus: non_empty(&host.cpuset_cpus),
+        cpuset_mems: non_empty(&host.cpuset_mems),
+        blkio_weight: (host.blkio_weight != 0).then_some(host.blkio_weight),
+        ulimit: host
+            .ulimits
+            .iter()
+            .flatten()
+            .map(|u| format!("{}={}:{}", u.name, u.soft, u.hard))
+            .collect(),
+        shm_size: bytes(host.shm_size),
+        sysctl: host
+            .sysctls
+            .iter()
+            .flatten()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect(),
+        cgroup_parent: non_empty(&host.cgroup_parent),
+        cgroupns: non_empty(&host.cgroupns_mode),
+        ..Default::default()
     }
 }
 

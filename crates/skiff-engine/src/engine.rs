@@ -138,8 +138,12 @@ impl Engine {
     }
     /// Volatile per-container state: bundle, exit file.
     /// The container's cgroup (a spec's cgroupsPath, below each hierarchy's root).
-    pub(crate) fn cgroup_path(id: &str) -> String {
-        format!("/skiff/{id}")
+    /// The container's cgroup: below `--cgroup-parent`, else below /skiff.
+    pub(crate) fn cgroup_path(spec: &skiff_spec::ContainerSpec, id: &str) -> String {
+        match &spec.limits.cgroup_parent {
+            Some(parent) => format!("/{}/{id}", parent.trim_matches('/')),
+            None => format!("/skiff/{id}"),
+        }
     }
     pub(crate) fn run_dir(&self, id: &str) -> PathBuf {
         self.options.runroot.join("containers").join(id)

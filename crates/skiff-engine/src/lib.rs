@@ -40,6 +40,7 @@ pub use container::files::{CopyInto, CopyTarget, ImageRoot, PathStat};
 pub use container::filter::ContainerFilter;
 pub use container::health::{HealthOutcome, HealthResult, HealthState};
 pub use container::lifecycle::{AttachOptions, Created, StartMode};
+pub use container::limits::UpdateOptions;
 pub use container::logs::{LogOptions, OpenLogs, parse_log_time};
 pub use container::report::{ContainerReport, ContainerState};
 pub use container::report::{go_time, human_duration};
@@ -71,9 +72,9 @@ pub use skiff_network::{
 pub use skiff_registry::Credentials;
 pub use skiff_spec::parse_go_duration;
 pub use skiff_spec::{
-    ContainerSpec, CreateOptions, MountSpec, NetworkAttachment, NetworkMode, PodOptions,
-    PortMapping, RestartPolicy, SeccompChoice, environment_entries, parse_memory, parse_tmpfs,
-    parse_volume,
+    ContainerSpec, CreateOptions, LimitOptions, Limits, MountSpec, NetworkAttachment, NetworkMode,
+    PodOptions, PortMapping, RestartPolicy, SeccompChoice, environment_entries, parse_memory,
+    parse_tmpfs, parse_volume,
 };
 pub use skiff_spec::{ResolvedUser, normalize_capability, resolve_user};
 pub use skiff_storage::LayerInfo;

@@ -628,7 +628,7 @@ impl Engine {
                 rootless: self.options.rootless,
                 cgroups_usable: self.cgroups_usable(),
                 cgroup_v2: self.cgroup == crate::options::CgroupMode::Unified,
-                cgroups_path: Engine::cgroup_path(&record.id),
+                cgroups_path: Engine::cgroup_path(&record.spec, &record.id),
                 host_files,
                 user,
                 init_binary: find_init_binary(),

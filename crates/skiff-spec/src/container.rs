@@ -49,6 +49,9 @@ pub struct ContainerSpec {
     pub memory: Option<i64>,
     /// `--cpus`.
     pub cpus: Option<f64>,
+    /// Every other resource limit (`--memory-swap`, `--cpu-shares`, `--ulimit`, ...).
+    #[serde(default)]
+    pub limits: crate::limits::Limits,
     /// `--restart`: what the monitor's cleanup does when the container exits.
     pub restart: RestartPolicy,
     /// `-p`: host ports forwarded to the container (bridge networks).

@@ -58,6 +58,9 @@ pub struct CreateOptions {
     /// `64m`, `1g`, bytes; 0 is no limit.
     pub memory: Option<String>,
     pub cpus: Option<f64>,
+    /// Every other resource limit, as typed.
+    #[serde(flatten)]
+    pub limits: crate::limits::LimitOptions,
     pub restart: Option<String>,
     /// `--log-driver`: k8s-file (default), json-file, journald, none.
     pub log_driver: Option<String>,
@@ -207,6 +210,12 @@ impl CreateOptions {
         for option in &self.log_opt {
             log_option(&mut spec.log, option)?;
         }
+        spec.limits = self.limits.to_limits(
+            spec.memory,
+            spec.cpus,
+            spec.network == NetworkMode::Host,
+            spec.ipc == crate::container::NamespaceMode::Host,
+        )?;
         if let Some(cmd) = &self.health_cmd {
             if self.no_healthcheck {
                 return Err(invalid(

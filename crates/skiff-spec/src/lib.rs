@@ -8,6 +8,7 @@ mod container;
 mod create;
 mod error;
 mod health;
+mod limits;
 mod mounts;
 mod oci;
 mod pod;
@@ -24,6 +25,7 @@ pub use container::{
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;
 pub use health::{HealthAction, HealthCheck, parse_go_duration};
+pub use limits::{DeviceLimit, LimitOptions, Limits, Ulimit, parse_bytes, parse_id_list};
 pub use mounts::{parse_mount, parse_tmpfs, parse_volume, valid_volume_name};
 pub use oci::{HostFiles, RuntimeContext, VOLUME_DATA, generate};
 pub use pod::{PodOptions, PodSpec, Share};

@@ -219,6 +219,13 @@ fn config_json(
     if spec.no_new_privileges {
         process["noNewPrivileges"] = json!(true);
     }
+    let rlimits = spec.limits.rlimits();
+    if !rlimits.is_empty() {
+        process["rlimits"] = json!(rlimits);
+    }
+    if let Some(adj) = spec.limits.oom_score_adj {
+        process["oomScoreAdj"] = json!(adj);
+    }
 
     let mut namespaces = Vec::new();
     for (kind, mode) in [("pid", &spec.pid), ("ipc", &spec.ipc), ("uts", &spec.uts)] {
@@ -236,7 +243,8 @@ fn config_json(
         (_, Some(path)) => namespaces.push(json!({"type": "network", "path": path})),
         (_, None) => namespaces.push(json!({"type": "network"})),
     }
-    if context.cgroup_v2 {
+    // A private cgroup namespace by default where cgroup v2 is alone, as Podman.
+    if spec.limits.cgroupns_private.unwrap_or(context.cgroup_v2) {
         namespaces.push(json!({"type": "cgroup"}));
     }
 
@@ -248,6 +256,9 @@ fn config_json(
     // without CAP_NET_RAW, in a network namespace of the container's own.
     if !matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)) {
         linux["sysctl"] = json!({"net.ipv4.ping_group_range": "0 0"});
+    }
+    for (key, value) in &spec.limits.sysctls {
+        linux["sysctl"][key] = json!(value);
     }
     if !spec.privileged {
         let kept = |paths: &[&str]| -> Vec<String> {
@@ -271,7 +282,7 @@ fn config_json(
     if let Some(seccomp) = seccomp {
         linux["seccomp"] = seccomp;
     }
-    if context.cgroups_usable {
+    if context.cgroups_usable && !spec.limits.cgroups_disabled {
         let mut resources = json!({"devices": [{"allow": false, "access": "rwm"}]});
         let pids = spec.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT);
         if pids > 0 {
@@ -287,6 +298,7 @@ fn config_json(
         if spec.privileged {
             resources["devices"] = json!([{"allow": true, "access": "rwm"}]);
         }
+        spec.limits.add_resources(&mut resources);
         linux["resources"] = resources;
     }
 
@@ -338,7 +350,11 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     let shm = if spec.ipc == NamespaceMode::Host {
         json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "nosuid", "noexec", "nodev"]})
     } else {
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]})
+        let size = spec
+            .limits
+            .shm_size
+            .map_or(65536, |bytes| (bytes / 1024).max(1));
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={size}k")]})
     };
     let mut mounts = vec![
         proc,

@@ -820,6 +820,11 @@ client = docker.DockerClient(base_url=sys.argv[1])
 assert client.ping()
 out = client.containers.run("busybox", ["sh", "-c", "echo from-py"], remove=True)
 assert out == b"from-py\n", out
+# Limits a Docker client sets reach the container as the flags would.
+out = client.containers.run("busybox", ["sh", "-c", "ulimit -n; cat /proc/sys/kernel/shmmax"],
+                            ulimits=[docker.types.Ulimit(name="nofile", soft=512, hard=1024)],
+                            sysctls={"kernel.shmmax": "7654321"}, shm_size="8m", remove=True)
+assert out == b"512\n7654321\n", out
 network = client.networks.create("pynet")
 volume = client.volumes.create("pyvol")
 c = client.containers.run("busybox", ["sleep", "1000"], detach=True, name="pyc",

@@ -248,6 +248,11 @@ impl Engine {
             spec.stop_signal.get_or_insert_with(|| "SIGRTMIN+3".into());
         }
         let mut warnings = Vec::new();
+        if self.cgroups_usable() {
+            let support = super::limits::CgroupSupport::detect(self.cgroup);
+            warnings.extend(support.fit(&mut spec.limits, spec.memory));
+        }
+        super::limits::check_process_limits(&mut spec.limits)?;
         if (!spec.ports.is_empty() || spec.publish_all)
             && !matches!(
                 spec.network,
@@ -417,7 +422,7 @@ impl Engine {
         // container's cgroups without the kernel's migration lock (vendor/libcgroups): make
         // the cgroup directories for it. Elsewhere keep that lock warm (see `CgroupPrimer`),
         // so the runtime's move does not wait for an RCU grace period.
-        let cgroup = Engine::cgroup_path(&record.id);
+        let cgroup = Engine::cgroup_path(&record.spec, &record.id);
         let lockless_move = skiff_runtime::is_embedded(&record.runtime)
             && self.cgroup == crate::options::CgroupMode::Legacy;
         if self.cgroups_usable() && lockless_move {
@@ -811,25 +816,6 @@ impl Engine {
             }
             std::thread::sleep(POLL);
         }
-    }
-
-    /// `update --restart`: a new restart policy, running or not.
-    pub fn update_restart_policy(
-        &self,
-        name_or_id: &str,
-        policy: skiff_spec::RestartPolicy,
-    ) -> Result<String, EngineError> {
-        let record = self.containers.lookup(name_or_id)?;
-        let _lock = self.container_lock(&record.id)?;
-        let mut spec = self.containers.lookup(&record.id)?.spec;
-        if spec.remove && policy != skiff_spec::RestartPolicy::No {
-            return Err(EngineError::InvalidArgument(
-                "a container created with --rm cannot have a restart policy".into(),
-            ));
-        }
-        spec.restart = policy;
-        self.containers.update_spec(&record.id, &spec)?;
-        Ok(record.id)
     }
 
     /// `rename`: a new name, running or not.

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod freezer;
 pub mod health;
 pub mod lifecycle;
+pub mod limits;
 pub mod logs;
 pub mod report;
 pub mod run;

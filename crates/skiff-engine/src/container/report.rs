@@ -397,7 +397,7 @@ impl ContainerReport {
     /// inspect's `HostConfig`.
     fn host_config(&self) -> Value {
         let r = &self.record;
-        json!({
+        let mut config = json!({
             "AutoRemove": r.spec.remove,
             "RestartPolicy": {
                 "Name": r.spec.restart.name(),
@@ -418,7 +418,13 @@ impl ContainerReport {
             "PidMode": r.spec.pid.name(),
             "IpcMode": r.spec.ipc.name(),
             "UTSMode": r.spec.uts.name(),
-        })
+        });
+        if let (Value::Object(config), Value::Object(limits)) =
+            (&mut config, limits_config(&r.spec.limits))
+        {
+            config.extend(limits);
+        }
+        config
     }
 
     /// inspect's `Mounts`, as Podman shows them: binds and volumes (tmpfs mounts are not
@@ -478,6 +484,47 @@ impl ContainerReport {
             "Size": log.max_size.map_or("0B".to_string(), log_size),
         })
     }
+}
+
+/// The limits in inspect's `HostConfig`, with Podman's keys.
+fn limits_config(l: &skiff_spec::Limits) -> Value {
+    let devices = |list: &[skiff_spec::DeviceLimit], key: &str| -> Vec<Value> {
+        list.iter()
+            .map(|d| json!({"Path": d.path, key: d.value}))
+            .collect()
+    };
+    let ulimits: Vec<Value> = l
+        .rlimits()
+        .iter()
+        .map(|r| json!({"Name": r["type"], "Soft": r["soft"], "Hard": r["hard"]}))
+        .collect();
+    json!({
+        "MemoryReservation": l.memory_reservation.unwrap_or(0),
+        "MemorySwap": l.memory_swap.unwrap_or(0),
+        "MemorySwappiness": l.memory_swappiness.map_or(-1, |s| s as i64),
+        "OomKillDisable": l.oom_kill_disable,
+        "OomScoreAdj": l.oom_score_adj.unwrap_or(0),
+        "CpuShares": l.cpu_shares.unwrap_or(0),
+        "CpuPeriod": l.cpu_period.unwrap_or(0),
+        "CpuQuota": l.cpu_quota.unwrap_or(0),
+        "CpusetCpus": l.cpuset_cpus.clone().unwrap_or_default(),
+        "CpusetMems": l.cpuset_mems.clone().unwrap_or_default(),
+        "BlkioWeight": l.blkio_weight.unwrap_or(0),
+        "BlkioWeightDevice": devices(&l.blkio_weight_device, "Weight"),
+        "BlkioDeviceReadBps": devices(&l.device_read_bps, "Rate"),
+        "BlkioDeviceWriteBps": devices(&l.device_write_bps, "Rate"),
+        "BlkioDeviceReadIOps": devices(&l.device_read_iops, "Rate"),
+        "BlkioDeviceWriteIOps": devices(&l.device_write_iops, "Rate"),
+        "Ulimits": ulimits,
+        "ShmSize": l.shm_size.unwrap_or(65536 * 1024),
+        "CgroupParent": l.cgroup_parent.clone().unwrap_or_default(),
+        "CgroupnsMode": match l.cgroupns_private {
+            Some(true) => "private",
+            Some(false) => "host",
+            None => "",
+        },
+        "Cgroups": if l.cgroups_disabled { "disabled" } else { "default" },
+    })
 }
 
 /// `--log-opt max-size` as Podman shows it: decimal units, four significant digits

@@ -43,45 +43,26 @@ pub(crate) enum CgroupFiles {
 }
 
 impl CgroupFiles {
-    /// From `/proc/PID/cgroup` of a process in the container, under the cgroup mount `base`;
-    /// only cgroups of the container's own (their path ends with its ID), never a rootless
-    /// user's session cgroup.
+    /// The counters' directories among the container's cgroups (see `CgroupDirs`).
     pub(crate) fn from_cgroup_file(
         text: &str,
         id: &str,
         base: &Path,
         unified: bool,
     ) -> Option<Self> {
-        let own = |path: &str| path.trim_end_matches('/').ends_with(id);
-        let mut v1 = (None, None, None, None);
-        for line in text.lines() {
-            let mut fields = line.splitn(3, ':');
-            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-            if !own(path) {
-                continue;
-            }
-            let relative = path.trim_start_matches('/');
-            if unified && controllers.is_empty() {
-                return Some(CgroupFiles::V2(base.join(relative)));
-            }
-            for controller in controllers.split(',') {
-                let dir = || Some(base.join(controllers).join(relative));
-                match controller {
-                    "cpuacct" => v1.0 = dir(),
-                    "memory" => v1.1 = dir(),
-                    "pids" => v1.2 = dir(),
-                    "blkio" => v1.3 = dir(),
-                    _ => {}
-                }
+        match super::limits::CgroupDirs::from_cgroup_file(text, id, base, unified)? {
+            super::limits::CgroupDirs::V2(dir) => Some(CgroupFiles::V2(dir)),
+            super::limits::CgroupDirs::V1(dirs) => {
+                let dir = |controller: &str| dirs.get(controller).cloned();
+                let (cpuacct, memory) = (dir("cpuacct"), dir("memory"));
+                (cpuacct.is_some() || memory.is_some()).then(|| CgroupFiles::V1 {
+                    cpuacct,
+                    memory,
+                    pids: dir("pids"),
+                    blkio: dir("blkio"),
+                })
             }
         }
-        let (cpuacct, memory, pids, blkio) = v1;
-        (cpuacct.is_some() || memory.is_some()).then_some(CgroupFiles::V1 {
-            cpuacct,
-            memory,
-            pids,
-            blkio,
-        })
     }
 
     /// CPU nanoseconds, memory use and limit (0: none), PIDs, block bytes read and written.

@@ -5,7 +5,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use skiff_engine::{
     AttachOptions, ChangeKind, ContainerFilter, ContainerState, CopyTarget, Engine, EngineError,
-    ErrorKind, ExecOptions, LogOptions, NewContainer, PullPolicy, RestartPolicy, StartMode,
+    ErrorKind, ExecOptions, LogOptions, NewContainer, PullPolicy, StartMode,
 };
 
 use super::run_options::create_options;
@@ -591,11 +591,17 @@ fn detach_keys(text: &str) -> Result<Vec<u8>> {
 }
 
 pub fn update(engine: &Engine, args: &UpdateArgs) -> Result<i32> {
-    let Some(restart) = &args.restart else {
-        bail!("nothing to update: give --restart");
+    let update = skiff_engine::UpdateOptions {
+        memory: args.memory.clone(),
+        cpus: args.cpus,
+        pids_limit: args.pids_limit,
+        limits: args.resources.options(),
+        restart: args.restart.clone(),
     };
-    let policy = RestartPolicy::parse(restart)?;
-    println!("{}", engine.update_restart_policy(&args.container, policy)?);
+    if update == skiff_engine::UpdateOptions::default() {
+        bail!("nothing to update: give a resource limit or --restart");
+    }
+    println!("{}", engine.update_container(&args.container, &update)?);
     Ok(0)
 }
 

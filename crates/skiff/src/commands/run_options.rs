@@ -44,6 +44,17 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         pids_limit: args.pids_limit,
         memory: args.memory.clone(),
         cpus: args.cpus,
+        limits: skiff_engine::LimitOptions {
+            oom_kill_disable: args.oom_kill_disable,
+            oom_score_adj: args.oom_score_adj,
+            ulimit: args.ulimit.clone(),
+            shm_size: args.shm_size.clone(),
+            sysctl: args.sysctl.clone(),
+            cgroup_parent: args.cgroup_parent.clone(),
+            cgroupns: args.cgroupns.clone(),
+            cgroups: args.cgroups.clone(),
+            ..args.resources.options()
+        },
         restart: args.restart.clone(),
         log_driver: args.log_driver.clone(),
         log_opt: args.log_opt.clone(),
