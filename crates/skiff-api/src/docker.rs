@@ -210,7 +210,7 @@ pub fn container_inspect(c: &ContainerReport) -> Value {
         "Running": running,
         "Paused": c.state == ContainerState::Paused,
         "Restarting": false,
-        "OOMKilled": false,
+        "OOMKilled": c.oom_killed(),
         "Dead": false,
         "Pid": c.pid(),
         "ExitCode": c.exit_code(),

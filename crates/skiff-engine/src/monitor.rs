@@ -703,6 +703,18 @@ impl Engine {
         if let skiff_spec::NetworkMode::Container(other) = &record.spec.network {
             hostfiles::forget(&self.userdata_dir(other), &record.name);
         }
+        // Before the runtime's state (and the cgroup) goes: whether the kernel's OOM killer
+        // ended it, for inspect's State.OOMKilled and an `oom` event, as Podman.
+        let oom_killed = exit_code == 137 && self.oom_kills(&record) > 0;
+        let marker = self
+            .userdata_dir(id)
+            .join(super::container::limits::OOM_KILLED);
+        if oom_killed {
+            let _ = std::fs::write(&marker, b"");
+            self.emit_container(&record, "oom", None);
+        } else {
+            let _ = std::fs::remove_file(&marker);
+        }
         self.containers
             .set_exited(id, record.pid, exit_code, chrono::Utc::now())?;
         self.emit_container(&record, "died", Some(exit_code));

@@ -262,3 +262,56 @@ fn a_cgroup_parent_and_cgroup_namespace_are_the_containers() {
         "a private cgroup namespace hides the path: {private}"
     );
 }
+
+#[test]
+fn an_oom_kill_is_recorded() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    // tail keeps the one endless line of /dev/zero in memory.
+    let out = ctx.skiff([
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "16m",
+        "--memory-swap",
+        "16m",
+        "busybox",
+        "tail",
+        "/dev/zero",
+    ]);
+    assert_eq!(out.code, 137, "{out:?}");
+    assert_eq!(
+        ctx.skiff([
+            "inspect",
+            "--format",
+            "{{.State.OOMKilled}} {{.State.ExitCode}}",
+            "hog"
+        ])
+        .ok(),
+        "true 137"
+    );
+    assert_eq!(
+        ctx.skiff([
+            "events",
+            "--stream=false",
+            "--filter",
+            "event=oom",
+            "--format",
+            "{{.Name}}"
+        ])
+        .ok(),
+        "hog"
+    );
+    // A run that ends otherwise is not an OOM kill.
+    let id = ctx
+        .skiff(["run", "-d", "busybox", "sleep", "100"])
+        .ok()
+        .to_string();
+    ctx.skiff(["kill", &id]).ok();
+    ctx.skiff(["wait", &id]).ok();
+    assert_eq!(
+        ctx.skiff(["inspect", "--format", "{{.State.OOMKilled}}", &id])
+            .ok(),
+        "false"
+    );
+}

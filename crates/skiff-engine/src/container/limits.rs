@@ -174,6 +174,35 @@ impl CgroupSupport {
     }
 }
 
+/// The file in a container's userdata directory that says the OOM killer ended its last run.
+pub(crate) const OOM_KILLED: &str = "oomkilled";
+
+impl Engine {
+    /// How many of the container's processes the kernel's OOM killer ended, from its memory
+    /// cgroup (v1 memory.oom_control, v2 memory.events); 0 when unknown.
+    pub(crate) fn oom_kills(&self, record: &super::store::ContainerRecord) -> u64 {
+        let path = Engine::cgroup_path(&record.spec, &record.id);
+        let relative = path.trim_start_matches('/');
+        let root = Path::new("/sys/fs/cgroup");
+        let file = match self.cgroup {
+            CgroupMode::Unified => root.join(relative).join("memory.events"),
+            CgroupMode::Legacy => root
+                .join("memory")
+                .join(relative)
+                .join("memory.oom_control"),
+        };
+        oom_kill_count(&std::fs::read_to_string(file).unwrap_or_default())
+    }
+}
+
+/// The `oom_kill N` line of memory.events or memory.oom_control.
+fn oom_kill_count(text: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// What this process may give the container's processes: a hard `--ulimit` above this
 /// process's own needs CAP_SYS_RESOURCE (which root lacks on some hosts), and so does an
 /// `--oom-score-adj` below this process's own, which is raised to it instead, as Podman does
@@ -639,6 +668,19 @@ mod tests {
                 "cpu/cpu.cfs_quota_us=20000"
             ]
         );
+    }
+
+    #[test]
+    fn oom_kills_are_read_from_either_cgroup_version() {
+        assert_eq!(
+            oom_kill_count("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"),
+            2
+        );
+        assert_eq!(
+            oom_kill_count("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n"),
+            1
+        );
+        assert_eq!(oom_kill_count(""), 0);
     }
 
     #[test]

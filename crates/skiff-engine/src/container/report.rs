@@ -64,6 +64,14 @@ pub struct ReportPaths {
 }
 
 impl ContainerReport {
+    /// Whether the kernel's OOM killer ended its last run.
+    pub fn oom_killed(&self) -> bool {
+        self.state == ContainerState::Exited
+            && std::path::Path::new(&self.paths.userdata)
+                .join(super::limits::OOM_KILLED)
+                .exists()
+    }
+
     pub(crate) fn new(
         record: ContainerRecord,
         paused: bool,
@@ -330,7 +338,7 @@ impl ContainerReport {
                 "Running": running,
                 "Paused": self.state == ContainerState::Paused,
                 "Restarting": false,
-                "OOMKilled": false,
+                "OOMKilled": self.oom_killed(),
                 "Dead": false,
                 "Pid": if running { r.pid } else { 0 },
                 "ConmonPid": if running { r.monitor_pid } else { 0 },
