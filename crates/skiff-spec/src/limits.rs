@@ -35,6 +35,10 @@ pub struct LimitOptions {
     pub device_write_iops: Vec<String>,
     /// `NAME=SOFT[:HARD]`, `-1` unlimited; or `host`.
     pub ulimit: Vec<String>,
+    /// `HOST[:CONTAINER][:PERMISSIONS]`.
+    pub device: Vec<String>,
+    /// `TYPE MAJOR:MINOR ACCESS`.
+    pub device_cgroup_rule: Vec<String>,
     pub shm_size: Option<String>,
     /// `NAME=VALUE`.
     pub sysctl: Vec<String>,
@@ -52,6 +56,32 @@ pub struct DeviceLimit {
     pub major: u64,
     pub minor: u64,
     pub value: u64,
+}
+
+/// A host device node the container gets (`--device`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Device {
+    /// The host's node.
+    pub host_path: String,
+    /// Where it is in the container.
+    pub path: String,
+    /// `b` or `c`.
+    pub kind: char,
+    pub major: u64,
+    pub minor: u64,
+    pub mode: u32,
+    /// `rwm` or part of it.
+    pub access: String,
+}
+
+/// Devices the container may use beyond its own (`--device-cgroup-rule`); None is any number.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceRule {
+    /// `a`, `b` or `c`.
+    pub kind: char,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
 }
 
 /// A resource limit of the container's processes (`--ulimit`).
@@ -85,6 +115,8 @@ pub struct Limits {
     pub device_read_iops: Vec<DeviceLimit>,
     pub device_write_iops: Vec<DeviceLimit>,
     pub ulimits: Vec<Ulimit>,
+    pub devices: Vec<Device>,
+    pub device_rules: Vec<DeviceRule>,
     /// `--ulimit host`: the limits of the process that starts the container, unchanged.
     pub host_ulimits: bool,
     pub shm_size: Option<i64>,
@@ -281,6 +313,16 @@ impl LimitOptions {
                 "--ulimit host cannot be combined with other --ulimit values".into(),
             ));
         }
+        limits.devices = self
+            .device
+            .iter()
+            .map(|d| parse_device(d))
+            .collect::<Result<_, _>>()?;
+        limits.device_rules = self
+            .device_cgroup_rule
+            .iter()
+            .map(|r| parse_device_rule(r))
+            .collect::<Result<_, _>>()?;
         if let Some(size) = self.shm_size.as_deref() {
             let bytes = parse_bytes(size, "--shm-size")?;
             if bytes <= 0 {
@@ -353,6 +395,47 @@ impl Limits {
             || !self.device_write_bps.is_empty()
             || !self.device_read_iops.is_empty()
             || !self.device_write_iops.is_empty()
+    }
+
+    /// `--device` as the OCI `linux.devices` the runtime makes in the container (as root; a
+    /// rootless container, which may not make device nodes, gets `device_binds` instead).
+    pub fn oci_devices(&self) -> Vec<Value> {
+        self.devices
+            .iter()
+            .map(|d| {
+                json!({"path": d.path, "type": d.kind.to_string(), "major": d.major, "minor": d.minor, "fileMode": d.mode, "uid": 0, "gid": 0})
+            })
+            .collect()
+    }
+
+    /// `--device` as bind mounts of the host's nodes, for a rootless container.
+    pub fn device_binds(&self) -> Vec<Value> {
+        self.devices
+            .iter()
+            .map(|d| {
+                let mode = if d.access.contains('w') { "rw" } else { "ro" };
+                json!({"destination": d.path, "type": "bind", "source": d.host_path, "options": ["bind", "nosuid", "noexec", mode]})
+            })
+            .collect()
+    }
+
+    /// The device cgroup rules `--device` and `--device-cgroup-rule` add to the default
+    /// deny-all.
+    pub fn device_allowances(&self) -> Vec<Value> {
+        let devices = self.devices.iter().map(|d| {
+            json!({"allow": true, "type": d.kind.to_string(), "major": d.major, "minor": d.minor, "access": d.access})
+        });
+        let rules = self.device_rules.iter().map(|r| {
+            let mut rule = json!({"allow": true, "type": r.kind.to_string(), "access": r.access});
+            if let Some(major) = r.major {
+                rule["major"] = json!(major);
+            }
+            if let Some(minor) = r.minor {
+                rule["minor"] = json!(minor);
+            }
+            rule
+        });
+        devices.chain(rules).collect()
     }
 
     /// `--ulimit` as the OCI process's `rlimits`.
@@ -490,25 +573,106 @@ fn device_limits(
                 .ok_or_else(|| invalid(format!("{flag} {entry:?}: expected DEVICE:VALUE")))?;
             let value = value(text)
                 .ok_or_else(|| invalid(format!("{flag} {entry:?}: invalid value {text:?}")))?;
-            use std::os::unix::fs::FileTypeExt;
-            use std::os::unix::fs::MetadataExt;
-            let meta = std::fs::metadata(path)
-                .map_err(|e| invalid(format!("{flag} {entry:?}: {path}: {e}")))?;
-            if !meta.file_type().is_block_device() {
-                return Err(invalid(format!(
-                    "{flag} {entry:?}: {path} is not a block device"
-                )));
-            }
-            // Linux's encoding of device numbers (glibc's major()/minor()).
-            let rdev = meta.rdev();
+            let (_, major, minor, _) =
+                host_device(path).map_err(|why| invalid(format!("{flag} {entry:?}: {why}")))?;
             Ok(DeviceLimit {
                 path: path.to_string(),
-                major: ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff),
-                minor: (rdev & 0xff) | ((rdev >> 12) & !0xff),
+                major,
+                minor,
                 value,
             })
         })
         .collect()
+}
+
+/// A device node of the host: its type (`b` or `c`), major and minor numbers and mode bits.
+fn host_device(path: &str) -> Result<(char, u64, u64, u32), String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
+    let kind = match meta.file_type() {
+        t if t.is_block_device() => 'b',
+        t if t.is_char_device() => 'c',
+        _ => return Err(format!("{path} is not a device")),
+    };
+    // Linux's encoding of device numbers (glibc's major()/minor()).
+    let rdev = meta.rdev();
+    Ok((
+        kind,
+        ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff),
+        (rdev & 0xff) | ((rdev >> 12) & !0xff),
+        meta.mode() & 0o7777,
+    ))
+}
+
+/// `--device HOST[:CONTAINER][:PERMISSIONS]`: the host's node, made in the container.
+fn parse_device(text: &str) -> Result<Device, SpecError> {
+    let parts: Vec<&str> = text.split(':').collect();
+    let is_access = |s: &str| !s.is_empty() && s.chars().all(|c| "rwm".contains(c));
+    let (host, container, access) = match parts.as_slice() {
+        [host] => (*host, *host, "rwm"),
+        [host, access] if is_access(access) => (*host, *host, *access),
+        [host, container] => (*host, *container, "rwm"),
+        [host, container, access] if is_access(access) => (*host, *container, *access),
+        _ => return Err(invalid(format!("invalid device specification: {text}"))),
+    };
+    if !container.starts_with('/') {
+        return Err(invalid(format!(
+            "invalid device specification: {text}: the container path must be absolute"
+        )));
+    }
+    let (kind, major, minor, mode) =
+        host_device(host).map_err(|why| invalid(format!("--device {text:?}: {why}")))?;
+    Ok(Device {
+        host_path: host.to_string(),
+        path: container.to_string(),
+        kind,
+        major,
+        minor,
+        mode,
+        access: access.to_string(),
+    })
+}
+
+/// `--device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS'` (`*` for any number), with Podman's errors.
+fn parse_device_rule(text: &str) -> Result<DeviceRule, SpecError> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let [kind, numbers, access] = fields.as_slice() else {
+        return Err(invalid(format!(
+            "invalid device cgroup rule requires type, major:Minor, and access rules: {text:?}"
+        )));
+    };
+    let kind = match *kind {
+        "a" | "b" | "c" => kind.chars().next().unwrap_or('a'),
+        other => {
+            return Err(invalid(format!(
+                "invalid device type in device-access-add: {other}"
+            )));
+        }
+    };
+    let number = |n: &str| -> Result<Option<i64>, SpecError> {
+        match n {
+            "*" => Ok(None),
+            n => n
+                .parse::<u32>()
+                .map(|v| Some(i64::from(v)))
+                .map_err(|_| invalid(format!("strconv.ParseUint: parsing {n:?}: invalid syntax"))),
+        }
+    };
+    let (major, minor) = match numbers.split_once(':') {
+        Some((major, minor)) => (number(major)?, number(minor)?),
+        None => (number(numbers)?, None),
+    };
+    if let Some(bad) = access.chars().find(|c| !"rwm".contains(*c)) {
+        return Err(invalid(format!(
+            "invalid device access in device-access-add: {bad}"
+        )));
+    }
+    Ok(DeviceRule {
+        kind,
+        major,
+        minor,
+        access: access.to_string(),
+    })
 }
 
 /// `nofile=1024:2048`, `nproc=512`, `core=-1`.
@@ -652,7 +816,7 @@ mod tests {
                 ..Default::default()
             },
             LimitOptions {
-                device_read_bps: vec!["/dev/null:1m".into()],
+                device_read_bps: vec!["/etc/passwd:1m".into()],
                 ..Default::default()
             },
         ] {
@@ -713,6 +877,63 @@ mod tests {
             },
         ] {
             assert!(limits(bad.clone()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn devices_and_device_rules_as_podman_reads_them() {
+        let ok = limits(LimitOptions {
+            device: vec!["/dev/null:/dev/nothing:r".into(), "/dev/zero".into()],
+            device_cgroup_rule: vec!["c 7:* rmw".into(), "a 7 r".into()],
+            device_read_bps: vec!["/dev/zero:1m".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            ok.oci_devices()[0],
+            json!({"path": "/dev/nothing", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666, "uid": 0, "gid": 0})
+        );
+        assert_eq!(
+            ok.device_allowances(),
+            vec![
+                json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "r"}),
+                json!({"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"}),
+                json!({"allow": true, "type": "c", "major": 7, "access": "rmw"}),
+                json!({"allow": true, "type": "a", "major": 7, "access": "r"}),
+            ]
+        );
+        assert_eq!(
+            (ok.device_read_bps[0].major, ok.device_read_bps[0].minor),
+            (1, 5)
+        );
+        for (rule, error) in [
+            ("b 7:* rmX", "invalid device access in device-access-add: X"),
+            (
+                "b 7:2",
+                "invalid device cgroup rule requires type, major:Minor, and access rules: \"b 7:2\"",
+            ),
+            ("x 7:* rmw", "invalid device type in device-access-add: x"),
+            (
+                "a a:* rmw",
+                "strconv.ParseUint: parsing \"a\": invalid syntax",
+            ),
+        ] {
+            let err = limits(LimitOptions {
+                device_cgroup_rule: vec![rule.into()],
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert_eq!(err.to_string(), error, "{rule}");
+        }
+        for bad in ["/etc/passwd", "/dev/null:relative", "/dev/null:/d:rx:extra"] {
+            assert!(
+                limits(LimitOptions {
+                    device: vec![bad.into()],
+                    ..Default::default()
+                })
+                .is_err(),
+                "{bad}"
+            );
         }
     }
 

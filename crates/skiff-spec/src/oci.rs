@@ -297,11 +297,17 @@ fn config_json(
         }
         if spec.privileged {
             resources["devices"] = json!([{"allow": true, "access": "rwm"}]);
+        } else if let Some(rules) = resources["devices"].as_array_mut() {
+            rules.extend(spec.limits.device_allowances());
         }
         spec.limits.add_resources(&mut resources);
         linux["resources"] = resources;
     }
 
+    let devices = spec.limits.oci_devices();
+    if !devices.is_empty() && !context.rootless {
+        linux["devices"] = json!(devices);
+    }
     let mut config = json!({
         "ociVersion": "1.0.2",
         "process": process,
@@ -423,6 +429,9 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     }
     if let (true, Some(init)) = (spec.init, &context.init_binary) {
         mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro", "nosuid", "nodev"]}));
+    }
+    if context.rootless {
+        mounts.extend(spec.limits.device_binds());
     }
     let mut image_mounts = context.image_mounts.iter();
     for mount in &spec.mounts {

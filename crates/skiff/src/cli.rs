@@ -716,6 +716,12 @@ pub struct RunArgs {
     /// Ulimit options (NAME=SOFT[:HARD], or host)
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER][:PERMISSIONS])
+    #[arg(long, value_name = "HOST[:CONTAINER][:PERMISSIONS]")]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list ('TYPE MAJOR:MINOR ACCESS')
+    #[arg(long = "device-cgroup-rule")]
+    pub device_cgroup_rule: Vec<String>,
     /// Size of /dev/shm (format: <number>[<unit>], where unit = b, k, m or g)
     #[arg(long = "shm-size", value_name = "SIZE")]
     pub shm_size: Option<String>,

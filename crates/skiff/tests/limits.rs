@@ -315,3 +315,39 @@ fn an_oom_kill_is_recorded() {
         "false"
     );
 }
+
+#[test]
+fn host_devices_reach_the_container_root_and_rootless() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let out = ctx
+            .skiff([
+                "run",
+                "--rm",
+                "--device",
+                "/dev/null:/dev/nothing",
+                "--device-cgroup-rule",
+                "c 7:* rmw",
+                "busybox",
+                "sh",
+                "-c",
+                "ls -l /dev/nothing | cut -c1; echo x > /dev/nothing && echo written",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(out, "c\nwritten", "{:?}", ctx.mode);
+        ctx.skiff(["run", "--rm", "--device", "/etc/passwd", "busybox", "true"])
+            .fails(125, "/etc/passwd is not a device");
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--device-cgroup-rule",
+            "b 7:2",
+            "busybox",
+            "true",
+        ])
+        .fails(
+            125,
+            "invalid device cgroup rule requires type, major:Minor, and access rules",
+        );
+    });
+}

@@ -48,6 +48,8 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
             oom_kill_disable: args.oom_kill_disable,
             oom_score_adj: args.oom_score_adj,
             ulimit: args.ulimit.clone(),
+            device: args.device.clone(),
+            device_cgroup_rule: args.device_cgroup_rule.clone(),
             shm_size: args.shm_size.clone(),
             sysctl: args.sysctl.clone(),
             cgroup_parent: args.cgroup_parent.clone(),
