@@ -190,8 +190,8 @@ fn bad_limits_get_podmans_errors() {
         ),
         (&["--blkio-weight", "5"], "range is from 10 to 1000"),
         (
-            &["--device-read-bps", "/dev/null:1m"],
-            "/dev/null is not a block device",
+            &["--device-read-bps", "/etc/passwd:1m"],
+            "/etc/passwd is not a device",
         ),
         (
             &["--ulimit", "nofile=10:5"],
