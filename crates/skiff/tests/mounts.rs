@@ -81,6 +81,8 @@ fn image_mounts_are_read_only_and_counted() {
         ctx.skiff(["image", "mount"]).ok(),
         format!("{image}:latest  {path}")
     );
+    ctx.skiff(["rmi", image])
+        .fails(125, "is mounted: unmount it first");
     assert_eq!(ctx.skiff(["image", "umount", "-f", image]).ok(), iid);
     assert_eq!(ctx.skiff(["image", "umount", image]).ok(), "");
     assert!(!std::path::Path::new(&format!("{path}/bin")).exists());
