@@ -410,8 +410,8 @@ impl Engine {
             }
             return self.remove_image_entirely(&image.id, false);
         }
-        // A user's mount of its files (`image mount`) goes with it only when forced.
-        self.release_image_mount(&image.id, force)?;
+        // A user's mount of its files (`image mount`) goes with it.
+        self.release_image_mount(&image.id)?;
         self.images.remove(&image, &lock)?;
         for name in &image.names {
             self.emit_image("untag", &image.id, name);

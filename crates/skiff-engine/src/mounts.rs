@@ -150,18 +150,13 @@ impl Engine {
         Ok(Some(image.id.clone()))
     }
 
-    /// Before an image is removed: refuses while a user has its files mounted, unless
-    /// `force`, which unmounts them.
-    pub(crate) fn release_image_mount(&self, id: &str, force: bool) -> Result<(), EngineError> {
+    /// Before an image is removed: its files a user mounted are unmounted, as Podman's
+    /// storage does when it deletes a mounted layer.
+    pub(crate) fn release_image_mount(&self, id: &str) -> Result<(), EngineError> {
         let _lock = self.image_mount_lock(id)?;
         let layout = self.image_layout(id);
         if layout.mount_count() == 0 && !layout.is_mounted() {
             return Ok(());
-        }
-        if !force {
-            return Err(EngineError::Conflict(format!(
-                "image {id} is mounted: unmount it first (skiff image umount), or force its removal"
-            )));
         }
         Ok(layout.remove()?)
     }

@@ -36,14 +36,7 @@ fn main() {
     }
     let cli = match cli::Cli::parse_args() {
         Ok(cli) => cli,
-        Err(err) => {
-            let code = match err.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
-                _ => 125,
-            };
-            let _ = err.print();
-            std::process::exit(code);
-        }
+        Err(err) => std::process::exit(command_line_error(&err)),
     };
     let code = match commands::dispatch(cli) {
         Ok(code) => code,
@@ -55,6 +48,50 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Prints a command line clap refused as Podman does, and returns the exit code: help and
+/// version are no errors; a group without its subcommand prints its help and `Error: missing
+/// command 'skiff image COMMAND'`; an unknown subcommand `Error: unrecognized command`.
+fn command_line_error(err: &clap::Error) -> i32 {
+    use clap::error::{ContextKind, ErrorKind};
+    let rendered = err.render().to_string();
+    // The command's words, from its usage line: `Usage: skiff image [OPTIONS] <COMMAND>`.
+    let path = rendered
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("Usage: "))
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|word| !word.starts_with(['[', '<']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "skiff".to_string());
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            println!("{}", rendered.trim_end());
+            eprintln!("Error: missing command '{path} COMMAND'");
+            125
+        }
+        ErrorKind::InvalidSubcommand => {
+            let name = err
+                .get(ContextKind::InvalidSubcommand)
+                .map(|value| value.to_string())
+                .unwrap_or_default();
+            eprintln!("Error: unrecognized command `{path} {name}`");
+            eprintln!("Try '{path} --help' for more information");
+            125
+        }
+        _ => {
+            let _ = err.print();
+            125
+        }
+    }
 }
 
 /// The command line, refusing an argument (or a variable skiff reads) that is not UTF-8 with

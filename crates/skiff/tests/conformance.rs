@@ -1463,3 +1463,38 @@ fn cp_of_a_directory_to_the_host_keeps_every_file() {
     assert_eq!(tar.stdout.len() % 10240, 0, "{}", tar.stdout.len());
     ctx.skiff(["rm", "-f", "-t", "0", "src"]).ok();
 }
+
+#[test]
+fn a_group_without_its_command_or_with_an_unknown_one_says_so_as_podman() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(SKIFF)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&[]);
+    assert_eq!(code, Some(125));
+    assert!(stdout.contains("Usage:"), "{stdout}");
+    assert_eq!(stderr.trim(), "Error: missing command 'skiff COMMAND'");
+    let (code, stdout, stderr) = run(&["image"]);
+    assert_eq!(code, Some(125));
+    assert!(stdout.contains("Usage: skiff image"), "{stdout}");
+    assert_eq!(
+        stderr.trim(),
+        "Error: missing command 'skiff image COMMAND'"
+    );
+    let (code, _, stderr) = run(&["image", "nosuch"]);
+    assert_eq!(code, Some(125));
+    assert_eq!(
+        stderr.trim(),
+        "Error: unrecognized command `skiff image nosuch`\nTry 'skiff image --help' for more information"
+    );
+    let (code, stdout, _) = run(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("Usage:"), "{stdout}");
+}
