@@ -248,7 +248,9 @@ impl Engine {
             spec.stop_signal.get_or_insert_with(|| "SIGRTMIN+3".into());
         }
         let mut warnings = Vec::new();
-        if self.cgroups_usable() {
+        // Only a container with limits looks at the host's cgroup files (a create without any
+        // is on `run`'s path).
+        if (spec.memory.is_some() || spec.limits.has_cgroup_limits()) && self.cgroups_usable() {
             let support = super::limits::CgroupSupport::detect(self.cgroup);
             warnings.extend(support.fit(&mut spec.limits, spec.memory));
         }

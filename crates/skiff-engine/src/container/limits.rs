@@ -208,6 +208,9 @@ fn oom_kill_count(text: &str) -> u64 {
 /// `--oom-score-adj` below this process's own, which is raised to it instead, as Podman does
 /// rootless.
 pub(crate) fn check_process_limits(limits: &mut Limits) -> Result<(), EngineError> {
+    if limits.ulimits.is_empty() && limits.oom_score_adj.is_none() {
+        return Ok(());
+    }
     let may_raise = has_sys_resource();
     for ulimit in &limits.ulimits {
         let Some(resource) = rlimit_resource(&ulimit.name) else {
