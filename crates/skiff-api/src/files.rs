@@ -11,7 +11,7 @@ use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 use serde_json::json;
 use skiff_engine::action::{Action, Outcome, Report, Streams};
-use skiff_engine::{CopyInto, PathStat};
+use skiff_engine::{CpOptions, PathStat};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::body::{self, Body};
@@ -106,13 +106,15 @@ pub async fn archive_put(
 ) -> Result<Response<Body>, ApiError> {
     let path = required_path(query)?;
     let keep_owners = query.flag("copyUIDGID", false)?;
+    let no_overwrite = query.flag("noOverwriteDirNonDir", false)?;
     let (id, _, _) = state_of(api, id).await?;
     let action = Action::CopyInto {
         container: id,
         path,
-        options: CopyInto {
+        options: CpOptions {
             chown: !keep_owners,
             pause: true,
+            overwrite: !no_overwrite,
         },
     };
     with_body_as_stdin(api, action, request.into_body()).await?;

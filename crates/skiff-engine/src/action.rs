@@ -23,8 +23,8 @@ use std::process::{Child, Command, Stdio};
 use serde::{Deserialize, Serialize};
 
 use crate::container::commit::CommitOptions;
+use crate::container::cp::{CopyTarget, CpOptions};
 use crate::container::exec::ExecOptions;
-use crate::container::files::{CopyInto, CopyTarget};
 use crate::container::lifecycle::{AttachOptions, StartMode};
 use crate::container::logs::LogOptions;
 use crate::container::run::NewContainer;
@@ -103,7 +103,7 @@ pub enum Action {
         container: String,
         path: String,
         #[serde(default)]
-        options: CopyInto,
+        options: CpOptions,
     },
     /// `cp CONTAINER:PATH -`: a tar archive of `path` on stdout.
     CopyFrom {
@@ -622,7 +622,13 @@ impl Action {
             }
             Action::CopyFrom { container, path } => {
                 let mut stdout = std::io::stdout().lock();
-                engine.copy_from_container(container, path, &CopyTarget::Stream, &mut stdout)?;
+                engine.copy_from_container(
+                    container,
+                    path,
+                    &CopyTarget::Stream,
+                    &mut stdout,
+                    &CpOptions::default(),
+                )?;
                 let _ = stdout.flush();
                 Report::Done
             }

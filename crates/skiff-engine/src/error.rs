@@ -8,6 +8,9 @@ pub enum EngineError {
     NoSuchContainer(String),
     #[error("no such object: \"{0}\"")]
     NoSuchObject(String),
+    /// A path `cp` or the archive endpoints look for, on the host or in a container.
+    #[error("{0}")]
+    NoSuchPath(String),
     #[error("no volume with name \"{0}\" found: no such volume")]
     NoSuchVolume(String),
     #[error("no pod with name or ID {0} found: no such pod")]
@@ -152,6 +155,7 @@ impl EngineError {
         match self {
             EngineError::NoSuchContainer(_)
             | EngineError::NoSuchObject(_)
+            | EngineError::NoSuchPath(_)
             | EngineError::NoSuchVolume(_)
             | EngineError::NoSuchPod(_) => ErrorKind::NotFound,
             EngineError::NameInUse(..)

@@ -216,16 +216,23 @@ fn append<W: Write>(
     Ok(())
 }
 
-/// Extracts a tar stream into the directory `dest` inside `root`. Entries are owned by
-/// `owner` (the container's root, as in Podman), or with None by the IDs the archive gives
-/// (`cp --archive=false`), and keep their modes and times. An entry
-/// whose path climbs out with `..` or is absolute is refused, naming it.
-pub fn unpack_into_root(
-    root: &File,
-    dest: &Path,
-    input: impl Read,
-    owner: Option<(u32, u32)>,
-) -> io::Result<()> {
+/// How `unpack_into_root` extracts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unpack {
+    /// Who owns each entry (the container's user, as in Podman); None: the IDs the archive
+    /// gives (`cp --archive=false`).
+    pub owner: Option<(u32, u32)>,
+    /// A directory may replace a non-directory and the other way round (`cp --overwrite`);
+    /// else that is refused, naming the path. A file always replaces a file.
+    pub overwrite: bool,
+    /// Device nodes are made; else skipped (a copy to the host, as Podman's).
+    pub devices: bool,
+}
+
+/// Extracts a tar stream into the directory `dest` inside `root`; entries keep their modes
+/// and times. An entry whose path climbs out with `..` or is absolute is refused, naming it.
+pub fn unpack_into_root(root: &File, dest: &Path, input: impl Read, how: Unpack) -> io::Result<()> {
+    let owner = how.owner;
     let made_by = owner.unwrap_or((0, 0));
     let mut archive = tar::Archive::new(input);
     for entry in archive.entries()? {
@@ -244,6 +251,10 @@ pub fn unpack_into_root(
                 }
             }
         }
+        // `.` itself: the destination directory, which stays as it is.
+        if relative.as_os_str().is_empty() {
+            continue;
+        }
         let target = dest.join(&relative);
         let (parent, name) = split(&target);
         let Some(name) = name else {
@@ -260,6 +271,9 @@ pub fn unpack_into_root(
         };
         let mode = Mode::from_bits_truncate(header.mode().unwrap_or(0o644) & 0o7777);
         let kind = header.entry_type();
+        if !how.devices && matches!(kind, tar::EntryType::Char | tar::EntryType::Block) {
+            continue;
+        }
         let existing = fstatat(
             Some(dir.as_raw_fd()),
             name.as_os_str(),
@@ -267,14 +281,35 @@ pub fn unpack_into_root(
         )
         .ok();
         let existing_dir = existing.as_ref().is_some_and(kind_is_dir);
-        // Anything but a directory over a directory replaces what is there.
-        if existing.is_some() && !(kind.is_dir() && existing_dir) {
-            let flag = if existing_dir {
-                nix::unistd::UnlinkatFlags::RemoveDir
-            } else {
-                nix::unistd::UnlinkatFlags::NoRemoveDir
-            };
-            nix::unistd::unlinkat(Some(dir.as_raw_fd()), name.as_os_str(), flag)?;
+        match (&existing, kind.is_dir()) {
+            (None, _) => {}
+            // Directories merge.
+            (Some(_), true) if existing_dir => {}
+            (Some(_), entry_dir) => {
+                if entry_dir != existing_dir && !how.overwrite {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "error creating {:?}: {} (--overwrite allows it): file exists",
+                            Path::new("/").join(&target),
+                            if entry_dir {
+                                "a directory would replace a non-directory"
+                            } else {
+                                "a non-directory would replace a directory"
+                            }
+                        ),
+                    ));
+                }
+                if existing_dir {
+                    remove_tree_at(&dir, &name)?;
+                } else {
+                    nix::unistd::unlinkat(
+                        Some(dir.as_raw_fd()),
+                        name.as_os_str(),
+                        nix::unistd::UnlinkatFlags::NoRemoveDir,
+                    )?;
+                }
+            }
         }
         match kind {
             tar::EntryType::Directory => {
@@ -335,6 +370,87 @@ pub fn unpack_into_root(
         finish_entry(&dir, &name, &header, owner, mode, kind)?;
     }
     Ok(())
+}
+
+/// Removes `name` in `dir` and everything below it, never following a symlink.
+fn remove_tree_at(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
+    let child = owned(openat(
+        Some(dir.as_raw_fd()),
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?);
+    let names: Vec<OsString> = std::fs::read_dir(format!("/proc/self/fd/{}", child.as_raw_fd()))?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    for entry in names {
+        let stat = fstatat(
+            Some(child.as_raw_fd()),
+            entry.as_os_str(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )?;
+        if kind_is_dir(&stat) {
+            remove_tree_at(&child, &entry)?;
+        } else {
+            nix::unistd::unlinkat(
+                Some(child.as_raw_fd()),
+                entry.as_os_str(),
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            )?;
+        }
+    }
+    nix::unistd::unlinkat(
+        Some(dir.as_raw_fd()),
+        name,
+        nix::unistd::UnlinkatFlags::RemoveDir,
+    )?;
+    Ok(())
+}
+
+/// A tar archive, plain or compressed (gzip, zstd), ready to read; None when `input` is no
+/// archive (its first header is not a tar header). What was read to tell is not lost.
+pub fn archive_reader<'a>(input: impl Read + 'a) -> io::Result<Option<Box<dyn Read + 'a>>> {
+    let mut input = io::BufReader::new(input);
+    let head = io::BufRead::fill_buf(&mut input)?;
+    let compression = crate::layer::Compression::detect(head);
+    let mut decoded = compression.decoder(input)?;
+    let mut block = vec![0u8; 512];
+    let mut filled = 0;
+    while filled < block.len() {
+        match decoded.read(&mut block[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // A stream that is not what its first bytes claim is no archive either.
+            Err(_) => return Ok(None),
+        }
+    }
+    if filled < block.len() || !is_tar_header(&block) {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(io::Cursor::new(block).chain(decoded))))
+}
+
+/// Whether `block` is a tar header: its checksum field matches its bytes.
+fn is_tar_header(block: &[u8]) -> bool {
+    let field = String::from_utf8_lossy(&block[148..156]);
+    let Ok(stored) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
+        return false;
+    };
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                u32::from(b' ')
+            } else {
+                u32::from(*b)
+            }
+        })
+        .sum();
+    sum == stored
 }
 
 fn kind_is_dir(stat: &FileStat) -> bool {
@@ -474,7 +590,11 @@ mod tests {
         let uid = nix::unistd::getuid().as_raw();
         let gid = nix::unistd::getgid().as_raw();
         std::fs::create_dir_all(root_dir.join("copy")).unwrap();
-        unpack_into_root(&root, Path::new("/copy"), tar.as_slice(), Some((uid, gid))).unwrap();
+        let how = Unpack {
+            owner: Some((uid, gid)),
+            ..Unpack::default()
+        };
+        unpack_into_root(&root, Path::new("/copy"), tar.as_slice(), how).unwrap();
         assert_eq!(
             std::fs::read_to_string(root_dir.join("copy/etc/sub/file")).unwrap(),
             "data"
@@ -495,7 +615,7 @@ mod tests {
                 .unwrap();
             builder.finish().unwrap();
         }
-        unpack_into_root(&root, Path::new("/"), single.as_slice(), Some((uid, gid))).unwrap();
+        unpack_into_root(&root, Path::new("/"), single.as_slice(), how).unwrap();
         assert_eq!(
             std::fs::read_to_string(base.join("outside")).unwrap(),
             "host"
@@ -510,5 +630,123 @@ mod tests {
         );
         assert_eq!(kind_in_root(&root, Path::new("/nothing")), None);
         let _ = std::fs::remove_dir_all(&base);
+    }
+
+    fn one_entry(name: &str, directory: bool) -> Vec<u8> {
+        let mut tar = Vec::new();
+        let mut builder = tar::Builder::new(&mut tar);
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o755);
+        if directory {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            builder.append_data(&mut header, name, io::empty()).unwrap();
+        } else {
+            header.set_size(3);
+            builder.append_data(&mut header, name, &b"new"[..]).unwrap();
+        }
+        builder.into_inner().unwrap();
+        tar
+    }
+
+    #[test]
+    fn a_directory_and_a_file_replace_each_other_only_when_asked() {
+        let base = scratch("overwrite");
+        std::fs::create_dir_all(base.join("tmp/dir/sub")).unwrap();
+        std::fs::write(base.join("tmp/dir/sub/file"), "old").unwrap();
+        std::fs::write(base.join("tmp/file"), "old").unwrap();
+        let root = File::open(&base).unwrap();
+        let uid = nix::unistd::getuid().as_raw();
+        let gid = nix::unistd::getgid().as_raw();
+        let keep = Unpack {
+            owner: Some((uid, gid)),
+            ..Unpack::default()
+        };
+        let refused = unpack_into_root(
+            &root,
+            Path::new("/tmp"),
+            one_entry("dir", false).as_slice(),
+            keep,
+        )
+        .unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
+        assert!(
+            refused
+                .to_string()
+                .starts_with("error creating \"/tmp/dir\": ")
+                && refused.to_string().ends_with(": file exists"),
+            "{refused}"
+        );
+        let refused = unpack_into_root(
+            &root,
+            Path::new("/tmp"),
+            one_entry("file", true).as_slice(),
+            keep,
+        )
+        .unwrap_err();
+        assert!(refused.to_string().contains("\"/tmp/file\""), "{refused}");
+        assert_eq!(
+            std::fs::read_to_string(base.join("tmp/file")).unwrap(),
+            "old"
+        );
+        // A file over a file is replaced without asking.
+        unpack_into_root(
+            &root,
+            Path::new("/tmp"),
+            one_entry("file", false).as_slice(),
+            keep,
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(base.join("tmp/file")).unwrap(),
+            "new"
+        );
+        let overwrite = Unpack {
+            overwrite: true,
+            ..keep
+        };
+        unpack_into_root(
+            &root,
+            Path::new("/tmp"),
+            one_entry("dir", false).as_slice(),
+            overwrite,
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(base.join("tmp/dir")).unwrap(),
+            "new"
+        );
+        unpack_into_root(
+            &root,
+            Path::new("/tmp"),
+            one_entry("file", true).as_slice(),
+            overwrite,
+        )
+        .unwrap();
+        assert!(base.join("tmp/file").is_dir());
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn archives_are_told_from_other_input_compressed_or_not() {
+        let tar = one_entry("file", false);
+        let read_all = |input: &[u8]| -> Option<Vec<u8>> {
+            let mut reader = archive_reader(input).unwrap()?;
+            let mut out = Vec::new();
+            reader.read_to_end(&mut out).unwrap();
+            Some(out)
+        };
+        assert_eq!(read_all(&tar).as_deref(), Some(tar.as_slice()));
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gzip.write_all(&tar).unwrap();
+        assert_eq!(
+            read_all(&gzip.finish().unwrap()).as_deref(),
+            Some(tar.as_slice())
+        );
+        let zstd = zstd::stream::encode_all(tar.as_slice(), 1).unwrap();
+        assert_eq!(read_all(&zstd).as_deref(), Some(tar.as_slice()));
+        assert_eq!(read_all(b"just some text\n".repeat(100).as_slice()), None);
+        assert_eq!(read_all(b""), None);
+        assert_eq!(read_all(&[0u8; 1024]), None);
     }
 }

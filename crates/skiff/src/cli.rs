@@ -1106,12 +1106,15 @@ impl ResourceArgs {
 
 #[derive(Args, Debug)]
 pub struct CpArgs {
-    /// Chown copied files to the container's root user (false: keep the owners of the source)
+    /// Chown copied files to the primary uid/gid of the destination container (false: keep the owners of the source)
     #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub archive: bool,
     /// Pause the container while copying into it (where it can be frozen)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub pause: bool,
+    /// Allow to overwrite directories with non-directories and vice versa
+    #[arg(long)]
+    pub overwrite: bool,
     /// SRC: a local path, `-` (a tar stream on stdin) or CONTAINER:PATH
     pub source: String,
     /// DEST: a local path, `-` (a tar stream on stdout) or CONTAINER:PATH

@@ -934,6 +934,144 @@ fn cp_between_containers() {
     }
 }
 
+/// `cp` resolves paths as Podman does: symlinks inside the container are followed there (a
+/// dangling one as a destination names the new file, as a source it is missing), a directory
+/// and a file replace each other only with `--overwrite`, a stream must be a (compressed) tar
+/// archive, a destination symlink on the host is written through, and copies belong to the
+/// container's user.
+#[test]
+fn cp_follows_podmans_path_rules() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            "box",
+            "--user",
+            "1000:1001",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir /tmp/d1 /tmp/sub /tmp/dir && ln -s /tmp/nonesuch /tmp/d1/x && ln -s /tmp/other /tmp/d1/y \
+             && ln -s .. /tmp/sub/up && ln -s /etc/hostfile /tmp/away && echo in > /tmp/dir/f && touch /tmp/file && sleep 1000",
+        ])
+        .ok();
+        for _ in 0..100 {
+            if ctx.skiff(["exec", "box", "test", "-e", "/tmp/file"]).code == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let dir = ctx.scratch("cp-rules");
+        let host = |name: &str| dir.join(name).to_str().unwrap().to_string();
+        std::fs::write(dir.join("hostfile"), "from the host\n").unwrap();
+        std::fs::create_dir_all(dir.join("hostdir")).unwrap();
+        std::fs::write(dir.join("hostdir/inner"), "inner\n").unwrap();
+        for path in ["hostfile", "hostdir", "hostdir/inner"] {
+            ctx.chown(&dir.join(path));
+        }
+
+        // Into a dangling symlink: the file lands where it points; with a trailing slash the
+        // missing directory is an error and nothing is made.
+        ctx.skiff(["cp", &host("hostfile"), "box:/tmp/d1/x"]).ok();
+        assert_eq!(
+            ctx.skiff(["exec", "box", "cat", "/tmp/nonesuch"]).ok(),
+            "from the host"
+        );
+        ctx.skiff(["cp", &host("hostfile"), "box:/tmp/d1/y/"]).fails(
+            125,
+            "Error: \"/tmp/d1/y/\" could not be found on container box: no such file or directory",
+        );
+        ctx.skiff(["exec", "box", "test", "-e", "/tmp/other"])
+            .fails(1, "");
+        // A trailing slash asks for a directory, which a file is not.
+        ctx.skiff(["cp", &host("hostfile"), "box:/tmp/d1/x/"])
+            .fails(125, "could not be found on container box");
+        ctx.skiff(["cp", &host("nosuch"), "box:/tmp"]).fails(
+            125,
+            &format!(
+                "Error: \"{}\" could not be found on the host: no such file or directory",
+                host("nosuch")
+            ),
+        );
+        // Copies belong to the container's user.
+        assert_eq!(
+            ctx.skiff(["exec", "box", "stat", "-c", "%u:%g", "/tmp/nonesuch"])
+                .ok(),
+            "1000:1001"
+        );
+
+        // Out of a symlinked directory: what it points to, under the new name.
+        ctx.skiff(["cp", "box:/tmp/sub/up", &host("out")]).ok();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("out/dir/f")).unwrap(),
+            "in\n"
+        );
+        // A link to the host's space is missing inside the container, not the host's file.
+        ctx.skiff(["cp", "box:/tmp/away", &host("away")])
+            .fails(125, "\"/tmp/away\" could not be found on container box");
+        assert!(!dir.join("away").exists());
+
+        // A directory and a file replace each other only when asked.
+        ctx.skiff(["cp", &host("hostfile"), "box:/tmp/dir"]).ok();
+        std::fs::rename(dir.join("hostfile"), dir.join("dir")).unwrap();
+        ctx.skiff(["cp", &host("dir"), "box:/tmp"])
+            .fails(125, "error creating \"/tmp/dir\": ");
+        assert_eq!(ctx.skiff(["exec", "box", "cat", "/tmp/dir/f"]).ok(), "in");
+        ctx.skiff(["cp", "--overwrite", &host("dir"), "box:/tmp"])
+            .ok();
+        assert_eq!(
+            ctx.skiff(["exec", "box", "cat", "/tmp/dir"]).ok(),
+            "from the host"
+        );
+        ctx.skiff(["cp", "box:/tmp/sub", &host("dir")]).fails(
+            125,
+            "destination must be a directory when copying a directory",
+        );
+
+        // A destination symlink on the host is written through; the link stays.
+        std::os::unix::fs::symlink(dir.join("dir"), dir.join("link")).unwrap();
+        ctx.skiff(["cp", "box:/tmp/file", &host("link")]).ok();
+        assert!(
+            std::fs::symlink_metadata(dir.join("link"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(dir.join("dir")).unwrap(), "");
+
+        // A stream: gzip'd tar is unpacked; anything else, or a file destination, is refused.
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append_dir_all("tree", dir.join("hostdir")).unwrap();
+        let archive = builder.into_inner().unwrap();
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gzip, &archive).unwrap();
+        ctx.skiff_with_input(&["cp", "-", "box:/tmp"], &gzip.finish().unwrap())
+            .ok();
+        assert_eq!(
+            ctx.skiff(["exec", "box", "cat", "/tmp/tree/inner"]).ok(),
+            "inner"
+        );
+        ctx.skiff_with_input(&["cp", "-", "box:/tmp"], b"not an archive\n")
+            .fails(
+                125,
+                "Error: source must be a (compressed) tar archive when copying from stdin",
+            );
+        ctx.skiff_with_input(&["cp", "-", "box:/tmp/file"], &archive)
+            .fails(
+                125,
+                "Error: destination must be a directory when copying from stdin",
+            );
+        ctx.skiff_with_input(&["cp", "-", "box:/tmp/absent"], &archive)
+            .fails(
+                125,
+                "Error: destination must be a directory when copying from stdin",
+            );
+        ctx.skiff(["rm", "-f", "-t", "0", "box"]).ok();
+    }
+}
+
 /// `cp --archive=false` keeps the owners the archive gives; the default makes the container's
 /// root the owner. `--pause` (default) and `--pause=false` both copy into a running container.
 #[test]

@@ -21,8 +21,10 @@ fn verify(ctx: &TestContext, name: &str, unit: &str) {
     let dir = ctx.scratch("units");
     let path = dir.join(name);
     std::fs::write(&path, unit).unwrap();
+    // Units name Podman's man page as their documentation; whether man finds it on this
+    // machine says nothing of the unit.
     let out = Command::new("systemd-analyze")
-        .arg("verify")
+        .args(["verify", "--man=no"])
         .arg(&path)
         .output()
         .expect("systemd-analyze (from the systemd package, installed by tests/setup.sh)");

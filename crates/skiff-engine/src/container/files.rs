@@ -1,41 +1,19 @@
-//! A container's files from the host: `cp` in both directions, `diff`, `export`. A running
+//! A container's files from the host, for `cp` (see `cp`), `stat` and `export`. A running
 //! container is reached through its init's root (/proc/PID/root, mounts and all); a stopped
 //! one is mounted in this process's private mount namespace. Paths inside the container are
 //! always resolved inside it (see `skiff_storage::rootcopy`).
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
 use skiff_storage::RootfsLayout;
-use skiff_storage::rootcopy::{
-    Kind, kind_in_root, pack_from_root, pack_root_contents, unpack_into_root,
-};
+use skiff_storage::rootcopy::pack_root_contents;
 
 use super::store::{ContainerRecord, State};
 use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
 use skiff_spec::MountSpec;
-
-/// How `cp` copies into a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct CopyInto {
-    /// `--archive` (default): the copies belong to the container's root; else they keep the
-    /// owners they come with.
-    pub chown: bool,
-    /// `--pause` (default): the container is frozen while its files change, where it can be.
-    pub pause: bool,
-}
-
-impl Default for CopyInto {
-    fn default() -> Self {
-        Self {
-            chown: true,
-            pause: true,
-        }
-    }
-}
 
 /// A path in a container, as `stat` sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,43 +27,9 @@ pub struct PathStat {
     pub link_target: String,
 }
 
-/// One side of `cp`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CopyTarget {
-    /// `-`: a tar stream on stdin or stdout.
-    Stream,
-    Host(PathBuf),
-    Container {
-        container: String,
-        path: String,
-    },
-}
-
-impl CopyTarget {
-    /// Docker's rule: `NAME:PATH` names a container when NAME holds no `/` and the argument
-    /// does not start with `/` or `.`.
-    pub fn parse(text: &str) -> CopyTarget {
-        if text == "-" {
-            return CopyTarget::Stream;
-        }
-        if !text.starts_with('/')
-            && !text.starts_with('.')
-            && let Some((container, path)) = text.split_once(':')
-            && !container.is_empty()
-            && !container.contains('/')
-        {
-            return CopyTarget::Container {
-                container: container.to_string(),
-                path: path.to_string(),
-            };
-        }
-        CopyTarget::Host(PathBuf::from(text))
-    }
-}
-
 /// A container's root reachable from this process; unmounted when dropped.
-struct ContainerRoot {
-    dir: File,
+pub(super) struct ContainerRoot {
+    pub(super) dir: File,
     layout: Option<RootfsLayout>,
     view: bool,
 }
@@ -221,7 +165,7 @@ impl Engine {
     /// The root `cp` works in for `path` and the path inside it: a running container's live
     /// root; for one that is not running, the volume or bind mount `path` falls in (the
     /// deepest, as a runtime would stack them), else its own mounted files.
-    fn container_root_at(
+    pub(super) fn container_root_at(
         &self,
         record: &ContainerRecord,
         path: &str,
@@ -259,13 +203,16 @@ impl Engine {
         }
     }
 
-    fn record_for_files(&self, name_or_id: &str) -> Result<ContainerRecord, EngineError> {
+    pub(super) fn record_for_files(
+        &self,
+        name_or_id: &str,
+    ) -> Result<ContainerRecord, EngineError> {
         self.refresh(self.containers.lookup(name_or_id)?)
     }
 
     /// A container path as `cp` takes it: a relative one starts at the container's working
     /// directory (`--workdir`, else the image's), as in Podman.
-    fn in_working_directory(&self, record: &ContainerRecord, path: &str) -> String {
+    pub(super) fn in_working_directory(&self, record: &ContainerRecord, path: &str) -> String {
         if path.starts_with('/') {
             return path.to_string();
         }
@@ -309,228 +256,6 @@ impl Engine {
         })
     }
 
-    /// `cp CONTAINER:SRC DEST` (DEST `-`: a tar stream to `stdout`).
-    pub fn copy_from_container(
-        &self,
-        name_or_id: &str,
-        source: &str,
-        destination: &CopyTarget,
-        stdout: &mut dyn Write,
-    ) -> Result<(), EngineError> {
-        let record = self.record_for_files(name_or_id)?;
-        let (root, source) =
-            self.container_root_at(&record, &self.in_working_directory(&record, source))?;
-        let source = &source;
-        let source_path = Path::new(source);
-        let Some(kind) = kind_in_root(&root.dir, source_path) else {
-            return Err(EngineError::InvalidArgument(format!(
-                "{source:?} could not be found on container {}: no such file or directory",
-                record.name
-            )));
-        };
-        let contents = source.ends_with("/.");
-        let base = last_name(source_path);
-        let destination = match destination {
-            CopyTarget::Stream => {
-                return pack_from_root(&root.dir, source_path, Path::new(&base), stdout)
-                    .map_err(|e| copy_error(source, e));
-            }
-            CopyTarget::Host(path) => path,
-            CopyTarget::Container { .. } => {
-                return Err(EngineError::InvalidArgument(
-                    "copying between containers is not supported".into(),
-                ));
-            }
-        };
-        let existing = fs::metadata(destination).ok();
-        let (directory, name) = match (&existing, kind) {
-            (Some(meta), Kind::Directory) if !meta.is_dir() => {
-                return Err(EngineError::InvalidArgument(
-                    "destination must be a directory when copying a directory".into(),
-                ));
-            }
-            (Some(meta), _) if meta.is_dir() && contents => (destination.clone(), ".".into()),
-            (Some(meta), _) if meta.is_dir() => (destination.clone(), base),
-            _ if destination.as_os_str().to_string_lossy().ends_with('/') => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "{}: no such directory",
-                    destination.display()
-                )));
-            }
-            _ => {
-                let parent = destination
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."))
-                    .to_path_buf();
-                if !parent.is_dir() {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "{}: no such directory",
-                        parent.display()
-                    )));
-                }
-                (parent, last_name(destination))
-            }
-        };
-        let (reader, writer) = std::io::pipe().io("create", "pipe")?;
-        let mut failure = None;
-        std::thread::scope(|scope| {
-            let root_dir = &root.dir;
-            let packing = scope
-                .spawn(move || pack_from_root(root_dir, source_path, Path::new(&name), writer));
-            let mut archive = tar::Archive::new(reader);
-            archive.set_preserve_permissions(true);
-            archive.set_preserve_mtime(true);
-            if let Err(e) = archive.unpack(&directory) {
-                failure = Some(copy_error(&destination.display().to_string(), e));
-            }
-            drop(archive);
-            if let Ok(Err(e)) = packing.join() {
-                failure.get_or_insert(copy_error(source, e));
-            }
-        });
-        failure.map_or(Ok(()), Err)
-    }
-
-    /// `cp SRC CONTAINER:DEST` (SRC `-`: a tar stream from `stdin`, extracted into DEST),
-    /// with the container frozen meanwhile when `options.pause` asks and it can be.
-    pub fn copy_to_container(
-        &self,
-        source: &CopyTarget,
-        name_or_id: &str,
-        destination: &str,
-        stdin: &mut dyn Read,
-        options: &CopyInto,
-    ) -> Result<(), EngineError> {
-        let record = self.record_for_files(name_or_id)?;
-        if options.pause && record.state == State::Running {
-            return self.frozen_while(&record.id, record.pid, || {
-                self.copy_into(source, &record, destination, stdin, options)
-            });
-        }
-        self.copy_into(source, &record, destination, stdin, options)
-    }
-
-    fn copy_into(
-        &self,
-        source: &CopyTarget,
-        record: &ContainerRecord,
-        destination: &str,
-        stdin: &mut dyn Read,
-        options: &CopyInto,
-    ) -> Result<(), EngineError> {
-        let record = record.clone();
-        let (root, destination) =
-            self.container_root_at(&record, &self.in_working_directory(&record, destination))?;
-        // The container's root, or (`--archive=false`) the owners the archive gives.
-        let owner = options.chown.then_some((0, 0));
-        let destination = &destination;
-        let destination_path = Path::new(destination);
-        let existing = kind_in_root(&root.dir, destination_path);
-        let source = match source {
-            CopyTarget::Stream => {
-                if existing != Some(Kind::Directory) {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "{destination:?} is not a directory in container {}",
-                        record.name
-                    )));
-                }
-                return unpack_into_root(&root.dir, destination_path, stdin, owner)
-                    .map_err(|e| copy_error(destination, e));
-            }
-            CopyTarget::Host(path) => path,
-            CopyTarget::Container { .. } => {
-                return Err(EngineError::InvalidArgument(
-                    "copying between containers is not supported".into(),
-                ));
-            }
-        };
-        let source_meta = fs::symlink_metadata(source)
-            .map_err(|e| EngineError::InvalidArgument(format!("{}: {e}", source.display())))?;
-        let contents = source.as_os_str().to_string_lossy().ends_with("/.");
-        let (directory, name) = landing(
-            &root.dir,
-            &record.name,
-            destination,
-            existing,
-            source_meta.is_dir(),
-            contents,
-            &last_name(source),
-        )?;
-        let (reader, writer) = std::io::pipe().io("create", "pipe")?;
-        let mut failure = None;
-        std::thread::scope(|scope| {
-            let packing = scope.spawn(move || -> std::io::Result<()> {
-                let mut builder = tar::Builder::new(writer);
-                builder.follow_symlinks(false);
-                if source_meta.is_dir() {
-                    builder.append_dir_all(&name, source)?;
-                } else {
-                    builder.append_path_with_name(source, &name)?;
-                }
-                builder.into_inner()?.flush()
-            });
-            if let Err(e) = unpack_into_root(&root.dir, &directory, reader, owner) {
-                failure = Some(copy_error(destination, e));
-            }
-            if let Ok(Err(e)) = packing.join() {
-                failure.get_or_insert(copy_error(&source.display().to_string(), e));
-            }
-        });
-        failure.map_or(Ok(()), Err)
-    }
-
-    /// `cp CONTAINER:SRC CONTAINER:DEST`: a tar stream from one container into the other,
-    /// as `cp` from and to the host would make it.
-    pub fn copy_between_containers(
-        &self,
-        from: &str,
-        source: &str,
-        to: &str,
-        destination: &str,
-    ) -> Result<(), EngineError> {
-        let from_record = self.record_for_files(from)?;
-        let (from_root, source) = self.container_root_at(
-            &from_record,
-            &self.in_working_directory(&from_record, source),
-        )?;
-        let source_path = Path::new(&source);
-        let Some(kind) = kind_in_root(&from_root.dir, source_path) else {
-            return Err(EngineError::InvalidArgument(format!(
-                "{source:?} could not be found on container {}: no such file or directory",
-                from_record.name
-            )));
-        };
-        let to_record = self.record_for_files(to)?;
-        let (to_root, destination) = self.container_root_at(
-            &to_record,
-            &self.in_working_directory(&to_record, destination),
-        )?;
-        let existing = kind_in_root(&to_root.dir, Path::new(&destination));
-        let (directory, name) = landing(
-            &to_root.dir,
-            &to_record.name,
-            &destination,
-            existing,
-            kind == Kind::Directory,
-            source.ends_with("/."),
-            &last_name(source_path),
-        )?;
-        let (reader, writer) = std::io::pipe().io("create", "pipe")?;
-        let mut failure = None;
-        std::thread::scope(|scope| {
-            let from_dir = &from_root.dir;
-            let packing = scope.spawn(move || pack_from_root(from_dir, source_path, &name, writer));
-            if let Err(e) = unpack_into_root(&to_root.dir, &directory, reader, Some((0, 0))) {
-                failure = Some(copy_error(&destination, e));
-            }
-            if let Ok(Err(e)) = packing.join() {
-                failure.get_or_insert(copy_error(&source, e));
-            }
-        });
-        failure.map_or(Ok(()), Err)
-    }
-
     /// `export`: the container's files (not its volumes) as a tar stream.
     pub fn export_container(
         &self,
@@ -541,48 +266,6 @@ impl Engine {
         let root = self.container_root(&record, false)?;
         pack_root_contents(&root.dir, out).map_err(|e| copy_error(&record.name, e))
     }
-}
-
-/// Where a copy into a container lands: the directory to extract into and the name of the
-/// copied entry. An existing directory takes the source under its own name (or its contents,
-/// for `SRC/.`); anything else names the copy, in a parent that must exist.
-fn landing(
-    root: &File,
-    container: &str,
-    destination: &str,
-    existing: Option<Kind>,
-    source_is_dir: bool,
-    contents: bool,
-    source_name: &str,
-) -> Result<(PathBuf, PathBuf), EngineError> {
-    let destination_path = Path::new(destination);
-    Ok(match existing {
-        Some(Kind::Directory) if contents => (destination_path.to_path_buf(), PathBuf::from(".")),
-        Some(Kind::Directory) => (destination_path.to_path_buf(), PathBuf::from(source_name)),
-        Some(_) if source_is_dir => {
-            return Err(EngineError::InvalidArgument(
-                "destination must be a directory when copying a directory".into(),
-            ));
-        }
-        None if destination.ends_with('/') => {
-            return Err(EngineError::InvalidArgument(format!(
-                "{destination:?}: no such directory in container {container}"
-            )));
-        }
-        _ => {
-            let parent = destination_path.parent().unwrap_or(Path::new("/"));
-            if kind_in_root(root, parent) != Some(Kind::Directory) {
-                return Err(EngineError::InvalidArgument(format!(
-                    "{:?}: no such directory in container {container}",
-                    parent.display().to_string(),
-                )));
-            }
-            (
-                parent.to_path_buf(),
-                PathBuf::from(last_name(destination_path)),
-            )
-        }
-    })
 }
 
 fn copy_error(what: &str, e: std::io::Error) -> EngineError {
@@ -603,28 +286,6 @@ fn last_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn copy_targets_parse_like_docker() {
-        assert_eq!(CopyTarget::parse("-"), CopyTarget::Stream);
-        assert_eq!(
-            CopyTarget::parse("box:/etc/hostname"),
-            CopyTarget::Container {
-                container: "box".into(),
-                path: "/etc/hostname".into()
-            }
-        );
-        assert_eq!(CopyTarget::parse("./a:b"), CopyTarget::Host("./a:b".into()));
-        assert_eq!(
-            CopyTarget::parse("/tmp/x:y"),
-            CopyTarget::Host("/tmp/x:y".into())
-        );
-        assert_eq!(
-            CopyTarget::parse("dir/f:y"),
-            CopyTarget::Host("dir/f:y".into())
-        );
-        assert_eq!(CopyTarget::parse("file"), CopyTarget::Host("file".into()));
-    }
 
     #[test]
     fn last_names() {

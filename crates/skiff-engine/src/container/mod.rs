@@ -1,5 +1,6 @@
 //! Containers: their records in `containers.db`, their lifecycle, and the reports about them.
 pub mod commit;
+pub mod cp;
 pub mod exec;
 pub mod files;
 pub mod filter;

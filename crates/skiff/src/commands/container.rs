@@ -621,32 +621,20 @@ pub fn cp_containers(args: &CpArgs) -> Result<(String, Option<String>)> {
 }
 
 pub fn cp(engine: &Engine, args: &CpArgs) -> Result<i32> {
-    let destination = CopyTarget::parse(&args.destination);
-    match CopyTarget::parse(&args.source) {
-        CopyTarget::Container { container, path } => {
-            if let CopyTarget::Container {
-                container: to,
-                path: into,
-            } = &destination
-            {
-                engine.copy_between_containers(&container, &path, to, into)?;
-                return Ok(0);
-            }
-            let stdout = std::io::stdout();
-            engine.copy_from_container(&container, &path, &destination, &mut stdout.lock())?;
-        }
-        source => {
-            let CopyTarget::Container { container, path } = destination else {
-                bail!("one of the paths must be a container path: CONTAINER:PATH");
-            };
-            let stdin = std::io::stdin();
-            let options = skiff_engine::CopyInto {
-                chown: args.archive,
-                pause: args.pause,
-            };
-            engine.copy_to_container(&source, &container, &path, &mut stdin.lock(), &options)?;
-        }
-    }
+    let options = skiff_engine::CpOptions {
+        chown: args.archive,
+        pause: args.pause,
+        overwrite: args.overwrite,
+    };
+    let mut stdout = std::io::stdout().lock();
+    engine.copy(
+        &CopyTarget::parse(&args.source),
+        &CopyTarget::parse(&args.destination),
+        &mut std::io::stdin().lock(),
+        &mut stdout,
+        &options,
+    )?;
+    stdout.flush()?;
     Ok(0)
 }
 
