@@ -98,6 +98,7 @@ pub fn parse_mount(value: &str) -> Result<MountSpec, SpecError> {
             "volume-nocopy" | "nocopy" => nocopy = flag()?,
             "tmpfs-size" => tmpfs.push(format!("size={}", val.unwrap_or_default())),
             "tmpfs-mode" => tmpfs.push(format!("mode={}", val.unwrap_or_default())),
+            "tmpcopyup" | "notmpcopyup" => tmpfs.push(key.to_string()),
             // SELinux relabelling and ownership changes: accepted as Podman does without them.
             "relabel" | "z" | "Z" | "U" | "bind-nonrecursive" | "consistency" => {}
             _ => return Err(bad(format!("unknown option {key:?}"))),
@@ -162,7 +163,8 @@ pub fn parse_mount(value: &str) -> Result<MountSpec, SpecError> {
     })
 }
 
-/// `--tmpfs /dst[:options]`, with Podman's defaults rw,noexec,nosuid,nodev.
+/// `--tmpfs /dst[:options]`, with Podman's defaults rw,noexec,nosuid,nodev and `tmpcopyup`
+/// (the tmpfs starts with what the image has there; `notmpcopyup`: empty).
 pub fn parse_tmpfs(value: &str) -> Result<MountSpec, SpecError> {
     let (destination, options) = value.split_once(':').unwrap_or((value, ""));
     if !destination.starts_with('/') {
@@ -171,11 +173,15 @@ pub fn parse_tmpfs(value: &str) -> Result<MountSpec, SpecError> {
             "the destination must be an absolute path",
         ));
     }
-    let mut parsed: Vec<String> = ["rw", "noexec", "nosuid", "nodev"]
+    let mut parsed: Vec<String> = ["rw", "noexec", "nosuid", "nodev", "tmpcopyup"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     for option in options.split(',').filter(|o| !o.is_empty()) {
+        if option == "notmpcopyup" {
+            parsed.retain(|o| o != "tmpcopyup");
+            continue;
+        }
         let key = option.split('=').next().unwrap_or_default();
         let opposite = match key {
             "ro" => Some("rw"),
@@ -340,6 +346,22 @@ mod tests {
         let MountSpec::Tmpfs { options, .. } = parse_tmpfs("/run:exec,size=1m").unwrap() else {
             panic!()
         };
-        assert_eq!(options, vec!["rw", "nosuid", "nodev", "exec", "size=1m"]);
+        assert_eq!(
+            options,
+            vec!["rw", "nosuid", "nodev", "tmpcopyup", "exec", "size=1m"]
+        );
+        let MountSpec::Tmpfs { options, .. } = parse_tmpfs("/run:notmpcopyup").unwrap() else {
+            panic!()
+        };
+        assert_eq!(options, vec!["rw", "noexec", "nosuid", "nodev"]);
+        let MountSpec::Tmpfs { options, .. } =
+            parse_mount("type=tmpfs,dst=/t,notmpcopyup").unwrap()
+        else {
+            panic!()
+        };
+        assert!(
+            !options.iter().any(|o| o.contains("tmpcopyup")),
+            "{options:?}"
+        );
     }
 }

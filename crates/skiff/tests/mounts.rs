@@ -186,3 +186,52 @@ fn unshare_is_for_rootless_users() {
         }
     });
 }
+
+/// A tmpfs starts with what the image has at its destination (Podman's `tmpcopyup`, on by
+/// default), owners and modes kept; `notmpcopyup` starts it empty. What `cp` put into a created
+/// container's tmpfs destination is there once it runs.
+#[test]
+fn tmpfs_mounts_start_with_the_images_files() {
+    both(|ctx| {
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--tmpfs",
+                "/etc",
+                "busybox",
+                "sh",
+                "-c",
+                "grep -c ^root: /etc/passwd; stat -c %a /etc/passwd; touch /etc/new && echo writable"
+            ])
+            .ok(),
+            "1\n644\nwritable"
+        );
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--mount",
+            "type=tmpfs,dst=/etc,notmpcopyup",
+            "busybox",
+            "test",
+            "-e",
+            "/etc/passwd",
+        ])
+        .fails(1, "");
+        let dir = ctx.scratch("copyup");
+        std::fs::write(dir.join("file"), "copied before start\n").unwrap();
+        ctx.chown(&dir.join("file"));
+        ctx.skiff([
+            "create", "--name", "c", "--tmpfs", "/tmp", "busybox", "sleep", "100",
+        ])
+        .ok();
+        ctx.skiff(["cp", dir.join("file").to_str().unwrap(), "c:/tmp"])
+            .ok();
+        ctx.skiff(["start", "c"]).ok();
+        assert_eq!(
+            ctx.skiff(["exec", "c", "cat", "/tmp/file"]).ok(),
+            "copied before start"
+        );
+        ctx.skiff(["rm", "-f", "-t", "0", "c"]).ok();
+    });
+}

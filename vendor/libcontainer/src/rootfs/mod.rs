@@ -8,6 +8,7 @@ pub use rootfs::RootFS;
 pub mod device;
 pub use device::Device;
 
+mod copy_up; // skiff patch
 pub(super) mod mount;
 pub use mount::Mount;
 

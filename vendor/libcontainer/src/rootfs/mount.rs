@@ -778,6 +778,15 @@ impl Mount {
                 let mount_fd_owned = self.syscall.fsmount(fsfd, 0, None)?;
                 let mount_fd = mount_fd_owned.as_fd();
 
+                // skiff patch: `tmpcopyup`, while the new tmpfs is still detached and writable.
+                if typ == Some("tmpfs")
+                    && m.options()
+                        .as_ref()
+                        .is_some_and(|o| o.iter().any(|o| o == super::copy_up::OPTION))
+                {
+                    super::copy_up::copy_up(dest_fd, mount_fd).map_err(SyscallError::Nix)?;
+                }
+
                 // mount_setattr
                 let attr_set_from_flags = self.mount_flag_to_attr(&mount_option_config.flags);
                 let mut mount_attr = linux::MountAttr {

@@ -99,6 +99,10 @@ pub fn parse_mount(m: &Mount) -> std::result::Result<MountOptionConfig, MountErr
                 RIDMAP_FLAG => {
                     continue;
                 }
+                // skiff patch: taken by the mount itself (see `copy_up`), not the file system.
+                super::copy_up::OPTION | super::copy_up::DISABLE => {
+                    continue;
+                }
                 _ => {}
             }
 
