@@ -10,10 +10,11 @@ use skiff_image::TransferEvent;
 use crate::archive::SaveTarget;
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::image::ImageReport;
 use crate::registry::{PullOptions, PushOptions};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Location {
+pub(crate) enum Location {
     Registry(String),
     Local(String),
     OciDir(PathBuf, Option<String>),
@@ -59,6 +60,25 @@ impl Location {
     }
 }
 
+impl Location {
+    /// An image name that starts with a transport (`pull docker-archive:x.tar`, `run
+    /// oci:/layout`): its location; None for a plain reference. `oci:` takes a path only (so
+    /// an image named `oci:1` stays a reference).
+    pub(crate) fn with_transport(name: &str) -> Option<Result<Self, EngineError>> {
+        let prefixed = [
+            "docker://",
+            "docker-archive:",
+            "oci-archive:",
+            "containers-storage:",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+            || name.starts_with("oci:/")
+            || name.starts_with("oci:.");
+        prefixed.then(|| Self::parse(name))
+    }
+}
+
 fn unknown_transport(input: &str) -> EngineError {
     EngineError::InvalidArgument(format!(
         "{input:?}: expected TRANSPORT:NAME with transport docker://, containers-storage:, oci:, oci-archive: or docker-archive:"
@@ -88,31 +108,7 @@ impl Engine {
             .into_iter()
             .map(|i| i.id().to_string())
             .collect();
-        let image = match &source {
-            Location::Local(name) => self.image(name)?,
-            Location::Registry(name) => self.pull_image(name, &options.source, progress)?,
-            Location::OciDir(path, name)
-            | Location::OciArchive(path, name)
-            | Location::DockerArchive(path, name) => {
-                let loaded = self.load_images(Some(path))?;
-                let chosen = match name {
-                    Some(name) => loaded.into_iter().find(|i| {
-                        skiff_image::Reference::parse(name)
-                            .is_ok_and(|r| i.image.names.iter().any(|n| r.matches(n)))
-                    }),
-                    None => loaded.into_iter().next(),
-                };
-                chosen.ok_or_else(|| {
-                    EngineError::InvalidArgument(format!(
-                        "{}: no image{} in the archive",
-                        path.display(),
-                        name.as_ref()
-                            .map(|n| format!(" named {n}"))
-                            .unwrap_or_default()
-                    ))
-                })?
-            }
-        };
+        let image = self.fetch(&source, &options.source, progress)?;
         let id = image.id().to_string();
         let result = self.copy_to(&id, &image, &destination, options, progress);
         let temporary = !before.contains(&id) && !matches!(destination, Location::Local(_));
@@ -120,6 +116,52 @@ impl Engine {
             let _ = self.remove_image_entirely(&id, false);
         }
         result.map(|()| id)
+    }
+
+    /// The image at `source`, in the local store: pulled, loaded from an archive or layout
+    /// (with a pull's progress), or already there.
+    pub(crate) fn fetch(
+        &mut self,
+        source: &Location,
+        options: &PullOptions,
+        progress: &(dyn Fn(TransferEvent) + Sync),
+    ) -> Result<ImageReport, EngineError> {
+        let (path, name) = match source {
+            Location::Local(name) => return self.image(name),
+            Location::Registry(name) => return self.pull_image(name, options, progress),
+            Location::OciDir(path, name)
+            | Location::OciArchive(path, name)
+            | Location::DockerArchive(path, name) => (path, name),
+        };
+        progress(TransferEvent::Started);
+        let loaded = self.load_images(Some(path))?;
+        let chosen = match name {
+            Some(name) => loaded.into_iter().find(|i| {
+                skiff_image::Reference::parse(name)
+                    .is_ok_and(|r| i.image.names.iter().any(|n| r.matches(n)))
+            }),
+            None => loaded.into_iter().next(),
+        };
+        let image = chosen.ok_or_else(|| {
+            EngineError::InvalidArgument(format!(
+                "{}: no image{} in the archive",
+                path.display(),
+                name.as_ref()
+                    .map(|n| format!(" named {n}"))
+                    .unwrap_or_default()
+            ))
+        })?;
+        for layer in &image.image.layers {
+            progress(TransferEvent::Blob {
+                digest: layer.clone(),
+                skipped: false,
+            });
+        }
+        progress(TransferEvent::Config {
+            digest: image.id().to_string(),
+        });
+        progress(TransferEvent::WritingManifest);
+        Ok(image)
     }
 
     fn copy_to(
@@ -201,5 +243,16 @@ mod tests {
         assert!(Location::parse("busybox").is_err());
         assert!(Location::parse("dir:/tmp/x").is_err());
         assert!(Location::parse("docker:busybox").is_err());
+        assert!(Location::with_transport("busybox").is_none());
+        assert!(Location::with_transport("oci:1").is_none());
+        assert!(Location::with_transport("localhost:5000/a").is_none());
+        assert_eq!(
+            Location::with_transport("oci:/tmp/layout").map(Result::unwrap),
+            Some(Location::OciDir("/tmp/layout".into(), None))
+        );
+        assert_eq!(
+            Location::with_transport("docker://busybox").map(Result::unwrap),
+            Some(Location::Registry("busybox".into()))
+        );
     }
 }

@@ -73,6 +73,9 @@ impl Engine {
         options: &PullOptions,
         progress: &(dyn Fn(TransferEvent) + Sync),
     ) -> Result<ImageReport, EngineError> {
+        if let Some(location) = crate::copy::Location::with_transport(name) {
+            return self.fetch(&location?, options, progress);
+        }
         let platform = match &options.platform {
             Some(p) => parse_platform(p).map_err(skiff_image::ImageError::from)?,
             None => Platform {
@@ -126,6 +129,10 @@ impl Engine {
         // A malformed --platform is refused whether or not a pull happens.
         if let Some(platform) = &options.platform {
             parse_platform(platform).map_err(skiff_image::ImageError::from)?;
+        }
+        // An archive or layout is read whatever the policy, as Podman does.
+        if crate::copy::Location::with_transport(name).is_some() {
+            return Ok(self.pull_image(name, options, progress)?.id().to_string());
         }
         let local = || -> Result<String, EngineError> { Ok(self.images.resolve(name)?.id) };
         let pulled = |engine: &mut Self| -> Result<String, EngineError> {

@@ -186,6 +186,19 @@ fn save_and_load_in_every_format() {
                 fresh.skiff(["run", "--rm", "busybox", "echo", format]).ok(),
                 format
             );
+            // run and pull read an archive or layout named with its transport.
+            let transport = if format == "oci-dir" { "oci" } else { format };
+            let reference = format!("{transport}:{path}");
+            let fresh = TestContext::new(SKIFF, mode);
+            let run = fresh.skiff(["run", "--rm", &reference, "echo", "from", transport]);
+            assert_eq!(run.ok(), format!("from {transport}"));
+            assert!(
+                run.stderr
+                    .starts_with("Getting image source signatures\nCopying blob "),
+                "{}",
+                run.stderr
+            );
+            assert_eq!(fresh.skiff(["pull", "-q", &reference]).ok(), id);
         }
         // A docker-archive keeps layers as plain tar, named by diff ID.
         let listing = std::process::Command::new("tar")
