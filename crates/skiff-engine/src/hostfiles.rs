@@ -168,3 +168,27 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
     fs::write(&files.resolv_conf, resolv).io("write", &files.resolv_conf)?;
     Ok(files)
 }
+/// Makes /etc/mtab a link to /proc/mounts where the image has /etc but no mtab, as Podman
+/// does (tools that read it, `mount` and `df` among them, find the container's mounts). Made
+/// through the root's descriptor: a planted /etc link cannot lead it out.
+pub(crate) fn link_mtab(rootfs: &Path) -> Result<(), EngineError> {
+    use std::os::fd::AsRawFd;
+    let root = fs::File::open(rootfs).io("open", rootfs)?;
+    let Ok(etc) = skiff_storage::beneath::open_in_root(
+        &root,
+        Path::new("/etc"),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+    ) else {
+        return Ok(());
+    };
+    match nix::unistd::symlinkat("/proc/mounts", Some(etc.as_raw_fd()), "mtab") {
+        Ok(()) | Err(nix::Error::EEXIST) => Ok(()),
+        // A read-only root filesystem keeps what the image has.
+        Err(nix::Error::EROFS) => Ok(()),
+        Err(source) => Err(EngineError::System {
+            action: format!("link {}/etc/mtab", rootfs.display()),
+            source,
+        }),
+    }
+}

@@ -617,6 +617,7 @@ impl Engine {
             .map_err(|e| engine_error(e.into()))?;
         self.copy_up_volumes(&spec.mounts, rootfs)
             .map_err(engine_error)?;
+        crate::hostfiles::link_mtab(rootfs).map_err(engine_error)?;
         let oci = generate(
             spec,
             config,

@@ -585,6 +585,50 @@ fn device_limits(
         .collect()
 }
 
+/// Every device node of the host's /dev, as `--privileged` gives them to a container run by
+/// root (Podman's rule): the tree walked without following links, /dev/pts, /dev/shm,
+/// /dev/mqueue and /dev/fd left out, nodes `--device` already places left to it; in systemd
+/// mode no `/dev/tty*` (systemd in the container would take the host's consoles and serial
+/// lines; `/dev/tty` itself every container has).
+pub fn privileged_devices(systemd: bool, taken: &[Device]) -> Vec<Value> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                let skipped = ["pts", "shm", "mqueue", "fd"];
+                if !(dir == std::path::Path::new("/dev")
+                    && skipped.iter().any(|s| entry.file_name() == *s))
+                {
+                    walk(&path, found);
+                }
+            } else if !kind.is_symlink() {
+                found.push(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let is_console = |path: &str| path.starts_with("/dev/tty");
+    let mut paths = Vec::new();
+    walk(std::path::Path::new("/dev"), &mut paths);
+    paths.sort();
+    paths
+        .into_iter()
+        .filter(|path| !(systemd && is_console(path)))
+        .filter(|path| !taken.iter().any(|d| d.path == *path))
+        // The runtime makes these itself: the terminal's console and the pty multiplexer.
+        .filter(|path| !matches!(path.as_str(), "/dev/console" | "/dev/ptmx"))
+        .filter_map(|path| {
+            let (kind, major, minor, mode) = host_device(&path).ok()?;
+            Some(json!({"path": path, "type": kind.to_string(), "major": major, "minor": minor, "fileMode": mode, "uid": 0, "gid": 0}))
+        })
+        .collect()
+}
+
 /// A device node of the host: its type (`b` or `c`), major and minor numbers and mode bits.
 fn host_device(path: &str) -> Result<(char, u64, u64, u32), String> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -878,6 +922,29 @@ mod tests {
         ] {
             assert!(limits(bad.clone()).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn privileged_containers_get_the_hosts_device_nodes() {
+        let paths = |systemd: bool, taken: &[Device]| -> Vec<String> {
+            privileged_devices(systemd, taken)
+                .iter()
+                .map(|d| d["path"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let all = paths(false, &[]);
+        assert!(all.iter().any(|p| p == "/dev/null"), "{all:?}");
+        assert!(
+            !all.iter()
+                .any(|p| p.starts_with("/dev/pts/") || p == "/dev/ptmx")
+        );
+        let ttys = |list: &[String]| list.iter().filter(|p| p.starts_with("/dev/tty")).count();
+        if std::path::Path::new("/dev/tty0").exists() {
+            assert!(ttys(&all) > 0);
+        }
+        assert_eq!(ttys(&paths(true, &[])), 0);
+        let null = parse_device("/dev/null:/dev/null:r").unwrap();
+        assert!(!paths(false, &[null]).iter().any(|p| p == "/dev/null"));
     }
 
     #[test]

@@ -304,7 +304,13 @@ fn config_json(
         linux["resources"] = resources;
     }
 
-    let devices = spec.limits.oci_devices();
+    let mut devices = spec.limits.oci_devices();
+    if spec.privileged && !context.rootless {
+        devices.extend(crate::limits::privileged_devices(
+            spec.systemd_active,
+            &spec.limits.devices,
+        ));
+    }
     if !devices.is_empty() && !context.rootless {
         linux["devices"] = json!(devices);
     }

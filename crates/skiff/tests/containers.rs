@@ -504,6 +504,40 @@ fn defaults_are_as_strict_as_podman() {
             "echo 1 > /proc/sys/kernel/domainname",
         ])
         .fails(1, "Read-only file system");
+        // As root, --privileged gives the host's device nodes (no consoles in systemd mode).
+        if ctx.mode == Mode::Root && std::path::Path::new("/dev/tty1").exists() {
+            let ttys = |systemd: &str| {
+                ctx.skiff([
+                    "run",
+                    "--rm",
+                    "--privileged",
+                    "--systemd",
+                    systemd,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    "ls /dev/tty*",
+                ])
+                .ok()
+                .to_string()
+            };
+            assert!(ttys("false").contains("/dev/tty1"));
+            assert_eq!(ttys("always"), "/dev/tty");
+        }
+        // /etc/mtab lists the container's mounts, and is no change of the container's.
+        ctx.skiff([
+            "run",
+            "--name",
+            "mtab",
+            "busybox",
+            "grep",
+            "-q",
+            " /proc proc ",
+            "/etc/mtab",
+        ])
+        .ok();
+        assert_eq!(ctx.skiff(["diff", "mtab"]).ok(), "");
+        ctx.skiff(["rm", "mtab"]).ok();
         // a fresh /dev with the standard nodes, generated /etc files
         assert_eq!(
             ctx.skiff([

@@ -90,9 +90,25 @@ impl Engine {
     ) -> Result<Vec<(ChangeKind, String)>, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         let root = self.change_root(&record)?;
-        Ok(changes(root.source(self), &root.layers)
-            .into_iter()
-            .filter(|c| !MADE_BY_ENGINE.contains(&c.path.to_string_lossy().as_ref()))
+        let all = changes(root.source(self), &root.layers);
+        let made = |c: &PathChange| MADE_BY_ENGINE.contains(&c.path.to_string_lossy().as_ref());
+        // A directory changed only by what skiff put in it (/etc by /etc/mtab) is not the
+        // container's doing either.
+        let only_made_below = |dir: &PathChange| {
+            dir.kind == ChangeKind::Changed && {
+                let mut below = all
+                    .iter()
+                    .filter(|c| c.path != dir.path && c.path.starts_with(&dir.path));
+                let mut any = false;
+                below.all(|c| {
+                    any = true;
+                    made(c)
+                }) && any
+            }
+        };
+        Ok(all
+            .iter()
+            .filter(|c| !made(c) && !only_made_below(c))
             .map(|c| (c.kind, format!("/{}", c.path.display())))
             .collect())
     }
