@@ -16,7 +16,8 @@ mod seccomp;
 mod user;
 
 pub use capabilities::{
-    DEFAULT_CAPABILITIES, capability_set, current_bounding_set, normalize_capability,
+    ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capability_set, current_bounding_set,
+    normalize_capability,
 };
 pub use container::{
     ContainerSpec, LogConfig, MountSpec, NamespaceMode, NetworkAttachment, NetworkMode,

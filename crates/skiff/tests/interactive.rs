@@ -268,6 +268,26 @@ fn pause_top_rename_port_and_wait_conditions() {
         assert_eq!(chosen.ok(), "PID         COMMAND\n1           sleep");
         ctx.skiff(["top", "box", "bogus"])
             .fails(125, "unknown descriptor: bogus");
+        // psgo's host and security descriptors.
+        let host = ctx.skiff(["top", "box", "hpid,huser,state,seccomp,capeff"]);
+        let lines: Vec<&str> = host.ok().lines().collect();
+        assert!(
+            lines[0].starts_with("HPID        HUSER       STATE       SECCOMP     EFFECTIVE CAPS"),
+            "{lines:?}"
+        );
+        let fields: Vec<&str> = lines[1].split_whitespace().collect();
+        assert!(
+            std::path::Path::new(&format!("/proc/{}", fields[0])).exists(),
+            "a host PID: {fields:?}"
+        );
+        assert_eq!(
+            &fields[2..],
+            [
+                "S",
+                "filter",
+                "CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,NET_BIND_SERVICE,SYS_CHROOT,SETFCAP"
+            ]
+        );
 
         if ctx.mode == Mode::Root || rootless_cgroups() {
             assert_eq!(ctx.skiff(["pause", "box"]).ok(), "box");

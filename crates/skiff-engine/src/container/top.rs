@@ -19,10 +19,19 @@ pub const DEFAULT_DESCRIPTORS: &[&str] = &[
 
 const DESCRIPTORS: &[(&str, &str)] = &[
     ("args", "COMMAND"),
+    ("capamb", "AMBIENT CAPS"),
+    ("capbnd", "BOUNDING CAPS"),
+    ("capeff", "EFFECTIVE CAPS"),
+    ("capinh", "INHERITED CAPS"),
+    ("capprm", "PERMITTED CAPS"),
     ("comm", "COMMAND"),
     ("etime", "ELAPSED"),
     ("gid", "GID"),
     ("group", "GROUP"),
+    ("hgroup", "HGROUP"),
+    ("hpid", "HPID"),
+    ("huser", "HUSER"),
+    ("label", "LABEL"),
     ("nice", "NI"),
     ("pcpu", "%CPU"),
     ("pgid", "PGID"),
@@ -31,6 +40,9 @@ const DESCRIPTORS: &[(&str, &str)] = &[
     ("rgroup", "RGROUP"),
     ("rss", "RSS"),
     ("ruser", "RUSER"),
+    ("seccomp", "SECCOMP"),
+    ("state", "STATE"),
+    ("stime", "STIME"),
     ("time", "TIME"),
     ("tty", "TTY"),
     ("uid", "UID"),
@@ -84,6 +96,12 @@ struct Process {
     rss_kib: u64,
     uids: (u32, u32),
     gids: (u32, u32),
+    /// `R`, `S`, `D`, `Z`...
+    state: String,
+    /// CapAmb, CapBnd, CapEff, CapInh, CapPrm.
+    capabilities: [u64; 5],
+    /// 0 disabled, 1 strict, 2 filter.
+    seccomp: u8,
     comm: String,
     args: String,
 }
@@ -125,6 +143,14 @@ impl Process {
             .collect::<Vec<_>>()
             .join(" ");
         let page_kib = 4;
+        let value = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let mask = |key: &str| u64::from_str_radix(&value(key), 16).unwrap_or(0);
         Some(Process {
             host_pid,
             pid,
@@ -138,6 +164,9 @@ impl Process {
             rss_kib: field(24) as u64 * page_kib,
             uids: ids("Uid:")?,
             gids: ids("Gid:")?,
+            state: fields.first().map(|f| f.to_string()).unwrap_or_default(),
+            capabilities: ["CapAmb:", "CapBnd:", "CapEff:", "CapInh:", "CapPrm:"].map(mask),
+            seccomp: value("Seccomp:").parse().unwrap_or(0),
             args: if args.is_empty() {
                 format!("[{comm}]")
             } else {
@@ -207,6 +236,7 @@ impl Engine {
             process.ppid = in_container.get(&process.ppid).copied().unwrap_or(0);
         }
         let names = Names::of_container(record.pid);
+        let host_names = Names::of_host();
         let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
             .ok()
             .flatten()
@@ -223,7 +253,25 @@ impl Engine {
                     .iter()
                     .map(|d| match d.as_str() {
                         "args" => p.args.clone(),
+                        "capamb" => capability_names(p.capabilities[0]),
+                        "capbnd" => capability_names(p.capabilities[1]),
+                        "capeff" => capability_names(p.capabilities[2]),
+                        "capinh" => capability_names(p.capabilities[3]),
+                        "capprm" => capability_names(p.capabilities[4]),
                         "comm" => p.comm.clone(),
+                        "hgroup" => host_names.group(p.gids.1),
+                        "hpid" => p.host_pid.to_string(),
+                        "huser" => host_names.user(p.uids.1),
+                        "label" => process_label(p.host_pid),
+                        "seccomp" => ["disabled", "strict", "filter"]
+                            .get(usize::from(p.seccomp))
+                            .unwrap_or(&"?")
+                            .to_string(),
+                        "state" => p.state.clone(),
+                        // Go's time.Time.String(), in UTC.
+                        "stime" => chrono::DateTime::from_timestamp(started as i64, 0)
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+                            .unwrap_or_default(),
                         "etime" => go_duration(elapsed),
                         "gid" => p.gids.1.to_string(),
                         "group" => names.group(p.gids.1),
@@ -264,7 +312,15 @@ struct Names {
 
 impl Names {
     fn of_container(pid: i32) -> Names {
-        let root = File::open(format!("/proc/{pid}/root")).ok();
+        Self::in_root(File::open(format!("/proc/{pid}/root")).ok())
+    }
+
+    /// The host's users and groups (`huser`, `hgroup`).
+    fn of_host() -> Names {
+        Self::in_root(File::open("/").ok())
+    }
+
+    fn in_root(root: Option<File>) -> Names {
         let table = |path: &str| -> HashMap<u32, String> {
             let Some(root) = &root else {
                 return HashMap::new();
@@ -294,6 +350,35 @@ impl Names {
             .cloned()
             .unwrap_or_else(|| gid.to_string())
     }
+}
+
+/// A capability set as psgo names it: `full`, `none`, or the names (`CHOWN,KILL`).
+fn capability_names(mask: u64) -> String {
+    let known = skiff_spec::ALL_CAPABILITIES;
+    let full = (1u64 << known.len()) - 1;
+    if mask & full == full {
+        return "full".into();
+    }
+    let names: Vec<&str> = known
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1 << bit) != 0)
+        .map(|(_, name)| name.trim_start_matches("CAP_"))
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(",")
+    }
+}
+
+/// The process's security label (SELinux, AppArmor); `-` without one.
+fn process_label(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/attr/current"))
+        .map(|l| l.trim_end_matches(['\0', '\n']).to_string())
+        .ok()
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "-".into())
 }
 
 fn boot_time() -> f64 {
@@ -367,5 +452,12 @@ mod tests {
             table.render(),
             "PID         COMMAND\n1           sleep 1000\n"
         );
+    }
+
+    #[test]
+    fn capability_sets_are_named_as_psgo_names_them() {
+        assert_eq!(capability_names(0), "none");
+        assert_eq!(capability_names(u64::MAX), "full");
+        assert_eq!(capability_names(0b1 | 1 << 5), "CHOWN,KILL");
     }
 }
