@@ -660,8 +660,17 @@ impl Engine {
         std::fs::write(&config_path, config)
             .io("write", &config_path)
             .map_err(engine_error)?;
-        let runtime = runtime_for(&record.runtime, &self.runtime_state_root())
-            .map_err(|e| engine_error(e.into()))?;
+        let runtime = runtime_for(
+            &record.runtime,
+            &self.runtime_state_root(),
+            &self.options.runtime_flags,
+        )
+        .map_err(|e| match e {
+            skiff_runtime::RuntimeError::UnknownFlag(_) => {
+                ChildFailure::runtime(126, e.to_string())
+            }
+            e => engine_error(e.into()),
+        })?;
         let pid = process::default_signals_while(|| runtime.create(&record.id, &bundle, stdio))
             .map_err(|e| (125, format!("{}: {e}", runtime.name())))?;
         if let Err(e) = runtime.start(&record.id) {

@@ -36,6 +36,9 @@ pub struct StoreOptions {
     pub driver: Option<String>,
     /// Empty for the embedded runtime, else a runtime name or path.
     pub runtime: String,
+    /// `--runtime-flag`: global flags for the runtime.
+    #[serde(default)]
+    pub runtime_flags: Vec<String>,
     pub rootless: bool,
     /// `--volumepath`: where volumes live (default `<root>/volumes`).
     pub volume_path: Option<PathBuf>,
@@ -84,6 +87,7 @@ impl StoreOptions {
                 .unwrap_or(runroot),
             driver: var(environment::SKIFF_STORAGE_DRIVER),
             runtime: var(environment::SKIFF_RUNTIME).unwrap_or_default(),
+            runtime_flags: Vec::new(),
             rootless,
             volume_path: None,
             events: Default::default(),

@@ -40,9 +40,28 @@ pub trait OciRuntime {
 }
 
 /// `--runtime`: empty or `skiff`/`youki` embedded means libcontainer; anything else is a binary.
-pub fn runtime_for(name: &str, state_root: &Path) -> Result<Box<dyn OciRuntime>, RuntimeError> {
+/// `flags` (`--runtime-flag`, `--` added where missing) go before every command of an external
+/// runtime; the embedded one takes none, as runc refuses a flag it does not define.
+pub fn runtime_for(
+    name: &str,
+    state_root: &Path,
+    flags: &[String],
+) -> Result<Box<dyn OciRuntime>, RuntimeError> {
+    let flags: Vec<String> = flags
+        .iter()
+        .map(|f| {
+            if f.starts_with('-') {
+                f.clone()
+            } else {
+                format!("--{f}")
+            }
+        })
+        .collect();
     match name {
-        _ if is_embedded(name) => Ok(Box::new(EmbeddedRuntime::new(state_root.join("embedded")))),
+        _ if is_embedded(name) => match flags.first() {
+            Some(flag) => Err(RuntimeError::UnknownFlag(flag.clone())),
+            None => Ok(Box::new(EmbeddedRuntime::new(state_root.join("embedded")))),
+        },
         other => {
             let binary =
                 find_binary(other).ok_or_else(|| RuntimeError::NotFound(other.to_string()))?;
@@ -52,7 +71,9 @@ pub fn runtime_for(name: &str, state_root: &Path) -> Result<Box<dyn OciRuntime>,
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
             );
-            Ok(Box::new(ExternalRuntime::new(binary, state)))
+            Ok(Box::new(
+                ExternalRuntime::new(binary, state).with_flags(flags),
+            ))
         }
     }
 }
@@ -213,16 +234,30 @@ pub fn remove_cgroup(path: &Path) {
 pub struct ExternalRuntime {
     binary: PathBuf,
     state_root: PathBuf,
+    flags: Vec<String>,
 }
 
 impl ExternalRuntime {
     pub fn new(binary: PathBuf, state_root: PathBuf) -> Self {
-        Self { binary, state_root }
+        Self {
+            binary,
+            state_root,
+            flags: Vec::new(),
+        }
+    }
+
+    /// Global flags given before every command (`--runtime-flag`).
+    pub fn with_flags(mut self, flags: Vec<String>) -> Self {
+        self.flags = flags;
+        self
     }
 
     fn command(&self) -> Command {
         let mut command = Command::new(&self.binary);
-        command.arg("--root").arg(&self.state_root);
+        command
+            .args(&self.flags)
+            .arg("--root")
+            .arg(&self.state_root);
         command
     }
 
@@ -244,6 +279,16 @@ impl ExternalRuntime {
     }
 }
 
+/// The last error a runtime logged (runc, crun and youki write JSON lines with `--log-format
+/// json`: `{"level":"error","msg":"..."}`).
+fn last_error(log: &str) -> Option<String> {
+    log.lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|entry| entry["level"] == "error")
+        .and_then(|entry| entry["msg"].as_str().map(str::to_string))
+}
+
 impl OciRuntime for ExternalRuntime {
     fn name(&self) -> String {
         self.binary.display().to_string()
@@ -254,8 +299,16 @@ impl OciRuntime for ExternalRuntime {
             .map_err(|e| RuntimeError::io(format!("create {}", self.state_root.display()), e))?;
         let _ = self.delete(id);
         let pid_file = bundle.join("runtime.pid");
-        let mut command = self.command();
+        // Its errors go to a log of their own: its stderr is the container's.
+        let log = bundle.join("runtime.log");
+        let _ = std::fs::remove_file(&log);
+        let mut command = Command::new(&self.binary);
         command
+            .args(&self.flags)
+            .arg("--log")
+            .arg(&log)
+            .args(["--log-format", "json", "--root"])
+            .arg(&self.state_root)
             .arg("create")
             .arg("--bundle")
             .arg(bundle)
@@ -278,9 +331,13 @@ impl OciRuntime for ExternalRuntime {
             .output()
             .map_err(|e| RuntimeError::io(format!("run {}", self.binary.display()), e))?;
         if !output.status.success() {
+            let reason = std::fs::read_to_string(&log)
+                .ok()
+                .and_then(|text| last_error(&text))
+                .unwrap_or_else(|| output.status.to_string());
             return Err(RuntimeError::External {
                 runtime: self.name(),
-                message: format!("create failed ({})", output.status),
+                message: format!("create failed: {reason}"),
             });
         }
         let pid = std::fs::read_to_string(&pid_file)
@@ -302,5 +359,35 @@ impl OciRuntime for ExternalRuntime {
         command.arg("delete").arg("--force").arg(id);
         let _ = self.run(command, "delete");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_flags_reach_external_runtimes_only() {
+        let state = Path::new("/nonexistent-state");
+        match runtime_for("", state, &["invalidflag".into()]) {
+            Err(RuntimeError::UnknownFlag(flag)) => assert_eq!(flag, "--invalidflag"),
+            other => panic!("{:?}", other.map(|r| r.name())),
+        }
+        assert!(runtime_for("", state, &[]).is_ok());
+    }
+
+    #[test]
+    fn the_last_logged_error_is_the_reason() {
+        let log = concat!(
+            "{\"level\":\"info\",\"msg\":\"starting\"}\n",
+            "{\"level\":\"error\",\"msg\":\"first\"}\n",
+            "not json\n",
+            "{\"level\":\"error\",\"msg\":\"exec: \\\"/etc\\\": permission denied\"}\n",
+        );
+        assert_eq!(
+            last_error(log).as_deref(),
+            Some("exec: \"/etc\": permission denied")
+        );
+        assert_eq!(last_error(""), None);
     }
 }

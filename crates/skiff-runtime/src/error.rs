@@ -7,6 +7,9 @@ pub enum RuntimeError {
     External { runtime: String, message: String },
     #[error("OCI runtime {0:?} not found (give a name on $PATH or an absolute path)")]
     NotFound(String),
+    /// A `--runtime-flag` the runtime does not define (the embedded runtime defines none).
+    #[error("OCI runtime error: skiff (embedded runtime): flag provided but not defined: {0}")]
+    UnknownFlag(String),
     #[error("{action}: {source}")]
     Io {
         action: String,

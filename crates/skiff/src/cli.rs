@@ -111,7 +111,7 @@ pub struct GlobalArgs {
     /// Storage driver option (accepted; skiff's drivers take none)
     #[arg(long = "storage-opt", global = true, value_name = "OPTION")]
     pub storage_opt: Vec<String>,
-    /// Option for an external OCI runtime (accepted; not passed on yet)
+    /// Add global flags for the container runtime (skiff's embedded runtime takes none)
     #[arg(long = "runtime-flag", global = true, value_name = "FLAG")]
     pub runtime_flag: Vec<String>,
     /// Volume directory (skiff keeps volumes under the graph root)

@@ -33,6 +33,25 @@ fn force_removal_of_what_does_not_exist_succeeds() {
 
 /// `ps --external` (every Podman test's set-up) and `--noheading` are accepted, and the default
 /// table shows published ports in PORTS as `{{.Ports}}` does.
+/// `--runtime-flag` goes to the runtime: the embedded one defines none, so a container cannot
+/// start with one (Podman's OCI runtime error, 126) and nothing is left behind.
+#[test]
+fn runtime_flags_the_runtime_does_not_define_fail_the_start() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        ctx.skiff([
+            "--runtime-flag",
+            "invalidflag",
+            "run",
+            "--rm",
+            "busybox",
+            "true",
+        ])
+        .fails(126, "flag provided but not defined: --invalidflag");
+        assert_eq!(ctx.skiff(["ps", "-a", "-q"]).ok(), "");
+    }
+}
+
 #[test]
 fn ps_takes_podmans_flags_and_shows_ports() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();

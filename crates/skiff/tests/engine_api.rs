@@ -26,6 +26,7 @@ fn helper(ctx: &TestContext) -> Helper {
         runroot: ctx.runroot(),
         driver: None,
         runtime: String::new(),
+        runtime_flags: Vec::new(),
         rootless: ctx.mode == Mode::Rootless,
         volume_path: None,
         events: Default::default(),

@@ -279,7 +279,18 @@ impl Engine {
                 .as_ref()
                 .and_then(|c| c.stop_signal().clone());
         }
-        skiff_runtime::runtime_for(&self.options.runtime, &self.runtime_state_root())?;
+        // A runtime that cannot run the container is Podman's OCI runtime error, 126.
+        skiff_runtime::runtime_for(
+            &self.options.runtime,
+            &self.runtime_state_root(),
+            &self.options.runtime_flags,
+        )
+        .map_err(|e| match e {
+            skiff_runtime::RuntimeError::UnknownFlag(_) => {
+                EngineError::StartFailed(126, e.to_string())
+            }
+            e => e.into(),
+        })?;
         if (spec.memory.is_some() || spec.cpus.is_some() || spec.pids_limit.is_some())
             && !self.cgroups_usable()
         {
@@ -1065,7 +1076,8 @@ impl Engine {
     /// A stopped container's runtime state (and cgroup): into the trash where the runtime
     /// allows it, else the runtime forgets the container now.
     pub(crate) fn retire_runtime_state(&self, record: &ContainerRecord) -> Result<(), EngineError> {
-        let runtime = skiff_runtime::runtime_for(&record.runtime, &self.runtime_state_root())?;
+        // Cleanup runs whatever flags this command was given.
+        let runtime = skiff_runtime::runtime_for(&record.runtime, &self.runtime_state_root(), &[])?;
         match runtime.state_dir(&record.id) {
             Some(state) => Ok(trashes(&self.options).1.put(&state, RUNTIME_STATE)?),
             None => Ok(runtime.delete(&record.id)?),

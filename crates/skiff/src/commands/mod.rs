@@ -281,6 +281,7 @@ fn store_options(global: &GlobalArgs) -> StoreOptions {
     if let Some(runtime) = &global.runtime {
         options.runtime = runtime.clone();
     }
+    options.runtime_flags = global.runtime_flag.clone();
     if let Some(volumes) = &global.volumepath {
         options.volume_path = Some(volumes.clone());
     }
