@@ -204,6 +204,7 @@ pub async fn start_attached(
             detach_keys: pending.detach_keys,
             stdout: pending.stdout,
             stderr: pending.stderr,
+            kill_on_signal: false,
         },
     };
     let Pumped { running, reported } = spawn_pumped(api, action, pending.hijack).await?;

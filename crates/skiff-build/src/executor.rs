@@ -1002,9 +1002,7 @@ impl Builder<'_> {
         };
         let _ = self.out.flush();
         let created = self.engine.create_container(spec, None)?;
-        let result = self
-            .engine
-            .start_container(&created.id, StartMode::attached(false, Vec::new()));
+        let result = self.engine.start_container(&created.id, StartMode::step());
         let layer = match result {
             Ok(0) => self
                 .engine

@@ -67,6 +67,8 @@ pub(crate) enum Ending {
 /// Forwards the signals a user sends to an attached `skiff run` to the container (sig-proxy).
 pub(crate) struct SignalProxy {
     pub(crate) signal_fd: nix::sys::signalfd::SignalFd,
+    /// Any signal kills the process instead of reaching it as it is.
+    kill: bool,
 }
 
 impl SignalProxy {
@@ -88,12 +90,21 @@ impl SignalProxy {
             nix::sys::signalfd::SfdFlags::SFD_NONBLOCK,
         )
         .ok()?;
-        Some(Self { signal_fd })
+        Some(Self {
+            signal_fd,
+            kill: false,
+        })
+    }
+
+    pub(crate) fn killing(mut self, kill: bool) -> Self {
+        self.kill = kill;
+        self
     }
 
     pub(crate) fn forward(&self, pid: i32) {
         while let Ok(Some(info)) = self.signal_fd.read_signal() {
             if let Ok(signal) = Signal::try_from(info.ssi_signo as i32) {
+                let signal = if self.kill { Signal::SIGKILL } else { signal };
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
             }
         }

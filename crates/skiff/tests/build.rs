@@ -501,3 +501,47 @@ fn commit_keeps_changes_command_and_message() {
             .fails(125, "invalid --change");
     }
 }
+
+/// SIGTERM stops a build in a RUN step at once (the step's program, PID 1 of its container,
+/// would ignore the signal), and the step's container goes with it.
+#[test]
+fn a_signal_stops_a_build_in_a_run_step() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let dir = context(
+            &ctx,
+            "slow",
+            &[(
+                "Containerfile",
+                "FROM localhost/busybox\nRUN echo started && sleep 60\n",
+            )],
+        );
+        let mut build = ctx
+            .command(["build", "-t", "slow", &dir])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(build.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("started") {
+            line.clear();
+            let read = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+            assert!(read > 0, "the build ended before its RUN step ran");
+        }
+        let signalled = std::time::Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(build.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let status = build.wait().unwrap();
+        assert!(
+            signalled.elapsed() < std::time::Duration::from_secs(20),
+            "{mode:?}: the build ran on for {:?}",
+            signalled.elapsed()
+        );
+        assert!(!status.success());
+        assert_eq!(ctx.skiff(["ps", "-a", "--external", "-q"]).ok(), "");
+    }
+}

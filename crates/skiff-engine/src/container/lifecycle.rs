@@ -43,6 +43,11 @@ pub enum StartMode {
         stdout: bool,
         #[serde(default = "attached_by_default")]
         stderr: bool,
+        /// A signal this process receives kills the container (a build's RUN step: its
+        /// program as PID 1 would ignore SIGTERM, so the build could not be stopped) instead
+        /// of being passed on to it.
+        #[serde(default)]
+        kill_on_signal: bool,
     },
 }
 
@@ -89,6 +94,7 @@ impl StartMode {
             detach_keys,
             stdout: streams[1],
             stderr: streams[2],
+            kill_on_signal: false,
         })
     }
 
@@ -104,6 +110,19 @@ impl StartMode {
             detach_keys,
             stdout: true,
             stderr: true,
+            kill_on_signal: false,
+        }
+    }
+
+    /// Attached to the output, the container killed when this process is signalled (a
+    /// build's RUN step).
+    pub fn step() -> Self {
+        StartMode::Attached {
+            stdin: false,
+            detach_keys: Vec::new(),
+            stdout: true,
+            stderr: true,
+            kill_on_signal: true,
         }
     }
 }
@@ -416,14 +435,20 @@ impl Engine {
         }
 
         let attached = matches!(mode, StartMode::Attached { .. });
-        let (stdin, detach_keys, streams) = match &mode {
+        let (stdin, detach_keys, streams, kill_on_signal) = match &mode {
             StartMode::Attached {
                 stdin,
                 detach_keys,
                 stdout,
                 stderr,
-            } => (*stdin, detach_keys.clone(), (*stdout, *stderr)),
-            StartMode::Detached => (false, Vec::new(), (false, false)),
+                kill_on_signal,
+            } => (
+                *stdin,
+                detach_keys.clone(),
+                (*stdout, *stderr),
+                *kill_on_signal,
+            ),
+            StartMode::Detached => (false, Vec::new(), (false, false), false),
         };
         let mut sync = SyncReader {
             channel: self.launch(&record, attached, stdin, streams)?,
@@ -511,7 +536,7 @@ impl Engine {
                 return Ok(0);
             }
         }
-        let proxy = SignalProxy::install();
+        let proxy = SignalProxy::install().map(|p| p.killing(kill_on_signal));
         let mut result = None;
         while let Some(message) = sync.next(proxy.as_ref().map(|p| (p, pid))) {
             match message {
