@@ -89,6 +89,8 @@ impl Engine {
             source,
         })? {
             nix::unistd::ForkResult::Child => {
+                // The caller may hold signals for its wait (sig-proxy); not this child.
+                let _ = nix::sys::signal::SigSet::all().thread_unblock();
                 skiff_storage::database::forget_ahead();
                 drop(ours);
                 let code = self.become_monitor(

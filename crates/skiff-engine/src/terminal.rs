@@ -87,7 +87,7 @@ impl SignalProxy {
         set.thread_block().ok()?;
         let signal_fd = nix::sys::signalfd::SignalFd::with_flags(
             &set,
-            nix::sys::signalfd::SfdFlags::SFD_NONBLOCK,
+            nix::sys::signalfd::SfdFlags::SFD_NONBLOCK | nix::sys::signalfd::SfdFlags::SFD_CLOEXEC,
         )
         .ok()?;
         Some(Self {

@@ -450,6 +450,13 @@ impl Engine {
             ),
             StartMode::Detached => (false, Vec::new(), (false, false), false),
         };
+        // Without a terminal, signals wait for the container from before it exists: one that
+        // came between its start and this process's wait would otherwise end this process
+        // and leave the container behind. (The launched child unblocks them.)
+        let early_proxy = (attached && !record.spec.tty)
+            .then(SignalProxy::install)
+            .flatten()
+            .map(|p| p.killing(kill_on_signal));
         let mut sync = SyncReader {
             channel: self.launch(&record, attached, stdin, streams)?,
             buffer: Vec::new(),
@@ -536,7 +543,8 @@ impl Engine {
                 return Ok(0);
             }
         }
-        let proxy = SignalProxy::install().map(|p| p.killing(kill_on_signal));
+        let proxy =
+            early_proxy.or_else(|| SignalProxy::install().map(|p| p.killing(kill_on_signal)));
         let mut result = None;
         while let Some(message) = sync.next(proxy.as_ref().map(|p| (p, pid))) {
             match message {
