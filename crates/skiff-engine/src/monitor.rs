@@ -590,7 +590,17 @@ impl Engine {
         };
         let host_network = spec.network == skiff_spec::NetworkMode::Host;
         let own_entries = namespace
-            .map(|n| crate::network::hosts_entries(&n.attached, &hostname, &record.name))
+            .map(|n| {
+                let mut entries =
+                    crate::network::hosts_entries(&n.attached, &hostname, &record.name);
+                if let Some(address) = &n.address {
+                    entries.push_str(&format!("{address}\t{hostname} {}\n", record.name));
+                    if let Some(host) = skiff_network::usermode::host_address() {
+                        entries.push_str(&format!("{host}\thost.containers.internal\n"));
+                    }
+                }
+                entries
+            })
             .unwrap_or_default();
         let host_files = hostfiles::write(
             &self.userdata_dir(&record.id),

@@ -74,8 +74,10 @@ impl Engine {
         Ok(self.network_store()?.create(request)?)
     }
 
+    /// Every network, by name (as Podman lists them).
     pub fn list_networks(&self) -> Result<Vec<NetworkReport>, EngineError> {
-        let networks = self.network_store()?.list()?;
+        let mut networks = self.network_store()?.list()?;
+        networks.sort_by(|a, b| a.name.cmp(&b.name));
         let containers = self.containers.list()?;
         Ok(networks
             .into_iter()
@@ -342,6 +344,7 @@ impl Engine {
                     helper,
                     &self.run_dir(&record.id),
                     &record.spec.ports,
+                    &record.spec.slirp,
                 )?));
             }
             NetworkMode::Container(id) => {
@@ -578,6 +581,7 @@ fn joined_namespace(path: &str) -> Result<Namespace, EngineError> {
         path: Some(path.into()),
         attached: Vec::new(),
         resolvers: Vec::new(),
+        address: None,
     })
 }
 

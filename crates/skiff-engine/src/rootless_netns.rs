@@ -227,7 +227,7 @@ fn set_up(runroot: &Path) -> Result<(), EngineError> {
     } else {
         Helper::Slirp4netns
     };
-    let namespace = usermode::create_namespace(helper, &dir, &[])?;
+    let namespace = usermode::create_namespace(helper, &dir, &[], &Default::default())?;
     let resolvers = if namespace.resolvers.is_empty() {
         fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
     } else {

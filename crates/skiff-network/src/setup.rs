@@ -43,6 +43,9 @@ pub struct Namespace {
     /// Resolvers inside the namespace for the container's resolv.conf: its networks' DNS
     /// servers, or a user-mode stack's forwarder; empty for the host's own.
     pub resolvers: Vec<String>,
+    /// The container's own address on a user-mode stack (slirp4netns's .100), for its
+    /// /etc/hosts.
+    pub address: Option<String>,
 }
 
 pub fn format_mac(mac: &[u8; 6]) -> String {
@@ -165,6 +168,7 @@ pub fn create_namespace(
         path: None,
         attached,
         resolvers,
+        address: None,
     })
 }
 

@@ -34,6 +34,8 @@ pub struct ContainerSpec {
     /// `--security-opt mask=PATH[:PATH...]`: more paths masked.
     pub mask: Vec<String>,
     pub network: NetworkMode,
+    /// `--network slirp4netns:OPTIONS`.
+    pub slirp: SlirpOptions,
     pub labels: BTreeMap<String, String>,
     pub init: bool,
     pub stop_signal: Option<String>,
@@ -506,6 +508,83 @@ pub enum NetworkMode {
     Path(String),
 }
 
+/// `--network slirp4netns:cidr=CIDR,mtu=N,allow_host_loopback=true,enable_ipv6=true,...`
+/// (Podman's options).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SlirpOptions {
+    /// The namespace's IPv4 network (default 10.0.2.0/24): the container is its .100, the
+    /// gateway .2 and the DNS forwarder .3.
+    pub cidr: Option<String>,
+    pub mtu: Option<u32>,
+    pub allow_host_loopback: bool,
+    pub enable_ipv6: bool,
+}
+
+impl SlirpOptions {
+    /// `cidr=...,mtu=...` as Podman reads it; `port_handler`, `outbound_addr` and
+    /// `outbound_addr6` are taken (skiff forwards ports through slirp4netns's own API and
+    /// leaves the outbound address to the host's routing).
+    pub fn parse(options: &str) -> Result<Self, String> {
+        let mut parsed = SlirpOptions::default();
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            let (key, value) = option.split_once('=').unwrap_or((option, ""));
+            let flag = || match value {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(format!("{key}={value}: expected true or false")),
+            };
+            match key {
+                "cidr" => {
+                    ipv4_network(value).ok_or_else(|| {
+                        format!("cidr={value}: expected an IPv4 network, as 10.0.2.0/24")
+                    })?;
+                    parsed.cidr = Some(value.to_string());
+                }
+                "mtu" => {
+                    parsed.mtu = Some(value.parse().ok().filter(|m| *m >= 68).ok_or_else(|| {
+                        format!("mtu={value}: expected a number of bytes, at least 68")
+                    })?)
+                }
+                "allow_host_loopback" => parsed.allow_host_loopback = flag()?,
+                "enable_ipv6" => parsed.enable_ipv6 = flag()?,
+                "port_handler" if matches!(value, "rootlesskit" | "slirp4netns") => {}
+                "outbound_addr" | "outbound_addr6" if !value.is_empty() => {}
+                _ => return Err(format!("unknown option for slirp4netns: {option:?}")),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+impl SlirpOptions {
+    /// The namespace's network (`cidr`, else slirp4netns's 10.0.2.0/24).
+    pub fn network(&self) -> (std::net::Ipv4Addr, u8) {
+        self.cidr
+            .as_deref()
+            .and_then(ipv4_network)
+            .unwrap_or((std::net::Ipv4Addr::new(10, 0, 2, 0), 24))
+    }
+
+    /// The address `offset` into the network: the container .100, the DNS forwarder .3.
+    pub fn address(&self, offset: u32) -> std::net::Ipv4Addr {
+        std::net::Ipv4Addr::from(u32::from(self.network().0) + offset)
+    }
+}
+
+/// `A.B.C.D/N` as its network address and prefix; None unless IPv4 with room for a .100.
+fn ipv4_network(text: &str) -> Option<(std::net::Ipv4Addr, u8)> {
+    let (address, prefix) = text.split_once('/')?;
+    let address: std::net::Ipv4Addr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 25)?;
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
+    Some((std::net::Ipv4Addr::from(u32::from(address) & mask), prefix))
+}
+
 /// One bridge network a container joins, with what the user fixed for it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
@@ -528,6 +607,8 @@ impl NetworkMode {
             "host" => Some(NetworkMode::Host),
             "pasta" => Some(NetworkMode::Pasta),
             "slirp4netns" => Some(NetworkMode::Slirp4netns),
+            // Its options are read into `SlirpOptions`.
+            other if other.starts_with("slirp4netns:") => Some(NetworkMode::Slirp4netns),
             "" => None,
             other if other.starts_with("container:") => {
                 let name = &other["container:".len()..];
@@ -658,7 +739,33 @@ impl PortMapping {
 
 #[cfg(test)]
 mod network_tests {
-    use super::{NetworkMode, PortMapping};
+    use super::{NetworkMode, PortMapping, SlirpOptions};
+
+    #[test]
+    fn slirp_options_as_podman_reads_them() {
+        let parsed = SlirpOptions::parse(
+            "cidr=172.23.78.9/24,mtu=1500,allow_host_loopback=true,port_handler=slirp4netns",
+        )
+        .unwrap();
+        assert_eq!(parsed.cidr.as_deref(), Some("172.23.78.9/24"));
+        assert_eq!((parsed.mtu, parsed.allow_host_loopback), (Some(1500), true));
+        assert_eq!(parsed.address(100).to_string(), "172.23.78.100");
+        assert_eq!(SlirpOptions::default().address(3).to_string(), "10.0.2.3");
+        for bad in [
+            "bogus=1",
+            "cidr=10.0.0.1",
+            "cidr=10.0.0.0/30",
+            "mtu=10",
+            "enable_ipv6=yes",
+            "port_handler=x",
+        ] {
+            assert!(SlirpOptions::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            NetworkMode::parse("slirp4netns:cidr=10.1.0.0/16"),
+            Some(NetworkMode::Slirp4netns)
+        );
+    }
 
     #[test]
     fn port_mappings_parse_like_podman() {

@@ -4,7 +4,9 @@
 //! the `ContainerSpec`.
 use serde::{Deserialize, Serialize};
 
-use crate::container::{ContainerSpec, NetworkMode, PortMapping, RestartPolicy, SeccompChoice};
+use crate::container::{
+    ContainerSpec, NetworkMode, PortMapping, RestartPolicy, SeccompChoice, SlirpOptions,
+};
 use crate::error::SpecError;
 use crate::mounts::{parse_tmpfs, parse_volume};
 
@@ -178,6 +180,12 @@ impl CreateOptions {
             spec.mounts.push(parse_tmpfs(tmpfs)?);
         }
         spec.network = network_mode(self, default_network)?;
+        for value in &self.network {
+            if let Some(options) = value.strip_prefix("slirp4netns:") {
+                spec.slirp = SlirpOptions::parse(options)
+                    .map_err(|why| invalid(format!("--network {value:?}: {why}")))?;
+            }
+        }
         for publish in &self.publish {
             spec.ports.extend(PortMapping::parse(publish)?);
         }

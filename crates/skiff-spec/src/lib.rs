@@ -21,7 +21,7 @@ pub use capabilities::{
 };
 pub use container::{
     ContainerSpec, LogConfig, MountSpec, NamespaceMode, NetworkAttachment, NetworkMode,
-    PortMapping, RestartPolicy, SdNotify, SeccompChoice, SystemdMode,
+    PortMapping, RestartPolicy, SdNotify, SeccompChoice, SlirpOptions, SystemdMode,
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;

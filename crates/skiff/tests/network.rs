@@ -502,6 +502,11 @@ fn network_commands_and_errors_like_podman() {
         "mynet",
     ])
     .ok();
+    // Listed by name, as Podman lists them.
+    assert_eq!(
+        ctx.skiff(["network", "ls", "--format", "{{.Name}}"]).ok(),
+        "mynet\npodman"
+    );
     let gateway = ctx.skiff([
         "network",
         "inspect",
@@ -864,6 +869,38 @@ fn rootless_slirp4netns_is_the_fallback() {
     assert!(text.contains("inet 10.0.2.100/24"), "{text}");
     assert!(text.contains("nameserver 10.0.2.3"), "{text}");
     assert!(text.ends_with("from outside"), "{text}");
+
+    // Podman's options: another network (the container .100, the resolver .3, both in
+    // /etc/hosts and resolv.conf), another MTU; an unknown option is refused.
+    let out = ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns:cidr=172.23.78.0/24,mtu=1500,port_handler=slirp4netns",
+        "--name",
+        "slirpy",
+        "--hostname",
+        "slirpy",
+        "localhost/busybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show tap0; cat /sys/class/net/tap0/mtu /etc/resolv.conf /etc/hosts",
+    ]);
+    let text = out.ok();
+    assert!(text.contains("inet 172.23.78.100/24"), "{text}");
+    assert!(text.contains("\n1500\n"), "{text}");
+    assert!(text.contains("nameserver 172.23.78.3"), "{text}");
+    assert!(text.contains("172.23.78.100\tslirpy slirpy"), "{text}");
+    assert!(text.contains("\thost.containers.internal"), "{text}");
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--network",
+        "slirp4netns:cidr=10.0.0.0/8,bogus=1",
+        "localhost/busybox",
+        "true",
+    ])
+    .fails(125, "unknown option for slirp4netns: \"bogus=1\"");
 
     let (_, port) = run_published(&ctx, "web", Some("slirp4netns"), 80, CLIENT_ADDRESS_SERVER);
     let seen =

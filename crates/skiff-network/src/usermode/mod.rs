@@ -48,26 +48,38 @@ impl Helper {
     }
 }
 
+/// The host's first IPv4 address outside loopback (`hostname -I`'s first), which a container
+/// on a user-mode stack reaches the host by: its `host.containers.internal`.
+pub fn host_address() -> Option<std::net::Ipv4Addr> {
+    nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter_map(|a| a.address?.as_sockaddr_in().map(|address| address.ip()))
+        .find(|ip| !ip.is_loopback())
+}
+
 /// A new namespace served by `helper`, with `ports` forwarded from the host into it.
 pub fn create_namespace(
     helper: Helper,
     run_dir: &Path,
     ports: &[PortMapping],
+    slirp_options: &skiff_spec::SlirpOptions,
 ) -> Result<Namespace, NetworkError> {
     let fd = new_namespace(|_, _| Ok(()))?;
     fs::create_dir_all(run_dir).map_err(system(format!("create {}", run_dir.display())))?;
     let netns = bind_namespace(&fd, run_dir)?;
     let pid_file = run_dir.join(PID_FILE);
     let started = match helper {
-        Helper::Pasta => pasta::start(&netns, &pid_file, ports),
-        Helper::Slirp4netns => slirp::start(&netns, run_dir, &pid_file, ports),
+        Helper::Pasta => pasta::start(&netns, &pid_file, ports).map(|r| (r, None)),
+        Helper::Slirp4netns => slirp::start(&netns, run_dir, &pid_file, ports, slirp_options)
+            .map(|r| (r, Some(slirp_options.address(100).to_string()))),
     };
     match started {
-        Ok(resolvers) => Ok(Namespace {
+        Ok((resolvers, address)) => Ok(Namespace {
             fd,
             path: Some(netns),
             attached: Vec::new(),
             resolvers,
+            address,
         }),
         Err(e) => {
             stop(run_dir);

@@ -1,5 +1,6 @@
 //! slirp4netns, the fallback where pasta is missing: the namespace gets `tap0` in
-//! 10.0.2.0/24 (gateway 10.0.2.2, DNS forwarder 10.0.2.3), and published ports are added
+//! 10.0.2.0/24 or the `cidr` asked for (the container .100, gateway .2, DNS forwarder .3),
+//! and published ports are added
 //! through its API socket. As in Podman, the host's loopback stays out of reach. Forwarded
 //! connections keep a remote client's address; those from the host's loopback come from the
 //! gateway.
@@ -21,8 +22,6 @@ use crate::error::{NetworkError, system};
 
 const SOCKET_FILE: &str = "slirp4netns.sock";
 const LOG_FILE: &str = "slirp4netns.log";
-/// slirp4netns's fixed resolver inside the namespace.
-const RESOLVER: &str = "10.0.2.3";
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts slirp4netns for the namespace at `netns` and waits until it has configured it.
@@ -31,6 +30,7 @@ pub(super) fn start(
     run_dir: &Path,
     pid_file: &Path,
     ports: &[PortMapping],
+    options: &skiff_spec::SlirpOptions,
 ) -> Result<Vec<String>, NetworkError> {
     let helper = Helper::Slirp4netns;
     let socket = run_dir.join(SOCKET_FILE);
@@ -42,10 +42,19 @@ pub(super) fn start(
     let ready_fd = ready_write.as_raw_fd();
     let mut command = Command::new(helper.program());
     command
+        .arg("--configure")
+        .arg(format!("--mtu={}", options.mtu.unwrap_or(65520)));
+    if !options.allow_host_loopback {
+        command.arg("--disable-host-loopback");
+    }
+    if let Some(cidr) = &options.cidr {
+        command.arg(format!("--cidr={cidr}"));
+    }
+    if options.enable_ipv6 {
+        command.arg("--enable-ipv6");
+    }
+    command
         .args([
-            "--configure",
-            "--mtu=65520",
-            "--disable-host-loopback",
             "--enable-sandbox",
             "--enable-seccomp",
             "--netns-type=path",
@@ -99,7 +108,8 @@ pub(super) fn start(
     for port in ports {
         add_forward(&socket, port)?;
     }
-    Ok(vec![RESOLVER.to_string()])
+    // Its resolver: .3 of the namespace's network.
+    Ok(vec![options.address(3).to_string()])
 }
 
 /// Whether the helper reported ready within the time allowed (signals aside).
