@@ -23,6 +23,9 @@ pub struct CreateOptions {
     pub env_file: Vec<std::path::PathBuf>,
     pub unsetenv: Vec<String>,
     pub unsetenv_all: bool,
+    /// `--http-proxy` (the CLI's default; false from the REST API and compose): the caller's
+    /// proxy variables go into the container, under its `--env-file` and `--env`.
+    pub http_proxy: bool,
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub hostname: Option<String>,
@@ -137,7 +140,10 @@ impl CreateOptions {
             image: self.image.clone(),
             command: self.command.clone(),
             entrypoint: self.entrypoint.as_deref().map(entrypoint),
-            env: environment_entries(&self.env_file, &self.env)?,
+            env: proxy_environment(self.http_proxy)
+                .into_iter()
+                .chain(environment_entries(&self.env_file, &self.env)?)
+                .collect(),
             workdir: self.workdir.clone(),
             user: self.user.clone(),
             hostname: self.hostname.clone(),
@@ -419,6 +425,27 @@ pub fn environment_entries(
         env.extend(env_entry(entry)?);
     }
     Ok(env)
+}
+
+/// The proxy variables of this process (Podman's list), as `NAME=VALUE` entries.
+fn proxy_environment(wanted: bool) -> Vec<String> {
+    const NAMES: &[&str] = &[
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "ftp_proxy",
+        "FTP_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ];
+    if !wanted {
+        return Vec::new();
+    }
+    NAMES
+        .iter()
+        .filter_map(|name| std::env::var(name).ok().map(|v| format!("{name}={v}")))
+        .collect()
 }
 
 fn env_entry(entry: &str) -> Result<Option<String>, SpecError> {

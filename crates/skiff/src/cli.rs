@@ -748,6 +748,9 @@ pub struct RunArgs {
     /// Unset all default and image environment variables
     #[arg(long = "unsetenv-all")]
     pub unsetenv_all: bool,
+    /// Set proxy environment variables in the container based on the host proxy vars
+    #[arg(long = "http-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub http_proxy: bool,
     /// Kernel memory limit (no longer supported by the kernel: ignored with a warning)
     #[arg(long = "kernel-memory", value_name = "SIZE", hide = true)]
     pub kernel_memory: Option<String>,

@@ -33,6 +33,34 @@ fn force_removal_of_what_does_not_exist_succeeds() {
 
 /// `ps --external` (every Podman test's set-up) and `--noheading` are accepted, and the default
 /// table shows published ports in PORTS as `{{.Ports}}` does.
+/// `--http-proxy` (on by default) passes the caller's proxy variables in, under `--env`;
+/// `--http-proxy=false` does not.
+#[test]
+fn proxy_variables_follow_http_proxy() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let proxy = [
+            ("https_proxy", "http://proxy.invalid:3128"),
+            ("NO_PROXY", "localhost"),
+        ];
+        let env = |extra: &[&str]| {
+            let mut args = vec!["run", "--rm"];
+            args.extend_from_slice(extra);
+            args.extend(["busybox", "sh", "-c", "env | grep -i proxy | sort"]);
+            ctx.skiff_with_env(&proxy, &args).ok().to_string()
+        };
+        assert_eq!(
+            env(&[]),
+            "NO_PROXY=localhost\nhttps_proxy=http://proxy.invalid:3128"
+        );
+        assert_eq!(
+            env(&["-e", "NO_PROXY=mine"]),
+            "NO_PROXY=mine\nhttps_proxy=http://proxy.invalid:3128"
+        );
+        assert_eq!(env(&["--http-proxy=false"]), "");
+    }
+}
+
 /// `--runtime-flag` goes to the runtime: the embedded one defines none, so a container cannot
 /// start with one (Podman's OCI runtime error, 126) and nothing is left behind.
 #[test]

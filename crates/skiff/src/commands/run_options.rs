@@ -12,6 +12,7 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         env_file: args.process.env_file.clone(),
         unsetenv: args.unsetenv.clone(),
         unsetenv_all: args.unsetenv_all,
+        http_proxy: args.http_proxy,
         workdir: args.process.workdir.clone(),
         user: args.process.user.clone(),
         hostname: args.hostname.clone(),
