@@ -381,6 +381,15 @@ fn published_ports_reach_the_container() {
         ctx.skiff(["port", "web"]).ok(),
         format!("80/tcp -> 127.0.0.1:{port}")
     );
+    // One port: its host addresses only; one not published is Podman's error.
+    for private in ["80", "80/tcp"] {
+        assert_eq!(
+            ctx.skiff(["port", "web", private]).ok(),
+            format!("127.0.0.1:{port}")
+        );
+    }
+    ctx.skiff(["port", "web", "99/tcp"])
+        .fails(125, "Error: failed to find published port \"99/tcp\"");
     let ps = ctx.skiff(["ps", "--format", "{{.Ports}}"]);
     assert_eq!(ps.ok(), format!("127.0.0.1:{port}->80/tcp"));
     // A port is published once: by another container, or held by a host process, refused.

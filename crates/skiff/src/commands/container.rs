@@ -278,20 +278,32 @@ pub fn port(engine: &Engine, args: &PortArgs) -> Result<i32> {
             .collect(),
         (None, false) => bail!("you must provide a container name or ID, or --all"),
     };
+    // `PORT[/PROTO]`: only that port's host addresses, as Podman prints them.
+    let wanted = args.port.as_deref().map(|port| {
+        if port.contains('/') {
+            port.to_string()
+        } else {
+            format!("{port}/tcp")
+        }
+    });
+    let mut found = false;
     for name in containers {
         for line in engine.container_ports(&name)? {
-            let matches = args.port.as_deref().is_none_or(|port| {
-                let wanted = if port.contains('/') {
-                    port.to_string()
-                } else {
-                    format!("{port}/tcp")
-                };
-                line.starts_with(&format!("{wanted} "))
-            });
-            if matches {
-                println!("{line}");
+            match &wanted {
+                None => println!("{line}"),
+                Some(wanted) => {
+                    if let Some(host) = line.strip_prefix(&format!("{wanted} -> ")) {
+                        println!("{host}");
+                        found = true;
+                    }
+                }
             }
         }
+    }
+    if let Some(wanted) = wanted
+        && !found
+    {
+        bail!("failed to find published port {wanted:?}");
     }
     Ok(0)
 }
