@@ -55,7 +55,7 @@ pub fn max_layer_size() -> Result<Option<u64>, String> {
 }
 
 /// Every variable above.
-const ALL: [&str; 17] = [
+const ALL: [&str; 18] = [
     SKIFF_MAX_LAYER_SIZE,
     XDG_DATA_HOME,
     XDG_RUNTIME_DIR,
@@ -72,6 +72,7 @@ const ALL: [&str; 17] = [
     REGISTRY_AUTH_FILE,
     DOCKER_CONFIG,
     CONTAINERS_REGISTRIES_CONF,
+    CONTAINERS_CONF,
     SOURCE_DATE_EPOCH,
 ];
 
@@ -98,5 +99,7 @@ pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// Replaces registries.conf (Podman's name).
 pub const CONTAINERS_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
+/// Replaces containers.conf (Podman's name).
+pub const CONTAINERS_CONF: &str = "CONTAINERS_CONF";
 /// Reproducible builds: the created time of built images and of the files they add.
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";

@@ -27,6 +27,8 @@ pub struct HostFilesRequest<'a> {
     /// The files of the container whose network namespace this one shares, used as they are.
     pub network_of: Option<std::path::PathBuf>,
     pub spec: &'a skiff_spec::ContainerSpec,
+    /// containers.conf's DNS and hosts keys, under the container's own flags.
+    pub conf: &'a crate::containers_conf::ContainersConf,
 }
 
 /// Appends `line` to a hosts file that does not hold it yet.
@@ -108,18 +110,44 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
         add_hosts_line(&files.hosts, &format!("127.0.0.1\t{names}\n"))?;
         return Ok(files);
     }
+    let conf = request.conf;
     let mut hosts = if host_network {
         fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
-        let own = if request.own_entries.is_empty() {
+        // containers.conf's base_hosts_file first (its entries, comments dropped); the
+        // container's own names unless that file names them already, as Podman.
+        let base: String = conf
+            .base_hosts_file
+            .as_deref()
+            .map(|path| fs::read_to_string(path).io("read", path))
+            .transpose()?
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or_default().trim())
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let named = |n: &str| {
+            base.lines()
+                .any(|l| l.split_whitespace().skip(1).any(|word| word == n))
+        };
+        let own = if named(hostname) || named(name) {
+            String::new()
+        } else if request.own_entries.is_empty() {
             format!("127.0.1.1\t{hostname} {name}\n")
         } else {
             request.own_entries.clone()
         };
         format!(
-            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n{own}"
+            "{base}127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n{own}"
         )
     };
+    if let Some(ip) = &conf.host_containers_internal_ip
+        && !host_network
+        && !hosts.contains("\thost.containers.internal")
+    {
+        hosts.push_str(&format!("{ip}\thost.containers.internal\n"));
+    }
     // --add-host NAME:IP (also NAME=IP)
     for entry in &spec.extra_hosts {
         if let Some((host, ip)) = entry.split_once([':', '=']) {
@@ -128,8 +156,17 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
     }
     fs::write(&files.hosts, hosts).io("write", &files.hosts)?;
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let mut servers = spec.dns_servers.clone();
-    let mut search = spec.dns_search.clone();
+    // The container's flags, else containers.conf's, else its networks', else the host's.
+    let or_conf = |own: &Vec<String>, conf: &Vec<String>| {
+        if own.is_empty() {
+            conf.clone()
+        } else {
+            own.clone()
+        }
+    };
+    let mut servers = or_conf(&spec.dns_servers, &conf.dns_servers);
+    let mut search = or_conf(&spec.dns_search, &conf.dns_searches);
+    let options = or_conf(&spec.dns_options, &conf.dns_options);
     if servers.is_empty() && !request.resolvers.is_empty() {
         servers = request.resolvers.clone();
         // The network's DNS server answers container names and forwards the rest.
@@ -143,27 +180,38 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
             );
         }
     }
+    // As Podman writes it: search, then the nameservers, then options.
     let mut resolv = String::new();
+    if !search.is_empty() {
+        resolv.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    let mut kept_options = Vec::new();
     for line in host_resolv.lines() {
         let trimmed = line.trim_start();
         let replaced = (trimmed.starts_with("nameserver") && !servers.is_empty())
             || (trimmed.starts_with("search") && !search.is_empty())
-            || (trimmed.starts_with("options") && !spec.dns_options.is_empty());
+            || (trimmed.starts_with("options") && !options.is_empty());
         // A loopback resolver of the host is unreachable from a private network namespace.
         let unreachable = !host_network && trimmed.starts_with("nameserver 127.");
-        if !replaced && !unreachable {
+        if replaced || unreachable {
+            continue;
+        }
+        if trimmed.starts_with("options") {
+            kept_options.push(line);
+        } else {
             resolv.push_str(line);
             resolv.push('\n');
         }
     }
-    if !search.is_empty() {
-        resolv.push_str(&format!("search {}\n", search.join(" ")));
-    }
     for server in &servers {
         resolv.push_str(&format!("nameserver {server}\n"));
     }
-    if !spec.dns_options.is_empty() {
-        resolv.push_str(&format!("options {}\n", spec.dns_options.join(" ")));
+    for line in kept_options {
+        resolv.push_str(line);
+        resolv.push('\n');
+    }
+    if !options.is_empty() {
+        resolv.push_str(&format!("options {}\n", options.join(" ")));
     }
     fs::write(&files.resolv_conf, resolv).io("write", &files.resolv_conf)?;
     Ok(files)

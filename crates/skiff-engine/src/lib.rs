@@ -7,6 +7,7 @@ pub mod action;
 mod archive;
 mod check;
 mod container;
+mod containers_conf;
 mod copy;
 mod disk_usage;
 mod engine;

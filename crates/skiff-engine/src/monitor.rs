@@ -602,6 +602,8 @@ impl Engine {
                 entries
             })
             .unwrap_or_default();
+        let conf = crate::containers_conf::ContainersConf::load(self.options.rootless)
+            .map_err(engine_error)?;
         let host_files = hostfiles::write(
             &self.userdata_dir(&record.id),
             &hostfiles::HostFilesRequest {
@@ -621,6 +623,7 @@ impl Engine {
                     _ => None,
                 },
                 spec,
+                conf: &conf,
             },
         )
         .map_err(engine_error)?;

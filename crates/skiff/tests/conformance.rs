@@ -33,6 +33,78 @@ fn force_removal_of_what_does_not_exist_succeeds() {
 
 /// `ps --external` (every Podman test's set-up) and `--noheading` are accepted, and the default
 /// table shows published ports in PORTS as `{{.Ports}}` does.
+/// containers.conf ($CONTAINERS_CONF) gives resolv.conf's search domains and servers (search
+/// first, as Podman writes it), the base of /etc/hosts (the container's own entry left out
+/// when that names it) and host.containers.internal; `--dns` still wins.
+#[test]
+fn containers_conf_shapes_resolv_conf_and_hosts() {
+    for mode in Mode::BOTH {
+        let ctx = TestContext::new(SKIFF, mode).with_busybox();
+        let dir = ctx.scratch("conf");
+        std::fs::write(
+            dir.join("hosts"),
+            "172.30.9.9 base1\n172.30.9.10 base2 # note\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("containers.conf"),
+            format!(
+                "[containers]\ndns_searches = [\"example.com\"]\ndns_servers = [\"1.1.1.1\", \"100.100.100.100\"]\nbase_hosts_file = \"{}\"\nhost_containers_internal_ip = \"172.30.1.5\"\n[engine]\nruntime = \"whatever\"\n",
+                dir.join("hosts").display()
+            ),
+        )
+        .unwrap();
+        for file in ["hosts", "containers.conf"] {
+            ctx.chown(&dir.join(file));
+        }
+        let conf = dir.join("containers.conf").display().to_string();
+        let env = [("CONTAINERS_CONF", conf.as_str())];
+        let run = |args: &[&str]| {
+            let mut all = vec!["run", "--rm", "--network", "none"];
+            all.extend_from_slice(args);
+            ctx.skiff_with_env(&env, &all).ok().to_string()
+        };
+        assert_eq!(
+            run(&["busybox", "cat", "/etc/resolv.conf"]),
+            "search example.com\nnameserver 1.1.1.1\nnameserver 100.100.100.100"
+        );
+        assert_eq!(
+            run(&[
+                "--dns",
+                "9.9.9.9",
+                "busybox",
+                "grep",
+                "nameserver",
+                "/etc/resolv.conf"
+            ]),
+            "nameserver 9.9.9.9"
+        );
+        let hosts = run(&["--add-host", "h3:1.2.3.4", "busybox", "cat", "/etc/hosts"]);
+        let lines: Vec<&str> = hosts.lines().collect();
+        assert_eq!(lines.len(), 7, "{hosts}");
+        assert_eq!(&lines[..2], ["172.30.9.9 base1", "172.30.9.10 base2"]);
+        assert!(
+            lines.contains(&"172.30.1.5\thost.containers.internal"),
+            "{hosts}"
+        );
+        assert!(lines.contains(&"1.2.3.4\th3"), "{hosts}");
+        let named = run(&[
+            "--name",
+            "base1",
+            "--hostname",
+            "base1",
+            "busybox",
+            "cat",
+            "/etc/hosts",
+        ]);
+        assert_eq!(named.lines().count(), 5, "{named}");
+        // A file that is not TOML is refused, naming it.
+        std::fs::write(dir.join("containers.conf"), "[containers\n").unwrap();
+        ctx.skiff_with_env(&env, &["run", "--rm", "busybox", "true"])
+            .fails(125, "containers.conf: ");
+    }
+}
+
 /// `--http-proxy` (on by default) passes the caller's proxy variables in, under `--env`;
 /// `--http-proxy=false` does not.
 #[test]

@@ -1,0 +1,114 @@
+//! containers.conf, the part skiff reads: the `[containers]` keys for a container's
+//! /etc/resolv.conf and /etc/hosts (`dns_servers`, `dns_searches`, `dns_options`,
+//! `base_hosts_file`, `host_containers_internal_ip`). $CONTAINERS_CONF alone when set; else
+//! /usr/share/containers/containers.conf, /etc/containers/containers.conf and, rootless, the
+//! user's ~/.config/containers/containers.conf, a later file's keys over an earlier's, as
+//! Podman reads them. Other keys are left to Podman.
+use std::path::{Path, PathBuf};
+
+use crate::environment::{self, var};
+use crate::error::EngineError;
+
+/// The `[containers]` keys skiff applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct ContainersConf {
+    pub dns_servers: Vec<String>,
+    pub dns_searches: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// A hosts file whose entries open every container's /etc/hosts.
+    pub base_hosts_file: Option<String>,
+    /// The address `host.containers.internal` names in /etc/hosts.
+    pub host_containers_internal_ip: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct File {
+    containers: ContainersConf,
+}
+
+impl ContainersConf {
+    /// The files in force for this user, merged.
+    pub fn load(rootless: bool) -> Result<Self, EngineError> {
+        let files: Vec<PathBuf> = match var(environment::CONTAINERS_CONF) {
+            Some(path) => vec![PathBuf::from(path)],
+            None => {
+                let mut files = vec![
+                    PathBuf::from("/usr/share/containers/containers.conf"),
+                    PathBuf::from("/etc/containers/containers.conf"),
+                ];
+                if rootless
+                    && let Some(config) = var(environment::XDG_CONFIG_HOME)
+                        .map(PathBuf::from)
+                        .or_else(|| var(environment::HOME).map(|h| Path::new(&h).join(".config")))
+                {
+                    files.push(config.join("containers/containers.conf"));
+                }
+                files
+            }
+        };
+        let mut merged = ContainersConf::default();
+        for path in files {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            merged.merge(Self::parse(&text).map_err(|why| {
+                EngineError::InvalidArgument(format!("{}: {why}", path.display()))
+            })?);
+        }
+        Ok(merged)
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str::<File>(text)
+            .map(|file| file.containers)
+            .map_err(|e| e.message().to_string())
+    }
+
+    /// `later`'s keys over these.
+    fn merge(&mut self, later: Self) {
+        let lists = [
+            (&mut self.dns_servers, later.dns_servers),
+            (&mut self.dns_searches, later.dns_searches),
+            (&mut self.dns_options, later.dns_options),
+        ];
+        for (mine, theirs) in lists {
+            if !theirs.is_empty() {
+                *mine = theirs;
+            }
+        }
+        self.base_hosts_file = later.base_hosts_file.or(self.base_hosts_file.take());
+        self.host_containers_internal_ip = later
+            .host_containers_internal_ip
+            .or(self.host_containers_internal_ip.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keys_skiff_applies_are_read_and_later_files_win() {
+        let mut conf = ContainersConf::parse(
+            "[containers]\ndns_searches = [\"example.com\"]\ndns_servers = [\"1.1.1.1\", \"8.8.8.8\"]\ndefault_ulimits = [\"nofile=1024:1024\"]\n[engine]\nruntime = \"runc\"\n",
+        )
+        .unwrap();
+        assert_eq!(conf.dns_servers, ["1.1.1.1", "8.8.8.8"]);
+        conf.merge(
+            ContainersConf::parse(
+                "[containers]\nbase_hosts_file = \"/h\"\ndns_servers = [\"9.9.9.9\"]\n",
+            )
+            .unwrap(),
+        );
+        assert_eq!(conf.dns_servers, ["9.9.9.9"]);
+        assert_eq!(conf.dns_searches, ["example.com"]);
+        assert_eq!(conf.base_hosts_file.as_deref(), Some("/h"));
+        assert!(ContainersConf::parse("[containers]\ndns_servers = 1\n").is_err());
+        assert_eq!(
+            ContainersConf::parse("").unwrap(),
+            ContainersConf::default()
+        );
+    }
+}
