@@ -61,9 +61,16 @@ impl ContainersConf {
     }
 
     fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str::<File>(text)
+        let mut conf = toml::from_str::<File>(text)
             .map(|file| file.containers)
-            .map_err(|e| e.message().to_string())
+            .map_err(|e| e.message().to_string())?;
+        // "" is unset; `none` is Podman's word for no base hosts file. (`image`, the image's
+        // own /etc/hosts as the base, is not taken: the default base is used.)
+        let set =
+            |value: Option<String>| value.filter(|v| !matches!(v.as_str(), "" | "none" | "image"));
+        conf.base_hosts_file = set(conf.base_hosts_file);
+        conf.host_containers_internal_ip = set(conf.host_containers_internal_ip);
+        Ok(conf)
     }
 
     /// `later`'s keys over these.
@@ -108,6 +115,13 @@ mod tests {
         assert!(ContainersConf::parse("[containers]\ndns_servers = 1\n").is_err());
         assert_eq!(
             ContainersConf::parse("").unwrap(),
+            ContainersConf::default()
+        );
+        assert_eq!(
+            ContainersConf::parse(
+                "[containers]\nbase_hosts_file = \"\"\nhost_containers_internal_ip = \"\"\n"
+            )
+            .unwrap(),
             ContainersConf::default()
         );
     }
