@@ -189,7 +189,9 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
     for line in host_resolv.lines() {
         let trimmed = line.trim_start();
         let replaced = (trimmed.starts_with("nameserver") && !servers.is_empty())
-            || (trimmed.starts_with("search") && !search.is_empty())
+            // `domain` and `search` exclude each other (the last one counts).
+            || ((trimmed.starts_with("search") || trimmed.starts_with("domain"))
+                && !search.is_empty())
             || (trimmed.starts_with("options") && !options.is_empty());
         // A loopback resolver of the host is unreachable from a private network namespace.
         let unreachable = !host_network && trimmed.starts_with("nameserver 127.");

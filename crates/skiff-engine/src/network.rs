@@ -42,6 +42,8 @@ pub struct ContainerAddress {
     pub mac: String,
     /// On a network with IPv6.
     pub ipv6: Option<skiff_network::Address6>,
+    /// The network's DNS server answers the container's names there.
+    pub dns_enabled: bool,
 }
 
 impl Engine {
@@ -535,6 +537,7 @@ impl Engine {
                 gateway,
                 mac: format_mac(&[0x02, 0x42, o[0], o[1], o[2], o[3]]),
                 ipv6: network.address6(address),
+                dns_enabled: network.dns_enabled,
             });
         }
         Ok(out)

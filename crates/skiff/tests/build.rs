@@ -524,7 +524,8 @@ fn a_signal_stops_a_build_in_a_run_step() {
             .unwrap();
         let mut stdout = std::io::BufReader::new(build.stdout.take().unwrap());
         let mut line = String::new();
-        while !line.contains("started") {
+        // The step's own output (the STEP line names it too).
+        while line.trim_end() != "started" {
             line.clear();
             let read = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
             assert!(read > 0, "the build ended before its RUN step ran");

@@ -316,6 +316,21 @@ fn containers_find_each_other_by_name_on_their_network_only() {
     ])
     .ok();
     run_sleeper(&ctx, "hidden", "elsewhere");
+    // Its short ID is a name there too, listed first among its aliases (as Podman lists it).
+    let id = ctx
+        .skiff(["inspect", "--format", "{{.Id}}", "db"])
+        .ok()
+        .to_string();
+    assert_eq!(
+        ctx.skiff([
+            "inspect",
+            "--format",
+            "{{(index .NetworkSettings.Networks \"named\").Aliases}}",
+            "db"
+        ])
+        .ok(),
+        format!("[{} database]", &id[..12])
+    );
     let db_ip = ctx
         .skiff([
             "inspect",

@@ -132,14 +132,19 @@ impl ContainerReport {
         for name in self.network_names() {
             let address = self.addresses.iter().find(|a| a.network == name);
             let ipv6 = address.and_then(|a| a.ipv6);
-            let aliases = match &self.record.spec.network {
-                skiff_spec::NetworkMode::Bridge(list) => list
-                    .iter()
-                    .find(|n| n.network == name)
-                    .map(|n| n.aliases.clone())
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
+            // Where the network's DNS answers names, the short ID is one (Podman lists it).
+            let mut aliases: Vec<String> = address
+                .filter(|a| a.dns_enabled)
+                .map(|_| self.record.id.chars().take(12).collect())
+                .into_iter()
+                .collect();
+            if let skiff_spec::NetworkMode::Bridge(list) = &self.record.spec.network {
+                aliases.extend(
+                    list.iter()
+                        .filter(|n| n.network == name)
+                        .flat_map(|n| n.aliases.iter().cloned()),
+                );
+            }
             networks.insert(
                 name.clone(),
                 json!({
