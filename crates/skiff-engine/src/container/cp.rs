@@ -195,7 +195,16 @@ impl Engine {
         let record = self.record_for_files(name_or_id)?;
         let host = match source {
             CopyTarget::Host(path) => Some(host_source(path)?),
-            _ => None,
+            CopyTarget::Stream => None,
+            CopyTarget::Container { container, path } => {
+                return self.copy_between_containers(
+                    container,
+                    path,
+                    name_or_id,
+                    destination,
+                    options,
+                );
+            }
         };
         let (into, to) = self.container_destination(&record, destination, host.is_none())?;
         let how = self.unpack_for(&record, &into.root, options);
