@@ -221,6 +221,8 @@ impl EngineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             EngineError::StartFailed(code, _) => *code,
+            // Podman's OCI runtime error: the runtime refused the command.
+            EngineError::Runtime(skiff_runtime::RuntimeError::UnknownFlag(_)) => 126,
             _ => 125,
         }
     }

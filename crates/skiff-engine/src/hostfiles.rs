@@ -29,6 +29,8 @@ pub struct HostFilesRequest<'a> {
     pub spec: &'a skiff_spec::ContainerSpec,
     /// containers.conf's DNS and hosts keys, under the container's own flags.
     pub conf: &'a crate::containers_conf::ContainersConf,
+    /// What `host.containers.internal` names, if anything.
+    pub host_internal: Option<String>,
 }
 
 /// Appends `line` to a hosts file that does not hold it yet.
@@ -142,9 +144,8 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
             "{base}127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n{own}"
         )
     };
-    if let Some(ip) = &conf.host_containers_internal_ip
+    if let Some(ip) = &request.host_internal
         && !host_network
-        && !hosts.contains("\thost.containers.internal")
     {
         hosts.push_str(&format!("{ip}\thost.containers.internal\n"));
     }
@@ -157,13 +158,8 @@ pub fn write(dir: &Path, request: &HostFilesRequest<'_>) -> Result<HostFiles, En
     fs::write(&files.hosts, hosts).io("write", &files.hosts)?;
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     // The container's flags, else containers.conf's, else its networks', else the host's.
-    let or_conf = |own: &Vec<String>, conf: &Vec<String>| {
-        if own.is_empty() {
-            conf.clone()
-        } else {
-            own.clone()
-        }
-    };
+    let or_conf =
+        |own: &[String], conf: &[String]| if own.is_empty() { conf } else { own }.to_vec();
     let mut servers = or_conf(&spec.dns_servers, &conf.dns_servers);
     let mut search = or_conf(&spec.dns_search, &conf.dns_searches);
     let options = or_conf(&spec.dns_options, &conf.dns_options);

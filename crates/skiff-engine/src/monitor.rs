@@ -595,15 +595,19 @@ impl Engine {
                     crate::network::hosts_entries(&n.attached, &hostname, &record.name);
                 if let Some(address) = &n.address {
                     entries.push_str(&format!("{address}\t{hostname} {}\n", record.name));
-                    if let Some(host) = skiff_network::usermode::host_address() {
-                        entries.push_str(&format!("{host}\thost.containers.internal\n"));
-                    }
                 }
                 entries
             })
             .unwrap_or_default();
         let conf = crate::containers_conf::ContainersConf::load(self.options.rootless)
             .map_err(engine_error)?;
+        // containers.conf's address, else, on a user-mode stack, the host's own.
+        let host_internal = conf.host_containers_internal_ip.clone().or_else(|| {
+            namespace
+                .filter(|n| n.address.is_some())
+                .and_then(|_| skiff_network::usermode::host_address())
+                .map(|ip| ip.to_string())
+        });
         let host_files = hostfiles::write(
             &self.userdata_dir(&record.id),
             &hostfiles::HostFilesRequest {
@@ -624,6 +628,7 @@ impl Engine {
                 },
                 spec,
                 conf: &conf,
+                host_internal,
             },
         )
         .map_err(engine_error)?;
@@ -680,12 +685,7 @@ impl Engine {
             &self.runtime_state_root(),
             &self.options.runtime_flags,
         )
-        .map_err(|e| match e {
-            skiff_runtime::RuntimeError::UnknownFlag(_) => {
-                ChildFailure::runtime(126, e.to_string())
-            }
-            e => engine_error(e.into()),
-        })?;
+        .map_err(|e| engine_error(e.into()))?;
         let pid = process::default_signals_while(|| runtime.create(&record.id, &bundle, stdio))
             .map_err(|e| (125, format!("{}: {e}", runtime.name())))?;
         if let Err(e) = runtime.start(&record.id) {

@@ -131,8 +131,8 @@ impl Engine {
             parse_platform(platform).map_err(skiff_image::ImageError::from)?;
         }
         // An archive or layout is read whatever the policy, as Podman does.
-        if crate::copy::Location::with_transport(name).is_some() {
-            return Ok(self.pull_image(name, options, progress)?.id().to_string());
+        if let Some(location) = crate::copy::Location::with_transport(name) {
+            return Ok(self.fetch(&location?, options, progress)?.id().to_string());
         }
         let local = || -> Result<String, EngineError> { Ok(self.images.resolve(name)?.id) };
         let pulled = |engine: &mut Self| -> Result<String, EngineError> {

@@ -302,13 +302,11 @@ impl OciRuntime for ExternalRuntime {
         // Its errors go to a log of their own: its stderr is the container's.
         let log = bundle.join("runtime.log");
         let _ = std::fs::remove_file(&log);
-        let mut command = Command::new(&self.binary);
+        let mut command = self.command();
         command
-            .args(&self.flags)
             .arg("--log")
             .arg(&log)
-            .args(["--log-format", "json", "--root"])
-            .arg(&self.state_root)
+            .args(["--log-format", "json"])
             .arg("create")
             .arg("--bundle")
             .arg(bundle)

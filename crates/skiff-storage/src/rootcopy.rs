@@ -372,40 +372,10 @@ pub fn unpack_into_root(root: &File, dest: &Path, input: impl Read, how: Unpack)
     Ok(())
 }
 
-/// Removes `name` in `dir` and everything below it, never following a symlink.
+/// Removes `name` in `dir` and everything below it, never following a symlink (std's
+/// `remove_dir_all` walks by descriptor, from the open `dir`).
 fn remove_tree_at(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
-    let child = owned(openat(
-        Some(dir.as_raw_fd()),
-        name,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?);
-    let names: Vec<OsString> = std::fs::read_dir(format!("/proc/self/fd/{}", child.as_raw_fd()))?
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
-    for entry in names {
-        let stat = fstatat(
-            Some(child.as_raw_fd()),
-            entry.as_os_str(),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )?;
-        if kind_is_dir(&stat) {
-            remove_tree_at(&child, &entry)?;
-        } else {
-            nix::unistd::unlinkat(
-                Some(child.as_raw_fd()),
-                entry.as_os_str(),
-                nix::unistd::UnlinkatFlags::NoRemoveDir,
-            )?;
-        }
-    }
-    nix::unistd::unlinkat(
-        Some(dir.as_raw_fd()),
-        name,
-        nix::unistd::UnlinkatFlags::RemoveDir,
-    )?;
-    Ok(())
+    std::fs::remove_dir_all(Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name))
 }
 
 /// A tar archive, plain or compressed (gzip, zstd), ready to read; None when `input` is no

@@ -94,17 +94,18 @@ impl Engine {
         let made = |c: &PathChange| MADE_BY_ENGINE.contains(&c.path.to_string_lossy().as_ref());
         // A directory changed only by what skiff put in it (/etc by /etc/mtab) is not the
         // container's doing either.
+        let holding_made: HashSet<&Path> = all
+            .iter()
+            .filter(|c| made(c))
+            .filter_map(|c| c.path.parent())
+            .collect();
         let only_made_below = |dir: &PathChange| {
-            dir.kind == ChangeKind::Changed && {
-                let mut below = all
+            dir.kind == ChangeKind::Changed
+                && holding_made.contains(dir.path.as_path())
+                && all
                     .iter()
-                    .filter(|c| c.path != dir.path && c.path.starts_with(&dir.path));
-                let mut any = false;
-                below.all(|c| {
-                    any = true;
-                    made(c)
-                }) && any
-            }
+                    .filter(|c| c.path != dir.path && c.path.starts_with(&dir.path))
+                    .all(made)
         };
         Ok(all
             .iter()

@@ -13,7 +13,7 @@ use skiff_storage::rootcopy::{
     Kind, Unpack, archive_reader, kind_in_root, pack_from_root, unpack_into_root,
 };
 
-use super::files::ContainerRoot;
+use super::files::{ContainerRoot, copy_error};
 use super::store::{ContainerRecord, State};
 use crate::engine::Engine;
 use crate::error::{EngineError, IoContext};
@@ -210,11 +210,6 @@ impl Engine {
         let how = self.unpack_for(&record, &into.root, options);
         self.paused_if(&record, options, || match &host {
             None => {
-                if !to.is_dir {
-                    return Err(EngineError::InvalidArgument(
-                        "destination must be a directory when copying from stdin".into(),
-                    ));
-                }
                 let archive = archive_reader(stdin)
                     .map_err(|e| copy_error("stdin", e))?
                     .ok_or_else(|| {
@@ -304,7 +299,8 @@ impl Engine {
     }
 
     /// Where a copy into the container goes: the path when it exists, else a new name in its
-    /// parent directory, which must exist (a stream only goes into an existing directory).
+    /// parent directory, which must exist. A stream (`from_stream`) goes into an existing
+    /// directory only.
     fn container_destination(
         &self,
         record: &ContainerRecord,
@@ -312,7 +308,15 @@ impl Engine {
         from_stream: bool,
     ) -> Result<(ContainerPath, Destination), EngineError> {
         let path = self.container_path(record, given)?;
+        let not_a_directory = || {
+            EngineError::InvalidArgument(
+                "destination must be a directory when copying from stdin".into(),
+            )
+        };
         if let Some(is_dir) = path.is_dir {
+            if from_stream && !is_dir {
+                return Err(not_a_directory());
+            }
             let destination = Destination {
                 target: path.target.clone(),
                 is_dir,
@@ -324,9 +328,7 @@ impl Engine {
             return Err(not_in_container(given, &record.name));
         }
         if from_stream {
-            return Err(EngineError::InvalidArgument(
-                "destination must be a directory when copying from stdin".into(),
-            ));
+            return Err(not_a_directory());
         }
         let parent = go_dir(&path.target);
         if kind_in_root(&path.root.dir, Path::new(&parent)) != Some(Kind::Directory) {
@@ -577,10 +579,6 @@ fn errno_text(error: &io::Error) -> String {
         }
         None => error.to_string(),
     }
-}
-
-fn copy_error(what: &str, e: io::Error) -> EngineError {
-    EngineError::InvalidArgument(format!("copying {what}: {e}"))
 }
 
 #[cfg(test)]

@@ -268,7 +268,7 @@ impl Engine {
     }
 }
 
-fn copy_error(what: &str, e: std::io::Error) -> EngineError {
+pub(super) fn copy_error(what: &str, e: std::io::Error) -> EngineError {
     EngineError::InvalidArgument(format!("copying {what}: {e}"))
 }
 

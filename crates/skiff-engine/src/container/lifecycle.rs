@@ -298,18 +298,11 @@ impl Engine {
                 .as_ref()
                 .and_then(|c| c.stop_signal().clone());
         }
-        // A runtime that cannot run the container is Podman's OCI runtime error, 126.
         skiff_runtime::runtime_for(
             &self.options.runtime,
             &self.runtime_state_root(),
             &self.options.runtime_flags,
-        )
-        .map_err(|e| match e {
-            skiff_runtime::RuntimeError::UnknownFlag(_) => {
-                EngineError::StartFailed(126, e.to_string())
-            }
-            e => e.into(),
-        })?;
+        )?;
         if (spec.memory.is_some() || spec.cpus.is_some() || spec.pids_limit.is_some())
             && !self.cgroups_usable()
         {
