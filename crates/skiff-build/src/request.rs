@@ -67,6 +67,24 @@ impl BuildRequest {
     }
 }
 
+impl BuildRequest {
+    /// Runs the build; progress goes to `out`. The image's ID, or the error as the engine
+    /// reports it.
+    pub fn run(
+        &self,
+        engine: &mut Engine,
+        out: &mut dyn std::io::Write,
+    ) -> Result<String, EngineError> {
+        build(engine, &self.options()?, out).map_err(|error| match error {
+            BuildError::Engine(error) => error,
+            BuildError::RunFailed { .. } | BuildError::Read { .. } => {
+                EngineError::Child(ErrorKind::Runtime, error.to_string())
+            }
+            other => EngineError::Child(ErrorKind::InvalidArgument, other.to_string()),
+        })
+    }
+}
+
 /// The action helper's build ([`skiff_engine::action::BuildRunner`]).
 pub fn run_request(
     engine: &mut Engine,
@@ -74,13 +92,5 @@ pub fn run_request(
 ) -> Result<String, EngineError> {
     let request: BuildRequest = serde_json::from_value(request.clone())
         .map_err(|e| EngineError::InvalidArgument(format!("invalid build request: {e}")))?;
-    let options = request.options()?;
-    let mut stdout = std::io::stdout();
-    build(engine, &options, &mut stdout).map_err(|error| match error {
-        BuildError::Engine(error) => error,
-        BuildError::RunFailed { .. } | BuildError::Read { .. } => {
-            EngineError::Child(ErrorKind::Runtime, error.to_string())
-        }
-        other => EngineError::Child(ErrorKind::InvalidArgument, other.to_string()),
-    })
+    request.run(engine, &mut std::io::stdout())
 }

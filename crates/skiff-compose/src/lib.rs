@@ -3,11 +3,16 @@
 //! `CreateOptions` as `run` (`options`), and `lifecycle` brings the project up and down.
 #![deny(unsafe_code)]
 
+mod images;
 mod lifecycle;
 pub mod model;
 mod options;
 mod project;
 
-pub use lifecycle::UpOptions;
-pub use options::{PROJECT_LABEL, SERVICE_LABEL};
+pub use images::{BuildFlags, ImagePolicy};
+pub use lifecycle::{
+    DownOptions, ProjectSummary, RemoveImages, RunOverrides, ServiceAction, UpOptions, UpOutput,
+    is_oneoff, list_projects, parse_scale, service_of,
+};
+pub use options::{HASH_LABEL, NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL};
 pub use project::{Project, ProjectOptions};

@@ -6,22 +6,72 @@ use std::collections::BTreeMap;
 use skiff_engine::action::{Action, Helper, Streams};
 use skiff_engine::{
     ContainerFilter, ContainerReport, Engine, EngineError, LogOptions, NetworkCreateRequest,
-    NewContainer, StartMode, VolumeCreate,
+    NewContainer, StartMode, TransferEvent, VolumeCreate,
 };
 
 use crate::model::Assignments;
-use crate::options::{PROJECT_LABEL, SERVICE_LABEL};
+use crate::options::{
+    HASH_LABEL, NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL, config_hash,
+};
 use crate::project::Project;
 
-/// `compose up` options.
+/// `compose up` (and `create`) options.
 #[derive(Debug, Clone, Default)]
 pub struct UpOptions {
-    /// Only these services (and what they depend on); all when empty.
+    /// Only these services (and what they depend on, unless `no_deps`); all when empty.
     pub services: Vec<String>,
-    /// `--force-recreate`: containers are made anew even when they exist.
+    /// `--force-recreate`: containers are made anew even when nothing changed.
     pub force_recreate: bool,
+    /// `--no-recreate`: existing containers are kept even when their service changed.
+    pub no_recreate: bool,
     /// `--no-start`: made, not started.
     pub no_start: bool,
+    /// `--no-deps`: the named services alone.
+    pub no_deps: bool,
+    /// `--remove-orphans`: the project's containers whose service is gone are removed.
+    pub remove_orphans: bool,
+    /// `--build`: images with a build section are built first.
+    pub build: bool,
+    /// `--scale SERVICE=N`.
+    pub scale: BTreeMap<String, u32>,
+    /// `-t`: seconds a container being replaced has to stop.
+    pub timeout: Option<u64>,
+}
+
+/// `--rmi`: which of the services' images `down` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveImages {
+    /// The ones the project built (services without an `image` name of their own).
+    Local,
+    All,
+}
+
+impl RemoveImages {
+    pub fn parse(value: &str) -> Result<Self, EngineError> {
+        match value {
+            "local" => Ok(RemoveImages::Local),
+            "all" => Ok(RemoveImages::All),
+            other => Err(invalid(format!("--rmi {other:?}: expected local or all"))),
+        }
+    }
+}
+
+/// `compose down` options.
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    /// `-t`: seconds each container has to stop.
+    pub timeout: Option<u64>,
+    /// `-v`: the project's named volumes go too.
+    pub volumes: bool,
+    /// `--rmi`.
+    pub rmi: Option<RemoveImages>,
+}
+
+/// Where `up` reports: Compose's progress lines, a build's output, a pull's progress.
+pub struct UpOutput<'a> {
+    pub progress: &'a dyn Fn(&str),
+    pub build: &'a mut dyn std::io::Write,
+    pub pull: &'a (dyn Fn(TransferEvent) + Sync),
 }
 
 impl Project {
@@ -48,31 +98,86 @@ fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::InvalidArgument(message.into())
 }
 
+/// A container's service, from its label.
+pub fn service_of(container: &ContainerReport) -> &str {
+    container
+        .spec()
+        .labels
+        .get(SERVICE_LABEL)
+        .map_or("", String::as_str)
+}
+
+/// A container's number within its service, from its label.
+fn number_of(container: &ContainerReport) -> u32 {
+    container
+        .spec()
+        .labels
+        .get(NUMBER_LABEL)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether `compose run` made the container.
+pub fn is_oneoff(container: &ContainerReport) -> bool {
+    container
+        .spec()
+        .labels
+        .get(ONEOFF_LABEL)
+        .map(String::as_str)
+        == Some("True")
+}
+
 impl Project {
     fn label_filter(&self) -> Result<ContainerFilter, EngineError> {
         ContainerFilter::parse(&[format!("label={PROJECT_LABEL}={}", self.name)])
     }
 
-    /// The project's containers (every one, running or not), by service.
+    /// The project's containers (every one, running or not), by name.
     pub fn containers(&self, engine: &Engine) -> Result<Vec<ContainerReport>, EngineError> {
         let mut containers = engine.list_containers_filtered(true, &self.label_filter()?)?;
         containers.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(containers)
     }
 
-    /// `up`: the networks and volumes the services use, then each service's container in
-    /// dependency order, started once what it depends on is as its condition asks.
+    /// The project's containers whose service the files no longer define.
+    pub fn orphans(&self, engine: &Engine) -> Result<Vec<ContainerReport>, EngineError> {
+        let mut containers = self.containers(engine)?;
+        containers.retain(|c| !is_oneoff(c) && !self.all_services.contains(service_of(c)));
+        Ok(containers)
+    }
+
+    /// The services `up` acts on, in start order.
+    fn up_order(&self, options: &UpOptions) -> Result<Vec<String>, EngineError> {
+        if options.no_deps && !options.services.is_empty() {
+            self.check_services(&options.services)?;
+            let all = self.ordered_services(&options.services)?;
+            return Ok(all
+                .into_iter()
+                .filter(|s| options.services.contains(s))
+                .collect());
+        }
+        self.ordered_services(&options.services)
+    }
+
+    /// `up`: the networks and volumes the services use, then each service's containers in
+    /// dependency order, started once what it depends on is as its condition asks. A
+    /// container whose service changed since it was made (its options, or its image) is
+    /// made anew; one beyond the service's scale is removed.
     pub fn up(
         &self,
         engine: &mut Engine,
         options: &UpOptions,
-        progress: &dyn Fn(&str),
+        output: &mut UpOutput<'_>,
     ) -> Result<(), EngineError> {
-        let order = self.ordered_services(&options.services)?;
+        let progress = output.progress;
+        let order = self.up_order(options)?;
         // Every service's options are checked before anything is made.
         let mut planned = Vec::new();
         for name in &order {
-            planned.push((name.clone(), self.create_options(name)?));
+            let create = self.create_options(name)?;
+            let replicas = self.replicas(name, &options.scale)?;
+            self.image_policy(name)?;
+            planned.push((name.clone(), create, replicas));
         }
         let mut networks = Vec::new();
         for name in &order {
@@ -88,44 +193,92 @@ impl Project {
         for key in self.file.volumes.keys() {
             self.ensure_volume(engine, key, progress)?;
         }
-        for (name, create) in planned {
+        if options.remove_orphans {
+            for orphan in self.orphans(engine)? {
+                self.take_down(engine, &orphan, options.timeout, progress)?;
+            }
+        }
+        for (name, create, replicas) in planned {
+            self.prepare_image(engine, &name, options.build, output.build, output.pull)?;
             for (dependency, condition) in Project::dependencies(&self.file.services[&name]) {
                 if !options.no_start {
                     self.wait_for(engine, &dependency, &condition)?;
                 }
             }
-            let container = self.container_name(&name);
-            let existing = engine.container(&container).ok();
-            let recreate = options.force_recreate && existing.is_some();
-            if recreate {
-                engine.remove_container(&container, true)?;
-                progress(&format!("Container {container}  Removed"));
-            }
-            match existing.filter(|_| !recreate) {
-                Some(report) if report.spec().labels.get(PROJECT_LABEL) != Some(&self.name) => {
+            let hash = config_hash(&create);
+            let image = engine.image(&create.image).ok().map(|i| i.id().to_string());
+            for number in 1..=replicas {
+                let container = self.replica_name(&name, number);
+                let existing = engine.container(&container).ok();
+                if let Some(report) = &existing
+                    && report.spec().labels.get(PROJECT_LABEL) != Some(&self.name)
+                {
                     return Err(EngineError::Conflict(format!(
                         "container name {container:?} is already in use by a container that is not this project's"
                     )));
                 }
-                Some(report) if report.is_running() => {
-                    progress(&format!("Container {container}  Running"));
-                    continue;
+                let changed = existing.as_ref().is_some_and(|report| {
+                    report.spec().labels.get(HASH_LABEL) != Some(&hash)
+                        || image.as_deref().is_some_and(|id| id != report.image().0)
+                });
+                let recreate = existing.is_some()
+                    && !options.no_recreate
+                    && (options.force_recreate || changed);
+                if recreate && let Some(report) = &existing {
+                    if report.is_running() {
+                        engine.stop_container(&container, options.timeout)?;
+                    }
+                    engine.remove_container(&container, true)?;
                 }
-                Some(_) => {}
-                None => {
-                    let new = NewContainer {
-                        name: Some(container.clone()),
-                        ..NewContainer::new(create)
-                    };
-                    engine.create_from(&new, &|_| {})?;
-                    progress(&format!("Container {container}  Created"));
+                match existing.filter(|_| !recreate) {
+                    Some(report) if report.is_running() => {
+                        progress(&format!("Container {container}  Running"));
+                        continue;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let mut create = create.clone();
+                        create.label.push(format!("{NUMBER_LABEL}={number}"));
+                        create.label.push(format!("{HASH_LABEL}={hash}"));
+                        let new = NewContainer {
+                            name: Some(container.clone()),
+                            ..NewContainer::new(create)
+                        };
+                        engine.create_from(&new, output.pull)?;
+                        let done = if recreate { "Recreated" } else { "Created" };
+                        progress(&format!("Container {container}  {done}"));
+                    }
+                }
+                if !options.no_start {
+                    engine.start_container(&container, StartMode::Detached)?;
+                    progress(&format!("Container {container}  Started"));
                 }
             }
-            if !options.no_start {
-                engine.start_container(&container, StartMode::Detached)?;
-                progress(&format!("Container {container}  Started"));
+            // Scaled down: the highest numbers go.
+            for extra in self.service_containers(engine, std::slice::from_ref(&name))? {
+                if !is_oneoff(&extra) && number_of(&extra) > replicas {
+                    self.take_down(engine, &extra, options.timeout, progress)?;
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Stops (within `timeout`) and removes one container.
+    fn take_down(
+        &self,
+        engine: &mut Engine,
+        container: &ContainerReport,
+        timeout: Option<u64>,
+        progress: &dyn Fn(&str),
+    ) -> Result<(), EngineError> {
+        let name = container.name().to_string();
+        if container.is_running() {
+            engine.stop_container(&name, timeout)?;
+            progress(&format!("Container {name}  Stopped"));
+        }
+        engine.remove_container(&name, true)?;
+        progress(&format!("Container {name}  Removed"));
         Ok(())
     }
 
@@ -230,38 +383,26 @@ impl Project {
         Ok(())
     }
 
-    /// `down`: the project's containers (stopped with `timeout`), with `volumes` its volumes,
-    /// then its networks. Externals are left alone. The networks are removed by `helper`, in
-    /// the namespaces networks need (rootless bridges live in the rootless network namespace,
-    /// where containers' storage cannot be unmounted).
+    /// `down`: the project's containers (stopped within the timeout), its volumes when
+    /// asked, then its networks and, when asked, the services' images. Externals are left
+    /// alone. The networks are removed by `helper`, in the namespaces networks need
+    /// (rootless bridges live in the rootless network namespace, where containers' storage
+    /// cannot be unmounted).
     pub fn down(
         &self,
         engine: &mut Engine,
         helper: &Helper,
-        timeout: Option<u64>,
-        volumes: bool,
+        options: &DownOptions,
         progress: &dyn Fn(&str),
     ) -> Result<(), EngineError> {
+        let (timeout, volumes) = (options.timeout, options.volumes);
         let mut containers = self.containers(engine)?;
         // Dependents first: the reverse of the start order, then any orphans.
         let order = self.ordered_services(&[]).unwrap_or_default();
-        containers.sort_by_key(|c| {
-            let service = c
-                .spec()
-                .labels
-                .get(SERVICE_LABEL)
-                .cloned()
-                .unwrap_or_default();
-            std::cmp::Reverse(order.iter().position(|s| *s == service))
-        });
+        containers
+            .sort_by_key(|c| std::cmp::Reverse(order.iter().position(|s| s == service_of(c))));
         for container in containers {
-            let name = container.name().to_string();
-            if container.is_running() {
-                engine.stop_container(&name, timeout)?;
-                progress(&format!("Container {name}  Stopped"));
-            }
-            engine.remove_container(&name, true)?;
-            progress(&format!("Container {name}  Removed"));
+            self.take_down(engine, &container, timeout, progress)?;
         }
         if volumes {
             for volume in engine.list_volumes()? {
@@ -284,6 +425,23 @@ impl Project {
                 progress(&format!("Network {name}  Removed"));
             }
         }
+        if let Some(which) = options.rmi {
+            let mut images: Vec<String> = Vec::new();
+            for (name, service) in &self.file.services {
+                if which == RemoveImages::All || service.image.is_none() {
+                    images.extend(self.image_name(name));
+                }
+            }
+            images.sort();
+            images.dedup();
+            for image in images {
+                match engine.remove_image(&image, false) {
+                    Ok(_) => progress(&format!("Image {image}  Removed")),
+                    Err(err) if err.is_no_such_image() => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
         Ok(())
     }
 
@@ -293,19 +451,9 @@ impl Project {
         engine: &Engine,
         services: &[String],
     ) -> Result<Vec<ContainerReport>, EngineError> {
-        for service in services {
-            if !self.file.services.contains_key(service) {
-                return Err(invalid(format!("no such service: {service}")));
-            }
-        }
+        self.check_services(services)?;
         let mut containers = self.containers(engine)?;
-        containers.retain(|c| {
-            services.is_empty()
-                || c.spec()
-                    .labels
-                    .get(SERVICE_LABEL)
-                    .is_some_and(|s| services.contains(s))
-        });
+        containers.retain(|c| services.is_empty() || services.iter().any(|s| s == service_of(c)));
         Ok(containers)
     }
 
@@ -331,5 +479,264 @@ impl Project {
             ..options.clone()
         };
         engine.containers_logs(&names, &options, stdout, stderr)
+    }
+}
+
+/// What `compose start|stop|restart|kill|pause|unpause` does to each of the services'
+/// containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceAction {
+    Start,
+    /// With the seconds a container has to stop.
+    Stop(Option<u64>),
+    Restart(Option<u64>),
+    /// With the signal.
+    Kill(String),
+    Pause,
+    Unpause,
+}
+
+impl ServiceAction {
+    /// Whether it applies to a container in this state (stopping a stopped container is
+    /// nothing to do, as in docker compose).
+    fn applies(&self, container: &ContainerReport) -> bool {
+        use skiff_engine::ContainerState::*;
+        match self {
+            ServiceAction::Start => !container.is_running(),
+            ServiceAction::Stop(_) | ServiceAction::Kill(_) => container.is_running(),
+            ServiceAction::Restart(_) => true,
+            ServiceAction::Pause => container.state == Running,
+            ServiceAction::Unpause => container.state == Paused,
+        }
+    }
+
+    /// Compose's word for it done.
+    fn done(&self) -> &'static str {
+        match self {
+            ServiceAction::Start | ServiceAction::Restart(_) => "Started",
+            ServiceAction::Stop(_) => "Stopped",
+            ServiceAction::Kill(_) => "Killed",
+            ServiceAction::Pause => "Paused",
+            ServiceAction::Unpause => "Unpaused",
+        }
+    }
+}
+
+impl Project {
+    /// Applies `action` to the services' containers (all when empty): started in dependency
+    /// order, stopped in the reverse.
+    pub fn act(
+        &self,
+        engine: &mut Engine,
+        services: &[String],
+        action: &ServiceAction,
+        progress: &dyn Fn(&str),
+    ) -> Result<(), EngineError> {
+        let mut containers = self.service_containers(engine, services)?;
+        containers.retain(|c| !is_oneoff(c) && action.applies(c));
+        let order = self.ordered_services(&[]).unwrap_or_default();
+        containers.sort_by_key(|c| order.iter().position(|s| s == service_of(c)));
+        if matches!(action, ServiceAction::Stop(_) | ServiceAction::Kill(_)) {
+            containers.reverse();
+        }
+        for container in containers {
+            let name = container.name();
+            match action {
+                ServiceAction::Start => {
+                    engine.start_container(name, StartMode::Detached)?;
+                }
+                ServiceAction::Stop(timeout) => engine.stop_container(name, *timeout)?,
+                ServiceAction::Restart(timeout) => engine.restart_container(name, *timeout)?,
+                ServiceAction::Kill(signal) => engine.kill_container(name, signal)?,
+                ServiceAction::Pause => drop(engine.pause_container(name)?),
+                ServiceAction::Unpause => drop(engine.unpause_container(name)?),
+            }
+            progress(&format!("Container {name}  {}", action.done()));
+        }
+        Ok(())
+    }
+
+    /// The services' stopped containers, which `compose rm` removes.
+    pub fn stopped_containers(
+        &self,
+        engine: &Engine,
+        services: &[String],
+    ) -> Result<Vec<ContainerReport>, EngineError> {
+        let mut containers = self.service_containers(engine, services)?;
+        containers.retain(|c| !c.is_running());
+        Ok(containers)
+    }
+
+    /// `compose rm`: removes these containers, with `volumes` their anonymous volumes.
+    pub fn remove(
+        &self,
+        engine: &mut Engine,
+        containers: &[ContainerReport],
+        volumes: bool,
+        progress: &dyn Fn(&str),
+    ) -> Result<(), EngineError> {
+        for container in containers {
+            engine.remove_container_and_volumes(container.name(), true, volumes)?;
+            progress(&format!("Container {}  Removed", container.name()));
+        }
+        Ok(())
+    }
+}
+
+/// One line of `compose ls`: a project with containers here.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProjectSummary {
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// `running(2), exited(1)`, as docker compose counts.
+    #[serde(rename = "Status")]
+    pub status: String,
+    #[serde(rename = "ConfigFiles")]
+    pub config_files: String,
+}
+
+/// `compose ls`: the projects that have containers (running ones only unless `all`).
+pub fn list_projects(engine: &Engine, all: bool) -> Result<Vec<ProjectSummary>, EngineError> {
+    let filter = ContainerFilter::parse(&[format!("label={PROJECT_LABEL}")])?;
+    let mut projects: BTreeMap<String, (BTreeMap<String, usize>, String)> = BTreeMap::new();
+    for container in engine.list_containers_filtered(true, &filter)? {
+        let labels = &container.spec().labels;
+        let Some(project) = labels.get(PROJECT_LABEL) else {
+            continue;
+        };
+        let entry = projects.entry(project.clone()).or_default();
+        *entry
+            .0
+            .entry(container.state.as_str().to_string())
+            .or_default() += 1;
+        if let Some(files) = labels.get(crate::options::FILES_LABEL) {
+            entry.1 = files.clone();
+        }
+    }
+    Ok(projects
+        .into_iter()
+        .filter(|(_, (states, _))| all || states.contains_key("running"))
+        .map(|(name, (states, config_files))| ProjectSummary {
+            name,
+            status: states
+                .iter()
+                .map(|(state, n)| format!("{state}({n})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            config_files,
+        })
+        .collect())
+}
+
+/// What `compose run` changes in a service's container.
+#[derive(Debug, Clone, Default)]
+pub struct RunOverrides {
+    /// The command in place of the service's, when given.
+    pub command: Vec<String>,
+    pub entrypoint: Option<String>,
+    pub env: Vec<String>,
+    pub labels: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    /// `-p`: published in place of the service's ports.
+    pub publish: Vec<String>,
+    /// `--service-ports`: the service's ports stay published.
+    pub service_ports: bool,
+    pub volumes: Vec<String>,
+    pub name: Option<String>,
+    pub rm: bool,
+    pub tty: bool,
+    pub interactive: bool,
+}
+
+impl Project {
+    /// `compose run`: the name and options of a one-off container of `service`. As docker
+    /// compose: named `PROJECT-SERVICE-run-ID`, labelled one-off, no restart policy, and no
+    /// published ports unless asked.
+    pub fn run_options(
+        &self,
+        service: &str,
+        overrides: &RunOverrides,
+    ) -> Result<(String, skiff_engine::CreateOptions), EngineError> {
+        let mut options = self.create_options(service)?;
+        if !overrides.command.is_empty() {
+            options.command = overrides.command.clone();
+        }
+        if overrides.entrypoint.is_some() {
+            options.entrypoint = overrides.entrypoint.clone();
+        }
+        if !overrides.service_ports {
+            options.publish.clear();
+        }
+        options.publish.extend(overrides.publish.iter().cloned());
+        options.env.extend(overrides.env.iter().cloned());
+        options.volume.extend(overrides.volumes.iter().cloned());
+        options.user = overrides.user.clone().or(options.user);
+        options.workdir = overrides.workdir.clone().or(options.workdir);
+        options.restart = None;
+        options.rm = overrides.rm;
+        options.tty = overrides.tty;
+        options.interactive = overrides.interactive;
+        let oneoff = format!("{ONEOFF_LABEL}=");
+        options.label.retain(|l| !l.starts_with(&oneoff));
+        options.label.push(format!("{ONEOFF_LABEL}=True"));
+        options.label.extend(overrides.labels.iter().cloned());
+        let name = overrides.name.clone().unwrap_or_else(|| {
+            let id = skiff_engine::random_id();
+            format!("{}-{service}-run-{}", self.name, &id[..12])
+        });
+        Ok((name, options))
+    }
+
+    /// The services `service` depends on (and theirs), which `compose run` brings up first.
+    pub fn dependencies_of(&self, service: &str) -> Result<Vec<String>, EngineError> {
+        let mut order = self.ordered_services(&[service.to_string()])?;
+        order.retain(|s| s != service);
+        Ok(order)
+    }
+}
+
+/// `--scale SERVICE=N` values.
+pub fn parse_scale(values: &[String]) -> Result<BTreeMap<String, u32>, EngineError> {
+    values
+        .iter()
+        .map(|value| {
+            value
+                .split_once('=')
+                .and_then(|(service, n)| Some((service.to_string(), n.parse().ok()?)))
+                .ok_or_else(|| invalid(format!("--scale {value:?}: expected SERVICE=NUMBER")))
+        })
+        .collect()
+}
+
+impl Project {
+    /// `up --wait`: waits until the services' containers run, and are healthy where they
+    /// have a healthcheck; a container that exits instead is an error.
+    pub fn wait_ready(&self, engine: &Engine, services: &[String]) -> Result<(), EngineError> {
+        for container in self.service_containers(engine, services)? {
+            if is_oneoff(&container) {
+                continue;
+            }
+            let name = container.name();
+            if container.spec().healthcheck.is_some() {
+                engine.wait_container_for(name, &["healthy".to_string(), "stopped".to_string()])?;
+            }
+            let now = engine.container(name)?;
+            if !now.is_running() {
+                return Err(EngineError::StartFailed(
+                    1,
+                    format!("container {name} exited ({})", now.exit_code()),
+                ));
+            }
+            if container.spec().healthcheck.is_some()
+                && now.health.as_ref().map(|h| h.status.as_str()) != Some("healthy")
+            {
+                return Err(EngineError::StartFailed(
+                    1,
+                    format!("container {name} is unhealthy"),
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -1,16 +1,25 @@
 //! A service as the `CreateOptions` of its container (the same options `run` takes), and the
 //! names Compose gives the project's containers, networks and volumes.
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use skiff_engine::{CreateOptions, EngineError};
 
-use crate::model::{Command, DependsOn, Port, Scalar, Service, ServiceNetworks, ServiceVolume};
+use crate::model::{
+    Command, DependsOn, Port, Scalar, Service, ServiceNetworks, ServiceVolume, Ulimit,
+};
 use crate::project::Project;
 
 /// Labels Compose puts on what it makes, which `down`, `ps` and `docker compose` read.
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 pub const SERVICE_LABEL: &str = "com.docker.compose.service";
-const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+pub const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+/// The hash of what a service's container was made from: `up` remakes it when it changes.
+pub const HASH_LABEL: &str = "com.docker.compose.config-hash";
+/// Set on `compose run`'s containers, which `up` and `ps` leave alone.
+pub const ONEOFF_LABEL: &str = "com.docker.compose.oneoff";
+/// The project's files, which `compose ls` shows.
+pub const FILES_LABEL: &str = "com.docker.compose.project.config_files";
 
 fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::InvalidArgument(message.into())
@@ -19,11 +28,54 @@ fn invalid(message: impl Into<String>) -> EngineError {
 impl Project {
     /// `PROJECT-SERVICE-1`, or the service's `container_name`.
     pub fn container_name(&self, service: &str) -> String {
+        self.replica_name(service, 1)
+    }
+
+    /// The name of the service's container number `number`: `PROJECT-SERVICE-N`, or the
+    /// service's `container_name`.
+    pub fn replica_name(&self, service: &str, number: u32) -> String {
         self.file
             .services
             .get(service)
             .and_then(|s| s.container_name.clone())
-            .unwrap_or_else(|| format!("{}-{service}-1", self.name))
+            .unwrap_or_else(|| format!("{}-{service}-{number}", self.name))
+    }
+
+    /// The image a service's containers run: its `image`, else the one its build makes,
+    /// named `PROJECT-SERVICE` as docker compose names it.
+    pub fn image_name(&self, service: &str) -> Option<String> {
+        let definition = self.file.services.get(service)?;
+        match (&definition.image, &definition.build) {
+            (Some(image), _) => Some(image.clone()),
+            (None, Some(_)) => Some(format!("{}-{service}", self.name)),
+            (None, None) => None,
+        }
+    }
+
+    /// How many containers the service runs: `--scale`, else its `scale`, else
+    /// `deploy.replicas`, else one.
+    pub fn replicas(
+        &self,
+        service: &str,
+        scale: &BTreeMap<String, u32>,
+    ) -> Result<u32, EngineError> {
+        let definition = self
+            .file
+            .services
+            .get(service)
+            .ok_or_else(|| invalid(format!("no such service: {service}")))?;
+        let count = scale
+            .get(service)
+            .copied()
+            .or(definition.scale)
+            .or(definition.deploy.as_ref().and_then(|d| d.replicas))
+            .unwrap_or(1);
+        if count > 1 && definition.container_name.is_some() {
+            return Err(invalid(format!(
+                "service {service:?}: a service with a container_name cannot be scaled to {count} containers"
+            )));
+        }
+        Ok(count)
     }
 
     /// The engine's name of the project's network `key`.
@@ -134,8 +186,11 @@ impl Project {
             .get(name)
             .ok_or_else(|| invalid(format!("no such service: {name}")))?;
         let context = |message: String| invalid(format!("service {name:?}: {message}"));
-        let image = service.image.clone().ok_or_else(|| {
-            context("has neither an image nor a build context specified (build is not supported by skiff compose yet)".into())
+        let image = self.image_name(name).ok_or_else(|| {
+            context(
+                "has neither an image nor a build context specified: invalid compose project"
+                    .into(),
+            )
         })?;
         let mut options = CreateOptions {
             image,
@@ -167,12 +222,71 @@ impl Project {
             pids_limit: service.pids_limit,
             ..Default::default()
         };
-        if let Some(cpus) = &service.cpus {
+        let deploy = service.deploy.clone().unwrap_or_default();
+        let resources = deploy.resources.unwrap_or_default();
+        let limits = resources.limits.unwrap_or_default();
+        let reservations = resources.reservations.unwrap_or_default();
+        if let Some(cpus) = service.cpus.as_ref().or(limits.cpus.as_ref()) {
             options.cpus = Some(
                 cpus.text()
                     .parse()
                     .map_err(|_| context(format!("cpus {:?} is not a number", cpus.text())))?,
             );
+        }
+        if options.memory.is_none() {
+            options.memory = limits.memory.as_ref().map(Scalar::text);
+        }
+        options.pids_limit = options.pids_limit.or(limits.pids);
+        options.limits.memory_reservation = service
+            .mem_reservation
+            .as_ref()
+            .or(reservations.memory.as_ref())
+            .map(Scalar::text);
+        options.limits.memory_swap = service.memswap_limit.as_ref().map(Scalar::text);
+        options.limits.memory_swappiness = service.mem_swappiness;
+        options.limits.oom_score_adj = service.oom_score_adj;
+        options.limits.cpu_shares = service.cpu_shares;
+        options.limits.cpuset_cpus = service.cpuset.clone();
+        options.limits.shm_size = service.shm_size.as_ref().map(Scalar::text);
+        options.limits.device = service.devices.clone();
+        for (key, value) in service.sysctls.pairs() {
+            options
+                .limits
+                .sysctl
+                .push(format!("{key}={}", value.unwrap_or_default()));
+        }
+        for (limit, value) in &service.ulimits {
+            options.limits.ulimit.push(match value {
+                Ulimit::Single(both) => format!("{limit}={both}:{both}"),
+                Ulimit::Pair { soft, hard } => format!("{limit}={soft}:{hard}"),
+            });
+        }
+        options.dns_search = service.dns_search.items();
+        options.dns_option = service.dns_opt.clone();
+        options.security_opt = service.security_opt.clone();
+        options.mac_address = service.mac_address.clone();
+        if let Some(logging) = &service.logging {
+            options.log_driver = logging.driver.clone();
+            options.log_opt = logging
+                .options
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.text()))
+                .collect();
+        }
+        if options.restart.is_none()
+            && let Some(policy) = &deploy.restart_policy
+        {
+            options.restart = match (policy.condition.as_deref(), policy.max_attempts) {
+                (Some("none"), _) => Some("no".into()),
+                (Some("on-failure"), Some(max)) => Some(format!("on-failure:{max}")),
+                (Some("on-failure"), None) => Some("on-failure".into()),
+                (Some("any") | None, _) => Some("always".into()),
+                (Some(other), _) => {
+                    return Err(context(format!(
+                        "deploy.restart_policy.condition {other:?}: expected none, on-failure or any"
+                    )));
+                }
+            };
         }
         if let Some(grace) = &service.stop_grace_period {
             let duration = skiff_engine::parse_go_duration(grace)
@@ -255,14 +369,13 @@ impl Project {
         options.label.extend([
             format!("{PROJECT_LABEL}={}", self.name),
             format!("{SERVICE_LABEL}={name}"),
-            format!("{NUMBER_LABEL}=1"),
-            "com.docker.compose.oneoff=False".to_string(),
+            format!("{ONEOFF_LABEL}=False"),
             format!(
                 "com.docker.compose.project.working_dir={}",
                 self.directory.display()
             ),
             format!(
-                "com.docker.compose.project.config_files={}",
+                "{FILES_LABEL}={}",
                 self.files
                     .iter()
                     .map(|f| f.display().to_string())
@@ -385,6 +498,18 @@ impl Project {
     }
 }
 
+/// What `up` compares to decide whether a service's container must be made anew: the
+/// options it was made from and the contents of the env files they read.
+pub fn config_hash(options: &CreateOptions) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(options).unwrap_or_default());
+    for file in &options.env_file {
+        hasher.update(std::fs::read(file).unwrap_or_default());
+    }
+    format!("{:x}", hasher.finalize())
+}
+
 /// A command's words: a list as it is, a string split as a shell would split it.
 fn words(command: &Command) -> Result<Vec<String>, String> {
     match command {
@@ -459,6 +584,7 @@ mod tests {
             directory: "/srv/proj".into(),
             files: vec!["/srv/proj/compose.yaml".into()],
             file: yaml_serde::from_str::<ComposeFile>(yaml).unwrap(),
+            all_services: Default::default(),
             warnings: Vec::new(),
         }
     }
@@ -509,6 +635,52 @@ networks: {back: {}}
         assert_eq!(project.create_options("db").unwrap().network, ["host"]);
         assert_eq!(project.ordered_services(&[]).unwrap(), ["db", "web"]);
         assert_eq!(project.container_name("web"), "proj-web-1");
+    }
+
+    #[test]
+    fn deploy_limits_and_kernel_settings_become_run_options() {
+        let project = project(
+            r#"
+services:
+  api:
+    build: {context: app}
+    deploy:
+      replicas: 3
+      resources: {limits: {cpus: "0.5", memory: 64m, pids: 20}, reservations: {memory: 32m}}
+      restart_policy: {condition: on-failure, max_attempts: 2}
+    ulimits: {nofile: {soft: 100, hard: 200}, nproc: 50}
+    sysctls: {net.core.somaxconn: 1024}
+    shm_size: 16m
+    dns_search: [example.test]
+    logging: {driver: k8s-file, options: {max-size: 1m}}
+  one:
+    image: busybox
+    container_name: only
+    scale: 2
+"#,
+        );
+        let options = project.create_options("api").unwrap();
+        assert_eq!(options.image, "proj-api");
+        assert_eq!(options.cpus, Some(0.5));
+        assert_eq!(options.memory.as_deref(), Some("64m"));
+        assert_eq!(options.pids_limit, Some(20));
+        assert_eq!(options.limits.memory_reservation.as_deref(), Some("32m"));
+        assert_eq!(options.restart.as_deref(), Some("on-failure:2"));
+        assert_eq!(options.limits.ulimit, ["nofile=100:200", "nproc=50:50"]);
+        assert_eq!(options.limits.sysctl, ["net.core.somaxconn=1024"]);
+        assert_eq!(options.limits.shm_size.as_deref(), Some("16m"));
+        assert_eq!(options.dns_search, ["example.test"]);
+        assert_eq!(options.log_opt, ["max-size=1m"]);
+        let scale = crate::lifecycle::parse_scale(&["one=1".into()]).unwrap();
+        assert_eq!(project.replicas("api", &scale).unwrap(), 3);
+        assert_eq!(project.replicas("one", &scale).unwrap(), 1);
+        assert!(project.replicas("one", &BTreeMap::new()).is_err());
+        assert!(crate::lifecycle::parse_scale(&["one".into()]).is_err());
+        // The hash follows the options: a changed command is a changed container.
+        let mut changed = options.clone();
+        assert_eq!(config_hash(&options), config_hash(&changed));
+        changed.command = vec!["true".into()];
+        assert_ne!(config_hash(&options), config_hash(&changed));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `compose.yaml` and its older names looked up from the working directory upwards), merged in
 //! order, YAML merge keys applied, `${VAR}` interpolated from the environment and the project's
 //! `.env`, profiles applied, and the project's name.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use skiff_engine::EngineError;
@@ -40,6 +40,9 @@ pub struct Project {
     pub directory: PathBuf,
     pub files: Vec<PathBuf>,
     pub file: ComposeFile,
+    /// Every service the files define, the ones of profiles not enabled too (their
+    /// containers are not orphans).
+    pub all_services: BTreeSet<String>,
     /// Unset variables, keys skiff does not act on: each names where.
     pub warnings: Vec<String>,
 }
@@ -52,7 +55,10 @@ fn invalid(message: impl Into<String>) -> EngineError {
 /// fields, and keys only a swarm or a build reads).
 fn benign(path: &str) -> bool {
     let last = path.rsplit('.').next().unwrap_or(path);
-    path == "version" || last.starts_with("x-") || path.starts_with("x-") || last == "deploy"
+    path == "version"
+        || last.starts_with("x-")
+        || path.starts_with("x-")
+        || path.contains(".deploy.")
 }
 
 impl Project {
@@ -109,6 +115,7 @@ impl Project {
         } else {
             options.profiles.clone()
         };
+        let all_services = file.services.keys().cloned().collect();
         file.services.retain(|_, service| {
             service.profiles.is_empty() || service.profiles.iter().any(|p| profiles.contains(p))
         });
@@ -137,6 +144,7 @@ impl Project {
             directory,
             files,
             file,
+            all_services,
             warnings,
         })
     }

@@ -317,6 +317,11 @@ impl RootfsLayout {
             let rootfs = self.rootfs();
             match umount2(&rootfs, MntFlags::MNT_DETACH) {
                 Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
+                // A mount namespace this process may not change (a rootless process in the
+                // rootless network namespace's): it holds none of this layout's mounts unless
+                // a user mounted it (a container's own mount lives in the container's
+                // namespace and goes with it).
+                Err(nix::Error::EPERM) if self.mount_count() == 0 => {}
                 Err(source) => {
                     return Err(StorageError::Mount {
                         target: rootfs,

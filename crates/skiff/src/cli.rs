@@ -2254,6 +2254,184 @@ pub enum ComposeCommand {
     Restart(ComposeStopArgs),
     /// Execute a command in a service's running container
     Exec(ComposeExecArgs),
+    /// Build or rebuild the services' images
+    Build(ComposeBuildArgs),
+    /// Pull the services' images
+    Pull(ComposePullArgs),
+    /// Push the services' built images to their registries
+    Push(ComposeServicesArgs),
+    /// Create the services' containers without starting them
+    Create(ComposeCreateArgs),
+    /// Remove the services' stopped containers
+    Rm(ComposeRmArgs),
+    /// Force the services' containers to stop
+    Kill(ComposeKillArgs),
+    /// Pause the services' containers
+    Pause(ComposeServicesArgs),
+    /// Unpause the services' containers
+    Unpause(ComposeServicesArgs),
+    /// Display the running processes of the services' containers
+    Top(ComposeServicesArgs),
+    /// Print the public port for a port binding
+    Port(ComposePortArgs),
+    /// List the images the project's containers use
+    Images(ComposeImagesArgs),
+    /// List running compose projects
+    Ls(ComposeLsArgs),
+    /// Run a one-off command in a new container of a service
+    Run(ComposeRunArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeBuildArgs {
+    /// Do not use cache when building the image
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long)]
+    pub pull: bool,
+    /// Don't print anything to STDOUT
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposePullArgs {
+    /// Pull what it can and ignores images with pull failures
+    #[arg(long = "ignore-pull-failures")]
+    pub ignore_pull_failures: bool,
+    /// Pull without printing progress information
+    #[arg(short, long)]
+    pub quiet: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeCreateArgs {
+    /// Build images before starting containers
+    #[arg(long)]
+    pub build: bool,
+    /// Recreate containers even if their configuration and image haven't changed
+    #[arg(long = "force-recreate")]
+    pub force_recreate: bool,
+    /// If containers already exist, don't recreate them
+    #[arg(long = "no-recreate", conflicts_with = "force_recreate")]
+    pub no_recreate: bool,
+    /// Scale SERVICE to NUM instances (SERVICE=NUM)
+    #[arg(long)]
+    pub scale: Vec<String>,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeRmArgs {
+    /// Don't ask to confirm removal
+    #[arg(short, long)]
+    pub force: bool,
+    /// Stop the containers, if required, before removing
+    #[arg(short, long)]
+    pub stop: bool,
+    /// Remove any anonymous volumes attached to containers
+    #[arg(short, long)]
+    pub volumes: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeKillArgs {
+    /// SIGNAL to send to the container
+    #[arg(short, long, default_value = "SIGKILL")]
+    pub signal: String,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposePortArgs {
+    /// tcp or udp
+    #[arg(long, default_value = "tcp")]
+    pub protocol: String,
+    /// Index of the container if the service has multiple replicas
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    pub service: String,
+    #[arg(value_name = "PRIVATE_PORT")]
+    pub port: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeImagesArgs {
+    /// Only display IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Format the output: table (default) or json
+    #[arg(long)]
+    pub format: Option<String>,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeLsArgs {
+    /// Show all stopped Compose projects
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display project names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Format the output: table (default), json, or a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(trailing_var_arg = true)]
+pub struct ComposeRunArgs {
+    /// Run container in background and print container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Add or override a label
+    #[arg(short, long = "label")]
+    pub label: Vec<String>,
+    /// Override the entrypoint of the image
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Don't start linked services
+    #[arg(long = "no-deps")]
+    pub no_deps: bool,
+    /// Disable pseudo-TTY allocation (default: auto-detected)
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Run as specified username or uid
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Run command with the service's ports enabled and mapped to the host
+    #[arg(long = "service-ports")]
+    pub service_ports: bool,
+    /// Bind mount a volume
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Build the image before starting the container
+    #[arg(long)]
+    pub build: bool,
+    pub service: String,
+    /// Command and its arguments
+    #[arg(allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -2294,6 +2472,33 @@ pub struct ComposeUpArgs {
     /// Don't start the services after creating them
     #[arg(long = "no-start")]
     pub no_start: bool,
+    /// If containers already exist, don't recreate them
+    #[arg(long = "no-recreate", conflicts_with = "force_recreate")]
+    pub no_recreate: bool,
+    /// Don't start linked services
+    #[arg(long = "no-deps")]
+    pub no_deps: bool,
+    /// Remove containers for services not defined in the Compose file
+    #[arg(long = "remove-orphans")]
+    pub remove_orphans: bool,
+    /// Build images before starting containers
+    #[arg(long)]
+    pub build: bool,
+    /// Scale SERVICE to NUM instances (SERVICE=NUM)
+    #[arg(long)]
+    pub scale: Vec<String>,
+    /// Seconds containers have to stop when they are replaced or brought down
+    #[arg(short, long)]
+    pub timeout: Option<u64>,
+    /// Wait for services to be running|healthy (implies detached mode)
+    #[arg(long)]
+    pub wait: bool,
+    /// Stops all containers if any container was stopped (attached mode)
+    #[arg(long = "abort-on-container-exit", conflicts_with = "detach")]
+    pub abort_on_container_exit: bool,
+    /// Return the exit code of the selected service container (implies --abort-on-container-exit)
+    #[arg(long = "exit-code-from", conflicts_with = "detach")]
+    pub exit_code_from: Option<String>,
     pub services: Vec<String>,
 }
 
@@ -2305,6 +2510,12 @@ pub struct ComposeDownArgs {
     /// Shutdown timeout in seconds
     #[arg(short, long)]
     pub timeout: Option<u64>,
+    /// Remove images used by services: "local" removes only images that don't have a custom tag, "all" every one
+    #[arg(long, value_parser = ["local", "all"])]
+    pub rmi: Option<String>,
+    /// Remove containers for services not defined in the Compose file (down always does)
+    #[arg(long = "remove-orphans")]
+    pub remove_orphans: bool,
 }
 
 #[derive(Args, Debug)]

@@ -208,7 +208,7 @@ services:
     networks: [front]
     deploy:
       replicas: 1
-    build: ./client
+    expose: ["80"]
 volumes:
   site: {}
 networks:
@@ -219,7 +219,7 @@ networks:
         let up = skiff_compose(ctx, &dir, &["up", "-d"]);
         assert_eq!(up.code, 0, "{up:?}");
         assert!(
-            up.stderr.contains("build: not supported by skiff compose"),
+            up.stderr.contains("expose: not supported by skiff compose"),
             "{}",
             up.stderr
         );
@@ -305,5 +305,157 @@ networks:
             "{missing:?}"
         );
         assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+    });
+}
+
+#[test]
+fn skiff_compose_builds_recreates_what_changed_and_scales() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let dir = ctx.scratch("lab");
+        std::fs::create_dir_all(dir.join("app")).unwrap();
+        std::fs::write(
+            dir.join("app/Containerfile"),
+            "FROM localhost/busybox\nARG GREETING\nRUN echo \"$GREETING\" > /greeting\n",
+        )
+        .unwrap();
+        let file = |worker_command: &str, with_web: bool| {
+            let web = "  web:\n    build: {context: app, args: {GREETING: hi}}\n    command: sleep 1000\n    init: true\n    depends_on: [worker]\n";
+            let worker = format!(
+                "  worker:\n    image: localhost/busybox\n    command: {worker_command}\n    init: true\n    scale: 2\n"
+            );
+            let text = format!("services:\n{}{worker}", if with_web { web } else { "" });
+            std::fs::write(dir.join("compose.yaml"), text).unwrap();
+        };
+        file("sleep 1000", true);
+        let up = skiff_compose(ctx, &dir, &["up", "-d"]);
+        assert_eq!(up.code, 0, "{up:?}");
+        for line in [
+            "Successfully tagged localhost/lab-web:latest",
+            " Container lab-worker-1  Started",
+            " Container lab-worker-2  Started",
+            " Container lab-web-1  Started",
+        ] {
+            assert!(up.stderr.contains(line), "{line:?} missing: {}", up.stderr);
+        }
+        let images = skiff_compose(
+            ctx,
+            &dir,
+            &["images", "--format", "{{.ContainerName}} {{.Repository}}"],
+        );
+        assert_eq!(
+            images.stdout,
+            "lab-web-1 localhost/lab-web\nlab-worker-1 localhost/busybox\nlab-worker-2 localhost/busybox\n",
+            "{images:?}"
+        );
+        // A one-off container of the service: its image, its own name, gone after.
+        let run = skiff_compose(
+            ctx,
+            &dir,
+            &["run", "--rm", "--no-deps", "web", "cat", "/greeting"],
+        );
+        assert_eq!((run.code, run.stdout.as_str()), (0, "hi\n"), "{run:?}");
+        let run = skiff_compose(
+            ctx,
+            &dir,
+            &["run", "--rm", "-e", "X=4", "worker", "sh", "-c", "exit $X"],
+        );
+        assert_eq!(run.code, 4, "{run:?}");
+        // Nothing changed: nothing is made anew.
+        let again = skiff_compose(ctx, &dir, &["up", "-d"]);
+        assert!(!again.stderr.contains("Recreated"), "{again:?}");
+        assert!(
+            again.stderr.contains(" Container lab-web-1  Running"),
+            "{again:?}"
+        );
+        // The worker's command changes and it scales down: its container is made anew, the
+        // extra one goes, the web container stays.
+        file("sleep 1001", true);
+        let changed = skiff_compose(ctx, &dir, &["up", "-d", "--scale", "worker=1"]);
+        assert_eq!(changed.code, 0, "{changed:?}");
+        for line in [
+            " Container lab-worker-1  Recreated",
+            " Container lab-worker-2  Removed",
+            " Container lab-web-1  Running",
+        ] {
+            assert!(
+                changed.stderr.contains(line),
+                "{line:?} missing: {}",
+                changed.stderr
+            );
+        }
+        let ps = skiff_compose(ctx, &dir, &["ps", "--format", "{{.Name}} {{.Command}}"]);
+        assert_eq!(
+            ps.stdout, "lab-web-1 \"sleep 1000\"\nlab-worker-1 \"sleep 1001\"\n",
+            "{ps:?}"
+        );
+        let ls = skiff_compose(ctx, &dir, &["ls", "--format", "{{.Name}} {{.Status}}"]);
+        assert_eq!(ls.stdout, "lab running(2)\n", "{ls:?}");
+        // Pausing needs a cgroup of the container's own (rootless: cgroup v2 delegation).
+        if ctx.mode == Mode::Root {
+            let paused = skiff_compose(ctx, &dir, &["pause", "web"]);
+            assert!(
+                paused.stderr.contains(" Container lab-web-1  Paused"),
+                "{paused:?}"
+            );
+            let ps = skiff_compose(ctx, &dir, &["ps", "--format", "{{.Service}} {{.State}}"]);
+            assert_eq!(ps.stdout, "web paused\nworker running\n", "{ps:?}");
+            skiff_compose(ctx, &dir, &["unpause", "web"]);
+        }
+        // The web service leaves the file: its container is an orphan until removed.
+        file("sleep 1001", false);
+        let orphaned = skiff_compose(ctx, &dir, &["up", "-d", "--scale", "worker=1"]);
+        assert!(
+            orphaned
+                .stderr
+                .contains("Found orphan containers ([lab-web-1])"),
+            "{orphaned:?}"
+        );
+        let removed = skiff_compose(
+            ctx,
+            &dir,
+            &["up", "-d", "--scale", "worker=1", "--remove-orphans"],
+        );
+        assert!(
+            removed.stderr.contains(" Container lab-web-1  Removed"),
+            "{removed:?}"
+        );
+        let kill = skiff_compose(ctx, &dir, &["kill"]);
+        assert!(
+            kill.stderr.contains(" Container lab-worker-1  Killed"),
+            "{kill:?}"
+        );
+        let rm = skiff_compose(ctx, &dir, &["rm", "-f"]);
+        assert!(
+            rm.stderr.contains(" Container lab-worker-1  Removed"),
+            "{rm:?}"
+        );
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        // Attached, the first container to exit ends the project with its code.
+        std::fs::write(
+            dir.join("compose.yaml"),
+            "services:\n  check:\n    image: localhost/busybox\n    command: sh -c 'echo checking; exit 7'\n    depends_on: [server]\n  server:\n    image: localhost/busybox\n    command: sleep 1000\n    init: true\n  web:\n    build: app\n    profiles: [build]\n",
+        )
+        .unwrap();
+        let attached = skiff_compose(ctx, &dir, &["up", "--exit-code-from", "check"]);
+        assert_eq!(attached.code, 7, "{attached:?}");
+        assert!(
+            attached.stdout.contains("lab-check-1 checking"),
+            "{attached:?}"
+        );
+        let ps = skiff_compose(ctx, &dir, &["ps", "-a", "--format", "{{.Name}} {{.State}}"]);
+        assert_eq!(
+            ps.stdout, "lab-check-1 exited\nlab-server-1 exited\n",
+            "{ps:?}"
+        );
+        let bad = skiff_compose(ctx, &dir, &["up", "-d", "--scale", "server=many"]);
+        assert_eq!(bad.code, 125, "{bad:?}");
+        assert_eq!(
+            bad.stderr.trim(),
+            "Error: --scale \"server=many\": expected SERVICE=NUMBER"
+        );
+        let down = skiff_compose(ctx, &dir, &["--profile", "build", "down", "--rmi", "local"]);
+        assert!(down.stderr.contains(" Image lab-web  Removed"), "{down:?}");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        assert!(ctx.skiff(["image", "exists", "localhost/lab-web"]).code != 0);
     });
 }

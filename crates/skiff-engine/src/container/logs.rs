@@ -26,6 +26,9 @@ pub struct LogOptions {
     pub names: bool,
     /// Several containers: each one's lead in a color of its own (ANSI).
     pub color: bool,
+    /// Following several containers: done once the first of them has stopped (and its log
+    /// has been read to the end), as `compose up --abort-on-container-exit` needs.
+    pub until_first_exit: bool,
 }
 
 impl LogOptions {
@@ -260,7 +263,9 @@ impl Engine {
                 }
                 let _ = out.flush();
             }
-            if readers.iter().all(|r| r.done) {
+            if readers.iter().all(|r| r.done)
+                || (options.follow && options.until_first_exit && readers.iter().any(|r| r.done))
+            {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -1,15 +1,27 @@
-//! `compose`: a Compose project loaded by skiff-compose, brought up and down through the
-//! engine, its state printed as `docker compose` prints it.
+//! `compose`: a Compose project loaded by skiff-compose, acted on through the engine, its
+//! state printed as `docker compose` prints it.
 use anyhow::Result;
 use serde_json::{Value, json};
-use skiff_compose::{Project, ProjectOptions, SERVICE_LABEL, UpOptions};
+use skiff_compose::{
+    BuildFlags, DownOptions, Project, ProjectOptions, RemoveImages, RunOverrides, SERVICE_LABEL,
+    ServiceAction, UpOptions, UpOutput, list_projects, parse_scale,
+};
 use skiff_engine::action::Helper;
-use skiff_engine::{CreateOptions, Engine, LogOptions, Scope, StartMode};
+use skiff_engine::{
+    CreateOptions, Engine, LogOptions, NewContainer, PushOptions, Scope, StartMode, human_size,
+};
 
-use crate::cli::{ComposeArgs, ComposeCommand, ComposeExecArgs, ExecArgs, GlobalArgs, ProcessArgs};
+use crate::cli::{
+    ComposeArgs, ComposeCommand, ComposeExecArgs, ComposeImagesArgs, ComposeLsArgs, ComposeRmArgs,
+    ComposeRunArgs, ComposeUpArgs, ExecArgs, GlobalArgs, ProcessArgs,
+};
 use crate::format;
 
 pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
+    // Every project this store has: no file is read.
+    if let ComposeCommand::Ls(ls) = &args.command {
+        return print_projects(&super::open(global)?, ls);
+    }
     let project = Project::load(&ProjectOptions {
         files: args.file.clone(),
         name: args.project_name.clone(),
@@ -37,46 +49,48 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
         network: network.into_iter().collect(),
         ..Default::default()
     };
-    if let ComposeCommand::Exec(exec) = &args.command {
-        return exec_in(global, &project, exec);
+    match &args.command {
+        ComposeCommand::Exec(exec) => return exec_in(global, &project, exec),
+        ComposeCommand::Top(top) => return print_top(global, &project, &top.services),
+        _ => {}
     }
-    // Containers are started where their network is, and stopped and removed in a user
-    // namespace of our own (where their storage can be unmounted).
+    // Containers are made and started where their network is, and stopped and removed in a
+    // user namespace of our own (where their storage can be unmounted).
     let scope = match &args.command {
-        ComposeCommand::Up(_) | ComposeCommand::Start(_) | ComposeCommand::Restart(_) => {
-            Scope::Run(&scope)
-        }
+        ComposeCommand::Up(_)
+        | ComposeCommand::Create(_)
+        | ComposeCommand::Run(_)
+        | ComposeCommand::Start(_)
+        | ComposeCommand::Restart(_) => Scope::Run(&scope),
         _ => Scope::Store,
     };
     let mut engine = super::open_in(global, scope)?;
     let progress = |line: &str| eprintln!(" {line}");
+    let action = |services: &[String], action: ServiceAction, engine: &mut Engine| {
+        project.act(engine, services, &action, &progress)
+    };
     match args.command {
-        ComposeCommand::Up(up) => {
+        ComposeCommand::Up(up) => return up_project(&project, &mut engine, &up),
+        ComposeCommand::Create(create) => {
             let options = UpOptions {
-                services: up.services.clone(),
-                force_recreate: up.force_recreate,
-                no_start: up.no_start,
+                services: create.services,
+                force_recreate: create.force_recreate,
+                no_recreate: create.no_recreate,
+                no_start: true,
+                build: create.build,
+                scale: parse_scale(&create.scale)?,
+                ..Default::default()
             };
-            project.up(&mut engine, &options, &progress)?;
-            if !up.detach && !up.no_start {
-                // Attached: the services' output until every container has exited.
-                let options = LogOptions {
-                    follow: true,
-                    ..Default::default()
-                };
-                let (out, err) = (std::io::stdout(), std::io::stderr());
-                project.logs(
-                    &engine,
-                    &up.services,
-                    &options,
-                    &mut out.lock(),
-                    &mut err.lock(),
-                )?;
-            }
+            up_with_output(&project, &mut engine, &options)?;
         }
         ComposeCommand::Down(down) => {
             let helper = Helper::new(std::env::current_exe()?, super::store_options(global));
-            project.down(&mut engine, &helper, down.timeout, down.volumes, &progress)?
+            let options = DownOptions {
+                timeout: down.timeout,
+                volumes: down.volumes,
+                rmi: down.rmi.as_deref().map(RemoveImages::parse).transpose()?,
+            };
+            project.down(&mut engine, &helper, &options, &progress)?
         }
         ComposeCommand::Ps(ps) => return print_ps(&project, &engine, &ps),
         ComposeCommand::Logs(logs) => {
@@ -95,36 +109,264 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
                 &mut err.lock(),
             )?;
         }
-        ComposeCommand::Start(start) => {
-            for container in project.service_containers(&engine, &start.services)? {
-                engine.start_container(container.name(), StartMode::Detached)?;
-                progress(&format!("Container {}  Started", container.name()));
+        ComposeCommand::Start(start) => action(&start.services, ServiceAction::Start, &mut engine)?,
+        ComposeCommand::Stop(stop) => action(
+            &stop.services,
+            ServiceAction::Stop(stop.timeout),
+            &mut engine,
+        )?,
+        ComposeCommand::Restart(restart) => action(
+            &restart.services,
+            ServiceAction::Restart(restart.timeout),
+            &mut engine,
+        )?,
+        ComposeCommand::Kill(kill) => action(
+            &kill.services,
+            ServiceAction::Kill(kill.signal),
+            &mut engine,
+        )?,
+        ComposeCommand::Pause(pause) => action(&pause.services, ServiceAction::Pause, &mut engine)?,
+        ComposeCommand::Unpause(unpause) => {
+            action(&unpause.services, ServiceAction::Unpause, &mut engine)?
+        }
+        ComposeCommand::Rm(rm) => return remove(&project, &mut engine, &rm),
+        ComposeCommand::Build(build) => {
+            let flags = BuildFlags {
+                no_cache: build.no_cache,
+                pull: build.pull,
+                quiet: build.quiet,
+            };
+            let mut out = std::io::stdout();
+            for service in project.built_services(&build.services)? {
+                project.build_service(&mut engine, &service, &flags, &mut out)?;
             }
         }
-        ComposeCommand::Stop(stop) => {
-            for container in project.service_containers(&engine, &stop.services)? {
-                engine.stop_container(container.name(), stop.timeout)?;
-                progress(&format!("Container {}  Stopped", container.name()));
+        ComposeCommand::Pull(pull) => {
+            let printer = super::registry::progress_printer(pull.quiet);
+            project.pull(
+                &mut engine,
+                &pull.services,
+                pull.ignore_pull_failures,
+                &printer,
+                &progress,
+            )?;
+        }
+        ComposeCommand::Push(push) => {
+            let printer = super::registry::progress_printer(false);
+            let options = PushOptions::default();
+            project.push(&engine, &push.services, &options, &printer, &progress)?;
+        }
+        ComposeCommand::Images(images) => return print_images(&project, &engine, &images),
+        ComposeCommand::Port(port) => {
+            let container = project.replica_name(&port.service, port.index);
+            project.check_services(std::slice::from_ref(&port.service))?;
+            let wanted = format!("{}/{} -> ", port.port, port.protocol);
+            match engine
+                .container_ports(&container)?
+                .iter()
+                .find_map(|line| line.strip_prefix(&wanted))
+            {
+                Some(host) => println!("{host}"),
+                None => anyhow::bail!(
+                    "no port {}/{} for container {container}",
+                    port.port,
+                    port.protocol
+                ),
             }
         }
-        ComposeCommand::Restart(restart) => {
-            for container in project.service_containers(&engine, &restart.services)? {
-                engine.restart_container(container.name(), restart.timeout)?;
-                progress(&format!("Container {}  Started", container.name()));
-            }
-        }
-        ComposeCommand::Config(_) | ComposeCommand::Exec(_) => {}
+        ComposeCommand::Run(run) => return run_oneoff(&project, &mut engine, &run),
+        ComposeCommand::Config(_)
+        | ComposeCommand::Exec(_)
+        | ComposeCommand::Top(_)
+        | ComposeCommand::Ls(_) => {}
     }
     Ok(0)
+}
+
+/// `up` or `create` with Compose's progress on stderr, a build's and a pull's too.
+fn up_with_output(project: &Project, engine: &mut Engine, options: &UpOptions) -> Result<()> {
+    let printer = super::registry::progress_printer(false);
+    let mut build = std::io::stderr();
+    let progress = |line: &str| eprintln!(" {line}");
+    let mut output = UpOutput {
+        progress: &progress,
+        build: &mut build,
+        pull: &printer,
+    };
+    Ok(project.up(engine, options, &mut output)?)
+}
+
+/// `compose up`: detached, waiting for readiness, or attached to the services' output
+/// (until they have all exited, or the first one with --abort-on-container-exit).
+fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Result<i32> {
+    if !up.remove_orphans {
+        let orphans: Vec<String> = project
+            .orphans(engine)?
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        if !orphans.is_empty() {
+            eprintln!(
+                "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+                orphans.join(" ")
+            );
+        }
+    }
+    let options = UpOptions {
+        services: up.services.clone(),
+        force_recreate: up.force_recreate,
+        no_recreate: up.no_recreate,
+        no_start: up.no_start,
+        no_deps: up.no_deps,
+        remove_orphans: up.remove_orphans,
+        build: up.build,
+        scale: parse_scale(&up.scale)?,
+        timeout: up.timeout,
+    };
+    up_with_output(project, engine, &options)?;
+    if up.no_start {
+        return Ok(0);
+    }
+    if up.wait {
+        project.wait_ready(engine, &up.services)?;
+        return Ok(0);
+    }
+    if up.detach {
+        return Ok(0);
+    }
+    let abort = up.abort_on_container_exit || up.exit_code_from.is_some();
+    let options = LogOptions {
+        follow: true,
+        until_first_exit: abort,
+        ..Default::default()
+    };
+    let (out, err) = (std::io::stdout(), std::io::stderr());
+    project.logs(
+        engine,
+        &up.services,
+        &options,
+        &mut out.lock(),
+        &mut err.lock(),
+    )?;
+    if !abort {
+        return Ok(0);
+    }
+    eprintln!("Aborting on container exit...");
+    // The code of the chosen service's container, else of the first that stopped.
+    let containers = project.service_containers(engine, &up.services)?;
+    let code = match &up.exit_code_from {
+        Some(service) => {
+            project.check_services(std::slice::from_ref(service))?;
+            let name = project.container_name(service);
+            containers
+                .iter()
+                .find(|c| c.name() == name)
+                .map(|c| c.exit_code())
+        }
+        None => containers
+            .iter()
+            .filter(|c| !c.is_running())
+            .max_by_key(|c| c.finished_at())
+            .map(|c| c.exit_code()),
+    };
+    let progress = |line: &str| eprintln!(" {line}");
+    project.act(
+        engine,
+        &up.services,
+        &ServiceAction::Stop(up.timeout),
+        &progress,
+    )?;
+    Ok(code.unwrap_or(0))
+}
+
+/// `compose rm`: the services' stopped containers (stopped first with -s), after a
+/// question unless -f.
+fn remove(project: &Project, engine: &mut Engine, args: &ComposeRmArgs) -> Result<i32> {
+    let progress = |line: &str| eprintln!(" {line}");
+    if args.stop {
+        project.act(
+            engine,
+            &args.services,
+            &ServiceAction::Stop(None),
+            &progress,
+        )?;
+    }
+    let containers = project.stopped_containers(engine, &args.services)?;
+    if containers.is_empty() {
+        eprintln!("No stopped containers");
+        return Ok(0);
+    }
+    if !args.force {
+        use std::io::Write;
+        let names: Vec<&str> = containers.iter().map(|c| c.name()).collect();
+        eprint!(
+            "Going to remove {}\n? Are you sure? (y/N) ",
+            names.join(", ")
+        );
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    project.remove(engine, &containers, args.volumes, &progress)?;
+    Ok(0)
+}
+
+/// `compose run`: the service's dependencies up, then a one-off container of it, run as
+/// `skiff run` runs one.
+fn run_oneoff(project: &Project, engine: &mut Engine, args: &ComposeRunArgs) -> Result<i32> {
+    use std::io::IsTerminal;
+    project.check_services(std::slice::from_ref(&args.service))?;
+    let dependencies = project.dependencies_of(&args.service)?;
+    if !args.no_deps && !dependencies.is_empty() {
+        let options = UpOptions {
+            services: dependencies,
+            no_recreate: true,
+            build: args.build,
+            ..Default::default()
+        };
+        up_with_output(project, engine, &options)?;
+    }
+    let overrides = RunOverrides {
+        command: args.command.clone(),
+        entrypoint: args.entrypoint.clone(),
+        env: args.env.clone(),
+        labels: args.label.clone(),
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        publish: args.publish.clone(),
+        service_ports: args.service_ports,
+        volumes: args.volume.clone(),
+        name: args.name.clone(),
+        rm: args.rm,
+        tty: !args.no_tty && !args.detach && std::io::stdin().is_terminal(),
+        interactive: !args.detach,
+    };
+    let (name, options) = project.run_options(&args.service, &overrides)?;
+    let mut printer = std::io::stderr();
+    let pull = super::registry::progress_printer(false);
+    project.prepare_image(engine, &args.service, args.build, &mut printer, &pull)?;
+    let new = NewContainer {
+        name: Some(name),
+        ..NewContainer::new(options)
+    };
+    let created = engine.create_from(&new, &pull)?;
+    // Docker's detach keys, ctrl-p,ctrl-q.
+    let mode = StartMode::for_run(args.detach, &[], !args.detach, vec![0x10, 0x11])?;
+    let code = engine.run_created(&created.id, mode, None)?;
+    if args.detach {
+        println!("{}", new.name.unwrap_or(created.id));
+    }
+    Ok(code)
 }
 
 /// `compose exec SERVICE CMD`: `exec` in the service's container, with a terminal when this
 /// one has one (unless -T), as docker compose does.
 fn exec_in(global: &GlobalArgs, project: &Project, args: &ComposeExecArgs) -> Result<i32> {
     use std::io::IsTerminal;
-    if !project.file.services.contains_key(&args.service) {
-        anyhow::bail!("no such service: {}", args.service);
-    }
+    project.check_services(std::slice::from_ref(&args.service))?;
     let container = project.container_name(&args.service);
     let engine = super::open_in(global, Scope::Container(&container))?;
     let terminal = !args.no_tty && !args.detach && std::io::stdin().is_terminal();
@@ -144,6 +386,25 @@ fn exec_in(global: &GlobalArgs, project: &Project, args: &ComposeExecArgs) -> Re
         command: args.command.clone(),
     };
     super::container::exec(&engine, &exec)
+}
+
+/// `compose top`: each running container's processes, under its name. The engine is
+/// opened in the user namespace of the first service's container (rootless containers
+/// share the one of their user).
+fn print_top(global: &GlobalArgs, project: &Project, services: &[String]) -> Result<i32> {
+    let first = match services.first() {
+        Some(service) => service.clone(),
+        None => project.ordered_services(&[])?.remove(0),
+    };
+    let engine = super::open_in(global, Scope::Container(&project.container_name(&first)))?;
+    let mut running = project.service_containers(&engine, services)?;
+    running.retain(|c| c.is_running());
+    for container in &running {
+        println!("{}", container.name());
+        print!("{}", engine.top_container(container.id(), &[])?.render());
+        println!();
+    }
+    Ok(0)
 }
 
 fn print_config(project: &Project, args: &crate::cli::ComposeConfigArgs) -> Result<i32> {
@@ -207,8 +468,9 @@ fn print_ps(project: &Project, engine: &Engine, args: &crate::cli::ComposePsArgs
                 "Project": project.name,
                 "Service": spec.labels.get(SERVICE_LABEL).cloned().unwrap_or_default(),
                 "Created": c.created().timestamp(),
-                "State": if c.is_running() { "running" } else { "exited" },
+                "State": c.state.as_str(),
                 "Status": c.status(now),
+                "ExitCode": c.exit_code(),
                 "Ports": c.ports_text(),
             })
         })
@@ -217,6 +479,67 @@ fn print_ps(project: &Project, engine: &Engine, args: &crate::cli::ComposePsArgs
         args.format.as_deref(),
         "NAME\tIMAGE\tCOMMAND\tSERVICE\tSTATUS\tPORTS",
         "{{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.Status}}\t{{.Ports}}",
+        &values,
+    )?;
+    Ok(0)
+}
+
+/// `compose images`: each container's image, as docker compose lists them.
+fn print_images(project: &Project, engine: &Engine, args: &ComposeImagesArgs) -> Result<i32> {
+    let containers = project.service_containers(engine, &args.services)?;
+    if args.quiet {
+        let mut ids: Vec<&str> = containers.iter().map(|c| c.image().0).collect();
+        ids.dedup();
+        for id in ids {
+            println!("{id}");
+        }
+        return Ok(0);
+    }
+    let mut values = Vec::new();
+    for container in &containers {
+        let (id, name) = container.image();
+        // `registry/repo:tag`: the tag after the last colon that follows the last slash.
+        let (repository, tag) = match name.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+            _ => (name, "latest"),
+        };
+        let size = engine.image(id).map(|i| i.image.size).unwrap_or(0);
+        values.push(json!({
+            "ContainerName": container.name(),
+            "Repository": repository,
+            "Tag": tag,
+            "ID": id,
+            "ShortID": &id[..id.len().min(12)],
+            "Size": size,
+            "HumanSize": human_size(size),
+        }));
+    }
+    format::print_formatted(
+        args.format.as_deref(),
+        "CONTAINER\tREPOSITORY\tTAG\tIMAGE ID\tSIZE",
+        "{{.ContainerName}}\t{{.Repository}}\t{{.Tag}}\t{{.ShortID}}\t{{.HumanSize}}",
+        &values,
+    )?;
+    Ok(0)
+}
+
+/// `compose ls`.
+fn print_projects(engine: &Engine, args: &ComposeLsArgs) -> Result<i32> {
+    let projects = list_projects(engine, args.all)?;
+    if args.quiet {
+        for project in &projects {
+            println!("{}", project.name);
+        }
+        return Ok(0);
+    }
+    let values: Vec<Value> = projects
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    format::print_formatted(
+        args.format.as_deref(),
+        "NAME\tSTATUS\tCONFIG FILES",
+        "{{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
         &values,
     )?;
     Ok(0)

@@ -486,6 +486,7 @@ pub fn logs_of(engine: &Engine, containers: &[String], args: &LogsOptions) -> Re
         until: time(&args.until)?,
         names: args.names,
         color: args.color,
+        ..Default::default()
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
