@@ -12,18 +12,7 @@ cd "$(dirname "$0")/.."
 RUNS="${RUNS:-30}"
 . bench/common.sh
 
-$S system service --time 0 "unix://$work/skiff.sock" 2>/dev/null &
-skiff_pid=$!
-$P system service --time 0 "unix://$work/podman.sock" 2>/dev/null &
-podman_pid=$!
-trap 'kill $skiff_pid $podman_pid 2>/dev/null || true; cleanup' EXIT
-for socket in "$work/skiff.sock" "$work/podman.sock"; do
-  i=0
-  until [ -S "$socket" ] && curl -sf --unix-socket "$socket" http://d/_ping >/dev/null; do
-    i=$((i + 1)); [ "$i" -lt 200 ] || { echo "bench: $socket never answered" >&2; exit 1; }
-    sleep 0.05
-  done
-done
+start_services
 rss() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 rss_idle_skiff=$(rss $skiff_pid)
 rss_idle_podman=$(rss $podman_pid)

@@ -66,3 +66,17 @@ header() {
   echo "skiff $($S version --format '{{.Client.Version}}') beside $(podman --version), same machine, same run (median of $RUNS)"
   printf '%-40s %10s %10s %-4s %8s\n' "measure" "skiff" "podman" "unit" "ratio"
 }
+start_services() { # skiff's and Podman's `system service` on sockets in $work, answering
+  $S system service --time 0 "unix://$work/skiff.sock" 2>/dev/null &
+  skiff_pid=$!
+  $P system service --time 0 "unix://$work/podman.sock" 2>/dev/null &
+  podman_pid=$!
+  trap 'kill $skiff_pid $podman_pid 2>/dev/null || true; cleanup' EXIT
+  for socket in "$work/skiff.sock" "$work/podman.sock"; do
+    i=0
+    until [ -S "$socket" ] && curl -sf --unix-socket "$socket" http://d/_ping >/dev/null; do
+      i=$((i + 1)); [ "$i" -lt 200 ] || { echo "bench: $socket never answered" >&2; exit 1; }
+      sleep 0.05
+    done
+  done
+}

@@ -3,12 +3,16 @@
 //! `CreateOptions` as `run` (`options`), and `lifecycle` brings the project up and down.
 #![deny(unsafe_code)]
 
+mod assemble;
+mod events;
 mod images;
 mod lifecycle;
 pub mod model;
 mod options;
 mod project;
+mod schema;
 
+pub use events::ServiceEvent;
 pub use images::{BuildFlags, ImagePolicy};
 pub use lifecycle::{
     DownOptions, ProjectSummary, RemoveImages, RunOverrides, ServiceAction, UpOptions, UpOutput,

@@ -193,6 +193,7 @@ impl Project {
         for key in self.file.volumes.keys() {
             self.ensure_volume(engine, key, progress)?;
         }
+        self.write_file_objects()?;
         if options.remove_orphans {
             for orphan in self.orphans(engine)? {
                 self.take_down(engine, &orphan, options.timeout, progress)?;
@@ -686,6 +687,39 @@ impl Project {
             format!("{}-{service}-run-{}", self.name, &id[..12])
         });
         Ok((name, options))
+    }
+
+    /// `compose run` up to the start: the service's dependencies brought up (unless
+    /// `no_deps`), its image made ready, then its one-off container created. Returns the
+    /// container's ID.
+    pub fn create_oneoff(
+        &self,
+        engine: &mut Engine,
+        service: &str,
+        overrides: &RunOverrides,
+        no_deps: bool,
+        build: bool,
+        output: &mut UpOutput<'_>,
+    ) -> Result<String, EngineError> {
+        self.check_services(&[service.to_string()])?;
+        let dependencies = self.dependencies_of(service)?;
+        if !no_deps && !dependencies.is_empty() {
+            let options = UpOptions {
+                services: dependencies,
+                no_recreate: true,
+                build,
+                ..Default::default()
+            };
+            self.up(engine, &options, output)?;
+        }
+        let (name, options) = self.run_options(service, overrides)?;
+        self.prepare_image(engine, service, build, output.build, output.pull)?;
+        self.write_file_objects()?;
+        let new = NewContainer {
+            name: Some(name),
+            ..NewContainer::new(options)
+        };
+        Ok(engine.create_from(&new, output.pull)?.id)
     }
 
     /// The services `service` depends on (and theirs), which `compose run` brings up first.

@@ -284,6 +284,10 @@ pub struct Service {
     pub cpuset: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileReference>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileReference>,
 }
 
 /// `build: DIR` or its long form.
@@ -455,4 +459,56 @@ pub struct ComposeFile {
     pub networks: BTreeMap<String, Option<Network>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Option<Volume>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileObject>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileObject>,
+}
+
+/// A top-level secret or config: a file's contents, an environment variable's value, or
+/// (configs) inline content.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FileObject {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+}
+
+/// A service's use of a secret or config: its name, or where and how it appears.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FileReference {
+    Short(String),
+    Long(LongFileReference),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LongFileReference {
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<Scalar>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<Scalar>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Scalar>,
+}
+
+impl FileReference {
+    /// The secret's or config's name and the path it is given, when one is.
+    pub fn parts(&self) -> (&str, Option<&str>) {
+        match self {
+            FileReference::Short(name) => (name, None),
+            FileReference::Long(long) => (&long.source, long.target.as_deref()),
+        }
+    }
 }

@@ -1,12 +1,13 @@
 //! A service as the `CreateOptions` of its container (the same options `run` takes), and the
 //! names Compose gives the project's containers, networks and volumes.
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use skiff_engine::{CreateOptions, EngineError};
 
 use crate::model::{
-    Command, DependsOn, Port, Scalar, Service, ServiceNetworks, ServiceVolume, Ulimit,
+    Command, DependsOn, FileReference, Port, Scalar, Service, ServiceNetworks, ServiceVolume,
+    Ulimit,
 };
 use crate::project::Project;
 
@@ -335,6 +336,12 @@ impl Project {
         for volume in &service.volumes {
             self.add_volume(&mut options, volume).map_err(context)?;
         }
+        for (kind, references) in [("secret", &service.secrets), ("config", &service.configs)] {
+            for reference in references {
+                let mount = self.file_object_mount(kind, reference).map_err(context)?;
+                options.volume.push(mount);
+            }
+        }
         self.add_networks(&mut options, name, service)
             .map_err(context)?;
         if let Some(check) = &service.healthcheck {
@@ -384,6 +391,105 @@ impl Project {
             ),
         ]);
         Ok(options)
+    }
+
+    /// The host file of secret or config `name`: its `file`, else the one `up` writes
+    /// with its value ([`Project::write_file_objects`]).
+    pub fn file_object_path(&self, kind: &str, name: &str) -> Result<PathBuf, String> {
+        let definitions = if kind == "secret" {
+            &self.file.secrets
+        } else {
+            &self.file.configs
+        };
+        let definition = definitions
+            .get(name)
+            .ok_or_else(|| format!("refers to undefined {kind} {name}: invalid compose project"))?;
+        if definition.external {
+            return Err(format!(
+                "{kind} {name} is external: skiff compose has no {kind} store, use a file"
+            ));
+        }
+        match (
+            &definition.file,
+            &definition.environment,
+            &definition.content,
+        ) {
+            (Some(file), _, _) => Ok(self.directory.join(file.strip_prefix("./").unwrap_or(file))),
+            (None, Some(_), _) | (None, None, Some(_)) => {
+                Ok(self.state_dir.join(format!("{kind}s")).join(name))
+            }
+            (None, None, None) => Err(format!(
+                "{kind} {name} has neither a file, an environment variable nor content"
+            )),
+        }
+    }
+
+    /// The read-only bind mount of a service's secret (at /run/secrets/NAME) or config (at
+    /// /NAME), or where the reference says.
+    fn file_object_mount(&self, kind: &str, reference: &FileReference) -> Result<String, String> {
+        let (name, target) = reference.parts();
+        let source = self.file_object_path(kind, name)?;
+        let target = match (kind, target) {
+            (_, Some(target)) if target.starts_with('/') => target.to_string(),
+            ("secret", Some(target)) => format!("/run/secrets/{target}"),
+            ("secret", None) => format!("/run/secrets/{name}"),
+            (_, Some(target)) => format!("/{target}"),
+            (_, None) => format!("/{name}"),
+        };
+        Ok(format!("{}:{target}:ro", source.display()))
+    }
+
+    /// Writes the secrets and configs given by value (an environment variable's, or inline
+    /// content) where the services' mounts expect them, readable by their owner only.
+    pub fn write_file_objects(&self) -> Result<(), EngineError> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        for (kind, definitions) in [
+            ("secret", &self.file.secrets),
+            ("config", &self.file.configs),
+        ] {
+            for (name, definition) in definitions {
+                let value = match (
+                    &definition.file,
+                    &definition.environment,
+                    &definition.content,
+                ) {
+                    (None, Some(variable), _) => std::env::var(variable).map_err(|_| {
+                        invalid(format!(
+                            "{kind} {name}: environment variable {variable} is not set"
+                        ))
+                    })?,
+                    (None, None, Some(content)) => content.clone(),
+                    _ => continue,
+                };
+                let dir = self.state_dir.join(format!("{kind}s"));
+                let path = dir.join(name);
+                let io = |source| EngineError::Io {
+                    action: "writing",
+                    path: path.clone(),
+                    source,
+                };
+                std::fs::create_dir_all(&dir).map_err(io)?;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o400)
+                    .open(&path)
+                    .or_else(|_| {
+                        // A read-only file from an earlier `up` is replaced.
+                        let _ = std::fs::remove_file(&path);
+                        std::fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .mode(0o400)
+                            .open(&path)
+                    })
+                    .map_err(io)?;
+                std::io::Write::write_all(&mut file, value.as_bytes()).map_err(io)?;
+            }
+        }
+        Ok(())
     }
 
     fn add_volume(
@@ -585,6 +691,7 @@ mod tests {
             files: vec!["/srv/proj/compose.yaml".into()],
             file: yaml_serde::from_str::<ComposeFile>(yaml).unwrap(),
             all_services: Default::default(),
+            state_dir: "/run/skiff/compose/proj".into(),
             warnings: Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use skiff_engine::EngineError;
 
+use crate::assemble::Reader;
 use crate::model::ComposeFile;
 
 /// The files Compose looks for, in its order of preference.
@@ -32,6 +33,10 @@ pub struct ProjectOptions {
     pub profiles: Vec<String>,
     /// Where relative paths and the file lookup start (the working directory).
     pub working_dir: PathBuf,
+    /// Where secrets and configs given by value (`environment`, `content`) are written for
+    /// the containers to mount: the engine's run directory (default: the system's temporary
+    /// directory).
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +48,8 @@ pub struct Project {
     /// Every service the files define, the ones of profiles not enabled too (their
     /// containers are not orphans).
     pub all_services: BTreeSet<String>,
+    /// Where this project's secrets and configs given by value are written.
+    pub state_dir: PathBuf,
     /// Unset variables, keys skiff does not act on: each names where.
     pub warnings: Vec<String>,
 }
@@ -85,19 +92,9 @@ impl Project {
         };
         let environment = environment(&directory, &options.env_files)?;
         let mut warnings = Vec::new();
-        let mut merged = yaml_serde::Value::Null;
-        for file in &files {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
-            let mut value: yaml_serde::Value = yaml_serde::from_str(&text)
-                .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
-            value
-                .apply_merge()
-                .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
-            interpolate(&mut value, &environment, &mut warnings)
-                .map_err(|e| invalid(format!("{}: {e}", file.display())))?;
-            merge(&mut merged, value);
-        }
+        let merged = Reader::new(environment, &mut warnings)
+            .read_all(&files)
+            .map_err(invalid)?;
         let mut ignored = Vec::new();
         let mut file: ComposeFile =
             serde_ignored::deserialize(merged, |path| ignored.push(path.to_string()))
@@ -140,6 +137,12 @@ impl Project {
             return Err(invalid("no service selected: the project has no services"));
         }
         Ok(Self {
+            state_dir: options
+                .state_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("compose")
+                .join(&name),
             name,
             directory,
             files,
@@ -180,7 +183,10 @@ fn normalize_name(name: &str) -> Option<String> {
 
 /// The variables interpolation sees: the `.env` file's (or `--env-file`'s), with the process's
 /// own taking precedence.
-fn environment(dir: &Path, env_files: &[PathBuf]) -> Result<BTreeMap<String, String>, EngineError> {
+pub(crate) fn environment(
+    dir: &Path,
+    env_files: &[PathBuf],
+) -> Result<BTreeMap<String, String>, EngineError> {
     let mut variables = BTreeMap::new();
     let files: Vec<PathBuf> = if env_files.is_empty() {
         vec![dir.join(".env")]
@@ -219,7 +225,7 @@ pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
 }
 
 /// Interpolates every string of the document (keys are left as they are).
-fn interpolate(
+pub(crate) fn interpolate(
     value: &mut yaml_serde::Value,
     variables: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
@@ -343,23 +349,6 @@ fn expand(
     }
 }
 
-/// Merges a later file into an earlier one: mappings key by key, anything else replaced.
-fn merge(base: &mut yaml_serde::Value, later: yaml_serde::Value) {
-    match (base, later) {
-        (yaml_serde::Value::Mapping(base), yaml_serde::Value::Mapping(later)) => {
-            for (key, value) in later {
-                match base.get_mut(&key) {
-                    Some(existing) => merge(existing, value),
-                    None => {
-                        base.insert(key, value);
-                    }
-                }
-            }
-        }
-        (base, later) => *base = later,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,18 +388,5 @@ mod tests {
         );
         assert_eq!(normalize_name("My.Project").as_deref(), Some("myproject"));
         assert_eq!(normalize_name("_x"), None);
-    }
-
-    #[test]
-    fn later_files_override_earlier_ones() {
-        let mut base: yaml_serde::Value =
-            yaml_serde::from_str("services:\n  web:\n    image: a\n    ports: ['1:1']\n").unwrap();
-        let later: yaml_serde::Value =
-            yaml_serde::from_str("services:\n  web:\n    image: b\n  db:\n    image: c\n").unwrap();
-        merge(&mut base, later);
-        let file: ComposeFile = yaml_serde::from_value(base).unwrap();
-        assert_eq!(file.services["web"].image.as_deref(), Some("b"));
-        assert_eq!(file.services["web"].ports.len(), 1);
-        assert_eq!(file.services["db"].image.as_deref(), Some("c"));
     }
 }

@@ -503,6 +503,9 @@ impl Engine {
         if !matches!(record.spec.network, NetworkMode::Bridge(_)) {
             return Ok(());
         }
+        if self.options.rootless {
+            usermode::unbind_namespace(&self.run_dir(&record.id));
+        }
         let mut store = self.network_store()?;
         let had_ports = !record.spec.ports.is_empty();
         if self.options.rootless && had_ports {

@@ -2280,6 +2280,16 @@ pub enum ComposeCommand {
     Ls(ComposeLsArgs),
     /// Run a one-off command in a new container of a service
     Run(ComposeRunArgs),
+    /// Receive real time events from the project's containers
+    Events(ComposeEventsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeEventsArgs {
+    /// Output events as a stream of json objects
+    #[arg(long)]
+    pub json: bool,
+    pub services: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -459,3 +459,110 @@ fn skiff_compose_builds_recreates_what_changed_and_scales() {
         assert!(ctx.skiff(["image", "exists", "localhost/lab-web"]).code != 0);
     });
 }
+
+#[test]
+fn skiff_compose_assembles_files_mounts_secrets_and_streams_events() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let dir = ctx.scratch("kit");
+        let write = |path: &str, text: &str| {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "compose.yaml",
+            r#"include: [db/compose.yaml]
+services:
+  base:
+    image: localhost/busybox
+    init: true
+    command: sleep 1000
+    environment: {LEVEL: base}
+  app:
+    extends: base
+    command: sh -c 'cat /run/secrets/token /etc/app.conf; echo $$LEVEL; exec sleep 1000'
+    environment: {LEVEL: app}
+    secrets: [token]
+    configs: [{source: conf, target: /etc/app.conf}]
+secrets:
+  token: {file: ./token.txt}
+configs:
+  conf: {content: "mode=fast\n"}
+"#,
+        );
+        write("token.txt", "s3cret\n");
+        write(
+            "db/compose.yaml",
+            "services:\n  db:\n    image: localhost/busybox\n    init: true\n    command: sleep 1000\n    volumes: ['./data:/data']\n",
+        );
+        write("db/data/hello", "from the db directory\n");
+        // The files as one: the included service and the extended one resolved.
+        let config = skiff_compose(ctx, &dir, &["config", "--services"]);
+        assert_eq!(config.stdout, "app\nbase\ndb\n", "{config:?}");
+        let up = skiff_compose(ctx, &dir, &["up", "-d"]);
+        assert_eq!(up.code, 0, "{up:?}");
+        let mut logs = String::new();
+        for _ in 0..100 {
+            logs = skiff_compose(ctx, &dir, &["logs", "app"]).stdout;
+            if logs.lines().count() >= 3 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(logs, "s3cret\nmode=fast\napp\n");
+        let exec = skiff_compose(ctx, &dir, &["exec", "-T", "db", "cat", "/data/hello"]);
+        assert_eq!(exec.stdout, "from the db directory\n", "{exec:?}");
+        // Events of the project's containers, as they happen.
+        let mut events = ctx
+            .command(["compose", "events", "--json", "db"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = events.stdout.take().unwrap();
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let restart = skiff_compose(ctx, &dir, &["restart", "-t", "1", "app", "db"]);
+        assert_eq!(restart.code, 0, "{restart:?}");
+        let mut seen = Vec::new();
+        while let Ok(line) = receive.recv_timeout(std::time::Duration::from_secs(20)) {
+            let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(event["service"], "db", "{line}");
+            seen.push(event["action"].as_str().unwrap_or_default().to_string());
+            if seen.iter().any(|a| a == "start") {
+                break;
+            }
+        }
+        let _ = events.kill();
+        let _ = events.wait();
+        assert!(seen.iter().any(|a| a == "start"), "{seen:?}");
+        let down = skiff_compose(ctx, &dir, &["down", "-t", "1"]);
+        assert_eq!(down.code, 0, "{down:?}");
+        assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+        // A key the specification does not know: one line naming the file and the key.
+        write(
+            "compose.yaml",
+            "services:\n  web:\n    imgae: localhost/busybox\n",
+        );
+        let bad = skiff_compose(ctx, &dir, &["up", "-d"]);
+        assert_eq!(bad.code, 125, "{bad:?}");
+        assert_eq!(
+            bad.stderr.trim(),
+            format!(
+                "Error: validating {}: services.web additional properties 'imgae' not allowed",
+                dir.join("compose.yaml").display()
+            )
+        );
+    });
+}

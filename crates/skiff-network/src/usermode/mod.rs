@@ -134,6 +134,13 @@ pub fn stop(run_dir: &Path) {
         }
     }
     let _ = fs::remove_file(pid_file);
+    unbind_namespace(run_dir);
+}
+
+/// Undoes `bind_namespace`. Whatever shares the mount namespace it was made in (a server
+/// started by the same process) would keep the container's network namespace, and the
+/// host end of its veth, alive otherwise.
+pub fn unbind_namespace(run_dir: &Path) {
     let netns = run_dir.join(NETNS_FILE);
     let _ = umount2(&netns, MntFlags::MNT_DETACH);
     let _ = fs::remove_file(netns);

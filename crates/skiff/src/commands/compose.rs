@@ -7,9 +7,7 @@ use skiff_compose::{
     ServiceAction, UpOptions, UpOutput, list_projects, parse_scale,
 };
 use skiff_engine::action::Helper;
-use skiff_engine::{
-    CreateOptions, Engine, LogOptions, NewContainer, PushOptions, Scope, StartMode, human_size,
-};
+use skiff_engine::{CreateOptions, Engine, LogOptions, PushOptions, Scope, StartMode, human_size};
 
 use crate::cli::{
     ComposeArgs, ComposeCommand, ComposeExecArgs, ComposeImagesArgs, ComposeLsArgs, ComposeRmArgs,
@@ -29,6 +27,7 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
         env_files: args.env_file.clone(),
         profiles: args.profile.clone(),
         working_dir: std::env::current_dir()?,
+        state_dir: Some(super::store_options(global).runroot),
     })?;
     for warning in &project.warnings {
         eprintln!("WARN[0000] {warning}");
@@ -175,6 +174,18 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
             }
         }
         ComposeCommand::Run(run) => return run_oneoff(&project, &mut engine, &run),
+        ComposeCommand::Events(events) => {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            project.events(&engine, &events.services, |event| {
+                let line = if events.json {
+                    serde_json::to_string(event).unwrap_or_default()
+                } else {
+                    event.line()
+                };
+                writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+            })?;
+        }
         ComposeCommand::Config(_)
         | ComposeCommand::Exec(_)
         | ComposeCommand::Top(_)
@@ -183,17 +194,21 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `up` or `create` with Compose's progress on stderr, a build's and a pull's too.
-fn up_with_output(project: &Project, engine: &mut Engine, options: &UpOptions) -> Result<()> {
+/// Runs `work` with Compose's progress on stderr, a build's and a pull's too.
+fn with_output<T>(work: impl FnOnce(&mut UpOutput<'_>) -> T) -> T {
     let printer = super::registry::progress_printer(false);
     let mut build = std::io::stderr();
     let progress = |line: &str| eprintln!(" {line}");
-    let mut output = UpOutput {
+    work(&mut UpOutput {
         progress: &progress,
         build: &mut build,
         pull: &printer,
-    };
-    Ok(project.up(engine, options, &mut output)?)
+    })
+}
+
+/// `up` or `create`.
+fn up_with_output(project: &Project, engine: &mut Engine, options: &UpOptions) -> Result<()> {
+    Ok(with_output(|output| project.up(engine, options, output))?)
 }
 
 /// `compose up`: detached, waiting for readiness, or attached to the services' output
@@ -314,21 +329,9 @@ fn remove(project: &Project, engine: &mut Engine, args: &ComposeRmArgs) -> Resul
     Ok(0)
 }
 
-/// `compose run`: the service's dependencies up, then a one-off container of it, run as
-/// `skiff run` runs one.
+/// `compose run`: a one-off container of the service, run as `skiff run` runs one.
 fn run_oneoff(project: &Project, engine: &mut Engine, args: &ComposeRunArgs) -> Result<i32> {
     use std::io::IsTerminal;
-    project.check_services(std::slice::from_ref(&args.service))?;
-    let dependencies = project.dependencies_of(&args.service)?;
-    if !args.no_deps && !dependencies.is_empty() {
-        let options = UpOptions {
-            services: dependencies,
-            no_recreate: true,
-            build: args.build,
-            ..Default::default()
-        };
-        up_with_output(project, engine, &options)?;
-    }
     let overrides = RunOverrides {
         command: args.command.clone(),
         entrypoint: args.entrypoint.clone(),
@@ -344,20 +347,21 @@ fn run_oneoff(project: &Project, engine: &mut Engine, args: &ComposeRunArgs) -> 
         tty: !args.no_tty && !args.detach && std::io::stdin().is_terminal(),
         interactive: !args.detach,
     };
-    let (name, options) = project.run_options(&args.service, &overrides)?;
-    let mut printer = std::io::stderr();
-    let pull = super::registry::progress_printer(false);
-    project.prepare_image(engine, &args.service, args.build, &mut printer, &pull)?;
-    let new = NewContainer {
-        name: Some(name),
-        ..NewContainer::new(options)
-    };
-    let created = engine.create_from(&new, &pull)?;
+    let id = with_output(|output| {
+        project.create_oneoff(
+            engine,
+            &args.service,
+            &overrides,
+            args.no_deps,
+            args.build,
+            output,
+        )
+    })?;
     // Docker's detach keys, ctrl-p,ctrl-q.
     let mode = StartMode::for_run(args.detach, &[], !args.detach, vec![0x10, 0x11])?;
-    let code = engine.run_created(&created.id, mode, None)?;
+    let code = engine.run_created(&id, mode, None)?;
     if args.detach {
-        println!("{}", new.name.unwrap_or(created.id));
+        println!("{id}");
     }
     Ok(code)
 }
