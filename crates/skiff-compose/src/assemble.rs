@@ -75,6 +75,7 @@ impl<'a> Reader<'a> {
         value.apply_merge().map_err(|e| named(&e))?;
         crate::project::interpolate(&mut value, &self.environment, self.warnings)
             .map_err(|e| named(&e))?;
+        coerce(&mut value);
         crate::schema::validate(&value)
             .map_err(|e| format!("validating {}: {e}", file.display()))?;
         normalize(&mut value);
@@ -336,6 +337,71 @@ fn absolutize(service: &mut Mapping, dir: &Path) {
     }
 }
 
+/// Service keys the specification types as numbers, which interpolation leaves as text
+/// (`scale: ${SCALE}`).
+const NUMBERS: &[&str] = &[
+    "scale",
+    "pids_limit",
+    "oom_score_adj",
+    "mem_swappiness",
+    "cpu_shares",
+];
+
+/// Service keys the specification types as booleans.
+const BOOLEANS: &[&str] = &["init", "tty", "stdin_open", "read_only", "privileged"];
+
+/// Numbers and booleans written as text (interpolated, or quoted) read as the
+/// specification types them, as docker compose casts them.
+fn coerce(value: &mut Value) {
+    fn number(value: &mut Value) {
+        if let Value::String(text) = value
+            && let Ok(n) = text.trim().parse::<i64>()
+        {
+            *value = Value::Number(n.into());
+        }
+    }
+    fn boolean(value: &mut Value) {
+        if let Value::String(text) = value {
+            match text.trim() {
+                "true" | "True" | "TRUE" => *value = Value::Bool(true),
+                "false" | "False" | "FALSE" => *value = Value::Bool(false),
+                _ => {}
+            }
+        }
+    }
+    let Some(Value::Mapping(services)) = value.get_mut("services") else {
+        return;
+    };
+    for service in services.values_mut() {
+        let Value::Mapping(service) = service else {
+            continue;
+        };
+        for key in NUMBERS {
+            service.get_mut(*key).map(number);
+        }
+        for key in BOOLEANS {
+            service.get_mut(*key).map(boolean);
+        }
+        if let Some(replicas) = service
+            .get_mut("deploy")
+            .and_then(|d| d.get_mut("replicas"))
+        {
+            number(replicas);
+        }
+        if let Some(retries) = service
+            .get_mut("healthcheck")
+            .and_then(|h| h.get_mut("retries"))
+        {
+            number(retries);
+        }
+        if let Some(Value::Sequence(ports)) = service.get_mut("ports") {
+            for port in ports.iter_mut().filter_map(|p| p.get_mut("target")) {
+                number(port);
+            }
+        }
+    }
+}
+
 /// The list form of `environment`, `labels` and the like read as a mapping (`KEY` alone:
 /// null), so that files merge them key by key.
 fn normalize(value: &mut Value) {
@@ -483,6 +549,32 @@ mod tests {
                 Ok(index) => &v[index],
                 Err(_) => &v[key],
             })
+    }
+
+    #[test]
+    fn interpolated_numbers_and_booleans_are_typed() {
+        let d = dir(
+            "coerce",
+            &[(
+                "compose.yaml",
+                "services:\n  web:\n    scale: '${N}'\n    init: '${YES}'\n    deploy: {replicas: '3'}\n    ports: [{target: '80'}]\n    image: '${N}'\n",
+            )],
+        );
+        let mut warnings = Vec::new();
+        let environment = BTreeMap::from([
+            ("N".to_string(), "2".to_string()),
+            ("YES".into(), "true".into()),
+        ]);
+        let v = Reader::new(environment, &mut warnings)
+            .read_all(&[d.join("compose.yaml")])
+            .unwrap();
+        assert_eq!(at(&v, "services.web.scale").as_i64(), Some(2));
+        assert_eq!(at(&v, "services.web.init").as_bool(), Some(true));
+        assert_eq!(at(&v, "services.web.deploy.replicas").as_i64(), Some(3));
+        assert_eq!(at(&v, "services.web.ports.0.target").as_i64(), Some(80));
+        // An image named by a number stays text.
+        assert_eq!(at(&v, "services.web.image").as_str(), Some("2"));
+        let _ = std::fs::remove_dir_all(d);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use skiff_engine::action::{Action, Helper, Streams};
 use skiff_engine::{
-    ContainerFilter, ContainerReport, Engine, EngineError, LogOptions, NetworkCreateRequest,
-    NewContainer, StartMode, TransferEvent, VolumeCreate,
+    ContainerFilter, ContainerReport, Engine, EngineError, LogLead, LogOptions,
+    NetworkCreateRequest, NewContainer, StartMode, TransferEvent, VolumeCreate,
 };
 
 use crate::model::Assignments;
@@ -458,7 +458,8 @@ impl Project {
         Ok(containers)
     }
 
-    /// `logs`: the services' logs, each line led by its container's name.
+    /// `logs`: the services' logs, each line led by its container's name unless `options`
+    /// say otherwise.
     pub fn logs(
         &self,
         engine: &Engine,
@@ -477,6 +478,10 @@ impl Project {
         }
         let options = LogOptions {
             names: true,
+            lead: match options.lead {
+                LogLead::Podman => LogLead::Compose,
+                other => other,
+            },
             ..options.clone()
         };
         engine.containers_logs(&names, &options, stdout, stderr)

@@ -43,7 +43,7 @@ pub use container::filter::ContainerFilter;
 pub use container::health::{HealthOutcome, HealthResult, HealthState};
 pub use container::lifecycle::{AttachOptions, Created, StartMode};
 pub use container::limits::UpdateOptions;
-pub use container::logs::{LogOptions, OpenLogs, parse_log_time};
+pub use container::logs::{LogLead, LogOptions, OpenLogs, parse_log_time};
 pub use container::report::{ContainerReport, ContainerState};
 pub use container::report::{go_time, human_duration};
 pub use container::run::NewContainer;

@@ -2509,6 +2509,12 @@ pub struct ComposeUpArgs {
     /// Return the exit code of the selected service container (implies --abort-on-container-exit)
     #[arg(long = "exit-code-from", conflicts_with = "detach")]
     pub exit_code_from: Option<String>,
+    /// Don't print prefix in logs
+    #[arg(long = "no-log-prefix")]
+    pub no_log_prefix: bool,
+    /// Produce monochrome output
+    #[arg(long = "no-color")]
+    pub no_color: bool,
     pub services: Vec<String>,
 }
 
@@ -2557,6 +2563,12 @@ pub struct ComposeLogsArgs {
     /// Show timestamps
     #[arg(short, long)]
     pub timestamps: bool,
+    /// Don't print prefix in logs
+    #[arg(long = "no-log-prefix")]
+    pub no_log_prefix: bool,
+    /// Produce monochrome output
+    #[arg(long = "no-color")]
+    pub no_color: bool,
     pub services: Vec<String>,
 }
 

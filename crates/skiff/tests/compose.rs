@@ -2,6 +2,7 @@
 //! `up` makes the project's pod, network, volume and containers (`--network NAME:alias=...`,
 //! `--requires`), services find each other by name, ports are published, and `logs`, `exec`,
 //! `ps` and `down -v` work through skiff's commands.
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -240,7 +241,7 @@ networks:
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        assert_eq!(logs.trim(), "welcome");
+        assert_eq!(logs.trim(), "shop-client-1  | welcome");
         let ps = skiff_compose(
             ctx,
             &dir,
@@ -439,7 +440,7 @@ fn skiff_compose_builds_recreates_what_changed_and_scales() {
         let attached = skiff_compose(ctx, &dir, &["up", "--exit-code-from", "check"]);
         assert_eq!(attached.code, 7, "{attached:?}");
         assert!(
-            attached.stdout.contains("lab-check-1 checking"),
+            attached.stdout.contains("lab-check-1   | checking"),
             "{attached:?}"
         );
         let ps = skiff_compose(ctx, &dir, &["ps", "-a", "--format", "{{.Name}} {{.State}}"]);
@@ -503,7 +504,7 @@ configs:
         assert_eq!(up.code, 0, "{up:?}");
         let mut logs = String::new();
         for _ in 0..100 {
-            logs = skiff_compose(ctx, &dir, &["logs", "app"]).stdout;
+            logs = skiff_compose(ctx, &dir, &["logs", "--no-log-prefix", "app"]).stdout;
             if logs.lines().count() >= 3 {
                 break;
             }
@@ -513,13 +514,15 @@ configs:
         let exec = skiff_compose(ctx, &dir, &["exec", "-T", "db", "cat", "/data/hello"]);
         assert_eq!(exec.stdout, "from the db directory\n", "{exec:?}");
         // Events of the project's containers, as they happen.
-        let mut events = ctx
-            .command(["compose", "events", "--json", "db"])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = events.stdout.take().unwrap();
+        let mut events = Group(
+            ctx.command(["compose", "events", "--json", "db"])
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = events.0.stdout.take().unwrap();
         let (send, receive) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             use std::io::BufRead;
@@ -544,8 +547,7 @@ configs:
                 break;
             }
         }
-        let _ = events.kill();
-        let _ = events.wait();
+        drop(events);
         assert!(seen.iter().any(|a| a == "start"), "{seen:?}");
         let down = skiff_compose(ctx, &dir, &["down", "-t", "1"]);
         assert_eq!(down.code, 0, "{down:?}");
@@ -565,4 +567,18 @@ configs:
             )
         );
     });
+}
+
+/// A spawned process's whole group, killed when dropped (on a panic too): for the test
+/// user, runuser and the skiff it runs.
+struct Group(std::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = self.0.wait();
+    }
 }

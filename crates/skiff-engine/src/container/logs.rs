@@ -26,6 +26,8 @@ pub struct LogOptions {
     pub names: bool,
     /// Several containers: each one's lead in a color of its own (ANSI).
     pub color: bool,
+    /// What leads each line.
+    pub lead: LogLead,
     /// Following several containers: done once the first of them has stopped (and its log
     /// has been read to the end), as `compose up --abort-on-container-exit` needs.
     pub until_first_exit: bool,
@@ -42,6 +44,19 @@ impl LogOptions {
         let time = time.with_timezone(&Utc);
         self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time < until)
     }
+}
+
+/// What leads a log line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum LogLead {
+    /// Podman's: with several containers, the container's name (`names`) or short ID.
+    #[default]
+    Podman,
+    /// docker compose's: the container's name padded to the longest and `|`, for one
+    /// container too.
+    Compose,
+    /// Nothing (`compose logs --no-log-prefix`).
+    Nothing,
 }
 
 /// Podman's `--since`/`--until` values: RFC 3339 (with or without zone, fraction or time),
@@ -197,7 +212,12 @@ impl Engine {
         stderr: &mut dyn Write,
     ) -> Result<(), EngineError> {
         let mut readers = logs.0;
-        let several = readers.len() > 1;
+        let several = match options.lead {
+            LogLead::Podman => readers.len() > 1,
+            LogLead::Compose => true,
+            LogLead::Nothing => false,
+        };
+        let width = readers.iter().map(|r| r.name.len()).max().unwrap_or(0);
         loop {
             let mut round = Vec::new();
             for (index, reader) in readers.iter_mut().enumerate() {
@@ -240,7 +260,9 @@ impl Engine {
                 };
                 if several {
                     let reader = &readers[index];
-                    let lead = if options.names {
+                    let lead = if options.lead == LogLead::Compose {
+                        &format!("{:<width$}  |", reader.name)
+                    } else if options.names {
                         &reader.name
                     } else {
                         &reader.id[..12]

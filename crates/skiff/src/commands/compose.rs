@@ -7,7 +7,9 @@ use skiff_compose::{
     ServiceAction, UpOptions, UpOutput, list_projects, parse_scale,
 };
 use skiff_engine::action::Helper;
-use skiff_engine::{CreateOptions, Engine, LogOptions, PushOptions, Scope, StartMode, human_size};
+use skiff_engine::{
+    CreateOptions, Engine, LogLead, LogOptions, PushOptions, Scope, StartMode, human_size,
+};
 
 use crate::cli::{
     ComposeArgs, ComposeCommand, ComposeExecArgs, ComposeImagesArgs, ComposeLsArgs, ComposeRmArgs,
@@ -97,7 +99,7 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
                 follow: logs.follow,
                 tail: logs.tail,
                 timestamps: logs.timestamps,
-                ..Default::default()
+                ..log_layout(logs.no_log_prefix, logs.no_color)
             };
             let (out, err) = (std::io::stdout(), std::io::stderr());
             project.logs(
@@ -253,7 +255,7 @@ fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Res
     let options = LogOptions {
         follow: true,
         until_first_exit: abort,
-        ..Default::default()
+        ..log_layout(up.no_log_prefix, up.no_color)
     };
     let (out, err) = (std::io::stdout(), std::io::stderr());
     project.logs(
@@ -292,6 +294,20 @@ fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Res
         &progress,
     )?;
     Ok(code.unwrap_or(0))
+}
+
+/// docker compose's log lines: led by the container's name (colored in a terminal).
+fn log_layout(no_prefix: bool, no_color: bool) -> LogOptions {
+    use std::io::IsTerminal;
+    LogOptions {
+        lead: if no_prefix {
+            LogLead::Nothing
+        } else {
+            LogLead::Compose
+        },
+        color: !no_color && std::io::stdout().is_terminal(),
+        ..Default::default()
+    }
 }
 
 /// `compose rm`: the services' stopped containers (stopped first with -s), after a
