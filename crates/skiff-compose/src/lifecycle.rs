@@ -201,7 +201,7 @@ impl Project {
         }
         for (name, create, replicas) in planned {
             self.prepare_image(engine, &name, options.build, output.build, output.pull)?;
-            for (dependency, condition) in Project::dependencies(&self.file.services[&name]) {
+            for (dependency, condition) in self.dependencies(&name)? {
                 if !options.no_start {
                     self.wait_for(engine, &dependency, &condition)?;
                 }

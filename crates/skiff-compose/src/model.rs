@@ -153,6 +153,9 @@ pub struct Dependency {
     /// service_started (default), service_healthy, service_completed_successfully.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
+    /// `false`: the dependency may be missing (a profile not enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -114,26 +114,44 @@ impl Project {
         }
     }
 
-    /// The services a service depends on, with the condition to wait for.
-    pub fn dependencies(service: &Service) -> Vec<(String, String)> {
-        match &service.depends_on {
+    /// The services service `name` depends on, with the condition to wait for. One the
+    /// project lacks (not defined, or of a profile not enabled) is an error unless the
+    /// dependency says `required: false`, then it is left out.
+    pub fn dependencies(&self, name: &str) -> Result<Vec<(String, String)>, EngineError> {
+        let service = self
+            .file
+            .services
+            .get(name)
+            .ok_or_else(|| invalid(format!("no such service: {name}")))?;
+        let all: Vec<(String, String, bool)> = match &service.depends_on {
             None => Vec::new(),
             Some(DependsOn::List(list)) => list
                 .iter()
-                .map(|s| (s.clone(), "service_started".into()))
+                .map(|s| (s.clone(), "service_started".into(), true))
                 .collect(),
             Some(DependsOn::Map(map)) => map
                 .iter()
                 .map(|(s, d)| {
+                    let condition = d.condition.clone();
                     (
                         s.clone(),
-                        d.condition
-                            .clone()
-                            .unwrap_or_else(|| "service_started".into()),
+                        condition.unwrap_or_else(|| "service_started".into()),
+                        d.required.unwrap_or(true),
                     )
                 })
                 .collect(),
+        };
+        let mut present = Vec::new();
+        for (dependency, condition, required) in all {
+            if self.file.services.contains_key(&dependency) {
+                present.push((dependency, condition));
+            } else if required {
+                return Err(invalid(format!(
+                    "service {name:?} depends on undefined service {dependency:?}: invalid compose project"
+                )));
+            }
         }
+        Ok(present)
     }
 
     /// The services in an order that starts dependencies first (only `wanted` and what they
@@ -154,13 +172,9 @@ impl Project {
                     path.join(" -> ")
                 )));
             }
-            let service = project
-                .file
-                .services
-                .get(name)
-                .ok_or_else(|| invalid(format!("no such service: {name}")))?;
+            let dependencies = project.dependencies(name)?;
             path.push(name.to_string());
-            for (dependency, _) in Project::dependencies(service) {
+            for (dependency, _) in dependencies {
                 visit(project, &dependency, path, done)?;
             }
             path.pop();
@@ -802,6 +816,15 @@ services:
                 .to_string()
                 .contains("dependency cycle"),
         );
+        let missing = project("services:\n  a: {image: x, depends_on: [b]}\n");
+        assert_eq!(
+            missing.ordered_services(&[]).unwrap_err().to_string(),
+            "service \"a\" depends on undefined service \"b\": invalid compose project"
+        );
+        let optional = project(
+            "services:\n  a: {image: x, depends_on: {b: {condition: service_started, required: false}}}\n",
+        );
+        assert_eq!(optional.ordered_services(&[]).unwrap(), ["a"]);
         let undefined = project("services:\n  a: {image: x, volumes: ['nope:/x']}\n");
         assert_eq!(
             undefined.create_options("a").unwrap_err().to_string(),

@@ -154,6 +154,29 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
                 && pods.contains(r#"download="shop.yaml">Kubernetes YAML</a>"#),
             "{pods}"
         );
+        // Compose projects, grouped by their labels.
+        let project = ctx.scratch("dash");
+        std::fs::write(
+            project.join("compose.yaml"),
+            "services:\n  api:\n    image: localhost/busybox\n    init: true\n    command: sleep 1000\n  db:\n    image: localhost/busybox\n    init: true\n    command: sleep 1000\n",
+        )
+        .unwrap();
+        let up = ctx
+            .command(["compose", "up", "-d"])
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(
+            up.status.success(),
+            "{}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        let compose = dashboard.rendered(ctx, "compose");
+        assert!(
+            compose.contains(r#"<tr data-project="dash"><td>dash</td><td>api (running), db (running)</td><td>running(2)</td>"#)
+                && compose.contains("<button>Stop</button><button>Down</button>"),
+            "{compose}"
+        );
         // The page's requests carry the token in the cookie the page set.
         let cookie = format!("Cookie: skiff_token={}\r\n", dashboard.token());
         assert_eq!(

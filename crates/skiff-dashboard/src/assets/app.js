@@ -3,6 +3,7 @@
 "use strict";
 const API = "/v1.44";
 const LIBPOD = "/v4.0.0/libpod";
+const PROJECT = "com.docker.compose.project";
 const $ = (selector) => document.querySelector(selector);
 let tab = "overview";
 let lastEvent = Math.floor(Date.now() / 1000) - 600;
@@ -135,6 +136,43 @@ const views = {
     }
   },
 
+  // Compose projects: the containers grouped by their com.docker.compose labels.
+  async compose() {
+    const containers = await call("GET", "/containers/json?all=1");
+    const projects = new Map();
+    for (const c of containers) {
+      const labels = c.Labels || {};
+      const project = labels[PROJECT];
+      if (!project) continue;
+      if (!projects.has(project)) projects.set(project, []);
+      projects.get(project).push(c);
+    }
+    const body = $("#project-rows");
+    body.replaceChildren();
+    for (const [project, members] of [...projects].sort((a, b) => a[0].localeCompare(b[0]))) {
+      const row = document.createElement("tr");
+      row.dataset.project = project;
+      cell(row, project);
+      const services = new Map();
+      for (const c of members) {
+        const service = c.Labels["com.docker.compose.service"] || "?";
+        services.set(service, (services.get(service) || []).concat(c.State));
+      }
+      cell(row, [...services].sort().map(([s, states]) => `${s} (${states.join(", ")})`).join(", "));
+      const counts = new Map();
+      for (const c of members) counts.set(c.State, (counts.get(c.State) || 0) + 1);
+      cell(row, [...counts].sort().map(([state, n]) => `${state}(${n})`).join(", "));
+      cell(row, ((members[0].Labels || {})["com.docker.compose.project.config_files"]) || "");
+      const actions = cell(row, "");
+      const each = (states, verb) => Promise.all(members.filter((c) => states.includes(c.State))
+        .map((c) => call("POST", `/containers/${encodeURIComponent(c.Id)}/${verb}`)));
+      if (members.some((c) => c.State !== "running")) action(actions, "Start", () => each(["created", "exited"], "start"));
+      if (members.some((c) => c.State === "running")) action(actions, "Stop", () => each(["running"], "stop"));
+      action(actions, "Down", () => down(project, members), `Stop and remove the containers and networks of project ${project}?`);
+      body.appendChild(row);
+    }
+  },
+
   async images() {
     const images = await call("GET", "/images/json");
     const body = $("#image-rows");
@@ -184,6 +222,14 @@ const views = {
     }
   },
 };
+
+// `compose down` from the page: the project's containers, then its networks.
+async function down(project, members) {
+  for (const c of members) await call("DELETE", `/containers/${encodeURIComponent(c.Id)}?force=1`);
+  for (const network of await call("GET", "/networks")) {
+    if ((network.Labels || {})[PROJECT] === project) await call("DELETE", `/networks/${encodeURIComponent(network.Id)}`);
+  }
+}
 
 // Logs arrive in Docker's multiplexed frames (8-byte headers) unless the container has a terminal.
 function frames(buffer) {
