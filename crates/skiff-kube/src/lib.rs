@@ -4,11 +4,13 @@
 //! gives (`objects` holds the Kubernetes fields both sides use).
 #![deny(unsafe_code)]
 
+mod build;
 pub mod generate;
 mod names;
 pub mod objects;
 pub mod play;
 mod quantity;
 
+pub use build::BuildPolicy;
 pub use generate::{GenerateOptions, WorkloadKind, generate};
 pub use play::{DownReport, PlayOptions, PlayReport, PlayedPod, down, play};

@@ -26,6 +26,8 @@ pub struct PlayOptions {
     pub publish: Vec<String>,
     /// `--configmap`: the texts of more YAML files holding ConfigMaps.
     pub configmaps: Vec<String>,
+    /// `--build` and `--context-dir`: which images are built, from where.
+    pub build: crate::BuildPolicy,
 }
 
 impl Default for PlayOptions {
@@ -36,6 +38,7 @@ impl Default for PlayOptions {
             network: Vec::new(),
             publish: Vec::new(),
             configmaps: Vec::new(),
+            build: crate::BuildPolicy::default(),
         }
     }
 }
@@ -343,7 +346,19 @@ pub fn play(
             report.volumes.push(name.clone());
         }
     }
-    // Host paths, claims and ConfigMaps are made ready before any pod is made.
+    // Images built from their directories, then host paths, claims and ConfigMaps made
+    // ready, before any pod is made.
+    let images: Vec<String> = plans
+        .iter()
+        .flat_map(|plan| plan.init.iter().chain(&plan.containers))
+        .map(|(_, create, _)| create.image.clone())
+        .collect();
+    crate::build::build_images(
+        engine,
+        images.iter().map(String::as_str),
+        &options.build,
+        &mut std::io::stdout(),
+    )?;
     for plan in &mut plans {
         plan.prepare(engine, configmaps, &mut report.volumes)?;
     }

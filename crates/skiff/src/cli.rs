@@ -2101,6 +2101,12 @@ pub struct KubePlayArgs {
     /// Suppress output information when pulling images
     #[arg(short, long)]
     pub quiet: bool,
+    /// Build all images in a YAML (given Containerfiles); --build=false builds none
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub build: Option<bool>,
+    /// Path to top level of context directory (default: the YAML file's directory)
+    #[arg(long = "context-dir")]
+    pub context_dir: Option<PathBuf>,
     /// The YAML file, or - for standard input
     #[arg(value_name = "KUBEFILE")]
     pub file: String,

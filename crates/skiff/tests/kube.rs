@@ -562,3 +562,55 @@ fn bad_yaml_gets_one_clear_error_and_changes_nothing() {
     assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
     assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
 }
+
+#[test]
+fn play_builds_images_from_the_directories_named_after_them() {
+    both(|ctx| {
+        let dir = ctx.scratch("built");
+        std::fs::create_dir_all(dir.join("kubeweb")).unwrap();
+        std::fs::write(
+            dir.join("kubeweb/Containerfile"),
+            "FROM localhost/busybox\nRUN echo built > /built\n",
+        )
+        .unwrap();
+        let yaml = dir.join("pod.yaml");
+        std::fs::write(
+            &yaml,
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: built\nspec:\n  restartPolicy: Never\n  containers:\n  - name: web\n    image: localhost/kubeweb:latest\n    command: [cat, /built]\n",
+        )
+        .unwrap();
+        let yaml = yaml.display().to_string();
+        // --build=false: no build, and the image is nowhere to pull from.
+        let refused = ctx.skiff(["kube", "play", "--build=false", &yaml]);
+        assert_ne!(refused.code, 0, "{refused:?}");
+        assert_eq!(ctx.skiff(["pod", "ps", "-q"]).ok(), "");
+        // Missing: built from ./kubeweb, then run.
+        let played = ctx.skiff(["kube", "play", &yaml]);
+        assert_eq!(played.code, 0, "{played:?}");
+        assert!(
+            played.stdout.contains("STEP 2/2: RUN echo built > /built"),
+            "{played:?}"
+        );
+        ctx.skiff(["wait", "built-web"]).ok();
+        assert_eq!(ctx.skiff(["logs", "built-web"]).ok(), "built");
+        // Present: played again as it is, unless --build says build anyway.
+        let again = ctx.skiff(["kube", "play", "--replace", &yaml]);
+        assert!(!again.stdout.contains("STEP"), "{again:?}");
+        let context = dir.display().to_string();
+        let rebuilt = ctx.skiff([
+            "kube",
+            "play",
+            "--replace",
+            "--build",
+            "--context-dir",
+            &context,
+            &yaml,
+        ]);
+        assert_eq!(rebuilt.code, 0, "{rebuilt:?}");
+        assert!(
+            rebuilt.stdout.contains("STEP 1/2: FROM localhost/busybox"),
+            "{rebuilt:?}"
+        );
+        ctx.skiff(["kube", "down", &yaml]).ok();
+    });
+}

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
 use skiff_engine::Engine;
-use skiff_kube::{GenerateOptions, PlayOptions, WorkloadKind};
+use skiff_kube::{BuildPolicy, GenerateOptions, PlayOptions, WorkloadKind};
 
 use crate::cli::{KubeDownArgs, KubeGenerateArgs, KubePlayArgs};
 
@@ -69,6 +69,17 @@ pub fn play(engine: &mut Engine, args: &KubePlayArgs) -> Result<i32> {
         network: args.network.clone(),
         publish: args.publish.clone(),
         configmaps,
+        build: BuildPolicy {
+            build: args.build,
+            context_dir: match &args.context_dir {
+                Some(dir) => dir.clone(),
+                None if args.file == "-" => std::env::current_dir()?,
+                None => std::path::Path::new(&args.file)
+                    .parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_default(),
+            },
+        },
     };
     let progress = super::registry::progress_printer(args.quiet);
     let report = skiff_kube::play(engine, &yaml, &options, &progress)?;
