@@ -440,7 +440,11 @@ fn skiff_compose_builds_recreates_what_changed_and_scales() {
         let attached = skiff_compose(ctx, &dir, &["up", "--exit-code-from", "check"]);
         assert_eq!(attached.code, 7, "{attached:?}");
         assert!(
-            attached.stdout.contains("lab-check-1   | checking"),
+            attached
+                .stdout
+                .starts_with("Attaching to lab-check-1, lab-server-1\n")
+                && attached.stdout.contains("lab-check-1   | checking\n")
+                && attached.stdout.contains("lab-check-1 exited with code 7\n"),
             "{attached:?}"
         );
         let ps = skiff_compose(ctx, &dir, &["ps", "-a", "--format", "{{.Name}} {{.State}}"]);

@@ -220,25 +220,29 @@ impl Engine {
         let width = readers.iter().map(|r| r.name.len()).max().unwrap_or(0);
         loop {
             let mut round = Vec::new();
+            let mut exits = Vec::new();
             for (index, reader) in readers.iter_mut().enumerate() {
                 if reader.done {
                     continue;
                 }
                 // Looked at before the read: until its monitor (and the cleanup it becomes)
                 // has gone, output may still be on its way to the log; after, a read has all.
-                let running = options.follow
-                    && match self.containers.get(&reader.id)? {
+                let (running, exit_code) = match options.follow {
+                    true => match self.containers.get(&reader.id)? {
                         Some(current) => {
                             let current = self.refresh(current)?;
-                            current.state == State::Running
+                            let running = current.state == State::Running
                                 || (current.monitor_pid > 0
                                     && skiff_runtime::process::is_alive(
                                         current.monitor_pid,
                                         current.monitor_start,
-                                    ))
+                                    ));
+                            (running, Some(current.exit_code))
                         }
-                        None => false,
-                    };
+                        None => (false, None),
+                    },
+                    false => (false, None),
+                };
                 let records = reader.read(options)?;
                 let idle = records.is_empty();
                 round.extend(records.into_iter().map(|r| (index, r)));
@@ -246,9 +250,13 @@ impl Engine {
                     reader.done = true;
                     continue;
                 }
-                // Once it has stopped and nothing more came, this container's log is done.
+                // Once it has stopped and nothing more came, this container's log is done
+                // (docker compose says so, with the exit code).
                 if !running && idle {
                     reader.done = true;
+                    if let (LogLead::Compose, Some(code)) = (options.lead, exit_code) {
+                        exits.push(format!("{} exited with code {code}", reader.name));
+                    }
                 }
             }
             // RFC 3339 times of one host sort as text.
@@ -284,6 +292,9 @@ impl Engine {
                     let _ = out.write_all(b"\n");
                 }
                 let _ = out.flush();
+            }
+            for line in exits {
+                let _ = writeln!(stdout, "{line}");
             }
             if readers.iter().all(|r| r.done)
                 || (options.follow && options.until_first_exit && readers.iter().any(|r| r.done))

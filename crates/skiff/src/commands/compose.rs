@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use skiff_compose::{
     BuildFlags, DownOptions, Project, ProjectOptions, RemoveImages, RunOverrides, SERVICE_LABEL,
-    ServiceAction, UpOptions, UpOutput, list_projects, parse_scale,
+    ServiceAction, UpOptions, UpOutput, is_oneoff, list_projects, parse_scale,
 };
 use skiff_engine::action::Helper;
 use skiff_engine::{
@@ -252,6 +252,13 @@ fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Res
         return Ok(0);
     }
     let abort = up.abort_on_container_exit || up.exit_code_from.is_some();
+    let attached: Vec<String> = project
+        .service_containers(engine, &up.services)?
+        .iter()
+        .filter(|c| !is_oneoff(c))
+        .map(|c| c.name().to_string())
+        .collect();
+    println!("Attaching to {}", attached.join(", "));
     let options = LogOptions {
         follow: true,
         until_first_exit: abort,
