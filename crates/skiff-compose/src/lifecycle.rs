@@ -193,7 +193,7 @@ impl Project {
         for key in self.file.volumes.keys() {
             self.ensure_volume(engine, key, progress)?;
         }
-        self.write_file_objects()?;
+        self.prepare_host_files()?;
         if options.remove_orphans {
             for orphan in self.orphans(engine)? {
                 self.take_down(engine, &orphan, options.timeout, progress)?;
@@ -719,7 +719,7 @@ impl Project {
         }
         let (name, options) = self.run_options(service, overrides)?;
         self.prepare_image(engine, service, build, output.build, output.pull)?;
-        self.write_file_objects()?;
+        self.prepare_host_files()?;
         let new = NewContainer {
             name: Some(name),
             ..NewContainer::new(options)

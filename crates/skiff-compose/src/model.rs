@@ -122,6 +122,43 @@ pub struct LongVolume {
     pub target: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<BindOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<TmpfsOptions>,
+}
+
+/// A bind mount's long-form options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BindOptions {
+    /// shared, slave, private and their r- forms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
+    /// Make the source directory when it is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_host_path: Option<bool>,
+}
+
+/// A named volume's long-form options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VolumeOptions {
+    /// The image's files are not copied into a new volume.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nocopy: bool,
+}
+
+/// A tmpfs mount's long-form options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TmpfsOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<Scalar>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Scalar>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

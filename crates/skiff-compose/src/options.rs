@@ -408,7 +408,7 @@ impl Project {
     }
 
     /// The host file of secret or config `name`: its `file`, else the one `up` writes
-    /// with its value ([`Project::write_file_objects`]).
+    /// with its value ([`Project::prepare_host_files`]).
     pub fn file_object_path(&self, kind: &str, name: &str) -> Result<PathBuf, String> {
         let definitions = if kind == "secret" {
             &self.file.secrets
@@ -453,10 +453,21 @@ impl Project {
         Ok(format!("{}:{target}:ro", source.display()))
     }
 
-    /// Writes the secrets and configs given by value (an environment variable's, or inline
-    /// content) where the services' mounts expect them, readable by their owner only.
-    pub fn write_file_objects(&self) -> Result<(), EngineError> {
+    /// What the services' mounts expect on the host before their containers are made: the
+    /// missing bind mount sources made (directories), and the secrets and configs given by
+    /// value (an environment variable's, or inline content) written, readable by their
+    /// owner only.
+    pub fn prepare_host_files(&self) -> Result<(), EngineError> {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        for path in self.bind_sources_to_create() {
+            if std::fs::symlink_metadata(&path).is_err() {
+                std::fs::create_dir_all(&path).map_err(|source| EngineError::Io {
+                    action: "creating",
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
         for (kind, definitions) in [
             ("secret", &self.file.secrets),
             ("config", &self.file.configs),
@@ -511,41 +522,51 @@ impl Project {
         options: &mut CreateOptions,
         volume: &ServiceVolume,
     ) -> Result<(), String> {
-        let (kind, source, target, read_only, extra) = match volume {
-            ServiceVolume::Long(long) => (
-                long.kind.clone(),
-                long.source.clone(),
-                long.target.clone(),
-                long.read_only,
-                String::new(),
-            ),
+        // (type, source, target, mount options)
+        let (kind, source, target, mut flags) = match volume {
+            ServiceVolume::Long(long) => {
+                let mut flags = Vec::new();
+                if long.read_only {
+                    flags.push("ro".to_string());
+                }
+                if long.volume.as_ref().is_some_and(|v| v.nocopy) {
+                    flags.push("nocopy".into());
+                }
+                flags.extend(long.bind.as_ref().and_then(|b| b.propagation.clone()));
+                if let Some(tmpfs) = &long.tmpfs {
+                    flags.extend(tmpfs.size.as_ref().map(|s| format!("size={}", s.text())));
+                    flags.extend(tmpfs.mode.as_ref().map(|m| format!("mode={}", m.text())));
+                }
+                (
+                    long.kind.clone(),
+                    long.source.clone(),
+                    long.target.clone(),
+                    flags,
+                )
+            }
             ServiceVolume::Short(short) => {
                 let parts: Vec<&str> = short.splitn(3, ':').collect();
                 match parts.as_slice() {
-                    [target] => (
-                        "volume".into(),
-                        None,
-                        target.to_string(),
-                        false,
-                        String::new(),
-                    ),
+                    [target] => ("volume".into(), None, target.to_string(), Vec::new()),
                     [source, target, rest @ ..] => {
                         let bind = source.starts_with(['.', '/', '~']);
                         (
                             if bind { "bind" } else { "volume" }.into(),
                             Some(source.to_string()),
                             target.to_string(),
-                            false,
-                            rest.first().map(|o| format!(":{o}")).unwrap_or_default(),
+                            rest.iter().map(|o| o.to_string()).collect(),
                         )
                     }
                     [] => return Err("an empty volume".into()),
                 }
             }
         };
-        let ro = if read_only { ":ro" } else { "" };
+        let with = |head: String, flags: &[String]| match flags {
+            [] => head,
+            flags => format!("{head}:{}", flags.join(",")),
+        };
         match (kind.as_str(), source) {
-            ("tmpfs", _) => options.tmpfs.push(target),
+            ("tmpfs", _) => options.tmpfs.push(with(target, &flags)),
             ("volume", None) => options.volume.push(target),
             ("volume", Some(source)) => {
                 if !self.file.volumes.contains_key(&source) {
@@ -553,24 +574,57 @@ impl Project {
                         "refers to undefined volume {source}: invalid compose project"
                     ));
                 }
-                options
-                    .volume
-                    .push(format!("{}:{target}{ro}{extra}", self.volume_name(&source)));
+                let head = format!("{}:{target}", self.volume_name(&source));
+                options.volume.push(with(head, &flags));
             }
             ("bind", Some(source)) => {
-                let path = match source.strip_prefix("~/") {
-                    Some(rest) => Path::new(&std::env::var("HOME").unwrap_or_default()).join(rest),
-                    None => self
-                        .directory
-                        .join(source.strip_prefix("./").unwrap_or(&source)),
-                };
+                let path = self.bind_source(&source);
+                flags.retain(|f| f != "nocopy");
                 options
                     .volume
-                    .push(format!("{}:{target}{ro}{extra}", path.display()));
+                    .push(with(format!("{}:{target}", path.display()), &flags));
             }
             (other, _) => return Err(format!("volume type {other:?} is not supported")),
         }
         Ok(())
+    }
+
+    /// A bind mount's source on the host: `~/` in the home directory, relative paths in the
+    /// project's directory.
+    fn bind_source(&self, source: &str) -> PathBuf {
+        match source.strip_prefix("~/") {
+            Some(rest) => Path::new(&std::env::var("HOME").unwrap_or_default()).join(rest),
+            None => self
+                .directory
+                .join(source.strip_prefix("./").unwrap_or(source)),
+        }
+    }
+
+    /// The bind mount sources `up` makes when they are missing, as docker compose does: those
+    /// of the short form, and of the long form with `bind.create_host_path`.
+    fn bind_sources_to_create(&self) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        for service in self.file.services.values() {
+            for volume in &service.volumes {
+                match volume {
+                    ServiceVolume::Short(short) => {
+                        if let Some((source, _)) = short.split_once(':')
+                            && source.starts_with(['.', '/', '~'])
+                        {
+                            paths.push(self.bind_source(source));
+                        }
+                    }
+                    ServiceVolume::Long(long) if long.kind == "bind" => {
+                        let create = long.bind.as_ref().and_then(|b| b.create_host_path);
+                        if let (Some(source), Some(true)) = (&long.source, create) {
+                            paths.push(self.bind_source(source));
+                        }
+                    }
+                    ServiceVolume::Long(_) => {}
+                }
+            }
+        }
+        paths
     }
 
     fn add_networks(
@@ -756,6 +810,30 @@ networks: {back: {}}
         assert_eq!(project.create_options("db").unwrap().network, ["host"]);
         assert_eq!(project.ordered_services(&[]).unwrap(), ["db", "web"]);
         assert_eq!(project.container_name("web"), "proj-web-1");
+    }
+
+    #[test]
+    fn long_form_mounts_keep_their_options() {
+        let long = project(
+            "services:\n  a:\n    image: x\n    volumes:\n    - {type: volume, source: d, target: /d, read_only: true, volume: {nocopy: true}}\n    - {type: bind, source: ./s, target: /s, bind: {propagation: rslave, create_host_path: true}}\n    - {type: tmpfs, target: /t, tmpfs: {size: 1m, mode: 1777}}\n    - ./made:/m\nvolumes: {d: {}}\n",
+        );
+        let options = long.create_options("a").unwrap();
+        assert_eq!(
+            options.volume,
+            [
+                "proj_d:/d:ro,nocopy",
+                "/srv/proj/s:/s:rslave",
+                "/srv/proj/made:/m"
+            ]
+        );
+        assert_eq!(options.tmpfs, ["/t:size=1m,mode=1777"]);
+        assert_eq!(
+            long.bind_sources_to_create(),
+            [
+                PathBuf::from("/srv/proj/s"),
+                PathBuf::from("/srv/proj/made")
+            ]
+        );
     }
 
     #[test]

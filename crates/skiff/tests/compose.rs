@@ -498,9 +498,10 @@ configs:
         write("token.txt", "s3cret\n");
         write(
             "db/compose.yaml",
-            "services:\n  db:\n    image: localhost/busybox\n    init: true\n    command: sleep 1000\n    volumes: ['./data:/data']\n",
+            "services:\n  db:\n    image: localhost/busybox\n    init: true\n    command: sleep 1000\n    volumes:\n    - ./data:/data\n    - ./made:/made\n    - {type: tmpfs, target: /scratch, tmpfs: {size: 1m}}\n",
         );
         write("db/data/hello", "from the db directory\n");
+        ctx.chown(&dir.join("db"));
         // The files as one: the included service and the extended one resolved.
         let config = skiff_compose(ctx, &dir, &["config", "--services"]);
         assert_eq!(config.stdout, "app\nbase\ndb\n", "{config:?}");
@@ -517,6 +518,14 @@ configs:
         assert_eq!(logs, "s3cret\nmode=fast\napp\n");
         let exec = skiff_compose(ctx, &dir, &["exec", "-T", "db", "cat", "/data/hello"]);
         assert_eq!(exec.stdout, "from the db directory\n", "{exec:?}");
+        // A missing bind source is made; a long-form tmpfs keeps its size.
+        assert!(dir.join("db/made").is_dir());
+        let mounts = skiff_compose(
+            ctx,
+            &dir,
+            &["exec", "-T", "db", "grep", " /scratch ", "/proc/mounts"],
+        );
+        assert!(mounts.stdout.contains("size=1024k"), "{mounts:?}");
         // Events of the project's containers, as they happen.
         let mut events = Group(
             ctx.command(["compose", "events", "--json", "db"])
