@@ -562,6 +562,23 @@ impl Project {
         Ok(())
     }
 
+    /// `compose wait`: blocks until each of the services' containers has stopped; their
+    /// names and exit codes.
+    pub fn wait(
+        &self,
+        engine: &Engine,
+        services: &[String],
+    ) -> Result<Vec<(String, i32)>, EngineError> {
+        let mut codes = Vec::new();
+        for container in self.service_containers(engine, services)? {
+            if !is_oneoff(&container) {
+                let code = engine.wait_container(container.name())?;
+                codes.push((container.name().to_string(), code));
+            }
+        }
+        Ok(codes)
+    }
+
     /// The services' stopped containers, which `compose rm` removes.
     pub fn stopped_containers(
         &self,

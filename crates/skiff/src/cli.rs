@@ -2288,6 +2288,39 @@ pub enum ComposeCommand {
     Run(ComposeRunArgs),
     /// Receive real time events from the project's containers
     Events(ComposeEventsArgs),
+    /// Scale services (SERVICE=NUM ...)
+    Scale(ComposeScaleArgs),
+    /// Block until the services' containers stop, printing their exit codes
+    Wait(ComposeWaitArgs),
+    /// Show the compose version information
+    Version(ComposeVersionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeScaleArgs {
+    /// Don't start linked services
+    #[arg(long = "no-deps")]
+    pub no_deps: bool,
+    #[arg(required = true, value_name = "SERVICE=REPLICAS")]
+    pub scale: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeWaitArgs {
+    /// Drops the project when the first container stops
+    #[arg(long = "down-project")]
+    pub down_project: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeVersionArgs {
+    /// Shows only the version number
+    #[arg(long)]
+    pub short: bool,
+    /// Format the output: pretty (default) or json
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -389,6 +389,13 @@ fn skiff_compose_builds_recreates_what_changed_and_scales() {
             ps.stdout, "lab-web-1 \"sleep 1000\"\nlab-worker-1 \"sleep 1001\"\n",
             "{ps:?}"
         );
+        let scaled = skiff_compose(ctx, &dir, &["scale", "worker=2"]);
+        assert!(
+            scaled.stderr.contains(" Container lab-worker-2  Started")
+                && !scaled.stderr.contains("Recreated"),
+            "{scaled:?}"
+        );
+        skiff_compose(ctx, &dir, &["scale", "worker=1"]);
         let ls = skiff_compose(ctx, &dir, &["ls", "--format", "{{.Name}} {{.Status}}"]);
         assert_eq!(ls.stdout, "lab running(2)\n", "{ls:?}");
         // Pausing needs a cgroup of the container's own (rootless: cgroup v2 delegation).
@@ -452,6 +459,10 @@ fn skiff_compose_builds_recreates_what_changed_and_scales() {
             ps.stdout, "lab-check-1 exited\nlab-server-1 exited\n",
             "{ps:?}"
         );
+        let wait = skiff_compose(ctx, &dir, &["wait", "check"]);
+        assert_eq!(wait.stdout, "lab-check-1 7\n", "{wait:?}");
+        let version = skiff_compose(ctx, &dir, &["version", "--short"]);
+        assert_eq!(version.stdout.trim(), env!("CARGO_PKG_VERSION"));
         let bad = skiff_compose(ctx, &dir, &["up", "-d", "--scale", "server=many"]);
         assert_eq!(bad.code, 125, "{bad:?}");
         assert_eq!(

@@ -22,6 +22,15 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
     if let ComposeCommand::Ls(ls) = &args.command {
         return print_projects(&super::open(global)?, ls);
     }
+    if let ComposeCommand::Version(version) = &args.command {
+        let number = env!("CARGO_PKG_VERSION");
+        match (version.short, version.format.as_deref()) {
+            (true, _) => println!("{number}"),
+            (false, Some("json")) => println!("{}", json!({ "version": number })),
+            _ => println!("skiff compose version {number}"),
+        }
+        return Ok(0);
+    }
     let project = Project::load(&ProjectOptions {
         files: args.file.clone(),
         name: args.project_name.clone(),
@@ -59,6 +68,7 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
     // user namespace of our own (where their storage can be unmounted).
     let scope = match &args.command {
         ComposeCommand::Up(_)
+        | ComposeCommand::Scale(_)
         | ComposeCommand::Create(_)
         | ComposeCommand::Run(_)
         | ComposeCommand::Start(_)
@@ -176,6 +186,26 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
             }
         }
         ComposeCommand::Run(run) => return run_oneoff(&project, &mut engine, &run),
+        ComposeCommand::Scale(scaling) => {
+            let scale = parse_scale(&scaling.scale)?;
+            let options = UpOptions {
+                services: scale.keys().cloned().collect(),
+                no_recreate: true,
+                no_deps: scaling.no_deps,
+                scale,
+                ..Default::default()
+            };
+            up_with_output(&project, &mut engine, &options)?;
+        }
+        ComposeCommand::Wait(wait) => {
+            for (name, code) in project.wait(&engine, &wait.services)? {
+                println!("{name} {code}");
+            }
+            if wait.down_project {
+                let helper = Helper::new(std::env::current_exe()?, super::store_options(global));
+                project.down(&mut engine, &helper, &DownOptions::default(), &progress)?;
+            }
+        }
         ComposeCommand::Events(events) => {
             use std::io::Write;
             let mut out = std::io::stdout();
@@ -191,7 +221,8 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
         ComposeCommand::Config(_)
         | ComposeCommand::Exec(_)
         | ComposeCommand::Top(_)
-        | ComposeCommand::Ls(_) => {}
+        | ComposeCommand::Ls(_)
+        | ComposeCommand::Version(_) => {}
     }
     Ok(0)
 }
