@@ -579,6 +579,18 @@ impl Project {
         Ok(codes)
     }
 
+    /// `compose cp`: a `SERVICE:PATH` argument as the `CONTAINER:PATH` of the service's
+    /// container number `index`; a host path or `-` as it is.
+    pub fn copy_target(&self, argument: &str, index: u32) -> Result<String, EngineError> {
+        match skiff_engine::CopyTarget::parse(argument) {
+            skiff_engine::CopyTarget::Container { container, path } => {
+                self.check_services(std::slice::from_ref(&container))?;
+                Ok(format!("{}:{path}", self.replica_name(&container, index)))
+            }
+            _ => Ok(argument.to_string()),
+        }
+    }
+
     /// The services' stopped containers, which `compose rm` removes.
     pub fn stopped_containers(
         &self,

@@ -2294,6 +2294,22 @@ pub enum ComposeCommand {
     Wait(ComposeWaitArgs),
     /// Show the compose version information
     Version(ComposeVersionArgs),
+    /// Copy files between a service's container and the local filesystem
+    Cp(ComposeCpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ComposeCpArgs {
+    /// Index of the container if the service has multiple replicas
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short, long)]
+    pub archive: bool,
+    /// SRC: SERVICE:PATH, a local path, or - (a tar stream on stdin)
+    pub source: String,
+    /// DEST: SERVICE:PATH, a local path, or - (a tar stream on stdout)
+    pub destination: String,
 }
 
 #[derive(Args, Debug)]

@@ -529,6 +529,24 @@ configs:
         assert_eq!(logs, "s3cret\nmode=fast\napp\n");
         let exec = skiff_compose(ctx, &dir, &["exec", "-T", "db", "cat", "/data/hello"]);
         assert_eq!(exec.stdout, "from the db directory\n", "{exec:?}");
+        // Copies name services.
+        let copied = dir.join("copied");
+        let cp = skiff_compose(
+            ctx,
+            &dir,
+            &["cp", "db:/data/hello", &copied.display().to_string()],
+        );
+        assert_eq!(cp.code, 0, "{cp:?}");
+        assert_eq!(
+            std::fs::read_to_string(&copied).unwrap(),
+            "from the db directory\n"
+        );
+        let cp = skiff_compose(ctx, &dir, &["cp", "token.txt", "db:/tmp/token"]);
+        assert_eq!(cp.code, 0, "{cp:?}");
+        let exec = skiff_compose(ctx, &dir, &["exec", "-T", "db", "cat", "/tmp/token"]);
+        assert_eq!(exec.stdout, "s3cret\n", "{exec:?}");
+        let bad = skiff_compose(ctx, &dir, &["cp", "nope:/x", "/tmp"]);
+        assert_eq!(bad.stderr.trim(), "Error: no such service: nope", "{bad:?}");
         // A missing bind source is made; a long-form tmpfs keeps its size.
         assert!(dir.join("db/made").is_dir());
         let mounts = skiff_compose(

@@ -12,8 +12,8 @@ use skiff_engine::{
 };
 
 use crate::cli::{
-    ComposeArgs, ComposeCommand, ComposeExecArgs, ComposeImagesArgs, ComposeLsArgs, ComposeRmArgs,
-    ComposeRunArgs, ComposeUpArgs, ExecArgs, GlobalArgs, ProcessArgs,
+    ComposeArgs, ComposeCommand, ComposeCpArgs, ComposeExecArgs, ComposeImagesArgs, ComposeLsArgs,
+    ComposeRmArgs, ComposeRunArgs, ComposeUpArgs, CpArgs, ExecArgs, GlobalArgs, ProcessArgs,
 };
 use crate::format;
 
@@ -61,6 +61,7 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
     };
     match &args.command {
         ComposeCommand::Exec(exec) => return exec_in(global, &project, exec),
+        ComposeCommand::Cp(cp) => return copy(global, &project, cp),
         ComposeCommand::Top(top) => return print_top(global, &project, &top.services),
         _ => {}
     }
@@ -222,7 +223,8 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
         | ComposeCommand::Exec(_)
         | ComposeCommand::Top(_)
         | ComposeCommand::Ls(_)
-        | ComposeCommand::Version(_) => {}
+        | ComposeCommand::Version(_)
+        | ComposeCommand::Cp(_) => {}
     }
     Ok(0)
 }
@@ -444,6 +446,24 @@ fn exec_in(global: &GlobalArgs, project: &Project, args: &ComposeExecArgs) -> Re
         command: args.command.clone(),
     };
     super::container::exec(&engine, &exec)
+}
+
+/// `compose cp`: `cp` with service paths standing for their containers'.
+fn copy(global: &GlobalArgs, project: &Project, args: &ComposeCpArgs) -> Result<i32> {
+    // Docker's cp chowns to the destination's user unless -a keeps the source's owners:
+    // Podman's --archive=true and false.
+    let cp = CpArgs {
+        archive: !args.archive,
+        pause: true,
+        overwrite: false,
+        source: project.copy_target(&args.source, args.index)?,
+        destination: project.copy_target(&args.destination, args.index)?,
+    };
+    let engine = match super::container::cp_containers(&cp)? {
+        (one, None) => super::open_in(global, Scope::Container(&one))?,
+        (from, Some(to)) => super::open_in(global, Scope::Containers(&from, &to))?,
+    };
+    super::container::cp(&engine, &cp)
 }
 
 /// `compose top`: each running container's processes, under its name. The engine is
