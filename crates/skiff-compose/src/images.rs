@@ -147,7 +147,7 @@ impl Project {
 
     /// Makes sure a service's image is here as `up` and `create` need it: built when its
     /// policy says build, when `build` is asked, or when a service with a build section
-    /// lacks its image; pulled under its pull policy otherwise.
+    /// lacks its image; pulled under its pull policy otherwise. Returns the image's ID.
     pub fn prepare_image(
         &self,
         engine: &mut Engine,
@@ -155,21 +155,21 @@ impl Project {
         build: bool,
         out: &mut dyn std::io::Write,
         progress: &(dyn Fn(TransferEvent) + Sync),
-    ) -> Result<(), EngineError> {
+    ) -> Result<String, EngineError> {
         let image = self
             .image_name(service)
             .ok_or_else(|| invalid(format!("service {service:?} has neither an image nor a build context specified: invalid compose project")))?;
         let buildable = self.file.services[service].build.is_some();
         let policy = self.image_policy(service)?;
-        let present = engine.image(&image).is_ok();
-        if buildable && (build || policy == ImagePolicy::Build || !present) {
-            self.build_service(engine, service, &BuildFlags::default(), out)?;
-            return Ok(());
+        if buildable && (build || policy == ImagePolicy::Build || engine.image(&image).is_err()) {
+            return self.build_service(engine, service, &BuildFlags::default(), out);
         }
-        if let ImagePolicy::Pull(policy) = policy {
-            engine.image_for_run(&image, policy, &self.pull_options(service), progress)?;
-        }
-        Ok(())
+        // `pull_policy: build` without a build section: as a create would, here or pulled.
+        let policy = match policy {
+            ImagePolicy::Pull(policy) => policy,
+            ImagePolicy::Build => PullPolicy::Missing,
+        };
+        engine.image_for_run(&image, policy, &self.pull_options(service), progress)
     }
 
     fn pull_options(&self, service: &str) -> PullOptions {

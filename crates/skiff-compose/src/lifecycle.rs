@@ -200,27 +200,35 @@ impl Project {
             }
         }
         for (name, create, replicas) in planned {
-            self.prepare_image(engine, &name, options.build, output.build, output.pull)?;
+            let image =
+                self.prepare_image(engine, &name, options.build, output.build, output.pull)?;
             for (dependency, condition) in self.dependencies(&name)? {
                 if !options.no_start {
                     self.wait_for(engine, &dependency, &condition)?;
                 }
             }
             let hash = config_hash(&create);
-            let image = engine.image(&create.image).ok().map(|i| i.id().to_string());
+            // The service's containers as they are now, once for all its replicas.
+            let mut current: Vec<ContainerReport> = self
+                .service_containers(engine, std::slice::from_ref(&name))?
+                .into_iter()
+                .filter(|c| !is_oneoff(c))
+                .collect();
             for number in 1..=replicas {
                 let container = self.replica_name(&name, number);
-                let existing = engine.container(&container).ok();
-                if let Some(report) = &existing
-                    && report.spec().labels.get(PROJECT_LABEL) != Some(&self.name)
-                {
-                    return Err(EngineError::Conflict(format!(
-                        "container name {container:?} is already in use by a container that is not this project's"
-                    )));
-                }
+                let existing = match current.iter().position(|c| c.name() == container) {
+                    Some(index) => Some(current.remove(index)),
+                    None => {
+                        if engine.container(&container).is_ok() {
+                            return Err(EngineError::Conflict(format!(
+                                "container name {container:?} is already in use by a container that is not this project's"
+                            )));
+                        }
+                        None
+                    }
+                };
                 let changed = existing.as_ref().is_some_and(|report| {
-                    report.spec().labels.get(HASH_LABEL) != Some(&hash)
-                        || image.as_deref().is_some_and(|id| id != report.image().0)
+                    report.spec().labels.get(HASH_LABEL) != Some(&hash) || image != report.image().0
                 });
                 let recreate = existing.is_some()
                     && !options.no_recreate
@@ -256,8 +264,8 @@ impl Project {
                 }
             }
             // Scaled down: the highest numbers go.
-            for extra in self.service_containers(engine, std::slice::from_ref(&name))? {
-                if !is_oneoff(&extra) && number_of(&extra) > replicas {
+            for extra in current {
+                if number_of(&extra) > replicas {
                     self.take_down(engine, &extra, options.timeout, progress)?;
                 }
             }
