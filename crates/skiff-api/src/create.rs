@@ -105,6 +105,8 @@ pub struct HostConfig {
     pub uts_mode: String,
     pub log_config: Option<LogConfig>,
     pub mounts: Option<Vec<Mount>>,
+    /// API 1.43: the OCI configuration's annotations (`docker run --annotation`).
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,6 +211,12 @@ impl CreateRequest {
                 .labels
                 .unwrap_or_default()
                 .into_iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect(),
+            annotation: host
+                .annotations
+                .iter()
+                .flatten()
                 .map(|(key, value)| format!("{key}={value}"))
                 .collect(),
             stop_signal: non_empty(&self.stop_signal),

@@ -240,6 +240,8 @@ pub struct Service {
     pub restart: Option<String>,
     #[serde(skip_serializing_if = "is_none")]
     pub labels: Assignments,
+    #[serde(skip_serializing_if = "is_none")]
+    pub annotations: Assignments,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -387,6 +387,11 @@ impl Project {
                 .label
                 .push(format!("{key}={}", value.unwrap_or_default()));
         }
+        for (key, value) in service.annotations.pairs() {
+            options
+                .annotation
+                .push(format!("{key}={}", value.unwrap_or_default()));
+        }
         options.label.extend([
             format!("{PROJECT_LABEL}={}", self.name),
             format!("{SERVICE_LABEL}={name}"),

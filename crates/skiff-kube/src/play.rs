@@ -28,6 +28,8 @@ pub struct PlayOptions {
     pub configmaps: Vec<String>,
     /// `--build` and `--context-dir`: which images are built, from where.
     pub build: crate::BuildPolicy,
+    /// `--annotation KEY=VALUE`: on every container, over the YAML's own.
+    pub annotations: Vec<String>,
 }
 
 impl Default for PlayOptions {
@@ -39,6 +41,7 @@ impl Default for PlayOptions {
             publish: Vec::new(),
             configmaps: Vec::new(),
             build: crate::BuildPolicy::default(),
+            annotations: Vec::new(),
         }
     }
 }
@@ -291,6 +294,15 @@ pub fn play(
         _ => None,
     }));
     let configmaps = &sources;
+    let mut given = BTreeMap::new();
+    for annotation in &options.annotations {
+        let Some((key, value)) = annotation.split_once('=') else {
+            return Err(invalid(format!(
+                "annotation {annotation:?} must include an '=' sign"
+            )));
+        };
+        given.insert(key.to_string(), value.to_string());
+    }
     // Every pod is checked before anything is made.
     let mut plans = Vec::new();
     for document in &documents {
@@ -302,10 +314,12 @@ pub fn play(
             job,
         } = document
         {
+            let mut annotations = annotations.clone();
+            annotations.extend(given.clone());
             plans.push(Plan::new(
                 name,
                 labels,
-                annotations,
+                &annotations,
                 spec,
                 *job,
                 configmaps,
@@ -620,6 +634,11 @@ fn container_options(
         restart: Some(restart.to_string()),
         init: annotated("init"),
         rm: annotated("autoremove") && restart == "no",
+        // The pod's annotations are each container's, as Podman gives them.
+        annotation: annotations
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect(),
         stop_timeout: spec.termination_grace_period_seconds,
         ..Default::default()
     };

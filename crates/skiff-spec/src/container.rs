@@ -37,6 +37,8 @@ pub struct ContainerSpec {
     /// `--network slirp4netns:OPTIONS`.
     pub slirp: SlirpOptions,
     pub labels: BTreeMap<String, String>,
+    /// `--annotation`: added to the OCI configuration's.
+    pub annotations: BTreeMap<String, String>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,

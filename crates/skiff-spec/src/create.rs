@@ -53,6 +53,8 @@ pub struct CreateOptions {
     pub no_hosts: bool,
     /// `KEY=VALUE` or `KEY`.
     pub label: Vec<String>,
+    /// `--annotation KEY=VALUE`: in the OCI configuration the runtime gets.
+    pub annotation: Vec<String>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -204,6 +206,12 @@ impl CreateOptions {
         for label in &self.label {
             let (key, value) = label.split_once('=').unwrap_or((label, ""));
             spec.labels.insert(key.to_string(), value.to_string());
+        }
+        for annotation in &self.annotation {
+            let Some((key, value)) = annotation.split_once('=') else {
+                return Err(invalid("annotations must be formatted KEY=VALUE"));
+            };
+            spec.annotations.insert(key.to_string(), value.to_string());
         }
         for option in &self.security_opt {
             security_option(&mut spec, option)?;

@@ -1,4 +1,5 @@
 //! `ContainerSpec` + image config + host facts → OCI runtime `config.json`.
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use oci_spec::image::ImageConfiguration;
@@ -321,7 +322,7 @@ fn config_json(
         "hostname": hostname,
         "mounts": mounts(spec, context),
         "linux": linux,
-        "annotations": {"io.container.manager": "skiff"},
+        "annotations": annotations(spec),
     });
     // Without a UTS namespace of its own, the container cannot set a hostname.
     if spec.uts != NamespaceMode::Private
@@ -330,6 +331,13 @@ fn config_json(
         config.remove("hostname");
     }
     Ok(config)
+}
+
+/// The OCI configuration's annotations: the user's, and which engine made the container.
+pub fn annotations(spec: &ContainerSpec) -> BTreeMap<String, String> {
+    let mut annotations = spec.annotations.clone();
+    annotations.insert("io.container.manager".into(), "skiff".into());
+    annotations
 }
 
 /// Whether `--security-opt unmask=PATTERN` opens `path`: `ALL`, the path itself, or a glob

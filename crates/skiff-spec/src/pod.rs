@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::container::MountSpec;
 use crate::create::CreateOptions;
 use crate::error::SpecError;
+use crate::limits::{LimitOptions, Limits};
 use crate::mounts::parse_volume;
 
 /// Pod create options in the words of Podman's flags.
@@ -44,6 +45,17 @@ pub struct PodOptions {
     /// `--exit-policy continue|stop`: whether the infra container stops once the last
     /// member has exited.
     pub exit_policy: Option<String>,
+    /// `--memory`, `--cpus` and the other cgroup limits of `pod create`: set on the pod's
+    /// cgroup, which is its members' parent.
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    /// Of these, `pod create` takes `--memory-swap`, `--cpu-shares`, `--cpuset-cpus`,
+    /// `--cpuset-mems`, `--blkio-weight`, `--device-read-bps`,
+    /// `--device-write-bps` and `--cgroup-parent` (where the pod's cgroup is made); any other
+    /// is refused.
+    pub limits: LimitOptions,
+    /// `--share-parent`: whether members' cgroups are made below the pod's (default true).
+    pub share_parent: Option<bool>,
 }
 
 /// A kernel namespace the members of a pod share (through its infra container).
@@ -125,6 +137,33 @@ pub struct PodSpec {
     pub mounts: Vec<MountSpec>,
     /// `--exit-policy stop`: the infra container stops once the last member has exited.
     pub stop_when_empty: bool,
+    /// The pod's own cgroup, its members' parent; None when the pod has no limits and no
+    /// `--cgroup-parent`, or with `--share-parent=false` (each member's cgroup is its own).
+    pub cgroup: Option<PodCgroup>,
+}
+
+/// A pod's cgroup: where it is made and the limits it holds for all its members together.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PodCgroup {
+    /// `--cgroup-parent`; skiff's own when None.
+    pub parent: Option<String>,
+    pub memory: Option<i64>,
+    pub cpus: Option<f64>,
+    pub limits: Limits,
+}
+
+impl PodCgroup {
+    /// The pod's cgroup path (below each hierarchy's root), as a member's `--cgroup-parent`.
+    pub fn path(&self, pod_id: &str) -> String {
+        let parent = self.parent.as_deref().unwrap_or("skiff").trim_matches('/');
+        format!("/{parent}/pod-{pod_id}")
+    }
+
+    /// Whether it holds any limit (a pod with only `--cgroup-parent` holds none).
+    pub fn limits_anything(&self) -> bool {
+        self.memory.is_some() || self.cpus.is_some() || self.limits.has_cgroup_limits()
+    }
 }
 
 impl PodSpec {
@@ -182,8 +221,10 @@ impl PodOptions {
                 )));
             }
         };
+        let cgroup = self.cgroup()?;
         let mut spec = PodSpec {
             stop_when_empty,
+            cgroup,
             shares: if infra { shares } else { Vec::new() },
             infra,
             hostname: self.hostname.clone(),
@@ -222,6 +263,57 @@ impl PodOptions {
             ..Default::default()
         };
         Ok((spec, Some(options)))
+    }
+
+    /// The pod's cgroup, checked as a container's limits are; the flags `pod create` lacks
+    /// are refused (their values would be silently lost).
+    fn cgroup(&self) -> Result<Option<PodCgroup>, SpecError> {
+        let pod_flags = LimitOptions {
+            memory_swap: self.limits.memory_swap.clone(),
+            cpu_shares: self.limits.cpu_shares,
+            cpuset_cpus: self.limits.cpuset_cpus.clone(),
+            cpuset_mems: self.limits.cpuset_mems.clone(),
+            blkio_weight: self.limits.blkio_weight,
+            device_read_bps: self.limits.device_read_bps.clone(),
+            device_write_bps: self.limits.device_write_bps.clone(),
+            cgroup_parent: self.limits.cgroup_parent.clone(),
+            ..Default::default()
+        };
+        if pod_flags != self.limits {
+            return Err(invalid(
+                "a pod takes only the limits --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --cpuset-mems, --blkio-weight, --device-read-bps, --device-write-bps and --cgroup-parent",
+            ));
+        }
+        let memory = self
+            .memory
+            .as_deref()
+            .map(crate::create::parse_memory)
+            .transpose()?
+            .filter(|bytes| *bytes != 0);
+        let cpus = match self.cpus {
+            Some(cpus) if cpus < 0.0 || !cpus.is_finite() => {
+                return Err(invalid(format!(
+                    "invalid --cpus {cpus}: must be a positive number"
+                )));
+            }
+            cpus => cpus.filter(|c| *c > 0.0),
+        };
+        let limits = self.limits.to_limits(memory, cpus, false, false)?;
+        let cgroup = PodCgroup {
+            parent: limits.cgroup_parent.clone(),
+            memory,
+            cpus,
+            limits,
+        };
+        if self.share_parent == Some(false) {
+            if cgroup.limits_anything() {
+                return Err(invalid(
+                    "--share-parent=false: the pod's resource limits would apply to none of its containers",
+                ));
+            }
+            return Ok(None);
+        }
+        Ok((cgroup.parent.is_some() || cgroup.limits_anything()).then_some(cgroup))
     }
 }
 
@@ -286,5 +378,80 @@ mod tests {
             ..Default::default()
         };
         assert!(options.to_spec("p").is_err());
+    }
+
+    #[test]
+    fn pod_limits_make_a_cgroup_for_the_members() {
+        let options = PodOptions {
+            memory: Some("64m".into()),
+            cpus: Some(0.5),
+            limits: LimitOptions {
+                cpuset_cpus: Some("0".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let cgroup = options.to_spec("p").unwrap().0.cgroup.unwrap();
+        assert_eq!(cgroup.memory, Some(64 << 20));
+        assert_eq!(cgroup.cpus, Some(0.5));
+        assert_eq!(cgroup.limits.cpuset_cpus.as_deref(), Some("0"));
+        assert_eq!(cgroup.path("abc"), "/skiff/pod-abc");
+        let parent = PodOptions {
+            limits: LimitOptions {
+                cgroup_parent: Some("/mine/".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let cgroup = parent.to_spec("p").unwrap().0.cgroup.unwrap();
+        assert!(!cgroup.limits_anything());
+        assert_eq!(cgroup.path("abc"), "/mine/pod-abc");
+        // Without limits or a parent the members' cgroups are their own, as before.
+        assert!(
+            PodOptions::default()
+                .to_spec("p")
+                .unwrap()
+                .0
+                .cgroup
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn pod_limits_are_checked_as_a_containers_are() {
+        let bad = |options: PodOptions| options.to_spec("p").unwrap_err().to_string();
+        let err = bad(PodOptions {
+            memory: Some("lots".into()),
+            ..Default::default()
+        });
+        assert!(err.contains("lots"), "{err}");
+        let err = bad(PodOptions {
+            cpus: Some(-1.0),
+            ..Default::default()
+        });
+        assert!(err.contains("--cpus"), "{err}");
+        let err = bad(PodOptions {
+            limits: LimitOptions {
+                memory_swap: Some("1g".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        assert!(err.contains("--memory"), "{err}");
+        // A limit `pod create` has no flag for is refused, never dropped.
+        let err = bad(PodOptions {
+            limits: LimitOptions {
+                ulimit: vec!["nofile=10".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        assert!(err.contains("a pod takes only"), "{err}");
+        let err = bad(PodOptions {
+            memory: Some("64m".into()),
+            share_parent: Some(false),
+            ..Default::default()
+        });
+        assert!(err.contains("--share-parent=false"), "{err}");
     }
 }

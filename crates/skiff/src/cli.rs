@@ -687,6 +687,9 @@ pub struct RunArgs {
     /// Set metadata on the container
     #[arg(short, long = "label", value_name = "KEY=VALUE")]
     pub label: Vec<String>,
+    /// Add an annotation to the container (passed through to the OCI runtime)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
@@ -1879,9 +1882,41 @@ pub struct PodCreateArgs {
     /// If a pod with the same name exists, replace it
     #[arg(long)]
     pub replace: bool,
+    #[command(flatten)]
+    pub resources: PodResourceArgs,
     /// The pod's name (as --name)
     #[arg(value_name = "NAME")]
     pub pod_name: Option<String>,
+}
+
+/// The limits of a pod's cgroup, which all its containers share (Podman's `pod create` flags;
+/// the engine refuses the container-only ones among `ResourceArgs`).
+#[derive(Args, Debug)]
+pub struct PodResourceArgs {
+    /// Memory limit (format: <number>[<unit>], where unit = b, k, m or g)
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Number of CPUs
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpus: Option<f64>,
+    #[command(flatten)]
+    pub limits: ResourceArgs,
+    /// Optional parent cgroup for the pod
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
+    /// Set the pod's cgroup as the cgroup parent for all containers joining the pod
+    #[arg(long = "share-parent", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub share_parent: Option<bool>,
+}
+
+impl PodResourceArgs {
+    /// The flags as the pod's limit options.
+    pub fn options(&self) -> skiff_engine::LimitOptions {
+        skiff_engine::LimitOptions {
+            cgroup_parent: self.cgroup_parent.clone(),
+            ..self.limits.options()
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -2107,6 +2142,9 @@ pub struct KubePlayArgs {
     /// Path to top level of context directory (default: the YAML file's directory)
     #[arg(long = "context-dir")]
     pub context_dir: Option<PathBuf>,
+    /// Add an annotation to the containers or pods (KEY=VALUE)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
     /// The YAML file, or - for standard input
     #[arg(value_name = "KUBEFILE")]
     pub file: String,

@@ -34,6 +34,7 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(skiff_engine::network::DNS_COMMAND) {
         std::process::exit(skiff_engine::network::dns_main(&args[2..]));
     }
+    end_quietly_when_output_closes();
     let cli = match cli::Cli::parse_args() {
         Ok(cli) => cli,
         Err(err) => std::process::exit(command_line_error(&err)),
@@ -48,6 +49,26 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// A reader that goes away early (`skiff images | head -1`) ends skiff quietly with the status
+/// of a process SIGPIPE ended, as it ends Podman; printing to a closed stdout would otherwise
+/// panic (Rust ignores SIGPIPE, and a default SIGPIPE would also end an API server whose
+/// client hung up).
+fn end_quietly_when_output_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(128 + libc::SIGPIPE);
+        }
+        default(info);
+    }));
 }
 
 /// Prints a command line clap refused as Podman does, and returns the exit code: help and

@@ -339,8 +339,29 @@ fn container_lifecycle_ps_inspect_logs() {
 #[test]
 fn exec_passes_streams_and_exit_codes() {
     in_both_modes(|ctx, api| {
-        api.docker(&["run", "-d", "--name", "box", "busybox", "sleep", "1000"])
-            .ok();
+        api.docker(&[
+            "run",
+            "-d",
+            "--name",
+            "box",
+            "--annotation",
+            "org.example/via=api",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .ok();
+        // HostConfig.Annotations (API 1.43) become the container's.
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{index .Config.Annotations \"org.example/via\"}}",
+                "box"
+            ])
+            .ok(),
+            "api"
+        );
         let done = api.docker(&["exec", "box", "sh", "-c", "echo in; echo e >&2; exit 4"]);
         assert_eq!(
             (done.code, done.stdout.as_str(), done.stderr.as_str()),

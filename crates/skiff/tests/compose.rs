@@ -200,6 +200,7 @@ services:
     volumes:
       - site:/www
     networks: [front]
+    annotations: ["org.example/tier=front"]
   client:
     <<: *common
     command: ["sh", "-c", "until wget -q -O- http://web/; do sleep 0.2; done; exec sleep 1000"]
@@ -251,6 +252,16 @@ networks:
             ps.stdout.trim(),
             "shop-client-1 client running\nshop-web-1 web running",
             "{ps:?}"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{index .Config.Annotations \"org.example/tier\"}}",
+                "shop-web-1"
+            ])
+            .ok(),
+            "front"
         );
         // Up again: what runs is left running.
         let again = skiff_compose(ctx, &dir, &["up", "-d"]);

@@ -270,6 +270,18 @@ fn global_options_as_podman() {
     );
     ctx.skiff(["--events-backend=carrier-pigeon", "images"])
         .fails(125, "carrier-pigeon");
+    // A reader gone before skiff prints (`| head`) ends it as SIGPIPE ends Podman: status 141,
+    // nothing on stderr (no panic).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = ctx.command(["images"]).stdout(writer).output().unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).as_ref()
+        ),
+        (Some(141), "")
+    );
 }
 
 /// Image and container templates as Podman's report types print them: `--no-trunc` IDs with
@@ -1754,4 +1766,48 @@ fn a_group_without_its_command_or_with_an_unknown_one_says_so_as_podman() {
     let (code, stdout, _) = run(&["--help"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("Usage:"), "{stdout}");
+}
+
+/// `--annotation KEY=VALUE` reaches the OCI configuration the runtime gets and `inspect`'s
+/// Config.Annotations; one without `=` is refused as Podman refuses it, making nothing.
+#[test]
+fn annotations_reach_the_runtime_and_inspect() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff(["run", "--annotation", "novalue", "busybox", "true"])
+        .fails(125, "annotations must be formatted KEY=VALUE");
+    assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+    let id = ctx
+        .skiff([
+            "run",
+            "-d",
+            "--annotation",
+            "org.example/a=b",
+            "--annotation",
+            "c=d=e",
+            "busybox",
+            "sleep",
+            "100",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(
+        ctx.skiff([
+            "inspect",
+            "--format",
+            "{{index .Config.Annotations \"org.example/a\"}} {{index .Config.Annotations \"c\"}}",
+            &id
+        ])
+        .ok(),
+        "b d=e"
+    );
+    let config = ctx
+        .runroot()
+        .join("containers")
+        .join(&id)
+        .join("config.json");
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(config["annotations"]["org.example/a"], "b", "{config}");
+    assert_eq!(config["annotations"]["c"], "d=e", "{config}");
+    ctx.skiff(["rm", "-f", "-t", "0", &id]).ok();
 }

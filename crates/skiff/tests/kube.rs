@@ -614,3 +614,35 @@ fn play_builds_images_from_the_directories_named_after_them() {
         ctx.skiff(["kube", "down", &yaml]).ok();
     });
 }
+
+#[test]
+fn the_pods_annotations_and_play_annotation_reach_each_container() {
+    let ctx = TestContext::new(SKIFF, skiff_test::Mode::Root).with_busybox();
+    let file = yaml_file(
+        &ctx,
+        "annotated.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: annotated\n  annotations:\n    org.example/team: storage\n    org.example/env: yaml\nspec:\n  containers:\n  - name: c\n    image: localhost/busybox\n    command: [sleep, '100']\n",
+    );
+    ctx.skiff(["kube", "play", "--annotation", "novalue", &file])
+        .fails(125, "annotation \"novalue\" must include an '=' sign");
+    ctx.skiff(["pod", "exists", "annotated"]).fails(1, "");
+    ctx.skiff([
+        "kube",
+        "play",
+        "--start=false",
+        "--annotation",
+        "org.example/env=flag",
+        &file,
+    ])
+    .ok();
+    assert_eq!(
+        ctx.skiff([
+            "inspect",
+            "--format",
+            "{{index .Config.Annotations \"org.example/team\"}} {{index .Config.Annotations \"org.example/env\"}}",
+            "annotated-c"
+        ])
+        .ok(),
+        "storage flag"
+    );
+}

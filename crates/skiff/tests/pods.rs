@@ -233,6 +233,14 @@ fn bad_pod_input_gets_one_error_and_changes_nothing() {
             .fails(125, "invalid");
         ctx.skiff(["pod", "create", "--infra-image", "localhost/nope"])
             .fails(125, "");
+        ctx.skiff(["pod", "create", "--memory", "lots"])
+            .fails(125, "lots");
+        ctx.skiff(["pod", "create", "--cpus", "-1"])
+            .fails(125, "invalid --cpus -1");
+        ctx.skiff(["pod", "create", "--memory-swap", "1g"])
+            .fails(125, "you must provide a memory limit (--memory)");
+        ctx.skiff(["pod", "create", "--memory", "64m", "--share-parent=false"])
+            .fails(125, "would apply to none of its containers");
         assert_eq!(ctx.skiff(["pod", "ps", "-q"]).ok(), "");
         assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
 
@@ -390,4 +398,125 @@ fn exit_policy_stop_stops_the_pod_with_its_last_member() {
         ctx.skiff(["pod", "create", "--exit-policy", "maybe"])
             .fails(125, "invalid pod exit policy: \"maybe\"");
     });
+}
+
+/// The pod's cgroup file `v1` (in the controller's hierarchy) or `v2` as the host has them.
+fn pod_cgroup_file(path: &str, controller: &str, v1: &str, v2: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let relative = path.trim_start_matches('/');
+    if root.join("cgroup.controllers").exists() {
+        root.join(relative).join(v2)
+    } else {
+        root.join(controller).join(relative).join(v1)
+    }
+}
+
+#[test]
+fn pod_limits_hold_for_all_its_members_together() {
+    let ctx = TestContext::new(SKIFF, skiff_test::Mode::Root).with_busybox();
+    let pod = ctx
+        .skiff([
+            "pod",
+            "create",
+            "--name",
+            "limited",
+            "--memory",
+            "32m",
+            "--memory-swap",
+            "32m",
+            "--cpus",
+            "0.5",
+        ])
+        .ok()
+        .to_string();
+    let path = format!("/skiff/pod-{pod}");
+    let inspect = ctx.skiff(["pod", "inspect", "limited"]).ok().to_string();
+    let json: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let json = if json.is_array() { &json[0] } else { &json };
+    assert_eq!(json["CgroupPath"], path.as_str(), "{inspect}");
+    assert_eq!(json["CgroupParent"], "/skiff", "{inspect}");
+    assert_eq!(json["CreateCgroup"], true, "{inspect}");
+    assert_eq!(json["memory_limit"], 32 << 20, "{inspect}");
+    assert_eq!(json["cpu_quota"], 50_000, "{inspect}");
+    // A member's cgroup is below the pod's, which holds the limits.
+    let own = ctx
+        .skiff([
+            "run",
+            "--rm",
+            "--pod",
+            "limited",
+            "--cgroupns",
+            "host",
+            "busybox",
+            "cat",
+            "/proc/self/cgroup",
+        ])
+        .ok()
+        .to_string();
+    assert!(own.contains(&format!("{path}/")), "{own}");
+    let memory = pod_cgroup_file(&path, "memory", "memory.limit_in_bytes", "memory.max");
+    assert_eq!(
+        std::fs::read_to_string(&memory).unwrap().trim(),
+        (32 << 20).to_string()
+    );
+    let cpu = pod_cgroup_file(&path, "cpu", "cpu.cfs_quota_us", "cpu.max");
+    assert!(
+        std::fs::read_to_string(&cpu).unwrap().starts_with("50000"),
+        "{}",
+        cpu.display()
+    );
+    // A member with a looser limit of its own is held to the pod's: the pod's cgroup is
+    // where the OOM killer ends it.
+    let hog = ctx.skiff([
+        "run",
+        "--pod",
+        "limited",
+        "--name",
+        "hog",
+        "--memory",
+        "256m",
+        "--memory-swap",
+        "256m",
+        "busybox",
+        "tail",
+        "/dev/zero",
+    ]);
+    assert_eq!(hog.code, 137, "{hog:?}");
+    // The pod's limit is the one it ran into: v1 records the pod's peak, v2 counts `max`
+    // events.
+    let hits = pod_cgroup_file(
+        &path,
+        "memory",
+        "memory.max_usage_in_bytes",
+        "memory.events",
+    );
+    let hits = std::fs::read_to_string(&hits).unwrap();
+    match hits.lines().find_map(|l| l.strip_prefix("max ")) {
+        Some(events) => assert!(events.trim() != "0", "{hits}"),
+        None => assert_eq!(hits.trim(), (32 << 20).to_string()),
+    }
+    // The pod's cgroup goes with the pod.
+    ctx.skiff(["pod", "rm", "-f", "-t", "0", "limited"]).ok();
+    assert!(!memory.parent().unwrap().exists(), "{}", memory.display());
+}
+
+#[test]
+fn rootless_pod_limits_are_refused_with_podmans_warning_where_cgroups_are_not_delegated() {
+    let ctx = TestContext::new(SKIFF, skiff_test::Mode::Rootless).with_busybox();
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return; // a pure v2 host may delegate cgroups to the user
+    }
+    let out = ctx.skiff(["pod", "create", "--name", "p", "--memory", "32m"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "Resource limits are not supported and ignored on cgroups V1 rootless systems"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        ctx.skiff(["run", "--rm", "--pod", "p", "busybox", "echo", "member"])
+            .ok(),
+        "member"
+    );
 }

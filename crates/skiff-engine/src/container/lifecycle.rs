@@ -391,13 +391,18 @@ impl Engine {
                 ))),
             };
         }
-        // A pod member: the pod's infra container runs first, as in Podman.
+        // A pod member: the pod's cgroup is made and its infra container runs first, as in
+        // Podman.
         if let Some(pod) = &record.spec.pod
-            && let Some(infra) = self.containers.pod(pod)?.and_then(|p| p.infra_id)
-            && infra != record.id
-            && self.container_pid(&infra)?.is_none()
+            && let Some(pod) = self.containers.pod(pod)?
         {
-            self.start_container_as(&infra, StartMode::Detached, Starter::User)?;
+            self.make_pod_cgroup(&pod)?;
+            if let Some(infra) = pod.infra_id
+                && infra != record.id
+                && self.container_pid(&infra)?.is_none()
+            {
+                self.start_container_as(&infra, StartMode::Detached, Starter::User)?;
+            }
         }
         // `--requires`: the containers this one needs run first, as in Podman.
         for required in &record.spec.requires {

@@ -402,6 +402,7 @@ impl ContainerReport {
         });
         // Podman's `--requires` containers (built apart: the object above is at json!'s limit).
         inspect["Dependencies"] = json!(r.spec.requires);
+        inspect["Config"]["Annotations"] = json!(skiff_spec::annotations(&r.spec));
         inspect
     }
 }

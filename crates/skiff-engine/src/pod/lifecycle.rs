@@ -203,6 +203,7 @@ impl Engine {
                 pod.id
             )));
         }
+        self.remove_pod_cgroup(&pod);
         self.emit_pod(&pod, "remove");
         Ok(pod.id)
     }

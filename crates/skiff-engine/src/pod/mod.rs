@@ -2,7 +2,8 @@
 //! A pod is a row beside its members' (`store`); creating one makes its infra container
 //! (`infra`), and a member joins the namespaces the pod shares when it is created (here);
 //! `lifecycle` starts, stops and removes a pod's containers together, `report` says what
-//! `pod ps` and `pod inspect` show.
+//! `pod ps` and `pod inspect` show, `cgroup` holds the pod's limits for its members.
+pub mod cgroup;
 pub mod infra;
 pub mod lifecycle;
 pub mod report;
@@ -38,7 +39,12 @@ impl Engine {
             Some(n) => n.clone(),
             None => names::random_name(),
         };
-        let (spec, infra) = new.options.to_spec(&name)?;
+        let (mut spec, infra) = new.options.to_spec(&name)?;
+        if let Some(cgroup) = &mut spec.cgroup {
+            for warning in self.fit_pod_cgroup(cgroup) {
+                eprintln!("WARN[0000] {warning}");
+            }
+        }
         let infra_spec = match &infra {
             Some(options) => Some(self.infra_spec(options)?),
             None => None,
@@ -76,6 +82,7 @@ impl Engine {
         self.containers.insert_pod(&record)?;
         if let Some(mut infra_spec) = infra_spec {
             infra_spec.pod = Some(record.id.clone());
+            infra_spec.limits.cgroup_parent = self.pod_cgroup_path(&record);
             let infra_name = new
                 .options
                 .infra_name
@@ -174,6 +181,10 @@ impl Engine {
                     "invalid config provided: cannot set hostname when joining the pod UTS namespace".into(),
                 ));
             }
+        }
+        // Below the pod's cgroup, unless the member names a parent of its own.
+        if spec.limits.cgroup_parent.is_none() {
+            spec.limits.cgroup_parent = self.pod_cgroup_path(pod);
         }
         for mount in &pod.spec.mounts {
             if !spec

@@ -27,6 +27,8 @@ pub struct PodReport {
     /// The infra container's networks.
     pub networks: Vec<String>,
     pub infra_ports: Vec<skiff_spec::PortMapping>,
+    /// The pod's cgroup, when its members are made below it.
+    pub cgroup_path: Option<String>,
 }
 
 /// Podman's pod status from its containers' states (libpod's createPodStatusResults).
@@ -84,10 +86,20 @@ impl PodReport {
         self.record.spec.shares.iter().map(|s| s.name()).collect()
     }
 
+    /// The parent the pod's cgroup is made below (`pod ps`'s Cgroup, inspect's CgroupParent).
+    fn cgroup_parent(&self) -> Option<String> {
+        let path = self.cgroup_path.as_deref()?;
+        Some(
+            path.rsplit_once('/')
+                .map_or("/", |(parent, _)| parent)
+                .to_string(),
+        )
+    }
+
     /// The object `pod ps --format json` prints, as Podman's ListPodsReport.
     pub fn ps_json(&self) -> Value {
         json!({
-            "Cgroup": "",
+            "Cgroup": self.cgroup_parent().unwrap_or_default(),
             "Containers": self.members.iter().map(|m| json!({
                 "Id": m.id,
                 "Names": m.name,
@@ -153,7 +165,7 @@ impl PodReport {
             "State": self.status(),
             "Hostname": spec.hostname.clone().unwrap_or_else(|| if spec.shares(skiff_spec::Share::Uts) { self.record.name.clone() } else { String::new() }),
             "Labels": spec.labels,
-            "CreateCgroup": false,
+            "CreateCgroup": self.cgroup_path.is_some(),
             "CreateInfra": infra,
             "InfraContainerID": self.record.infra_id.clone().unwrap_or_default(),
             "SharedNamespaces": self.shared_namespaces(),
@@ -164,6 +176,33 @@ impl PodReport {
                 "State": m.state.as_str(),
             })).collect::<Vec<_>>(),
         });
+        if let (Some(path), Some(cgroup), Value::Object(object)) =
+            (&self.cgroup_path, &spec.cgroup, &mut value)
+        {
+            // Podman's keys, each only when set.
+            let quota = cgroup.cpus.map(|c| (c * 100_000.0) as i64);
+            for (key, set) in [
+                ("CgroupParent", self.cgroup_parent().map(Value::from)),
+                ("CgroupPath", Some(Value::from(path.as_str()))),
+                ("cpu_period", quota.map(|_| Value::from(100_000))),
+                ("cpu_quota", quota.map(Value::from)),
+                ("cpu_shares", cgroup.limits.cpu_shares.map(Value::from)),
+                (
+                    "cpuset_cpus",
+                    cgroup.limits.cpuset_cpus.clone().map(Value::from),
+                ),
+                (
+                    "cpuset_mems",
+                    cgroup.limits.cpuset_mems.clone().map(Value::from),
+                ),
+                ("memory_limit", cgroup.memory.map(Value::from)),
+                ("memory_swap", cgroup.limits.memory_swap.map(Value::from)),
+            ] {
+                if let Some(set) = set {
+                    object.insert(key.to_string(), set);
+                }
+            }
+        }
         if infra {
             let mut bindings = serde_json::Map::new();
             for port in &self.infra_ports {
@@ -278,6 +317,7 @@ impl Engine {
             });
         }
         Ok(PodReport {
+            cgroup_path: self.pod_cgroup_path(&record),
             record,
             members,
             networks,

@@ -80,6 +80,7 @@ pub fn play(engine: &mut Engine, args: &KubePlayArgs) -> Result<i32> {
                     .unwrap_or_default(),
             },
         },
+        annotations: args.annotation.clone(),
     };
     let progress = super::registry::progress_printer(args.quiet);
     let report = skiff_kube::play(engine, &yaml, &options, &progress)?;

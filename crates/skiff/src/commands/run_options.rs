@@ -36,6 +36,7 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         add_host: args.add_host.clone(),
         no_hosts: args.no_hosts,
         label: args.label.clone(),
+        annotation: args.annotation.clone(),
         init: args.init,
         stop_signal: args.stop_signal.clone(),
         stop_timeout: args.stop_timeout,
