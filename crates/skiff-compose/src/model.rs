@@ -242,6 +242,8 @@ pub struct Service {
     pub labels: Assignments,
     #[serde(skip_serializing_if = "is_none")]
     pub annotations: Assignments,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<Scalar>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

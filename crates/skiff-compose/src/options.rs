@@ -387,6 +387,7 @@ impl Project {
                 .label
                 .push(format!("{key}={}", value.unwrap_or_default()));
         }
+        options.group_add = service.group_add.iter().map(Scalar::text).collect();
         for (key, value) in service.annotations.pairs() {
             options
                 .annotation

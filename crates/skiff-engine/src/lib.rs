@@ -18,6 +18,7 @@ mod hostfiles;
 mod image;
 mod image_filter;
 mod info;
+pub mod interrupt;
 pub mod monitor;
 mod mounts;
 mod names;

@@ -218,6 +218,11 @@ impl Engine {
             return 125;
         }
         drop(engine);
+        // The container has the descriptors it was to keep; the monitor must not hold them
+        // (a pipe's writer held here would keep its reader from ever seeing the end).
+        for fd in 3..3 + record.spec.preserve_fds as i32 {
+            let _ = nix::unistd::close(fd);
+        }
         // The log exists once the start is reported: a `logs -f` that follows the start opens
         // it then and keeps all of it even if the container is removed right after it exits.
         if let Some(path) = self.log_path(record) {
@@ -317,6 +322,7 @@ impl Engine {
                     stdout: null()?,
                     stderr: null()?,
                     console_socket: Some(path),
+                    preserve_fds: record.spec.preserve_fds,
                 },
                 output: None,
                 stdin_writer: None,
@@ -347,6 +353,7 @@ impl Engine {
                 stdout: stdout_write,
                 stderr: stderr_write,
                 console_socket: None,
+                preserve_fds: record.spec.preserve_fds,
             },
             output: Some((stdout_read, stderr_read)),
             stdin_writer,
@@ -633,7 +640,9 @@ impl Engine {
         )
         .map_err(engine_error)?;
         let image_user = config.config().as_ref().and_then(|c| c.user().clone());
-        let user = resolve_user(rootfs, spec.user.as_deref().or(image_user.as_deref()))
+        let mut user = resolve_user(rootfs, spec.user.as_deref().or(image_user.as_deref()))
+            .map_err(|e| engine_error(e.into()))?;
+        skiff_spec::add_groups_in(rootfs, &mut user, &spec.group_add)
             .map_err(|e| engine_error(e.into()))?;
         self.copy_up_volumes(&spec.mounts, rootfs)
             .map_err(engine_error)?;

@@ -13,4 +13,4 @@ mod quantity;
 
 pub use build::BuildPolicy;
 pub use generate::{GenerateOptions, WorkloadKind, generate};
-pub use play::{DownReport, PlayOptions, PlayReport, PlayedPod, down, play};
+pub use play::{DownReport, PlayOptions, PlayReport, PlayedPod, down, play, wait};

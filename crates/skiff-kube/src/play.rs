@@ -382,6 +382,27 @@ pub fn play(
     Ok(report)
 }
 
+/// `kube play --wait`: returns once every container the play made has exited (or is gone),
+/// or the user interrupted (see `skiff_engine::interrupt`).
+pub fn wait(engine: &Engine, report: &PlayReport) -> Result<(), EngineError> {
+    let containers: Vec<&String> = report.pods.iter().flat_map(|p| &p.containers).collect();
+    while !skiff_engine::interrupt::interrupted() {
+        let mut running = false;
+        for container in &containers {
+            match engine.container_pid(container) {
+                Ok(pid) => running |= pid.is_some(),
+                Err(EngineError::NoSuchContainer(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        if !running {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(())
+}
+
 /// A pod to make, checked: its options and its containers' (init containers first).
 struct Plan {
     pod: PodOptions,

@@ -19,6 +19,8 @@ pub struct ContainerStdio {
     /// With a terminal (`process.terminal` in the bundle): the socket the runtime sends the
     /// terminal's master end to. The three descriptors above are then not used.
     pub console_socket: Option<PathBuf>,
+    /// `--preserve-fds`: this process's descriptors 3 to 3+N-1 are the container's too.
+    pub preserve_fds: u32,
 }
 
 pub trait OciRuntime {
@@ -159,6 +161,7 @@ impl OciRuntime for EmbeddedRuntime {
             .with_stdout(stdio.stdout)
             .with_stderr(stdio.stderr)
             .with_console_socket(stdio.console_socket.as_ref())
+            .with_preserved_fds(stdio.preserve_fds as i32)
             .validate_id()?
             .as_init(bundle)
             .with_systemd(false)
@@ -314,6 +317,11 @@ impl OciRuntime for ExternalRuntime {
             .arg(&pid_file);
         if let Some(socket) = &stdio.console_socket {
             command.arg("--console-socket").arg(socket);
+        }
+        if stdio.preserve_fds > 0 {
+            command
+                .arg("--preserve-fds")
+                .arg(stdio.preserve_fds.to_string());
         }
         command.arg(id);
         // The runtime hands its own stdio to the container ("pass-through" mode).

@@ -39,6 +39,10 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// `--annotation`: added to the OCI configuration's.
     pub annotations: BTreeMap<String, String>,
+    /// `--group-add`, checked (see `user::add_groups`).
+    pub group_add: Vec<String>,
+    /// `--preserve-fds`: how many descriptors after stderr the container gets.
+    pub preserve_fds: u32,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,

@@ -55,6 +55,12 @@ pub struct CreateOptions {
     pub label: Vec<String>,
     /// `--annotation KEY=VALUE`: in the OCI configuration the runtime gets.
     pub annotation: Vec<String>,
+    /// `--group-add`: groups (names in the container's /etc/group, or numbers) the process
+    /// gets beside its user's; `keep-groups` alone keeps those of the process that starts it.
+    pub group_add: Vec<String>,
+    /// `--preserve-fds N`: descriptors 3 to 3+N-1 of the process that starts the container
+    /// are passed to it.
+    pub preserve_fds: u32,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -207,6 +213,13 @@ impl CreateOptions {
             let (key, value) = label.split_once('=').unwrap_or((label, ""));
             spec.labels.insert(key.to_string(), value.to_string());
         }
+        if self.group_add.len() > 1 && self.group_add.iter().any(|g| g == crate::KEEP_GROUPS) {
+            return Err(invalid(
+                "the '--group-add keep-groups' option is not allowed with any other --group-add options",
+            ));
+        }
+        spec.group_add = self.group_add.clone();
+        spec.preserve_fds = self.preserve_fds;
         for annotation in &self.annotation {
             let Some((key, value)) = annotation.split_once('=') else {
                 return Err(invalid("annotations must be formatted KEY=VALUE"));

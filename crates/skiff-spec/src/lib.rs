@@ -31,4 +31,6 @@ pub use mounts::{parse_mount, parse_tmpfs, parse_volume, valid_volume_name};
 pub use oci::{HostFiles, RuntimeContext, VOLUME_DATA, annotations, generate};
 pub use pod::{PodCgroup, PodOptions, PodSpec, Share};
 pub use seccomp::{DEFAULT_PROFILE, profile_to_oci};
-pub use user::{ResolvedUser, resolve_user, resolve_user_with};
+pub use user::{
+    KEEP_GROUPS, ResolvedUser, add_groups, add_groups_in, resolve_user, resolve_user_with,
+};

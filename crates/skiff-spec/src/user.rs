@@ -79,6 +79,54 @@ pub fn resolve_user_with(
     })
 }
 
+/// `--group-add keep-groups`: the process keeps the groups of the one that starts it (none
+/// are set, as crun's keep_original_groups).
+pub const KEEP_GROUPS: &str = "keep-groups";
+
+/// Adds `--group-add`'s groups to the user's supplementary ones: numbers as they are, names
+/// from the container's /etc/group (read by `read`, as for `resolve_user_with`).
+/// `keep-groups` sets none, so the process keeps the groups of the one that starts it.
+pub fn add_groups(
+    user: &mut ResolvedUser,
+    groups: &[String],
+    read: impl Fn(&str) -> String,
+) -> Result<(), SpecError> {
+    if groups.iter().any(|g| g == KEEP_GROUPS) {
+        user.additional_gids.clear();
+        return Ok(());
+    }
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let file = read("etc/group");
+    for group in groups {
+        let gid = match group.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => file
+                .lines()
+                .map(|l| l.split(':').collect::<Vec<_>>())
+                .find(|f| f.len() >= 3 && f[0] == group)
+                .and_then(|f| f[2].parse().ok())
+                .ok_or_else(|| SpecError::UnknownGroup(group.clone()))?,
+        };
+        if !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(())
+}
+
+/// `add_groups` with the container's files under `rootfs`.
+pub fn add_groups_in(
+    rootfs: &Path,
+    user: &mut ResolvedUser,
+    groups: &[String],
+) -> Result<(), SpecError> {
+    add_groups(user, groups, |relative| {
+        read_container_file(rootfs, relative)
+    })
+}
+
 /// Reads a small file of the container, refusing to follow a symlink out of it.
 fn read_container_file(rootfs: &Path, relative: &str) -> String {
     let mut text = String::new();
@@ -127,5 +175,32 @@ mod tests {
         assert_eq!(resolve_user(&root, Some("1234:wheel")).unwrap().gid, 10);
         assert_eq!(resolve_user(&root, Some("1234")).unwrap().uid, 1234);
         assert!(resolve_user(&root, Some("nobody-here")).is_err());
+    }
+
+    #[test]
+    fn group_add_takes_numbers_and_the_containers_names() {
+        let group = "root:x:0:\nwheel:x:10:web\naudio:x:29:\n";
+        let read = |file: &str| {
+            if file == "etc/group" {
+                group.to_string()
+            } else {
+                String::new()
+            }
+        };
+        let mut user = resolve_user_with(read, Some("1000")).unwrap();
+        add_groups(
+            &mut user,
+            &["audio".into(), "457".into(), "29".into()],
+            read,
+        )
+        .unwrap();
+        assert_eq!(user.additional_gids, vec![29, 457]);
+        let err = add_groups(&mut user, &["nosuch".into()], read).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unable to find group nosuch: no matching entries in group file"
+        );
+        add_groups(&mut user, &[KEEP_GROUPS.into()], read).unwrap();
+        assert!(user.additional_gids.is_empty());
     }
 }

@@ -8,9 +8,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+mod foreground;
 mod registry;
 pub mod terminal;
 mod token;
+pub use foreground::{Foreground, Group};
 pub use registry::{Access, Registry};
 
 /// The unprivileged user rootless tests run as.

@@ -690,6 +690,12 @@ pub struct RunArgs {
     /// Add an annotation to the container (passed through to the OCI runtime)
     #[arg(long, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,
+    /// Add additional groups to the primary container process. 'keep-groups' allows container processes to use supplementary groups
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Pass a number of additional file descriptors into the container
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
@@ -2142,6 +2148,9 @@ pub struct KubePlayArgs {
     /// Path to top level of context directory (default: the YAML file's directory)
     #[arg(long = "context-dir")]
     pub context_dir: Option<PathBuf>,
+    /// Run the pods in the foreground until their containers exit or Ctrl-C, then take down what the file made
+    #[arg(short, long)]
+    pub wait: bool,
     /// Add an annotation to the containers or pods (KEY=VALUE)
     #[arg(long, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,

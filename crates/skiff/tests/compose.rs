@@ -2,7 +2,6 @@
 //! `up` makes the project's pod, network, volume and containers (`--network NAME:alias=...`,
 //! `--requires`), services find each other by name, ports are published, and `logs`, `exec`,
 //! `ps` and `down -v` work through skiff's commands.
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -567,32 +566,14 @@ configs:
         );
         assert!(mounts.stdout.contains("size=1024k"), "{mounts:?}");
         // Events of the project's containers, as they happen.
-        let mut events = Group(
-            ctx.command(["compose", "events", "--json", "db"])
-                .current_dir(&dir)
-                .stdout(std::process::Stdio::piped())
-                .process_group(0)
-                .spawn()
-                .unwrap(),
-        );
-        let stdout = events.0.stdout.take().unwrap();
-        let (send, receive) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let mut command = ctx.command(["compose", "events", "--json", "db"]);
+        command.current_dir(&dir);
+        let events = skiff_test::Foreground::spawn(command);
         std::thread::sleep(std::time::Duration::from_millis(300));
         let restart = skiff_compose(ctx, &dir, &["restart", "-t", "1", "app", "db"]);
         assert_eq!(restart.code, 0, "{restart:?}");
         let mut seen = Vec::new();
-        while let Ok(line) = receive.recv_timeout(std::time::Duration::from_secs(20)) {
+        while let Some(line) = events.line(std::time::Duration::from_secs(20)) {
             let event: serde_json::Value = serde_json::from_str(&line).unwrap();
             assert_eq!(event["service"], "db", "{line}");
             seen.push(event["action"].as_str().unwrap_or_default().to_string());
@@ -622,16 +603,28 @@ configs:
     });
 }
 
-/// A spawned process's whole group, killed when dropped (on a panic too): for the test
-/// user, runuser and the skiff it runs.
-struct Group(std::process::Child);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(self.0.id() as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-        let _ = self.0.wait();
-    }
+#[test]
+fn ctrl_c_stops_an_attached_compose_up() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let dir = ctx.scratch("calm");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  app:\n    image: localhost/busybox\n    init: true\n    command: sh -c 'echo ready; exec sleep 1000'\n",
+    )
+    .unwrap();
+    let mut command = ctx.command(["compose", "up"]);
+    command.current_dir(&dir);
+    let up = skiff_test::Foreground::spawn(command);
+    up.expect_line("ready");
+    let (code, _, stderr) = up.interrupt();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("Gracefully stopping... (press Ctrl+C again to force)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        ctx.skiff(["inspect", "--format", "{{.State.Status}}", "calm-app-1"])
+            .ok(),
+        "exited"
+    );
 }

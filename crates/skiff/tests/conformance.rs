@@ -1811,3 +1811,116 @@ fn annotations_reach_the_runtime_and_inspect() {
     assert_eq!(config["annotations"]["c"], "d=e", "{config}");
     ctx.skiff(["rm", "-f", "-t", "0", &id]).ok();
 }
+
+/// `--group-add`: numbers and the image's group names join the process's groups (exec's too);
+/// `keep-groups` stands alone, as in Podman; an unknown name fails the start with Podman's words.
+#[test]
+fn group_add_gives_the_process_more_groups() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--group-add",
+                "457",
+                "--group-add",
+                "wheel",
+                "busybox",
+                "id",
+                "-G"
+            ])
+            .ok(),
+            "0 10 457"
+        );
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--group-add",
+            "keep-groups",
+            "--group-add",
+            "457",
+            "busybox",
+            "true",
+        ])
+        .fails(
+            125,
+            "the '--group-add keep-groups' option is not allowed with any other --group-add options",
+        );
+        let out = ctx.skiff(["run", "--rm", "--group-add", "nosuch", "busybox", "true"]);
+        assert!(
+            out.stderr
+                .contains("unable to find group nosuch: no matching entries in group file"),
+            "{out:?}"
+        );
+        assert_ne!(out.code, 0);
+        let id = ctx
+            .skiff([
+                "run",
+                "-d",
+                "--user",
+                "tester",
+                "--group-add",
+                "tty",
+                "busybox",
+                "sleep",
+                "100",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(ctx.skiff(["exec", &id, "id", "-G"]).ok(), "1000 5 10");
+        assert_eq!(
+            ctx.skiff(["exec", "--user", "root", &id, "id", "-G"]).ok(),
+            "0 5"
+        );
+        ctx.skiff(["rm", "-f", "-t", "0", &id]).ok();
+    });
+}
+
+/// `--preserve-fds N`: the caller's descriptors 3.. reach the container; one the caller was
+/// not given is refused, as Podman refuses it.
+#[test]
+fn preserve_fds_passes_the_callers_descriptors() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let file = ctx.scratch("fds").join("tempfile");
+        std::fs::write(&file, "passed along\n").unwrap();
+        ctx.chown(&file);
+        let script = format!("exec 4<{} 3</dev/null; exec \"$@\"", file.display());
+        let run = |extra: &[&str]| {
+            let mut args: Vec<&str> = vec!["run", "--rm", "-i"];
+            args.extend_from_slice(extra);
+            args.extend_from_slice(&["busybox", "sh", "-c", "cat <&4"]);
+            let command = ctx.command(["--version"]);
+            // The same command line, through a shell that opens descriptors 3 and 4.
+            let program = command.get_program().to_os_string();
+            let prefix: Vec<std::ffi::OsString> =
+                command.get_args().map(|a| a.to_os_string()).collect();
+            let prefix = &prefix[..prefix.len() - 1];
+            let mut shell = std::process::Command::new("sh");
+            shell
+                .arg("-c")
+                .arg(&script)
+                .arg("sh")
+                .arg(&program)
+                .args(prefix)
+                .args(&args);
+            for (key, value) in command.get_envs() {
+                match value {
+                    Some(value) => shell.env(key, value),
+                    None => shell.env_remove(key),
+                };
+            }
+            shell.output().unwrap()
+        };
+        let out = run(&["--preserve-fds=2"]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "passed along\n",
+            "{out:?}"
+        );
+        // Without the flag the container has no descriptor 4.
+        let out = run(&[]);
+        assert!(!out.status.success(), "{out:?}");
+        let out = ctx.skiff(["run", "--rm", "--preserve-fds=1", "busybox", "true"]);
+        out.fails(125, "file descriptor 3 is not available");
+    });
+}

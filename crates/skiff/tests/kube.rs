@@ -576,7 +576,7 @@ fn play_builds_images_from_the_directories_named_after_them() {
         let yaml = dir.join("pod.yaml");
         std::fs::write(
             &yaml,
-            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: built\nspec:\n  restartPolicy: Never\n  containers:\n  - name: web\n    image: localhost/kubeweb:latest\n    command: [cat, /built]\n",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: built\nspec:\n  restartPolicy: Never\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: web\n    image: localhost/kubeweb:latest\n    command: [cat, /built]\n",
         )
         .unwrap();
         let yaml = yaml.display().to_string();
@@ -645,4 +645,40 @@ fn the_pods_annotations_and_play_annotation_reach_each_container() {
         .ok(),
         "storage flag"
     );
+}
+
+#[test]
+fn play_wait_runs_until_the_containers_exit_or_ctrl_c_then_takes_it_down() {
+    let ctx = TestContext::new(SKIFF, skiff_test::Mode::Root).with_busybox();
+    let pod = |name: &str, command: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: Never\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: c\n    image: localhost/busybox\n    command: [sh, -c, '{command}']\n"
+        )
+    };
+    // The containers end by themselves: play returns, and what it made is gone.
+    let file = yaml_file(&ctx, "brief.yaml", &pod("brief", "sleep 1"));
+    let out = ctx
+        .skiff(["kube", "play", "--wait", &file])
+        .ok()
+        .to_string();
+    assert!(out.contains("Pods removed:"), "{out}");
+    ctx.skiff(["pod", "exists", "brief"]).fails(1, "");
+    // Ctrl-C ends the wait the same way.
+    let file = yaml_file(&ctx, "long.yaml", &pod("long", "echo up; exec sleep 1000"));
+    let play = skiff_test::Foreground::spawn(ctx.command(["kube", "play", "-w", &file]));
+    play.expect_line("Container:");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ctx
+        .skiff(["inspect", "--format", "{{.State.Status}}", "long-c"])
+        .stdout
+        .trim()
+        != "running"
+    {
+        assert!(std::time::Instant::now() < deadline, "the pod never ran");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (code, out, stderr) = play.interrupt();
+    assert_eq!(code, Some(0), "{out}\n{stderr}");
+    assert!(out.contains("Pods removed:"), "{out}\n{stderr}");
+    ctx.skiff(["pod", "exists", "long"]).fails(1, "");
 }

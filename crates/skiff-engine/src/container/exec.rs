@@ -119,10 +119,9 @@ impl Engine {
             let root = File::open(format!("/proc/{}/root", record.pid)).map_err(|e| {
                 EngineError::InvalidState(format!("container {}: {e}", record.name))
             })?;
-            let resolved = resolve_user_with(
-                |relative| read_in_root(&root, Path::new(relative)),
-                Some(user),
-            )?;
+            let read = |relative: &str| read_in_root(&root, Path::new(relative));
+            let mut resolved = resolve_user_with(read, Some(user))?;
+            skiff_spec::add_groups(&mut resolved, &record.spec.group_add, read)?;
             (uid, gid, additional_gids) = (resolved.uid, resolved.gid, resolved.additional_gids);
             set_env(&mut env, &format!("HOME={}", resolved.home));
         }

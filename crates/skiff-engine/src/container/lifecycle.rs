@@ -423,6 +423,7 @@ impl Engine {
                 self.containers.count_restart(&record.id)?;
             }
         }
+        check_preserved_fds(record.spec.preserve_fds)?;
         let run_dir = self.run_dir(&record.id);
         fs::create_dir_all(&run_dir).io("create", &run_dir)?;
         let _ = fs::remove_file(self.exit_path(&record.id));
@@ -1220,6 +1221,21 @@ pub(crate) const CATATONIT_PATHS: &[&str] = &[
 ];
 
 /// The first of `paths` that is a file.
+/// `--preserve-fds N`: descriptors 3 to 3+N-1 must be ones this process was given (open and
+/// inherited, never one of its own, which are all close-on-exec), as Podman checks.
+fn check_preserved_fds(count: u32) -> Result<(), EngineError> {
+    for fd in 3..3 + count as i32 {
+        let inherited = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD)
+            .is_ok_and(|flags| flags & libc::FD_CLOEXEC == 0);
+        if !inherited {
+            return Err(EngineError::InvalidArgument(format!(
+                "file descriptor {fd} is not available - the preserve-fds option requires that all file descriptors must be passed"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn first_file(paths: &[&str]) -> Option<PathBuf> {
     paths.iter().map(PathBuf::from).find(|p| p.is_file())
 }

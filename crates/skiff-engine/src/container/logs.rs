@@ -31,6 +31,9 @@ pub struct LogOptions {
     /// Following several containers: done once the first of them has stopped (and its log
     /// has been read to the end), as `compose up --abort-on-container-exit` needs.
     pub until_first_exit: bool,
+    /// Following: done once the user interrupts (see [`crate::interrupt`]), as compose's
+    /// attached `up` stops its containers on Ctrl-C.
+    pub until_interrupted: bool,
 }
 
 impl LogOptions {
@@ -298,6 +301,7 @@ impl Engine {
             }
             if readers.iter().all(|r| r.done)
                 || (options.follow && options.until_first_exit && readers.iter().any(|r| r.done))
+                || (options.until_interrupted && crate::interrupt::interrupted())
             {
                 return Ok(());
             }

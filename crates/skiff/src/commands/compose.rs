@@ -292,9 +292,12 @@ fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Res
         .map(|c| c.name().to_string())
         .collect();
     println!("Attaching to {}", attached.join(", "));
+    // Ctrl-C stops the project's containers, as docker compose's does; a second ends skiff.
+    let interrupts = skiff_engine::interrupt::Interrupts::catch();
     let options = LogOptions {
         follow: true,
         until_first_exit: abort,
+        until_interrupted: true,
         ..log_layout(up.no_log_prefix, up.no_color)
     };
     let (out, err) = (std::io::stdout(), std::io::stderr());
@@ -305,13 +308,30 @@ fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Res
         &mut out.lock(),
         &mut err.lock(),
     )?;
-    if !abort {
+    let code = if interrupts.received().is_some() {
+        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+        Some(130)
+    } else if !abort {
         return Ok(0);
-    }
-    eprintln!("Aborting on container exit...");
-    // The code of the chosen service's container, else of the first that stopped.
+    } else {
+        eprintln!("Aborting on container exit...");
+        exit_code_of(project, engine, up)?
+    };
+    let progress = |line: &str| eprintln!(" {line}");
+    project.act(
+        engine,
+        &up.services,
+        &ServiceAction::Stop(up.timeout),
+        &progress,
+    )?;
+    Ok(code.unwrap_or(0))
+}
+
+/// `--abort-on-container-exit`: the code of `--exit-code-from`'s container, else of the
+/// first that stopped.
+fn exit_code_of(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Result<Option<i32>> {
     let containers = project.service_containers(engine, &up.services)?;
-    let code = match &up.exit_code_from {
+    Ok(match &up.exit_code_from {
         Some(service) => {
             project.check_services(std::slice::from_ref(service))?;
             let name = project.container_name(service);
@@ -325,15 +345,7 @@ fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Res
             .filter(|c| !c.is_running())
             .max_by_key(|c| c.finished_at())
             .map(|c| c.exit_code()),
-    };
-    let progress = |line: &str| eprintln!(" {line}");
-    project.act(
-        engine,
-        &up.services,
-        &ServiceAction::Stop(up.timeout),
-        &progress,
-    )?;
-    Ok(code.unwrap_or(0))
+    })
 }
 
 /// docker compose's log lines: led by the container's name (colored in a terminal).

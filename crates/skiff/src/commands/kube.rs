@@ -83,6 +83,8 @@ pub fn play(engine: &mut Engine, args: &KubePlayArgs) -> Result<i32> {
         annotations: args.annotation.clone(),
     };
     let progress = super::registry::progress_printer(args.quiet);
+    // --wait: Ctrl-C ends the wait, and the play is taken down (a second ends skiff at once).
+    let interrupts = args.wait.then(skiff_engine::interrupt::Interrupts::catch);
     let report = skiff_kube::play(engine, &yaml, &options, &progress)?;
     for warning in &report.warnings {
         eprintln!("WARN[0000] {warning}");
@@ -104,6 +106,11 @@ pub fn play(engine: &mut Engine, args: &KubePlayArgs) -> Result<i32> {
             println!("{container}");
         }
         println!();
+    }
+    if interrupts.is_some() {
+        skiff_kube::wait(engine, &report)?;
+        // What the play made goes, its volumes too, as Podman's --wait does.
+        return print_down(engine, &yaml, true);
     }
     Ok(0)
 }

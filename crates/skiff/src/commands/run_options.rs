@@ -37,6 +37,8 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         no_hosts: args.no_hosts,
         label: args.label.clone(),
         annotation: args.annotation.clone(),
+        group_add: args.group_add.clone(),
+        preserve_fds: args.preserve_fds,
         init: args.init,
         stop_signal: args.stop_signal.clone(),
         stop_timeout: args.stop_timeout,
