@@ -2,7 +2,8 @@
 //! compose's attached `up`): while an [`Interrupts`] guard lives, the first SIGINT, SIGTERM or
 //! SIGHUP is noted instead of ending the process, so the command can take down what it made
 //! (waits see [`interrupted`]); a second one ends the process at once, as with Podman and
-//! docker compose. Processes started meanwhile get the default actions back at exec.
+//! docker compose. A signal the process was started ignoring (nohup) stays ignored. Processes
+//! started meanwhile get the default actions back at exec.
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
@@ -37,15 +38,22 @@ impl Interrupts {
             SaFlags::SA_RESTART,
             SigSet::empty(),
         );
-        let previous = SIGNALS
-            .into_iter()
+        let mut previous = Vec::new();
+        for signal in SIGNALS {
             // SAFETY: the handler only touches an atomic and async-signal-safe calls.
-            .filter_map(|signal| {
+            #[allow(unsafe_code)]
+            let Ok(old) = (unsafe { sigaction(signal, &action) }) else {
+                continue;
+            };
+            if old.handler() == SigHandler::SigIgn {
+                // Ignored by whoever started this process (nohup, a background job): it stays so.
+                // SAFETY: putting back the action that was there.
                 #[allow(unsafe_code)]
-                let old = unsafe { sigaction(signal, &action) };
-                old.ok().map(|old| (signal, old))
-            })
-            .collect();
+                let _ = unsafe { sigaction(signal, &old) };
+                continue;
+            }
+            previous.push((signal, old));
+        }
         Self { previous }
     }
 
@@ -74,22 +82,33 @@ pub fn interrupted() -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_first_interrupt_is_noted_and_the_action_restored_after() {
-        let guard = Interrupts::catch();
-        assert!(!interrupted());
-        nix::sys::signal::raise(Signal::SIGHUP).unwrap();
-        assert!(interrupted());
-        assert_eq!(guard.received(), Some(Signal::SIGHUP));
-        drop(guard);
-        // SAFETY: reading the current action back (set to itself).
+    /// SIGHUP's action now (set back as it was).
+    fn current_action() -> SigHandler {
+        let probe = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: the action read is put back at once.
         #[allow(unsafe_code)]
-        let current = unsafe {
-            let probe = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        unsafe {
             let current = sigaction(Signal::SIGHUP, &probe).unwrap();
             sigaction(Signal::SIGHUP, &current).unwrap();
-            current
-        };
-        assert_eq!(current.handler(), SigHandler::SigDfl);
+            current.handler()
+        }
+    }
+
+    #[test]
+    fn the_first_interrupt_is_noted_and_the_action_restored_after() {
+        // Whatever it was (a CI under nohup ignores SIGHUP), it is that again after.
+        let before = current_action();
+        let guard = Interrupts::catch();
+        assert!(!interrupted());
+        if before == SigHandler::SigIgn {
+            // An ignored signal stays ignored.
+            assert_eq!(current_action(), SigHandler::SigIgn);
+        } else {
+            nix::sys::signal::raise(Signal::SIGHUP).unwrap();
+            assert!(interrupted());
+            assert_eq!(guard.received(), Some(Signal::SIGHUP));
+        }
+        drop(guard);
+        assert_eq!(current_action(), before);
     }
 }

@@ -26,8 +26,18 @@ pub struct Foreground {
 }
 
 impl Foreground {
-    /// Starts `command` (its stdout and stderr piped) leading a process group of its own.
+    /// Starts `command` (its stdout and stderr piped) leading a process group of its own, with
+    /// SIGINT and SIGHUP at their default actions as from a terminal (a test run in the
+    /// background, or under nohup, would otherwise pass on their being ignored).
     pub fn spawn(mut command: Command) -> Self {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
