@@ -55,6 +55,8 @@ pub struct HostReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Program {
+    /// The OCI runtime's (Podman's conmon entry has none).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
     pub package: String,
     pub path: String,
@@ -226,7 +228,7 @@ impl Engine {
                 cgroup_manager: "cgroupfs".into(),
                 cgroup_version: self.cgroup.version().into(),
                 conmon: Program {
-                    name: "skiff-monitor".into(),
+                    name: String::new(),
                     package: "skiff-monitor".into(),
                     path: monitor,
                     version: format!("skiff-monitor version {}", env!("CARGO_PKG_VERSION")),

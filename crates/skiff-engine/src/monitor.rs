@@ -661,7 +661,7 @@ impl Engine {
                 cgroups_path: Engine::cgroup_path(&record.spec, &record.id),
                 host_files,
                 user,
-                init_binary: find_init_binary(),
+                init_binary: find_init_binary(spec.init_path.as_deref()),
                 bounding_capabilities: skiff_spec::current_bounding_set(),
                 network_namespace: namespace.map(crate::network::namespace_path),
                 extra_env: socket_activation_env(),

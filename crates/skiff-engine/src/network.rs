@@ -274,13 +274,13 @@ impl Engine {
         spec: &mut ContainerSpec,
         image: &ImageConfiguration,
     ) -> Result<(), EngineError> {
-        if spec.publish_all
-            && let Some(exposed) = image
+        if spec.publish_all {
+            let exposed = image
                 .config()
                 .as_ref()
                 .and_then(|c| c.exposed_ports().clone())
-        {
-            for port in exposed {
+                .unwrap_or_default();
+            for port in exposed.into_iter().chain(spec.expose.clone()) {
                 let (number, protocol) = port.split_once('/').unwrap_or((&port, "tcp"));
                 if spec
                     .ports

@@ -34,6 +34,32 @@ pub struct PullOptions {
     pub platform: Option<String>,
 }
 
+impl PullOptions {
+    /// `--platform`, or Podman's `--os`, `--arch` and `--variant` (this machine's OS and
+    /// architecture where one is not given), as one `os/arch[/variant]`.
+    pub fn platform_of(
+        platform: Option<&str>,
+        os: Option<&str>,
+        arch: Option<&str>,
+        variant: Option<&str>,
+    ) -> Result<Option<String>, EngineError> {
+        if platform.is_some() && (os.is_some() || arch.is_some()) {
+            return Err(EngineError::InvalidArgument(
+                "--platform option can not be specified with --arch or --os".into(),
+            ));
+        }
+        if platform.is_some() || (os.is_none() && arch.is_none() && variant.is_none()) {
+            return Ok(platform.map(str::to_string));
+        }
+        let os = os.unwrap_or("linux");
+        let arch = arch.unwrap_or(skiff_image::oci_architecture());
+        Ok(Some(match variant {
+            Some(variant) => format!("{os}/{arch}/{variant}"),
+            None => format!("{os}/{arch}"),
+        }))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     pub registry: RegistryOptions,

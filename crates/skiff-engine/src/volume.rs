@@ -243,6 +243,42 @@ impl Engine {
         Ok(())
     }
 
+    /// At create, `--volumes-from CTR[:ro|rw]`: that container's volumes and bind mounts, in
+    /// the mode given or their own, where the new container mounts nothing itself (its own
+    /// mounts win, as in Podman). An anonymous volume stays until its last user goes.
+    pub(crate) fn add_volumes_from(
+        &self,
+        spec: &mut skiff_spec::ContainerSpec,
+    ) -> Result<(), EngineError> {
+        for source in spec.volumes_from.clone() {
+            let (name, mode) = source.split_once(':').unwrap_or((&source, ""));
+            let record = self.containers.lookup(name)?;
+            let forced = mode
+                .split(',')
+                .rfind(|option| matches!(*option, "ro" | "rw"));
+            for mount in &record.spec.mounts {
+                let mut mount = mount.clone();
+                let (MountSpec::Bind { options, .. } | MountSpec::Volume { options, .. }) =
+                    &mut mount
+                else {
+                    continue;
+                };
+                if let Some(forced) = forced {
+                    options.retain(|o| o != "ro" && o != "rw");
+                    options.push(forced.to_string());
+                }
+                if !spec
+                    .mounts
+                    .iter()
+                    .any(|m| m.destination() == mount.destination())
+                {
+                    spec.mounts.push(mount);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The anonymous volumes of a removed container (`rm -v`, `--rm`), unless another
     /// container uses them too.
     pub(crate) fn remove_anonymous_volumes(&self, mounts: &[MountSpec]) {

@@ -43,6 +43,13 @@ pub struct ContainerSpec {
     pub group_add: Vec<String>,
     /// `--preserve-fds`: how many descriptors after stderr the container gets.
     pub preserve_fds: u32,
+    /// `--volumes-from`, as given (their mounts are in `mounts` once created).
+    pub volumes_from: Vec<String>,
+    /// `--expose`: `PORT/PROTO` entries `-P` publishes beside the image's.
+    pub expose: Vec<String>,
+    pub umask: Option<u32>,
+    pub pidfile: Option<String>,
+    pub init_path: Option<String>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,

@@ -61,6 +61,23 @@ pub struct CreateOptions {
     /// `--preserve-fds N`: descriptors 3 to 3+N-1 of the process that starts the container
     /// are passed to it.
     pub preserve_fds: u32,
+    /// `--volumes-from CTR[:ro|rw]`: that container's volumes and bind mounts, mounted alike.
+    pub volumes_from: Vec<String>,
+    /// `--env-host`: this process's environment, under the image's `--env-file` and `-e`.
+    pub env_host: bool,
+    /// `--label-file`: `KEY=VALUE` lines (`#` comments), under `--label`.
+    pub label_file: Vec<std::path::PathBuf>,
+    /// `--expose PORT[-PORT][/PROTO]`: published by `-P` as the image's EXPOSE are.
+    pub expose: Vec<String>,
+    /// `--umask`: octal, the container process's.
+    pub umask: Option<String>,
+    /// `--pidfile`: written with the container's PID when it starts.
+    pub pidfile: Option<String>,
+    /// `--init-path`: the init `--init` runs, instead of the host's catatonit or tini.
+    pub init_path: Option<String>,
+    /// `--read-only-tmpfs` (None: true): with `--read-only`, writable tmpfs on /run, /tmp
+    /// and /var/tmp, as Podman mounts them.
+    pub read_only_tmpfs: Option<bool>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -148,8 +165,9 @@ impl CreateOptions {
             image: self.image.clone(),
             command: self.command.clone(),
             entrypoint: self.entrypoint.as_deref().map(entrypoint),
-            env: proxy_environment(self.http_proxy)
+            env: host_environment(self.env_host)
                 .into_iter()
+                .chain(proxy_environment(self.http_proxy))
                 .chain(environment_entries(&self.env_file, &self.env)?)
                 .collect(),
             workdir: self.workdir.clone(),
@@ -193,6 +211,14 @@ impl CreateOptions {
         for tmpfs in &self.tmpfs {
             spec.mounts.push(parse_tmpfs(tmpfs)?);
         }
+        if self.read_only && self.read_only_tmpfs != Some(false) {
+            for destination in ["/run", "/tmp", "/var/tmp"] {
+                if !spec.mounts.iter().any(|m| m.destination() == destination) {
+                    spec.mounts
+                        .push(parse_tmpfs(&format!("{destination}:rw,nosuid,nodev"))?);
+                }
+            }
+        }
         spec.network = network_mode(self, default_network)?;
         for value in &self.network {
             if let Some(options) = value.strip_prefix("slirp4netns:") {
@@ -209,10 +235,42 @@ impl CreateOptions {
         spec.dns_options = self.dns_option.clone();
         spec.extra_hosts = self.add_host.clone();
         spec.no_hosts = self.no_hosts;
+        for file in &self.label_file {
+            for line in file_entries(file, "--label-file")? {
+                let (key, value) = line.split_once('=').unwrap_or((&line, ""));
+                spec.labels.insert(key.to_string(), value.to_string());
+            }
+        }
         for label in &self.label {
             let (key, value) = label.split_once('=').unwrap_or((label, ""));
             spec.labels.insert(key.to_string(), value.to_string());
         }
+        for source in &self.volumes_from {
+            let (_, mode) = source.split_once(':').unwrap_or((source, ""));
+            for option in mode.split(',').filter(|o| !o.is_empty()) {
+                if !matches!(option, "ro" | "rw" | "z" | "Z") {
+                    return Err(invalid(format!(
+                        "invalid options {mode:?} for --volumes-from {source:?}: ro, rw, z and Z are allowed"
+                    )));
+                }
+            }
+        }
+        spec.volumes_from = self.volumes_from.clone();
+        for port in &self.expose {
+            spec.expose.extend(expose_ports(port)?);
+        }
+        spec.umask = self
+            .umask
+            .as_deref()
+            .map(|umask| {
+                u32::from_str_radix(umask, 8)
+                    .ok()
+                    .filter(|u| *u <= 0o7777)
+                    .ok_or_else(|| invalid(format!("invalid umask string {umask}")))
+            })
+            .transpose()?;
+        spec.pidfile = self.pidfile.clone().filter(|p| !p.is_empty());
+        spec.init_path = self.init_path.clone().filter(|p| !p.is_empty());
         if self.group_add.len() > 1 && self.group_add.iter().any(|g| g == crate::KEEP_GROUPS) {
             return Err(invalid(
                 "the '--group-add keep-groups' option is not allowed with any other --group-add options",
@@ -432,20 +490,55 @@ pub fn environment_entries(
 ) -> Result<Vec<String>, SpecError> {
     let mut env = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| invalid(format!("--env-file {}: {e}", file.display())))?;
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            env.extend(env_entry(line)?);
+        for line in file_entries(file, "--env-file")? {
+            env.extend(env_entry(&line)?);
         }
     }
     for entry in entries {
         env.extend(env_entry(entry)?);
     }
     Ok(env)
+}
+
+/// The entries of an `--env-file` or `--label-file`: its lines, trimmed, without empty ones
+/// and `#` comments.
+fn file_entries(file: &std::path::Path, flag: &str) -> Result<Vec<String>, SpecError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| invalid(format!("{flag} {}: {e}", file.display())))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// `--env-host`: every variable of this process, as `NAME=VALUE` entries.
+fn host_environment(wanted: bool) -> Vec<String> {
+    if !wanted {
+        return Vec::new();
+    }
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some(format!("{}={}", name.to_str()?, value.to_str()?)))
+        .collect()
+}
+
+/// `--expose PORT[-PORT][/PROTO]` as `PORT/PROTO` entries, one per port.
+fn expose_ports(value: &str) -> Result<Vec<String>, SpecError> {
+    let bad = || invalid(format!("invalid port format for --expose: {value}"));
+    let (ports, protocol) = value.split_once('/').unwrap_or((value, "tcp"));
+    if !matches!(protocol, "tcp" | "udp" | "sctp") {
+        return Err(bad());
+    }
+    let (first, last) = ports.split_once('-').unwrap_or((ports, ports));
+    let (first, last): (u16, u16) = (
+        first.parse().map_err(|_| bad())?,
+        last.parse().map_err(|_| bad())?,
+    );
+    if first == 0 || last < first {
+        return Err(bad());
+    }
+    Ok((first..=last).map(|p| format!("{p}/{protocol}")).collect())
 }
 
 /// The proxy variables of this process (Podman's list), as `NAME=VALUE` entries.

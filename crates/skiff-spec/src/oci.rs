@@ -204,6 +204,7 @@ fn config_json(
             "uid": context.user.uid,
             "gid": context.user.gid,
             "additionalGids": context.user.additional_gids,
+            "umask": spec.umask,
         },
         "args": args,
         "env": env,

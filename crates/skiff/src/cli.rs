@@ -495,20 +495,39 @@ pub struct PullArgs {
     /// Suppress output information when pulling images
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+/// Which of an image's platforms to take (`pull`, `run`, `create`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct PlatformArgs {
     /// Specify the platform for selecting the image (os/arch[/variant])
     #[arg(long)]
     pub platform: Option<String>,
-    /// Use ARCH instead of the architecture of the machine
+    /// Use ARCH instead of the architecture of the machine for choosing images
     #[arg(long)]
     pub arch: Option<String>,
-    /// Use OS instead of the running OS
+    /// Use OS instead of the running OS for choosing images
     #[arg(long)]
     pub os: Option<String>,
-    /// Use VARIANT instead of the running architecture variant
+    /// Use VARIANT instead of the running architecture variant for choosing images
     #[arg(long)]
     pub variant: Option<String>,
-    #[arg(required = true)]
-    pub images: Vec<String>,
+}
+
+impl PlatformArgs {
+    /// The flags as one `os/arch[/variant]` (None: this machine's).
+    pub fn platform(&self) -> Result<Option<String>, skiff_engine::EngineError> {
+        skiff_engine::PullOptions::platform_of(
+            self.platform.as_deref(),
+            self.os.as_deref(),
+            self.arch.as_deref(),
+            self.variant.as_deref(),
+        )
+    }
 }
 
 #[derive(Args, Debug)]
@@ -681,9 +700,8 @@ pub struct RunArgs {
     pub pull: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
-    /// Specify the platform for selecting the image (os/arch[/variant])
-    #[arg(long)]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
     /// Set metadata on the container
     #[arg(short, long = "label", value_name = "KEY=VALUE")]
     pub label: Vec<String>,
@@ -696,6 +714,30 @@ pub struct RunArgs {
     /// Pass a number of additional file descriptors into the container
     #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Mount volumes from the specified container(s) (CONTAINER[:ro|rw])
+    #[arg(long = "volumes-from", value_name = "CONTAINER[:OPTIONS]")]
+    pub volumes_from: Vec<String>,
+    /// Use all current host environment variables in container
+    #[arg(long = "env-host")]
+    pub env_host: bool,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<std::path::PathBuf>,
+    /// Expose a port or a range of ports
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
+    /// Set umask in container
+    #[arg(long)]
+    pub umask: Option<String>,
+    /// Write the container process ID to the file
+    #[arg(long)]
+    pub pidfile: Option<String>,
+    /// Path to the container-init binary
+    #[arg(long = "init-path", value_name = "PATH")]
+    pub init_path: Option<String>,
+    /// When running --read-only containers mount read-write tmpfs on /run, /tmp and /var/tmp
+    #[arg(long = "read-only-tmpfs", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub read_only_tmpfs: Option<bool>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,

@@ -1924,3 +1924,200 @@ fn preserve_fds_passes_the_callers_descriptors() {
         out.fails(125, "file descriptor 3 is not available");
     });
 }
+
+/// Podman's run flags for what a container is given: `--volumes-from` (the source's mode, or
+/// the one asked for), `--env-host`, `--label-file`, `--expose` published by `-P`, `--umask`,
+/// `--pidfile`, `--init-path`, and `--arch`/`--os` beside `--platform`.
+#[test]
+fn run_flags_for_what_the_container_gets() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let host = ctx.scratch("shared");
+        ctx.chown(&host);
+        let bind = format!("{}:/host", host.display());
+        ctx.skiff([
+            "create",
+            "--name",
+            "src",
+            "-v",
+            "data:/data",
+            "-v",
+            &bind,
+            "busybox",
+            "true",
+        ])
+        .ok();
+        ctx.skiff([
+            "run",
+            "--rm",
+            "-v",
+            "data:/data",
+            "busybox",
+            "sh",
+            "-c",
+            "echo kept > /data/f",
+        ])
+        .ok();
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--volumes-from",
+                "src",
+                "busybox",
+                "cat",
+                "/data/f"
+            ])
+            .ok(),
+            "kept"
+        );
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--volumes-from",
+            "src",
+            "busybox",
+            "touch",
+            "/host/made",
+        ])
+        .ok();
+        assert!(host.join("made").exists());
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--volumes-from",
+            "src:ro",
+            "busybox",
+            "touch",
+            "/data/g",
+        ])
+        .fails(1, "Read-only file system");
+        ctx.skiff(["run", "--rm", "--volumes-from", "nosuch", "busybox", "true"])
+            .fails(125, "no container with name or ID \"nosuch\" found");
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--volumes-from",
+            "src:bogus",
+            "busybox",
+            "true",
+        ])
+        .fails(125, "invalid options \"bogus\" for --volumes-from");
+
+        let env = ctx.skiff_with_env(
+            &[("SKIFF_FROM_HOST", "host value")],
+            &[
+                "run",
+                "--rm",
+                "--env-host",
+                "busybox",
+                "sh",
+                "-c",
+                "echo $SKIFF_FROM_HOST",
+            ],
+        );
+        assert_eq!(env.ok(), "host value");
+
+        let labels = ctx.scratch("labels").join("file");
+        std::fs::write(&labels, "# a comment\nteam=storage\n\nlone\n").unwrap();
+        ctx.chown(&labels);
+        let id = ctx
+            .skiff([
+                "create",
+                "--label-file",
+                labels.to_str().unwrap(),
+                "--label",
+                "team=net",
+                "--expose",
+                "7000-7001",
+                "-P",
+                "--umask",
+                "0077",
+                "busybox",
+                "sh",
+                "-c",
+                "umask",
+            ])
+            .ok()
+            .to_string();
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{index .Config.Labels \"team\"}}:{{index .Config.Labels \"lone\"}}: {{.Config.Umask}}",
+                &id
+            ])
+            .ok(),
+            "net:: 0077"
+        );
+        ctx.skiff(["start", "-a", &id]).ok();
+        assert_eq!(ctx.skiff(["logs", &id]).ok(), "0077");
+        let ports = ctx.skiff(["port", &id]).ok().to_string();
+        assert!(
+            ports.contains("7000/tcp -> ") && ports.contains("7001/tcp -> "),
+            "{ports}"
+        );
+        ctx.skiff(["create", "--expose", "http", "busybox", "true"])
+            .fails(125, "invalid port format for --expose: http");
+        ctx.skiff(["create", "--umask", "9", "busybox", "true"])
+            .fails(125, "invalid umask string 9");
+
+        let pidfile = ctx.scratch("pids").join("pid");
+        let pidfile = pidfile.to_str().unwrap();
+        let id = ctx
+            .skiff(["run", "-d", "--pidfile", pidfile, "busybox", "sleep", "100"])
+            .ok()
+            .to_string();
+        let pid = std::fs::read_to_string(pidfile).unwrap();
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.State.Pid}} {{.PidFile}}", &id])
+                .ok(),
+            format!("{pid} {pidfile}")
+        );
+        ctx.skiff(["rm", "-f", "-t", "0", &id]).ok();
+
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--init",
+            "--init-path",
+            "/nonexistent/init",
+            "busybox",
+            "true",
+        ])
+        .fails(125, "--init-path /nonexistent/init: no such file");
+        // --read-only leaves /run, /tmp and /var/tmp writable (tmpfs) unless told otherwise.
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--read-only",
+            "busybox",
+            "touch",
+            "/run/a",
+            "/tmp/b",
+            "/var/tmp/c",
+        ])
+        .ok();
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--read-only",
+            "--read-only-tmpfs=false",
+            "busybox",
+            "touch",
+            "/tmp/b",
+        ])
+        .fails(1, "Read-only file system");
+        ctx.skiff([
+            "create",
+            "--platform",
+            "linux/amd64",
+            "--arch",
+            "arm64",
+            "busybox",
+        ])
+        .fails(
+            125,
+            "--platform option can not be specified with --arch or --os",
+        );
+    });
+}

@@ -204,10 +204,11 @@ impl Engine {
                 )));
             }
         }
-        if spec.init && find_init_binary().is_none() {
-            return Err(EngineError::InvalidArgument(
-                "--init: no init binary found (install catatonit or tini)".into(),
-            ));
+        if spec.init && find_init_binary(spec.init_path.as_deref()).is_none() {
+            return Err(EngineError::InvalidArgument(match &spec.init_path {
+                Some(path) => format!("--init-path {path}: no such file"),
+                None => "--init: no init binary found (install catatonit or tini)".into(),
+            }));
         }
         if let Some(cpus) = spec.cpus {
             let available = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -232,6 +233,7 @@ impl Engine {
                 image.clone_from(&self.images.resolve(source)?.id);
             }
         }
+        self.add_volumes_from(&mut spec)?;
         if spec.healthcheck.is_none()
             && !spec.no_healthcheck
             && image.config_json().contains("\"Healthcheck\"")
@@ -505,6 +507,9 @@ impl Engine {
         // The monitor's PID, looked up only for those who are told it (off the plain start).
         let notify = crate::environment::var(crate::notify::NOTIFY_SOCKET)
             .filter(|_| record.spec.sdnotify != skiff_spec::SdNotify::Ignore);
+        if let Some(path) = &record.spec.pidfile {
+            fs::write(path, pid.to_string()).io("write", path)?;
+        }
         if record.spec.conmon_pidfile.is_some() || notify.is_some() {
             let monitor = self.containers.lookup(&record.id)?.monitor_pid;
             if let Some(path) = &record.spec.conmon_pidfile {
@@ -1240,8 +1245,11 @@ pub(crate) fn first_file(paths: &[&str]) -> Option<PathBuf> {
     paths.iter().map(PathBuf::from).find(|p| p.is_file())
 }
 
-/// Host paths where an init binary for `--init` may be (Podman's catatonit, or tini).
-pub(crate) fn find_init_binary() -> Option<PathBuf> {
+/// The init binary `--init` runs: `--init-path`, else Podman's catatonit or tini on the host.
+pub(crate) fn find_init_binary(given: Option<&str>) -> Option<PathBuf> {
+    if let Some(path) = given {
+        return first_file(&[path]);
+    }
     first_file(CATATONIT_PATHS).or_else(|| first_file(&["/usr/bin/tini-static", "/usr/bin/tini"]))
 }
 

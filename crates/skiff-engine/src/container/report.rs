@@ -403,6 +403,9 @@ impl ContainerReport {
         // Podman's `--requires` containers (built apart: the object above is at json!'s limit).
         inspect["Dependencies"] = json!(r.spec.requires);
         inspect["Config"]["Annotations"] = json!(skiff_spec::annotations(&r.spec));
+        inspect["Config"]["Umask"] = json!(format!("{:04o}", r.spec.umask.unwrap_or(0o022)));
+        inspect["PidFile"] = json!(r.spec.pidfile.clone().unwrap_or_default());
+        inspect["HostConfig"]["VolumesFrom"] = json!(r.spec.volumes_from);
         inspect
     }
 }

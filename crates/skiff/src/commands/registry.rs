@@ -15,12 +15,7 @@ use crate::format;
 pub fn pull(engine: &mut Engine, args: &PullArgs) -> Result<i32> {
     let options = PullOptions {
         registry: registry_options(&args.registry, args.creds.as_deref())?,
-        platform: platform(
-            args.platform.as_deref(),
-            args.os.as_deref(),
-            args.arch.as_deref(),
-            args.variant.as_deref(),
-        ),
+        platform: args.platform.platform()?,
     };
     for name in &args.images {
         let report = engine.pull_image(name, &options, &progress_printer(args.quiet))?;
@@ -33,7 +28,7 @@ pub fn pull(engine: &mut Engine, args: &PullArgs) -> Result<i32> {
 pub fn run_pull_options(args: &RunArgs) -> Result<PullOptions> {
     Ok(PullOptions {
         registry: registry_options(&args.registry, None)?,
-        platform: args.platform.clone(),
+        platform: args.platform.platform()?,
     })
 }
 
@@ -223,27 +218,6 @@ pub(super) fn registry_options(
         credentials,
         cert_dir: args.cert_dir.clone(),
     })
-}
-
-fn platform(
-    platform: Option<&str>,
-    os: Option<&str>,
-    arch: Option<&str>,
-    variant: Option<&str>,
-) -> Option<String> {
-    if platform.is_some() || (os.is_none() && arch.is_none()) {
-        return platform.map(str::to_string);
-    }
-    let mut text = format!(
-        "{}/{}",
-        os.unwrap_or("linux"),
-        arch.unwrap_or(skiff_engine::machine_architecture())
-    );
-    if let Some(variant) = variant {
-        text.push('/');
-        text.push_str(variant);
-    }
-    Some(text)
 }
 
 /// Prints transfer progress to stderr the way Podman does (nothing with --quiet).
