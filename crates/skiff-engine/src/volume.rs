@@ -279,6 +279,34 @@ impl Engine {
         Ok(())
     }
 
+    /// At create, the image's VOLUME paths as `--image-volume` asks: an anonymous volume each
+    /// (filled from the image at the first start, gone with the container's `--rm` or `rm -v`),
+    /// a tmpfs, or nothing; where the container mounts nothing itself.
+    pub(crate) fn add_image_volumes(
+        &self,
+        spec: &mut skiff_spec::ContainerSpec,
+        image: &oci_spec::image::ImageConfiguration,
+    ) -> Result<(), EngineError> {
+        let Some(paths) = image.config().as_ref().and_then(|c| c.volumes().clone()) else {
+            return Ok(());
+        };
+        for path in paths {
+            let path = match path.trim_end_matches('/') {
+                "" => "/",
+                trimmed => trimmed,
+            };
+            if spec.mounts.iter().any(|m| m.destination() == path) {
+                continue;
+            }
+            spec.mounts.push(match spec.image_volume {
+                skiff_spec::ImageVolumes::Anonymous => skiff_spec::parse_volume(path)?,
+                skiff_spec::ImageVolumes::Tmpfs => skiff_spec::parse_tmpfs(path)?,
+                skiff_spec::ImageVolumes::Ignore => continue,
+            });
+        }
+        Ok(())
+    }
+
     /// The anonymous volumes of a removed container (`rm -v`, `--rm`), unless another
     /// container uses them too.
     pub(crate) fn remove_anonymous_volumes(&self, mounts: &[MountSpec]) {

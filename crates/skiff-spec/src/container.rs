@@ -50,6 +50,12 @@ pub struct ContainerSpec {
     pub umask: Option<u32>,
     pub pidfile: Option<String>,
     pub init_path: Option<String>,
+    /// What the image's VOLUMEs become (made into mounts at create).
+    pub image_volume: ImageVolumes,
+    /// `LINUX` or `LINUX32`.
+    pub personality: Option<String>,
+    /// `--seccomp-policy image` (resolved at create, when the image is at hand).
+    pub seccomp_from_image: bool,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -500,6 +506,17 @@ pub enum SeccompChoice {
     Unconfined,
     /// The profile's JSON, read when the container was created.
     Profile(String),
+}
+
+/// `--image-volume`: what an image's VOLUME paths become in a container.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageVolumes {
+    /// An anonymous volume each, filled from the image (Podman's `bind`, its default).
+    #[default]
+    Anonymous,
+    Tmpfs,
+    Ignore,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -78,6 +78,13 @@ pub struct CreateOptions {
     /// `--read-only-tmpfs` (None: true): with `--read-only`, writable tmpfs on /run, /tmp
     /// and /var/tmp, as Podman mounts them.
     pub read_only_tmpfs: Option<bool>,
+    /// `--image-volume bind|tmpfs|ignore`: what the image's VOLUMEs become.
+    pub image_volume: Option<String>,
+    /// `--personality LINUX|LINUX32`: the process's execution domain.
+    pub personality: Option<String>,
+    /// `--seccomp-policy default|image`: `image` takes the profile an image carries in its
+    /// `io.containers.seccomp.profile` label.
+    pub seccomp_policy: Option<String>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -270,6 +277,34 @@ impl CreateOptions {
             })
             .transpose()?;
         spec.pidfile = self.pidfile.clone().filter(|p| !p.is_empty());
+        spec.image_volume = match self.image_volume.as_deref() {
+            None | Some("bind") => crate::ImageVolumes::Anonymous,
+            Some("tmpfs") => crate::ImageVolumes::Tmpfs,
+            Some("ignore") => crate::ImageVolumes::Ignore,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "invalid image-volume type \"{other}\". Pick one of bind, tmpfs, or ignore"
+                )));
+            }
+        };
+        spec.personality = match self.personality.as_deref() {
+            None => None,
+            Some(domain @ ("LINUX" | "LINUX32")) => Some(domain.to_string()),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "invalid personality {other:?}: LINUX or LINUX32"
+                )));
+            }
+        };
+        spec.seccomp_from_image = match self.seccomp_policy.as_deref() {
+            None | Some("default") => false,
+            Some("image") => true,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "invalid seccomp policy \"{other}\": valid policies are [\"default\" \"image\"]"
+                )));
+            }
+        };
         spec.init_path = self.init_path.clone().filter(|p| !p.is_empty());
         if self.group_add.len() > 1 && self.group_add.iter().any(|g| g == crate::KEEP_GROUPS) {
             return Err(invalid(

@@ -20,8 +20,8 @@ pub use capabilities::{
     normalize_capability,
 };
 pub use container::{
-    ContainerSpec, LogConfig, MountSpec, NamespaceMode, NetworkAttachment, NetworkMode,
-    PortMapping, RestartPolicy, SdNotify, SeccompChoice, SlirpOptions, SystemdMode,
+    ContainerSpec, ImageVolumes, LogConfig, MountSpec, NamespaceMode, NetworkAttachment,
+    NetworkMode, PortMapping, RestartPolicy, SdNotify, SeccompChoice, SlirpOptions, SystemdMode,
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;

@@ -305,6 +305,9 @@ fn config_json(
         spec.limits.add_resources(&mut resources);
         linux["resources"] = resources;
     }
+    if let Some(domain) = &spec.personality {
+        linux["personality"] = json!({"domain": domain});
+    }
 
     let mut devices = spec.limits.oci_devices();
     if spec.privileged && !context.rootless {

@@ -738,6 +738,15 @@ pub struct RunArgs {
     /// When running --read-only containers mount read-write tmpfs on /run, /tmp and /var/tmp
     #[arg(long = "read-only-tmpfs", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub read_only_tmpfs: Option<bool>,
+    /// How to handle the builtin image volumes (bind, tmpfs, ignore)
+    #[arg(long = "image-volume", value_name = "MODE")]
+    pub image_volume: Option<String>,
+    /// Configure execution domain using personality (e.g., LINUX/LINUX32)
+    #[arg(long)]
+    pub personality: Option<String>,
+    /// Policy for selecting a seccomp profile (default, image)
+    #[arg(long = "seccomp-policy", value_name = "POLICY")]
+    pub seccomp_policy: Option<String>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,

@@ -2121,3 +2121,58 @@ fn run_flags_for_what_the_container_gets() {
         );
     });
 }
+
+/// `--personality LINUX32` is the process's execution domain; `--seccomp-policy image` takes
+/// the profile in the image's io.containers.seccomp.profile label (default: skiff's own).
+#[test]
+fn personality_and_the_images_seccomp_profile() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    if std::env::consts::ARCH == "x86_64" {
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--personality",
+                "LINUX32",
+                "busybox",
+                "uname",
+                "-m"
+            ])
+            .ok(),
+            "i686"
+        );
+    }
+    ctx.skiff(["run", "--rm", "--personality", "BSD", "busybox", "true"])
+        .fails(125, "invalid personality \"BSD\"");
+    let profile = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let containerfile =
+        format!("FROM localhost/busybox\nLABEL io.containers.seccomp.profile='{profile}'\n");
+    ctx.skiff_with_input(
+        &["build", "-q", "-t", "strict", "-"],
+        containerfile.as_bytes(),
+    )
+    .ok();
+    ctx.skiff(["run", "--rm", "strict", "mkdir", "/made"]).ok();
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--seccomp-policy",
+        "image",
+        "strict",
+        "mkdir",
+        "/made",
+    ])
+    .fails(1, "Operation not permitted");
+    ctx.skiff([
+        "run",
+        "--rm",
+        "--seccomp-policy",
+        "newest",
+        "strict",
+        "true",
+    ])
+    .fails(
+        125,
+        "invalid seccomp policy \"newest\": valid policies are [\"default\" \"image\"]",
+    );
+}

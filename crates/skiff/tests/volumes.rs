@@ -322,3 +322,86 @@ fn cp_reaches_the_volumes_of_a_stopped_container() {
         assert_eq!(names, ["note"]);
     });
 }
+
+/// An image's VOLUME becomes an anonymous volume filled from the image (gone with `--rm`), a
+/// tmpfs with `--image-volume tmpfs`, or nothing with `ignore`; the container's own mount at
+/// that path wins.
+#[test]
+fn image_volumes_are_anonymous_volumes_unless_told_otherwise() {
+    both(|ctx| {
+        ctx.skiff_with_input(
+            &["build", "-q", "-t", "withvol", "-"],
+            b"FROM localhost/busybox\nRUN mkdir /data && echo from the image > /data/seed\nVOLUME /data\n",
+        )
+        .ok();
+        let id = ctx
+            .skiff(["create", "withvol", "cat", "/data/seed"])
+            .ok()
+            .to_string();
+        let volume = ctx
+            .skiff([
+                "inspect",
+                "--format",
+                "{{range .Mounts}}{{.Type}} {{.Destination}} {{.Name}}{{end}}",
+                &id,
+            ])
+            .ok()
+            .to_string();
+        let name = volume
+            .strip_prefix("volume /data ")
+            .unwrap_or_else(|| panic!("{volume}"))
+            .to_string();
+        ctx.skiff(["start", "-a", &id]).ok();
+        assert_eq!(ctx.skiff(["logs", &id]).ok(), "from the image");
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), name);
+        ctx.skiff(["rm", "-v", &id]).ok();
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+        ctx.skiff([
+            "run",
+            "--rm",
+            "withvol",
+            "sh",
+            "-c",
+            "grep -q ' /data ' /proc/mounts",
+        ])
+        .ok();
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--image-volume",
+                "tmpfs",
+                "withvol",
+                "sh",
+                "-c",
+                "grep ' /data ' /proc/mounts | cut -d' ' -f3; ls /data"
+            ])
+            .ok(),
+            // As Podman's, the tmpfs starts with the image's files (tmpcopyup).
+            "tmpfs\nseed"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--image-volume",
+                "ignore",
+                "withvol",
+                "sh",
+                "-c",
+                "grep -c ' /data ' /proc/mounts; cat /data/seed"
+            ])
+            .stdout,
+            "0\nfrom the image\n"
+        );
+        ctx.skiff(["run", "--rm", "-v", "named:/data", "withvol", "true"])
+            .ok();
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "named");
+        ctx.skiff(["create", "--image-volume", "copy", "withvol"])
+            .fails(
+                125,
+                "invalid image-volume type \"copy\". Pick one of bind, tmpfs, or ignore",
+            );
+    });
+}

@@ -234,6 +234,21 @@ impl Engine {
             }
         }
         self.add_volumes_from(&mut spec)?;
+        self.add_image_volumes(&mut spec, &config)?;
+        if spec.seccomp_from_image && spec.seccomp == skiff_spec::SeccompChoice::Default {
+            // `--seccomp-policy image`: the profile the image carries, if it has one.
+            let label = config
+                .config()
+                .as_ref()
+                .and_then(|c| c.labels().as_ref())
+                .and_then(|labels| labels.get(SECCOMP_LABEL));
+            if let Some(profile) = label {
+                skiff_spec::profile_to_oci(profile, &[]).map_err(|e| {
+                    EngineError::InvalidArgument(format!("{SECCOMP_LABEL} of {}: {e}", spec.image))
+                })?;
+                spec.seccomp = skiff_spec::SeccompChoice::Profile(profile.clone());
+            }
+        }
         if spec.healthcheck.is_none()
             && !spec.no_healthcheck
             && image.config_json().contains("\"Healthcheck\"")
@@ -1226,6 +1241,9 @@ pub(crate) const CATATONIT_PATHS: &[&str] = &[
 ];
 
 /// The first of `paths` that is a file.
+/// The image label `--seccomp-policy image` takes a seccomp profile from (Podman's).
+const SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
+
 /// `--preserve-fds N`: descriptors 3 to 3+N-1 must be ones this process was given (open and
 /// inherited, never one of its own, which are all close-on-exec), as Podman checks.
 fn check_preserved_fds(count: u32) -> Result<(), EngineError> {
