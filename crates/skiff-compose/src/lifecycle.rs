@@ -179,21 +179,7 @@ impl Project {
             self.image_policy(name)?;
             planned.push((name.clone(), create, replicas));
         }
-        let mut networks = Vec::new();
-        for name in &order {
-            for key in self.service_networks(&self.file.services[name]) {
-                if !networks.contains(&key) {
-                    networks.push(key);
-                }
-            }
-        }
-        for key in networks {
-            self.ensure_network(engine, &key, progress)?;
-        }
-        for key in self.file.volumes.keys() {
-            self.ensure_volume(engine, key, progress)?;
-        }
-        self.prepare_host_files()?;
+        self.ensure_resources(engine, &order, progress)?;
         if options.remove_orphans {
             for orphan in self.orphans(engine)? {
                 self.take_down(engine, &orphan, options.timeout, progress)?;
@@ -355,6 +341,31 @@ impl Project {
         })?;
         progress(&format!("Network {name}  Created"));
         Ok(())
+    }
+
+    /// The networks `services` join and the project's volumes, made where missing, and the
+    /// files their mounts expect (before any of their containers is made).
+    fn ensure_resources(
+        &self,
+        engine: &Engine,
+        services: &[String],
+        progress: &dyn Fn(&str),
+    ) -> Result<(), EngineError> {
+        let mut networks = Vec::new();
+        for name in services {
+            for key in self.service_networks(&self.file.services[name]) {
+                if !networks.contains(&key) {
+                    networks.push(key);
+                }
+            }
+        }
+        for key in networks {
+            self.ensure_network(engine, &key, progress)?;
+        }
+        for key in self.file.volumes.keys() {
+            self.ensure_volume(engine, key, progress)?;
+        }
+        self.prepare_host_files()
     }
 
     fn ensure_volume(
@@ -756,7 +767,8 @@ impl Project {
         }
         let (name, options) = self.run_options(service, overrides)?;
         self.prepare_image(engine, service, build, output.build, output.pull)?;
-        self.prepare_host_files()?;
+        // As docker compose's run: the service's networks and the volumes, made if missing.
+        self.ensure_resources(engine, &[service.to_string()], output.progress)?;
         let new = NewContainer {
             name: Some(name),
             ..NewContainer::new(options)

@@ -352,6 +352,12 @@ impl Project {
         }
         for (kind, references) in [("secret", &service.secrets), ("config", &service.configs)] {
             for reference in references {
+                if kind == "secret"
+                    && let Some(secret) = self.external_secret(reference)
+                {
+                    options.secret.push(secret);
+                    continue;
+                }
                 let mount = self.file_object_mount(kind, reference).map_err(context)?;
                 options.volume.push(mount);
             }
@@ -426,7 +432,7 @@ impl Project {
             .ok_or_else(|| format!("refers to undefined {kind} {name}: invalid compose project"))?;
         if definition.external {
             return Err(format!(
-                "{kind} {name} is external: skiff compose has no {kind} store, use a file"
+                "{kind} {name} is external: skiff has no {kind} store, use a file"
             ));
         }
         match (
@@ -442,6 +448,31 @@ impl Project {
                 "{kind} {name} has neither a file, an environment variable nor content"
             )),
         }
+    }
+
+    /// A secret marked `external`: one of the engine's (`skiff secret create`), as `--secret`
+    /// gives it, at the target, owner and mode the reference asks for.
+    fn external_secret(&self, reference: &FileReference) -> Option<String> {
+        let (key, target) = reference.parts();
+        let definition = self.file.secrets.get(key).filter(|d| d.external)?;
+        let mut secret = definition.name.clone().unwrap_or_else(|| key.to_string());
+        if let Some(target) = target {
+            secret.push_str(&format!(",target={target}"));
+        }
+        if let FileReference::Long(long) = reference {
+            for (option, value) in [("uid", &long.uid), ("gid", &long.gid)] {
+                if let Some(value) = value {
+                    secret.push_str(&format!(",{option}={}", value.text()));
+                }
+            }
+            // Compose writes the mode in octal; YAML may have read it as a number.
+            match &long.mode {
+                Some(Scalar::Integer(mode)) => secret.push_str(&format!(",mode={mode:o}")),
+                Some(mode) => secret.push_str(&format!(",mode={}", mode.text())),
+                None => {}
+            }
+        }
+        Some(secret)
     }
 
     /// The read-only bind mount of a service's secret (at /run/secrets/NAME) or config (at

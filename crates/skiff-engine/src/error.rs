@@ -15,6 +15,8 @@ pub enum EngineError {
     NoSuchVolume(String),
     #[error("no pod with name or ID {0} found: no such pod")]
     NoSuchPod(String),
+    #[error("no secret with name or id \"{0}\": no such secret")]
+    NoSuchSecret(String),
     #[error("adding pod to state: name \"{0}\" is in use: pod already exists")]
     PodExists(String),
     #[error("volume {0} is being used by the following container(s): {1}: volume is being used")]
@@ -157,6 +159,7 @@ impl EngineError {
             | EngineError::NoSuchObject(_)
             | EngineError::NoSuchPath(_)
             | EngineError::NoSuchVolume(_)
+            | EngineError::NoSuchSecret(_)
             | EngineError::NoSuchPod(_) => ErrorKind::NotFound,
             EngineError::NameInUse(..)
             | EngineError::PodExists(_)

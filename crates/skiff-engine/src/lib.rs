@@ -31,6 +31,7 @@ mod reset;
 pub mod rootless;
 pub mod rootless_netns;
 mod scope;
+mod secret;
 mod terminal;
 mod volume;
 
@@ -66,6 +67,7 @@ pub use pod::NewPod;
 pub use pod::report::{PodFilter, PodMember, PodReport, pod_status};
 pub use registry::{PullOptions, PullPolicy, PushOptions, RegistryOptions};
 pub use scope::{Opened, Scope};
+pub use secret::{SecretCreate, SecretReport};
 pub use skiff_image::TransferEvent;
 pub use skiff_image::oci_architecture as machine_architecture;
 pub use skiff_image::{Change, ChildImage, ImageError, ImportOptions, ManifestFormat};

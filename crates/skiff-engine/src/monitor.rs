@@ -585,7 +585,26 @@ impl Engine {
         stdio: ContainerStdio,
     ) -> Result<i32, ChildFailure> {
         let engine_error = ChildFailure::from;
-        let spec = &record.spec;
+        // Its secrets: files bound read-only where asked, variables added to its own.
+        let secrets = self
+            .secret_files(&record.id, &record.spec.secrets)
+            .map_err(engine_error)?;
+        let with_secrets;
+        let spec = if secrets.files.is_empty() && secrets.env.is_empty() {
+            &record.spec
+        } else {
+            let mut spec = record.spec.clone();
+            for (source, destination) in secrets.files {
+                spec.mounts.push(MountSpec::Bind {
+                    source: source.display().to_string(),
+                    destination,
+                    options: vec!["rbind".into(), "ro".into()],
+                });
+            }
+            spec.env.extend(secrets.env);
+            with_secrets = spec;
+            &with_secrets
+        };
         // In another container's UTS namespace (a pod's), that one's hostname.
         let hostname = match &spec.uts {
             skiff_spec::NamespaceMode::Container(other) => {

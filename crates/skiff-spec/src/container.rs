@@ -56,6 +56,8 @@ pub struct ContainerSpec {
     pub personality: Option<String>,
     /// `--seccomp-policy image` (resolved at create, when the image is at hand).
     pub seccomp_from_image: bool,
+    /// `--secret`: the secrets given to the container at each start.
+    pub secrets: Vec<SecretUse>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -506,6 +508,79 @@ pub enum SeccompChoice {
     Unconfined,
     /// The profile's JSON, read when the container was created.
     Profile(String),
+}
+
+/// A secret a container is given (`--secret NAME[,type=mount|env][,target=T][,uid=,gid=,mode=]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SecretUse {
+    /// The secret's name.
+    pub name: String,
+    pub target: SecretTarget,
+    /// The file's owner and mode (a mount).
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// Where a secret appears in the container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretTarget {
+    /// A read-only file at this absolute path.
+    File(String),
+    /// An environment variable of this name.
+    Env(String),
+}
+
+impl SecretUse {
+    /// Podman's `--secret` syntax: a mount at /run/secrets/NAME unless told otherwise.
+    pub fn parse(value: &str) -> Result<Self, crate::SpecError> {
+        let bad = |why: String| crate::SpecError::Option(format!("--secret {value:?}: {why}"));
+        let mut parts = value.split(',');
+        let name = parts.next().unwrap_or_default().to_string();
+        if name.is_empty() {
+            return Err(bad("no secret name given".into()));
+        }
+        let (mut kind, mut target, mut uid, mut gid, mut mode) = ("mount", None, 0, 0, 0o444);
+        for part in parts {
+            let Some((key, given)) = part.split_once('=') else {
+                return Err(bad(format!("{part:?} is not KEY=VALUE")));
+            };
+            let number = |radix| {
+                u32::from_str_radix(given, radix)
+                    .map_err(|_| bad(format!("invalid {key} {given:?}")))
+            };
+            match key {
+                "type" if matches!(given, "mount" | "env") => kind = given,
+                "type" => return Err(bad(format!("type {given:?}: mount or env"))),
+                "target" | "dst" | "destination" => target = Some(given.to_string()),
+                "uid" => uid = number(10)?,
+                "gid" => gid = number(10)?,
+                "mode" => mode = number(8)?,
+                _ => return Err(bad(format!("unknown option {key:?}"))),
+            }
+        }
+        let target = if kind == "env" {
+            if uid != 0 || gid != 0 || mode != 0o444 {
+                return Err(bad("uid, gid and mode are for type=mount".into()));
+            }
+            SecretTarget::Env(target.unwrap_or_else(|| name.clone()))
+        } else {
+            let path = target.unwrap_or_else(|| name.clone());
+            SecretTarget::File(if path.starts_with('/') {
+                path
+            } else {
+                format!("/run/secrets/{path}")
+            })
+        };
+        Ok(Self {
+            name,
+            target,
+            uid,
+            gid,
+            mode,
+        })
+    }
 }
 
 /// `--image-volume`: what an image's VOLUME paths become in a container.

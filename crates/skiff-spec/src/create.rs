@@ -85,6 +85,8 @@ pub struct CreateOptions {
     /// `--seccomp-policy default|image`: `image` takes the profile an image carries in its
     /// `io.containers.seccomp.profile` label.
     pub seccomp_policy: Option<String>,
+    /// `--secret NAME[,type=mount|env][,target=T][,uid=U,gid=G,mode=M]`.
+    pub secret: Vec<String>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -277,6 +279,9 @@ impl CreateOptions {
             })
             .transpose()?;
         spec.pidfile = self.pidfile.clone().filter(|p| !p.is_empty());
+        for secret in &self.secret {
+            spec.secrets.push(crate::SecretUse::parse(secret)?);
+        }
         spec.image_volume = match self.image_volume.as_deref() {
             None | Some("bind") => crate::ImageVolumes::Anonymous,
             Some("tmpfs") => crate::ImageVolumes::Tmpfs,

@@ -21,7 +21,8 @@ pub use capabilities::{
 };
 pub use container::{
     ContainerSpec, ImageVolumes, LogConfig, MountSpec, NamespaceMode, NetworkAttachment,
-    NetworkMode, PortMapping, RestartPolicy, SdNotify, SeccompChoice, SlirpOptions, SystemdMode,
+    NetworkMode, PortMapping, RestartPolicy, SdNotify, SeccompChoice, SecretTarget, SecretUse,
+    SlirpOptions, SystemdMode,
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;

@@ -191,6 +191,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Manage pods
     #[command(subcommand)]
     Pod(PodCommand),
@@ -744,6 +747,9 @@ pub struct RunArgs {
     /// Configure execution domain using personality (e.g., LINUX/LINUX32)
     #[arg(long)]
     pub personality: Option<String>,
+    /// Add secret to container (NAME[,type=mount|env][,target=T][,uid=,gid=,mode=])
+    #[arg(long, value_name = "SECRET")]
+    pub secret: Vec<String>,
     /// Policy for selecting a seccomp profile (default, image)
     #[arg(long = "seccomp-policy", value_name = "POLICY")]
     pub seccomp_policy: Option<String>,
@@ -1555,6 +1561,77 @@ pub struct EventsArgs {
     /// Do not truncate IDs
     #[arg(long = "no-trunc", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_trunc: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretCommand {
+    /// Create a new secret
+    Create(SecretCreateArgs),
+    /// List secrets
+    #[command(alias = "list")]
+    Ls(SecretLsArgs),
+    /// Inspect a secret
+    Inspect(SecretInspectArgs),
+    /// Remove one or more secrets
+    #[command(alias = "remove")]
+    Rm(SecretRmArgs),
+    /// Check if a secret exists (exit code 0 or 1)
+    Exists(NameArg),
+}
+
+#[derive(Args, Debug)]
+pub struct SecretCreateArgs {
+    /// Specify secret driver (only file)
+    #[arg(short, long)]
+    pub driver: Option<String>,
+    /// Read secret data from the environment variable named by the second argument
+    #[arg(long)]
+    pub env: bool,
+    /// Add labels to the secret (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// If a secret with the same name exists, replace it
+    #[arg(long)]
+    pub replace: bool,
+    pub name: String,
+    /// A file, - for standard input, or with --env a variable's name
+    pub file: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SecretLsArgs {
+    /// Format volume output using Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not print headers
+    #[arg(short, long)]
+    pub noheading: bool,
+    /// Print secret IDs only
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Filter secret output (name=, id=)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SecretInspectArgs {
+    /// Format secret output using Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    #[arg(required = true)]
+    pub secrets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SecretRmArgs {
+    /// Remove all secrets
+    #[arg(short, long)]
+    pub all: bool,
+    /// Ignore errors when a specified secret is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    pub secrets: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -628,3 +628,18 @@ fn ctrl_c_stops_an_attached_compose_up() {
         "exited"
     );
 }
+
+#[test]
+fn external_secrets_come_from_the_secret_store() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    ctx.skiff_with_input(&["secret", "create", "api-key", "-"], b"k3y")
+        .ok();
+    let dir = ctx.scratch("vault");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  app:\n    image: localhost/busybox\n    command: cat /run/secrets/key\n    secrets:\n      - source: token\n        target: key\n        mode: 0400\nsecrets:\n  token:\n    external: true\n    name: api-key\n",
+    )
+    .unwrap();
+    let run = skiff_compose(&ctx, &dir, &["run", "--rm", "app"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "k3y"), "{run:?}");
+}

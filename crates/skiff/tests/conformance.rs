@@ -2176,3 +2176,111 @@ fn personality_and_the_images_seccomp_profile() {
         "invalid seccomp policy \"newest\": valid policies are [\"default\" \"image\"]",
     );
 }
+
+/// `secret create|ls|inspect|rm|exists` and `run --secret`: the data reaches the container as
+/// a read-only file (mode and path as asked) or a variable, never `inspect`; a secret in use
+/// stays; bad names and unknown secrets get one error line.
+#[test]
+fn secrets_are_kept_apart_and_given_to_containers() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let id = ctx
+            .skiff_with_input(&["secret", "create", "db-pass", "-"], b"s3cret")
+            .ok()
+            .to_string();
+        assert_eq!(id.len(), 25, "{id}");
+        ctx.skiff_with_input(&["secret", "create", "db-pass", "-"], b"other")
+            .fails(125, "db-pass: secret name in use");
+        ctx.skiff_with_input(&["secret", "create", "bad/name", "-"], b"x")
+            .fails(125, "invalid secret name");
+        assert_eq!(
+            ctx.skiff(["secret", "ls", "--format", "{{.ID}} {{.Name}} {{.Driver}}"])
+                .ok(),
+            format!("{id} db-pass file")
+        );
+        let inspect = ctx.skiff(["secret", "inspect", "db-pass"]).ok().to_string();
+        assert!(!inspect.contains("s3cret"), "{inspect}");
+        let json: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+        assert_eq!(json[0]["Spec"]["Name"], "db-pass", "{inspect}");
+        assert_eq!(json[0]["ID"], id.as_str(), "{inspect}");
+
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--secret",
+                "db-pass",
+                "busybox",
+                "cat",
+                "/run/secrets/db-pass"
+            ])
+            .ok(),
+            "s3cret"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--secret",
+                "db-pass,type=env,target=PASS",
+                "busybox",
+                "sh",
+                "-c",
+                "echo $PASS"
+            ])
+            .ok(),
+            "s3cret"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--secret",
+                "db-pass,target=/etc/pw,mode=0400",
+                "busybox",
+                "stat",
+                "-c",
+                "%a",
+                "/etc/pw"
+            ])
+            .ok(),
+            "400"
+        );
+        let write = ctx.skiff([
+            "run",
+            "--rm",
+            "--secret",
+            "db-pass",
+            "busybox",
+            "sh",
+            "-c",
+            "echo x > /run/secrets/db-pass",
+        ]);
+        assert!(
+            write.code != 0 && write.stderr.contains("Read-only file system"),
+            "{write:?}"
+        );
+        let user = ctx
+            .skiff(["create", "--secret", "db-pass", "busybox", "true"])
+            .ok()
+            .to_string();
+        ctx.skiff(["secret", "rm", "db-pass"])
+            .fails(125, "secret db-pass is in use by container");
+        ctx.skiff(["run", "--rm", "--secret", "nope", "busybox", "true"])
+            .fails(125, "no secret with name or id \"nope\": no such secret");
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--secret",
+            "db-pass,type=file",
+            "busybox",
+            "true",
+        ])
+        .fails(125, "type \"file\": mount or env");
+        ctx.skiff(["rm", &user]).ok();
+        assert_eq!(ctx.skiff(["secret", "rm", "db-pass"]).ok(), id);
+        ctx.skiff(["secret", "exists", "db-pass"]).fails(1, "");
+        ctx.skiff(["secret", "rm", "db-pass"])
+            .fails(1, "no such secret");
+        ctx.skiff(["secret", "rm", "--ignore", "db-pass"]).ok();
+    });
+}

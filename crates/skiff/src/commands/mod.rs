@@ -10,6 +10,7 @@ mod pod;
 mod quadlet;
 mod registry;
 mod run_options;
+mod secret;
 mod system;
 mod volume;
 
@@ -58,6 +59,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Network(command) => network::dispatch(&mut open_for_networks(&global)?, command),
         Command::Volume(command) => volume::dispatch(&mut open(&global)?, command),
+        Command::Secret(command) => secret::dispatch(&open(&global)?, command),
         Command::Pod(command) => pod_command(&global, command),
         Command::Generate(GenerateCommand::Systemd(args)) => {
             system::generate_systemd(&open(&global)?, &args)
@@ -337,6 +339,32 @@ pub fn one_line(err: &anyhow::Error) -> String {
 
 /// Runs `action` on each name, printing each failure, as Podman does for many targets.
 /// Returns the exit code: 0, or the code of the last failure.
+/// `inspect` of volumes, secrets...: each object `lookup` finds, as JSON or through the
+/// template; one that is not there is an error line and exit status 125 after the others.
+fn print_inspected(
+    names: &[String],
+    lookup: impl Fn(&str) -> Result<serde_json::Value, skiff_engine::EngineError>,
+    template: Option<&str>,
+) -> Result<i32> {
+    let mut values = Vec::new();
+    let mut code = 0;
+    for name in names {
+        match lookup(name) {
+            Ok(value) => values.push(value),
+            Err(err) if err.kind() == skiff_engine::ErrorKind::NotFound => {
+                eprintln!("Error: {err}");
+                code = 125;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    match template {
+        Some(f) if !crate::format::is_json(f) => print!("{}", crate::format::render(f, &values)?),
+        _ => println!("{}", crate::format::json(&values)?),
+    }
+    Ok(code)
+}
+
 fn for_each(
     names: &[String],
     mut action: impl FnMut(&str) -> Result<Option<String>>,

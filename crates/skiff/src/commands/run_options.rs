@@ -50,6 +50,7 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         image_volume: args.image_volume.clone(),
         personality: args.personality.clone(),
         seccomp_policy: args.seccomp_policy.clone(),
+        secret: args.secret.clone(),
         init: args.init,
         stop_signal: args.stop_signal.clone(),
         stop_timeout: args.stop_timeout,

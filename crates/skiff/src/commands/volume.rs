@@ -123,23 +123,11 @@ fn inspect(engine: &Engine, args: &VolumeInspectArgs) -> Result<i32> {
     } else {
         args.volumes.clone()
     };
-    let mut values = Vec::new();
-    let mut code = 0;
-    for name in &names {
-        match engine.volume(name) {
-            Ok(volume) => values.push(json(&volume)),
-            Err(err @ EngineError::NoSuchVolume(_)) => {
-                eprintln!("Error: {err}");
-                code = 125;
-            }
-            Err(err) => return Err(err.into()),
-        }
-    }
-    match args.format.as_deref() {
-        Some(f) if !format::is_json(f) => print!("{}", format::render(f, &values)?),
-        _ => println!("{}", format::json(&values)?),
-    }
-    Ok(code)
+    super::print_inspected(
+        &names,
+        |name| engine.volume(name).map(|volume| json(&volume)),
+        args.format.as_deref(),
+    )
 }
 
 fn remove(engine: &mut Engine, args: &VolumeRmArgs) -> Result<i32> {
