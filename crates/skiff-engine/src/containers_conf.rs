@@ -20,12 +20,23 @@ pub struct ContainersConf {
     pub base_hosts_file: Option<String>,
     /// The address `host.containers.internal` names in /etc/hosts.
     pub host_containers_internal_ip: Option<String>,
+    /// `[engine] events_logfile_path`: where the file events backend writes.
+    #[serde(skip)]
+    pub events_logfile_path: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 struct File {
     containers: ContainersConf,
+    engine: EngineTable,
+}
+
+/// The `[engine]` keys skiff applies.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct EngineTable {
+    events_logfile_path: Option<String>,
 }
 
 impl ContainersConf {
@@ -62,7 +73,10 @@ impl ContainersConf {
 
     fn parse(text: &str) -> Result<Self, String> {
         let mut conf = toml::from_str::<File>(text)
-            .map(|file| file.containers)
+            .map(|file| ContainersConf {
+                events_logfile_path: file.engine.events_logfile_path,
+                ..file.containers
+            })
             .map_err(|e| e.message().to_string())?;
         // "" is unset; `none` is Podman's word for no base hosts file. (`image`, the image's
         // own /etc/hosts as the base, is not taken: the default base is used.)
@@ -70,6 +84,7 @@ impl ContainersConf {
             |value: Option<String>| value.filter(|v| !matches!(v.as_str(), "" | "none" | "image"));
         conf.base_hosts_file = set(conf.base_hosts_file);
         conf.host_containers_internal_ip = set(conf.host_containers_internal_ip);
+        conf.events_logfile_path = conf.events_logfile_path.filter(|p| !p.is_empty());
         Ok(conf)
     }
 
@@ -89,6 +104,9 @@ impl ContainersConf {
         self.host_containers_internal_ip = later
             .host_containers_internal_ip
             .or(self.host_containers_internal_ip.take());
+        self.events_logfile_path = later
+            .events_logfile_path
+            .or(self.events_logfile_path.take());
     }
 }
 
@@ -99,10 +117,11 @@ mod tests {
     #[test]
     fn the_keys_skiff_applies_are_read_and_later_files_win() {
         let mut conf = ContainersConf::parse(
-            "[containers]\ndns_searches = [\"example.com\"]\ndns_servers = [\"1.1.1.1\", \"8.8.8.8\"]\ndefault_ulimits = [\"nofile=1024:1024\"]\n[engine]\nruntime = \"runc\"\n",
+            "[containers]\ndns_searches = [\"example.com\"]\ndns_servers = [\"1.1.1.1\", \"8.8.8.8\"]\ndefault_ulimits = [\"nofile=1024:1024\"]\n[engine]\nruntime = \"runc\"\nevents_logfile_path = \"/e.log\"\n",
         )
         .unwrap();
         assert_eq!(conf.dns_servers, ["1.1.1.1", "8.8.8.8"]);
+        assert_eq!(conf.events_logfile_path.as_deref(), Some("/e.log"));
         conf.merge(
             ContainersConf::parse(
                 "[containers]\nbase_hosts_file = \"/h\"\ndns_servers = [\"9.9.9.9\"]\n",

@@ -205,8 +205,14 @@ pub struct EventOptions {
 }
 
 impl Engine {
+    /// The event log: containers.conf's `events_logfile_path`, else Podman's place in the
+    /// run root.
     fn events_path(&self) -> PathBuf {
-        self.options.runroot.join("events").join("events.log")
+        crate::containers_conf::ContainersConf::load(self.options.rootless)
+            .ok()
+            .and_then(|conf| conf.events_logfile_path)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.options.runroot.join("events").join("events.log"))
     }
 
     /// Appends `event` to the log. Best effort: an action that succeeded is not failed by

@@ -2284,3 +2284,40 @@ fn secrets_are_kept_apart_and_given_to_containers() {
         ctx.skiff(["secret", "rm", "--ignore", "db-pass"]).ok();
     });
 }
+
+/// containers.conf's `[engine] events_logfile_path` is where events are written and read.
+#[test]
+fn events_go_where_containers_conf_says() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let dir = ctx.scratch("conf");
+    let log = dir.join("events.log");
+    let conf = dir.join("containers.conf");
+    std::fs::write(
+        &conf,
+        format!("[engine]\nevents_logfile_path = \"{}\"\n", log.display()),
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap();
+    ctx.skiff_with_env(
+        &[("CONTAINERS_CONF", conf)],
+        &["run", "--rm", "--name", "logged", "busybox", "true"],
+    )
+    .ok();
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(written.contains("\"Name\":\"logged\""), "{written}");
+    assert_eq!(
+        ctx.skiff_with_env(
+            &[("CONTAINERS_CONF", conf)],
+            &[
+                "events",
+                "--stream=false",
+                "--filter",
+                "event=remove",
+                "--format",
+                "{{.Name}}"
+            ],
+        )
+        .ok(),
+        "logged"
+    );
+}
