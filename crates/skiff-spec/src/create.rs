@@ -63,7 +63,8 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// `--volumes-from CTR[:ro|rw]`: that container's volumes and bind mounts, mounted alike.
     pub volumes_from: Vec<String>,
-    /// `--env-host`: this process's environment, under the image's `--env-file` and `-e`.
+    /// `--env-host`: this process's environment, over the image's and under `--env-file`
+    /// and `-e`.
     pub env_host: bool,
     /// `--label-file`: `KEY=VALUE` lines (`#` comments), under `--label`.
     pub label_file: Vec<std::path::PathBuf>,

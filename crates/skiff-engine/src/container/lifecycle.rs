@@ -1241,7 +1241,6 @@ pub(crate) const CATATONIT_PATHS: &[&str] = &[
     "/usr/local/bin/catatonit",
 ];
 
-/// The first of `paths` that is a file.
 /// The image label `--seccomp-policy image` takes a seccomp profile from (Podman's).
 const SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
 
@@ -1260,6 +1259,7 @@ fn check_preserved_fds(count: u32) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// The first of `paths` that is a file.
 pub(crate) fn first_file(paths: &[&str]) -> Option<PathBuf> {
     paths.iter().map(PathBuf::from).find(|p| p.is_file())
 }
