@@ -1,5 +1,5 @@
 //! /etc/hostname, /etc/hosts and /etc/resolv.conf made for a container on the host and
-//! bind-mounted into it, as Podman does.
+//! bind-mounted into it, as Podman does; and its /etc/passwd with `--hostuser`'s entries.
 use std::fs;
 use std::path::Path;
 
@@ -236,5 +236,73 @@ pub(crate) fn link_mtab(rootfs: &Path) -> Result<(), EngineError> {
             action: format!("link {}/etc/mtab", rootfs.display()),
             source,
         }),
+    }
+}
+
+/// `--hostuser`: the host's /etc/passwd line of a user, by name or UID.
+pub(crate) fn host_passwd_entry(user: &str) -> Result<String, EngineError> {
+    let passwd = fs::read_to_string("/etc/passwd").io("read", "/etc/passwd")?;
+    passwd_entry(&passwd, user).ok_or_else(|| {
+        EngineError::InvalidArgument(format!(
+            "--hostuser {user}: no such user in the host's /etc/passwd"
+        ))
+    })
+}
+
+fn passwd_entry(passwd: &str, user: &str) -> Option<String> {
+    passwd
+        .lines()
+        .find(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next();
+            let uid = fields.nth(1);
+            name == Some(user) || uid == Some(user)
+        })
+        .map(str::to_string)
+}
+
+/// The container's /etc/passwd with the `--hostuser` entries it lacks, written to `userdata`
+/// (to bind over the image's); None without `--hostuser`.
+pub(crate) fn passwd_with_host_users(
+    userdata: &Path,
+    rootfs: &Path,
+    users: &[String],
+) -> Result<Option<std::path::PathBuf>, EngineError> {
+    if users.is_empty() {
+        return Ok(None);
+    }
+    let mut passwd = skiff_spec::read_container_file(rootfs, "etc/passwd");
+    for user in users {
+        let entry = host_passwd_entry(user)?;
+        let name = entry.split(':').next().unwrap_or_default();
+        if passwd_entry(&passwd, name).is_none() {
+            if !passwd.is_empty() && !passwd.ends_with('\n') {
+                passwd.push('\n');
+            }
+            passwd.push_str(&entry);
+            passwd.push('\n');
+        }
+    }
+    let path = userdata.join("passwd");
+    fs::write(&path, passwd).io("write", &path)?;
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passwd_entry;
+
+    #[test]
+    fn host_users_are_found_by_name_or_uid() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n";
+        assert_eq!(
+            passwd_entry(passwd, "web").as_deref(),
+            Some("web:x:1000:1000::/home/web:/bin/sh")
+        );
+        assert_eq!(
+            passwd_entry(passwd, "1000").as_deref(),
+            Some("web:x:1000:1000::/home/web:/bin/sh")
+        );
+        assert!(passwd_entry(passwd, "x").is_none());
     }
 }

@@ -589,21 +589,33 @@ impl Engine {
         let secrets = self
             .secret_files(&record.id, &record.spec.secrets)
             .map_err(engine_error)?;
-        let with_secrets;
-        let spec = if secrets.files.is_empty() && secrets.env.is_empty() {
+        // `--hostuser`: its /etc/passwd with those users' entries.
+        let passwd = hostfiles::passwd_with_host_users(
+            &self.userdata_dir(&record.id),
+            rootfs,
+            &record.spec.hostuser,
+        )
+        .map_err(engine_error)?;
+        let with_extras;
+        let spec = if secrets.files.is_empty() && secrets.env.is_empty() && passwd.is_none() {
             &record.spec
         } else {
             let mut spec = record.spec.clone();
-            for (source, destination) in secrets.files {
-                spec.mounts.push(MountSpec::Bind {
+            let bind =
+                |source: std::path::PathBuf, destination: String, mode: &str| MountSpec::Bind {
                     source: source.display().to_string(),
                     destination,
-                    options: vec!["rbind".into(), "ro".into()],
-                });
+                    options: vec!["rbind".into(), mode.into()],
+                };
+            for (source, destination) in secrets.files {
+                spec.mounts.push(bind(source, destination, "ro"));
+            }
+            if let Some(passwd) = passwd {
+                spec.mounts.push(bind(passwd, "/etc/passwd".into(), "rw"));
             }
             spec.env.extend(secrets.env);
-            with_secrets = spec;
-            &with_secrets
+            with_extras = spec;
+            &with_extras
         };
         // In another container's UTS namespace (a pod's), that one's hostname.
         let hostname = match &spec.uts {

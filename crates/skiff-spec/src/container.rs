@@ -58,6 +58,8 @@ pub struct ContainerSpec {
     pub seccomp_from_image: bool,
     /// `--secret`: the secrets given to the container at each start.
     pub secrets: Vec<SecretUse>,
+    /// `--hostuser`: host users whose passwd entries the container's /etc/passwd gets.
+    pub hostuser: Vec<String>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,

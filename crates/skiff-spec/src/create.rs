@@ -88,6 +88,8 @@ pub struct CreateOptions {
     pub seccomp_policy: Option<String>,
     /// `--secret NAME[,type=mount|env][,target=T][,uid=U,gid=G,mode=M]`.
     pub secret: Vec<String>,
+    /// `--hostuser NAME|UID`: the host's /etc/passwd entry added to the container's.
+    pub hostuser: Vec<String>,
     pub init: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
@@ -280,6 +282,7 @@ impl CreateOptions {
             })
             .transpose()?;
         spec.pidfile = self.pidfile.clone().filter(|p| !p.is_empty());
+        spec.hostuser = self.hostuser.clone();
         for secret in &self.secret {
             spec.secrets.push(crate::SecretUse::parse(secret)?);
         }

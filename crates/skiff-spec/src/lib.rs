@@ -33,5 +33,6 @@ pub use oci::{HostFiles, RuntimeContext, VOLUME_DATA, annotations, generate};
 pub use pod::{PodCgroup, PodOptions, PodSpec, Share};
 pub use seccomp::{DEFAULT_PROFILE, profile_to_oci};
 pub use user::{
-    KEEP_GROUPS, ResolvedUser, add_groups, add_groups_in, resolve_user, resolve_user_with,
+    KEEP_GROUPS, ResolvedUser, add_groups, add_groups_in, read_container_file, resolve_user,
+    resolve_user_with,
 };

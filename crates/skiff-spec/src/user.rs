@@ -128,7 +128,7 @@ pub fn add_groups_in(
 }
 
 /// Reads a small file of the container, refusing to follow a symlink out of it.
-fn read_container_file(rootfs: &Path, relative: &str) -> String {
+pub fn read_container_file(rootfs: &Path, relative: &str) -> String {
     let mut text = String::new();
     if let Ok(mut file) = fs::OpenOptions::new()
         .read(true)

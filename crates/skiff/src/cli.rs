@@ -750,6 +750,9 @@ pub struct RunArgs {
     /// Add secret to container (NAME[,type=mount|env][,target=T][,uid=,gid=,mode=])
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,
+    /// Host user account to add to /etc/passwd within container
+    #[arg(long, value_name = "NAME|UID")]
+    pub hostuser: Vec<String>,
     /// Policy for selecting a seccomp profile (default, image)
     #[arg(long = "seccomp-policy", value_name = "POLICY")]
     pub seccomp_policy: Option<String>,

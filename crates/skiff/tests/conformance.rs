@@ -2321,3 +2321,43 @@ fn events_go_where_containers_conf_says() {
         "logged"
     );
 }
+
+/// `--hostuser`: the host's passwd entry of that user (by name or UID) joins the image's in
+/// the container's /etc/passwd; an unknown user is refused at create.
+#[test]
+fn hostuser_adds_the_hosts_passwd_entry() {
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+        let entry = passwd
+            .lines()
+            .find(|l| l.starts_with("skiff-test:"))
+            .unwrap();
+        let uid = entry.split(':').nth(2).unwrap();
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--rm",
+                "--hostuser",
+                uid,
+                "busybox",
+                "sh",
+                "-c",
+                "grep ^skiff-test: /etc/passwd; grep -c ^tester: /etc/passwd"
+            ])
+            .ok(),
+            format!("{entry}\n1")
+        );
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--hostuser",
+            "no-such-user-here",
+            "busybox",
+            "true",
+        ])
+        .fails(
+            125,
+            "--hostuser no-such-user-here: no such user in the host's /etc/passwd",
+        );
+    });
+}

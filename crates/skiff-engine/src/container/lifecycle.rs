@@ -236,6 +236,9 @@ impl Engine {
         self.add_volumes_from(&mut spec)?;
         self.add_image_volumes(&mut spec, &config)?;
         self.check_secrets(&spec.secrets)?;
+        for user in &spec.hostuser {
+            crate::hostfiles::host_passwd_entry(user)?;
+        }
         if spec.seccomp_from_image && spec.seccomp == skiff_spec::SeccompChoice::Default {
             // `--seccomp-policy image`: the profile the image carries, if it has one.
             let label = config

@@ -51,6 +51,7 @@ pub fn create_options(args: &RunArgs) -> CreateOptions {
         personality: args.personality.clone(),
         seccomp_policy: args.seccomp_policy.clone(),
         secret: args.secret.clone(),
+        hostuser: args.hostuser.clone(),
         init: args.init,
         stop_signal: args.stop_signal.clone(),
         stop_timeout: args.stop_timeout,
