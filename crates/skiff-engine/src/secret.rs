@@ -19,7 +19,7 @@ use crate::error::{EngineError, IoContext};
 const RECORD: &str = "secret.json";
 const DATA: &str = "data";
 /// Podman's limit on a secret's size.
-const MAX_SIZE: usize = 512 * 1024;
+const MAX_SIZE: usize = 512_000;
 
 /// What `secret create` asks for.
 #[derive(Debug, Clone, Default)]
@@ -86,15 +86,10 @@ impl Engine {
                 request.name
             )));
         }
-        if request.data.is_empty() {
-            return Err(EngineError::InvalidArgument(
-                "secret data must be larger than 0 and less than 512000 bytes".into(),
-            ));
-        }
-        if request.data.len() >= MAX_SIZE {
-            return Err(EngineError::InvalidArgument(
-                "secret data must be larger than 0 and less than 512000 bytes".into(),
-            ));
+        if request.data.is_empty() || request.data.len() >= MAX_SIZE {
+            return Err(EngineError::InvalidArgument(format!(
+                "secret data must be larger than 0 and less than {MAX_SIZE} bytes"
+            )));
         }
         let base = self.secret_dir();
         fs::DirBuilder::new()
