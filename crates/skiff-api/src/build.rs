@@ -59,9 +59,15 @@ pub async fn build(
         target: query.get("target").map(str::to_string),
         labels: map(query, "labels")?.into_iter().collect(),
         no_cache: query.flag("nocache", false)?,
-        pull: query.flag("pull", false)?,
+        pull: query
+            .flag("pull", false)?
+            .then_some(skiff_engine::PullPolicy::Always),
         quiet: query.flag("q", false)?,
-        network: query.get("networkmode").map(str::to_string),
+        // Docker's "bridge" is its default network, which RUN gets as the host's here.
+        network: query
+            .get("networkmode")
+            .filter(|mode| *mode != "bridge")
+            .map(str::to_string),
         ..Default::default()
     };
     // The context: the body, to a file, then unpacked (beneath its directory only).

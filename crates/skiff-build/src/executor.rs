@@ -90,7 +90,8 @@ pub struct BuildOptions {
 }
 
 /// `--squash` and `--squash-all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Squash {
     #[default]
     No,

@@ -13,4 +13,4 @@ pub mod words;
 
 pub use context::StreamContext;
 pub use executor::{BuildError, BuildOptions, Squash, build};
-pub use request::{BuildRequest, run_request};
+pub use request::{BuildRequest, build_args, run_request, timestamp_or_source_date_epoch};

@@ -116,16 +116,7 @@ impl Project {
                 .clone()
                 .or_else(|| build.dockerfile.as_ref().map(PathBuf::from)),
             tags,
-            // An argument without a value takes this environment's, when it has one.
-            build_args: build
-                .args
-                .pairs()
-                .into_iter()
-                .filter_map(|(k, v)| match v {
-                    Some(v) => Some((k, v)),
-                    None => std::env::var(&k).ok().map(|v| (k, v)),
-                })
-                .collect(),
+            build_args: skiff_build::build_args(build.args.pairs()),
             target: build.target.clone(),
             labels: build
                 .labels
@@ -134,9 +125,10 @@ impl Project {
                 .map(|(k, v)| (k, v.unwrap_or_default()))
                 .collect(),
             no_cache: flags.no_cache || build.no_cache,
-            pull: flags.pull || build.pull,
+            pull: (flags.pull || build.pull).then_some(PullPolicy::Always),
             quiet: flags.quiet,
             network: build.network.clone(),
+            ..Default::default()
         };
         let result = request.run(engine, out);
         if let Some(path) = inline {

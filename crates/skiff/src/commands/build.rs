@@ -1,9 +1,7 @@
 //! `build`: flags into build options; the work is skiff-build's.
-use std::collections::BTreeMap;
-
-use anyhow::{Context, Result, bail};
-use skiff_build::{BuildError, BuildOptions, Squash};
-use skiff_engine::{Engine, ManifestFormat, NetworkMode, PullOptions, PullPolicy, environment};
+use anyhow::{Context, Result};
+use skiff_build::{BuildError, BuildRequest, Squash};
+use skiff_engine::{Engine, PullPolicy};
 
 use super::image::write_iidfile;
 use super::registry::registry_options;
@@ -26,99 +24,57 @@ pub fn build(engine: &mut Engine, args: &BuildArgs) -> Result<i32> {
         Some(file) => Some(file.to_path_buf()),
         None => args.file.clone(),
     };
-    if !context.is_dir() {
-        bail!(
-            "{}: the build context must be a directory",
-            args.context.display()
-        );
-    }
-    let mut build_args = BTreeMap::new();
-    for entry in &args.build_arg {
-        match entry.split_once('=') {
-            Some((key, value)) => build_args.insert(key.to_string(), value.to_string()),
-            // `--build-arg NAME`: the value from this environment, if it has one.
-            None => match std::env::var(entry) {
-                Ok(value) => build_args.insert(entry.clone(), value),
-                Err(_) => continue,
-            },
-        };
-    }
-    let mut labels = Vec::new();
-    for label in &args.label {
-        let (key, value) = label.split_once('=').unwrap_or((label, ""));
-        labels.push((key.to_string(), value.to_string()));
-    }
-    let pull = if args.pull_always {
-        PullPolicy::Always
-    } else if args.pull_never {
-        PullPolicy::Never
-    } else {
-        PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?
-    };
-    let timestamp = match args.timestamp {
-        Some(t) => Some(t),
-        None => environment::var(environment::SOURCE_DATE_EPOCH)
-            .map(|v| {
-                v.parse::<i64>()
-                    .with_context(|| format!("SOURCE_DATE_EPOCH={v:?}: not a number of seconds"))
-            })
-            .transpose()?,
-    };
-    let mut secrets = BTreeMap::new();
-    for secret in &args.secret {
-        let mut id = None;
-        let mut source = None;
-        for part in secret.split(',') {
-            match part.split_once('=') {
-                Some(("id", value)) => id = Some(value.to_string()),
-                Some(("src" | "source", value)) => source = Some(std::path::PathBuf::from(value)),
-                Some(("type", "file")) => {}
-                _ => bail!("--secret {secret:?}: expected id=ID,src=PATH"),
-            }
-        }
-        let (Some(id), Some(source)) = (id, source) else {
-            bail!("--secret {secret:?}: expected id=ID,src=PATH");
-        };
-        if !source.is_file() {
-            bail!("--secret {secret:?}: {} is not a file", source.display());
-        }
-        secrets.insert(id, source);
-    }
-    let squash = match (args.squash_all, args.squash) {
-        (true, _) => Squash::All,
-        (false, true) => Squash::New,
-        _ => Squash::No,
-    };
-    let network = match args.network.as_deref() {
-        None | Some("host") | Some("default") => NetworkMode::Host,
-        Some(name) => NetworkMode::parse(name)
-            .with_context(|| format!("--network {name:?}: build supports host and none"))?,
-    };
-    let options = BuildOptions {
+    // -f is relative to here, not to the context (`-f -`: the Containerfile on stdin).
+    let file = file
+        .map(|f| match f.as_os_str() == "-" {
+            true => Ok(f),
+            false => std::path::absolute(f),
+        })
+        .transpose()?;
+    let request = BuildRequest {
         context,
         file,
         tags: args.tag.clone(),
-        build_args,
+        build_args: skiff_build::build_args(args.build_arg.iter().map(|entry| {
+            match entry.split_once('=') {
+                Some((key, value)) => (key.to_string(), Some(value.to_string())),
+                None => (entry.clone(), None),
+            }
+        })),
         target: args.target.clone(),
-        labels,
+        labels: args
+            .label
+            .iter()
+            .map(|label| {
+                let (key, value) = label.split_once('=').unwrap_or((label, ""));
+                (key.to_string(), value.to_string())
+            })
+            .collect(),
         no_cache: args.no_cache,
-        // Squashing keeps no step images, as in Podman.
-        layers: args.layers.unwrap_or(true) && squash == Squash::No,
-        format: ManifestFormat::parse(&args.format)?,
-        pull,
-        pull_options: PullOptions {
-            registry: registry_options(&args.registry, None)?,
-            platform: args.platform.clone(),
-        },
+        pull: Some(if args.pull_always {
+            PullPolicy::Always
+        } else if args.pull_never {
+            PullPolicy::Never
+        } else {
+            PullPolicy::parse(args.pull.as_deref().unwrap_or("missing"))?
+        }),
         quiet: args.quiet,
-        timestamp,
-        network,
+        network: args.network.clone(),
+        layers: args.layers,
+        format: Some(args.format.clone()),
+        platform: args.platform.clone(),
+        timestamp: skiff_build::timestamp_or_source_date_epoch(args.timestamp)?,
         ignore_file: args.ignorefile.clone(),
-        squash,
-        secrets,
+        squash: match (args.squash_all, args.squash) {
+            (true, _) => Squash::All,
+            (false, true) => Squash::New,
+            _ => Squash::No,
+        },
+        secrets: args.secret.clone(),
+        registry: registry_options(&args.registry, None)?,
     };
     let mut stdout = std::io::stdout();
-    match skiff_build::build(engine, &options, &mut stdout) {
+    match request.build(engine, &mut stdout) {
         Ok(id) => {
             write_iidfile(args.iidfile.as_deref(), &id)?;
             Ok(0)
