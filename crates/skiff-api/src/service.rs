@@ -221,8 +221,8 @@ async fn run(options: ServiceOptions) -> Result<(), String> {
                 None => Address::Unix(default_socket(options.api.store.rootless)),
             };
             if !address.is_local() {
-                eprintln!(
-                    "WARNING: the API listens on {address:?}, reachable from other machines: whoever reaches it controls this host's containers"
+                skiff_engine::warn!(
+                    "the API listens on {address:?}, reachable from other machines: whoever reaches it controls this host's containers"
                 );
             }
             Listener::bind(&address).map_err(|e| format!("listening on {address:?}: {e}"))?
@@ -250,7 +250,7 @@ async fn run(options: ServiceOptions) -> Result<(), String> {
                     let busy = Busy::new(&activity);
                     tokio::spawn(serve_connection(api.clone(), options.pages.clone(), stream, busy));
                 }
-                Err(e) => eprintln!("WARNING: accepting a connection: {e}"),
+                Err(e) => skiff_engine::warn!("accepting a connection: {e}"),
             },
         }
     }

@@ -61,9 +61,14 @@ impl ContainersConf {
         };
         let mut merged = ContainersConf::default();
         for path in files {
+            crate::trace!(
+                "Reading configuration file {:?}",
+                path.display().to_string()
+            );
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
+            crate::debug!("Merged system config {:?}", path.display().to_string());
             merged.merge(Self::parse(&text).map_err(|why| {
                 EngineError::InvalidArgument(format!("{}: {why}", path.display()))
             })?);

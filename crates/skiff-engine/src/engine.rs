@@ -42,6 +42,9 @@ impl Engine {
             OpaqueXattr::Trusted
         };
         let driver = Self::choose_driver(&options, opaque)?;
+        crate::debug!("Using graph driver {}", driver.name());
+        crate::debug!("Using graph root {}", options.root.display());
+        crate::debug!("Using run root {}", options.runroot.display());
         let mut images = ImageStore::open(&options.root, opaque)?;
         images.limit_layer_size(
             crate::environment::max_layer_size().map_err(EngineError::InvalidArgument)?,

@@ -101,5 +101,9 @@ pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 pub const CONTAINERS_REGISTRIES_CONF: &str = "CONTAINERS_REGISTRIES_CONF";
 /// Replaces containers.conf (Podman's name).
 pub const CONTAINERS_CONF: &str = "CONTAINERS_CONF";
+/// A remote Podman service's URL (Podman's name); skiff runs locally only.
+pub const CONTAINER_HOST: &str = "CONTAINER_HOST";
+/// A named remote Podman connection (Podman's name); skiff runs locally only.
+pub const CONTAINER_CONNECTION: &str = "CONTAINER_CONNECTION";
 /// Reproducible builds: the created time of built images and of the files they add.
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";

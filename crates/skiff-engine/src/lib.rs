@@ -19,6 +19,7 @@ mod image;
 mod image_filter;
 mod info;
 pub mod interrupt;
+pub mod log;
 pub mod monitor;
 mod mounts;
 mod names;

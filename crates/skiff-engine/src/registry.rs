@@ -117,6 +117,7 @@ impl Engine {
             let mut sources = mirrors(&conf, &candidate);
             sources.push((candidate.clone(), None));
             for (source, mirror_insecure) in sources {
+                crate::debug!("Trying to pull {}", source.normalized());
                 let result = (|| {
                     let mut registry_options = options.registry.clone();
                     if mirror_insecure == Some(true) && registry_options.tls_verify.is_none() {
@@ -430,7 +431,16 @@ impl Engine {
         } else {
             PathBuf::from("/etc/containers/registries.conf.d")
         };
-        Ok(RegistriesConf::load(&main, &drop_ins).map_err(skiff_image::ImageError::from)?)
+        crate::trace!(
+            "Reading configuration file {:?}",
+            main.display().to_string()
+        );
+        let conf = RegistriesConf::load(&main, &drop_ins).map_err(skiff_image::ImageError::from)?;
+        crate::debug!(
+            "Loaded registries configuration {:?}",
+            main.display().to_string()
+        );
+        Ok(conf)
     }
 
     /// PEM files from `--cert-dir`, else `certs.d/<registry>/` in the places Podman and Docker

@@ -28,7 +28,14 @@ impl Cli {
         if let Some(cli) = Self::parse_run(&args) {
             return Ok(cli);
         }
-        Cli::try_parse_from(args)
+        use clap::{CommandFactory, FromArgMatches};
+        let mut command = Cli::command();
+        if remote_chosen(&args) {
+            // As Podman: --remote is offered only while no service is named.
+            command = command.mut_arg("remote", |arg| arg.hide(true));
+        }
+        let matches = command.try_get_matches_from(args)?;
+        Cli::from_arg_matches(&matches)
     }
 
     fn parse_run(args: &[std::ffi::OsString]) -> Option<Cli> {
@@ -47,10 +54,23 @@ impl Cli {
     }
 }
 
+/// Whether a remote service is named: by CONTAINER_HOST, CONTAINER_CONNECTION, --url or
+/// --connection.
+fn remote_chosen(args: &[std::ffi::OsString]) -> bool {
+    use skiff_engine::environment::{CONTAINER_CONNECTION, CONTAINER_HOST, var};
+    var(CONTAINER_HOST).is_some()
+        || var(CONTAINER_CONNECTION).is_some()
+        || args.iter().any(|arg| {
+            let arg = arg.to_string_lossy();
+            let name = arg.split_once('=').map_or(&*arg, |(name, _)| name);
+            name == "--url" || name == "--connection"
+        })
+}
+
 /// The subcommand's name: the first argument after the global options, if all before it are
 /// global options skiff knows.
 fn subcommand(args: &[std::ffi::OsString]) -> Option<&str> {
-    const WITH_VALUE: [&str; 12] = [
+    const WITH_VALUE: [&str; 13] = [
         "--root",
         "--runroot",
         "--storage-driver",
@@ -63,6 +83,7 @@ fn subcommand(args: &[std::ffi::OsString]) -> Option<&str> {
         "--volumepath",
         "--default-mounts-file",
         "--tmpdir",
+        "--connection",
     ];
     let mut iter = args.iter().skip(1);
     while let Some(arg) = iter.next() {
@@ -96,9 +117,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
     /// Log messages at and above this level: trace, debug, info, warn, warning, error, fatal
-    /// or panic (skiff itself logs only warnings and errors)
+    /// or panic (default warn)
     #[arg(long = "log-level", global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Docker compatibility: --log-level=debug
+    #[arg(short = 'D', long, global = true)]
+    pub debug: bool,
     /// Do not print to stdout
     #[arg(long, global = true)]
     pub noout: bool,
@@ -134,12 +158,10 @@ pub struct GlobalArgs {
     /// Access a remote service (skiff runs locally only)
     #[arg(long, global = true)]
     pub remote: bool,
+    /// Connection to a remote service (skiff runs locally only)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub connection: Option<String>,
 }
-
-/// The log levels Podman accepts for --log-level.
-pub const LOG_LEVELS: [&str; 8] = [
-    "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic",
-];
 
 #[derive(Subcommand, Debug)]
 pub enum Command {

@@ -258,16 +258,45 @@ fn global_options_as_podman() {
         out.stderr
     );
     assert_eq!(ctx.skiff(["--noout", "images"]).ok(), "");
-    assert!(
-        ctx.skiff([
-            "--log-level=debug",
-            "--events-backend=file",
-            "--storage-opt=",
-            "images"
-        ])
-        .ok()
-        .contains("localhost/busybox")
+    let debug = ctx.skiff([
+        "--log-level=debug",
+        "--events-backend=file",
+        "--storage-opt=",
+        "images",
+    ]);
+    assert!(debug.ok().contains("localhost/busybox"));
+    // Away from a terminal, log lines are logrus's text, as Podman's; each level shows the
+    // levels above it and none below.
+    let root = format!(
+        "level=debug msg=\"Using graph root {}\"",
+        ctx.root().display()
     );
+    assert!(debug.stderr.contains(&root), "{}", debug.stderr);
+    let levels = |args: &[&str]| {
+        let out = ctx.skiff(args.iter().copied().chain(["info"]));
+        out.ok();
+        ["trace", "debug", "info", "warning"]
+            .into_iter()
+            .filter(|level| out.stderr.contains(&format!(" level={level} msg=")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(levels(&["--log-level=trace"]), ["trace", "debug", "info"]);
+    assert_eq!(levels(&["--log-level=debug"]), ["debug", "info"]);
+    assert_eq!(levels(&["-D"]), ["debug", "info"]);
+    assert_eq!(levels(&["--log-level=info"]), ["info"]);
+    assert!(levels(&["--log-level=warn"]).is_empty());
+    let both = ctx.skiff(["--debug", "--log-level=panic", "info"]);
+    assert_eq!(
+        (both.code, both.stderr.trim()),
+        (1, "Setting --log-level and --debug is not allowed")
+    );
+    // --remote is offered until a service is named, then it is not; skiff names none itself.
+    let remote = |args: &[&str]| ctx.skiff(args.iter().copied()).ok().contains(" --remote ");
+    assert!(remote(&["--help"]));
+    assert!(!remote(&["--connection", "elsewhere", "--help"]));
+    assert!(!remote(&["--url", "unix:///x", "--help"]));
+    ctx.skiff(["--connection", "elsewhere", "ps"])
+        .fails(125, "skiff runs locally only");
     ctx.skiff(["--events-backend=carrier-pigeon", "images"])
         .fails(125, "carrier-pigeon");
     // A reader gone before skiff prints (`| head`) ends it as SIGPIPE ends Podman: status 141,

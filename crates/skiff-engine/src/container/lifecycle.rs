@@ -377,6 +377,7 @@ impl Engine {
             return Err(err);
         }
         self.emit_container(&record, "create", None);
+        crate::debug!("Created container {} ({})", record.id, record.name);
         Ok(Created {
             id: record.id,
             warnings,
@@ -477,6 +478,11 @@ impl Engine {
             .then(SignalProxy::install)
             .flatten()
             .map(|p| p.killing(kill_on_signal));
+        crate::debug!(
+            "Starting container {} with OCI runtime {:?}",
+            record.id,
+            record.runtime
+        );
         let mut sync = SyncReader {
             channel: self.launch(&record, attached, stdin, streams)?,
             buffer: Vec::new(),

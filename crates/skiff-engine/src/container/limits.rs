@@ -503,7 +503,7 @@ impl Engine {
                     .to_limits(spec.memory, spec.cpus, host_network, host_ipc)?;
             merge(&mut spec.limits, changed);
             for warning in CgroupSupport::detect(self.cgroup).fit(&mut spec.limits, None) {
-                eprintln!("WARN[0000] {warning}");
+                crate::warn!("{warning}");
             }
             if record.state == State::Running && self.cgroups_usable() {
                 self.write_limits(&record.id, record.pid, &spec)?;

@@ -42,7 +42,7 @@ impl Engine {
         let (mut spec, infra) = new.options.to_spec(&name)?;
         if let Some(cgroup) = &mut spec.cgroup {
             for warning in self.fit_pod_cgroup(cgroup) {
-                eprintln!("WARN[0000] {warning}");
+                crate::warn!("{warning}");
             }
         }
         let infra_spec = match &infra {

@@ -41,7 +41,7 @@ pub fn dispatch(global: &GlobalArgs, args: ComposeArgs) -> Result<i32> {
         state_dir: Some(super::store_options(global).runroot),
     })?;
     for warning in &project.warnings {
-        eprintln!("WARN[0000] {warning}");
+        skiff_engine::warn!("{warning}");
     }
     if let ComposeCommand::Config(config) = &args.command {
         return print_config(&project, config);
@@ -256,8 +256,8 @@ fn up_project(project: &Project, engine: &mut Engine, up: &ComposeUpArgs) -> Res
             .map(|c| c.name().to_string())
             .collect();
         if !orphans.is_empty() {
-            eprintln!(
-                "WARN[0000] Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+            skiff_engine::warn!(
+                "Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
                 orphans.join(" ")
             );
         }

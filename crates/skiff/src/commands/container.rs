@@ -25,8 +25,8 @@ pub fn create(engine: &mut Engine, args: RunArgs) -> Result<i32> {
 
 fn create_with_warnings(engine: &mut Engine, args: &RunArgs) -> Result<String> {
     if args.kernel_memory.is_some() {
-        eprintln!(
-            "WARN[0000] The --kernel-memory flag is no longer supported. This flag is a noop."
+        skiff_engine::warn!(
+            "The --kernel-memory flag is no longer supported. This flag is a noop."
         );
     }
     let pull = super::registry::run_pull_options(args)?;

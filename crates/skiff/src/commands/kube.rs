@@ -87,7 +87,7 @@ pub fn play(engine: &mut Engine, args: &KubePlayArgs) -> Result<i32> {
     let interrupts = args.wait.then(skiff_engine::interrupt::Interrupts::catch);
     let report = skiff_kube::play(engine, &yaml, &options, &progress)?;
     for warning in &report.warnings {
-        eprintln!("WARN[0000] {warning}");
+        skiff_engine::warn!("{warning}");
     }
     if !report.volumes.is_empty() {
         println!("Volumes:");

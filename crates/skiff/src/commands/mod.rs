@@ -140,15 +140,31 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
 
 /// Podman's global options with a fixed set of values; a remote service is not skiff's.
 fn check_global(global: &GlobalArgs) -> Result<()> {
-    if let Some(level) = &global.log_level
-        && !crate::cli::LOG_LEVELS.contains(&level.as_str())
-    {
-        // Podman's own words and exit code, without the "Error:" prefix.
-        eprintln!(
-            "Log Level {level:?} is not supported, choose from: {}",
-            crate::cli::LOG_LEVELS.join(", ")
-        );
+    use skiff_engine::log::{LEVEL_NAMES, Level};
+    // Podman's own words and exit code, without the "Error:" prefix.
+    if global.debug && global.log_level.is_some() {
+        eprintln!("Setting --log-level and --debug is not allowed");
         return Err(Exit(1).into());
+    }
+    let level = match (&global.log_level, global.debug) {
+        (_, true) => Level::Debug,
+        (None, false) => Level::Warn,
+        (Some(name), false) => match Level::parse(name) {
+            Some(level) => level,
+            None => {
+                eprintln!(
+                    "Log Level {name:?} is not supported, choose from: {}",
+                    LEVEL_NAMES.join(", ")
+                );
+                return Err(Exit(1).into());
+            }
+        },
+    };
+    skiff_engine::log::set_level(level);
+    skiff_engine::info!("skiff filtering at log level {}", level.name());
+    if skiff_engine::log::enabled(Level::Debug) {
+        let args: Vec<String> = std::env::args().collect();
+        skiff_engine::debug!("Called {}", args.join(" "));
     }
     if let Some(backend) = &global.events_backend
         && !matches!(backend.as_str(), "file" | "journald" | "none")
@@ -160,8 +176,10 @@ fn check_global(global: &GlobalArgs) -> Result<()> {
     {
         anyhow::bail!("invalid cgroup manager {manager:?}: expected cgroupfs or systemd");
     }
-    if global.remote || global.url.is_some() {
-        anyhow::bail!("skiff runs locally only: --remote and --url name a service it does not use");
+    if global.remote || global.url.is_some() || global.connection.is_some() {
+        anyhow::bail!(
+            "skiff runs locally only: --remote, --url and --connection name a service it does not use"
+        );
     }
     Ok(())
 }
@@ -241,7 +259,7 @@ fn pod_command(global: &GlobalArgs, command: PodCommand) -> Result<i32> {
 fn open_in(global: &GlobalArgs, scope: Scope) -> Result<Engine> {
     let opened = Engine::open_in(store_options(global), scope).context("opening storage")?;
     for warning in &opened.warnings {
-        eprintln!("WARN[0000] {warning}");
+        skiff_engine::warn!("{warning}");
     }
     Ok(opened.engine)
 }

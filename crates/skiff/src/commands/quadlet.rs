@@ -13,7 +13,7 @@ pub fn dispatch(command: QuadletCommand) -> Result<i32> {
         QuadletCommand::List(args) => {
             let (files, errors) = quadlet::find_files(&quadlet::search_paths(user));
             for error in errors {
-                eprintln!("WARN[0000] {error}");
+                skiff_engine::warn!("{error}");
             }
             let values: Vec<Value> = files
                 .iter()
@@ -72,6 +72,6 @@ fn reload_systemd(user: bool) {
         .status()
         .is_ok_and(|s| s.success())
     {
-        eprintln!("WARN[0000] systemctl daemon-reload failed: run it to load the changed services");
+        skiff_engine::warn!("systemctl daemon-reload failed: run it to load the changed services");
     }
 }

@@ -390,7 +390,7 @@ pub fn generate_systemd(engine: &Engine, args: &crate::cli::GenerateSystemdArgs)
     };
     let generated = skiff_systemd::generate(engine, &args.target, &options)?;
     for warning in &generated.warnings {
-        eprintln!("WARN[0000] {warning}");
+        skiff_engine::warn!("{warning}");
     }
     let suffix = if args.template {
         "@.service"
