@@ -20,7 +20,7 @@ use skiff_monitor::MonitorArgs;
 use skiff_monitor::sync::SyncMessage;
 use skiff_runtime::socket::{listen_at, receive_terminal};
 use skiff_runtime::{ContainerStdio, process, runtime_for};
-use skiff_spec::{MountSpec, RuntimeContext, generate, resolve_user};
+use skiff_spec::{MountSpec, RuntimeContext, generate};
 
 use crate::container::lifecycle::{StartMode, Starter, find_init_binary};
 use crate::container::store::ContainerRecord;
@@ -597,6 +597,8 @@ impl Engine {
         )
         .map_err(engine_error)?;
         let with_extras;
+        // The user is looked up in the /etc/passwd the container gets.
+        let passwd_file = passwd.clone();
         let spec = if secrets.files.is_empty() && secrets.env.is_empty() && passwd.is_none() {
             &record.spec
         } else {
@@ -671,8 +673,14 @@ impl Engine {
         )
         .map_err(engine_error)?;
         let image_user = config.config().as_ref().and_then(|c| c.user().clone());
-        let mut user = resolve_user(rootfs, spec.user.as_deref().or(image_user.as_deref()))
-            .map_err(|e| engine_error(e.into()))?;
+        let mut user = skiff_spec::resolve_user_with(
+            |relative| match (&passwd_file, relative) {
+                (Some(passwd), "etc/passwd") => std::fs::read_to_string(passwd).unwrap_or_default(),
+                _ => skiff_spec::read_container_file(rootfs, relative),
+            },
+            spec.user.as_deref().or(image_user.as_deref()),
+        )
+        .map_err(|e| engine_error(e.into()))?;
         skiff_spec::add_groups_in(rootfs, &mut user, &spec.group_add)
             .map_err(|e| engine_error(e.into()))?;
         self.copy_up_volumes(&spec.mounts, rootfs)

@@ -168,11 +168,14 @@ pub fn enter_while(work: impl FnOnce()) -> Result<Option<String>, EngineError> {
 
 /// Joins the user namespace of process `pid` (a running rootless container's), becoming root
 /// there. From the host's namespace the user owns it, so this needs no helper; the user's
-/// own new namespace could not, as it is no ancestor of the container's.
+/// own new namespace could not, as it is no ancestor of the container's. A container with a
+/// user namespace of its own (`--userns keep-id`) is in a child of the engine's: that
+/// engine namespace is the one joined, as the container's other namespaces are its.
 pub fn join(pid: i32) -> Result<(), EngineError> {
     let path = format!("/proc/{pid}/ns/user");
     let namespace =
         fs::File::open(&path).map_err(|e| EngineError::Rootless(format!("{path}: {e}")))?;
+    let namespace = engine_namespace(namespace);
     nix::sched::setns(&namespace, CloneFlags::CLONE_NEWUSER).map_err(|e| {
         EngineError::Rootless(format!("joining the container's user namespace: {e}"))
     })?;
@@ -183,6 +186,34 @@ pub fn join(pid: i32) -> Result<(), EngineError> {
         std::env::set_var(environment::SKIFF_USERNS, "1");
     }
     Ok(())
+}
+
+/// The outermost user namespace from `namespace` up that is still below this process's own:
+/// the engine's namespace of a container's.
+fn engine_namespace(mut namespace: fs::File) -> fs::File {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::fs::MetadataExt;
+    /// ioctl_ns(2)'s NS_GET_PARENT: `_IO(0xb7, 0x2)`.
+    const NS_GET_PARENT: libc::c_ulong = 0xb702;
+    let Ok(own) = fs::metadata("/proc/self/ns/user") else {
+        return namespace;
+    };
+    loop {
+        // SAFETY: the ioctl takes no argument and returns a new descriptor, or -1.
+        #[allow(unsafe_code)]
+        let parent = unsafe { libc::ioctl(namespace.as_raw_fd(), NS_GET_PARENT as _) };
+        if parent < 0 {
+            return namespace;
+        }
+        // SAFETY: the ioctl returned a descriptor this process now owns.
+        #[allow(unsafe_code)]
+        let parent = unsafe { fs::File::from_raw_fd(parent) };
+        match parent.metadata() {
+            Ok(meta) if meta.dev() == own.dev() && meta.ino() == own.ino() => return namespace,
+            Ok(_) => namespace = parent,
+            Err(_) => return namespace,
+        }
+    }
 }
 
 fn become_root() -> Result<(), EngineError> {

@@ -172,14 +172,14 @@ pub fn exec(
 }
 
 /// The container's namespaces, opened from its init process, except those this process is
-/// already in (the host network, or a rootless user namespace joined earlier). Mount last:
-/// joining it changes what /proc means.
+/// already in (the host network, or a rootless user namespace joined earlier). A user
+/// namespace of the container's own late: its network namespace may be one its parent owns,
+/// which cannot be joined from inside it. Mount last: joining it changes what /proc means.
 fn open_namespaces(
     pid: i32,
     linux: &oci_spec::runtime::Linux,
 ) -> Result<Vec<(CloneFlags, OwnedFd)>, String> {
     let order = [
-        (LinuxNamespaceType::User, "user", CloneFlags::CLONE_NEWUSER),
         (LinuxNamespaceType::Pid, "pid", CloneFlags::CLONE_NEWPID),
         (LinuxNamespaceType::Ipc, "ipc", CloneFlags::CLONE_NEWIPC),
         (LinuxNamespaceType::Uts, "uts", CloneFlags::CLONE_NEWUTS),
@@ -189,6 +189,7 @@ fn open_namespaces(
             "cgroup",
             CloneFlags::CLONE_NEWCGROUP,
         ),
+        (LinuxNamespaceType::User, "user", CloneFlags::CLONE_NEWUSER),
         (LinuxNamespaceType::Mount, "mnt", CloneFlags::CLONE_NEWNS),
     ];
     let wanted = linux.namespaces().clone().unwrap_or_default();

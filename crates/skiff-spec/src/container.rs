@@ -102,6 +102,12 @@ pub struct ContainerSpec {
     pub pid: NamespaceMode,
     pub ipc: NamespaceMode,
     pub uts: NamespaceMode,
+    /// `--userns`: a user namespace of its own or the engine's.
+    pub userns: crate::UserNamespace,
+    /// Its ID maps when it has a user namespace of its own (resolved at create; outside IDs
+    /// are the engine's); empty otherwise.
+    pub uid_map: Vec<crate::IdMapping>,
+    pub gid_map: Vec<crate::IdMapping>,
     /// `--timeout`: seconds a run may last before its monitor kills it (exit code -1).
     pub timeout: Option<u64>,
     /// The ID of the pod the container belongs to.

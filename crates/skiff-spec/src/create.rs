@@ -116,6 +116,11 @@ pub struct CreateOptions {
     pub pid: Option<String>,
     pub ipc: Option<String>,
     pub uts: Option<String>,
+    /// `--userns host|keep-id[:uid=U,gid=G]|nomap`.
+    pub userns: Option<String>,
+    /// `--uidmap`/`--gidmap CONTAINER_ID:HOST_ID:SIZE` (either alone serves for both).
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
     /// `--timeout SECONDS` (0: none).
     pub timeout: Option<u64>,
     /// `--pod NAME|ID` or `new:NAME` (a pod made for it): the pod the container joins.
@@ -152,6 +157,45 @@ impl CreateOptions {
                     .map(String::as_str),
             )
             .find_map(|value| value.strip_prefix("container:"))
+    }
+}
+
+impl CreateOptions {
+    /// `--userns`, `--uidmap` and `--gidmap` (keep-id's and nomap's maps need the engine's
+    /// namespace, and are made at create).
+    fn user_namespace(&self, spec: &mut ContainerSpec) -> Result<(), SpecError> {
+        let parse = |flag: &str, values: &[String]| {
+            values
+                .iter()
+                .map(|v| crate::userns::parse_id_mapping(flag, v))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (uid_map, gid_map) = (
+            parse("uidmap", &self.uidmap)?,
+            parse("gidmap", &self.gidmap)?,
+        );
+        let userns = self.userns.as_deref().unwrap_or_default();
+        if uid_map.is_empty() && gid_map.is_empty() {
+            spec.userns = crate::userns::parse_userns(userns)?;
+            return Ok(());
+        }
+        if !userns.is_empty() {
+            return Err(invalid(
+                "--userns and --uidmap/--gidmap are mutually exclusive",
+            ));
+        }
+        spec.userns = crate::UserNamespace::Private;
+        spec.uid_map = if uid_map.is_empty() {
+            gid_map.clone()
+        } else {
+            uid_map
+        };
+        spec.gid_map = if gid_map.is_empty() {
+            spec.uid_map.clone()
+        } else {
+            gid_map
+        };
+        Ok(())
     }
 }
 
@@ -344,6 +388,7 @@ impl CreateOptions {
                 *mode = crate::container::NamespaceMode::parse(flag, value)?;
             }
         }
+        self.user_namespace(&mut spec)?;
         for option in &self.log_opt {
             log_option(&mut spec.log, option)?;
         }

@@ -14,6 +14,7 @@ mod oci;
 mod pod;
 mod seccomp;
 mod user;
+mod userns;
 
 pub use capabilities::{
     ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capability_set, current_bounding_set,
@@ -36,3 +37,4 @@ pub use user::{
     KEEP_GROUPS, ResolvedUser, add_groups, add_groups_in, read_container_file, resolve_user,
     resolve_user_with,
 };
+pub use userns::{IdMapping, UserNamespace, maps_id, own_id_maps};

@@ -230,6 +230,10 @@ fn config_json(
     }
 
     let mut namespaces = Vec::new();
+    // A user namespace of its own comes first: the others are made inside it, and so are its.
+    if !spec.uid_map.is_empty() {
+        namespaces.push(json!({"type": "user"}));
+    }
     for (kind, mode) in [("pid", &spec.pid), ("ipc", &spec.ipc), ("uts", &spec.uts)] {
         match (mode, context.joined_pid) {
             (NamespaceMode::Host, _) => {}
@@ -254,9 +258,23 @@ fn config_json(
         "namespaces": namespaces,
         "cgroupsPath": context.cgroups_path,
     });
+    if !spec.uid_map.is_empty() {
+        let maps = |maps: &[crate::IdMapping]| {
+            maps.iter()
+                .map(
+                    |m| json!({"containerID": m.container_id, "hostID": m.host_id, "size": m.size}),
+                )
+                .collect::<Vec<_>>()
+        };
+        linux["uidMappings"] = json!(maps(&spec.uid_map));
+        linux["gidMappings"] = json!(maps(&spec.gid_map));
+    }
     // Podman's default sysctl (containers.conf default_sysctls): ping through ICMP sockets
-    // without CAP_NET_RAW, in a network namespace of the container's own.
-    if !matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)) {
+    // without CAP_NET_RAW, in a network namespace of the container's own. Not where a user
+    // namespace of its own joins one the engine made: that namespace's settings are not its
+    // to write.
+    let foreign_network = !spec.uid_map.is_empty() && context.network_namespace.is_some();
+    if !matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)) && !foreign_network {
         linux["sysctl"] = json!({"net.ipv4.ping_group_range": "0 0"});
     }
     for (key, value) in &spec.limits.sysctls {
@@ -362,8 +380,11 @@ fn unmasks(pattern: &str, path: &str) -> bool {
 }
 
 fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
+    // In a user namespace of its own, the container may mount only what that namespace owns.
+    let own_userns = !spec.uid_map.is_empty();
+    let unprivileged = context.rootless || own_userns;
     // A rootless container cannot mount a procfs of the host's PID namespace: it binds it.
-    let proc = if context.rootless && spec.pid == NamespaceMode::Host {
+    let proc = if unprivileged && spec.pid == NamespaceMode::Host {
         json!({"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind", "nosuid", "noexec", "nodev"]})
     } else {
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]})
@@ -380,20 +401,34 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
             .map_or(65536, |bytes| (bytes / 1024).max(1));
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={size}k")]})
     };
+    // Terminals belong to the tty group (5), where the container's maps have it.
+    let mut devpts = vec![
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+    ];
+    if !own_userns || crate::maps_id(&spec.gid_map, 5) {
+        devpts.push("gid=5");
+    }
     let mut mounts = vec![
         proc,
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
-        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": devpts}),
     ];
     // A message queue filesystem belongs to an IPC namespace: a rootless container cannot
     // mount the host's.
-    if !(context.rootless && spec.ipc == NamespaceMode::Host) {
+    if !(unprivileged && spec.ipc == NamespaceMode::Host) {
         mounts.push(json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}));
     }
     mounts.push(shm);
     // A rootless container in a network namespace its user namespace does not own (the
-    // host's, or one given by path) may not mount a new sysfs.
-    if context.rootless && matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)) {
+    // host's, or one given by path; with a user namespace of its own, any the engine made)
+    // may not mount a new sysfs.
+    if own_userns
+        || (context.rootless && matches!(spec.network, NetworkMode::Host | NetworkMode::Path(_)))
+    {
         mounts.push(json!({"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
     } else {
         mounts.push(json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}));
@@ -407,7 +442,7 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
     } else {
         "ro"
     };
-    if context.rootless && !context.cgroup_v2 {
+    if unprivileged && !context.cgroup_v2 {
         let mut options = vec!["rbind", "nosuid", "noexec", "nodev", access];
         if access == "ro" {
             // The host's hierarchies are mounts below the bound tmpfs: read-only all the way.
@@ -544,6 +579,58 @@ mod tests {
             "0 0"
         );
         assert!(sysctl(NetworkMode::Host).is_null());
+    }
+
+    #[test]
+    fn a_user_namespace_of_its_own_comes_first_with_its_maps() {
+        let map = |container_id, host_id, size| crate::IdMapping {
+            container_id,
+            host_id,
+            size,
+        };
+        let spec = ContainerSpec {
+            command: vec!["true".into()],
+            network: NetworkMode::Pasta,
+            uid_map: vec![map(0, 1, 1000), map(1000, 0, 1)],
+            gid_map: vec![map(1000, 0, 1)],
+            ..Default::default()
+        };
+        let mut joined = context();
+        joined.network_namespace = Some("/run/netns/x".into());
+        let config = generated(&spec, &image(json!({})), &joined);
+        assert_eq!(config["linux"]["namespaces"][0], json!({"type": "user"}));
+        assert_eq!(
+            config["linux"]["uidMappings"],
+            json!([{"containerID": 0, "hostID": 1, "size": 1000}, {"containerID": 1000, "hostID": 0, "size": 1}])
+        );
+        assert_eq!(config["linux"]["gidMappings"][0]["containerID"], 1000);
+        let mount = |destination: &str| {
+            config["mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["destination"] == destination)
+                .unwrap()
+                .clone()
+        };
+        // What the engine's namespace owns is bound, not mounted anew; tty's group 5 is not
+        // mapped here, so devpts does not name it; the network's settings are not its own.
+        assert_eq!(mount("/sys")["type"], "bind");
+        assert_eq!(mount("/sys/fs/cgroup")["type"], "bind");
+        assert!(!mount("/dev/pts")["options"].to_string().contains("gid=5"));
+        assert!(config["linux"]["sysctl"].is_null());
+        // Without one: no user namespace, and devpts' group is tty's.
+        let plain = ContainerSpec {
+            command: vec!["true".into()],
+            ..Default::default()
+        };
+        let config = generated(&plain, &image(json!({})), &context());
+        assert!(config["linux"]["uidMappings"].is_null());
+        assert!(
+            !config["linux"]["namespaces"]
+                .to_string()
+                .contains("\"user\"")
+        );
     }
 
     #[test]

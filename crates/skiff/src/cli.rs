@@ -869,6 +869,17 @@ pub struct RunArgs {
     /// UTS namespace: host, private or container:NAME
     #[arg(long, value_name = "MODE", overrides_with = "uts")]
     pub uts: Option<String>,
+    /// User namespace: host, keep-id[:uid=UID,gid=GID] (your IDs are the same inside; rootless)
+    /// or nomap (your IDs are not mapped; rootless)
+    #[arg(long, value_name = "MODE", overrides_with = "userns")]
+    pub userns: Option<String>,
+    /// A user namespace mapping container UIDs: CONTAINER_ID:HOST_ID:SIZE (rootless: IDs of
+    /// skiff's user namespace, where you are 0)
+    #[arg(long, value_name = "MAP")]
+    pub uidmap: Vec<String>,
+    /// A user namespace mapping container GIDs: CONTAINER_ID:HOST_ID:SIZE
+    #[arg(long, value_name = "MAP")]
+    pub gidmap: Vec<String>,
     /// Write the container ID to the file (which must not exist)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<std::path::PathBuf>,

@@ -1067,3 +1067,130 @@ fn ps_filters_select_containers_like_podman() {
         ctx.skiff(["rm", "-f", "web1"]).ok();
     });
 }
+
+/// `--userns keep-id` (rootless): the user's own IDs are the same inside, the process runs as
+/// them with the user's passwd entry, the user's bind-mounted files are theirs inside, and
+/// exec and a restart keep all that; root is refused as by Podman. `--uidmap` maps as given
+/// (root: host IDs; rootless: those of skiff's namespace); maps that leave the image's owner
+/// out, as nomap does, are refused with the reason.
+#[test]
+fn userns_keep_id_and_id_maps() {
+    both(|ctx| {
+        let run = |args: &[&str]| {
+            let mut all = vec!["run", "--rm"];
+            all.extend_from_slice(args);
+            ctx.skiff(all)
+        };
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--userns=keep-id",
+            "--uidmap=0:0:1",
+            "localhost/busybox",
+        ])
+        .fails(125, "--userns and --uidmap/--gidmap are mutually exclusive");
+        run(&["--userns=sideways", "localhost/busybox", "true"]).fails(125, "sideways");
+        if ctx.mode == Mode::Root {
+            run(&["--userns=keep-id", "localhost/busybox", "id"])
+                .fails(125, "keep-id is only supported in rootless mode");
+            run(&["--userns=nomap", "localhost/busybox", "id"])
+                .fails(125, "nomap is only supported in rootless mode");
+            // Root stays root (the image's owner); the rest are host IDs 100000 and up.
+            let mapped = run(&[
+                "--uidmap=0:0:1",
+                "--uidmap=1:100000:65536",
+                "localhost/busybox",
+                "sh",
+                "-c",
+                "cat /proc/self/uid_map /proc/self/gid_map; touch /etc/written && echo written",
+            ]);
+            let words: Vec<&str> = mapped.ok().split_whitespace().collect();
+            assert_eq!(
+                words,
+                [
+                    "0", "0", "1", "1", "100000", "65536", "0", "0", "1", "1", "100000", "65536",
+                    "written"
+                ]
+            );
+            return;
+        }
+        let (uid, gid) = ctx.owner();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+        let entry: Vec<&str> = passwd
+            .lines()
+            .map(|line| line.split(':').collect::<Vec<_>>())
+            .find(|fields| fields[2] == uid.to_string())
+            .expect("the test user's passwd entry");
+        let mine = ctx.scratch("mine");
+        std::fs::write(mine.join("file"), "ours\n").unwrap();
+        ctx.chown(&mine.join("file"));
+        let volume = format!("{}:/mine", mine.display());
+        let inside = run(&[
+            "--userns=keep-id",
+            "-v",
+            &volume,
+            "localhost/busybox",
+            "sh",
+            "-c",
+            "id -u; id -g; whoami; echo $HOME; stat -c %u /mine/file; echo more >> /mine/file; touch /tmp/t && echo tmp",
+        ]);
+        assert_eq!(
+            inside.ok(),
+            format!("{uid}\n{gid}\n{}\n{}\n{uid}\ntmp", entry[0], entry[5])
+        );
+        assert_eq!(
+            std::fs::read_to_string(mine.join("file")).unwrap(),
+            "ours\nmore\n"
+        );
+        // keep-id:uid=,gid= puts the user's own IDs elsewhere inside; the rest surround them.
+        let maps = run(&[
+            "--userns=keep-id:uid=200,gid=210",
+            "localhost/busybox",
+            "sh",
+            "-c",
+            "id -u; id -g; cat /proc/self/uid_map",
+        ]);
+        let words: Vec<&str> = maps.ok().split_whitespace().collect();
+        assert_eq!(words[..8], ["200", "210", "0", "1", "200", "200", "0", "1"]);
+        let id = ctx
+            .skiff([
+                "run",
+                "-d",
+                "--userns=keep-id",
+                "localhost/busybox",
+                "sleep",
+                "60",
+            ])
+            .ok()
+            .to_string();
+        let exec_id = |args: &[&str]| {
+            let mut all = vec!["exec"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&[&id, "id", "-u"]);
+            ctx.skiff(all).ok().to_string()
+        };
+        assert_eq!(exec_id(&[]), uid.to_string());
+        assert_eq!(exec_id(&["-u", "0"]), "0");
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.HostConfig.UsernsMode}}", &id])
+                .ok(),
+            "keep-id"
+        );
+        ctx.skiff(["restart", "-t", "0", &id]).ok();
+        assert_eq!(exec_id(&[]), uid.to_string());
+        ctx.skiff(["rm", "-f", "-t", "0", &id]).ok();
+        run(&["--userns=nomap", "localhost/busybox", "id"])
+            .fails(125, "skiff does not copy images with shifted owners");
+        run(&["--uidmap=0:1:5000", "localhost/busybox", "id"]).fails(125, "without HOST_ID 0");
+        // With HOST_ID 0: the user is root inside, the next 5000 IDs follow.
+        let mapped = run(&[
+            "--uidmap=0:0:1",
+            "--uidmap=1:1:5000",
+            "localhost/busybox",
+            "cat",
+            "/proc/self/uid_map",
+        ]);
+        let words: Vec<&str> = mapped.ok().split_whitespace().collect();
+        assert_eq!(words, ["0", "0", "1", "1", "1", "5000"]);
+    });
+}

@@ -8,7 +8,7 @@ use oci_spec::runtime::{Linux, LinuxIdMapping, LinuxNamespace, LinuxNamespaceTyp
 use crate::error::MissingSpecError;
 use crate::namespaces::{NamespaceError, Namespaces};
 use crate::syscall::syscall::{Syscall, create_syscall};
-use crate::utils;
+
 // Wrap the uid/gid path function into a struct for dependency injection. This
 // allows us to mock the id mapping logic in unit tests by using a different
 // base path other than `/proc`.
@@ -220,10 +220,18 @@ impl TryFrom<&Linux> for UserNamespaceConfig {
             uid_mappings: linux.uid_mappings().to_owned(),
             gid_mappings: linux.gid_mappings().to_owned(),
             user_namespace: user_namespace.cloned(),
-            privileged: !utils::rootless_required(&*syscall)?,
+            privileged: creator_privileged(&*syscall),
             id_mapper: UserNamespaceIDMapper::new(),
         })
     }
+}
+
+/// skiff patch: whether the runtime may write any map of IDs it has (and leave setgroups
+/// allowed): root of its own user namespace may, as real root may. Upstream counted root of a
+/// rootless engine's namespace (Podman's and skiff's) as unprivileged, and refused
+/// supplementary groups in a container with a user namespace of its own.
+fn creator_privileged(syscall: &dyn Syscall) -> bool {
+    syscall.get_euid().is_root()
 }
 
 pub fn unprivileged_user_ns_enabled() -> Result<bool> {
@@ -287,7 +295,7 @@ fn validate_spec_for_new_user_ns(
         .as_ref()
         .and_then(|process| process.user().additional_gids().as_ref())
     {
-        let privileged = !utils::rootless_required(syscall)?;
+        let privileged = creator_privileged(syscall);
 
         match (privileged, additional_gids.is_empty()) {
             (true, false) => {
@@ -386,9 +394,10 @@ pub fn lookup_map_binaries(
     let uidmap = lookup_map_binary("newuidmap")?;
     let gidmap = lookup_map_binary("newgidmap")?;
 
+    // skiff patch: without the helpers the maps are written directly (see write_id_mapping).
     match (uidmap, gidmap) {
         (Some(newuidmap), Some(newgidmap)) => Ok(Some((newuidmap, newgidmap))),
-        _ => Err(MappingError::BinaryNotFound),
+        _ => Ok(None),
     }
 }
 
@@ -419,6 +428,21 @@ fn write_id_mapping(
                 tracing::error!(?err, ?map_file, ?mapping, "failed to write uid/gid mapping");
                 MappingError::WriteIDMapping(err)
             })?;
+        }
+        // skiff patch: a process with CAP_SETUID in the parent user namespace (real root, or
+        // root of a rootless engine's namespace) writes the whole map itself, in one write as
+        // the kernel wants; only a process without it needs the setuid helpers, which inside
+        // a user namespace would not run as root and would refuse.
+        _ if std::fs::write(
+            map_file,
+            mappings
+                .iter()
+                .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+                .collect::<String>(),
+        )
+        .is_ok() => {}
+        _ if map_binary.is_none() => {
+            return Err(MappingError::BinaryNotFound);
         }
         _ => {
             let args: Vec<String> = mappings
@@ -520,10 +544,9 @@ mod tests {
             ])
             .build()?;
 
-        // Whether newuidmap/newgidmap are installed is environment dependent,
-        // so this is either Ok(Some(..)) or Err(BinaryNotFound). The point of
-        // the regression test is that it must never be Ok(None).
-        assert!(!matches!(lookup_map_binaries(&linux), Ok(None)));
+        // Whether newuidmap/newgidmap are installed is environment dependent;
+        // skiff patch: without them the maps are written directly (Ok(None)).
+        assert!(lookup_map_binaries(&linux).is_ok());
         Ok(())
     }
 

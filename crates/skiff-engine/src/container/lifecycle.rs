@@ -187,6 +187,7 @@ impl Engine {
         given: Option<&str>,
     ) -> Result<Created, EngineError> {
         spec.validate()?;
+        self.resolve_user_namespace(&mut spec)?;
         let generated = name.is_none();
         let name = match name {
             Some(n) if !names::valid_name(n) => {

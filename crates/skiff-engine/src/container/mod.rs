@@ -14,3 +14,4 @@ pub mod run;
 pub mod stats;
 pub mod store;
 pub mod top;
+mod userns;

@@ -435,6 +435,11 @@ impl ContainerReport {
             "PidMode": r.spec.pid.name(),
             "IpcMode": r.spec.ipc.name(),
             "UTSMode": r.spec.uts.name(),
+            "UsernsMode": r.spec.userns.name(),
+            "IDMappings": {
+                "UIDMap": r.spec.uid_map.iter().map(|m| format!("{}:{}:{}", m.container_id, m.host_id, m.size)).collect::<Vec<_>>(),
+                "GIDMap": r.spec.gid_map.iter().map(|m| format!("{}:{}:{}", m.container_id, m.host_id, m.size)).collect::<Vec<_>>(),
+            },
         });
         if let (Value::Object(config), Value::Object(limits)) =
             (&mut config, limits_config(&r.spec.limits))

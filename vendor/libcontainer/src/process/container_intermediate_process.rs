@@ -106,6 +106,8 @@ pub fn container_intermediate_process(
     // https://man7.org/linux/man-pages/man7/user_namespaces.7.html for more
     // information
     if let Some(user_namespace) = namespaces.get(LinuxNamespaceType::User)? {
+        // skiff patch: namespaces given by path first (see `join_paths_first`).
+        namespaces.join_paths_first()?;
         setup_userns(
             &namespaces,
             user_namespace,
@@ -133,7 +135,9 @@ pub fn container_intermediate_process(
         }
     }
 
-    if let Some(time_namespace) = namespaces.get(LinuxNamespaceType::Time)? {
+    if let Some(time_namespace) = namespaces.get(LinuxNamespaceType::Time)?
+        && !namespaces.joined_first(time_namespace)
+    {
         namespaces.unshare_or_setns(time_namespace)?;
         if time_namespace.path().is_none()
             && linux
@@ -146,7 +150,9 @@ pub fn container_intermediate_process(
     }
 
     // Pid namespace requires an extra fork to enter, so we enter pid namespace now.
-    if let Some(pid_namespace) = namespaces.get(LinuxNamespaceType::Pid)? {
+    if let Some(pid_namespace) = namespaces.get(LinuxNamespaceType::Pid)?
+        && !namespaces.joined_first(pid_namespace)
+    {
         namespaces.unshare_or_setns(pid_namespace)?;
     }
 
