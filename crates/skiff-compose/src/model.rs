@@ -250,6 +250,16 @@ pub struct Service {
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Scalar>,
+    /// `ipc`, `pid`, `uts`: `host`, `private`, `service:NAME` or `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    /// `userns_mode`: as `--userns` (`host`, `keep-id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

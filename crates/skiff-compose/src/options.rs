@@ -235,6 +235,10 @@ impl Project {
             stop_signal: service.stop_signal.clone(),
             memory: service.mem_limit.as_ref().map(|m| m.text()),
             pids_limit: service.pids_limit,
+            ipc: service.ipc.as_deref().map(|m| self.joined_mode(m)),
+            pid: service.pid.as_deref().map(|m| self.joined_mode(m)),
+            uts: service.uts.as_deref().map(|m| self.joined_mode(m)),
+            userns: service.userns_mode.clone(),
             ..Default::default()
         };
         let deploy = service.deploy.clone().unwrap_or_default();
@@ -664,6 +668,14 @@ impl Project {
         paths
     }
 
+    /// A namespace mode of Compose's: `service:NAME` is that service's container's.
+    fn joined_mode(&self, mode: &str) -> String {
+        match mode.strip_prefix("service:") {
+            Some(other) => format!("container:{}", self.container_name(other)),
+            None => mode.to_string(),
+        }
+    }
+
     fn add_networks(
         &self,
         options: &mut CreateOptions,
@@ -671,10 +683,7 @@ impl Project {
         service: &Service,
     ) -> Result<(), String> {
         if let Some(mode) = &service.network_mode {
-            options.network.push(match mode.strip_prefix("service:") {
-                Some(other) => format!("container:{}", self.container_name(other)),
-                None => mode.clone(),
-            });
+            options.network.push(self.joined_mode(mode));
             return Ok(());
         }
         for key in self.service_networks(service) {
@@ -822,6 +831,10 @@ services:
   db:
     image: busybox
     network_mode: host
+    ipc: service:web
+    pid: host
+    uts: container:other
+    userns_mode: keep-id
 volumes: {data: {}}
 networks: {back: {}}
 "#,
@@ -844,7 +857,17 @@ networks: {back: {}}
                 .label
                 .contains(&"com.docker.compose.service=web".to_string())
         );
-        assert_eq!(project.create_options("db").unwrap().network, ["host"]);
+        let db = project.create_options("db").unwrap();
+        assert_eq!(db.network, ["host"]);
+        assert_eq!(
+            (db.ipc.as_deref(), db.pid.as_deref(), db.uts.as_deref()),
+            (
+                Some("container:proj-web-1"),
+                Some("host"),
+                Some("container:other")
+            )
+        );
+        assert_eq!(db.userns.as_deref(), Some("keep-id"));
         assert_eq!(project.ordered_services(&[]).unwrap(), ["db", "web"]);
         assert_eq!(project.container_name("web"), "proj-web-1");
     }
