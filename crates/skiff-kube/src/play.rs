@@ -30,6 +30,8 @@ pub struct PlayOptions {
     pub build: crate::BuildPolicy,
     /// `--annotation KEY=VALUE`: on every container, over the YAML's own.
     pub annotations: Vec<String>,
+    /// `--userns`: every pod's user namespace (`keep-id`), which its containers join.
+    pub userns: Option<String>,
 }
 
 impl Default for PlayOptions {
@@ -42,6 +44,7 @@ impl Default for PlayOptions {
             configmaps: Vec::new(),
             build: crate::BuildPolicy::default(),
             annotations: Vec::new(),
+            userns: None,
         }
     }
 }
@@ -478,6 +481,7 @@ impl Plan {
                 })
                 .collect(),
             label: labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            userns: options.userns.clone(),
             ..Default::default()
         };
         let restart = match spec.restart_policy.as_deref() {

@@ -145,13 +145,13 @@ pub struct CreateOptions {
 
 impl CreateOptions {
     /// The container whose namespaces this one joins (`container:NAME` of `--network`,
-    /// `--pid`, `--ipc` or `--uts`), if any.
+    /// `--pid`, `--ipc`, `--uts` or `--userns`), if any.
     pub fn joined_container(&self) -> Option<&str> {
         self.network
             .iter()
             .map(String::as_str)
             .chain(
-                [&self.pid, &self.ipc, &self.uts]
+                [&self.pid, &self.ipc, &self.uts, &self.userns]
                     .into_iter()
                     .flatten()
                     .map(String::as_str),

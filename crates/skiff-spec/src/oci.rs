@@ -230,9 +230,14 @@ fn config_json(
     }
 
     let mut namespaces = Vec::new();
-    // A user namespace of its own comes first: the others are made inside it, and so are its.
-    if !spec.uid_map.is_empty() {
-        namespaces.push(json!({"type": "user"}));
+    // A user namespace of its own (or another container's) comes first: the others are made
+    // inside it.
+    match (&spec.userns, context.joined_pid) {
+        (crate::UserNamespace::Container(_), Some(pid)) => {
+            namespaces.push(json!({"type": "user", "path": format!("/proc/{pid}/ns/user")}))
+        }
+        _ if !spec.uid_map.is_empty() => namespaces.push(json!({"type": "user"})),
+        _ => {}
     }
     for (kind, mode) in [("pid", &spec.pid), ("ipc", &spec.ipc), ("uts", &spec.uts)] {
         match (mode, context.joined_pid) {
@@ -258,7 +263,7 @@ fn config_json(
         "namespaces": namespaces,
         "cgroupsPath": context.cgroups_path,
     });
-    if !spec.uid_map.is_empty() {
+    if !spec.uid_map.is_empty() && !matches!(spec.userns, crate::UserNamespace::Container(_)) {
         let maps = |maps: &[crate::IdMapping]| {
             maps.iter()
                 .map(
@@ -418,8 +423,13 @@ fn mounts(spec: &ContainerSpec, context: &RuntimeContext) -> Vec<Value> {
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": devpts}),
     ];
     // A message queue filesystem belongs to an IPC namespace: a rootless container cannot
-    // mount the host's.
-    if !(unprivileged && spec.ipc == NamespaceMode::Host) {
+    // mount the host's, nor one with a user namespace of its own another container's.
+    let foreign_ipc = match &spec.ipc {
+        NamespaceMode::Host => unprivileged,
+        NamespaceMode::Container(_) => own_userns,
+        NamespaceMode::Private => false,
+    };
+    if !foreign_ipc {
         mounts.push(json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}));
     }
     mounts.push(shm);

@@ -56,6 +56,11 @@ pub struct PodOptions {
     pub limits: LimitOptions,
     /// `--share-parent`: whether members' cgroups are made below the pod's (default true).
     pub share_parent: Option<bool>,
+    /// `--userns`, `--uidmap`, `--gidmap`: the infra container's user namespace, which the
+    /// members join.
+    pub userns: Option<String>,
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
 }
 
 /// A kernel namespace the members of a pod share (through its infra container).
@@ -238,6 +243,11 @@ impl PodOptions {
             spec.mounts.push(parse_volume(volume)?);
         }
         if !infra {
+            if self.userns.is_some() || !self.uidmap.is_empty() || !self.gidmap.is_empty() {
+                return Err(invalid(
+                    "cannot set a user namespace without an infra container",
+                ));
+            }
             return Ok((spec, None));
         }
         let private = Some("private".to_string());
@@ -260,6 +270,9 @@ impl PodOptions {
             pid: private.clone(),
             ipc: private.clone(),
             uts: private,
+            userns: self.userns.clone(),
+            uidmap: self.uidmap.clone(),
+            gidmap: self.gidmap.clone(),
             ..Default::default()
         };
         Ok((spec, Some(options)))
@@ -335,6 +348,28 @@ mod tests {
         assert!(
             err.contains("invalid kernel namespace to share: mnt"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_pods_user_namespace_is_its_infra_containers() {
+        let options = PodOptions {
+            userns: Some("keep-id".into()),
+            ..Default::default()
+        };
+        let (_, infra) = options.to_spec("p").unwrap();
+        assert_eq!(infra.unwrap().userns.as_deref(), Some("keep-id"));
+        let without = PodOptions {
+            infra: Some(false),
+            uidmap: vec!["0:0:1".into()],
+            ..Default::default()
+        };
+        assert!(
+            without
+                .to_spec("p")
+                .unwrap_err()
+                .to_string()
+                .contains("without an infra container")
         );
     }
 

@@ -21,6 +21,9 @@ pub enum UserNamespace {
     NoMap,
     /// `--uidmap`/`--gidmap`: the maps as given.
     Private,
+    /// `container:NAME`: another container's (held as its full ID once created), as a pod's
+    /// members join their infra container's.
+    Container(String),
 }
 
 impl UserNamespace {
@@ -40,6 +43,7 @@ impl UserNamespace {
             }
             UserNamespace::NoMap => "nomap".into(),
             UserNamespace::Private => "private".into(),
+            UserNamespace::Container(id) => format!("container:{id}"),
         }
     }
 }
@@ -83,11 +87,12 @@ pub fn parse_userns(value: &str) -> Result<UserNamespace, SpecError> {
             Ok(UserNamespace::KeepId { uid, gid })
         }
         "nomap" if options.is_empty() => Ok(UserNamespace::NoMap),
+        "container" if !options.is_empty() => Ok(UserNamespace::Container(options.to_string())),
         "auto" => Err(unsupported("auto")),
         "ns" => Err(unsupported("joining a user namespace by path")),
-        "private" | "container" => Err(unsupported(mode)),
+        "private" => Err(unsupported(mode)),
         _ => Err(SpecError::Option(format!(
-            "--userns {value:?}: expected host, keep-id[:uid=UID,gid=GID] or nomap"
+            "--userns {value:?}: expected host, keep-id[:uid=UID,gid=GID], nomap or container:NAME"
         ))),
     }
 }
@@ -186,7 +191,17 @@ mod tests {
         );
         assert_eq!(custom.name(), "keep-id:uid=200,gid=210");
         assert_eq!(parse_userns("nomap").unwrap(), UserNamespace::NoMap);
-        for bad in ["keep-id:uid=x", "keep-id:size=3", "nomap:x", "sideways"] {
+        assert_eq!(
+            parse_userns("container:web").unwrap(),
+            UserNamespace::Container("web".into())
+        );
+        for bad in [
+            "keep-id:uid=x",
+            "keep-id:size=3",
+            "nomap:x",
+            "container:",
+            "sideways",
+        ] {
             assert!(parse_userns(bad).is_err(), "{bad}");
         }
         assert!(

@@ -869,17 +869,8 @@ pub struct RunArgs {
     /// UTS namespace: host, private or container:NAME
     #[arg(long, value_name = "MODE", overrides_with = "uts")]
     pub uts: Option<String>,
-    /// User namespace: host, keep-id[:uid=UID,gid=GID] (your IDs are the same inside; rootless)
-    /// or nomap (your IDs are not mapped; rootless)
-    #[arg(long, value_name = "MODE", overrides_with = "userns")]
-    pub userns: Option<String>,
-    /// A user namespace mapping container UIDs: CONTAINER_ID:HOST_ID:SIZE (rootless: IDs of
-    /// skiff's user namespace, where you are 0)
-    #[arg(long, value_name = "MAP")]
-    pub uidmap: Vec<String>,
-    /// A user namespace mapping container GIDs: CONTAINER_ID:HOST_ID:SIZE
-    #[arg(long, value_name = "MAP")]
-    pub gidmap: Vec<String>,
+    #[command(flatten)]
+    pub user_namespace: UserNamespaceArgs,
     /// Write the container ID to the file (which must not exist)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<std::path::PathBuf>,
@@ -2054,9 +2045,27 @@ pub struct PodCreateArgs {
     pub replace: bool,
     #[command(flatten)]
     pub resources: PodResourceArgs,
+    #[command(flatten)]
+    pub user_namespace: UserNamespaceArgs,
     /// The pod's name (as --name)
     #[arg(value_name = "NAME")]
     pub pod_name: Option<String>,
+}
+
+/// `--userns`, `--uidmap` and `--gidmap` of `run`, `create` and `pod create`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct UserNamespaceArgs {
+    /// User namespace: host, keep-id[:uid=UID,gid=GID] (your IDs are the same inside; rootless),
+    /// nomap or container:NAME
+    #[arg(long, value_name = "MODE", overrides_with = "userns")]
+    pub userns: Option<String>,
+    /// A user namespace mapping container UIDs: CONTAINER_ID:HOST_ID:SIZE (rootless: IDs of
+    /// skiff's user namespace, where you are 0)
+    #[arg(long, value_name = "MAP")]
+    pub uidmap: Vec<String>,
+    /// A user namespace mapping container GIDs: CONTAINER_ID:HOST_ID:SIZE
+    #[arg(long, value_name = "MAP")]
+    pub gidmap: Vec<String>,
 }
 
 /// The limits of a pod's cgroup, which all its containers share (Podman's `pod create` flags;
@@ -2318,6 +2327,9 @@ pub struct KubePlayArgs {
     /// Add an annotation to the containers or pods (KEY=VALUE)
     #[arg(long, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,
+    /// Every pod's user namespace: host or keep-id[:uid=UID,gid=GID] (rootless)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
     /// The YAML file, or - for standard input
     #[arg(value_name = "KUBEFILE")]
     pub file: String,

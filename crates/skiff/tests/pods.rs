@@ -2,7 +2,7 @@
 //! network, IPC and UTS namespaces (and PID with `--share +pid`), ports are published on the
 //! pod, the pod starts, stops and goes as one, and bad input changes nothing.
 
-use skiff_test::{TestContext, fetch_from_host, free_port};
+use skiff_test::{Mode, TestContext, fetch_from_host, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
@@ -519,4 +519,73 @@ fn rootless_pod_limits_are_refused_with_podmans_warning_where_cgroups_are_not_de
             .ok(),
         "member"
     );
+}
+
+/// `pod create --userns keep-id` (rootless): the infra container gets the user namespace and
+/// every member joins it, running as the user, reaching the others on localhost; a member
+/// may not ask for a user namespace of its own then. `kube play --userns` gives its pods the
+/// same. Root is refused, and nothing is left behind.
+#[test]
+fn pods_share_a_keep_id_user_namespace() {
+    both(|ctx| {
+        if ctx.mode == Mode::Root {
+            ctx.skiff(["pod", "create", "--userns=keep-id", "--name", "kept"])
+                .fails(125, "keep-id is only supported in rootless mode");
+            assert_eq!(ctx.skiff(["pod", "ps", "-q"]).ok(), "");
+            assert_eq!(ctx.skiff(["ps", "-aq"]).ok(), "");
+            return;
+        }
+        let uid = ctx.owner().0.to_string();
+        ctx.skiff(["pod", "create", "--userns=keep-id", "--name", "kept"])
+            .ok();
+        ctx.skiff([
+            "run",
+            "-d",
+            "--pod",
+            "kept",
+            "--name",
+            "web",
+            "localhost/busybox",
+            "sh",
+            "-c",
+            "echo served > /tmp/index.html; exec httpd -f -p 8080 -h /tmp",
+        ])
+        .ok();
+        let member = ctx.skiff([
+            "run", "--rm", "--pod", "kept", "localhost/busybox", "sh", "-c",
+            "id -u; for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/ && break; sleep 0.2; done",
+        ]);
+        assert_eq!(member.ok(), format!("{uid}\nserved"));
+        assert_eq!(
+            ctx.skiff(["exec", "web", "id", "-u"]).ok(),
+            uid,
+            "exec runs as the user too"
+        );
+        ctx.skiff([
+            "run",
+            "--rm",
+            "--pod",
+            "kept",
+            "--userns=keep-id",
+            "localhost/busybox",
+            "true",
+        ])
+        .fails(
+            125,
+            "cannot be set when joining a pod with a user namespace",
+        );
+        ctx.skiff(["pod", "rm", "-f", "-t", "0", "kept"]).ok();
+        let yaml = ctx.scratch("kube").join("pod.yaml");
+        std::fs::write(
+            &yaml,
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: played\nspec:\n  restartPolicy: Never\n  containers:\n  - name: who\n    image: localhost/busybox\n    command: [id, -u]\n",
+        )
+        .unwrap();
+        ctx.chown(&yaml);
+        let yaml = yaml.display().to_string();
+        ctx.skiff(["kube", "play", "--userns=keep-id", &yaml]).ok();
+        assert_eq!(ctx.skiff(["wait", "played-who"]).ok(), "0");
+        assert_eq!(ctx.skiff(["logs", "played-who"]).ok(), uid);
+        ctx.skiff(["kube", "down", &yaml]).ok();
+    });
 }

@@ -104,25 +104,18 @@ impl Namespaces {
         Ok(())
     }
 
-    /// skiff patch: whether the container makes a user namespace of its own.
-    pub fn new_user_namespace(&self) -> bool {
-        self.namespace_map
-            .get(&CloneFlags::CLONE_NEWUSER)
-            .is_some_and(|ns| ns.path().is_none())
-    }
-
     /// skiff patch: whether `namespace` was joined by `join_paths_first` (one given by path,
-    /// beside a new user namespace).
+    /// beside a user namespace the container makes or joins).
     pub fn joined_first(&self, namespace: &LinuxNamespace) -> bool {
-        self.new_user_namespace()
+        self.namespace_map.contains_key(&CloneFlags::CLONE_NEWUSER)
             && namespace.path().is_some()
             && namespace.typ() != LinuxNamespaceType::User
     }
 
-    /// skiff patch: with a new user namespace, the namespaces given by path (a network
-    /// namespace the engine made, another container's) are joined before it, as runc does:
-    /// inside the new user namespace the process has no capability over namespaces its
-    /// parent's owns, and setns() would fail. Call before making the user namespace.
+    /// skiff patch: with a user namespace to make or join, the namespaces given by path (a
+    /// network namespace the engine made, another container's) are joined before it, as runc
+    /// does: inside that user namespace the process has no capability over namespaces its
+    /// parent's owns, and setns() would fail. Call before entering the user namespace.
     pub fn join_paths_first(&self) -> Result<()> {
         for flag in ORDERED_NAMESPACES {
             if let Some(namespace) = self.namespace_map.get(flag)

@@ -790,6 +790,10 @@ impl Engine {
             .find_map(|mode| match mode {
                 skiff_spec::NamespaceMode::Container(id) => Some(id),
                 _ => None,
+            })
+            .or(match &spec.userns {
+                skiff_spec::UserNamespace::Container(id) => Some(id),
+                _ => None,
             });
         let Some(id) = joined else {
             return Ok(None);

@@ -77,6 +77,28 @@ impl Engine {
                 }
                 return Err(unmapped_owner("--userns nomap"));
             }
+            UserNamespace::Container(name) => {
+                let other = self.containers.lookup(&name)?;
+                if other.spec.uid_map.is_empty() {
+                    // Its user namespace is the engine's own.
+                    spec.userns = UserNamespace::Host;
+                    return Ok(());
+                }
+                spec.userns = UserNamespace::Container(other.id);
+                spec.uid_map = other.spec.uid_map;
+                spec.gid_map = other.spec.gid_map;
+                // keep-id's user, as in the namespace's own container.
+                if matches!(other.spec.userns, UserNamespace::KeepId { .. }) {
+                    if spec.user.is_none() {
+                        spec.user = other.spec.user;
+                    }
+                    for user in other.spec.hostuser {
+                        if !spec.hostuser.contains(&user) {
+                            spec.hostuser.push(user);
+                        }
+                    }
+                }
+            }
             UserNamespace::Private => {
                 let (uids, gids) = (
                     EngineIds::read("/proc/self/uid_map"),

@@ -176,6 +176,19 @@ impl Engine {
                     *mode = NamespaceMode::Container(infra.clone());
                 }
             }
+            // A pod whose infra container has a user namespace of its own: its members join it.
+            let infra_spec = self.containers.lookup(infra)?.spec;
+            if !infra_spec.uid_map.is_empty() {
+                if options.userns.is_some()
+                    || !options.uidmap.is_empty()
+                    || !options.gidmap.is_empty()
+                {
+                    return Err(EngineError::InvalidArgument(
+                        "invalid config provided: --userns, --uidmap and --gidmap cannot be set when joining a pod with a user namespace: the pod's is used".into(),
+                    ));
+                }
+                spec.userns = skiff_spec::UserNamespace::Container(infra.clone());
+            }
             if shared(Share::Uts) && spec.hostname.is_some() {
                 return Err(EngineError::InvalidArgument(
                     "invalid config provided: cannot set hostname when joining the pod UTS namespace".into(),

@@ -81,6 +81,7 @@ pub fn play(engine: &mut Engine, args: &KubePlayArgs) -> Result<i32> {
             },
         },
         annotations: args.annotation.clone(),
+        userns: args.userns.clone(),
     };
     let progress = super::registry::progress_printer(args.quiet);
     // --wait: Ctrl-C ends the wait, and the play is taken down (a second ends skiff at once).
