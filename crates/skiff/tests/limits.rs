@@ -228,6 +228,20 @@ fn bad_limits_get_podmans_errors() {
 fn a_cgroup_parent_and_cgroup_namespace_are_the_containers() {
     let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
     let parent = format!("skiff-test-parent-{}", std::process::id());
+    // The parent is the user's to remove, as with Podman: this test removes it.
+    struct RemoveParent(String);
+    impl Drop for RemoveParent {
+        fn drop(&mut self) {
+            for hierarchy in std::fs::read_dir("/sys/fs/cgroup")
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let _ = std::fs::remove_dir(hierarchy.path().join(&self.0));
+            }
+        }
+    }
+    let _remove = RemoveParent(parent.clone());
     let out = ctx
         .skiff([
             "run",
