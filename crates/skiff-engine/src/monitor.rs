@@ -28,6 +28,7 @@ use crate::engine::Engine;
 use crate::environment::{self, var};
 use crate::error::{EngineError, IoContext};
 use crate::hostfiles;
+use crate::mounts::ContainerBase;
 use crate::options::StoreOptions;
 
 /// argv[1] of the hidden command the monitor execs after the container exits.
@@ -64,11 +65,7 @@ impl Engine {
         let monitor = monitor_binary()?;
         let exe = std::env::current_exe().io("find", "/proc/self/exe")?;
         // Read here, so that the child need not open the image database.
-        let image = self.images.resolve(&record.image_id)?;
-        let image = ResolvedImage {
-            config: image.config()?,
-            layers: self.images.layer_paths(&image)?,
-        };
+        let image = self.container_base(record)?;
         let (ours, monitors) = nix::sys::socket::socketpair(
             nix::sys::socket::AddressFamily::Unix,
             SockType::Stream,
@@ -114,7 +111,7 @@ impl Engine {
     fn become_monitor(
         &self,
         record: &ContainerRecord,
-        image: &ResolvedImage,
+        image: &ContainerBase,
         attached: bool,
         stdin: bool,
         (stdout, stderr): (bool, bool),
@@ -416,12 +413,6 @@ fn socket_activation_env() -> Vec<String> {
     env
 }
 
-/// The container's image as the start needs it.
-struct ResolvedImage {
-    config: oci_spec::image::ImageConfiguration,
-    layers: Vec<PathBuf>,
-}
-
 /// What `prepare_stdio` sets up before the container is created.
 struct PreparedStdio {
     container: ContainerStdio,
@@ -548,14 +539,17 @@ impl Engine {
     fn create_and_start(
         &mut self,
         record: &ContainerRecord,
-        image: &ResolvedImage,
+        image: &ContainerBase,
         stdio: ContainerStdio,
     ) -> Result<i32, ChildFailure> {
         let engine_error = ChildFailure::from;
         let layout = self.layout(&record.id, &record.driver);
-        let rootfs = layout
-            .mount(&image.layers, self.opaque)
-            .map_err(|e| engine_error(e.into()))?;
+        let rootfs = match &image.directory {
+            Some(directory) => directory.clone(),
+            None => layout
+                .mount(&image.layers, self.opaque)
+                .map_err(|e| engine_error(e.into()))?,
+        };
         let image_mounts = self.mount_image_volumes(record).map_err(engine_error)?;
         // Before the runtime: the network namespace it will join. Whatever fails from here
         // on gives back the leases and forwards it took.

@@ -34,7 +34,43 @@ pub struct ImageMount {
     pub path: PathBuf,
 }
 
+/// What a container's files stand on.
+pub(crate) struct ContainerBase {
+    /// Its image's configuration (empty for `--rootfs`).
+    pub config: oci_spec::image::ImageConfiguration,
+    /// The layers below its own changes, base first.
+    pub layers: Vec<PathBuf>,
+    /// `--rootfs PATH` (without `:O`): the directory that is its root filesystem itself.
+    pub directory: Option<PathBuf>,
+}
+
 impl Engine {
+    /// A container's image, or its `--rootfs` directory: as the lower layer of its overlay
+    /// with `:O`, as its root filesystem itself without.
+    pub(crate) fn container_base(
+        &self,
+        record: &ContainerRecord,
+    ) -> Result<ContainerBase, EngineError> {
+        if let Some(rootfs) = &record.spec.rootfs {
+            let path = PathBuf::from(&rootfs.path);
+            return Ok(ContainerBase {
+                config: Default::default(),
+                layers: if rootfs.overlay {
+                    vec![path.clone()]
+                } else {
+                    Vec::new()
+                },
+                directory: (!rootfs.overlay).then_some(path),
+            });
+        }
+        let image = self.images.resolve(&record.image_id)?;
+        Ok(ContainerBase {
+            config: image.config()?,
+            layers: self.images.layer_paths(&image)?,
+            directory: None,
+        })
+    }
+
     /// `mount CTR`: mounts the container's root filesystem for the user (once more if it is
     /// mounted) and says where.
     pub fn mount_container(&self, name: &str) -> Result<ContainerMount, EngineError> {
@@ -43,9 +79,17 @@ impl Engine {
         let _lock = self.container_lock(&record.id)?;
         let record = self.refresh(self.containers.lookup(&record.id)?)?;
         let layout = self.layout(&record.id, &record.driver);
+        let base = self.container_base(&record)?;
+        if let Some(directory) = base.directory {
+            // `--rootfs`: its files are that directory's.
+            return Ok(ContainerMount {
+                id: record.id.clone(),
+                name: record.name.clone(),
+                path: directory,
+            });
+        }
         if !is_running(&record) {
-            let image = self.images.resolve(&record.image_id)?;
-            layout.mount(&self.images.layer_paths(&image)?, self.opaque)?;
+            layout.mount(&base.layers, self.opaque)?;
         }
         layout.set_mount_count(layout.mount_count() + 1)?;
         self.emit_container(&record, "mount", None);

@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ContainerSpec {
-    /// The image as the user named it.
+    /// The image as the user named it (empty with `rootfs`).
     pub image: String,
+    /// `--rootfs PATH[:O]`: a directory of the host's as the root filesystem, in place of
+    /// an image.
+    pub rootfs: Option<ExternalRootfs>,
     /// Arguments after the image; empty means the image's Cmd.
     pub command: Vec<String>,
     /// `--entrypoint`; `Some(vec![])` clears the image's entrypoint.
@@ -130,6 +133,35 @@ pub struct ContainerSpec {
     /// The command line that created the container (Podman's CreateCommand), for
     /// `generate systemd --new`; empty when a front end other than the CLI made it.
     pub create_command: Vec<String>,
+}
+
+/// `--rootfs PATH[:O]`: an exploded root filesystem the user manages.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExternalRootfs {
+    /// An absolute path.
+    pub path: String,
+    /// `:O`: the directory is the lower layer of an overlay whose changes stay with the
+    /// container (and go with it); without it the container changes the directory itself.
+    pub overlay: bool,
+}
+
+impl ExternalRootfs {
+    /// `PATH[:O]`.
+    pub fn parse(value: &str) -> Result<Self, crate::SpecError> {
+        let (path, overlay) = match value.strip_suffix(":O") {
+            Some(path) => (path, true),
+            None => (value, false),
+        };
+        if !path.starts_with('/') {
+            return Err(crate::SpecError::Option(format!(
+                "--rootfs {value:?}: must be an absolute path"
+            )));
+        }
+        Ok(Self {
+            path: path.to_string(),
+            overlay,
+        })
+    }
 }
 
 /// How a container gets its PID, IPC or UTS namespace.
@@ -440,7 +472,20 @@ impl RestartPolicy {
 
 #[cfg(test)]
 mod restart_tests {
-    use super::RestartPolicy;
+    use super::{ExternalRootfs, RestartPolicy};
+
+    #[test]
+    fn a_rootfs_is_an_absolute_path_and_o_overlays_it() {
+        assert_eq!(
+            ExternalRootfs::parse("/srv/root:O").unwrap(),
+            ExternalRootfs {
+                path: "/srv/root".into(),
+                overlay: true
+            }
+        );
+        assert!(!ExternalRootfs::parse("/srv/root").unwrap().overlay);
+        assert!(ExternalRootfs::parse("srv/root").is_err());
+    }
 
     #[test]
     fn policies_parse_and_decide_like_podman() {

@@ -14,7 +14,10 @@ use crate::mounts::{parse_tmpfs, parse_volume};
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct CreateOptions {
+    /// The image, or with `rootfs` the root filesystem's directory (`PATH[:O]`).
     pub image: String,
+    /// `--rootfs`: `image` names a directory of the host's, not an image.
+    pub rootfs: bool,
     pub command: Vec<String>,
     /// `--entrypoint`: a JSON array or one program; empty clears the image's.
     pub entrypoint: Option<String>,
@@ -217,8 +220,17 @@ impl CreateOptions {
     /// Validates the options and makes the spec; `default_network` is the engine's, for a
     /// container without `--network`.
     pub fn to_spec(&self, default_network: NetworkMode) -> Result<ContainerSpec, SpecError> {
+        let rootfs = self
+            .rootfs
+            .then(|| crate::container::ExternalRootfs::parse(&self.image))
+            .transpose()?;
         let mut spec = ContainerSpec {
-            image: self.image.clone(),
+            image: if rootfs.is_some() {
+                String::new()
+            } else {
+                self.image.clone()
+            },
+            rootfs,
             command: self.command.clone(),
             entrypoint: self.entrypoint.as_deref().map(entrypoint),
             env: host_environment(self.env_host)

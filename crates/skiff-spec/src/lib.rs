@@ -21,9 +21,9 @@ pub use capabilities::{
     normalize_capability,
 };
 pub use container::{
-    ContainerSpec, ImageVolumes, LogConfig, MountSpec, NamespaceMode, NetworkAttachment,
-    NetworkMode, PortMapping, RestartPolicy, SdNotify, SeccompChoice, SecretTarget, SecretUse,
-    SlirpOptions, SystemdMode,
+    ContainerSpec, ExternalRootfs, ImageVolumes, LogConfig, MountSpec, NamespaceMode,
+    NetworkAttachment, NetworkMode, PortMapping, RestartPolicy, SdNotify, SeccompChoice,
+    SecretTarget, SecretUse, SlirpOptions, SystemdMode,
 };
 pub use create::{CreateOptions, environment_entries, parse_memory};
 pub use error::SpecError;

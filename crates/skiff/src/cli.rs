@@ -652,6 +652,10 @@ pub struct RunArgs {
     /// Remove container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// The first argument is not an image but the container's root filesystem, a directory
+    /// (PATH[:O]: its changes go to an overlay the container keeps)
+    #[arg(long)]
+    pub rootfs: bool,
     /// Assign a name to the container
     #[arg(long)]
     pub name: Option<String>,

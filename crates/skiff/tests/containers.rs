@@ -1194,3 +1194,90 @@ fn userns_keep_id_and_id_maps() {
         assert_eq!(words, ["0", "0", "1", "1", "1", "5000"]);
     });
 }
+
+/// `--rootfs PATH`: a directory of the host's is the container's root filesystem, changed in
+/// place; with `PATH:O` the changes go to an overlay that goes with the container. Removing
+/// either leaves the directory; commit and diff say why they cannot; a relative or missing
+/// path is refused.
+#[test]
+fn rootfs_runs_a_directory_of_the_hosts() {
+    both(|ctx| {
+        let rootfs = ctx.scratch("rootfs");
+        let tarball = ctx.dir.join("rootfs.tar");
+        std::fs::copy(skiff_test::busybox_tarball(), &tarball).unwrap();
+        ctx.chown(&tarball);
+        let unpacked = ctx
+            .user_command("tar", &[])
+            .arg("-xf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&rootfs)
+            .status()
+            .unwrap();
+        assert!(unpacked.success());
+        let path = rootfs.display().to_string();
+        let overlay = format!("{path}:O");
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--name",
+                "inplace",
+                "--rootfs",
+                &path,
+                "sh",
+                "-c",
+                "id -u; echo here > /marker"
+            ])
+            .ok(),
+            "0"
+        );
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("marker")).unwrap(),
+            "here\n"
+        );
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{.Rootfs}}|{{.ImageName}}",
+                "inplace"
+            ])
+            .ok(),
+            format!("{path}|")
+        );
+        assert_eq!(
+            ctx.skiff([
+                "run",
+                "--name",
+                "layered",
+                "--rootfs",
+                &overlay,
+                "sh",
+                "-c",
+                "cat /marker; echo mine > /own"
+            ])
+            .ok(),
+            "here"
+        );
+        assert!(
+            !rootfs.join("own").exists(),
+            "the overlay keeps its changes"
+        );
+        assert_eq!(ctx.skiff(["start", "-a", "layered"]).ok(), "here");
+        // Another container's overlay is its own.
+        ctx.skiff(["run", "--rm", "--rootfs", &overlay, "cat", "/own"])
+            .fails(1, "can't open '/own'");
+        ctx.skiff(["commit", "layered", "nope"])
+            .fails(125, "created with --rootfs");
+        ctx.skiff(["diff", "inplace"])
+            .fails(125, "changes its --rootfs directory itself");
+        ctx.skiff(["rm", "inplace", "layered"]).ok();
+        assert!(rootfs.join("bin/busybox").exists() && rootfs.join("marker").exists());
+        ctx.skiff(["run", "--rm", "--rootfs", "relative/dir", "true"])
+            .fails(125, "must be an absolute path");
+        ctx.skiff(["run", "--rm", "--rootfs", "/nonexistent/rootfs", "true"])
+            .fails(125, "--rootfs /nonexistent/rootfs: no such directory");
+        ctx.skiff(["run", "--rm", "--rootfs", &path])
+            .fails(125, "no command or entrypoint provided");
+    });
+}

@@ -73,8 +73,14 @@ impl ChangeRoot {
 
 impl Engine {
     fn change_root(&self, record: &ContainerRecord) -> Result<ChangeRoot, EngineError> {
-        let image = self.images.resolve(&record.image_id)?;
-        let layers = self.images.layer_paths(&image)?;
+        let base = self.container_base(record)?;
+        if base.directory.is_some() {
+            return Err(EngineError::InvalidArgument(format!(
+                "container {} changes its --rootfs directory itself: there is no image to compare with",
+                record.name
+            )));
+        }
+        let layers = base.layers;
         let layout = self.layout(&record.id, &record.driver);
         Ok(ChangeRoot {
             upper: layout.upper(),
@@ -168,6 +174,12 @@ impl Engine {
             .map(Reference::parse)
             .transpose()
             .map_err(skiff_image::ImageError::from)?;
+        if record.spec.rootfs.is_some() {
+            return Err(EngineError::InvalidArgument(format!(
+                "container {} was created with --rootfs: it has no image to commit on",
+                record.name
+            )));
+        }
         let parent = self.images.resolve(&record.image_id)?;
         let paused = options.pause && record.state == State::Running;
         if paused {

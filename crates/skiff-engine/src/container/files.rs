@@ -144,8 +144,16 @@ impl Engine {
                 view: false,
             });
         }
-        let image = self.images.resolve(&record.image_id)?;
-        let layers = self.images.layer_paths(&image)?;
+        let base = self.container_base(record)?;
+        if let Some(directory) = &base.directory {
+            // `--rootfs`: the directory itself.
+            return Ok(ContainerRoot {
+                dir: File::open(directory).io("open", directory)?,
+                layout: None,
+                view: false,
+            });
+        }
+        let layers = base.layers;
         let layout = self.layout(&record.id, &record.driver);
         private_mount_namespace()?;
         let running = record.state == State::Running;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -227,8 +227,24 @@ impl Engine {
         self.containers.open_ahead_in_background();
         // Hold the image store shared, so `rmi` cannot remove the image under this create.
         let _lock = FileLock::shared(&self.options.root.join("images.lock"))?;
-        let image = self.images.resolve(&spec.image)?;
-        let config = image.config()?;
+        // `--rootfs`: a directory, with no image (nor its configuration) behind it.
+        let image = match &spec.rootfs {
+            Some(rootfs) => {
+                if !Path::new(&rootfs.path).is_dir() {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "--rootfs {}: no such directory",
+                        rootfs.path
+                    )));
+                }
+                None
+            }
+            None => Some(self.images.resolve(&spec.image)?),
+        };
+        let config = match &image {
+            Some(image) => image.config()?,
+            None => Default::default(),
+        };
+        let config_json = image.as_ref().map_or("", |image| image.config_json());
         for mount in &mut spec.mounts {
             if let MountSpec::Image { source, image, .. } = mount {
                 image.clone_from(&self.images.resolve(source)?.id);
@@ -256,10 +272,9 @@ impl Engine {
         }
         if spec.healthcheck.is_none()
             && !spec.no_healthcheck
-            && image.config_json().contains("\"Healthcheck\"")
+            && config_json.contains("\"Healthcheck\"")
         {
-            let raw: serde_json::Value =
-                serde_json::from_str(image.config_json()).unwrap_or_default();
+            let raw: serde_json::Value = serde_json::from_str(config_json).unwrap_or_default();
             spec.healthcheck = raw
                 .get("config")
                 .and_then(skiff_spec::HealthCheck::from_image);
@@ -340,12 +355,15 @@ impl Engine {
         let record = ContainerRecord {
             id: names::random_id(),
             name,
-            image_id: image.id.clone(),
-            image_name: given
-                .and_then(|g| skiff_image::Reference::parse(g).ok())
-                .and_then(|r| crate::image::name_answering(&image.names, &r))
-                .or_else(|| image.names.first().cloned())
-                .unwrap_or_else(|| spec.image.clone()),
+            image_id: image.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
+            image_name: match &image {
+                Some(image) => given
+                    .and_then(|g| skiff_image::Reference::parse(g).ok())
+                    .and_then(|r| crate::image::name_answering(&image.names, &r))
+                    .or_else(|| image.names.first().cloned())
+                    .unwrap_or_else(|| spec.image.clone()),
+                None => String::new(),
+            },
             created: Utc::now(),
             spec,
             driver: self.driver.name().to_string(),

@@ -357,7 +357,7 @@ impl ContainerReport {
             "Image": r.image_id,
             "ImageName": r.image_name,
             "ImageDigest": self.image_digest,
-            "Rootfs": "",
+            "Rootfs": r.spec.rootfs.as_ref().map(|rootfs| rootfs.path.clone()).unwrap_or_default(),
             "Pod": r.spec.pod.clone().unwrap_or_default(),
             "ResolvConfPath": format!("{}/resolv.conf", self.paths.userdata),
             "HostnamePath": format!("{}/hostname", self.paths.userdata),

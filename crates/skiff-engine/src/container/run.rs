@@ -159,7 +159,9 @@ impl Engine {
         for required in &mut spec.requires {
             *required = self.containers.lookup(required)?.id;
         }
-        spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
+        if spec.rootfs.is_none() {
+            spec.image = self.image_for_run(&new.options.image, new.pull, &pull, progress)?;
+        }
         let Some(pod) = &new.options.pod else {
             return self.create_container_as(spec, new.name.as_deref(), Some(&new.options.image));
         };

@@ -6,6 +6,7 @@ use crate::cli::RunArgs;
 pub fn create_options(args: &RunArgs) -> CreateOptions {
     CreateOptions {
         image: args.image.clone(),
+        rootfs: args.rootfs,
         command: args.command.clone(),
         entrypoint: args.entrypoint.clone(),
         env: args.process.env.clone(),
