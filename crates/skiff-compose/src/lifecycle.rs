@@ -185,10 +185,20 @@ impl Project {
                 self.take_down(engine, &orphan, options.timeout, progress)?;
             }
         }
+        // Containers made but not yet started: started together (in parallel) once a service
+        // depends on one of them, or at the end.
+        let mut pending: Vec<(String, String)> = Vec::new();
         for (name, create, replicas) in planned {
             let image =
                 self.prepare_image(engine, &name, options.build, output.build, output.pull)?;
-            for (dependency, condition) in self.dependencies(&name)? {
+            let dependencies = self.dependencies(&name)?;
+            if dependencies
+                .iter()
+                .any(|(dependency, _)| pending.iter().any(|(service, _)| service == dependency))
+            {
+                start_pending(engine, &mut pending, progress)?;
+            }
+            for (dependency, condition) in dependencies {
                 if !options.no_start {
                     self.wait_for(engine, &dependency, &condition)?;
                 }
@@ -245,8 +255,7 @@ impl Project {
                     }
                 }
                 if !options.no_start {
-                    engine.start_container(&container, StartMode::Detached)?;
-                    progress(&format!("Container {container}  Started"));
+                    pending.push((name.clone(), container));
                 }
             }
             // Scaled down: the highest numbers go.
@@ -256,7 +265,7 @@ impl Project {
                 }
             }
         }
-        Ok(())
+        start_pending(engine, &mut pending, progress)
     }
 
     /// Stops (within `timeout`) and removes one container.
@@ -827,4 +836,27 @@ impl Project {
         }
         Ok(())
     }
+}
+
+/// Starts the containers `up` made (service, container), all at once: each monitor sets its
+/// container up while the next is launched. The first failure is the error; the others
+/// still start.
+fn start_pending(
+    engine: &mut Engine,
+    pending: &mut Vec<(String, String)>,
+    progress: &dyn Fn(&str),
+) -> Result<(), EngineError> {
+    let names: Vec<&str> = pending.iter().map(|(_, c)| c.as_str()).collect();
+    let results = engine.start_containers(&names);
+    let mut first_error = None;
+    for ((_, container), result) in pending.iter().zip(results) {
+        match result {
+            Ok(_) => progress(&format!("Container {container}  Started")),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    pending.clear();
+    first_error.map_or(Ok(()), Err)
 }

@@ -643,3 +643,48 @@ fn external_secrets_come_from_the_secret_store() {
     let run = skiff_compose(&ctx, &dir, &["run", "--rm", "app"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, "k3y"), "{run:?}");
 }
+
+/// `up -d` starts the services that wait on nothing together, and those that depend on them
+/// once they run: all of them start; one that cannot start is the error (with its exit
+/// code), and the others run all the same.
+#[test]
+fn up_starts_independent_services_together() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let dir = ctx.scratch("many");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        r#"services:
+  a: {image: localhost/busybox, command: sleep 1000, stop_signal: SIGKILL}
+  b: {image: localhost/busybox, command: sleep 1000, stop_signal: SIGKILL, deploy: {replicas: 2}}
+  c: {image: localhost/busybox, command: sleep 1000, stop_signal: SIGKILL, depends_on: [a, b]}
+  broken: {image: localhost/busybox, command: /no/such/program, profiles: [broken]}
+  d: {image: localhost/busybox, command: sleep 1000, stop_signal: SIGKILL, profiles: [broken]}
+"#,
+    )
+    .unwrap();
+    let up = skiff_compose(&ctx, &dir, &["up", "-d"]);
+    assert_eq!(up.code, 0, "{up:?}");
+    let running = || {
+        let mut names: Vec<String> = ctx
+            .skiff(["ps", "--format", "{{.Names}}"])
+            .ok()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(running(), ["many-a-1", "many-b-1", "many-b-2", "many-c-1"]);
+    let started = up.stderr.matches("  Started").count();
+    assert_eq!(started, 4, "{}", up.stderr);
+    let failed = skiff_compose(&ctx, &dir, &["--profile", "broken", "up", "-d"]);
+    assert_eq!(failed.code, 127, "{failed:?}");
+    assert!(failed.stderr.contains("/no/such/program"), "{failed:?}");
+    assert_eq!(
+        running(),
+        ["many-a-1", "many-b-1", "many-b-2", "many-c-1", "many-d-1"]
+    );
+    let down = ["--profile", "broken", "down", "-t", "0"];
+    assert_eq!(skiff_compose(&ctx, &dir, &down).code, 0);
+    assert_eq!(running(), Vec::<String>::new());
+}

@@ -419,61 +419,6 @@ impl Engine {
         mode: StartMode,
         starter: Starter,
     ) -> Result<i32, EngineError> {
-        let id = self.containers.lookup(name_or_id)?.id;
-        // One start at a time, and not while a previous run's cleanup is still going.
-        let lock = self.container_lock(&id)?;
-        let record = self.refresh(self.containers.lookup(&id)?)?;
-        if record.state == State::Running {
-            return match mode {
-                StartMode::Detached => Ok(record.pid),
-                StartMode::Attached { .. } => Err(EngineError::InvalidState(format!(
-                    "container {} is already running",
-                    record.name
-                ))),
-            };
-        }
-        // A pod member: the pod's cgroup is made and its infra container runs first, as in
-        // Podman.
-        if let Some(pod) = &record.spec.pod
-            && let Some(pod) = self.containers.pod(pod)?
-        {
-            self.make_pod_cgroup(&pod)?;
-            if let Some(infra) = pod.infra_id
-                && infra != record.id
-                && self.container_pid(&infra)?.is_none()
-            {
-                self.start_container_as(&infra, StartMode::Detached, Starter::User)?;
-            }
-        }
-        // `--requires`: the containers this one needs run first, as in Podman.
-        for required in &record.spec.requires {
-            if self.container_pid(required)?.is_none() {
-                self.start_container_as(required, StartMode::Detached, Starter::User)?;
-            }
-        }
-        match starter {
-            // Only when there is something to reset: an ordinary start writes nothing here.
-            Starter::User if record.stopped_by_user || record.restart_count > 0 => {
-                self.containers.started_by_user(&record.id)?
-            }
-            Starter::User => {}
-            Starter::RestartPolicy => {
-                if record.stopped_by_user {
-                    return Ok(0);
-                }
-                self.containers.count_restart(&record.id)?;
-            }
-        }
-        check_preserved_fds(record.spec.preserve_fds)?;
-        let run_dir = self.run_dir(&record.id);
-        fs::create_dir_all(&run_dir).io("create", &run_dir)?;
-        let _ = fs::remove_file(self.exit_path(&record.id));
-        fs::create_dir_all(self.userdata_dir(&record.id))
-            .io("create", self.userdata_dir(&record.id))?;
-        if record.spec.healthcheck.is_some() {
-            self.reset_health(&record)?;
-        }
-
         let attached = matches!(mode, StartMode::Attached { .. });
         let (stdin, detach_keys, streams, kill_on_signal) = match &mode {
             StartMode::Attached {
@@ -490,83 +435,18 @@ impl Engine {
             ),
             StartMode::Detached => (false, Vec::new(), (false, false), false),
         };
-        // Without a terminal, signals wait for the container from before it exists: one that
-        // came between its start and this process's wait would otherwise end this process
-        // and leave the container behind. (The launched child unblocks them.)
-        let early_proxy = (attached && !record.spec.tty)
-            .then(SignalProxy::install)
-            .flatten()
+        let launched = match self.launch_start(name_or_id, starter, attached, stdin, streams)? {
+            Launch::Done(pid) => return Ok(pid),
+            Launch::Started(launched) => launched,
+        };
+        // The signal proxy `launch_start` installed, now told what a signal does.
+        let mut launched = launched;
+        let early_proxy = launched
+            .early_proxy
+            .take()
             .map(|p| p.killing(kill_on_signal));
-        crate::debug!(
-            "Starting container {} with OCI runtime {:?}",
-            record.id,
-            record.runtime
-        );
-        let mut sync = SyncReader {
-            channel: self.launch(&record, attached, stdin, streams)?,
-            buffer: Vec::new(),
-            primer: None,
-        };
-        // While the child sets the container up, this process has time on the other CPU.
-        // The embedded runtime on cgroup v1 moves its single-threaded process into the
-        // container's cgroups without the kernel's migration lock (vendor/libcgroups): make
-        // the cgroup directories for it. Elsewhere keep that lock warm (see `CgroupPrimer`),
-        // so the runtime's move does not wait for an RCU grace period.
-        let cgroup = Engine::cgroup_path(&record.spec, &record.id);
-        let lockless_move = skiff_runtime::is_embedded(&record.runtime)
-            && self.cgroup == crate::options::CgroupMode::Legacy;
-        if self.cgroups_usable() && lockless_move {
-            process::make_v1_cgroup(&cgroup);
-        } else if self.cgroups_usable() {
-            sync.primer = process::CgroupPrimer::new();
-            if let Some(primer) = &sync.primer {
-                primer.prime();
-            }
-        }
-        let failed = || {
-            reap_children();
-            skiff_runtime::remove_cgroup(std::path::Path::new(&cgroup));
-        };
-        let pid = match sync.next(None) {
-            Some(SyncMessage::Started(pid)) => pid,
-            Some(SyncMessage::Error {
-                code,
-                kind,
-                message,
-            }) => {
-                failed();
-                return Err(EngineError::from_child(code, &kind, message));
-            }
-            _ => {
-                failed();
-                return Err(EngineError::StartFailed(
-                    125,
-                    format!(
-                        "container {}: the monitor exited before the container started",
-                        record.name
-                    ),
-                ));
-            }
-        };
-        // The monitor's PID, looked up only for those who are told it (off the plain start).
-        let notify = crate::environment::var(crate::notify::NOTIFY_SOCKET)
-            .filter(|_| record.spec.sdnotify != skiff_spec::SdNotify::Ignore);
-        if let Some(path) = &record.spec.pidfile {
-            fs::write(path, pid.to_string()).io("write", path)?;
-        }
-        if record.spec.conmon_pidfile.is_some() || notify.is_some() {
-            let monitor = self.containers.lookup(&record.id)?.monitor_pid;
-            if let Some(path) = &record.spec.conmon_pidfile {
-                fs::write(path, monitor.to_string()).io("write", path)?;
-            }
-            if let Some(socket) = notify {
-                notify_unit(&socket, record.spec.sdnotify, monitor);
-            }
-        }
-        self.emit_container(&record, "init", None);
-        self.emit_container(&record, "start", None);
-        // The cleanup after the container's exit takes this lock: let go of it now.
-        drop(lock);
+        let record = launched.record.clone();
+        let (pid, mut sync) = self.await_start(launched)?;
         if !attached {
             return Ok(pid);
         }
@@ -618,6 +498,187 @@ impl Engine {
                 Ok(record.exit_code)
             }
         }
+    }
+
+    /// The first half of a start: checks, then the monitor is forked and sets the container
+    /// up on its own while this process goes on (`await_start` waits for it). Several
+    /// launched at once start in parallel (`start_containers`).
+    fn launch_start(
+        &mut self,
+        name_or_id: &str,
+        starter: Starter,
+        attached: bool,
+        stdin: bool,
+        streams: (bool, bool),
+    ) -> Result<Launch, EngineError> {
+        let id = self.containers.lookup(name_or_id)?.id;
+        // One start at a time, and not while a previous run's cleanup is still going.
+        let lock = self.container_lock(&id)?;
+        let record = self.refresh(self.containers.lookup(&id)?)?;
+        if record.state == State::Running {
+            return match attached {
+                false => Ok(Launch::Done(record.pid)),
+                true => Err(EngineError::InvalidState(format!(
+                    "container {} is already running",
+                    record.name
+                ))),
+            };
+        }
+        // A pod member: the pod's cgroup is made and its infra container runs first, as in
+        // Podman.
+        if let Some(pod) = &record.spec.pod
+            && let Some(pod) = self.containers.pod(pod)?
+        {
+            self.make_pod_cgroup(&pod)?;
+            if let Some(infra) = pod.infra_id
+                && infra != record.id
+                && self.container_pid(&infra)?.is_none()
+            {
+                self.start_container_as(&infra, StartMode::Detached, Starter::User)?;
+            }
+        }
+        // `--requires`: the containers this one needs run first, as in Podman.
+        for required in &record.spec.requires {
+            if self.container_pid(required)?.is_none() {
+                self.start_container_as(required, StartMode::Detached, Starter::User)?;
+            }
+        }
+        match starter {
+            // Only when there is something to reset: an ordinary start writes nothing here.
+            Starter::User if record.stopped_by_user || record.restart_count > 0 => {
+                self.containers.started_by_user(&record.id)?
+            }
+            Starter::User => {}
+            Starter::RestartPolicy => {
+                if record.stopped_by_user {
+                    return Ok(Launch::Done(0));
+                }
+                self.containers.count_restart(&record.id)?;
+            }
+        }
+        check_preserved_fds(record.spec.preserve_fds)?;
+        let run_dir = self.run_dir(&record.id);
+        fs::create_dir_all(&run_dir).io("create", &run_dir)?;
+        let _ = fs::remove_file(self.exit_path(&record.id));
+        fs::create_dir_all(self.userdata_dir(&record.id))
+            .io("create", self.userdata_dir(&record.id))?;
+        if record.spec.healthcheck.is_some() {
+            self.reset_health(&record)?;
+        }
+
+        // Without a terminal, signals wait for the container from before it exists: one that
+        // came between its start and this process's wait would otherwise end this process
+        // and leave the container behind. (The launched child unblocks them.)
+        let early_proxy = (attached && !record.spec.tty)
+            .then(SignalProxy::install)
+            .flatten();
+        crate::debug!(
+            "Starting container {} with OCI runtime {:?}",
+            record.id,
+            record.runtime
+        );
+        let mut sync = SyncReader {
+            channel: self.launch(&record, attached, stdin, streams)?,
+            buffer: Vec::new(),
+            primer: None,
+        };
+        // While the child sets the container up, this process has time on the other CPU.
+        // The embedded runtime on cgroup v1 moves its single-threaded process into the
+        // container's cgroups without the kernel's migration lock (vendor/libcgroups): make
+        // the cgroup directories for it. Elsewhere keep that lock warm (see `CgroupPrimer`),
+        // so the runtime's move does not wait for an RCU grace period.
+        let cgroup = Engine::cgroup_path(&record.spec, &record.id);
+        let lockless_move = skiff_runtime::is_embedded(&record.runtime)
+            && self.cgroup == crate::options::CgroupMode::Legacy;
+        if self.cgroups_usable() && lockless_move {
+            process::make_v1_cgroup(&cgroup);
+        } else if self.cgroups_usable() {
+            sync.primer = process::CgroupPrimer::new();
+            if let Some(primer) = &sync.primer {
+                primer.prime();
+            }
+        }
+        Ok(Launch::Started(Box::new(Launched {
+            lock,
+            record,
+            sync,
+            cgroup,
+            early_proxy,
+        })))
+    }
+
+    /// The second half of a start: waits for the monitor to say the container runs, then
+    /// what a start leaves (pidfiles, events). The container's PID, and its sync channel for
+    /// an attached start.
+    fn await_start(&mut self, launched: Box<Launched>) -> Result<(i32, SyncReader), EngineError> {
+        let Launched {
+            lock,
+            record,
+            mut sync,
+            cgroup,
+            early_proxy: _,
+        } = *launched;
+        let failed = || {
+            reap_children();
+            skiff_runtime::remove_cgroup(std::path::Path::new(&cgroup));
+        };
+        let pid = match sync.next(None) {
+            Some(SyncMessage::Started(pid)) => pid,
+            Some(SyncMessage::Error {
+                code,
+                kind,
+                message,
+            }) => {
+                failed();
+                return Err(EngineError::from_child(code, &kind, message));
+            }
+            _ => {
+                failed();
+                return Err(EngineError::StartFailed(
+                    125,
+                    format!(
+                        "container {}: the monitor exited before the container started",
+                        record.name
+                    ),
+                ));
+            }
+        };
+        // The monitor's PID, looked up only for those who are told it (off the plain start).
+        let notify = crate::environment::var(crate::notify::NOTIFY_SOCKET)
+            .filter(|_| record.spec.sdnotify != skiff_spec::SdNotify::Ignore);
+        if let Some(path) = &record.spec.pidfile {
+            fs::write(path, pid.to_string()).io("write", path)?;
+        }
+        if record.spec.conmon_pidfile.is_some() || notify.is_some() {
+            let monitor = self.containers.lookup(&record.id)?.monitor_pid;
+            if let Some(path) = &record.spec.conmon_pidfile {
+                fs::write(path, monitor.to_string()).io("write", path)?;
+            }
+            if let Some(socket) = notify {
+                notify_unit(&socket, record.spec.sdnotify, monitor);
+            }
+        }
+        self.emit_container(&record, "init", None);
+        self.emit_container(&record, "start", None);
+        // The cleanup after the container's exit takes this lock: let go of it now.
+        drop(lock);
+        Ok((pid, sync))
+    }
+
+    /// `start` of several containers, detached, in parallel: each monitor is launched before
+    /// any is waited for. A result per container, in order.
+    pub fn start_containers(&mut self, names: &[&str]) -> Vec<Result<i32, EngineError>> {
+        let launched: Vec<Result<Launch, EngineError>> = names
+            .iter()
+            .map(|name| self.launch_start(name, Starter::User, false, false, (false, false)))
+            .collect();
+        launched
+            .into_iter()
+            .map(|launch| match launch? {
+                Launch::Done(pid) => Ok(pid),
+                Launch::Started(launched) => self.await_start(launched).map(|(pid, _)| pid),
+            })
+            .collect()
     }
 
     /// `attach`: joins this process's stdio to a running container's (through its monitor)
@@ -1341,6 +1402,22 @@ fn reap_children() {
             break;
         }
     }
+}
+
+/// What `launch_start` did: nothing more to do (the PID, or 0), or a monitor launched.
+enum Launch {
+    Done(i32),
+    Started(Box<Launched>),
+}
+
+/// A container whose monitor is setting it up (see `launch_start`).
+struct Launched {
+    lock: FileLock,
+    record: ContainerRecord,
+    sync: SyncReader,
+    cgroup: String,
+    /// Installed before the launch for an attached start without a terminal.
+    early_proxy: Option<SignalProxy>,
 }
 
 /// Reads the monitor's messages (see `skiff_monitor::sync`), forwarding signals to the
