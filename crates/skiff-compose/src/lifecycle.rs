@@ -268,6 +268,34 @@ impl Project {
         start_pending(engine, &mut pending, progress)
     }
 
+    /// Stops (within `timeout`, all at once) and removes containers.
+    fn take_down_together(
+        &self,
+        engine: &mut Engine,
+        containers: &[ContainerReport],
+        timeout: Option<u64>,
+        progress: &dyn Fn(&str),
+    ) -> Result<(), EngineError> {
+        let running: Vec<&str> = containers
+            .iter()
+            .filter(|c| c.is_running())
+            .map(|c| c.name())
+            .collect();
+        for (name, result) in running
+            .iter()
+            .zip(engine.stop_containers(&running, timeout))
+        {
+            result?;
+            progress(&format!("Container {name}  Stopped"));
+        }
+        for container in containers {
+            let name = container.name();
+            engine.remove_container(name, true)?;
+            progress(&format!("Container {name}  Removed"));
+        }
+        Ok(())
+    }
+
     /// Stops (within `timeout`) and removes one container.
     fn take_down(
         &self,
@@ -426,12 +454,23 @@ impl Project {
     ) -> Result<(), EngineError> {
         let (timeout, volumes) = (options.timeout, options.volumes);
         let mut containers = self.containers(engine)?;
-        // Dependents first: the reverse of the start order, then any orphans.
-        let order = self.ordered_services(&[]).unwrap_or_default();
-        containers
-            .sort_by_key(|c| std::cmp::Reverse(order.iter().position(|s| s == service_of(c))));
-        for container in containers {
-            self.take_down(engine, &container, timeout, progress)?;
+        // A service's depth: the longest chain of services below it. Orphans first, then
+        // dependents before what they depend on; those of one depth go down together.
+        let mut depth: std::collections::HashMap<String, usize> = Default::default();
+        for name in self.ordered_services(&[]).unwrap_or_default() {
+            let below = self
+                .dependencies(&name)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|(dependency, _)| depth.get(dependency))
+                .max()
+                .map_or(0, |d| d + 1);
+            depth.insert(name, below);
+        }
+        let level = |c: &ContainerReport| depth.get(service_of(c)).copied().unwrap_or(usize::MAX);
+        containers.sort_by_key(|c| std::cmp::Reverse(level(c)));
+        for group in containers.chunk_by(|a, b| level(a) == level(b)) {
+            self.take_down_together(engine, group, timeout, progress)?;
         }
         if volumes {
             for volume in engine.list_volumes()? {

@@ -685,6 +685,13 @@ fn up_starts_independent_services_together() {
         ["many-a-1", "many-b-1", "many-b-2", "many-c-1", "many-d-1"]
     );
     let down = ["--profile", "broken", "down", "-t", "0"];
-    assert_eq!(skiff_compose(&ctx, &dir, &down).code, 0);
+    let down = skiff_compose(&ctx, &dir, &down);
+    assert_eq!(down.code, 0, "{down:?}");
+    // What depends on others goes first.
+    let stopped = |name: &str| down.stderr.find(&format!("Container {name}  Stopped"));
+    assert!(
+        stopped("many-c-1") < stopped("many-a-1") && stopped("many-a-1").is_some(),
+        "{down:?}"
+    );
     assert_eq!(running(), Vec::<String>::new());
 }

@@ -1281,3 +1281,44 @@ fn rootfs_runs_a_directory_of_the_hosts() {
             .fails(125, "no command or entrypoint provided");
     });
 }
+
+/// `stop A B` tells every container before it waits for any, as Podman stops them: here A
+/// exits on its own only once B has had its stop signal, so a stop that waited for A first
+/// would have to kill it.
+#[test]
+fn stop_signals_all_containers_before_waiting() {
+    let ctx = TestContext::new(SKIFF, Mode::Root).with_busybox();
+    let shared = ctx.scratch("shared");
+    let volume = format!("{}:/shared", shared.display());
+    let run = |name: &str, script: &str| {
+        ctx.skiff([
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-v",
+            &volume,
+            "localhost/busybox",
+            "sh",
+            "-c",
+            script,
+        ])
+        .ok();
+    };
+    run(
+        "a",
+        "trap 'until [ -e /shared/b ]; do sleep 0.1; done; exit 0' TERM; while :; do sleep 0.1; done",
+    );
+    run(
+        "b",
+        "trap 'touch /shared/b; exit 0' TERM; while :; do sleep 0.1; done",
+    );
+    // Both traps are set once the shells loop.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(ctx.skiff(["stop", "-t", "20", "a", "b"]).ok(), "a\nb");
+    assert_eq!(
+        ctx.skiff(["inspect", "--format", "{{.State.ExitCode}}", "a", "b"])
+            .ok(),
+        "0\n0"
+    );
+}

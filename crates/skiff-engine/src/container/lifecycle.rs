@@ -928,12 +928,53 @@ impl Engine {
         name_or_id: &str,
         timeout: Option<u64>,
     ) -> Result<(), EngineError> {
+        let mut results = self.stop_containers(&[name_or_id], timeout);
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    /// `stop` of several containers at once, as Podman's: each gets its stop signal before
+    /// any is waited for, and SIGKILL once its own timeout is over. A result per container,
+    /// in order.
+    pub fn stop_containers(
+        &mut self,
+        names: &[&str],
+        timeout: Option<u64>,
+    ) -> Vec<Result<(), EngineError>> {
+        let signalled: Vec<Result<Option<(ContainerRecord, Instant)>, EngineError>> = names
+            .iter()
+            .map(|name| self.signal_stop(name, timeout))
+            .collect();
+        signalled
+            .into_iter()
+            .map(|signalled| {
+                let Some((record, deadline)) = signalled? else {
+                    return Ok(());
+                };
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left > Duration::ZERO && self.wait_stopped(&record, left)? {
+                    return Ok(());
+                }
+                let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL as i32);
+                self.thaw(&record.id, record.pid);
+                self.wait_stopped(&record, KILL_GRACE)?;
+                Ok(())
+            })
+            .collect()
+    }
+
+    /// The first half of a stop: the container is told (its stop signal, or SIGKILL with no
+    /// time to stop). The record and when its time is over, if it runs.
+    fn signal_stop(
+        &mut self,
+        name_or_id: &str,
+        timeout: Option<u64>,
+    ) -> Result<Option<(ContainerRecord, Instant)>, EngineError> {
         let record = self.refresh(self.containers.lookup(name_or_id)?)?;
         // Before any signal, and even when it already exited (its restart may be pending):
         // the restart policy must not bring it back.
         self.containers.set_stopped_by_user(&record.id)?;
         if record.state != State::Running {
-            return Ok(());
+            return Ok(None);
         }
         let signal = record
             .spec
@@ -943,17 +984,14 @@ impl Engine {
             .unwrap_or(Signal::SIGTERM as i32);
         let timeout = Duration::from_secs(timeout.or(record.spec.stop_timeout).unwrap_or(10));
         self.emit_container(&record, "stop", None);
-        if timeout > Duration::ZERO {
-            let _ = process::signal(record.pid, record.pid_start, signal);
-            self.thaw(&record.id, record.pid);
-            if self.wait_stopped(&record, timeout)? {
-                return Ok(());
-            }
-        }
-        let _ = process::signal(record.pid, record.pid_start, Signal::SIGKILL as i32);
+        let signal = if timeout > Duration::ZERO {
+            signal
+        } else {
+            Signal::SIGKILL as i32
+        };
+        let _ = process::signal(record.pid, record.pid_start, signal);
         self.thaw(&record.id, record.pid);
-        self.wait_stopped(&record, KILL_GRACE)?;
-        Ok(())
+        Ok(Some((record, Instant::now() + timeout)))
     }
 
     /// Waits until the container's exit is recorded and its monitor has finished cleaning up.

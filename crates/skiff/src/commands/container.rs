@@ -171,9 +171,12 @@ pub fn stop(engine: &mut Engine, args: &StopArgs) -> Result<i32> {
     } else {
         with_cidfiles(args.containers.clone(), &args.cidfile, args.ignore)?
     };
+    // All at once, as Podman stops them.
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut results = engine.stop_containers(&all, args.time).into_iter();
     Ok(for_each(
         &names,
-        |name| match engine.stop_container(name, args.time) {
+        |name| match results.next().unwrap_or(Ok(())) {
             Ok(()) => Ok(Some(name.to_string())),
             Err(EngineError::NoSuchContainer(_)) if args.ignore => Ok(None),
             Err(err) => Err(err.into()),
