@@ -49,7 +49,7 @@ pub enum EngineError {
     NetworkInUse(String),
     #[error("{0}")]
     Runtime(#[from] skiff_runtime::RuntimeError),
-    #[error("container database: {0}")]
+    #[error("container database: {}", database_error(.0))]
     Database(#[from] rusqlite::Error),
     #[error("{0}")]
     Json(#[from] serde_json::Error),
@@ -268,9 +268,43 @@ impl<T> IoContext<T> for std::io::Result<T> {
     }
 }
 
+/// SQLite's words, with its extended result code where it has one: "attempt to write a
+/// readonly database" alone does not say which of its several causes it was.
+fn database_error(error: &rusqlite::Error) -> String {
+    match error {
+        // An extended code is the primary one (its low byte) and more.
+        rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code > 0xff => {
+            format!("{error} (SQLite code {})", failure.extended_code)
+        }
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_errors_name_sqlites_extended_code() {
+        let moved = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY_DBMOVED),
+            None,
+        );
+        let text = EngineError::Database(moved).to_string();
+        assert!(
+            text.starts_with("container database: ") && text.ends_with("(SQLite code 1032)"),
+            "{text}"
+        );
+        let plain = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(
+            !EngineError::Database(plain)
+                .to_string()
+                .contains("SQLite code")
+        );
+    }
 
     #[test]
     fn kinds_map_once_to_exit_codes_and_http_statuses() {
