@@ -42,17 +42,18 @@ impl Engine {
         if let Some(infra) = &infra {
             self.start_container(&infra.id, StartMode::Detached)?;
         }
-        let started = self.each_container(members, |engine, c| {
-            engine
-                .start_container(&c.id, StartMode::Detached)
-                .map(drop)
-                .map_err(|err| {
-                    EngineError::StartFailed(
-                        err.exit_code(),
-                        format!("starting container {}: {err}", c.id),
-                    )
-                })
-        });
+        // The members all at once (see `start_containers`).
+        let ids: Vec<&str> = members.iter().map(|c| c.id.as_str()).collect();
+        let started = ids
+            .iter()
+            .zip(self.start_containers(&ids))
+            .find_map(|(id, result)| result.err().map(|err| (id, err)))
+            .map_or(Ok(()), |(id, err)| {
+                Err(EngineError::StartFailed(
+                    err.exit_code(),
+                    format!("starting container {id}: {err}"),
+                ))
+            });
         self.emit_pod(&pod, "start");
         started.map(|()| pod.id)
     }
@@ -71,9 +72,18 @@ impl Engine {
 
     fn stop_members(&mut self, pod: &PodRecord, timeout: Option<u64>) -> Result<(), EngineError> {
         let (members, infra) = self.members(pod)?;
-        self.each_container(members.into_iter().rev().chain(infra), |engine, c| {
-            engine.stop_container(&c.id, timeout)
-        })
+        // The members all at once, then the infra container.
+        let ids: Vec<&str> = members.iter().rev().map(|c| c.id.as_str()).collect();
+        let mut first = self
+            .stop_containers(&ids, timeout)
+            .into_iter()
+            .find_map(Result::err);
+        if let Some(infra) = infra
+            && let Err(err) = self.stop_container(&infra.id, timeout)
+        {
+            first.get_or_insert(err);
+        }
+        first.map_or(Ok(()), Err)
     }
 
     /// After a member exited: a pod created with `--exit-policy stop` whose members have all
