@@ -262,12 +262,12 @@ fn passwd_entry(passwd: &str, user: &str) -> Option<String> {
 }
 
 /// The container's /etc/passwd with the `--hostuser` entries it lacks, written to `userdata`
-/// (to bind over the image's); None without `--hostuser`.
+/// (to bind over the image's): where, and its text. None without `--hostuser`.
 pub(crate) fn passwd_with_host_users(
     userdata: &Path,
     rootfs: &Path,
     users: &[String],
-) -> Result<Option<std::path::PathBuf>, EngineError> {
+) -> Result<Option<(std::path::PathBuf, String)>, EngineError> {
     if users.is_empty() {
         return Ok(None);
     }
@@ -284,8 +284,8 @@ pub(crate) fn passwd_with_host_users(
         }
     }
     let path = userdata.join("passwd");
-    fs::write(&path, passwd).io("write", &path)?;
-    Ok(Some(path))
+    fs::write(&path, &passwd).io("write", &path)?;
+    Ok(Some((path, passwd)))
 }
 
 #[cfg(test)]

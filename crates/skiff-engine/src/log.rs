@@ -66,8 +66,10 @@ impl Level {
     }
 }
 
-/// Shows lines at `level` and above from now on (the process's `--log-level`).
+/// Shows lines at `level` and above from now on (the process's `--log-level`, set at its
+/// start, from when a terminal line counts its seconds).
 pub fn set_level(level: Level) {
+    started();
     LEVEL.store(level as u8, Ordering::Relaxed);
 }
 

@@ -592,7 +592,7 @@ impl Engine {
         .map_err(engine_error)?;
         let with_extras;
         // The user is looked up in the /etc/passwd the container gets.
-        let passwd_file = passwd.clone();
+        let (passwd, passwd_text) = passwd.unzip();
         let spec = if secrets.files.is_empty() && secrets.env.is_empty() && passwd.is_none() {
             &record.spec
         } else {
@@ -668,8 +668,8 @@ impl Engine {
         .map_err(engine_error)?;
         let image_user = config.config().as_ref().and_then(|c| c.user().clone());
         let mut user = skiff_spec::resolve_user_with(
-            |relative| match (&passwd_file, relative) {
-                (Some(passwd), "etc/passwd") => std::fs::read_to_string(passwd).unwrap_or_default(),
+            |relative| match (&passwd_text, relative) {
+                (Some(passwd), "etc/passwd") => passwd.clone(),
                 _ => skiff_spec::read_container_file(rootfs, relative),
             },
             spec.user.as_deref().or(image_user.as_deref()),

@@ -435,18 +435,16 @@ impl Engine {
             ),
             StartMode::Detached => (false, Vec::new(), (false, false), false),
         };
-        let launched = match self.launch_start(name_or_id, starter, attached, stdin, streams)? {
+        let mut launched = match self.launch_start(name_or_id, starter, attached, stdin, streams)? {
             Launch::Done(pid) => return Ok(pid),
             Launch::Started(launched) => launched,
         };
         // The signal proxy `launch_start` installed, now told what a signal does.
-        let mut launched = launched;
         let early_proxy = launched
             .early_proxy
             .take()
             .map(|p| p.killing(kill_on_signal));
-        let record = launched.record.clone();
-        let (pid, mut sync) = self.await_start(launched)?;
+        let (pid, mut sync, record) = self.await_start(launched)?;
         if !attached {
             return Ok(pid);
         }
@@ -608,9 +606,12 @@ impl Engine {
     }
 
     /// The second half of a start: waits for the monitor to say the container runs, then
-    /// what a start leaves (pidfiles, events). The container's PID, and its sync channel for
-    /// an attached start.
-    fn await_start(&mut self, launched: Box<Launched>) -> Result<(i32, SyncReader), EngineError> {
+    /// what a start leaves (pidfiles, events). The container's PID, and its sync channel and
+    /// record for an attached start.
+    fn await_start(
+        &mut self,
+        launched: Box<Launched>,
+    ) -> Result<(i32, SyncReader, ContainerRecord), EngineError> {
         let Launched {
             lock,
             record,
@@ -662,7 +663,7 @@ impl Engine {
         self.emit_container(&record, "start", None);
         // The cleanup after the container's exit takes this lock: let go of it now.
         drop(lock);
-        Ok((pid, sync))
+        Ok((pid, sync, record))
     }
 
     /// `start` of several containers, detached, in parallel: each monitor is launched before
@@ -676,7 +677,7 @@ impl Engine {
             .into_iter()
             .map(|launch| match launch? {
                 Launch::Done(pid) => Ok(pid),
-                Launch::Started(launched) => self.await_start(launched).map(|(pid, _)| pid),
+                Launch::Started(launched) => self.await_start(launched).map(|(pid, ..)| pid),
             })
             .collect()
     }
