@@ -62,19 +62,13 @@ impl Engine {
         })
     }
 
-    /// The same engine with database connections of its own, opened on first use: for a forked
-    /// child (a connection must not cross fork()), without redoing what `open` checked.
-    pub(crate) fn reopened(&self) -> Self {
-        Self {
-            options: self.options.clone(),
-            images: self.images.reopened(),
-            containers: ContainerStore::open(&self.options.root),
-            opaque: self.opaque,
-            driver: self.driver,
-            cgroup: self.cgroup,
-            window: self.window,
-            events_log: Default::default(),
-        }
+    /// Closes the database connections (and those opened ahead); they open again on first
+    /// use. A forked child that goes on using the engine calls this first, so that it opens
+    /// connections of its own that hold real locks (see `LazyDatabase::close`).
+    pub(crate) fn close_databases(&mut self) {
+        skiff_storage::database::close_ahead();
+        self.images.close_database();
+        self.containers.close_database();
     }
 
     /// Opens the image and container databases of the storage at `options` now, for the engine

@@ -56,7 +56,7 @@ impl Engine {
     /// `streams`: which of stdout and stderr an attached start without a terminal copies
     /// to this process's.
     pub(crate) fn launch(
-        &self,
+        &mut self,
         record: &ContainerRecord,
         attached: bool,
         stdin: bool,
@@ -88,7 +88,7 @@ impl Engine {
             nix::unistd::ForkResult::Child => {
                 // The caller may hold signals for its wait (sig-proxy); not this child.
                 let _ = nix::sys::signal::SigSet::all().thread_unblock();
-                skiff_storage::database::forget_ahead();
+                self.close_databases();
                 drop(ours);
                 let code = self.become_monitor(
                     record, &image, attached, stdin, streams, monitors, &monitor, &exe,
@@ -109,7 +109,7 @@ impl Engine {
     /// In the forked child: set up and start the container, then exec the monitor.
     #[allow(clippy::too_many_arguments)]
     fn become_monitor(
-        &self,
+        &mut self,
         record: &ContainerRecord,
         image: &ContainerBase,
         attached: bool,
@@ -151,8 +151,6 @@ impl Engine {
             report(ChildFailure::runtime(125, format!("private mount namespace: {e}")).to_sync());
             return 125;
         }
-        // Fresh connections: SQLite connections must not cross fork().
-        let mut engine = self.reopened();
         let prepared = match self.prepare_stdio(record, attached, stdin) {
             Ok(prepared) => prepared,
             Err(message) => {
@@ -180,13 +178,13 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let pid = match engine.create_and_start(record, image, container) {
+        let pid = match self.create_and_start(record, image, container) {
             Ok(pid) => pid,
             Err(failure) => {
-                let _ = engine.layout(&record.id, &record.driver).unmount();
-                engine.release_image_volumes(record);
+                let _ = self.layout(&record.id, &record.driver).unmount();
+                self.release_image_volumes(record);
                 if record.spec.remove {
-                    let _ = engine.delete_container_files(record);
+                    let _ = self.delete_container_files(record);
                 }
                 report(failure.to_sync());
                 return failure.code;
@@ -205,7 +203,7 @@ impl Engine {
             None => None,
         };
         if !listeners.is_empty()
-            && let Err(message) = engine.forward_rootless_ports(record, pid, listeners)
+            && let Err(message) = self.forward_rootless_ports(record, pid, listeners)
         {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
@@ -214,7 +212,8 @@ impl Engine {
             report(ChildFailure::runtime(125, message).to_sync());
             return 125;
         }
-        drop(engine);
+        // The monitor holds no database open while the container runs.
+        self.close_databases();
         // The container has the descriptors it was to keep; the monitor must not hold them
         // (a pipe's writer held here would keep its reader from ever seeing the end).
         for fd in 3..3 + record.spec.preserve_fds as i32 {

@@ -285,14 +285,10 @@ impl ImageStore {
         LazyDatabase::new(root.join("images.db"), SCHEMA, unchanged)
     }
 
-    /// The same store with a database connection of its own, opened on first use: for a
-    /// forked child (a connection must not cross fork()).
-    pub fn reopened(&self) -> Self {
-        Self {
-            db: LazyDatabase::new(self.db.path().to_path_buf(), SCHEMA, unchanged),
-            layers: self.layers.clone(),
-            lock_path: self.lock_path.clone(),
-        }
+    /// Closes the database connection; it opens again on first use (see
+    /// `LazyDatabase::close`).
+    pub fn close_database(&mut self) {
+        self.db.close();
     }
 
     /// Opens the database of the store under `root` now, for the store opened later in this

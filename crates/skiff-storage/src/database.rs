@@ -61,13 +61,10 @@ impl Ahead {
     }
 }
 
-/// In a forked child: lets go of the databases opened ahead by the parent without closing
-/// them (closing would checkpoint and touch the parent's shared memory). A connection must not
-/// cross fork(); the child opens its own.
-pub fn forget_ahead() {
-    for (_, entry) in ahead().drain(..) {
-        std::mem::forget(entry);
-    }
+/// Closes the connections opened ahead and not taken yet: in a forked child, before it opens
+/// a database (see `LazyDatabase::close`).
+pub fn close_ahead() {
+    drop(ahead().drain(..).collect::<Vec<_>>());
 }
 
 fn ahead() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Ahead)>> {
@@ -156,6 +153,22 @@ impl LazyDatabase {
             ahead.remove(index).1
         };
         Some(entry.wait())
+    }
+
+    /// Closes the connection; the next `get` opens one again. A forked child calls it on the
+    /// connection the parent had open before it opens this database or any other: SQLite
+    /// keeps its record of the locks a process holds on a file in the process's memory, one
+    /// per file, shared by all its connections to it; a child inherits that record but not
+    /// the locks (fcntl locks belong to the process). A connection the child opened while
+    /// the parent's was still in its memory would believe it holds the parent's shared lock,
+    /// take none, and another process could checkpoint and reset the WAL under it (seen as
+    /// "file is not a database" or "attempt to write a readonly database" in the next
+    /// `skiff`). Closing in the child is safe: a connection never
+    /// checkpoints on close (`SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`) and the parent forks with
+    /// no transaction open, so the close only releases the child's copies of the mapping
+    /// and descriptors; the parent's connection, locks and WAL are untouched.
+    pub fn close(&mut self) {
+        self.connection.take();
     }
 
     pub fn path(&self) -> &Path {

@@ -168,7 +168,7 @@ impl Engine {
     /// process: joining the container's PID namespace for it would leave this process unable
     /// to start anything once the container is gone (an on-failure restart).
     fn check_once(
-        &self,
+        &mut self,
         record: &ContainerRecord,
         check: &HealthCheck,
         run_dir: &std::path::Path,
@@ -188,6 +188,7 @@ impl Engine {
             source,
         })?;
         if let nix::unistd::ForkResult::Child = forked {
+            self.close_databases();
             // The check's stdout and stderr are the file: the exec'd process inherits them.
             let started = with_output_to(&out, || self.exec_started(&record.id, &options));
             let result = match started {

@@ -174,6 +174,11 @@ impl ContainerStore {
         LazyDatabase::new(root.join("containers.db"), SCHEMA, add_columns)
     }
 
+    /// See `Engine::close_databases`.
+    pub fn close_database(&mut self) {
+        self.db.close();
+    }
+
     /// Opens the database of the store under `root` now, for the store opened later in this
     /// process (see `LazyDatabase::open_ahead`).
     pub fn open_database_ahead(root: &Path) {
