@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
+use skiff_test::browser::Browser;
 use skiff_test::{TestContext, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
@@ -216,5 +217,90 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
                 .ok(),
             "exited"
         );
+    });
+}
+
+/// A button of a row, found by its text (the page's own words), clicked as a user would.
+fn click(browser: &mut Browser, row: &str, label: &str) {
+    browser.wait_for(
+        &format!("[...document.querySelectorAll('{row} button')].some((b) => b.textContent === '{label}')"),
+        &format!("a {label} button in {row}"),
+    );
+    browser.eval(&format!(
+        "[...document.querySelectorAll('{row} button')].find((b) => b.textContent === '{label}').click()"
+    ));
+}
+
+#[test]
+fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    skiff_test::in_both_modes(SKIFF, |ctx| {
+        ctx.skiff([
+            "run", "-d", "--init", "--name", "webby", "busybox", "sleep", "1000",
+        ])
+        .ok();
+        ctx.skiff(["create", "--name", "idle", "busybox", "true"])
+            .ok();
+        let dashboard = Dashboard::start(ctx);
+        let mut browser = Browser::open(
+            &format!("{}#containers", dashboard.url),
+            &ctx.scratch("chromium-clicks"),
+        );
+        browser.wait_for(
+            r#"document.querySelector('tr[data-container="webby"] .state-running')"#,
+            "webby running",
+        );
+        // Started by the CLI, shown by the page without a reload.
+        browser.eval("window.notReloaded = true");
+        ctx.skiff([
+            "run", "-d", "--init", "--name", "late", "busybox", "sleep", "1000",
+        ])
+        .ok();
+        browser.wait_for(
+            r#"window.notReloaded && document.querySelector('tr[data-container="late"] .state-running')"#,
+            "the container the CLI started",
+        );
+        browser.screenshot(&shots.join(format!("{:?}-containers.png", ctx.mode)));
+        // Stopped by a click: the CLI sees it.
+        click(&mut browser, r#"tr[data-container="webby"]"#, "Stop");
+        browser.wait_for(
+            r#"document.querySelector('tr[data-container="webby"] .state-exited')"#,
+            "webby stopped",
+        );
+        assert_eq!(
+            ctx.skiff(["inspect", "--format", "{{.State.Status}}", "webby"])
+                .ok(),
+            "exited"
+        );
+        // Removed by a click, once the user confirms.
+        click(&mut browser, r#"tr[data-container="idle"]"#, "Remove");
+        browser.wait_for(
+            r#"!document.querySelector('tr[data-container="idle"]')"#,
+            "idle removed",
+        );
+        assert_eq!(browser.dialogs, ["Remove container idle?"]);
+        assert_eq!(
+            ctx.skiff(["ps", "-a", "--format", "{{.Names}}", "--sort", "names"])
+                .ok(),
+            "late\nwebby"
+        );
+        // What the CLI did is in the overview's recent events.
+        browser.eval(r#"document.querySelector('nav button[data-tab="overview"]').click()"#);
+        browser.wait_for(
+            "document.querySelector('#events').innerText.includes('container start late')",
+            "the CLI's start in the recent events",
+        );
+        for tab in [
+            "overview", "pods", "compose", "images", "volumes", "networks",
+        ] {
+            browser.eval(&format!(
+                r#"document.querySelector('nav button[data-tab="{tab}"]').click()"#
+            ));
+            browser.wait_for(
+                &format!("!document.getElementById('{tab}').hidden"),
+                &format!("the {tab} section"),
+            );
+            browser.screenshot(&shots.join(format!("{:?}-{tab}.png", ctx.mode)));
+        }
     });
 }

@@ -1,12 +1,14 @@
 // skiff's dashboard: the Docker-compatible API of the same service, read and acted on from
-// the page. Lists refresh from the event log (polled), so what the CLI does shows here too.
+// the page. Lists refresh on each event of the engine's event stream, so what the CLI does
+// shows here too, without a reload.
 "use strict";
 const API = "/v1.44";
 const LIBPOD = "/v4.0.0/libpod";
 const PROJECT = "com.docker.compose.project";
 const $ = (selector) => document.querySelector(selector);
 let tab = "overview";
-let lastEvent = Math.floor(Date.now() / 1000) - 600;
+// The last event shown (Docker's timeNano), where a broken event stream picks up again.
+let lastEvent = (Date.now() - 600 * 1000) * 1e6;
 
 function say(text, ok) {
   const message = $("#message");
@@ -253,31 +255,80 @@ async function showLogs(id, name) {
   $("#logs").hidden = false;
 }
 
-async function events() {
-  const now = Math.floor(Date.now() / 1000);
-  const buffer = await call("GET", `/events?since=${lastEvent}&until=${now}`);
-  lastEvent = now;
-  const lines = new TextDecoder().decode(buffer).split("\n").filter(Boolean);
+function showEvent(event) {
+  const item = document.createElement("li");
+  const name = (event.Actor && event.Actor.Attributes && event.Actor.Attributes.name) || event.id || "";
+  item.textContent = `${new Date(event.time * 1000).toLocaleTimeString()} ${event.Type} ${event.Action} ${name}`;
   const list = $("#events");
-  for (const line of lines) {
-    try {
-      const event = JSON.parse(line);
-      const item = document.createElement("li");
-      const name = (event.Actor && event.Actor.Attributes && event.Actor.Attributes.name) || event.id || "";
-      item.textContent = `${new Date(event.time * 1000).toLocaleTimeString()} ${event.Type} ${event.Action} ${name}`;
-      list.prepend(item);
-    } catch (_) { /* not an event */ }
-  }
+  list.prepend(item);
   while (list.children.length > 50) list.lastChild.remove();
-  return lines.length > 0;
 }
 
-async function refresh() {
-  try {
-    await views[tab]();
-  } catch (error) {
-    say(error.message);
+// The event stream (newline-separated JSON), followed for as long as the page is open: each
+// event is listed and has the section shown refreshed. A broken stream is taken up again
+// from the last event seen.
+async function followEvents() {
+  const decoder = new TextDecoder();
+  for (;;) {
+    try {
+      const since = (lastEvent / 1e9).toFixed(9);
+      const response = await fetch(`${API}/events?since=${since}`, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(response.statusText);
+      const reader = response.body.getReader();
+      let rest = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += decoder.decode(value, { stream: true });
+        const lines = rest.split("\n");
+        rest = lines.pop();
+        for (const line of lines.filter(Boolean)) {
+          const event = JSON.parse(line);
+          if (event.timeNano <= lastEvent) continue;
+          lastEvent = event.timeNano;
+          showEvent(event);
+          refreshSoon();
+        }
+      }
+    } catch (_) { /* taken up again below */ }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+}
+
+// One refresh at a time; asked for during one, another follows it. Events come in bursts
+// (a start is init and start): they are gathered for a moment first.
+let refreshing = null;
+let again = false;
+let pending = null;
+
+async function refresh() {
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      again = false;
+      try {
+        await views[tab]();
+      } catch (error) {
+        say(error.message);
+      }
+    } while (again);
+  })();
+  try {
+    await refreshing;
+  } finally {
+    refreshing = null;
+  }
+}
+
+function refreshSoon() {
+  if (pending) return;
+  pending = setTimeout(() => {
+    pending = null;
+    refresh();
+  }, 20);
 }
 
 function show(name) {
@@ -325,9 +376,4 @@ $("#create").addEventListener("submit", async (submitted) => {
 
 const initial = location.hash.slice(1);
 show(views[initial] ? initial : "overview");
-setInterval(async () => {
-  try {
-    if (await events()) refresh();
-  } catch (_) { /* the next poll says it */ }
-}, 2000);
-events().catch(() => {});
+followEvents();
