@@ -48,6 +48,18 @@ pub fn with_type(status: StatusCode, body: Body, content_type: &'static str) -> 
     response
 }
 
+/// One message of Docker's progress streams (pull, push, build): JSON and a CRLF.
+pub fn json_line(value: serde_json::Value) -> Bytes {
+    let mut text = value.to_string();
+    text.push_str("\r\n");
+    Bytes::from(text)
+}
+
+/// The message that ends a progress stream in failure, once its status went out as 200.
+pub fn error_line(message: &str) -> Bytes {
+    json_line(serde_json::json!({"errorDetail": {"message": message}, "error": message}))
+}
+
 /// A body whose chunks a task sends; it ends when the sender is dropped. A send fails once
 /// the client went away: the producer stops then.
 pub fn channel() -> (mpsc::Sender<Bytes>, Body) {

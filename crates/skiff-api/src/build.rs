@@ -34,12 +34,6 @@ fn map(query: &Query, key: &str) -> Result<BTreeMap<String, String>, ApiError> {
     }
 }
 
-fn line(value: serde_json::Value) -> Bytes {
-    let mut text = value.to_string();
-    text.push_str("\r\n");
-    Bytes::from(text)
-}
-
 pub async fn build(
     api: &Arc<Api>,
     query: &Query,
@@ -120,7 +114,7 @@ pub async fn build(
             let mut lines = BufReader::new(output).lines();
             while let Ok(Some(text)) = lines.next_line().await {
                 if sender
-                    .send(line(json!({"stream": format!("{text}\n")})))
+                    .send(body::json_line(json!({"stream": format!("{text}\n")})))
                     .await
                     .is_err()
                 {
@@ -139,15 +133,15 @@ pub async fn build(
             Ok(Ok(outcome)) => match outcome.report {
                 // (The build's own output said which tags it gave.)
                 Report::Built { id } => vec![
-                    line(json!({"aux": {"ID": docker::image_id(&id)}})),
-                    line(json!({
+                    body::json_line(json!({"aux": {"ID": docker::image_id(&id)}})),
+                    body::json_line(json!({
                         "stream": format!("Successfully built {}\n", &id[..id.len().min(12)])
                     })),
                 ],
-                _ => vec![error_line("the build reported no image")],
+                _ => vec![body::error_line("the build reported no image")],
             },
-            Ok(Err(error)) => vec![error_line(&error.message)],
-            Err(e) => vec![error_line(&format!("build task: {e}"))],
+            Ok(Err(error)) => vec![body::error_line(&error.message)],
+            Err(e) => vec![body::error_line(&format!("build task: {e}"))],
         };
         for chunk in last {
             let _ = sender.send(chunk).await;
@@ -155,8 +149,4 @@ pub async fn build(
         drop(context);
     });
     Ok(body::with_type(StatusCode::OK, body, "application/json"))
-}
-
-fn error_line(message: &str) -> Bytes {
-    line(json!({"errorDetail": {"message": message}, "error": message}))
 }

@@ -3,8 +3,8 @@ use std::sync::Arc;
 
 use hyper::{Response, StatusCode};
 use serde_json::json;
-use skiff_engine::ImageFilter;
-use skiff_engine::action::{Action, Report};
+use skiff_engine::action::{Action, ActionError, Outcome, Report, Streams};
+use skiff_engine::{ImageFilter, TransferEvent};
 
 use crate::body::{self, Body};
 use crate::docker;
@@ -50,7 +50,8 @@ fn reference(from: &str, tag: &str) -> String {
 }
 
 /// `POST /images/create?fromImage=...&tag=...`: a pull, answered with Docker's JSON
-/// progress lines.
+/// progress lines as the layers come. As Docker, a pull that fails before any layer moves
+/// (no such image, no access) is an error status; after that, an error line ends the stream.
 pub async fn pull(
     api: &Arc<Api>,
     query: &Query,
@@ -65,33 +66,121 @@ pub async fn pull(
         ));
     };
     let name = reference(from, query.get("tag").unwrap_or_default());
-    let outcome = api
-        .action(Action::Pull {
+    let running = api.helper.spawn(
+        Action::Pull {
             reference: name.clone(),
             platform: query
                 .get("platform")
                 .filter(|p| !p.is_empty())
                 .map(str::to_string),
-        })
-        .await?;
-    let Report::Pulled { id } = outcome.report else {
-        return Err(ApiError::internal("pull reported no image"));
-    };
+        },
+        Streams::default(),
+    )?;
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::task::spawn_blocking(move || {
+        let outcome = running.finish_with(|event| {
+            let _ = events.send(Pulling::Progress(event));
+        });
+        let _ = events.send(Pulling::Done(outcome));
+    });
+    let mut waiting = Vec::new();
+    loop {
+        match received.recv().await {
+            Some(Pulling::Progress(TransferEvent::Started)) => break,
+            Some(Pulling::Done(Err(error))) => return Err(error.into()),
+            Some(other) => waiting.push(other),
+            None => return Err(ApiError::internal("the pull ended without a report")),
+        }
+    }
     let tag = name
         .rsplit_once(':')
         .map(|(_, tag)| tag)
-        .unwrap_or("latest");
-    let lines = [
-        json!({"status": format!("Pulling from {from}"), "id": tag}),
-        json!({"status": format!("Digest: {}", docker::image_id(&id))}),
-        json!({"status": format!("Status: Downloaded newer image for {name}")}),
-    ];
-    let text: String = lines.iter().map(|line| format!("{line}\r\n")).collect();
-    Ok(body::with_type(
-        StatusCode::OK,
-        body::full(text),
-        "application/json",
-    ))
+        .unwrap_or("latest")
+        .to_string();
+    let from = from.to_string();
+    let (sender, body) = body::channel();
+    tokio::spawn(async move {
+        let first = json!({"status": format!("Pulling from {from}"), "id": tag});
+        if sender.send(body::json_line(first)).await.is_err() {
+            return;
+        }
+        let mut waiting = waiting.into_iter();
+        while let Some(message) = match waiting.next() {
+            Some(message) => Some(message),
+            None => received.recv().await,
+        } {
+            let lines = match message {
+                Pulling::Progress(event) => progress_line(&event).into_iter().collect(),
+                Pulling::Done(Ok(outcome)) => match outcome.report {
+                    Report::Pulled { id } => vec![
+                        body::json_line(
+                            json!({"status": format!("Digest: {}", docker::image_id(&id))}),
+                        ),
+                        body::json_line(
+                            json!({"status": format!("Status: Downloaded newer image for {name}")}),
+                        ),
+                    ],
+                    _ => vec![body::error_line("pull reported no image")],
+                },
+                Pulling::Done(Err(error)) => vec![body::error_line(&error.message)],
+            };
+            for line in lines {
+                if sender.send(line).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    Ok(body::with_type(StatusCode::OK, body, "application/json"))
+}
+
+/// What the pull's helper says, in order.
+enum Pulling {
+    Progress(TransferEvent),
+    Done(Result<Outcome, ActionError>),
+}
+
+/// A pull's event as Docker's progress message about a layer (by its short ID), if it is one.
+fn progress_line(event: &TransferEvent) -> Option<bytes::Bytes> {
+    let layer = |digest: &str| {
+        let hex = digest.trim_start_matches("sha256:");
+        hex[..hex.len().min(12)].to_string()
+    };
+    let message = match event {
+        TransferEvent::Layer { digest, .. } => {
+            json!({"status": "Pulling fs layer", "progressDetail": {}, "id": layer(digest)})
+        }
+        TransferEvent::Progress {
+            digest,
+            current,
+            size,
+        } => json!({
+            "status": "Downloading",
+            "progressDetail": {"current": current, "total": size},
+            "progress": progress_bar(*current, *size),
+            "id": layer(digest),
+        }),
+        TransferEvent::Blob { digest, skipped } => json!({
+            "status": if *skipped { "Already exists" } else { "Pull complete" },
+            "progressDetail": {},
+            "id": layer(digest),
+        }),
+        _ => return None,
+    };
+    Some(body::json_line(message))
+}
+
+/// Docker's text bar: `[=====>      ]  1.2MB/3.4MB`.
+fn progress_bar(current: u64, total: u64) -> String {
+    const WIDTH: u64 = 50;
+    let done = (current * WIDTH).checked_div(total).unwrap_or(0).min(WIDTH);
+    let mut bar = "=".repeat(done as usize);
+    if done < WIDTH {
+        bar.push('>');
+        bar.push_str(&" ".repeat((WIDTH - done - 1) as usize));
+    }
+    let size = |bytes| skiff_engine::human_size(bytes).replace(' ', "");
+    format!("[{bar}] {}/{}", size(current), size(total))
 }
 
 /// `GET /images/{name}/history`: newest first.
@@ -163,6 +252,39 @@ mod tests {
         assert_eq!(reference("localhost:5000/a", "v1"), "localhost:5000/a:v1");
         assert_eq!(reference("a:v2", "latest"), "a:v2");
         assert_eq!(reference("a", "sha256:00"), "a@sha256:00");
+    }
+
+    #[test]
+    fn pull_progress_is_dockers_per_layer_messages() {
+        let digest = "sha256:0123456789abcdef0123".to_string();
+        let line = |event| {
+            let bytes = progress_line(&event).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let downloading = line(TransferEvent::Progress {
+            digest: digest.clone(),
+            current: 1_500_000,
+            size: 3_000_000,
+        });
+        assert_eq!(downloading["id"], "0123456789ab");
+        assert_eq!(downloading["status"], "Downloading");
+        assert_eq!(
+            downloading["progressDetail"],
+            json!({"current": 1_500_000, "total": 3_000_000})
+        );
+        assert_eq!(
+            downloading["progress"],
+            format!("[{}>{}] 1.5MB/3MB", "=".repeat(25), " ".repeat(24))
+        );
+        assert_eq!(
+            line(TransferEvent::Blob {
+                digest,
+                skipped: true
+            })["status"],
+            "Already exists"
+        );
+        assert_eq!(progress_bar(0, 0), format!("[>{}] 0B/0B", " ".repeat(49)));
+        assert!(progress_line(&TransferEvent::Started).is_none());
     }
 }
 

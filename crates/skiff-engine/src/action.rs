@@ -11,8 +11,9 @@
 //!   a sealed copy, see `skiff_runtime::sealed`, keeps it);
 //! - the caller writes [`Control`] lines (JSON) on the control socket: window resizes of the
 //!   terminal it proxies;
-//! - the helper writes [`Event`] lines: warnings as they come, then exactly one `Done` with a
-//!   [`Report`] or an [`ActionError`] (a typed error: kind, message, Podman's exit code).
+//! - the helper writes [`Event`] lines: warnings and a pull's progress as they come, then
+//!   exactly one `Done` with a [`Report`] or an [`ActionError`] (a typed error: kind, message,
+//!   Podman's exit code).
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -348,6 +349,8 @@ pub enum Control {
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     Warning(String),
+    /// How far a pull is (see [`Running::finish_with`]).
+    Progress(crate::TransferEvent),
     Done(Result<Report, ActionError>),
 }
 
@@ -449,7 +452,8 @@ impl Action {
                     platform: platform.clone(),
                     ..Default::default()
                 };
-                let image = engine.pull_image(reference, &options, &|_| {})?;
+                let image = engine
+                    .pull_image(reference, &options, &|event| send(&Event::Progress(event)))?;
                 Report::Pulled {
                     id: image.id().to_string(),
                 }
@@ -684,12 +688,16 @@ impl Action {
 }
 
 /// Writes one event on the control socket (best effort: a caller that went away has no use
-/// for it).
+/// for it). A line at a time: a pull's layers report from several threads.
 fn send(event: &Event) {
+    static ONE_LINE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let Ok(mut line) = serde_json::to_vec(event) else {
         return;
     };
     line.push(b'\n');
+    let _turn = ONE_LINE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // SAFETY: the control socket is this process's descriptor 3 for its whole life; the
     // ManuallyDrop keeps this borrowed view from closing it.
     #[allow(unsafe_code)]
@@ -894,7 +902,15 @@ impl Running {
     }
 
     /// Waits for the action's report.
-    pub fn finish(mut self) -> Result<Outcome, ActionError> {
+    pub fn finish(self) -> Result<Outcome, ActionError> {
+        self.finish_with(|_| {})
+    }
+
+    /// Waits for the action's report, handing each progress event to `progress` as it comes.
+    pub fn finish_with(
+        mut self,
+        mut progress: impl FnMut(crate::TransferEvent),
+    ) -> Result<Outcome, ActionError> {
         let mut warnings = Vec::new();
         let mut done = None;
         let reader = BufReader::new(&self.control);
@@ -902,6 +918,7 @@ impl Running {
             let Ok(line) = line else { break };
             match serde_json::from_str::<Event>(&line) {
                 Ok(Event::Warning(warning)) => warnings.push(warning),
+                Ok(Event::Progress(event)) => progress(event),
                 Ok(Event::Done(result)) => {
                     done = Some(result);
                     break;

@@ -17,13 +17,26 @@ use crate::error::ImageError;
 use crate::reference::Reference;
 use crate::store::{Image, ImageStore, NewImage, NewLayer};
 
-/// What a transfer tells the user as it goes, in the order Podman prints it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a transfer tells the user as it goes, in the order Podman prints it; a pull also
+/// says how far each layer is (what Docker's API shows as progress bars).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TransferEvent {
     /// A pull is about to ask the registry for this name.
     Trying(String),
     /// Blobs are about to move (Podman's "Getting image source signatures").
     Started,
+    /// A pull will bring this layer (`size` bytes as the registry stores it), before any
+    /// of them moves.
+    Layer {
+        digest: String,
+        size: u64,
+    },
+    /// `current` of a layer's `size` bytes have come (reported every hundredth or so).
+    Progress {
+        digest: String,
+        current: u64,
+        size: u64,
+    },
     /// A layer moved (`skipped` when the other side had it already).
     Blob {
         digest: String,
@@ -53,6 +66,38 @@ impl ManifestFormat {
 }
 
 const PARALLEL_LAYERS: usize = 6;
+
+/// A layer's bytes as they come from the registry, counted into `Progress` events: one each
+/// hundredth of the size (or each MiB when the size is unknown), and one at the end.
+struct Counted<'a, R> {
+    inner: R,
+    digest: &'a str,
+    size: u64,
+    current: u64,
+    reported: u64,
+    progress: &'a (dyn Fn(TransferEvent) + Sync),
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.current += read as u64;
+        let step = if self.size > 0 {
+            (self.size / 100).max(1)
+        } else {
+            1 << 20
+        };
+        if self.current - self.reported >= step || (read == 0 && self.current > self.reported) {
+            self.reported = self.current;
+            (self.progress)(TransferEvent::Progress {
+                digest: self.digest.to_string(),
+                current: self.current,
+                size: self.size.max(self.current),
+            });
+        }
+        Ok(read)
+    }
+}
 
 impl ImageStore {
     /// Pulls `source` (on the client's registry: the image itself or a mirror of it) and names
@@ -155,10 +200,30 @@ impl ImageStore {
         let failed = AtomicBool::new(false);
         let results: Mutex<Vec<Option<Result<NewLayer, ImageError>>>> =
             Mutex::new((0..descriptors.len()).map(|_| None).collect());
-        let known_sizes: Vec<Option<u64>> = diff_ids
+        // The sizes of the layers here already. What is here is said first, then what will
+        // come (as Docker says it).
+        let present: Vec<Option<u64>> = diff_ids
             .iter()
-            .map(|d| self.layer_size(d).ok().flatten())
+            .map(|d| {
+                self.layer_size(d)
+                    .ok()
+                    .flatten()
+                    .filter(|_| store.contains(d))
+            })
             .collect();
+        for (descriptor, present) in descriptors.iter().zip(&present) {
+            let digest = descriptor.digest.clone();
+            progress(match present {
+                Some(_) => TransferEvent::Blob {
+                    digest,
+                    skipped: true,
+                },
+                None => TransferEvent::Layer {
+                    digest,
+                    size: descriptor.size,
+                },
+            });
+        }
         let work = || {
             loop {
                 if failed.load(Ordering::Relaxed) {
@@ -171,13 +236,7 @@ impl ImageStore {
                     return;
                 };
                 let result = (|| {
-                    if store.contains(diff_id)
-                        && let Some(size) = known_sizes[index]
-                    {
-                        progress(TransferEvent::Blob {
-                            digest: descriptor.digest.clone(),
-                            skipped: true,
-                        });
+                    if let Some(size) = present[index] {
                         return Ok(NewLayer {
                             diff_id: diff_id.clone(),
                             size,
@@ -203,7 +262,14 @@ impl ImageStore {
                             expected,
                         )?,
                         None => store.apply_verified(
-                            client.blob(repository, &descriptor.digest)?,
+                            Counted {
+                                inner: client.blob(repository, &descriptor.digest)?,
+                                digest: &descriptor.digest,
+                                size: descriptor.size,
+                                current: 0,
+                                reported: 0,
+                                progress,
+                            },
                             expected,
                         )?,
                     };

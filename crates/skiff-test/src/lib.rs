@@ -307,6 +307,16 @@ impl TestContext {
     pub fn chown(&self, path: &Path) {
         chown(path, self.owner);
     }
+
+    /// This context's registries.conf says the registry at `address` (a test registry on
+    /// loopback) speaks plain HTTP.
+    pub fn trust_plain_http(&self, address: &str) {
+        std::fs::write(
+            self.dir.join("registries.conf"),
+            format!("[[registry]]\nlocation = \"{address}\"\ninsecure = true\n"),
+        )
+        .expect("write registries.conf");
+    }
 }
 
 impl Drop for TestContext {

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
 use skiff_test::browser::Browser;
-use skiff_test::{TestContext, free_port};
+use skiff_test::{Access, Registry, TestContext, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
@@ -234,6 +234,7 @@ fn click(browser: &mut Browser, row: &str, label: &str) {
 #[test]
 fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    let registry = Registry::start(Access::Open);
     skiff_test::in_both_modes(SKIFF, |ctx| {
         ctx.skiff([
             "run", "-d", "--init", "--name", "webby", "busybox", "sleep", "1000",
@@ -289,6 +290,41 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
         browser.wait_for(
             "document.querySelector('#events').innerText.includes('container start late')",
             "the CLI's start in the recent events",
+        );
+        // A pull from the page: a bar per layer, watched to the end.
+        let image = registry.name(&format!("{:?}/dash:1", ctx.mode).to_lowercase());
+        ctx.trust_plain_http(&registry.address);
+        // Busybox's layer and one more, which the store then lacks.
+        ctx.skiff(["commit", "late", "localhost/dash-base"]).ok();
+        ctx.skiff(["push", "--tls-verify=false", "localhost/dash-base", &image])
+            .ok();
+        ctx.skiff(["rmi", "localhost/dash-base"]).ok();
+        browser.eval(r#"document.querySelector('nav button[data-tab="images"]').click()"#);
+        browser.eval(&format!(
+            r#"document.querySelector('#pull input').value = "{image}";
+               document.querySelector('#pull button').click()"#
+        ));
+        browser.wait_for(
+            &format!(
+                r#"document.querySelector('#message').textContent === "Pulled {image}"
+                   && document.querySelector('#images tr[data-image="{image}"]')"#
+            ),
+            "the pull's end",
+        );
+        assert_eq!(
+            browser.eval(
+                "[...document.querySelectorAll('#pull-progress .layer')].map((l) => \
+                 [l.dataset.done, l.querySelector('progress').value === l.querySelector('progress').max, \
+                 l.querySelector('span').textContent])"
+            ),
+            serde_json::json!([["", true, "Already exists"], ["", true, "Pull complete"]])
+        );
+        browser.screenshot(&shots.join(format!("{:?}-pull.png", ctx.mode)));
+        assert!(
+            ctx.skiff(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+                .ok()
+                .lines()
+                .any(|l| l == image)
         );
         for tab in [
             "overview", "pods", "compose", "images", "volumes", "networks",

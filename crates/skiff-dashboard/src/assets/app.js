@@ -264,35 +264,88 @@ function showEvent(event) {
   while (list.children.length > 50) list.lastChild.remove();
 }
 
-// The event stream (newline-separated JSON), followed for as long as the page is open: each
-// event is listed and has the section shown refreshed. A broken stream is taken up again
-// from the last event seen.
-async function followEvents() {
+// A streamed response's JSON messages (one a line), each handed to `onMessage` as it comes.
+async function eachMessage(response, onMessage) {
   const decoder = new TextDecoder();
+  const reader = response.body.getReader();
+  let rest = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    rest += decoder.decode(value, { stream: true });
+    const lines = rest.split("\n");
+    rest = lines.pop();
+    for (const line of lines) {
+      if (line.trim()) onMessage(JSON.parse(line));
+    }
+  }
+}
+
+// The event stream, followed for as long as the page is open: each event is listed and has
+// the section shown refreshed. A broken stream is taken up again from the last event seen.
+async function followEvents() {
   for (;;) {
     try {
       const since = (lastEvent / 1e9).toFixed(9);
       const response = await fetch(`${API}/events?since=${since}`, { credentials: "same-origin" });
       if (!response.ok) throw new Error(response.statusText);
-      const reader = response.body.getReader();
-      let rest = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        rest += decoder.decode(value, { stream: true });
-        const lines = rest.split("\n");
-        rest = lines.pop();
-        for (const line of lines.filter(Boolean)) {
-          const event = JSON.parse(line);
-          if (event.timeNano <= lastEvent) continue;
-          lastEvent = event.timeNano;
-          showEvent(event);
-          refreshSoon();
-        }
-      }
+      await eachMessage(response, (event) => {
+        if (event.timeNano <= lastEvent) return;
+        lastEvent = event.timeNano;
+        showEvent(event);
+        refreshSoon();
+      });
     } catch (_) { /* taken up again below */ }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+}
+
+// A pull, with a progress bar per layer as Docker's progress messages tell it.
+async function pull(reference) {
+  const box = $("#pull-progress");
+  box.replaceChildren();
+  const layers = new Map();
+  const layer = (id) => {
+    if (!layers.has(id)) {
+      const row = document.createElement("div");
+      row.className = "layer";
+      row.dataset.layer = id;
+      const name = document.createElement("code");
+      name.textContent = id;
+      const bar = document.createElement("progress");
+      bar.max = 1;
+      bar.value = 0;
+      const status = document.createElement("span");
+      row.append(name, bar, status);
+      box.append(row);
+      layers.set(id, { row, bar, status });
+    }
+    return layers.get(id);
+  };
+  const response = await fetch(`${API}/images/create?fromImage=${encodeURIComponent(reference)}`, {
+    method: "POST",
+    credentials: "same-origin",
+  });
+  if (!response.ok) {
+    let text = response.statusText;
+    try { text = (await response.json()).message || text; } catch (_) { /* not JSON */ }
+    throw new Error(text);
+  }
+  await eachMessage(response, (message) => {
+    if (message.error) throw new Error(message.error);
+    if (!message.id || !("progressDetail" in message)) return;
+    const { row, bar, status } = layer(message.id);
+    status.textContent = message.status;
+    const detail = message.progressDetail;
+    if (detail.total) {
+      bar.max = detail.total;
+      bar.value = detail.current;
+    }
+    if (message.status === "Pull complete" || message.status === "Already exists") {
+      bar.value = bar.max;
+      row.dataset.done = "";
+    }
+  });
 }
 
 // One refresh at a time; asked for during one, another follows it. Events come in bursts
@@ -370,6 +423,19 @@ $("#create").addEventListener("submit", async (submitted) => {
     say(`Container ${name || created.Id.slice(0, 12)} started`, true);
   } catch (error) {
     say("Create: " + error.message);
+  }
+  refresh();
+});
+
+$("#pull").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const reference = String(new FormData(submitted.target).get("reference") || "");
+  say("Pulling " + reference, true);
+  try {
+    await pull(reference);
+    say("Pulled " + reference, true);
+  } catch (error) {
+    say("Pull: " + error.message);
   }
   refresh();
 });

@@ -242,6 +242,8 @@ pub fn progress_printer(quiet: bool) -> impl Fn(TransferEvent) + Sync {
                 format!("Copying config {} done", short(&digest, 10))
             }
             TransferEvent::WritingManifest => "Writing manifest to image destination".to_string(),
+            // Podman's lines without a terminal: no byte counts.
+            TransferEvent::Layer { .. } | TransferEvent::Progress { .. } => return,
         };
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{line}");
