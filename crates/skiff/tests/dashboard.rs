@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 
 use skiff_test::browser::Browser;
-use skiff_test::{Access, Registry, TestContext, free_port};
+use skiff_test::{Access, Mode, Registry, TestContext, free_port};
 
 const SKIFF: &str = env!("CARGO_BIN_EXE_skiff");
 
@@ -262,6 +262,57 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
             "the container the CLI started",
         );
         browser.screenshot(&shots.join(format!("{:?}-containers.png", ctx.mode)));
+        // A container's details: its logs as they come (searchable), live stats, inspect.
+        ctx.skiff([
+            "run",
+            "-d",
+            "--init",
+            "--name",
+            "talker",
+            "busybox",
+            "sh",
+            "-c",
+            "echo hello-from-talker; sleep 2; echo second-line; sleep 1000",
+        ])
+        .ok();
+        click(&mut browser, r#"tr[data-container="talker"]"#, "Details");
+        // Stats: live, or (rootless on a cgroup v1 host, like this one) the engine's reason.
+        let stats = match ctx.mode {
+            Mode::Root => "document.querySelector('#io dt')",
+            Mode::Rootless => {
+                "document.querySelector('#io dt') || document.querySelector('#message').textContent
+                 === 'Stats: stats is not supported in rootless mode without cgroups v2'"
+            }
+        };
+        browser.wait_for(
+            &format!(
+                r#"document.querySelector('#details').dataset.container === 'talker'
+                   && document.querySelector('#logs').textContent.includes('hello-from-talker')
+                   && ({stats})"#
+            ),
+            "talker's logs and stats",
+        );
+        browser.wait_for(
+            "document.querySelector('#logs').textContent.includes('second-line')",
+            "a log line written after the details opened",
+        );
+        assert!(
+            browser
+                .eval("JSON.parse(document.querySelector('#inspect').textContent).Name")
+                .as_str()
+                .is_some_and(|name| name.ends_with("talker"))
+        );
+        browser.eval(
+            "document.querySelector('#log-timestamps').click();
+             const search = document.querySelector('#log-search');
+             search.value = 'second';
+             search.dispatchEvent(new Event('input'))",
+        );
+        assert_eq!(
+            browser.eval("document.querySelector('#logs').textContent"),
+            "second-line"
+        );
+        browser.screenshot(&shots.join(format!("{:?}-details.png", ctx.mode)));
         // Stopped by a click: the CLI sees it.
         click(&mut browser, r#"tr[data-container="webby"]"#, "Stop");
         browser.wait_for(
@@ -283,7 +334,7 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
         assert_eq!(
             ctx.skiff(["ps", "-a", "--format", "{{.Names}}", "--sort", "names"])
                 .ok(),
-            "late\nwebby"
+            "late\ntalker\nwebby"
         );
         // What the CLI did is in the overview's recent events.
         browser.eval(r#"document.querySelector('nav button[data-tab="overview"]').click()"#);

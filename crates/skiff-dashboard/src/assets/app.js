@@ -17,6 +17,13 @@ function say(text, ok) {
   message.hidden = !text;
 }
 
+// A failed response as an error with the engine's message.
+async function failure(response) {
+  let text = response.statusText;
+  try { text = (await response.json()).message || text; } catch (_) { /* not JSON */ }
+  return new Error(text);
+}
+
 async function call(method, path, body) {
   const response = await fetch((path.startsWith("/libpod/") ? LIBPOD + path.slice(7) : API + path), {
     method,
@@ -24,11 +31,7 @@ async function call(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
     credentials: "same-origin",
   });
-  if (!response.ok) {
-    let text = response.statusText;
-    try { text = (await response.json()).message || text; } catch (_) { /* not JSON */ }
-    throw new Error(text);
-  }
+  if (!response.ok) throw await failure(response);
   const type = response.headers.get("Content-Type") || "";
   return type.includes("json") ? response.json() : response.arrayBuffer();
 }
@@ -41,10 +44,17 @@ function cell(row, text, className) {
   return td;
 }
 
+function button(td, label, onClick) {
+  const element = document.createElement("button");
+  element.textContent = label;
+  element.addEventListener("click", onClick);
+  td.appendChild(element);
+}
+
+// A button that acts on the engine (after the user confirms, if asked), says how it went and
+// refreshes.
 function action(td, label, run, confirmText) {
-  const button = document.createElement("button");
-  button.textContent = label;
-  button.addEventListener("click", async () => {
+  button(td, label, async () => {
     if (confirmText && !window.confirm(confirmText)) return;
     try {
       await run();
@@ -54,7 +64,6 @@ function action(td, label, run, confirmText) {
     }
     refresh();
   });
-  td.appendChild(button);
 }
 
 const views = {
@@ -105,7 +114,7 @@ const views = {
       } else {
         action(actions, "Start", () => call("POST", `/containers/${id}/start`));
       }
-      action(actions, "Logs", () => showLogs(id, name));
+      button(actions, "Details", () => showDetails(c.Id, name).catch((error) => say("Details: " + error.message)));
       action(actions, "Remove", () => call("DELETE", `/containers/${id}?force=1`), `Remove container ${name}?`);
       body.appendChild(row);
     }
@@ -233,26 +242,148 @@ async function down(project, members) {
   }
 }
 
-// Logs arrive in Docker's multiplexed frames (8-byte headers) unless the container has a terminal.
-function frames(buffer) {
-  const bytes = new Uint8Array(buffer);
+// The container whose details are shown: its live logs and stats, its inspect; the streams
+// stop when the details close or another container's open.
+let details = null;
+
+// Logs come in Docker's multiplexed frames (an 8-byte header each) unless the container has a
+// terminal: a demultiplexer that takes the bytes as they come, frames split or not.
+function demultiplexer(tty) {
   const decoder = new TextDecoder();
-  if (bytes.length < 8 || bytes[0] > 2 || bytes[1] || bytes[2] || bytes[3]) return decoder.decode(bytes);
-  let text = "";
-  for (let at = 0; at + 8 <= bytes.length;) {
-    const size = (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7];
-    text += decoder.decode(bytes.subarray(at + 8, at + 8 + size));
-    at += 8 + size;
-  }
-  return text;
+  let pending = new Uint8Array(0);
+  return (chunk) => {
+    if (tty) return decoder.decode(chunk, { stream: true });
+    const bytes = new Uint8Array(pending.length + chunk.length);
+    bytes.set(pending);
+    bytes.set(chunk, pending.length);
+    let text = "";
+    let at = 0;
+    while (at + 8 <= bytes.length) {
+      const size = ((bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7]) >>> 0;
+      if (at + 8 + size > bytes.length) break;
+      text += decoder.decode(bytes.subarray(at + 8, at + 8 + size));
+      at += 8 + size;
+    }
+    pending = bytes.slice(at);
+    return text;
+  };
 }
 
-async function showLogs(id, name) {
-  const buffer = await call("GET", `/containers/${id}/logs?stdout=1&stderr=1&timestamps=1&tail=200`);
-  $("#logs-title").textContent = "Logs of " + name;
-  $("#logs-title").hidden = false;
-  $("#logs").textContent = frames(buffer) || "(no output)";
-  $("#logs").hidden = false;
+function showLogLines() {
+  const search = $("#log-search").value.toLowerCase();
+  const stamps = $("#log-timestamps").checked;
+  const lines = details.lines.filter((line) => !search || line.toLowerCase().includes(search))
+    .map((line) => (stamps ? line : line.replace(/^\S+ /, "")));
+  $("#logs").textContent = lines.join("\n") || "(no output)";
+}
+
+// The logs from their last 200 lines on, followed while the details are open.
+async function followLogs(id, tty, signal) {
+  const response = await fetch(`${API}/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&timestamps=1&tail=200&follow=1`,
+    { credentials: "same-origin", signal });
+  if (!response.ok) throw await failure(response);
+  const split = demultiplexer(tty);
+  const reader = response.body.getReader();
+  let rest = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    rest += split(value);
+    const lines = rest.split("\n");
+    rest = lines.pop();
+    details.lines.push(...lines);
+    if (details.lines.length > 2000) details.lines.splice(0, details.lines.length - 2000);
+    showLogLines();
+  }
+}
+
+// A line chart of the last samples, drawn on a canvas from 0 to `top`.
+function chart(canvas, values, top) {
+  const context = canvas.getContext("2d");
+  const { width, height } = canvas;
+  context.clearRect(0, 0, width, height);
+  context.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue("--accent");
+  context.lineWidth = 2;
+  context.beginPath();
+  values.forEach((value, i) => {
+    const x = (i / Math.max(values.length - 1, 1)) * width;
+    const y = height - (Math.min(value, top) / (top || 1)) * (height - 4) - 2;
+    if (i === 0) context.moveTo(x, y);
+    else context.lineTo(x, y);
+  });
+  context.stroke();
+}
+
+function bytes(count) {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = count;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
+}
+
+// Docker's stats, one JSON object a second: CPU as `docker stats` computes it, memory, IO.
+async function followStats(id, signal) {
+  const response = await fetch(`${API}/containers/${encodeURIComponent(id)}/stats?stream=1`,
+    { credentials: "same-origin", signal });
+  if (!response.ok) throw await failure(response);
+  await eachMessage(response, (stats) => {
+    const cpu = stats.cpu_stats || {};
+    const before = stats.precpu_stats || {};
+    const used = ((cpu.cpu_usage || {}).total_usage || 0) - ((before.cpu_usage || {}).total_usage || 0);
+    const system = (cpu.system_cpu_usage || 0) - (before.system_cpu_usage || 0);
+    const cpus = cpu.online_cpus || 1;
+    const percent = system > 0 && used > 0 ? (used / system) * cpus * 100 : 0;
+    const memory = stats.memory_stats || {};
+    details.cpu.push(percent);
+    details.memory.push(memory.usage || 0);
+    for (const series of [details.cpu, details.memory]) if (series.length > 60) series.shift();
+    chart($("#cpu-chart"), details.cpu, Math.max(100 * cpus, 1));
+    chart($("#memory-chart"), details.memory, memory.limit || Math.max(...details.memory));
+    $("#cpu-now").textContent = percent.toFixed(2) + " %";
+    $("#memory-now").textContent = `${bytes(memory.usage || 0)} / ${bytes(memory.limit || 0)}`;
+    const networks = Object.values(stats.networks || {});
+    const received = networks.reduce((sum, n) => sum + (n.rx_bytes || 0), 0);
+    const sent = networks.reduce((sum, n) => sum + (n.tx_bytes || 0), 0);
+    const block = ((stats.blkio_stats || {}).io_service_bytes_recursive) || [];
+    const read = block.filter((e) => /read/i.test(e.op)).reduce((sum, e) => sum + e.value, 0);
+    const written = block.filter((e) => /write/i.test(e.op)).reduce((sum, e) => sum + e.value, 0);
+    const io = $("#io");
+    io.replaceChildren();
+    for (const [key, value] of [["Net IO", `${bytes(received)} / ${bytes(sent)}`], ["Block IO", `${bytes(read)} / ${bytes(written)}`], ["PIDs", String((stats.pids_stats || {}).current || 0)]]) {
+      const dt = document.createElement("dt");
+      dt.textContent = key;
+      const dd = document.createElement("dd");
+      dd.textContent = value;
+      io.append(dt, dd);
+    }
+  });
+}
+
+function closeDetails() {
+  if (details) details.abort.abort();
+  details = null;
+  $("#details").hidden = true;
+}
+
+async function showDetails(id, name) {
+  closeDetails();
+  const inspect = await call("GET", `/containers/${encodeURIComponent(id)}/json`);
+  details = { id, abort: new AbortController(), lines: [], cpu: [], memory: [] };
+  $("#details").dataset.container = name;
+  $("#details-title").textContent = "Container " + name;
+  $("#inspect").textContent = JSON.stringify(inspect, null, 2);
+  $("#logs").textContent = "";
+  $("#io").replaceChildren();
+  for (const canvas of [$("#cpu-chart"), $("#memory-chart")]) chart(canvas, [], 1);
+  $("#details").hidden = false;
+  const { signal } = details.abort;
+  const saying = (promise, what) => promise.catch((error) => { if (!signal.aborted) say(`${what}: ${error.message}`); });
+  saying(followLogs(id, inspect.Config && inspect.Config.Tty, signal), "Logs");
+  if (inspect.State && inspect.State.Running) saying(followStats(id, signal), "Stats");
 }
 
 function showEvent(event) {
@@ -288,7 +419,7 @@ async function followEvents() {
     try {
       const since = (lastEvent / 1e9).toFixed(9);
       const response = await fetch(`${API}/events?since=${since}`, { credentials: "same-origin" });
-      if (!response.ok) throw new Error(response.statusText);
+      if (!response.ok) throw await failure(response);
       await eachMessage(response, (event) => {
         if (event.timeNano <= lastEvent) return;
         lastEvent = event.timeNano;
@@ -326,11 +457,7 @@ async function pull(reference) {
     method: "POST",
     credentials: "same-origin",
   });
-  if (!response.ok) {
-    let text = response.statusText;
-    try { text = (await response.json()).message || text; } catch (_) { /* not JSON */ }
-    throw new Error(text);
-  }
+  if (!response.ok) throw await failure(response);
   await eachMessage(response, (message) => {
     if (message.error) throw new Error(message.error);
     if (!message.id || !("progressDetail" in message)) return;
@@ -399,6 +526,9 @@ for (const button of document.querySelectorAll("nav button")) {
   button.addEventListener("click", () => show(button.dataset.tab));
 }
 $("#filter").addEventListener("input", refresh);
+$("#details-close").addEventListener("click", closeDetails);
+$("#log-search").addEventListener("input", () => details && showLogLines());
+$("#log-timestamps").addEventListener("change", () => details && showLogLines());
 $("#create").addEventListener("submit", async (submitted) => {
   submitted.preventDefault();
   const form = new FormData(submitted.target);
