@@ -34,6 +34,8 @@ pub(crate) struct Hijack {
     pub upgrade: OnUpgrade,
     pub stdin: bool,
     pub tty: bool,
+    /// The connection speaks WebSocket (a browser's), not raw bytes.
+    pub websocket: bool,
     /// Keeps the service from leaving while the stream is open.
     pub busy: Arc<Busy>,
 }
@@ -92,6 +94,7 @@ pub async fn attach(
             upgrade: hyper::upgrade::on(&mut request),
             stdin: query.flag("stdin", false)?,
             tty,
+            websocket: false,
             busy,
         },
         stdout: query.flag("stdout", false)?,
@@ -165,13 +168,13 @@ pub(crate) async fn spawn_pumped(
         .await
         .map_err(|e| ApiError::internal(format!("action task: {e}")))??;
     let (reported, recorded) = oneshot::channel();
-    tokio::spawn(pump(
-        TokioIo::new(upgraded),
-        ends,
-        hijack.tty,
-        recorded,
-        hijack.busy,
-    ));
+    let connection = TokioIo::new(upgraded);
+    if hijack.websocket {
+        let stream = crate::websocket::bridge(connection);
+        tokio::spawn(pump(stream, ends, hijack.tty, recorded, hijack.busy));
+    } else {
+        tokio::spawn(pump(connection, ends, hijack.tty, recorded, hijack.busy));
+    }
     Ok(Pumped { running, reported })
 }
 

@@ -119,13 +119,7 @@ pub async fn start(
     mut request: Request<Incoming>,
     busy: Arc<Busy>,
 ) -> Result<Response<Body>, ApiError> {
-    let exec = record(api, id)?;
-    if exec.running || exec.exit_code.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!("exec {id} has already been started"),
-        ));
-    }
+    let exec = unstarted(api, id)?;
     let upgrade = hyper::upgrade::on(&mut request);
     let has_upgrade = check_upgrade(&request).is_ok();
     let start: ExecStart = json_body(request.into_body()).await?;
@@ -152,18 +146,73 @@ pub async fn start(
             "an attached exec start hijacks the connection: it needs Connection: Upgrade, Upgrade: tcp",
         ));
     }
-    let hijack = Hijack {
+    let tty = options.tty;
+    let connection = Connection {
         upgrade,
-        stdin: options.interactive,
-        tty: options.tty,
+        websocket: false,
         busy,
     };
-    let tty = options.tty;
-    let action = Action::Exec {
-        container: exec.container,
-        options,
+    run_hijacked(api, id, exec.container, options, connection);
+    Ok(upgraded(tty))
+}
+
+/// `GET /exec/{id}/ws` (skiff's; Docker has WebSocket only for attach): starts the exec with
+/// its streams on a WebSocket, as a browser's terminal needs them.
+pub async fn start_websocket(
+    api: &Arc<Api>,
+    id: &str,
+    mut request: Request<Incoming>,
+    busy: Arc<Busy>,
+) -> Result<Response<Body>, ApiError> {
+    let exec = unstarted(api, id)?;
+    let accepted = crate::websocket::accept(&request)?;
+    let options = exec.options.clone();
+    update(api, id, |record| record.running = true);
+    let connection = Connection {
+        upgrade: hyper::upgrade::on(&mut request),
+        websocket: true,
+        busy,
     };
-    // The connection upgrades once this answer is sent: the helper starts after that.
+    run_hijacked(api, id, exec.container, options, connection);
+    Ok(accepted)
+}
+
+/// The exec instance `id`, if it has not been started: an exec runs once.
+fn unstarted(api: &Api, id: &str) -> Result<ExecRecord, ApiError> {
+    let exec = record(api, id)?;
+    if exec.running || exec.exit_code.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("exec {id} has already been started"),
+        ));
+    }
+    Ok(exec)
+}
+
+/// The connection an attached exec runs on, once it is upgraded.
+struct Connection {
+    upgrade: hyper::upgrade::OnUpgrade,
+    websocket: bool,
+    busy: Arc<Busy>,
+}
+
+/// Runs the exec on the connection once it is upgraded (this answer sent), recording its
+/// exit code.
+fn run_hijacked(
+    api: &Arc<Api>,
+    id: &str,
+    container: String,
+    options: ExecOptions,
+    connection: Connection,
+) {
+    let hijack = Hijack {
+        upgrade: connection.upgrade,
+        stdin: options.interactive,
+        tty: options.tty,
+        websocket: connection.websocket,
+        busy: connection.busy,
+    };
+    let action = Action::Exec { container, options };
     let api = api.clone();
     let id = id.to_string();
     tokio::spawn(async move {
@@ -192,7 +241,6 @@ pub async fn start(
             });
         });
     });
-    Ok(upgraded(tty))
 }
 
 pub async fn inspect(api: &Arc<Api>, id: &str) -> Result<Response<Body>, ApiError> {

@@ -24,6 +24,7 @@ mod routes;
 mod service;
 mod system;
 mod volumes;
+mod websocket;
 
 pub use docker::{API_VERSION, MIN_API_VERSION};
 pub use error::ApiError;

@@ -3,8 +3,8 @@
 //! browser reaches it): `?token=` on the first page, then the cookie that page sets, or an
 //! `Authorization: Bearer` header.
 use hyper::body::Incoming;
-use hyper::header::HeaderValue;
-use hyper::{Request, Response, StatusCode};
+use hyper::header::{HOST, HeaderValue, ORIGIN};
+use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
 use crate::body::{self, Body};
@@ -24,6 +24,26 @@ pub struct Pages {
 }
 
 const COOKIE: &str = "skiff_token";
+
+/// Whether a browser sent this request from a page of another site, for anything that acts:
+/// every method but GET and HEAD, and WebSocket handshakes (a terminal acts). Such a request
+/// carries the cookie only if the browser ignored SameSite; the Origin check stands anyway.
+/// Clients that are not browsers send no Origin.
+fn cross_origin(request: &Request<Incoming>) -> bool {
+    let acts = !matches!(*request.method(), Method::GET | Method::HEAD)
+        || crate::websocket::is_handshake(request);
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let (Some(origin), true) = (header(ORIGIN), acts) else {
+        return false;
+    };
+    let host = header(HOST).unwrap_or_default();
+    origin != format!("http://{host}") && origin != format!("https://{host}")
+}
 
 impl Pages {
     /// Whether the request carries the token.
@@ -68,6 +88,12 @@ impl Pages {
                 ),
                 None => body::json(StatusCode::UNAUTHORIZED, &json!({ "message": message })),
             });
+        }
+        if cross_origin(request) {
+            return Some(body::json(
+                StatusCode::FORBIDDEN,
+                &json!({ "message": "refused: a request from another site's page" }),
+            ));
         }
         let page = page?;
         let mut response =

@@ -406,6 +406,7 @@ async fn route(
         (&Method::GET, ["containers", id, "logs"]) => c::logs(api, id, &query).await,
         (&Method::POST, ["containers", id, "exec"]) => e::create(api, id, request).await,
         (&Method::POST, ["exec", id, "start"]) => e::start(api, id, request, busy).await,
+        (&Method::GET, ["exec", id, "ws"]) => e::start_websocket(api, id, request, busy).await,
         (&Method::POST, ["exec", id, "resize"]) => c::resize(api, id, &query),
         (&Method::GET, ["exec", id, "json"]) => e::inspect(api, id).await,
         (&Method::DELETE, ["containers", id]) => c::remove(api, id, &query).await,

@@ -1,11 +1,12 @@
 //! skiff-dashboard: the web pages `skiff dashboard` serves beside the Docker-compatible API
 //! (skiff-api), which the pages drive: containers, images, volumes and networks listed and
-//! acted on, refreshed from the event log. The assets are part of the binary.
+//! acted on, refreshed from the event log, and a terminal into a container. The assets are
+//! part of the binary.
 #![deny(unsafe_code)]
 
 use skiff_api::{Page, Pages};
 
-const FILES: [Page; 3] = [
+const FILES: [Page; 5] = [
     Page {
         path: "/",
         content_type: "text/html; charset=utf-8",
@@ -20,6 +21,17 @@ const FILES: [Page; 3] = [
         path: "/style.css",
         content_type: "text/css; charset=utf-8",
         body: include_bytes!("assets/style.css"),
+    },
+    // xterm.js 5.5.0 (MIT, assets/vendor/xterm-LICENSE), as npm ships it: the terminal.
+    Page {
+        path: "/vendor/xterm.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("assets/vendor/xterm.js"),
+    },
+    Page {
+        path: "/vendor/xterm.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("assets/vendor/xterm.css"),
     },
 ];
 

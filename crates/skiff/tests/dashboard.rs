@@ -49,7 +49,8 @@ impl Dashboard {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(
             stream,
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}Content-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\n{headers}Content-Length: 0\r\n\r\n",
+            self.port
         )
         .unwrap();
         let mut response = String::new();
@@ -178,11 +179,24 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
                 && compose.contains("<button>Stop</button><button>Down</button>"),
             "{compose}"
         );
-        // The page's requests carry the token in the cookie the page set.
+        // Another site's page cannot act, even with the cookie; the dashboard's own can.
+        let evil = "Origin: http://evil.example\r\n";
         let cookie = format!("Cookie: skiff_token={}\r\n", dashboard.token());
         assert_eq!(
             dashboard
-                .request("POST", "/v1.44/containers/idle/start", &cookie)
+                .request(
+                    "POST",
+                    "/v1.44/containers/idle/start",
+                    &format!("{cookie}{evil}")
+                )
+                .0,
+            403
+        );
+        // The page's requests carry the token in the cookie the page set.
+        let ours = format!("{cookie}Origin: http://127.0.0.1:{}\r\n", dashboard.port);
+        assert_eq!(
+            dashboard
+                .request("POST", "/v1.44/containers/idle/start", &ours)
                 .0,
             204
         );
@@ -311,6 +325,24 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
         assert_eq!(
             browser.eval("document.querySelector('#logs').textContent"),
             "second-line"
+        );
+        // A shell in the container, typed into as a user types.
+        click(&mut browser, "#details", "Open a shell");
+        browser.wait_for(
+            "document.querySelector('#terminal .xterm-rows').textContent.includes('#')",
+            "the shell's prompt",
+        );
+        browser.type_text("echo $((6*7)) in $(hostname)");
+        browser.press_enter();
+        let hostname = ctx
+            .skiff(["inspect", "--format", "{{.Config.Hostname}}", "talker"])
+            .ok()
+            .to_string();
+        browser.wait_for(
+            &format!(
+                "document.querySelector('#terminal .xterm-rows').textContent.includes('42 in {hostname}')"
+            ),
+            "the command's output in the terminal",
         );
         browser.screenshot(&shots.join(format!("{:?}-details.png", ctx.mode)));
         // Stopped by a click: the CLI sees it.

@@ -363,9 +363,46 @@ async function followStats(id, signal) {
   });
 }
 
+// A shell in the container: an exec with a terminal, its streams on a WebSocket, shown by
+// xterm.js; the container's terminal takes the page terminal's size.
+let terminal = null;
+
+function closeTerminal() {
+  if (terminal) {
+    terminal.socket.close();
+    terminal.term.dispose();
+  }
+  terminal = null;
+  $("#terminal").replaceChildren();
+}
+
+async function openTerminal(id) {
+  closeTerminal();
+  const exec = await call("POST", `/containers/${encodeURIComponent(id)}/exec`, {
+    AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Cmd: ["/bin/sh"],
+  });
+  const term = new Terminal({ cols: 100, rows: 24 });
+  term.open($("#terminal"));
+  const resize = (rows, cols) => call("POST", `/exec/${exec.Id}/resize?h=${rows}&w=${cols}`);
+  await resize(term.rows, term.cols);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}${API}/exec/${exec.Id}/ws`);
+  socket.binaryType = "arraybuffer";
+  const encoder = new TextEncoder();
+  socket.onmessage = (message) => term.write(new Uint8Array(message.data));
+  socket.onclose = () => term.write("\r\n[the shell ended]\r\n");
+  term.onData((data) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(encoder.encode(data));
+  });
+  term.onResize(({ rows, cols }) => resize(rows, cols).catch(() => {}));
+  terminal = { term, socket };
+  term.focus();
+}
+
 function closeDetails() {
   if (details) details.abort.abort();
   details = null;
+  closeTerminal();
   $("#details").hidden = true;
 }
 
@@ -380,6 +417,7 @@ async function showDetails(id, name) {
   $("#io").replaceChildren();
   for (const canvas of [$("#cpu-chart"), $("#memory-chart")]) chart(canvas, [], 1);
   $("#details").hidden = false;
+  $("#terminal-open").hidden = !(inspect.State && inspect.State.Running);
   const { signal } = details.abort;
   const saying = (promise, what) => promise.catch((error) => { if (!signal.aborted) say(`${what}: ${error.message}`); });
   saying(followLogs(id, inspect.Config && inspect.Config.Tty, signal), "Logs");
@@ -527,6 +565,9 @@ for (const button of document.querySelectorAll("nav button")) {
 }
 $("#filter").addEventListener("input", refresh);
 $("#details-close").addEventListener("click", closeDetails);
+$("#terminal-open").addEventListener("click", () => {
+  if (details) openTerminal(details.id).catch((error) => say("Terminal: " + error.message));
+});
 $("#log-search").addEventListener("input", () => details && showLogLines());
 $("#log-timestamps").addEventListener("change", () => details && showLogLines());
 $("#create").addEventListener("submit", async (submitted) => {
