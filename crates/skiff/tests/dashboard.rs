@@ -363,6 +363,7 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
             "idle removed",
         );
         assert_eq!(browser.dialogs, ["Remove container idle?"]);
+        browser.dialogs.clear();
         assert_eq!(
             ctx.skiff(["ps", "-a", "--format", "{{.Names}}", "--sort", "names"])
                 .ok(),
@@ -408,6 +409,72 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
                 .ok()
                 .lines()
                 .any(|l| l == image)
+        );
+        // A build from a Containerfile typed in the page, its log streamed.
+        browser.eval(
+            r#"document.querySelector('#build-box').open = true;
+               document.querySelector('#build input[name=tag]').value = 'localhost/dash-built';
+               document.querySelector('#build button').click()"#,
+        );
+        browser.wait_for(
+            r#"document.querySelector('#message').textContent === 'Built localhost/dash-built'
+               && document.querySelector('#images tr[data-image="localhost/dash-built:latest"]')"#,
+            "the build's end",
+        );
+        let log = browser.eval("document.querySelector('#build-log').textContent");
+        assert!(
+            log.as_str()
+                .is_some_and(|log| log.contains("RUN echo built > /built")),
+            "{log}"
+        );
+        assert_eq!(
+            ctx.skiff(["run", "--rm", "localhost/dash-built", "cat", "/built"])
+                .ok(),
+            "built"
+        );
+        // Volumes and networks made and pruned from their pages.
+        browser.eval(
+            r#"document.querySelector('nav button[data-tab="volumes"]').click();
+               document.querySelector('#volume-create input').value = 'made-in-page';
+               document.querySelector('#volume-create button').click()"#,
+        );
+        browser.wait_for(
+            r#"document.querySelector('tr[data-volume="made-in-page"]')"#,
+            "the volume made in the page",
+        );
+        assert_eq!(
+            ctx.skiff(["volume", "ls", "--format", "{{.Name}}"]).ok(),
+            "made-in-page"
+        );
+        browser.eval("document.querySelector('#volume-prune').click()");
+        browser.wait_for(
+            r#"!document.querySelector('tr[data-volume="made-in-page"]')"#,
+            "the pruned volume gone",
+        );
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+        assert_eq!(
+            browser.dialogs,
+            ["Prune volumes: remove every one no container uses?"]
+        );
+        browser.eval(
+            r#"document.querySelector('nav button[data-tab="networks"]').click();
+               document.querySelector('#network-create input[name=name]').value = 'pagenet';
+               document.querySelector('#network-create button').click()"#,
+        );
+        browser.wait_for(
+            r#"document.querySelector('tr[data-network="pagenet"]')"#,
+            "the network made in the page",
+        );
+        assert!(
+            ctx.skiff(["network", "ls", "--format", "{{.Name}}"])
+                .ok()
+                .lines()
+                .any(|l| l == "pagenet")
+        );
+        browser.eval(r#"document.querySelector('nav button[data-tab="overview"]').click()"#);
+        browser.wait_for(
+            r#"document.querySelector('#disk-rows tr[data-kind="Images"] td:nth-child(2)').textContent === '3'"#,
+            "the disk use of the three images",
         );
         for tab in [
             "overview", "pods", "compose", "images", "volumes", "networks",

@@ -36,6 +36,18 @@ async function call(method, path, body) {
   return type.includes("json") ? response.json() : response.arrayBuffer();
 }
 
+// A description list of [term, description] pairs, replacing what `list` showed.
+function describe(list, pairs) {
+  list.replaceChildren();
+  for (const [key, value] of pairs) {
+    const dt = document.createElement("dt");
+    dt.textContent = key;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    list.append(dt, dd);
+  }
+}
+
 function cell(row, text, className) {
   const td = document.createElement("td");
   td.textContent = text;
@@ -51,10 +63,10 @@ function button(td, label, onClick) {
   td.appendChild(element);
 }
 
-// A button that acts on the engine (after the user confirms, if asked), says how it went and
+// A click that acts on the engine (after the user confirms, if asked), says how it went and
 // refreshes.
-function action(td, label, run, confirmText) {
-  button(td, label, async () => {
+function acting(label, run, confirmText) {
+  return async () => {
     if (confirmText && !window.confirm(confirmText)) return;
     try {
       await run();
@@ -63,7 +75,11 @@ function action(td, label, run, confirmText) {
       say(label + ": " + error.message);
     }
     refresh();
-  });
+  };
+}
+
+function action(td, label, run, confirmText) {
+  button(td, label, acting(label, run, confirmText));
 }
 
 const views = {
@@ -76,14 +92,24 @@ const views = {
       ["Storage", info.DockerRootDir || ""],
       ["Kernel", info.KernelVersion || ""],
     ];
-    const list = $("#info");
-    list.replaceChildren();
-    for (const [key, value] of rows) {
-      const dt = document.createElement("dt");
-      dt.textContent = key;
-      const dd = document.createElement("dd");
-      dd.textContent = value;
-      list.append(dt, dd);
+    describe($("#info"), rows);
+    const df = await call("GET", "/system/df");
+    const size = (items, field) => items.reduce((sum, item) => sum + Math.max(item[field] || 0, 0), 0);
+    const body = $("#disk-rows");
+    body.replaceChildren();
+    const volumes = df.Volumes || [];
+    for (const [kind, items, active, used] of [
+      ["Images", df.Images || [], (df.Images || []).filter((i) => i.Containers > 0).length, df.LayersSize || 0],
+      ["Containers", df.Containers || [], (df.Containers || []).filter((c) => c.State === "running").length, size(df.Containers || [], "SizeRw")],
+      ["Local volumes", volumes, volumes.filter((v) => ((v.UsageData || {}).RefCount || 0) > 0).length, size(volumes.map((v) => v.UsageData || {}), "Size")],
+    ]) {
+      const row = document.createElement("tr");
+      row.dataset.kind = kind;
+      cell(row, kind);
+      cell(row, String(items.length));
+      cell(row, String(active));
+      cell(row, bytes(used));
+      body.appendChild(row);
     }
   },
 
@@ -351,15 +377,11 @@ async function followStats(id, signal) {
     const block = ((stats.blkio_stats || {}).io_service_bytes_recursive) || [];
     const read = block.filter((e) => /read/i.test(e.op)).reduce((sum, e) => sum + e.value, 0);
     const written = block.filter((e) => /write/i.test(e.op)).reduce((sum, e) => sum + e.value, 0);
-    const io = $("#io");
-    io.replaceChildren();
-    for (const [key, value] of [["Net IO", `${bytes(received)} / ${bytes(sent)}`], ["Block IO", `${bytes(read)} / ${bytes(written)}`], ["PIDs", String((stats.pids_stats || {}).current || 0)]]) {
-      const dt = document.createElement("dt");
-      dt.textContent = key;
-      const dd = document.createElement("dd");
-      dd.textContent = value;
-      io.append(dt, dd);
-    }
+    describe($("#io"), [
+      ["Net IO", `${bytes(received)} / ${bytes(sent)}`],
+      ["Block IO", `${bytes(read)} / ${bytes(written)}`],
+      ["PIDs", String((stats.pids_stats || {}).current || 0)],
+    ]);
   });
 }
 
@@ -610,6 +632,96 @@ $("#pull").addEventListener("submit", async (submitted) => {
   }
   refresh();
 });
+
+// A tar archive of one file, as a build context: a ustar header, the data, the end.
+function tarOf(name, text) {
+  const encoder = new TextEncoder();
+  const data = encoder.encode(text);
+  const header = new Uint8Array(512);
+  const put = (offset, value) => header.set(encoder.encode(value), offset);
+  const octal = (value, width) => value.toString(8).padStart(width - 1, "0") + "\0";
+  put(0, name);
+  put(100, octal(0o644, 8));
+  put(108, octal(0, 8));
+  put(116, octal(0, 8));
+  put(124, octal(data.length, 12));
+  put(136, octal(Math.floor(Date.now() / 1000), 12));
+  put(148, "        ");
+  put(156, "0");
+  put(257, "ustar\0");
+  put(263, "00");
+  put(148, octal(header.reduce((sum, byte) => sum + byte, 0), 7) + " ");
+  const tar = new Uint8Array(512 + Math.ceil(data.length / 512) * 512 + 1024);
+  tar.set(header);
+  tar.set(data, 512);
+  return tar;
+}
+
+// A build of the uploaded context, or of the Containerfile typed in, its output streamed.
+async function build(tag, containerfile, context) {
+  const log = $("#build-log");
+  log.hidden = false;
+  log.textContent = "";
+  const query = new URLSearchParams({ dockerfile: "Containerfile" });
+  if (tag) query.set("t", tag);
+  if (context) query.delete("dockerfile");
+  const response = await fetch(`${API}/build?${query}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-tar" },
+    body: context || tarOf("Containerfile", containerfile),
+    credentials: "same-origin",
+  });
+  if (!response.ok) throw await failure(response);
+  let id = "";
+  await eachMessage(response, (message) => {
+    if (message.error) throw new Error(message.error);
+    if (message.stream) log.textContent += message.stream;
+    if (message.aux && message.aux.ID) id = message.aux.ID;
+    log.scrollTop = log.scrollHeight;
+  });
+  return id;
+}
+
+$("#build").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const form = new FormData(submitted.target);
+  const tag = String(form.get("tag") || "");
+  const file = form.get("context");
+  say("Building " + (tag || "an image"), true);
+  try {
+    const id = await build(tag, String(form.get("containerfile") || ""), file && file.size ? file : null);
+    say(`Built ${tag || id.replace("sha256:", "").slice(0, 12)}`, true);
+  } catch (error) {
+    say("Build: " + error.message);
+  }
+  refresh();
+});
+
+// A form whose submission is one engine call, said and refreshed as the buttons are.
+function onSubmit(selector, label, run) {
+  $(selector).addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    const form = new FormData(submitted.target);
+    try {
+      await run(form);
+      say(label + ": done", true);
+      submitted.target.reset();
+    } catch (error) {
+      say(label + ": " + error.message);
+    }
+    refresh();
+  });
+}
+
+onSubmit("#volume-create", "Create volume", (form) =>
+  call("POST", "/volumes/create", form.get("name") ? { Name: form.get("name") } : {}));
+onSubmit("#network-create", "Create network", (form) => call("POST", "/networks/create", {
+  Name: form.get("name"),
+  IPAM: form.get("subnet") ? { Config: [{ Subnet: form.get("subnet") }] } : undefined,
+}));
+for (const [selector, label, path] of [["#volume-prune", "Prune volumes", "/volumes/prune"], ["#network-prune", "Prune networks", "/networks/prune"]]) {
+  $(selector).addEventListener("click", acting(label, () => call("POST", path), label + ": remove every one no container uses?"));
+}
 
 const initial = location.hash.slice(1);
 show(views[initial] ? initial : "overview");
