@@ -9,7 +9,7 @@ use skiff_engine::action::{Action, Report};
 
 use crate::body::{self, Body};
 use crate::error::ApiError;
-use crate::routes::{Api, Query};
+use crate::routes::{Api, Query, text_body};
 
 /// `GET /libpod/pods/json`: Podman's ListPodsReport for each pod.
 pub async fn list(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
@@ -90,5 +90,66 @@ pub async fn generate_kube(api: &Arc<Api>, query: &Query) -> Result<Response<Bod
         StatusCode::OK,
         body::full(yaml),
         "text/vnd.yaml; charset=utf-8",
+    ))
+}
+
+/// `POST /libpod/play/kube` (Podman 4's `/libpod/kube/play` too): the body's Kubernetes YAML
+/// played as `kube play` plays it (`network`, `start`, `replace`, `publishPorts`); Podman's
+/// report of the pods, their containers and the volumes made.
+pub async fn play_kube(
+    api: &Arc<Api>,
+    query: &Query,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let options = skiff_kube::PlayOptions {
+        start: query.flag("start", true)?,
+        replace: query.flag("replace", false)?,
+        network: query.all("network"),
+        publish: query.all("publishPorts"),
+        // Nothing is built from the service's own directory.
+        build: skiff_kube::BuildPolicy {
+            build: Some(false),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let network = options.network.clone();
+    let yaml = text_body(request.into_body()).await?;
+    let request = serde_json::to_value(skiff_kube::PlayRequest { yaml, options })
+        .map_err(|e| ApiError::internal(format!("encoding the play: {e}")))?;
+    let outcome = api.action(Action::PlayKube { request, network }).await?;
+    let Report::Played { made } = outcome.report else {
+        return Err(ApiError::internal("kube play reported nothing"));
+    };
+    let report: skiff_kube::PlayReport = serde_json::from_value(made)
+        .map_err(|e| ApiError::internal(format!("the play's report: {e}")))?;
+    let pods: Vec<Value> = report
+        .pods
+        .iter()
+        .map(|pod| {
+            serde_json::json!({
+                "ID": pod.id,
+                "Containers": pod.containers,
+                "InitContainers": pod.init_containers,
+                "Logs": [],
+                "ContainerErrors": [],
+            })
+        })
+        .collect();
+    let volumes: Vec<Value> = report
+        .volumes
+        .iter()
+        .map(|name| serde_json::json!({ "Name": name }))
+        .collect();
+    Ok(body::json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "Pods": pods,
+            "Volumes": volumes,
+            "RmReport": [],
+            "StopReport": [],
+            "Secrets": [],
+            "ServiceContainerID": "",
+        }),
     ))
 }

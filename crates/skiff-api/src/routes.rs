@@ -282,13 +282,24 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Reads a JSON request body (at most [`MAX_BODY`] bytes); an empty body is `{}`.
-pub async fn json_body<T: serde::de::DeserializeOwned>(body: Incoming) -> Result<T, ApiError> {
-    let bytes = http_body_util::Limited::new(body, MAX_BODY)
+/// A request body, at most [`MAX_BODY`] bytes.
+async fn body_bytes(body: Incoming) -> Result<Bytes, ApiError> {
+    Ok(http_body_util::Limited::new(body, MAX_BODY)
         .collect()
         .await
         .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?
-        .to_bytes();
+        .to_bytes())
+}
+
+/// A text request body (YAML), at most [`MAX_BODY`] bytes.
+pub async fn text_body(body: Incoming) -> Result<String, ApiError> {
+    String::from_utf8(body_bytes(body).await?.to_vec())
+        .map_err(|_| ApiError::bad_request("the request body is not UTF-8 text"))
+}
+
+/// Reads a JSON request body (at most [`MAX_BODY`] bytes); an empty body is `{}`.
+pub async fn json_body<T: serde::de::DeserializeOwned>(body: Incoming) -> Result<T, ApiError> {
+    let bytes = body_bytes(body).await?;
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
         Bytes::from_static(b"{}")
     } else {
@@ -382,6 +393,9 @@ async fn route(
             crate::pods::stop(api, name, &query).await
         }
         (&Method::DELETE, ["libpod", "pods", name]) => crate::pods::remove(api, name, &query).await,
+        (&Method::POST, ["libpod", "play", "kube"] | ["libpod", "kube", "play"]) => {
+            crate::pods::play_kube(api, &query, request).await
+        }
         (&Method::GET, ["libpod", "generate", "kube"]) => {
             crate::pods::generate_kube(api, &query).await
         }

@@ -229,9 +229,16 @@ pub enum Action {
         force: bool,
     },
     /// `build`: reports `Built`. `request` is skiff-build's (it stands on the engine, so the
-    /// engine cannot call it): the binary passes the [`BuildRunner`] that runs it.
+    /// engine cannot call it): the binary passes the [`Runners`] that run it.
     Build {
         request: serde_json::Value,
+    },
+    /// `kube play`: reports `Played`. `request` is skiff-kube's, as a build's is skiff-build's;
+    /// `network` is its `--network` (where the pods' network is decides the namespaces).
+    PlayKube {
+        request: serde_json::Value,
+        #[serde(default)]
+        network: Vec<String>,
     },
     /// `commit`: reports `Committed`.
     Commit {
@@ -302,6 +309,10 @@ pub enum Report {
     ImageRemoved {
         untagged: Vec<String>,
         deleted: Option<String>,
+    },
+    /// What `kube play` made: skiff-kube's report.
+    Played {
+        made: serde_json::Value,
     },
     Done,
 }
@@ -386,11 +397,14 @@ impl Action {
         }
     }
 
-    fn run(&self, engine: &mut Engine, build: BuildRunner) -> Result<Report, EngineError> {
+    fn run(&self, engine: &mut Engine, runners: Runners) -> Result<Report, EngineError> {
         let exited = |code| Report::Exited { code };
         Ok(match self {
             Action::Build { request } => Report::Built {
-                id: build(engine, request)?,
+                id: (runners.build)(engine, request)?,
+            },
+            Action::PlayKube { request, .. } => Report::Played {
+                made: (runners.play_kube)(engine, request)?,
             },
             Action::Create { container } => {
                 let created = engine.create_from(container, &|_| {})?;
@@ -705,12 +719,20 @@ fn send(event: &Event) {
     let _ = control.write_all(&line);
 }
 
-/// Runs a build request (skiff-build's), its progress on stdout; returns the image's ID.
-pub type BuildRunner = fn(&mut Engine, &serde_json::Value) -> Result<String, EngineError>;
+/// What runs the requests of the crates that stand on the engine (so it cannot call them):
+/// the binary passes them.
+#[derive(Clone, Copy)]
+pub struct Runners {
+    /// A build request (skiff-build's), its progress on stdout; returns the image's ID.
+    pub build: fn(&mut Engine, &serde_json::Value) -> Result<String, EngineError>,
+    /// A `kube play` request (skiff-kube's); returns its report.
+    pub play_kube: fn(&mut Engine, &serde_json::Value) -> Result<serde_json::Value, EngineError>,
+}
 
-/// The helper's `main`: runs the request in `args[0]` (builds with `build`) and reports on the
-/// control socket. Returns the process's exit code (the report on the socket is what counts).
-pub fn action_main(args: &[String], build: BuildRunner) -> i32 {
+/// The helper's `main`: runs the request in `args[0]` (builds and plays with `runners`) and
+/// reports on the control socket. Returns the process's exit code (the report on the socket
+/// is what counts).
+pub fn action_main(args: &[String], runners: Runners) -> i32 {
     // Started by hand, descriptor 3 is not a control socket (or not open): nothing to say on.
     let is_socket = nix::sys::stat::fstat(CONTROL_FD).is_ok_and(|stat| {
         nix::sys::stat::SFlag::from_bits_truncate(stat.st_mode) & nix::sys::stat::SFlag::S_IFMT
@@ -729,7 +751,10 @@ pub fn action_main(args: &[String], build: BuildRunner) -> i32 {
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
     );
     skiff_runtime::sealed::keep_across_reexec(CONTROL_FD);
-    let result = serve(args.first().map(String::as_str).unwrap_or_default(), build);
+    let result = serve(
+        args.first().map(String::as_str).unwrap_or_default(),
+        runners,
+    );
     let code = match &result {
         Ok(Report::Exited { code }) => *code,
         Ok(_) => 0,
@@ -739,14 +764,25 @@ pub fn action_main(args: &[String], build: BuildRunner) -> i32 {
     code
 }
 
-fn serve(request: &str, build: BuildRunner) -> Result<Report, ActionError> {
+fn serve(request: &str, runners: Runners) -> Result<Report, ActionError> {
     let request: Request = serde_json::from_str(request).map_err(|e| ActionError {
         kind: ErrorKind::InvalidArgument,
         message: format!("invalid action request: {e}"),
         exit_code: 125,
     })?;
-    let opened = Engine::open_in(request.store, request.action.scope())
-        .map_err(|e| ActionError::from(&e))?;
+    // A play's pods are made where their network is, as a run's container is.
+    let play_network;
+    let scope = match &request.action {
+        Action::PlayKube { network, .. } => {
+            play_network = skiff_spec::CreateOptions {
+                network: network.clone(),
+                ..Default::default()
+            };
+            Scope::Run(&play_network)
+        }
+        other => other.scope(),
+    };
+    let opened = Engine::open_in(request.store, scope).map_err(|e| ActionError::from(&e))?;
     for warning in opened.warnings {
         send(&Event::Warning(warning));
     }
@@ -754,7 +790,7 @@ fn serve(request: &str, build: BuildRunner) -> Result<Report, ActionError> {
     engine.window = WindowSource::Messages(CONTROL_FD);
     request
         .action
-        .run(&mut engine, build)
+        .run(&mut engine, runners)
         .map_err(|e| ActionError::from(&e))
 }
 

@@ -10,7 +10,7 @@ use skiff_build::BuildRequest;
 use skiff_engine::{Engine, EngineError};
 
 /// `--build` and `--context-dir`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BuildPolicy {
     /// None: build the images that are missing; true: build all that have a directory;
     /// false: build none.

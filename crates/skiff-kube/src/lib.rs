@@ -13,4 +13,6 @@ mod quantity;
 
 pub use build::BuildPolicy;
 pub use generate::{GenerateOptions, WorkloadKind, generate};
-pub use play::{DownReport, PlayOptions, PlayReport, PlayedPod, down, play, wait};
+pub use play::{
+    DownReport, PlayOptions, PlayReport, PlayRequest, PlayedPod, down, play, run_request, wait,
+};

@@ -14,7 +14,8 @@ use skiff_engine::{
 use crate::objects::*;
 
 /// `kube play` options, in the words of Podman's flags.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PlayOptions {
     /// `--start=false` creates the pods without starting them.
     pub start: bool,
@@ -50,7 +51,7 @@ impl Default for PlayOptions {
 }
 
 /// What `kube play` made.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlayReport {
     /// What skiff left out of the YAML, or read differently from a cluster.
     pub warnings: Vec<String>,
@@ -59,12 +60,32 @@ pub struct PlayReport {
     pub pods: Vec<PlayedPod>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlayedPod {
     pub id: String,
     pub containers: Vec<String>,
     /// Init containers that ran to completion (and were removed, as Podman's `once`).
     pub init_containers: Vec<String>,
+}
+
+/// A `kube play` from another front end (the REST API), run by the action helper
+/// (`skiff_engine::action::Action::PlayKube`): the YAML and the options.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct PlayRequest {
+    pub yaml: String,
+    pub options: PlayOptions,
+}
+
+/// The action helper's `kube play` (`skiff_engine::action::Runners::play_kube`).
+pub fn run_request(
+    engine: &mut Engine,
+    request: &serde_json::Value,
+) -> Result<serde_json::Value, EngineError> {
+    let request: PlayRequest = serde_json::from_value(request.clone())
+        .map_err(|e| EngineError::InvalidArgument(format!("invalid kube play request: {e}")))?;
+    let report = play(engine, &request.yaml, &request.options, &|_| {})?;
+    serde_json::to_value(report)
+        .map_err(|e| EngineError::InvalidArgument(format!("encoding the play's report: {e}")))
 }
 
 /// What `kube down` took away.

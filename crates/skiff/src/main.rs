@@ -28,7 +28,10 @@ fn main() {
     if args.get(1).map(String::as_str) == Some(skiff_engine::action::ACTION_COMMAND) {
         std::process::exit(skiff_engine::action::action_main(
             &args[2..],
-            skiff_build::run_request,
+            skiff_engine::action::Runners {
+                build: skiff_build::run_request,
+                play_kube: skiff_kube::run_request,
+            },
         ));
     }
     if args.get(1).map(String::as_str) == Some(skiff_engine::network::DNS_COMMAND) {

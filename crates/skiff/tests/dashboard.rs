@@ -471,10 +471,43 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
                 .lines()
                 .any(|l| l == "pagenet")
         );
-        browser.eval(r#"document.querySelector('nav button[data-tab="overview"]').click()"#);
+        // Kubernetes YAML pasted in the Pods page, played as `kube play` plays it.
+        browser.eval(
+            r#"document.querySelector('nav button[data-tab="pods"]').click();
+               document.querySelector('#play-box').open = true;
+               document.querySelector('#play textarea').value = [
+                 'apiVersion: v1', 'kind: Pod', 'metadata:', '  name: played', 'spec:',
+                 '  containers:', '  - name: web', '    image: localhost/busybox',
+                 '    command: [sleep, "1000"]'].join('\n');
+               document.querySelector('#play button').click()"#,
+        );
         browser.wait_for(
-            r#"document.querySelector('#disk-rows tr[data-kind="Images"] td:nth-child(2)').textContent === '3'"#,
-            "the disk use of the three images",
+            r#"document.querySelector('#message').textContent === 'Played 1 pod'
+               && document.querySelector('tr[data-pod="played"]')
+               && document.querySelector('tr[data-pod="played"]').textContent.includes('Running')"#,
+            "the played pod running",
+        );
+        assert_eq!(
+            ctx.skiff([
+                "ps",
+                "--filter",
+                "pod=played",
+                "--format",
+                "{{.Names}} {{.State}}",
+            ])
+            .ok()
+            .lines()
+            .filter(|l| !l.contains("infra"))
+            .collect::<Vec<_>>(),
+            ["played-web running"]
+        );
+        browser.eval(r#"document.querySelector('nav button[data-tab="overview"]').click()"#);
+        let images = ctx.skiff(["images", "-q"]).ok().lines().count();
+        browser.wait_for(
+            &format!(
+                r#"document.querySelector('#disk-rows tr[data-kind="Images"] td:nth-child(2)').textContent === '{images}'"#
+            ),
+            "the disk use of the images",
         );
         for tab in [
             "overview", "pods", "compose", "images", "volumes", "networks",

@@ -713,6 +713,30 @@ function onSubmit(selector, label, run) {
   });
 }
 
+// Kubernetes YAML, pasted or from a file, played as `kube play` plays it.
+$("#play").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const form = new FormData(submitted.target);
+  const file = form.get("file");
+  try {
+    const yaml = file && file.size ? await file.text() : String(form.get("yaml") || "");
+    const response = await fetch(`${LIBPOD}/play/kube`, {
+      method: "POST",
+      headers: { "Content-Type": "application/yaml" },
+      body: yaml,
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw await failure(response);
+    const report = await response.json();
+    const pods = report.Pods || [];
+    say(`Played ${pods.length} pod${pods.length === 1 ? "" : "s"}`, true);
+    submitted.target.reset();
+  } catch (error) {
+    say("Play: " + error.message);
+  }
+  refresh();
+});
+
 onSubmit("#volume-create", "Create volume", (form) =>
   call("POST", "/volumes/create", form.get("name") ? { Name: form.get("name") } : {}));
 onSubmit("#network-create", "Create network", (form) => call("POST", "/networks/create", {
