@@ -398,8 +398,32 @@ function closeTerminal() {
   $("#terminal").replaceChildren();
 }
 
+// xterm.js (and its styles), loaded the first time a terminal opens: the other pages do
+// without its 300 kB.
+let xtermLoaded = null;
+
+function loadXterm() {
+  if (!xtermLoaded) {
+    xtermLoaded = new Promise((resolve, reject) => {
+      const style = document.createElement("link");
+      style.rel = "stylesheet";
+      style.href = "/vendor/xterm.css";
+      const script = document.createElement("script");
+      script.src = "/vendor/xterm.js";
+      script.onload = resolve;
+      script.onerror = () => {
+        xtermLoaded = null;
+        reject(new Error("could not load the terminal"));
+      };
+      document.head.append(style, script);
+    });
+  }
+  return xtermLoaded;
+}
+
 async function openTerminal(id) {
   closeTerminal();
+  await loadXterm();
   const exec = await call("POST", `/containers/${encodeURIComponent(id)}/exec`, {
     AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Cmd: ["/bin/sh"],
   });
