@@ -276,6 +276,29 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
             "the container the CLI started",
         );
         browser.screenshot(&shots.join(format!("{:?}-containers.png", ctx.mode)));
+        // A container made from the page's form: command, environment, a named volume.
+        browser.eval(
+            r#"const form = document.querySelector('#create');
+               form.querySelector('[name=name]').value = 'formed';
+               form.querySelector('[name=command]').value = 'sleep 1000';
+               form.querySelector('[name=env]').value = 'GREETING=hi';
+               form.querySelector('[name=volumes]').value = 'formdata:/data';
+               form.querySelector('button').click()"#,
+        );
+        browser.wait_for(
+            r#"document.querySelector('tr[data-container="formed"] .state-running')"#,
+            "the container made from the form",
+        );
+        assert_eq!(
+            ctx.skiff([
+                "inspect",
+                "--format",
+                "{{.Config.Cmd}} {{range .Config.Env}}{{if eq . \"GREETING=hi\"}}{{.}}{{end}}{{end}} {{range .Mounts}}{{.Name}}:{{.Destination}}{{end}}",
+                "formed",
+            ])
+            .ok(),
+            "[sleep 1000] GREETING=hi formdata:/data"
+        );
         // A container's details: its logs as they come (searchable), live stats, inspect.
         ctx.skiff([
             "run",
@@ -367,7 +390,7 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
         assert_eq!(
             ctx.skiff(["ps", "-a", "--format", "{{.Names}}", "--sort", "names"])
                 .ok(),
-            "late\ntalker\nwebby"
+            "formed\nlate\ntalker\nwebby"
         );
         // What the CLI did is in the overview's recent events.
         browser.eval(r#"document.querySelector('nav button[data-tab="overview"]').click()"#);
@@ -444,14 +467,15 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
         );
         assert_eq!(
             ctx.skiff(["volume", "ls", "--format", "{{.Name}}"]).ok(),
-            "made-in-page"
+            "formdata\nmade-in-page"
         );
         browser.eval("document.querySelector('#volume-prune').click()");
         browser.wait_for(
             r#"!document.querySelector('tr[data-volume="made-in-page"]')"#,
             "the pruned volume gone",
         );
-        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "");
+        // The volume a container uses stays.
+        assert_eq!(ctx.skiff(["volume", "ls", "-q"]).ok(), "formdata");
         assert_eq!(
             browser.dialogs,
             ["Prune volumes: remove every one no container uses?"]

@@ -403,19 +403,21 @@ function closeTerminal() {
 let xtermLoaded = null;
 
 function loadXterm() {
+  // Both: a terminal opened before its styles measures its cells wrong and shows nothing.
+  const load = (element) => new Promise((resolve, reject) => {
+    element.onload = resolve;
+    element.onerror = () => reject(new Error("could not load the terminal"));
+    document.head.append(element);
+  });
   if (!xtermLoaded) {
-    xtermLoaded = new Promise((resolve, reject) => {
-      const style = document.createElement("link");
-      style.rel = "stylesheet";
-      style.href = "/vendor/xterm.css";
-      const script = document.createElement("script");
-      script.src = "/vendor/xterm.js";
-      script.onload = resolve;
-      script.onerror = () => {
-        xtermLoaded = null;
-        reject(new Error("could not load the terminal"));
-      };
-      document.head.append(style, script);
+    const style = document.createElement("link");
+    style.rel = "stylesheet";
+    style.href = "/vendor/xterm.css";
+    const script = document.createElement("script");
+    script.src = "/vendor/xterm.js";
+    xtermLoaded = Promise.all([load(style), load(script)]).catch((error) => {
+      xtermLoaded = null;
+      throw error;
     });
   }
   return xtermLoaded;
@@ -429,6 +431,8 @@ async function openTerminal(id) {
   });
   const term = new Terminal({ cols: 100, rows: 24 });
   term.open($("#terminal"));
+  // In sight: xterm.js draws only a terminal that is.
+  $("#terminal").scrollIntoView({ block: "center" });
   const resize = (rows, cols) => call("POST", `/exec/${exec.Id}/resize?h=${rows}&w=${cols}`);
   await resize(term.rows, term.cols);
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -625,7 +629,10 @@ $("#create").addEventListener("submit", async (submitted) => {
     Cmd: String(form.get("command") || "").split(/\s+/).filter(Boolean),
     Env: String(form.get("env") || "").split(/\s+/).filter(Boolean),
     ExposedPorts: {},
-    HostConfig: { PortBindings: {} },
+    HostConfig: {
+      PortBindings: {},
+      Binds: String(form.get("volumes") || "").split(/\s+/).filter(Boolean),
+    },
   };
   if (body.Cmd.length === 0) delete body.Cmd;
   for (const port of ports) {
