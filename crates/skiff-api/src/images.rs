@@ -142,9 +142,12 @@ enum Pulling {
 
 /// A pull's event as Docker's progress message about a layer (by its short ID), if it is one.
 fn progress_line(event: &TransferEvent) -> Option<bytes::Bytes> {
-    let layer = |digest: &str| {
-        let hex = digest.trim_start_matches("sha256:");
-        hex[..hex.len().min(12)].to_string()
+    let layer = |digest: &str| -> String {
+        digest
+            .trim_start_matches("sha256:")
+            .chars()
+            .take(12)
+            .collect()
     };
     let message = match event {
         TransferEvent::Layer { digest, .. } => {
