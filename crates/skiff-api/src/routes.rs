@@ -256,12 +256,17 @@ impl Query {
 
 /// Percent-decoding of a query component (`+` is a space).
 fn decode(text: &str) -> String {
+    percent_decode(text, true)
+}
+
+/// Percent-decoding; in a query `+` is a space, in a path it is itself.
+fn percent_decode(text: &str, plus_is_space: bool) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
                 match std::str::from_utf8(&bytes[i + 1..i + 3])
                     .ok()
@@ -380,7 +385,13 @@ async fn route(
         }
     }
     let query = Query::parse(request.uri().query());
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Each segment decoded, as Docker decodes them (`sha256%3A...` is `sha256:...`).
+    let decoded: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(|segment| percent_decode(segment, false))
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let method = request.method().clone();
     use crate::{
         containers as c, exec as e, files as f, images as i, networks as n, system as s,
@@ -532,6 +543,8 @@ mod tests {
         assert!(Query::parse(Some("filters=%5B1%5D")).filters().is_err());
         assert!(Query::parse(Some("t=x")).number::<u64>("t").is_err());
         assert_eq!(decode("100%"), "100%");
+        // Paths decode too, with `+` as itself.
+        assert_eq!(percent_decode("sha256%3Aab+c", false), "sha256:ab+c");
         assert_eq!(decode("%zz"), "%zz");
     }
 }

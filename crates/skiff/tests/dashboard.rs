@@ -455,6 +455,37 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
                 .ok(),
             "built"
         );
+        // An image's details: its history, tagged and pushed from the page.
+        click(
+            &mut browser,
+            r#"tr[data-image="localhost/dash-built:latest"]"#,
+            "Details",
+        );
+        browser.wait_for(
+            r#"document.querySelector('#image-details').dataset.image === 'localhost/dash-built:latest'
+               && document.querySelectorAll('#history-rows tr').length >= 2
+               && JSON.parse(document.querySelector('#image-inspect').textContent).Id"#,
+            "the image's history and inspect",
+        );
+        let tagged = registry.name(&format!("{:?}/tagged:2", ctx.mode).to_lowercase());
+        browser.eval(&format!(
+            r#"document.querySelector('#image-tag input').value = "{tagged}";
+               document.querySelector('#image-tag button').click()"#
+        ));
+        browser.wait_for(
+            "document.querySelector('#message').textContent === 'Tag: done'",
+            "the tag",
+        );
+        browser.eval(&format!(
+            r#"document.querySelector('#image-push input').value = "{tagged}";
+               document.querySelector('#image-push button').click()"#
+        ));
+        browser.wait_for(
+            &format!("document.querySelector('#message').textContent === 'Pushed {tagged}'"),
+            "the push",
+        );
+        ctx.skiff(["rmi", &tagged]).ok();
+        ctx.skiff(["pull", "-q", &tagged]).ok();
         // Volumes and networks made and pruned from their pages.
         browser.eval(
             r#"document.querySelector('nav button[data-tab="volumes"]').click();

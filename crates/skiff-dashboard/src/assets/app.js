@@ -222,6 +222,7 @@ const views = {
       cell(row, image.Id.replace("sha256:", "").slice(0, 12));
       cell(row, (image.Size / 1e6).toFixed(1) + " MB");
       const actions = cell(row, "");
+      button(actions, "Details", () => showImage(image.Id, name).catch((error) => say("Details: " + error.message)));
       action(actions, "Remove", () => call("DELETE", `/images/${encodeURIComponent(image.Id)}`), `Remove image ${name}?`);
       body.appendChild(row);
     }
@@ -662,6 +663,66 @@ $("#pull").addEventListener("submit", async (submitted) => {
     say("Pull: " + error.message);
   }
   refresh();
+});
+
+// An image's details: tag and push it, its history and inspect.
+let shownImage = null;
+
+async function showImage(id, name) {
+  const key = encodeURIComponent(id);
+  const [inspect, history] = await Promise.all([call("GET", `/images/${key}/json`), call("GET", `/images/${key}/history`)]);
+  shownImage = id;
+  $("#image-details").dataset.image = name;
+  $("#image-title").textContent = "Image " + name;
+  $("#image-push [name=name]").value = name === "<none>" ? "" : name;
+  $("#image-inspect").textContent = JSON.stringify(inspect, null, 2);
+  const body = $("#history-rows");
+  body.replaceChildren();
+  for (const layer of history) {
+    const row = document.createElement("tr");
+    cell(row, layer.CreatedBy || "");
+    cell(row, bytes(layer.Size || 0));
+    cell(row, layer.Created ? new Date(layer.Created * 1000).toLocaleString() : "");
+    body.appendChild(row);
+  }
+  $("#image-details").hidden = false;
+}
+
+// A name as Docker's API takes it apart: repository and tag.
+function repositoryAndTag(name) {
+  const slash = name.lastIndexOf("/");
+  const colon = name.lastIndexOf(":");
+  return colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, "latest"];
+}
+
+$("#image-close").addEventListener("click", () => {
+  shownImage = null;
+  $("#image-details").hidden = true;
+});
+onSubmit("#image-tag", "Tag", (form) => {
+  const [repo, tag] = repositoryAndTag(String(form.get("target")));
+  const query = new URLSearchParams({ repo, tag });
+  return call("POST", `/images/${encodeURIComponent(shownImage)}/tag?${query}`);
+});
+$("#image-push").addEventListener("submit", async (submitted) => {
+  submitted.preventDefault();
+  const name = String(new FormData(submitted.target).get("name"));
+  const [repo, tag] = repositoryAndTag(name);
+  say("Pushing " + name, true);
+  try {
+    const response = await fetch(`${API}/images/${repo}/push?tag=${encodeURIComponent(tag)}`, {
+      method: "POST",
+      headers: { "X-Registry-Auth": btoa("{}") },
+      credentials: "same-origin",
+    });
+    if (!response.ok) throw await failure(response);
+    await eachMessage(response, (message) => {
+      if (message.error) throw new Error(message.error);
+    });
+    say("Pushed " + name, true);
+  } catch (error) {
+    say("Push: " + error.message);
+  }
 });
 
 // A tar archive of one file, as a build context: a ustar header, the data, the end.
