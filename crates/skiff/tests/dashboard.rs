@@ -576,5 +576,30 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
             );
             browser.screenshot(&shots.join(format!("{:?}-{tab}.png", ctx.mode)));
         }
+        // Two containers ticked and removed at once, once the user confirms.
+        browser.dialogs.clear();
+        browser.eval(r#"document.querySelector('nav button[data-tab="containers"]').click()"#);
+        for name in ["talker", "formed"] {
+            browser.wait_for(
+                &format!(r#"document.querySelector('tr[data-container="{name}"] input')"#),
+                &format!("{name}'s row"),
+            );
+            browser.eval(&format!(
+                r#"document.querySelector('tr[data-container="{name}"] input[type=checkbox]').click()"#
+            ));
+        }
+        browser.eval("document.querySelector('#bulk-remove').click()");
+        browser.wait_for(
+            r#"!document.querySelector('tr[data-container="talker"]')
+               && !document.querySelector('tr[data-container="formed"]')"#,
+            "the ticked containers removed",
+        );
+        assert_eq!(browser.dialogs, ["Remove 2 containers?"]);
+        assert!(
+            !ctx.skiff(["ps", "-a", "--format", "{{.Names}}"])
+                .ok()
+                .lines()
+                .any(|name| name == "talker" || name == "formed")
+        );
     });
 }

@@ -115,6 +115,9 @@ const views = {
 
   async containers() {
     const containers = await call("GET", "/containers/json?all=1");
+    // What is gone is no longer selected.
+    const present = new Set(containers.map((c) => c.Id));
+    for (const id of selected) if (!present.has(id)) selected.delete(id);
     const filter = $("#filter").value.toLowerCase();
     const body = $("#container-rows");
     body.replaceChildren();
@@ -129,6 +132,12 @@ const views = {
       cell(row, c.Status);
       cell(row, (c.Ports || []).filter((p) => p.PublicPort).map((p) => `${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(", "));
       const actions = cell(row, "");
+      const pick = document.createElement("input");
+      pick.type = "checkbox";
+      pick.setAttribute("aria-label", "Select " + name);
+      pick.checked = selected.has(c.Id);
+      pick.addEventListener("change", () => (pick.checked ? selected.add(c.Id) : selected.delete(c.Id)));
+      actions.appendChild(pick);
       const id = encodeURIComponent(c.Id);
       if (c.State === "running") {
         action(actions, "Stop", () => call("POST", `/containers/${id}/stop`));
@@ -267,6 +276,19 @@ async function down(project, members) {
   for (const network of await call("GET", "/networks")) {
     if ((network.Labels || {})[PROJECT] === project) await call("DELETE", `/networks/${encodeURIComponent(network.Id)}`);
   }
+}
+
+// The containers ticked for a bulk action, by ID: kept across the list's refreshes.
+const selected = new Set();
+
+// One action on every selected container, all at once.
+function bulk(label, run, confirmText) {
+  return () => {
+    const ids = [...selected];
+    if (ids.length === 0) return say(label + ": select containers first");
+    return acting(label, () => Promise.all(ids.map((id) => run(encodeURIComponent(id)))),
+      confirmText && confirmText(ids.length))();
+  };
 }
 
 // The container whose details are shown: its live logs and stats, its inspect; the streams
@@ -615,6 +637,9 @@ for (const button of document.querySelectorAll("nav button")) {
   button.addEventListener("click", () => show(button.dataset.tab));
 }
 $("#filter").addEventListener("input", refresh);
+$("#bulk-stop").addEventListener("click", bulk("Stop selected", (id) => call("POST", `/containers/${id}/stop`)));
+$("#bulk-remove").addEventListener("click", bulk("Remove selected", (id) => call("DELETE", `/containers/${id}?force=1`),
+  (count) => `Remove ${count} container${count === 1 ? "" : "s"}?`));
 $("#details-close").addEventListener("click", closeDetails);
 $("#terminal-open").addEventListener("click", () => {
   if (details) openTerminal(details.id).catch((error) => say("Terminal: " + error.message));
