@@ -276,18 +276,26 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
             "the container the CLI started",
         );
         browser.screenshot(&shots.join(format!("{:?}-containers.png", ctx.mode)));
-        // A container made from the page's form: command, environment, a named volume.
+        // A container made from the page's form: command, environment, a named volume, a
+        // published port (a link to where it answers).
+        let port = free_port();
         browser.eval(
-            r#"const form = document.querySelector('#create');
+            &r#"const form = document.querySelector('#create');
                form.querySelector('[name=name]').value = 'formed';
                form.querySelector('[name=command]').value = 'sleep 1000';
                form.querySelector('[name=env]').value = 'GREETING=hi';
                form.querySelector('[name=volumes]').value = 'formdata:/data';
-               form.querySelector('button').click()"#,
+               form.querySelector('[name=ports]').value = '{port}:80';
+               form.querySelector('button').click()"#
+                .replace("{port}", &port.to_string()),
         );
         browser.wait_for(
             r#"document.querySelector('tr[data-container="formed"] .state-running')"#,
             "the container made from the form",
+        );
+        assert_eq!(
+            browser.eval(r#"document.querySelector('tr[data-container="formed"] a').href"#),
+            format!("http://127.0.0.1:{port}/")
         );
         assert_eq!(
             ctx.skiff([
@@ -500,6 +508,11 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
             ctx.skiff(["volume", "ls", "--format", "{{.Name}}"]).ok(),
             "formdata\nmade-in-page"
         );
+        click(&mut browser, r#"tr[data-volume="made-in-page"]"#, "Inspect");
+        browser.wait_for(
+            r#"JSON.parse(document.querySelector('#volumes tr.inspect pre').textContent).Name === 'made-in-page'"#,
+            "the volume's inspect",
+        );
         browser.eval("document.querySelector('#volume-prune').click()");
         browser.wait_for(
             r#"!document.querySelector('tr[data-volume="made-in-page"]')"#,
@@ -519,6 +532,11 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
         browser.wait_for(
             r#"document.querySelector('tr[data-network="pagenet"]')"#,
             "the network made in the page",
+        );
+        click(&mut browser, r#"tr[data-network="pagenet"]"#, "Inspect");
+        browser.wait_for(
+            r#"JSON.parse(document.querySelector('#networks tr.inspect pre').textContent).Name === 'pagenet'"#,
+            "the network's inspect",
         );
         assert!(
             ctx.skiff(["network", "ls", "--format", "{{.Name}}"])

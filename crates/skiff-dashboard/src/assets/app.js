@@ -63,6 +63,39 @@ function button(td, label, onClick) {
   td.appendChild(element);
 }
 
+// The objects whose inspect is shown, by API path: shown again when their list refreshes.
+const inspected = new Set();
+
+// An Inspect button that shows (or hides) the object's inspect in a row under `row`.
+function inspectButton(td, row, path) {
+  const show = async () => {
+    try {
+      const shown = document.createElement("tr");
+      shown.className = "inspect";
+      const pre = document.createElement("pre");
+      pre.textContent = JSON.stringify(await call("GET", path), null, 2);
+      const inside = cell(shown, "");
+      inside.colSpan = row.children.length;
+      inside.appendChild(pre);
+      row.after(shown);
+    } catch (error) {
+      inspected.delete(path);
+      say("Inspect: " + error.message);
+    }
+  };
+  button(td, "Inspect", () => {
+    const next = row.nextElementSibling;
+    if (next && next.classList.contains("inspect")) {
+      inspected.delete(path);
+      return next.remove();
+    }
+    inspected.add(path);
+    return show();
+  });
+  // Once the row is in its table (the list is drawn in one go).
+  if (inspected.has(path)) queueMicrotask(show);
+}
+
 // A click that acts on the engine (after the user confirms, if asked), says how it went and
 // refreshes.
 function acting(label, run, confirmText) {
@@ -130,7 +163,19 @@ const views = {
       cell(row, c.Image);
       cell(row, c.State, "state-" + c.State);
       cell(row, c.Status);
-      cell(row, (c.Ports || []).filter((p) => p.PublicPort).map((p) => `${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(", "));
+      // Published TCP ports link to where they answer on this host.
+      const ports = cell(row, "");
+      (c.Ports || []).filter((p) => p.PublicPort).forEach((p, i) => {
+        if (i) ports.append(", ");
+        const text = `${p.PublicPort}->${p.PrivatePort}/${p.Type}`;
+        if (p.Type !== "tcp") return ports.append(text);
+        const link = document.createElement("a");
+        link.href = `http://${location.hostname}:${p.PublicPort}/`;
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.textContent = text;
+        ports.append(link);
+      });
       const actions = cell(row, "");
       const pick = document.createElement("input");
       pick.type = "checkbox";
@@ -248,6 +293,7 @@ const views = {
       cell(row, volume.Driver);
       cell(row, volume.Mountpoint);
       const actions = cell(row, "");
+      inspectButton(actions, row, `/volumes/${encodeURIComponent(volume.Name)}`);
       action(actions, "Remove", () => call("DELETE", `/volumes/${encodeURIComponent(volume.Name)}`), `Remove volume ${volume.Name}?`);
       body.appendChild(row);
     }
@@ -264,6 +310,7 @@ const views = {
       cell(row, network.Driver);
       cell(row, ((network.IPAM || {}).Config || []).map((c) => c.Subnet).join(", "));
       const actions = cell(row, "");
+      inspectButton(actions, row, `/networks/${encodeURIComponent(network.Id)}`);
       action(actions, "Remove", () => call("DELETE", `/networks/${encodeURIComponent(network.Id)}`), `Remove network ${network.Name}?`);
       body.appendChild(row);
     }
