@@ -357,6 +357,7 @@ impl Engine {
                         target.name
                     )));
                 }
+                skiff_runtime::process::await_namespaces(target.pid);
                 return joined_namespace(&format!("/proc/{}/ns/net", target.pid)).map(Some);
             }
             NetworkMode::Path(path) => return joined_namespace(path).map(Some),
@@ -547,28 +548,6 @@ impl Engine {
     }
 }
 
-/// How long a container that has just started may keep its namespaces closed.
-const JOIN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Opens `/proc/PID/ns/...` of another container (a pod's infra). One that has just
-/// started may not have left the runtime's init yet, which is not dumpable until it execs
-/// the container's program: its namespaces are closed (EACCES) for that moment.
-fn open_namespace(path: &str) -> std::io::Result<std::fs::File> {
-    let deadline = std::time::Instant::now() + JOIN_WAIT;
-    loop {
-        match std::fs::File::open(path) {
-            Err(e)
-                if e.kind() == std::io::ErrorKind::PermissionDenied
-                    && path.starts_with("/proc/")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// The hidden command that runs the DNS server: `skiff __dns ROOT LOCK`.
 pub const DNS_COMMAND: &str = "__dns";
 
@@ -603,7 +582,7 @@ pub fn dns_main(args: &[String]) -> i32 {
 
 /// An existing namespace the container joins, held open until the runtime has.
 fn joined_namespace(path: &str) -> Result<Namespace, EngineError> {
-    let fd = open_namespace(path).io("open", std::path::Path::new(path))?;
+    let fd = std::fs::File::open(path).io("open", std::path::Path::new(path))?;
     Ok(Namespace {
         fd: fd.into(),
         path: Some(path.into()),

@@ -172,6 +172,7 @@ pub fn enter_while(work: impl FnOnce()) -> Result<Option<String>, EngineError> {
 /// user namespace of its own (`--userns keep-id`) is in a child of the engine's: that
 /// engine namespace is the one joined, as the container's other namespaces are its.
 pub fn join(pid: i32) -> Result<(), EngineError> {
+    skiff_runtime::process::await_namespaces(pid);
     let path = format!("/proc/{pid}/ns/user");
     let namespace =
         fs::File::open(&path).map_err(|e| EngineError::Rootless(format!("{path}: {e}")))?;

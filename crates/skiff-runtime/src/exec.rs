@@ -192,6 +192,7 @@ fn open_namespaces(
         (LinuxNamespaceType::User, "user", CloneFlags::CLONE_NEWUSER),
         (LinuxNamespaceType::Mount, "mnt", CloneFlags::CLONE_NEWNS),
     ];
+    crate::process::await_namespaces(pid);
     let wanted = linux.namespaces().clone().unwrap_or_default();
     let mut opened = Vec::new();
     for (kind, name, flag) in order {

@@ -11,6 +11,27 @@ pub fn start_time(pid: i32) -> Option<u64> {
     after.split(' ').nth(19)?.parse().ok()
 }
 
+/// How long a container's init that has just started may keep its /proc entries closed.
+const EXEC_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits (at most two seconds) until the namespaces of `pid`, a container's init that has
+/// just started, can be opened. The runtime leaves its processes not dumpable (their memory
+/// came from a process started outside the user namespace) until the init execs the
+/// container's program, and until then /proc/PID/ns/* are closed to a rootless engine:
+/// a pod member started right after its infra, or an exec right after a start, would fail
+/// with EACCES. Returns at once when they open, or when there is no such process.
+pub fn await_namespaces(pid: i32) {
+    let deadline = std::time::Instant::now() + EXEC_WAIT;
+    let path = format!("/proc/{pid}/ns/net");
+    while let Err(e) = std::fs::read_link(&path) {
+        if e.kind() != std::io::ErrorKind::PermissionDenied || std::time::Instant::now() > deadline
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// Whether `pid` is the very process that started at `started` (and is not a zombie).
 pub fn is_alive(pid: i32, started: u64) -> bool {
     if pid <= 0 {
