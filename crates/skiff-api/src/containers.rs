@@ -635,3 +635,66 @@ pub async fn prune(api: &Arc<Api>) -> Result<Response<Body>, ApiError> {
         &json!({"ContainersDeleted": names, "SpaceReclaimed": 0}),
     ))
 }
+
+/// `GET /libpod/containers/stats?stream=&interval=&containers=`: Podman's readings of every
+/// running container (or those named), each `interval` seconds (default 5) while streamed:
+/// `{"Error": null, "Stats": [...]}` with CPU as a percentage since the previous reading.
+pub async fn libpod_stats(api: &Arc<Api>, query: &Query) -> Result<Response<Body>, ApiError> {
+    let stream = query.flag("stream", true)?;
+    let interval = Duration::from_secs(query.number::<u64>("interval")?.unwrap_or(5).max(1));
+    let names = query.all("containers");
+    let read = move |api: Arc<Api>, names: Vec<String>| async move {
+        api.engine(move |engine| engine.container_stats(&names))
+            .await
+    };
+    let first = read(api.clone(), names.clone()).await?;
+    let message = |now: &[skiff_engine::StatsSample], before: &[skiff_engine::StatsSample]| {
+        let stats: Vec<serde_json::Value> = now
+            .iter()
+            .map(|sample| {
+                let previous = before.iter().find(|b| b.id == sample.id);
+                json!({
+                    "ContainerID": sample.id,
+                    "Name": sample.name,
+                    "CPU": sample.cpu_percent(previous),
+                    "CPUNano": sample.cpu_nanos,
+                    "MemUsage": sample.memory_usage,
+                    "MemLimit": sample.memory_limit,
+                    "MemPerc": if sample.memory_limit > 0 {
+                        sample.memory_usage as f64 / sample.memory_limit as f64 * 100.0
+                    } else {
+                        0.0
+                    },
+                    "NetInput": sample.net_input,
+                    "NetOutput": sample.net_output,
+                    "BlockInput": sample.block_input,
+                    "BlockOutput": sample.block_output,
+                    "PIDs": sample.pids,
+                })
+            })
+            .collect();
+        json!({"Error": null, "Stats": stats})
+    };
+    if !stream {
+        return Ok(body::json(StatusCode::OK, &message(&first, &[])));
+    }
+    let (sender, body) = body::channel();
+    let api = api.clone();
+    tokio::spawn(async move {
+        let mut before = Vec::new();
+        let mut now = first;
+        loop {
+            let mut line = message(&now, &before).to_string();
+            line.push('\n');
+            if sender.send(Bytes::from(line)).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(interval).await;
+            let Ok(next) = read(api.clone(), names.clone()).await else {
+                return;
+            };
+            before = std::mem::replace(&mut now, next);
+        }
+    });
+    Ok(body::with_type(StatusCode::OK, body, "application/json"))
+}

@@ -399,6 +399,7 @@ async fn route(
     };
     match (&method, segments.as_slice()) {
         (&Method::GET, ["libpod", "pods", "json"]) => crate::pods::list(api, &query).await,
+        (&Method::GET, ["libpod", "containers", "stats"]) => c::libpod_stats(api, &query).await,
         (&Method::POST, ["libpod", "pods", name, "start"]) => crate::pods::start(api, name).await,
         (&Method::POST, ["libpod", "pods", name, "stop"]) => {
             crate::pods::stop(api, name, &query).await

@@ -275,6 +275,17 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
             r#"window.notReloaded && document.querySelector('tr[data-container="late"] .state-running')"#,
             "the container the CLI started",
         );
+        // Each running container's CPU and memory, as sparklines from Podman's stats stream
+        // (none rootless on a cgroup v1 host, like this one).
+        if ctx.mode == Mode::Root
+            || std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+        {
+            browser.wait_for(
+                r#"document.querySelector('tr[data-container="late"] canvas.spark[data-kind="cpu"]').title.startsWith('CPU ')
+                   && document.querySelector('tr[data-container="late"] canvas.spark[data-kind="memory"]').title.startsWith('memory ')"#,
+                "late's sparklines",
+            );
+        }
         browser.screenshot(&shots.join(format!("{:?}-containers.png", ctx.mode)));
         // A container made from the page's form: command, environment, a named volume, a
         // published port (a link to where it answers).

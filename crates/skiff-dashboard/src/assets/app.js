@@ -176,6 +176,18 @@ const views = {
         link.textContent = text;
         ports.append(link);
       });
+      const sparks = cell(row, "");
+      for (const kind of ["cpu", "memory"]) {
+        const canvas = document.createElement("canvas");
+        canvas.className = "spark";
+        canvas.width = 60;
+        canvas.height = 18;
+        canvas.dataset.id = c.Id;
+        canvas.dataset.kind = kind;
+        canvas.setAttribute("aria-label", `${kind === "cpu" ? "CPU" : "memory"} of ${name}`);
+        sparks.appendChild(canvas);
+      }
+      drawUsage(c.Id);
       const actions = cell(row, "");
       const pick = document.createElement("input");
       pick.type = "checkbox";
@@ -325,6 +337,45 @@ async function down(project, members) {
   }
 }
 
+// Each running container's last readings (CPU %, memory bytes and limit), from Podman's stats
+// stream, drawn as sparklines in its row.
+const usage = new Map();
+
+function drawUsage(id) {
+  const seen = usage.get(id);
+  if (!seen) return;
+  for (const canvas of document.querySelectorAll(`canvas.spark[data-id="${id}"]`)) {
+    if (canvas.dataset.kind === "cpu") chart(canvas, seen.cpu, Math.max(100, ...seen.cpu));
+    else chart(canvas, seen.memory, seen.limit || Math.max(...seen.memory));
+    canvas.title = canvas.dataset.kind === "cpu"
+      ? `CPU ${seen.cpu[seen.cpu.length - 1].toFixed(1)} %`
+      : `memory ${bytes(seen.memory[seen.memory.length - 1])}`;
+  }
+}
+
+// Followed for as long as the page is open; where there are no stats (rootless on cgroup v1)
+// the column stays empty and the stream is asked for again later.
+async function followUsage() {
+  for (;;) {
+    try {
+      const response = await fetch(`${LIBPOD}/containers/stats?stream=true&interval=2`, { credentials: "same-origin" });
+      if (!response.ok) throw await failure(response);
+      await eachMessage(response, (message) => {
+        for (const stats of message.Stats || []) {
+          const seen = usage.get(stats.ContainerID) || { cpu: [], memory: [], limit: 0 };
+          seen.cpu.push(stats.CPU || 0);
+          seen.memory.push(stats.MemUsage || 0);
+          seen.limit = stats.MemLimit || 0;
+          for (const series of [seen.cpu, seen.memory]) if (series.length > 30) series.shift();
+          usage.set(stats.ContainerID, seen);
+          drawUsage(stats.ContainerID);
+        }
+      });
+    } catch (_) { /* asked again below */ }
+    await new Promise((resolve) => setTimeout(resolve, 30000));
+  }
+}
+
 // The containers ticked for a bulk action, by ID: kept across the list's refreshes.
 const selected = new Set();
 
@@ -394,7 +445,9 @@ async function followLogs(id, tty, signal) {
 }
 
 // A line chart of the last samples, drawn on a canvas from 0 to `top`.
-function chart(canvas, values, top) {
+function chart(canvas, samples, top) {
+  // One reading is a level line until the next.
+  const values = samples.length === 1 ? [samples[0], samples[0]] : samples;
   const context = canvas.getContext("2d");
   const { width, height } = canvas;
   context.clearRect(0, 0, width, height);
@@ -914,3 +967,4 @@ for (const [selector, label, path] of [["#volume-prune", "Prune volumes", "/volu
 const initial = location.hash.slice(1);
 show(views[initial] ? initial : "overview");
 followEvents();
+followUsage();
