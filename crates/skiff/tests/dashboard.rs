@@ -109,6 +109,22 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
             "1000",
         ])
         .ok();
+        ctx.skiff([
+            "run",
+            "-d",
+            "--init",
+            "--name",
+            "checked",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "disable",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .ok();
+        ctx.skiff(["healthcheck", "run", "checked"]).ok();
         let dashboard = Dashboard::start(ctx);
         // Nothing without the token: not the page, not the API.
         assert_eq!(dashboard.request("GET", "/", "").0, 401);
@@ -130,12 +146,20 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
             r#"class="state-running">running"#,
             "<button>Stop</button>",
             "<button>Start</button>",
+            r#"<td class="health-healthy">healthy</td>"#,
         ] {
             assert!(
                 containers.contains(needle),
                 "{needle:?} missing from:\n{containers}"
             );
         }
+        // A pod's member says its pod.
+        let member = containers
+            .split(r#"<tr data-container="shop-web">"#)
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .unwrap_or_default();
+        assert!(member.contains("<td>shop</td>"), "{member}");
         let images = dashboard.rendered(ctx, "images");
         assert!(
             images.contains(r#"data-image="localhost/busybox:latest""#),
@@ -147,7 +171,7 @@ fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
         assert!(networks.contains("<tr data-network="), "{networks}");
         let overview = dashboard.rendered(ctx, "overview");
         assert!(
-            overview.contains("<dt>Containers</dt><dd>4 (3 running"),
+            overview.contains("<dt>Containers</dt><dd>5 (4 running"),
             "{overview}"
         );
         let pods = dashboard.rendered(ctx, "pods");

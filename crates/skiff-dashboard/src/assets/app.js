@@ -147,7 +147,12 @@ const views = {
   },
 
   async containers() {
-    const containers = await call("GET", "/containers/json?all=1");
+    const [containers, pods] = await Promise.all([
+      call("GET", "/containers/json?all=1"),
+      call("GET", "/libpod/pods/json").catch(() => []),
+    ]);
+    const podOf = new Map();
+    for (const pod of pods) for (const member of pod.Containers || []) podOf.set(member.Id, pod.Name);
     // What is gone is no longer selected.
     const present = new Set(containers.map((c) => c.Id));
     for (const id of selected) if (!present.has(id)) selected.delete(id);
@@ -188,6 +193,10 @@ const views = {
         sparks.appendChild(canvas);
       }
       drawUsage(c.Id);
+      cell(row, podOf.get(c.Id) || "");
+      // Docker's status ends with the healthcheck's word.
+      const health = (/\((healthy|unhealthy|starting)\)$/.exec(c.Status) || [])[1] || "";
+      cell(row, health, health && "health-" + health);
       const actions = cell(row, "");
       const pick = document.createElement("input");
       pick.type = "checkbox";
