@@ -660,11 +660,7 @@ pub async fn libpod_stats(api: &Arc<Api>, query: &Query) -> Result<Response<Body
                     "CPUNano": sample.cpu_nanos,
                     "MemUsage": sample.memory_usage,
                     "MemLimit": sample.memory_limit,
-                    "MemPerc": if sample.memory_limit > 0 {
-                        sample.memory_usage as f64 / sample.memory_limit as f64 * 100.0
-                    } else {
-                        0.0
-                    },
+                    "MemPerc": sample.memory_percent(),
                     "NetInput": sample.net_input,
                     "NetOutput": sample.net_output,
                     "BlockInput": sample.block_input,

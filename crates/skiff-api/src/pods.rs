@@ -113,11 +113,14 @@ pub async fn play_kube(
         },
         ..Default::default()
     };
-    let network = options.network.clone();
+    let pods = skiff_engine::CreateOptions {
+        network: options.network.clone(),
+        ..Default::default()
+    };
     let yaml = text_body(request.into_body()).await?;
     let request = serde_json::to_value(skiff_kube::PlayRequest { yaml, options })
         .map_err(|e| ApiError::internal(format!("encoding the play: {e}")))?;
-    let outcome = api.action(Action::PlayKube { request, network }).await?;
+    let outcome = api.action(Action::PlayKube { request, pods }).await?;
     let Report::Played { made } = outcome.report else {
         return Err(ApiError::internal("kube play reported nothing"));
     };

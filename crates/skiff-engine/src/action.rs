@@ -234,11 +234,12 @@ pub enum Action {
         request: serde_json::Value,
     },
     /// `kube play`: reports `Played`. `request` is skiff-kube's, as a build's is skiff-build's;
-    /// `network` is its `--network` (where the pods' network is decides the namespaces).
+    /// `pods` holds its `--network`: the pods are made where their network is, as a run's
+    /// container is.
     PlayKube {
         request: serde_json::Value,
         #[serde(default)]
-        network: Vec<String>,
+        pods: skiff_spec::CreateOptions,
     },
     /// `commit`: reports `Committed`.
     Commit {
@@ -379,6 +380,7 @@ impl Action {
             Action::Create { container } | Action::Run { container, .. } => {
                 Scope::Run(&container.options)
             }
+            Action::PlayKube { pods, .. } => Scope::Run(pods),
             Action::Start { container, .. } | Action::Restart { container, .. } => {
                 Scope::Start(std::slice::from_ref(container))
             }
@@ -770,19 +772,8 @@ fn serve(request: &str, runners: Runners) -> Result<Report, ActionError> {
         message: format!("invalid action request: {e}"),
         exit_code: 125,
     })?;
-    // A play's pods are made where their network is, as a run's container is.
-    let play_network;
-    let scope = match &request.action {
-        Action::PlayKube { network, .. } => {
-            play_network = skiff_spec::CreateOptions {
-                network: network.clone(),
-                ..Default::default()
-            };
-            Scope::Run(&play_network)
-        }
-        other => other.scope(),
-    };
-    let opened = Engine::open_in(request.store, scope).map_err(|e| ActionError::from(&e))?;
+    let opened = Engine::open_in(request.store, request.action.scope())
+        .map_err(|e| ActionError::from(&e))?;
     for warning in opened.warnings {
         send(&Event::Warning(warning));
     }

@@ -93,15 +93,20 @@ impl Drop for Dashboard {
     }
 }
 
+/// What both tests start from: `webby` running, `idle` created.
+fn webby_and_idle(ctx: &TestContext) {
+    ctx.skiff([
+        "run", "-d", "--init", "--name", "webby", "busybox", "sleep", "1000",
+    ])
+    .ok();
+    ctx.skiff(["create", "--name", "idle", "busybox", "true"])
+        .ok();
+}
+
 #[test]
 fn the_dashboard_shows_and_drives_the_engine_in_a_browser() {
     skiff_test::in_both_modes(SKIFF, |ctx| {
-        ctx.skiff([
-            "run", "-d", "--init", "--name", "webby", "busybox", "sleep", "1000",
-        ])
-        .ok();
-        ctx.skiff(["create", "--name", "idle", "busybox", "true"])
-            .ok();
+        webby_and_idle(ctx);
         ctx.skiff(["volume", "create", "keepme"]).ok();
         ctx.skiff(["pod", "create", "--name", "shop"]).ok();
         ctx.skiff([
@@ -274,12 +279,7 @@ fn a_user_clicks_through_the_dashboard_and_sees_the_cli_live() {
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
     let registry = Registry::start(Access::Open);
     skiff_test::in_both_modes(SKIFF, |ctx| {
-        ctx.skiff([
-            "run", "-d", "--init", "--name", "webby", "busybox", "sleep", "1000",
-        ])
-        .ok();
-        ctx.skiff(["create", "--name", "idle", "busybox", "true"])
-            .ok();
+        webby_and_idle(ctx);
         let dashboard = Dashboard::start(ctx);
         let mut browser = Browser::open(
             &format!("{}#containers", dashboard.url),

@@ -364,25 +364,18 @@ function drawUsage(id) {
 
 // Followed for as long as the page is open; where there are no stats (rootless on cgroup v1)
 // the column stays empty and the stream is asked for again later.
-async function followUsage() {
-  for (;;) {
-    try {
-      const response = await fetch(`${LIBPOD}/containers/stats?stream=true&interval=2`, { credentials: "same-origin" });
-      if (!response.ok) throw await failure(response);
-      await eachMessage(response, (message) => {
-        for (const stats of message.Stats || []) {
-          const seen = usage.get(stats.ContainerID) || { cpu: [], memory: [], limit: 0 };
-          seen.cpu.push(stats.CPU || 0);
-          seen.memory.push(stats.MemUsage || 0);
-          seen.limit = stats.MemLimit || 0;
-          for (const series of [seen.cpu, seen.memory]) if (series.length > 30) series.shift();
-          usage.set(stats.ContainerID, seen);
-          drawUsage(stats.ContainerID);
-        }
-      });
-    } catch (_) { /* asked again below */ }
-    await new Promise((resolve) => setTimeout(resolve, 30000));
-  }
+function followUsage() {
+  follow(() => `${LIBPOD}/containers/stats?stream=true&interval=2`, 30000, (message) => {
+    for (const stats of message.Stats || []) {
+      const seen = usage.get(stats.ContainerID) || { cpu: [], memory: [], limit: 0 };
+      seen.cpu.push(stats.CPU || 0);
+      seen.memory.push(stats.MemUsage || 0);
+      seen.limit = stats.MemLimit || 0;
+      for (const series of [seen.cpu, seen.memory]) if (series.length > 30) series.shift();
+      usage.set(stats.ContainerID, seen);
+      drawUsage(stats.ContainerID);
+    }
+  });
 }
 
 // The containers ticked for a bulk action, by ID: kept across the list's refreshes.
@@ -634,20 +627,26 @@ async function eachMessage(response, onMessage) {
 
 // The event stream, followed for as long as the page is open: each event is listed and has
 // the section shown refreshed. A broken stream is taken up again from the last event seen.
-async function followEvents() {
+function followEvents() {
+  follow(() => `${API}/events?since=${(lastEvent / 1e9).toFixed(9)}`, 1000, (event) => {
+    if (event.timeNano <= lastEvent) return;
+    lastEvent = event.timeNano;
+    showEvent(event);
+    refreshSoon();
+  });
+}
+
+// A stream of JSON messages followed for as long as the page is open, each handed to
+// `onMessage`; a stream that breaks or is refused is asked for again (at `url()`) after
+// `retry` ms.
+async function follow(url, retry, onMessage) {
   for (;;) {
     try {
-      const since = (lastEvent / 1e9).toFixed(9);
-      const response = await fetch(`${API}/events?since=${since}`, { credentials: "same-origin" });
+      const response = await fetch(url(), { credentials: "same-origin" });
       if (!response.ok) throw await failure(response);
-      await eachMessage(response, (event) => {
-        if (event.timeNano <= lastEvent) return;
-        lastEvent = event.timeNano;
-        showEvent(event);
-        refreshSoon();
-      });
-    } catch (_) { /* taken up again below */ }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+      await eachMessage(response, onMessage);
+    } catch (_) { /* asked again below */ }
+    await new Promise((resolve) => setTimeout(resolve, retry));
   }
 }
 
